@@ -1,0 +1,86 @@
+/* coco-img: shared CLI plumbing.  Commands parse arguments, call one
+ * library operation, and print. */
+#ifndef COCO_CLI_H
+#define COCO_CLI_H
+
+#include <cocoimg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit statuses (cli.md). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_REJECTED = 3, EXIT_NOKEY = 4 };
+
+/* Option kinds for the table-driven parser. */
+enum cli_arg { CLI_FLAG = 0, CLI_VALUE = 1, CLI_BOOL = 2 /* --x or --x=true|false */ };
+
+typedef struct cli_opt {
+	const char *name;          /* without leading dashes */
+	enum cli_arg arg;
+	int id;                    /* passed to the handler */
+	const char *help;          /* one line; NULL hides it */
+	const char *metavar;       /* for --help */
+} cli_opt;
+
+/* Common option groups a command can include (ids >= 1000 are handled by
+ * cli_common_apply; commands use ids below 1000). */
+enum {
+	CLI_GROUP_REGISTRY = 1,    /* --authfile --creds --cert-dir --tls-verify ... */
+	CLI_GROUP_SIDES = 2,       /* --src-* / --dest-* forms (copy, encrypt, decrypt) */
+	CLI_GROUP_OUTPUT = 4,      /* --output --quiet --stats */
+	CLI_GROUP_POLICY = 8,      /* --policy --registries.d */
+	CLI_GROUP_KEYS = 16,       /* --decryption-key/--key, keyprovider options */
+};
+
+typedef struct cli_state {
+	cocoimg_ctx *ctx;
+	const char *cmd;
+	bool json;                 /* --output json */
+	bool quiet;
+	bool stats;
+	bool progress;             /* stderr is a tty and not quiet */
+	char **positional;
+	int n_positional;
+	/* collected key specs (--decryption-key / --key), in order */
+	const char **dec_keys;
+	int n_dec_keys;
+	/* collected recipient specs (--encryption-key / --recipient) */
+	const char **enc_keys;
+	int n_enc_keys;
+} cli_state;
+
+/* Command-specific handler: return 0, or an exit code (after printing). */
+typedef int (*cli_handler)(cli_state *st, int id, const char *value);
+
+typedef struct cli_command {
+	const char *name;
+	const char *synopsis;      /* "SRC DST" */
+	const char *summary;       /* one line */
+	unsigned groups;
+	const cli_opt *opts;       /* terminated by {NULL} */
+	cli_handler handler;
+	int min_pos, max_pos;
+	int (*run)(cli_state *st);
+} cli_command;
+
+/* Parse argv for cmd; returns 0 or an exit code (help printed = -1). */
+int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv);
+
+/* Print "coco-img: MESSAGE" for a library error and return its exit code. */
+int cli_fail(cli_state *st, int rc, const char *what);
+/* Print "coco-img: ..." and return EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "coco-img: ..." and return code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Install the stderr progress display (only when st->progress). */
+void cli_setup_progress(cli_state *st);
+
+/* Add the collected --decryption-key / --encryption-key specs to a
+ * keyring (defined in cmd_crypt.c). Returns 0 or exit code. */
+int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients);
+
+/* Commands (one file each). */
+extern const cli_command cli_cmd_copy, cli_cmd_encrypt, cli_cmd_decrypt, cli_cmd_verify,
+	cli_cmd_unpack, cli_cmd_inspect, cli_cmd_sign, cli_cmd_version;
+
+#endif

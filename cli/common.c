@@ -1,0 +1,327 @@
+/* coco-img: argument parsing, error printing and progress display. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	ID_AUTHFILE = 1000, ID_CREDS, ID_CERTDIR, ID_TLSVERIFY, ID_PLATFORM, ID_RETRY,
+	ID_REGD, ID_POLICY, ID_OUTPUT, ID_QUIET, ID_STATS, ID_DECKEY, ID_ENCKEY,
+	ID_KP_TIMEOUT,
+	ID_SIDE_BASE = 1100,       /* + side*10 + field */
+};
+
+static const cli_opt registry_opts[] = {
+	{ "authfile", CLI_VALUE, ID_AUTHFILE, "registry credentials file (containers-auth.json)", "FILE" },
+	{ "creds", CLI_VALUE, ID_CREDS, "registry credentials", "USER[:PASSWORD]" },
+	{ "cert-dir", CLI_VALUE, ID_CERTDIR, "directory with ca.crt, client .cert/.key", "DIR" },
+	{ "tls-verify", CLI_BOOL, ID_TLSVERIFY, "verify TLS certificates; false also allows http (default true)", NULL },
+	{ "platform", CLI_VALUE, ID_PLATFORM, "platform to select from an index (default: this machine)", "OS/ARCH[/VARIANT]" },
+	{ "retry-times", CLI_VALUE, ID_RETRY, "retries on network errors (default 3)", "N" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const char *side_fields[] = { "authfile", "creds", "cert-dir", "tls-verify" };
+static const cli_opt side_opts[] = {
+	{ "src-authfile", CLI_VALUE, ID_SIDE_BASE + 0, "source credentials file", "FILE" },
+	{ "src-creds", CLI_VALUE, ID_SIDE_BASE + 1, "source registry credentials", "USER[:PASSWORD]" },
+	{ "src-cert-dir", CLI_VALUE, ID_SIDE_BASE + 2, "source certificate directory", "DIR" },
+	{ "src-tls-verify", CLI_BOOL, ID_SIDE_BASE + 3, "verify source TLS (default true)", NULL },
+	{ "dest-authfile", CLI_VALUE, ID_SIDE_BASE + 10, "destination credentials file", "FILE" },
+	{ "dest-creds", CLI_VALUE, ID_SIDE_BASE + 11, "destination registry credentials", "USER[:PASSWORD]" },
+	{ "dest-cert-dir", CLI_VALUE, ID_SIDE_BASE + 12, "destination certificate directory", "DIR" },
+	{ "dest-tls-verify", CLI_BOOL, ID_SIDE_BASE + 13, "verify destination TLS (default true)", NULL },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const cli_opt output_opts[] = {
+	{ "output", CLI_VALUE, ID_OUTPUT, "output format: text (default) or json", "FORMAT" },
+	{ "quiet", CLI_FLAG, ID_QUIET, "no progress display", NULL },
+	{ "stats", CLI_FLAG, ID_STATS, "report time per stage (network, digest, decrypt, decompress, write)", NULL },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const cli_opt policy_opts[] = {
+	{ "policy", CLI_VALUE, ID_POLICY, "trust policy (default /etc/containers/policy.json)", "FILE" },
+	{ "registries.d", CLI_VALUE, ID_REGD, "registries.d directory (default /etc/containers/registries.d)", "DIR" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const cli_opt key_opts[] = {
+	{ "decryption-key", CLI_VALUE, ID_DECKEY, "decryption key: FILE[:PASSWORD], provider:NAME[:OPTS], coco-keys:FILE (repeatable)", "KEY" },
+	{ "key", CLI_VALUE, ID_DECKEY, NULL, "KEY" },
+	{ "keyprovider-timeout", CLI_VALUE, ID_KP_TIMEOUT, "seconds to wait for a keyprovider (default 60)", "SECONDS" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const cli_opt help_opt[] = {
+	{ "help", CLI_FLAG, -1, "show this help", NULL },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("coco-img: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+int cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("coco-img: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_fail(cli_state *st, int rc, const char *what)
+{
+	const char *msg = cocoimg_ctx_last_error(st->ctx);
+	if (!msg || !*msg)
+		msg = cocoimg_strerror(rc);
+	/* keep it to one line */
+	char line[1200];
+	snprintf(line, sizeof(line), "%s", msg);
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (what && *what)
+		fprintf(stderr, "coco-img: %s: %s\n", what, line);
+	else
+		fprintf(stderr, "coco-img: %s\n", line);
+	return cocoimg_error_exit_code(rc);
+}
+
+static const cli_opt *find_in(const cli_opt *t, const char *name, size_t len)
+{
+	for (; t && t->name; t++)
+		if (strlen(t->name) == len && !strncmp(t->name, name, len))
+			return t;
+	return NULL;
+}
+
+static const cli_opt *find_opt(const cli_command *cmd, const char *name, size_t len)
+{
+	const cli_opt *o = find_in(cmd->opts, name, len);
+	if (!o && (cmd->groups & CLI_GROUP_REGISTRY))
+		o = find_in(registry_opts, name, len);
+	if (!o && (cmd->groups & CLI_GROUP_SIDES))
+		o = find_in(side_opts, name, len);
+	if (!o && (cmd->groups & CLI_GROUP_OUTPUT))
+		o = find_in(output_opts, name, len);
+	if (!o && (cmd->groups & CLI_GROUP_POLICY))
+		o = find_in(policy_opts, name, len);
+	if (!o && (cmd->groups & CLI_GROUP_KEYS))
+		o = find_in(key_opts, name, len);
+	if (!o)
+		o = find_in(help_opt, name, len);
+	return o;
+}
+
+static void print_opts(const cli_opt *t)
+{
+	for (; t && t->name; t++) {
+		if (!t->help)
+			continue;
+		char left[64];
+		if (t->arg == CLI_VALUE)
+			snprintf(left, sizeof(left), "--%s %s", t->name, t->metavar ? t->metavar : "VALUE");
+		else if (t->arg == CLI_BOOL)
+			snprintf(left, sizeof(left), "--%s[=BOOL]", t->name);
+		else
+			snprintf(left, sizeof(left), "--%s", t->name);
+		printf("  %-34s %s\n", left, t->help);
+	}
+}
+
+static void print_help(const cli_command *cmd)
+{
+	printf("Usage: coco-img %s [OPTIONS] %s\n\n%s\n\nOptions:\n", cmd->name, cmd->synopsis,
+	       cmd->summary);
+	print_opts(cmd->opts);
+	if (cmd->groups & CLI_GROUP_KEYS)
+		print_opts(key_opts);
+	if (cmd->groups & CLI_GROUP_POLICY)
+		print_opts(policy_opts);
+	if (cmd->groups & CLI_GROUP_REGISTRY)
+		print_opts(registry_opts);
+	if (cmd->groups & CLI_GROUP_SIDES)
+		print_opts(side_opts);
+	if (cmd->groups & CLI_GROUP_OUTPUT)
+		print_opts(output_opts);
+	print_opts(help_opt);
+}
+
+static int push(const char ***arr, int *n, const char *v)
+{
+	const char **a = realloc(*arr, (size_t)(*n + 1) * sizeof(*a));
+	if (!a)
+		return -1;
+	a[(*n)++] = v;
+	*arr = a;
+	return 0;
+}
+
+static int set(cli_state *st, const char *key, const char *value)
+{
+	int rc = cocoimg_ctx_set(st->ctx, key, value);
+	if (rc)
+		return cli_usage("%s", cocoimg_ctx_last_error(st->ctx));
+	return 0;
+}
+
+static int apply_common(cli_state *st, const cli_opt *o, const char *v)
+{
+	switch (o->id) {
+	case ID_AUTHFILE: return set(st, "authfile", v);
+	case ID_CREDS: return set(st, "creds", v);
+	case ID_CERTDIR: return set(st, "cert-dir", v);
+	case ID_TLSVERIFY: return set(st, "tls-verify", v);
+	case ID_PLATFORM: return set(st, "platform", v);
+	case ID_RETRY: return set(st, "retry-times", v);
+	case ID_REGD: return set(st, "registries.d", v);
+	case ID_POLICY: return set(st, "policy", v);
+	case ID_KP_TIMEOUT: return set(st, "keyprovider-timeout", v);
+	case ID_OUTPUT:
+		if (!strcmp(v, "json"))
+			st->json = true;
+		else if (!strcmp(v, "text"))
+			st->json = false;
+		else
+			return cli_usage("--output must be text or json, not \"%s\"", v);
+		return 0;
+	case ID_QUIET: st->quiet = true; return 0;
+	case ID_STATS: st->stats = true; return 0;
+	case ID_DECKEY: return push(&st->dec_keys, &st->n_dec_keys, v) ? EXIT_FAIL : 0;
+	case ID_ENCKEY: return push(&st->enc_keys, &st->n_enc_keys, v) ? EXIT_FAIL : 0;
+	default:
+		if (o->id >= ID_SIDE_BASE && o->id < ID_SIDE_BASE + 20) {
+			int k = o->id - ID_SIDE_BASE;
+			char key[64];
+			snprintf(key, sizeof(key), "%s.%s", k >= 10 ? "dest" : "src", side_fields[k % 10]);
+			return set(st, key, v);
+		}
+	}
+	return cli_usage("internal: unhandled option --%s", o->name);
+}
+
+int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
+{
+	st->cmd = cmd->name;
+	st->positional = calloc((size_t)argc + 1, sizeof(char *));
+	if (!st->positional)
+		return EXIT_FAIL;
+	bool only_pos = false;
+	for (int i = 0; i < argc; i++) {
+		char *a = argv[i];
+		if (only_pos || a[0] != '-' || !strcmp(a, "-")) {
+			st->positional[st->n_positional++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_pos = true;
+			continue;
+		}
+		if (a[1] != '-') {
+			if (!strcmp(a, "-h")) {
+				print_help(cmd);
+				return -1;
+			}
+			if (!strcmp(a, "-q") && (cmd->groups & CLI_GROUP_OUTPUT)) {
+				st->quiet = true;
+				continue;
+			}
+			return cli_usage("%s: unknown flag %s (see coco-img %s --help)", cmd->name, a, cmd->name);
+		}
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+		const cli_opt *o = find_opt(cmd, name, nlen);
+		if (!o)
+			return cli_usage("%s: unknown flag --%.*s (see coco-img %s --help)", cmd->name,
+			                 (int)nlen, name, cmd->name);
+		const char *val = NULL;
+		if (o->arg == CLI_VALUE) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return cli_usage("%s: flag --%s needs a value", cmd->name, o->name);
+		} else if (o->arg == CLI_BOOL) {
+			val = eq ? eq + 1 : "true";
+			if (strcmp(val, "true") && strcmp(val, "false"))
+				return cli_usage("%s: flag --%s takes true or false, not \"%s\"", cmd->name,
+				                 o->name, val);
+		} else if (eq) {
+			return cli_usage("%s: flag --%s takes no value", cmd->name, o->name);
+		}
+		if (o->id == -1) {
+			print_help(cmd);
+			return -1;
+		}
+		int rc = o->id >= 1000 ? apply_common(st, o, val) : cmd->handler(st, o->id, val);
+		if (rc)
+			return rc;
+	}
+	if (st->n_positional < cmd->min_pos || st->n_positional > cmd->max_pos)
+		return cli_usage("%s: expected %s (see coco-img %s --help)", cmd->name, cmd->synopsis,
+		                 cmd->name);
+	st->progress = !st->quiet && !st->json && isatty(2);
+	return 0;
+}
+
+/* ---- progress display ---- */
+
+typedef struct {
+	uint64_t last_ns;
+	uint64_t start_ns;
+} prog_state;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int progress_cb(const cocoimg_progress *p, void *payload)
+{
+	prog_state *ps = payload;
+	uint64_t now = now_ns();
+	if (!ps->start_ns)
+		ps->start_ns = now;
+	if (!p->finished && now - ps->last_ns < 200000000ull)
+		return 0;
+	ps->last_ns = now;
+	double secs = (double)(now - ps->start_ns) / 1e9;
+	double rate = secs > 0 ? (double)p->done / secs / 1048576.0 : 0;
+	const char *d = p->digest ? p->digest : "";
+	if (!strncmp(d, "sha256:", 7))
+		d += 7;
+	if (p->total)
+		fprintf(stderr, "\r%-9s %.12s %8.1f / %.1f MiB  %6.1f MiB/s%s", p->what, d,
+		        (double)p->done / 1048576.0, (double)p->total / 1048576.0, rate,
+		        p->finished ? "\n" : "");
+	else
+		fprintf(stderr, "\r%-9s %.12s %8.1f MiB  %6.1f MiB/s%s", p->what, d,
+		        (double)p->done / 1048576.0, rate, p->finished ? "\n" : "");
+	return 0;
+}
+
+void cli_setup_progress(cli_state *st)
+{
+	static prog_state ps;
+	if (st->progress)
+		cocoimg_ctx_set_progress(st->ctx, progress_cb, &ps);
+}

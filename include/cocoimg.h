@@ -1,0 +1,191 @@
+/*
+ * libcocoimg - encrypted and signed OCI container images, in C.
+ *
+ * This umbrella header is the whole public API.  Conventions:
+ *
+ *  - Every symbol starts with cocoimg_ / COCOIMG_.
+ *  - Functions that can fail return int: 0 on success, a negative
+ *    cocoimg_error code otherwise.  The human-readable reason is held on
+ *    the context handle: cocoimg_ctx_last_error().  Messages name the
+ *    object (image, layer digest, file) and never contain key material.
+ *  - Objects are opaque, created by cocoimg_X_new(&out, ...) and released
+ *    by cocoimg_X_free(); passing NULL to a _free function is a no-op.
+ *  - Option structs start with `unsigned version`; initialise them with
+ *    the matching COCOIMG_..._OPTIONS_INIT macro.  New fields are only
+ *    ever added at the end.
+ *  - Strings returned to the caller are allocated and must be released
+ *    with cocoimg_free() unless documented otherwise.
+ *  - There is no global mutable state.  A handle may be used by one thread
+ *    at a time; different handles may be used concurrently.
+ *  - Callbacks receive a `void *payload`; a non-zero return aborts the
+ *    operation with COCOIMG_ECANCELLED.
+ */
+#ifndef COCOIMG_H
+#define COCOIMG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define COCOIMG_API __attribute__((visibility("default")))
+#else
+#define COCOIMG_API
+#endif
+
+#define COCOIMG_VERSION_MAJOR 0
+#define COCOIMG_VERSION_MINOR 1
+#define COCOIMG_VERSION_PATCH 0
+
+/** The library's version string, e.g. "0.1.0". Static storage. */
+COCOIMG_API const char *cocoimg_version(void);
+
+/**
+ * Versions of the libraries this build links, one "name version" per line
+ * (OpenSSL, libcurl, libarchive, jansson, zlib, zstd, and the optional
+ * ones).  Returned string must be released with cocoimg_free().
+ */
+COCOIMG_API char *cocoimg_library_versions(void);
+
+/** Release memory returned by the library. NULL is a no-op. */
+COCOIMG_API void cocoimg_free(void *ptr);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Stable error codes.  Never renumbered; new codes are appended.
+ * cocoimg_error_exit_code() maps each onto the coco-img exit status.
+ */
+typedef enum cocoimg_error {
+	COCOIMG_OK = 0,
+	COCOIMG_EINVAL = -1,       /* bad argument or user input (exit 2) */
+	COCOIMG_ENOMEM = -2,       /* out of memory (exit 1) */
+	COCOIMG_EIO = -3,          /* local I/O failure (exit 1) */
+	COCOIMG_ENET = -4,         /* network or registry failure (exit 1) */
+	COCOIMG_EBADIMAGE = -5,    /* malformed manifest, config, layout, layer (exit 1) */
+	COCOIMG_EDIGEST = -6,      /* digest, size, HMAC or diff_id mismatch (exit 1) */
+	COCOIMG_EESCAPE = -7,      /* a layer entry would leave the rootfs (exit 1) */
+	COCOIMG_ENOTFOUND = -8,    /* image, tag, manifest or blob not found (exit 1) */
+	COCOIMG_EAUTH = -9,        /* registry authentication failed (exit 1) */
+	COCOIMG_EPOLICY = -10,     /* rejected by trust policy / signature (exit 3) */
+	COCOIMG_ENOKEY = -11,      /* no usable key for an encrypted layer (exit 4) */
+	COCOIMG_EUNSUPPORTED = -12,/* valid but unsupported feature (exit 1) */
+	COCOIMG_ECANCELLED = -13,  /* a callback asked to stop (exit 1) */
+	COCOIMG_EEXIST = -14,      /* destination exists / rootfs not empty (exit 2) */
+	COCOIMG_ECONFIG = -15,     /* malformed policy, registries.d, key or
+	                              keyprovider file the user named (exit 2) */
+	COCOIMG_ESIGLOOKUP = -16,  /* signatures could not be fetched (exit 1) */
+	COCOIMG_EINTERNAL = -17    /* a bug (exit 1) */
+} cocoimg_error;
+
+/** Short static description of an error code. */
+COCOIMG_API const char *cocoimg_strerror(int err);
+
+/** The coco-img exit status for an error code (0 for COCOIMG_OK). */
+COCOIMG_API int cocoimg_error_exit_code(int err);
+
+/* ------------------------------------------------------------------ */
+/* Context                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct cocoimg_ctx cocoimg_ctx;
+
+/** Create a context with default configuration. */
+COCOIMG_API int cocoimg_ctx_new(cocoimg_ctx **out);
+
+/** Free a context and everything it owns. */
+COCOIMG_API void cocoimg_ctx_free(cocoimg_ctx *ctx);
+
+/**
+ * The message of the last error recorded on this context, or "" if none.
+ * Valid until the next call that uses the context.
+ */
+COCOIMG_API const char *cocoimg_ctx_last_error(const cocoimg_ctx *ctx);
+
+/** The code of the last error recorded on this context (0 if none). */
+COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
+
+/**
+ * Set a configuration value by name.  Registry-related keys may be
+ * prefixed with "src." or "dest." to apply to one side of a copy only;
+ * the unprefixed key applies to both sides.  Values are copied.  NULL
+ * resets a key to its default.
+ *
+ *   key                 default / meaning
+ *   authfile            $REGISTRY_AUTH_FILE, else the containers-auth.json(5)
+ *                       search order (XDG_RUNTIME_DIR, XDG_CONFIG_HOME,
+ *                       ~/.docker/config.json, ~/.dockercfg)
+ *   creds               USER[:PASSWORD]; overrides authfile
+ *   cert-dir            /etc/containers/certs.d/HOST:PORT (also
+ *                       /etc/docker/certs.d): ca.crt, client cert/key
+ *   tls-verify          "true" (default) or "false" (also allows http)
+ *   platform            OS/ARCH[/VARIANT]; default the running machine
+ *   retry-times         "3"
+ *   policy              /etc/containers/policy.json (used when asked to verify)
+ *   registries.d        /etc/containers/registries.d
+ *   keyprovider-config  $OCICRYPT_KEYPROVIDER_CONFIG
+ *   keyprovider-timeout seconds, "60"
+ *   proxy               proxy URL; default from HTTPS_PROXY / NO_PROXY
+ *   tmpdir              directory for spooled blobs; $TMPDIR, else /var/tmp
+ *   parallel            concurrent blob transfers, "3"
+ *   user-agent          "coco-img/VERSION"
+ *
+ * Returns COCOIMG_EINVAL for an unknown key or a malformed value.
+ */
+COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *ctx, const char *key, const char *value);
+
+/**
+ * Read a configuration value as set (NULL when unset, i.e. the default
+ * applies).  The pointer is owned by the context.
+ */
+COCOIMG_API const char *cocoimg_ctx_get(const cocoimg_ctx *ctx, const char *key);
+
+typedef enum cocoimg_log_level {
+	COCOIMG_LOG_ERROR = 0,
+	COCOIMG_LOG_WARN = 1,
+	COCOIMG_LOG_INFO = 2,
+	COCOIMG_LOG_DEBUG = 3
+} cocoimg_log_level;
+
+/**
+ * Log callback.  Called from the thread doing the work (possibly a worker
+ * thread of the library); must be thread-safe.  The message never
+ * contains secrets.
+ */
+typedef void (*cocoimg_log_cb)(cocoimg_log_level level, const char *msg, void *payload);
+
+/** Install a log callback; messages above max_level are not produced. */
+COCOIMG_API void cocoimg_ctx_set_log(cocoimg_ctx *ctx, cocoimg_log_cb cb,
+                                     cocoimg_log_level max_level, void *payload);
+
+/** Progress report for one blob transfer. */
+typedef struct cocoimg_progress {
+	unsigned version;          /* 1 */
+	const char *digest;        /* blob being transferred */
+	const char *what;          /* "layer", "config", "manifest", "signature" */
+	uint64_t done;             /* bytes so far */
+	uint64_t total;            /* expected total, 0 if unknown */
+	int finished;              /* 1 on the last report for this blob */
+} cocoimg_progress;
+
+/** Progress callback; may be called from worker threads. Non-zero aborts. */
+typedef int (*cocoimg_progress_cb)(const cocoimg_progress *p, void *payload);
+
+COCOIMG_API void cocoimg_ctx_set_progress(cocoimg_ctx *ctx, cocoimg_progress_cb cb,
+                                          void *payload);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include <cocoimg/image.h>
+#include <cocoimg/crypt.h>
+#include <cocoimg/trust.h>
+#include <cocoimg/unpack.h>
+
+#endif /* COCOIMG_H */

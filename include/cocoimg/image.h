@@ -1,0 +1,79 @@
+/* libcocoimg: image operations (copy, inspect).  Include <cocoimg.h>. */
+#ifndef COCOIMG_IMAGE_H
+#define COCOIMG_IMAGE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cocoimg_keyring cocoimg_keyring; /* see cocoimg/crypt.h */
+
+/* Image locations are strings in skopeo's transport syntax:
+ *   docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST]
+ *   oci:DIR[:TAG]
+ *   oci-archive:FILE[:TAG]
+ */
+
+typedef enum cocoimg_multi_arch {
+	COCOIMG_MULTI_ARCH_SYSTEM = 0,     /* copy the instance for the platform */
+	COCOIMG_MULTI_ARCH_ALL = 1,        /* copy the index and every instance */
+	COCOIMG_MULTI_ARCH_INDEX_ONLY = 2  /* copy only the index */
+} cocoimg_multi_arch;
+
+typedef enum cocoimg_crypt_mode {
+	COCOIMG_CRYPT_NONE = 0,    /* copy blobs as they are */
+	COCOIMG_CRYPT_ENCRYPT = 1, /* encrypt layers for the keyring's recipients */
+	COCOIMG_CRYPT_DECRYPT = 2  /* decrypt every encrypted layer */
+} cocoimg_crypt_mode;
+
+typedef struct cocoimg_copy_options {
+	unsigned version;              /* COCOIMG_COPY_OPTIONS_VERSION */
+	cocoimg_multi_arch multi_arch;
+	cocoimg_crypt_mode crypt_mode;
+	cocoimg_keyring *keys;         /* recipients and/or decryption keys */
+	/* Layers to encrypt (indices; negative count from the end).  NULL/0
+	 * means every layer. */
+	const int *encrypt_layers;
+	size_t n_encrypt_layers;
+	/* Recipients (same syntax as for encryption) to drop from layers that
+	 * are already encrypted.  Removal does not revoke a key a recipient
+	 * already holds. */
+	const char *const *remove_recipients;
+	size_t n_remove_recipients;
+	int collect_stats;             /* add per-stage timings to the report */
+} cocoimg_copy_options;
+
+#define COCOIMG_COPY_OPTIONS_VERSION 1
+#define COCOIMG_COPY_OPTIONS_INIT { COCOIMG_COPY_OPTIONS_VERSION }
+
+/**
+ * Copy the image at src to dst, verifying every blob by size and digest,
+ * encrypting or decrypting layers on the way as opts->crypt_mode says.
+ * Nothing is left half-written at dst on failure.
+ *
+ * report (optional): receives a JSON document describing the result
+ * (manifest digest, layers, what was encrypted/decrypted, stats); release
+ * with cocoimg_free().
+ */
+COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *src, const char *dst,
+                             const cocoimg_copy_options *opts, char **report);
+
+/**
+ * Inspect an image: manifest digest, media type, config, layers, and for
+ * each encrypted layer its cipher and recipient schemes (never key
+ * material).  *report receives a JSON document; release with
+ * cocoimg_free().
+ */
+COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **report);
+
+/**
+ * Normalise an image reference.  *out receives the canonical transport
+ * form (e.g. "docker://docker.io/library/alpine:latest").  Returns
+ * COCOIMG_EINVAL with a message for malformed references.
+ */
+COCOIMG_API int cocoimg_reference_normalize(cocoimg_ctx *ctx, const char *ref, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

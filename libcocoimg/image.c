@@ -1,0 +1,2 @@
+/* Image operations: the glue between sources, destinations and stages. */
+#include "internal.h"

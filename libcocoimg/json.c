@@ -1,0 +1,66 @@
+/* Thin strict helpers over jansson. */
+#include "internal.h"
+
+#include <string.h>
+
+int coco_json_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *what,
+                    int err_code, json_t **out)
+{
+	json_error_t je;
+	/* JSON_REJECT_DUPLICATES: duplicate keys are an error, as Go's strict
+	 * decoders used by containers/image treat them for policy files;
+	 * manifests with duplicate keys are ambiguous and refused too. */
+	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!j)
+		return coco_seterr(ctx, err_code, "%s: invalid JSON at line %d column %d: %s", what,
+		                   je.line, je.column, je.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return coco_seterr(ctx, err_code, "%s: expected a JSON object", what);
+	}
+	*out = j;
+	return 0;
+}
+
+int coco_json_opt_str(cocoimg_ctx *ctx, json_t *obj, const char *key, const char *what,
+                      int err_code, const char **out)
+{
+	*out = NULL;
+	json_t *v = json_object_get(obj, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return coco_seterr(ctx, err_code, "%s: field \"%s\" must be a string", what, key);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return coco_seterr(ctx, err_code, "%s: field \"%s\" contains a NUL byte", what, key);
+	*out = json_string_value(v);
+	return 0;
+}
+
+int coco_json_str(cocoimg_ctx *ctx, json_t *obj, const char *key, const char *what,
+                  int err_code, const char **out)
+{
+	int rc = coco_json_opt_str(ctx, obj, key, what, err_code, out);
+	if (rc)
+		return rc;
+	if (!*out)
+		return coco_seterr(ctx, err_code, "%s: missing field \"%s\"", what, key);
+	return 0;
+}
+
+int coco_json_int(cocoimg_ctx *ctx, json_t *obj, const char *key, const char *what,
+                  int err_code, int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return coco_seterr(ctx, err_code, "%s: missing field \"%s\"", what, key);
+	if (!json_is_integer(v))
+		return coco_seterr(ctx, err_code, "%s: field \"%s\" must be an integer", what, key);
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+char *coco_json_dump(json_t *j)
+{
+	return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}

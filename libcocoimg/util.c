@@ -1,0 +1,361 @@
+/* Buffers, strings, files, base64: small helpers used everywhere. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int coco_buf_reserve(coco_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return 0;
+	size_t ncap = b->cap ? b->cap : 256;
+	while (ncap < b->len + extra + 1) {
+		if (ncap > SIZE_MAX / 2)
+			return COCOIMG_ENOMEM;
+		ncap *= 2;
+	}
+	unsigned char *n = realloc(b->data, ncap);
+	if (!n)
+		return COCOIMG_ENOMEM;
+	b->data = n;
+	b->cap = ncap;
+	return 0;
+}
+
+int coco_buf_append(coco_buf *b, const void *data, size_t len)
+{
+	if (coco_buf_reserve(b, len))
+		return COCOIMG_ENOMEM;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = 0;
+	return 0;
+}
+
+int coco_buf_putc(coco_buf *b, char c) { return coco_buf_append(b, &c, 1); }
+
+int coco_buf_appendf(coco_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || coco_buf_reserve(b, (size_t)n))
+		return COCOIMG_ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+char *coco_buf_cstr(coco_buf *b)
+{
+	if (coco_buf_reserve(b, 0))
+		return NULL;
+	b->data[b->len] = 0;
+	return (char *)b->data;
+}
+
+void coco_buf_free(coco_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void coco_buf_wipe_free(coco_buf *b)
+{
+	if (b->data)
+		OPENSSL_cleanse(b->data, b->cap);
+	coco_buf_free(b);
+}
+
+unsigned char *coco_buf_detach(coco_buf *b, size_t *len)
+{
+	unsigned char *d = b->data;
+	if (len)
+		*len = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return d;
+}
+
+char *coco_strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+char *coco_strndup(const char *s, size_t n) { return s ? strndup(s, n) : NULL; }
+
+char *coco_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *out = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&out, fmt, ap) < 0)
+		out = NULL;
+	va_end(ap);
+	return out;
+}
+
+void coco_wipe(void *p, size_t n)
+{
+	if (p && n)
+		OPENSSL_cleanse(p, n);
+}
+
+void coco_free_secret(void *p, size_t n)
+{
+	coco_wipe(p, n);
+	free(p);
+}
+
+int coco_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
+                   int err_code_missing)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return coco_seterr(ctx, errno == ENOENT ? err_code_missing : COCOIMG_EIO,
+		                   "cannot open %s: %s", path, strerror(errno));
+	for (;;) {
+		if (coco_buf_reserve(out, 65536)) {
+			close(fd);
+			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory reading %s", path);
+		}
+		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			return coco_seterr(ctx, COCOIMG_EIO, "cannot read %s: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		if (out->len > max) {
+			close(fd);
+			return coco_seterr(ctx, err_code_missing == COCOIMG_EBADIMAGE ? COCOIMG_EBADIMAGE
+			                                                             : COCOIMG_EINVAL,
+			                   "%s is too large (over %zu bytes)", path, max);
+		}
+	}
+	close(fd);
+	out->data[out->len] = 0;
+	return 0;
+}
+
+int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data, size_t len,
+                           mode_t mode)
+{
+	char *tmp = coco_asprintf("%s.tmp-XXXXXX", path);
+	if (!tmp)
+		return COCOIMG_ENOMEM;
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		free(tmp);
+		return coco_seterr(ctx, COCOIMG_EIO, "cannot create %s: %s", path, strerror(e));
+	}
+	const unsigned char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return coco_seterr(ctx, COCOIMG_EIO, "cannot write %s: %s", path, strerror(e));
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		free(tmp);
+		return coco_seterr(ctx, COCOIMG_EIO, "cannot write %s: %s", path, strerror(e));
+	}
+	free(tmp);
+	return 0;
+}
+
+int coco_mkdir_p(cocoimg_ctx *ctx, const char *path, mode_t mode)
+{
+	char *p = coco_strdup(path);
+	if (!p)
+		return COCOIMG_ENOMEM;
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+			*s = 0;
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				int e = errno;
+				int rc = coco_seterr(ctx, COCOIMG_EIO, "cannot create directory %s: %s", p,
+				                     strerror(e));
+				free(p);
+				return rc;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return 0;
+}
+
+static int rm_rf_at(int dfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		/* maybe no permission to read: try to make it readable */
+		if (fchmodat(dfd, name, 0700, 0) < 0)
+			return -1;
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (rm_rf_at(dirfd(d), de->d_name) < 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+int coco_rm_rf(cocoimg_ctx *ctx, const char *path)
+{
+	if (rm_rf_at(AT_FDCWD, path) < 0)
+		return coco_seterr(ctx, COCOIMG_EIO, "cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* ---- base64 ---- */
+
+static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *b64enc(const unsigned char *in, size_t len, const char *alpha, bool pad)
+{
+	size_t olen = 4 * ((len + 2) / 3) + 1;
+	char *out = malloc(olen);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = alpha[(v >> 18) & 63];
+		out[o++] = alpha[(v >> 12) & 63];
+		if (i + 1 < len)
+			out[o++] = alpha[(v >> 6) & 63];
+		else if (pad)
+			out[o++] = '=';
+		if (i + 2 < len)
+			out[o++] = alpha[v & 63];
+		else if (pad)
+			out[o++] = '=';
+	}
+	out[o] = 0;
+	return out;
+}
+
+char *coco_b64_encode(const unsigned char *in, size_t len) { return b64enc(in, len, b64std, true); }
+char *coco_b64url_encode(const unsigned char *in, size_t len) { return b64enc(in, len, b64url, false); }
+
+static int b64val(unsigned char c, bool url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' && !url)
+		return 62;
+	if (c == '/' && !url)
+		return 63;
+	if (c == '-' && url)
+		return 62;
+	if (c == '_' && url)
+		return 63;
+	return -1;
+}
+
+static int b64dec(const char *in, size_t inlen, coco_buf *out, bool url)
+{
+	/* strip padding */
+	size_t n = inlen;
+	size_t pads = 0;
+	while (n > 0 && in[n - 1] == '=' && pads < 2) {
+		n--;
+		pads++;
+	}
+	if (pads && (n + pads) % 4)
+		return COCOIMG_EINVAL;
+	if (n % 4 == 1)
+		return COCOIMG_EINVAL;
+	if (coco_buf_reserve(out, n / 4 * 3 + 3))
+		return COCOIMG_ENOMEM;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64val((unsigned char)in[i], url);
+		if (v < 0)
+			return COCOIMG_EINVAL;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out->data[out->len++] = (unsigned char)(acc >> bits);
+		}
+	}
+	out->data[out->len] = 0;
+	return 0;
+}
+
+int coco_b64_decode(const char *in, size_t inlen, coco_buf *out) { return b64dec(in, inlen, out, false); }
+int coco_b64url_decode(const char *in, size_t inlen, coco_buf *out) { return b64dec(in, inlen, out, true); }
+
+void coco_hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * len] = 0;
+}

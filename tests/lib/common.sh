@@ -1,0 +1,117 @@
+# Shared helpers for the integration tests (sourced by tests/integration/*.sh).
+#
+# Each test script is one meson test.  Inside, `check NAME CMD...` runs a
+# sub-check and the script fails if any check failed.  Everything runs in a
+# private temporary directory on loopback; servers started here are killed
+# on exit.
+set -u
+
+: "${COCO_IMG:?COCO_IMG must point at the coco-img binary}"
+: "${TOP_SRCDIR:?}"
+SHARED_DIR="${SHARED_DIR:-$TOP_SRCDIR/../shared}"
+PY=/usr/bin/python3            # Debian's interpreter (has grpcio, cryptography)
+LIB="$TOP_SRCDIR/tests/lib"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/coco-test.XXXXXX")
+_PIDS=""
+_FAILED=0
+_PASSED=0
+cleanup() {
+    for p in $_PIDS; do kill "$p" 2>/dev/null; done
+    for p in $_PIDS; do wait "$p" 2>/dev/null; done
+    if [ "$_FAILED" -eq 0 ] || [ -z "${KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
+}
+trap cleanup EXIT
+
+# An insecure policy for skopeo so that it never reads /etc/containers.
+printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' > "$T/insecure-policy.json"
+SKOPEO="skopeo --policy $T/insecure-policy.json --registries.d $T/no-registries.d"
+mkdir -p "$T/no-registries.d"
+
+# check NAME CMD... : run CMD, record pass/fail, show output on failure.
+check() {
+    _name=$1; shift
+    if "$@" >"$T/check.out" 2>&1; then
+        _PASSED=$((_PASSED + 1)); echo "ok - $_name"
+    else
+        _FAILED=$((_FAILED + 1)); echo "not ok - $_name"; sed 's/^/    /' "$T/check.out" | tail -40
+    fi
+}
+# expect_rc RC CMD... : succeed iff CMD exits with RC.
+expect_rc() {
+    _want=$1; shift
+    "$@"; _rc=$?
+    if [ "$_rc" -ne "$_want" ]; then echo "exit status $_rc, wanted $_want" >&2; return 1; fi
+    return 0
+}
+# finish: exit status for meson.
+finish() {
+    echo "# $_PASSED passed, $_FAILED failed"
+    [ "$_FAILED" -eq 0 ]
+}
+
+# wait_for_log FILE REGEX [SECONDS] -> prints the first match
+wait_for_log() {
+    _i=0
+    while [ $_i -lt $((${3:-10} * 20)) ]; do
+        if _m=$(grep -o -E "$2" "$1" 2>/dev/null | head -1) && [ -n "$_m" ]; then echo "$_m"; return 0; fi
+        sleep 0.05; _i=$((_i + 1))
+    done
+    echo "timeout waiting for /$2/ in $1" >&2; cat "$1" >&2; return 1
+}
+
+# start_registry NAME [tls] [htpasswd] [token REALM]
+#   Starts Debian's docker-registry on 127.0.0.1 with a kernel-chosen port.
+#   Sets REG_<NAME>=127.0.0.1:PORT.  TLS uses $T/ca/ (see make_ca).
+start_registry() {
+    _n=$1; shift
+    _d="$T/registry-$_n"; mkdir -p "$_d/data"
+    {
+        echo "version: 0.1"
+        echo "log: {level: info}"
+        echo "storage: {filesystem: {rootdirectory: $_d/data}, delete: {enabled: true}}"
+        echo "http:"
+        echo "  addr: 127.0.0.1:0"
+        for opt in "$@"; do
+            case $opt in
+            tls) make_ca; echo "  tls: {certificate: $T/ca/server.crt, key: $T/ca/server.key}";;
+            esac
+        done
+        for opt in "$@"; do
+            case $opt in
+            htpasswd) htpasswd -Bbn alice s3cret > "$_d/htpasswd"
+                      echo "auth: {htpasswd: {realm: test-realm, path: $_d/htpasswd}}";;
+            token=*) echo "auth: {token: {realm: ${opt#token=}, service: test-registry, issuer: test-issuer, rootcertbundle: $T/token/signer.crt}}";;
+            esac
+        done
+    } > "$_d/config.yml"
+    docker-registry serve "$_d/config.yml" > "$_d/log" 2>&1 &
+    _PIDS="$_PIDS $!"
+    _addr=$(wait_for_log "$_d/log" 'listening on 127\.0\.0\.1:[0-9]+' 10) || return 1
+    eval "REG_$_n=${_addr#listening on }"
+}
+
+# make_ca: a private CA and a server cert for 127.0.0.1/localhost in $T/ca.
+make_ca() {
+    [ -f "$T/ca/server.crt" ] && return 0
+    mkdir -p "$T/ca"
+    (
+        cd "$T/ca"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.crt \
+            -subj /CN=coco-test-ca >/dev/null 2>&1
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+            -subj /CN=127.0.0.1 >/dev/null 2>&1
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -days 2 -extfile ext -out server.crt >/dev/null 2>&1
+    )
+}
+
+# mkimage DIR[:TAG] [options...] : make an OCI layout with tests/lib/mkimage.py
+mkimage() { "$PY" "$LIB/mkimage.py" "$@"; }
+
+# sha256 of a file, bare hex
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# json_get FILE EXPR : evaluate a python expression on the JSON in FILE (as j)
+json_get() { "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }

@@ -354,6 +354,11 @@ ssize_t coco_ring_borrow(coco_ring *r, const unsigned char **data)
 {
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
+		if (r->abort_code) {
+			int c = r->abort_code;
+			pthread_mutex_unlock(&r->mu);
+			return c;
+		}
 		if (r->count > 0 && r->rpos >= r->lens[r->tail]) {
 			/* fully consumed buffer left over from coco_ring_read */
 			r->tail = (r->tail + 1) % r->nbufs;

@@ -1,0 +1,2 @@
+/* Image operation glue for the crypt module. */
+#include "internal.h"

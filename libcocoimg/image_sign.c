@@ -1,0 +1,2 @@
+/* Image operation glue for the sign module. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* Image operation glue for the trust module. */
+#include "internal.h"

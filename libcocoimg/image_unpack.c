@@ -1,0 +1,2 @@
+/* Image operation glue for the unpack module. */
+#include "internal.h"

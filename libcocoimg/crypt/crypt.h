@@ -51,6 +51,23 @@ struct cocoimg_keyring {
 	void *resolver_payload;
 };
 
+/* keyring.c / keys.c (crypt core): take ownership of *k (zeroed after). */
+int coco_keyring_push(cocoimg_keyring *kr, coco_key *k);
+/* Free what a key owns, wiping secrets. */
+void coco_key_clear(coco_key *k);
+
+/* keyprovider.c: parse "provider:NAME[:OPTS]" (the text after "provider:"
+ * is passed whole) and add it to kr as a recipient or decryption key.
+ * The provider must exist in the keyprovider config (ctx option
+ * "keyprovider-config" / $OCICRYPT_KEYPROVIDER_CONFIG): COCOIMG_EINVAL
+ * otherwise. */
+int coco_keyring_add_provider(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec,
+                              bool recipient);
+/* coco.c: parse "coco:KID:KEKFILE" (recipient) or "coco-keys:FILE"
+ * (decryption) and add it to kr. */
+int coco_keyring_add_coco(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec,
+                          bool recipient);
+
 /* ---- key wrappers ------------------------------------------------------ */
 
 typedef struct coco_keywrapper {

@@ -12,7 +12,7 @@ zlib1g-dev libzstd-dev libisal-dev libsodium-dev libyaml-dev libcmocka-dev"
 
 TEST_PKGS="docker-registry skopeo umoci gnupg openssl \
 python3-grpcio python3-cryptography python3-protobuf \
-clang libclang-rt-14-dev apache2-utils tar gzip zstd curl time"
+clang libclang-rt-14-dev apache2-utils tar gzip zstd curl time bc"
 
 pkgs="$BUILD_PKGS"
 [ "${1:-}" = "--build" ] || pkgs="$pkgs $TEST_PKGS"

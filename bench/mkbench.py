@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Build the benchmark images as OCI layouts.
+
+usage: mkbench.py model DIR [--big-mib N] [--small N]
+       mkbench.py tree  DIR SRCDIR...
+
+model: one layer with an incompressible N MiB file (a stand-in for model
+       weights) and a second layer with N small files, gzip-compressed
+       (the random data barely compresses: like real weights).
+tree:  one gzip layer holding the given directory trees (e.g. a compiler
+       installation): compressible binaries.
+"""
+import hashlib, json, os, subprocess, sys, tarfile, io
+
+def blob_from_stream(layout, cmd):
+    """Run cmd (producing a compressed tar on stdout) into a blob; return
+    (digest, size, diff_id) where diff_id is computed with `tee` + sha256."""
+    tmp = os.path.join(layout, "blobs", "sha256", "tmp")
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    with open(tmp, "wb") as f:
+        subprocess.run(["bash", "-o", "pipefail", "-c", cmd], stdout=f, check=True)
+    h = hashlib.sha256()
+    size = 0
+    with open(tmp, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            size += len(b)
+    d = "sha256:" + h.hexdigest()
+    os.rename(tmp, os.path.join(layout, "blobs", "sha256", d[7:]))
+    # diff_id: sha256 of the uncompressed tar
+    out = subprocess.run(["bash", "-o", "pipefail", "-c",
+                          "gzip -dc %s | sha256sum" % os.path.join(layout, "blobs", "sha256", d[7:])],
+                         stdout=subprocess.PIPE, check=True).stdout.split()[0].decode()
+    return d, size, "sha256:" + out
+
+def put(layout, data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    with open(os.path.join(layout, "blobs", "sha256", d[7:]), "wb") as f:
+        f.write(data)
+    return d
+
+def finish(layout, layers):
+    cfg = {"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+           "config": {}, "rootfs": {"type": "layers", "diff_ids": [l[2] for l in layers]}}
+    cb = json.dumps(cfg).encode()
+    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                      "digest": put(layout, cb), "size": len(cb)},
+           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": l[0], "size": l[1]} for l in layers]}
+    mb = json.dumps(man).encode()
+    idx = {"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": put(layout, mb),
+        "size": len(mb), "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump(idx, f)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+
+def main():
+    kind, layout = sys.argv[1], sys.argv[2]
+    os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
+    work = layout + ".src"
+    os.makedirs(work, exist_ok=True)
+    layers = []
+    if kind == "model":
+        mib = 1024
+        small = 15000
+        a = sys.argv[3:]
+        if "--big-mib" in a:
+            mib = int(a[a.index("--big-mib") + 1])
+        if "--small" in a:
+            small = int(a[a.index("--small") + 1])
+        os.makedirs(os.path.join(work, "m/models"), exist_ok=True)
+        subprocess.run(["bash", "-c", "head -c %dM /dev/urandom > %s/m/models/weights.bin" % (mib, work)], check=True)
+        sd = os.path.join(work, "s/app/data")
+        for i in range(small):
+            d = os.path.join(sd, "d%03d" % (i // 100))
+            if i % 100 == 0:
+                os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "f%05d.txt" % i), "w") as f:
+                f.write(("file %d\n" % i) * (1 + i % 50))
+        layers.append(blob_from_stream(layout, "tar -C %s/m -cf - --sort=name . | gzip -1 -n" % work))
+        layers.append(blob_from_stream(layout, "tar -C %s/s -cf - --sort=name . | gzip -6 -n" % work))
+    else:
+        srcs = " ".join(sys.argv[3:])
+        layers.append(blob_from_stream(layout, "tar -C / -cf - --sort=name %s | gzip -6 -n" %
+                                       " ".join(s.lstrip("/") for s in sys.argv[3:])))
+    subprocess.run(["rm", "-rf", work], check=True)
+    finish(layout, layers)
+
+main()

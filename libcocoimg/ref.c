@@ -1,0 +1,408 @@
+/*
+ * Image references: the transport prefixes skopeo understands
+ * (docker://, oci:, oci-archive:) and docker/distribution names normalised
+ * the way containers/image and docker do (ParseNormalizedNamed).
+ *
+ * Grammar (distribution/reference):
+ *   reference  = name [ ":" tag ] [ "@" digest ]
+ *   name       = [ domain "/" ] path-component *( "/" path-component )
+ *   domain     = host [ ":" port ], host = dns-label *( "." dns-label ) | "[" ipv6 "]"
+ *   path-comp  = [a-z0-9]+ *( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )
+ *   tag        = [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+ *   digest     = alg ":" hex   (we accept sha256 and sha512, lower-case hex)
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* containers/image's vendored docker/reference (what skopeo uses) limits
+ * domain + "/" + path to 255 characters; newer distribution/reference limits
+ * the path only.  The reference implementation wins: whole name. */
+#define NAME_MAX_TOTAL 255
+#define TAG_MAX 128
+
+static bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static bool is_alnum(char c) { return isascii((unsigned char)c) && isalnum((unsigned char)c); }
+
+/* One path component: [a-z0-9]+ ( sep [a-z0-9]+ )*, sep = . | _ | __ | -+ */
+static bool path_comp_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n == 0 || !is_lower_alnum(s[0]))
+		return false;
+	while (i < n) {
+		while (i < n && is_lower_alnum(s[i]))
+			i++;
+		if (i == n)
+			return true;
+		/* separator */
+		if (s[i] == '.') {
+			i++;
+		} else if (s[i] == '_') {
+			i++;
+			if (i < n && s[i] == '_')
+				i++;
+		} else if (s[i] == '-') {
+			while (i < n && s[i] == '-')
+				i++;
+		} else {
+			return false;
+		}
+		if (i == n || !is_lower_alnum(s[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool path_ok(const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '/') {
+			if (!path_comp_ok(s + start, i - start))
+				return false;
+			start = i + 1;
+		}
+	}
+	return true;
+}
+
+/* dns label: [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] */
+static bool label_ok(const char *s, size_t n)
+{
+	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+static bool domain_ok(const char *s, size_t n)
+{
+	size_t hostlen = n;
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+		if (!close || close == s + 1)
+			return false;
+		for (const char *p = s + 1; p < close; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':')
+				return false;
+		hostlen = (size_t)(close - s) + 1;
+	} else {
+		const char *colon = memchr(s, ':', n);
+		if (colon)
+			hostlen = (size_t)(colon - s);
+		size_t start = 0;
+		for (size_t i = 0; i <= hostlen; i++) {
+			if (i == hostlen || s[i] == '.') {
+				if (!label_ok(s + start, i - start))
+					return false;
+				start = i + 1;
+			}
+		}
+	}
+	if (hostlen == n)
+		return true;
+	if (s[hostlen] != ':' || hostlen + 1 == n)
+		return false;
+	for (size_t i = hostlen + 1; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static bool tag_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > TAG_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!is_alnum(c) && c != '_' && !(i > 0 && (c == '.' || c == '-')))
+			return false;
+	}
+	return true;
+}
+
+static bool all_lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+void coco_dref_clear(coco_dref *r)
+{
+	if (!r)
+		return;
+	free(r->domain);
+	free(r->path);
+	free(r->tag);
+	free(r->digest);
+	memset(r, 0, sizeof(*r));
+}
+
+static int bad(cocoimg_ctx *ctx, const char *s, const char *why)
+{
+	return coco_seterr(ctx, COCOIMG_EINVAL, "invalid image reference \"%.300s\": %s", s, why);
+}
+
+int coco_dref_parse(cocoimg_ctx *ctx, const char *s, coco_dref *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t n = strlen(s);
+	if (n == 0)
+		return bad(ctx, s, "empty reference");
+	if (n > 4096)
+		return bad(ctx, s, "reference too long");
+	if (n == 64 && all_lower_hex(s, 64))
+		return bad(ctx, s, "cannot specify 64-byte hexadecimal strings (an image ID) as a name");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return bad(ctx, s, "invalid character");
+
+	/* Split domain from the remainder (splitDockerDomain). */
+	const char *slash = strchr(s, '/');
+	const char *dom = "docker.io";
+	size_t domlen = 9;
+	const char *rem = s;
+	if (slash) {
+		size_t fl = (size_t)(slash - s);
+		bool has_upper = false, has_dot_colon = false;
+		for (size_t i = 0; i < fl; i++) {
+			if (s[i] >= 'A' && s[i] <= 'Z')
+				has_upper = true;
+			if (s[i] == '.' || s[i] == ':')
+				has_dot_colon = true;
+		}
+		if (has_upper || has_dot_colon || (fl == 9 && !strncmp(s, "localhost", 9))) {
+			dom = s;
+			domlen = fl;
+			rem = slash + 1;
+		}
+	}
+	if (domlen == 15 && !strncmp(dom, "index.docker.io", 15)) {
+		dom = "docker.io";
+		domlen = 9;
+	}
+	bool hub = domlen == 9 && !strncmp(dom, "docker.io", 9);
+
+	/* Split the remainder: digest after '@', tag after a ':' following
+	 * the last '/'. */
+	const char *at = strchr(rem, '@');
+	size_t namelen = at ? (size_t)(at - rem) : strlen(rem);
+	const char *tag = NULL;
+	size_t taglen = 0;
+	for (size_t i = namelen; i > 0; i--) {
+		if (rem[i - 1] == '/')
+			break;
+		if (rem[i - 1] == ':') {
+			tag = rem + i;
+			taglen = namelen - i;
+			namelen = i - 1;
+			break;
+		}
+	}
+	/* Upper case in the repository is its own, clearer error. */
+	for (size_t i = 0; i < namelen; i++)
+		if (rem[i] >= 'A' && rem[i] <= 'Z')
+			return bad(ctx, s, "repository name must be lowercase");
+	if (!domain_ok(dom, domlen))
+		return bad(ctx, s, "invalid registry host");
+	if (!path_ok(rem, namelen))
+		return bad(ctx, s, "invalid repository name");
+	if (tag && !tag_ok(tag, taglen))
+		return bad(ctx, s, "invalid tag");
+	if (at) {
+		const char *d = at + 1;
+		const char *colon = strchr(d, ':');
+		if (!colon)
+			return bad(ctx, s, "invalid digest");
+		/* alg grammar first, then what we support */
+		for (const char *p = d; p < colon; p++)
+			if (!is_alnum(*p) && !strchr("-_+.", *p))
+				return bad(ctx, s, "invalid digest");
+		coco_digest_alg alg;
+		if (coco_digest_validate(d, &alg)) {
+			if ((colon - d == 6 && !strncmp(d, "sha256", 6)) ||
+			    (colon - d == 6 && !strncmp(d, "sha512", 6)))
+				return bad(ctx, s, "invalid digest (wrong length or not lower-case hex)");
+			return bad(ctx, s, "unsupported or invalid digest algorithm");
+		}
+	}
+	size_t pathlen = namelen + (hub && !memchr(rem, '/', namelen) ? 8 : 0);
+	if (domlen + 1 + pathlen > NAME_MAX_TOTAL)
+		return bad(ctx, s, "repository name must not be more than 255 characters");
+
+	out->domain = coco_strndup(dom, domlen);
+	if (hub && !memchr(rem, '/', namelen))
+		out->path = coco_asprintf("library/%.*s", (int)namelen, rem);
+	else
+		out->path = coco_strndup(rem, namelen);
+	if (tag)
+		out->tag = coco_strndup(tag, taglen);
+	else if (!at)
+		out->tag = coco_strdup("latest");
+	if (at)
+		out->digest = coco_strdup(at + 1);
+	if (!out->domain || !out->path || (!out->tag && !at) || (at && !out->digest)) {
+		coco_dref_clear(out);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+char *coco_dref_repo(const coco_dref *r)
+{
+	return coco_asprintf("%s/%s", r->domain, r->path);
+}
+
+char *coco_dref_string(const coco_dref *r)
+{
+	return coco_asprintf("%s/%s%s%s%s%s", r->domain, r->path, r->tag ? ":" : "",
+	                     r->tag ? r->tag : "", r->digest ? "@" : "", r->digest ? r->digest : "");
+}
+
+/*
+ * ref.name grammar for oci: layouts (containers/image oci/internal):
+ * components of [A-Za-z0-9]+ joined by one of - . _ : @ + or "--",
+ * components separated by '/'.
+ */
+static bool oci_refname_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return false;
+	size_t i = 0;
+	for (;;) {
+		/* component */
+		if (!is_alnum(s[i]))
+			return false;
+		for (;;) {
+			while (i < n && is_alnum(s[i]))
+				i++;
+			if (i == n)
+				return true;
+			if (s[i] == '/')
+				break;
+			if (s[i] == '-' && i + 1 < n && s[i + 1] == '-')
+				i += 2;
+			else if (strchr("-._:@+", s[i]))
+				i++;
+			else
+				return false;
+			if (i == n || !is_alnum(s[i]))
+				return false;
+		}
+		i++; /* '/' */
+		if (i == n)
+			return false;
+	}
+}
+
+void coco_ref_free(coco_ref *r)
+{
+	if (!r)
+		return;
+	coco_dref_clear(&r->docker);
+	free(r->path);
+	free(r->tag);
+	free(r->raw);
+	free(r);
+}
+
+static int parse_layout_ref(cocoimg_ctx *ctx, const char *full, const char *rest, coco_ref *r)
+{
+	/* containers/image: the path ends at the first ':' (a path cannot hold
+	 * a ':' on Linux); the rest is the image name. */
+	const char *colon = strchr(rest, ':');
+	size_t plen = colon ? (size_t)(colon - rest) : strlen(rest);
+	if (plen == 0)
+		return bad(ctx, full, "missing directory or file path");
+	r->path = coco_strndup(rest, plen);
+	if (!r->path)
+		return COCOIMG_ENOMEM;
+	if (colon && colon[1]) {
+		const char *t = colon + 1;
+		/* "@N": the N-th entry of index.json (read only) */
+		bool at_index = t[0] == '@' && t[1];
+		for (const char *p = t + 1; at_index && *p; p++)
+			if (*p < '0' || *p > '9')
+				at_index = false;
+		if (at_index && strlen(t) > 10)
+			return bad(ctx, full, "image index out of range");
+		if (!at_index && !oci_refname_ok(t))
+			return bad(ctx, full, "invalid image name (org.opencontainers.image.ref.name grammar)");
+		r->tag = coco_strdup(t);
+		if (!r->tag)
+			return COCOIMG_ENOMEM;
+	}
+	return 0;
+}
+
+int coco_ref_parse(cocoimg_ctx *ctx, const char *s, coco_ref **out)
+{
+	*out = NULL;
+	if (!s)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "missing image reference");
+	coco_ref *r = calloc(1, sizeof(*r));
+	if (!r || !(r->raw = coco_strdup(s))) {
+		free(r);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	int rc;
+	const char *colon = strchr(s, ':');
+	size_t tl = colon ? (size_t)(colon - s) : 0;
+	if (!colon) {
+		rc = bad(ctx, s, "expected TRANSPORT:REFERENCE (docker://, oci:, oci-archive:)");
+	} else if (tl == 6 && !strncmp(s, "docker", 6)) {
+		r->transport = COCO_TR_DOCKER;
+		if (strncmp(colon + 1, "//", 2))
+			rc = bad(ctx, s, "docker: references must start with docker://");
+		else
+			rc = coco_dref_parse(ctx, colon + 3, &r->docker);
+	} else if (tl == 3 && !strncmp(s, "oci", 3)) {
+		r->transport = COCO_TR_OCI;
+		rc = parse_layout_ref(ctx, s, colon + 1, r);
+	} else if (tl == 11 && !strncmp(s, "oci-archive", 11)) {
+		r->transport = COCO_TR_OCI_ARCHIVE;
+		rc = parse_layout_ref(ctx, s, colon + 1, r);
+	} else {
+		static const char *const others[] = { "dir", "docker-archive", "docker-daemon",
+			"containers-storage", "ostree", "sif", "tarball" };
+		bool known = false;
+		for (size_t i = 0; i < COCO_ARRAY_SIZE(others); i++)
+			if (strlen(others[i]) == tl && !strncmp(s, others[i], tl))
+				known = true;
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "invalid image reference \"%.300s\": %s transport \"%.*s\"", s,
+		                 known ? "unsupported" : "unknown", (int)(tl > 64 ? 64 : tl), s);
+	}
+	if (rc) {
+		if (rc == COCOIMG_ENOMEM)
+			coco_seterr(ctx, rc, "out of memory");
+		coco_ref_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+char *coco_ref_string(const coco_ref *r)
+{
+	switch (r->transport) {
+	case COCO_TR_DOCKER: {
+		char *d = coco_dref_string(&r->docker);
+		char *o = d ? coco_asprintf("docker://%s", d) : NULL;
+		free(d);
+		return o;
+	}
+	case COCO_TR_OCI:
+	case COCO_TR_OCI_ARCHIVE:
+		return coco_asprintf("%s:%s%s%s", r->transport == COCO_TR_OCI ? "oci" : "oci-archive",
+		                     r->path, r->tag ? ":" : "", r->tag ? r->tag : "");
+	}
+	return NULL;
+}

@@ -402,6 +402,24 @@ typedef enum coco_compression {
 	COCO_COMP_UNKNOWN = 3
 } coco_compression;
 coco_compression coco_mt_compression(const char *mt);
+/* One of the four manifest/index media types above. */
+bool coco_mt_is_manifest(const char *mt);
+bool coco_mt_is_index(const char *mt);
+/* The OCI media type for a Docker schema2 manifest/list/config/layer type
+ * (static string), or NULL when there is none. */
+const char *coco_mt_docker_to_oci(const char *mt);
+/* Parse one descriptor strictly (mediaType, digest, size >= 0,
+ * annotations, urls, platform); `what` names it in errors. On success
+ * d->json holds a new reference (json_decref it); d->platform fields are
+ * views into the JSON (never coco_platform_clear them). */
+int coco_desc_parse(cocoimg_ctx *ctx, json_t *j, const char *what, coco_desc *d);
+/*
+ * Serialize like Go's encoding/json (what skopeo/containers-image write):
+ * compact, "<>&" and U+2028/9 escaped, keys in insertion order.  Build
+ * struct-like objects in Go field order and sort map-like ones (labels,
+ * annotations) to get identical bytes.  Caller frees; NULL on failure.
+ */
+char *coco_json_dump_go(json_t *j, size_t *len);
 
 /* ------------------------------------------------------------------ */
 /* Image sources and destinations                                      */

@@ -88,3 +88,173 @@ void coco_platform_host(coco_platform *out)
 	out->arch = coco_strdup(arch);
 	out->variant = coco_strdup(variant);
 }
+
+/* ---- selecting an index entry ---- */
+
+/*
+ * Normalised (os, arch, variant) for comparison, following containerd's
+ * normalisation table: aarch64 -> arm64, x86_64 -> amd64, i386 -> 386,
+ * armhf -> arm/v7, armel -> arm/v6; "8" -> "v8"; arm64/v8 and amd64/v1
+ * are the same as no variant.
+ */
+typedef struct {
+	char os[65], arch[65], variant[65];
+} norm_plat;
+
+static void lower_copy(char *dst, const char *src)
+{
+	size_t i = 0;
+	for (; src && src[i] && i < 64; i++)
+		dst[i] = (char)((src[i] >= 'A' && src[i] <= 'Z') ? src[i] + 32 : src[i]);
+	dst[i] = 0;
+}
+
+static void normalize(const char *os, const char *arch, const char *variant, norm_plat *n)
+{
+	lower_copy(n->os, os);
+	lower_copy(n->arch, arch);
+	lower_copy(n->variant, variant);
+	if (!strcmp(n->arch, "aarch64"))
+		strcpy(n->arch, "arm64");
+	else if (!strcmp(n->arch, "x86_64") || !strcmp(n->arch, "x86-64"))
+		strcpy(n->arch, "amd64");
+	else if (!strcmp(n->arch, "i386"))
+		strcpy(n->arch, "386");
+	else if (!strcmp(n->arch, "armhf")) {
+		strcpy(n->arch, "arm");
+		strcpy(n->variant, "v7");
+	} else if (!strcmp(n->arch, "armel")) {
+		strcpy(n->arch, "arm");
+		strcpy(n->variant, "v6");
+	}
+	if (n->variant[0] >= '0' && n->variant[0] <= '9' && strlen(n->variant) < 63) {
+		memmove(n->variant + 1, n->variant, strlen(n->variant) + 1);
+		n->variant[0] = 'v';
+	}
+	if ((!strcmp(n->arch, "arm64") && !strcmp(n->variant, "v8")) ||
+	    (!strcmp(n->arch, "amd64") && !strcmp(n->variant, "v1")))
+		n->variant[0] = 0;
+}
+
+/*
+ * Acceptable variants in order of preference (containers/image
+ * WantedPlatforms): with a wanted variant W, W then the older compatible
+ * ones, then no variant; without W, no variant first, then (arm) every
+ * known variant newest first.
+ */
+static size_t wanted_variants(const norm_plat *w, const char *out[8])
+{
+	static const char *const arm[] = { "v8", "v7", "v6", "v5" };
+	static const char *const amd64[] = { "v4", "v3", "v2" };
+	const char *const *tab = NULL;
+	size_t tn = 0, n = 0;
+	if (!strcmp(w->arch, "arm")) {
+		tab = arm;
+		tn = 4;
+	} else if (!strcmp(w->arch, "amd64")) {
+		tab = amd64;
+		tn = 3;
+	}
+	if (w->variant[0]) {
+		size_t i = 0;
+		while (i < tn && strcmp(tab[i], w->variant))
+			i++;
+		if (i == tn)
+			out[n++] = w->variant;
+		for (; i < tn; i++)
+			out[n++] = tab[i];
+		out[n++] = "";
+	} else {
+		out[n++] = "";
+		if (tab == arm)
+			for (size_t i = 0; i < tn; i++)
+				out[n++] = tab[i];
+	}
+	return n;
+}
+
+static bool is_attestation(const coco_desc *d)
+{
+	json_t *v = d->annotations ? json_object_get(d->annotations, "vnd.docker.reference.type") : NULL;
+	return v && json_is_string(v) && !strcmp(json_string_value(v), "attestation-manifest");
+}
+
+int coco_index_select(cocoimg_ctx *ctx, const coco_manifest *index, const coco_platform *p,
+                      size_t *which)
+{
+	coco_platform own = { 0 };
+	if (!p) {
+		const char *opt = coco_opt(ctx, NULL, "platform");
+		if (opt) {
+			int rc = coco_platform_parse(ctx, opt, &own);
+			if (rc)
+				return rc;
+		} else {
+			coco_platform_host(&own);
+		}
+		p = &own;
+	}
+	norm_plat want;
+	normalize(p->os, p->arch, p->variant, &want);
+	const char *variants[8];
+	size_t nv = wanted_variants(&want, variants);
+
+	size_t best = SIZE_MAX, best_rank = SIZE_MAX;
+	size_t n_manifest_entries = 0;
+	for (size_t i = 0; i < index->n_manifests; i++)
+		if (coco_mt_is_manifest(index->manifests[i].media_type))
+			n_manifest_entries++;
+	for (size_t i = 0; i < index->n_manifests; i++) {
+		const coco_desc *d = &index->manifests[i];
+		if (!coco_mt_is_manifest(d->media_type) || is_attestation(d))
+			continue;
+		size_t rank;
+		if (!d->platform.os) {
+			/* no platform: only when it is the index's only image */
+			if (n_manifest_entries != 1)
+				continue;
+			rank = nv;
+		} else {
+			norm_plat have;
+			normalize(d->platform.os, d->platform.arch, d->platform.variant, &have);
+			if (strcmp(have.os, want.os) || strcmp(have.arch, want.arch))
+				continue;
+			rank = SIZE_MAX;
+			for (size_t k = 0; k < nv; k++)
+				if (!strcmp(have.variant, variants[k])) {
+					rank = k;
+					break;
+				}
+			if (rank == SIZE_MAX)
+				continue;
+		}
+		if (rank < best_rank) {
+			best_rank = rank;
+			best = i;
+		}
+	}
+	if (best != SIZE_MAX) {
+		*which = best;
+		coco_platform_clear(&own);
+		return 0;
+	}
+	/* list what is there */
+	char list[600] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < index->n_manifests && used < sizeof(list) - 80; i++) {
+		const coco_desc *d = &index->manifests[i];
+		if (!coco_mt_is_manifest(d->media_type))
+			continue;
+		int w = snprintf(list + used, sizeof(list) - used, "%s%.20s/%.20s%s%.20s", used ? ", " : "",
+		                 d->platform.os ? d->platform.os : "?",
+		                 d->platform.arch ? d->platform.arch : "?", d->platform.variant ? "/" : "",
+		                 d->platform.variant ? d->platform.variant : "");
+		if (w > 0)
+			used += (size_t)w;
+	}
+	int rc = coco_seterr(ctx, COCOIMG_ENOTFOUND,
+	                     "no image found in the index for platform %s/%s%s%s (available: %s)", want.os,
+	                     want.arch, want.variant[0] ? "/" : "", want.variant, used ? list : "none");
+	coco_platform_clear(&own);
+	return rc;
+}

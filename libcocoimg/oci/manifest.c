@@ -1,0 +1,496 @@
+/*
+ * Manifests and indexes (OCI image manifest / index, Docker schema2
+ * manifest / manifest list): strict parsing, serialisation that matches
+ * Go's encoding/json byte for byte (what skopeo writes), media type
+ * helpers.
+ */
+#include "../internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Go-compatible JSON output ---- */
+
+/*
+ * Go's encoding/json: compact; "<", ">", "&", U+2028 and U+2029 escaped as
+ * \u00XX / \u20XX; control characters other than \n \r \t as \u00XX (Go
+ * before 1.22, which skopeo 1.9.3 is built with, has no \b \f short forms);
+ * everything else raw UTF-8.  Object keys come out in insertion order: the
+ * caller builds struct-like objects in Go field order and map-like objects
+ * (annotations, labels) sorted.
+ */
+static int go_str(coco_buf *b, const char *s, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	int rc = coco_buf_putc(b, '"');
+	for (size_t i = 0; i < n && !rc; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			rc = coco_buf_append(b, e, 2);
+		} else if (c == '\n') {
+			rc = coco_buf_append(b, "\\n", 2);
+		} else if (c == '\r') {
+			rc = coco_buf_append(b, "\\r", 2);
+		} else if (c == '\t') {
+			rc = coco_buf_append(b, "\\t", 2);
+		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+			char e[6] = { '\\', 'u', '0', '0', hx[c >> 4], hx[c & 15] };
+			rc = coco_buf_append(b, e, 6);
+		} else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+		           ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+			rc = coco_buf_append(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			i += 2;
+		} else {
+			rc = coco_buf_putc(b, (char)c);
+		}
+	}
+	return rc ? rc : coco_buf_putc(b, '"');
+}
+
+static int go_real(coco_buf *b, double v)
+{
+	if (!isfinite(v))
+		return COCOIMG_EINVAL;
+	/* shortest representation that round-trips, like strconv 'g' -1 */
+	char tmp[64];
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	double a = fabs(v);
+	if (a != 0 && (a < 1e-6 || a >= 1e21)) {
+		/* Go: exponent form with at least two exponent digits, "e-07" */
+		char *e = strchr(tmp, 'e');
+		if (e) {
+			char mant[40];
+			snprintf(mant, sizeof(mant), "%.*s", (int)(e - tmp), tmp);
+			int ex = atoi(e + 1);
+			return coco_buf_appendf(b, "%se%c%02d", mant, ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
+		}
+		return coco_buf_appendf(b, "%s", tmp);
+	}
+	/* plain decimal form */
+	char *e = strchr(tmp, 'e');
+	if (!e)
+		return coco_buf_appendf(b, "%s", tmp);
+	/* expand an exponent %g chose but Go would not use */
+	int digits = 0;
+	for (const char *p = tmp; p < e; p++)
+		if (*p >= '0' && *p <= '9')
+			digits++;
+	int ex = atoi(e + 1);
+	int decimals = digits - 1 - ex;
+	if (decimals < 0)
+		decimals = 0;
+	return coco_buf_appendf(b, "%.*f", decimals, v);
+}
+
+static int go_dump(coco_buf *b, json_t *j, int depth)
+{
+	if (depth > 200)
+		return COCOIMG_EINVAL;
+	int rc = 0;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *v;
+		bool first = true;
+		rc = coco_buf_putc(b, '{');
+		json_object_foreach(j, k, v) {
+			if (rc)
+				break;
+			if (!first)
+				rc = coco_buf_putc(b, ',');
+			first = false;
+			if (!rc)
+				rc = go_str(b, k, strlen(k));
+			if (!rc)
+				rc = coco_buf_putc(b, ':');
+			if (!rc)
+				rc = go_dump(b, v, depth + 1);
+		}
+		return rc ? rc : coco_buf_putc(b, '}');
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *v;
+		rc = coco_buf_putc(b, '[');
+		json_array_foreach(j, i, v) {
+			if (!rc && i)
+				rc = coco_buf_putc(b, ',');
+			if (!rc)
+				rc = go_dump(b, v, depth + 1);
+		}
+		return rc ? rc : coco_buf_putc(b, ']');
+	}
+	case JSON_STRING:
+		return go_str(b, json_string_value(j), json_string_length(j));
+	case JSON_INTEGER:
+		return coco_buf_appendf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+	case JSON_REAL:
+		return go_real(b, json_real_value(j));
+	case JSON_TRUE:
+		return coco_buf_append(b, "true", 4);
+	case JSON_FALSE:
+		return coco_buf_append(b, "false", 5);
+	case JSON_NULL:
+		return coco_buf_append(b, "null", 4);
+	}
+	return COCOIMG_EINVAL;
+}
+
+char *coco_json_dump_go(json_t *j, size_t *len)
+{
+	coco_buf b = COCO_BUF_INIT;
+	if (go_dump(&b, j, 0) || !coco_buf_cstr(&b)) {
+		coco_buf_free(&b);
+		return NULL;
+	}
+	if (len)
+		*len = b.len;
+	return (char *)b.data;
+}
+
+/* ---- media types ---- */
+
+static const char *const manifest_types[] = {
+	COCO_MT_OCI_MANIFEST, COCO_MT_OCI_INDEX, COCO_MT_DOCKER_MANIFEST, COCO_MT_DOCKER_LIST,
+};
+
+/* The static copy of a known manifest media type, or NULL. */
+static const char *known_manifest_type(const char *mt, size_t n)
+{
+	if (!mt)
+		return NULL;
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(manifest_types); i++)
+		if (strlen(manifest_types[i]) == n && !strncmp(mt, manifest_types[i], n))
+			return manifest_types[i];
+	return NULL;
+}
+
+bool coco_mt_is_manifest(const char *mt)
+{
+	return mt && known_manifest_type(mt, strlen(mt)) != NULL;
+}
+
+bool coco_mt_is_index(const char *mt)
+{
+	return mt && (!strcmp(mt, COCO_MT_OCI_INDEX) || !strcmp(mt, COCO_MT_DOCKER_LIST));
+}
+
+static bool ends_with(const char *s, size_t n, const char *suf)
+{
+	size_t k = strlen(suf);
+	return n >= k && !memcmp(s + n - k, suf, k);
+}
+
+bool coco_mt_is_encrypted(const char *mt)
+{
+	return mt && ends_with(mt, strlen(mt), "+encrypted");
+}
+
+static const char *const layer_types[] = {
+	"application/vnd.oci.image.layer.v1.tar",
+	"application/vnd.oci.image.layer.v1.tar+gzip",
+	"application/vnd.oci.image.layer.v1.tar+zstd",
+	"application/vnd.oci.image.layer.nondistributable.v1.tar",
+	"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+	"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+	"application/vnd.docker.image.rootfs.diff.tar",
+	"application/vnd.docker.image.rootfs.diff.tar.gzip",
+	"application/vnd.docker.image.rootfs.diff.tar.zstd",
+	"application/vnd.docker.image.rootfs.foreign.diff.tar",
+	"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+};
+
+bool coco_mt_is_layer(const char *mt)
+{
+	if (!mt)
+		return false;
+	size_t n = strlen(mt);
+	if (ends_with(mt, n, "+encrypted"))
+		n -= strlen("+encrypted");
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(layer_types); i++)
+		if (strlen(layer_types[i]) == n && !strncmp(mt, layer_types[i], n))
+			return true;
+	return false;
+}
+
+coco_compression coco_mt_compression(const char *mt)
+{
+	if (!coco_mt_is_layer(mt))
+		return COCO_COMP_UNKNOWN;
+	size_t n = strlen(mt);
+	if (ends_with(mt, n, "+encrypted"))
+		n -= strlen("+encrypted");
+	if (ends_with(mt, n, "+gzip") || ends_with(mt, n, ".gzip"))
+		return COCO_COMP_GZIP;
+	if (ends_with(mt, n, "+zstd") || ends_with(mt, n, ".zstd"))
+		return COCO_COMP_ZSTD;
+	return COCO_COMP_NONE;
+}
+
+/* The OCI equivalent of a Docker schema2 layer/config media type, or NULL
+ * when it has none (the caller keeps the type). */
+const char *coco_mt_docker_to_oci(const char *mt)
+{
+	static const struct {
+		const char *docker, *oci;
+	} map[] = {
+		{ "application/vnd.docker.image.rootfs.diff.tar", "application/vnd.oci.image.layer.v1.tar" },
+		{ "application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip" },
+		{ "application/vnd.docker.image.rootfs.diff.tar.zstd", "application/vnd.oci.image.layer.v1.tar+zstd" },
+		{ "application/vnd.docker.image.rootfs.foreign.diff.tar",
+		  "application/vnd.oci.image.layer.nondistributable.v1.tar" },
+		{ "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+		  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" },
+		{ COCO_MT_DOCKER_CONFIG, COCO_MT_OCI_CONFIG },
+		{ COCO_MT_DOCKER_MANIFEST, COCO_MT_OCI_MANIFEST },
+		{ COCO_MT_DOCKER_LIST, COCO_MT_OCI_INDEX },
+	};
+	for (size_t i = 0; mt && i < COCO_ARRAY_SIZE(map); i++)
+		if (!strcmp(mt, map[i].docker))
+			return map[i].oci;
+	return NULL;
+}
+
+/* ---- parsing ---- */
+
+static void desc_clear(coco_desc *d)
+{
+	if (!d)
+		return;
+	json_decref(d->json);
+	memset(d, 0, sizeof(*d));
+}
+
+void coco_manifest_free(coco_manifest *m)
+{
+	if (!m)
+		return;
+	desc_clear(&m->config);
+	for (size_t i = 0; i < m->n_layers; i++)
+		desc_clear(&m->layers[i]);
+	free(m->layers);
+	for (size_t i = 0; i < m->n_manifests; i++)
+		desc_clear(&m->manifests[i]);
+	free(m->manifests);
+	json_decref(m->json);
+	free(m);
+}
+
+static int check_string_map(cocoimg_ctx *ctx, json_t *obj, const char *key, const char *what,
+                            json_t **out)
+{
+	*out = NULL;
+	json_t *a = json_object_get(obj, key);
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_object(a))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"%s\" must be an object", what, key);
+	const char *k;
+	json_t *v;
+	json_object_foreach(a, k, v) {
+		if (!json_is_string(v))
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: %s[\"%.100s\"] must be a string", what,
+			                   key, k);
+	}
+	*out = a;
+	return 0;
+}
+
+static int check_string_array(cocoimg_ctx *ctx, json_t *obj, const char *key, const char *what)
+{
+	json_t *a = json_object_get(obj, key);
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"%s\" must be an array", what, key);
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v))
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: %s[%zu] must be a string", what, key, i);
+	}
+	return 0;
+}
+
+int coco_desc_parse(cocoimg_ctx *ctx, json_t *j, const char *what, coco_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (!json_is_object(j))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: descriptor must be an object", what);
+	int rc;
+	if ((rc = coco_json_str(ctx, j, "mediaType", what, COCOIMG_EBADIMAGE, &d->media_type)) ||
+	    (rc = coco_json_str(ctx, j, "digest", what, COCOIMG_EBADIMAGE, &d->digest)) ||
+	    (rc = coco_json_int(ctx, j, "size", what, COCOIMG_EBADIMAGE, &d->size)))
+		return rc;
+	if (!d->media_type[0])
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: empty \"mediaType\"", what);
+	coco_digest_alg alg;
+	if (coco_digest_validate(d->digest, &alg))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: malformed digest \"%.150s\"", what, d->digest);
+	if (d->size < 0)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: negative size %lld", what, (long long)d->size);
+	if ((rc = check_string_map(ctx, j, "annotations", what, &d->annotations)) ||
+	    (rc = check_string_array(ctx, j, "urls", what)))
+		return rc;
+	json_t *p = json_object_get(j, "platform");
+	if (p && !json_is_null(p)) {
+		if (!json_is_object(p))
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"platform\" must be an object", what);
+		char pw[300];
+		snprintf(pw, sizeof(pw), "%s platform", what);
+		const char *os, *arch, *variant, *osv;
+		if ((rc = coco_json_str(ctx, p, "os", pw, COCOIMG_EBADIMAGE, &os)) ||
+		    (rc = coco_json_str(ctx, p, "architecture", pw, COCOIMG_EBADIMAGE, &arch)) ||
+		    (rc = coco_json_opt_str(ctx, p, "variant", pw, COCOIMG_EBADIMAGE, &variant)) ||
+		    (rc = coco_json_opt_str(ctx, p, "os.version", pw, COCOIMG_EBADIMAGE, &osv)) ||
+		    (rc = check_string_array(ctx, p, "os.features", pw)) ||
+		    (rc = check_string_array(ctx, p, "features", pw)))
+			return rc;
+		/* views into the JSON: the desc owns nothing separately */
+		d->platform.os = (char *)os;
+		d->platform.arch = (char *)arch;
+		d->platform.variant = (char *)variant;
+		d->platform.os_version = (char *)osv;
+	}
+	d->json = json_incref(j);
+	return 0;
+}
+
+static int parse_desc_array(cocoimg_ctx *ctx, json_t *doc, const char *key, const char *what,
+                            coco_desc **out, size_t *n)
+{
+	json_t *a = json_object_get(doc, key);
+	if (!a)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: missing field \"%s\"", what, key);
+	if (!json_is_array(a))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"%s\" must be an array", what, key);
+	size_t cnt = json_array_size(a);
+	if (cnt > 100000)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: too many entries in \"%s\"", what, key);
+	*out = calloc(cnt ? cnt : 1, sizeof(coco_desc));
+	if (!*out)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		char w[128];
+		snprintf(w, sizeof(w), "%s %s[%zu]", what, key, i);
+		int rc = coco_desc_parse(ctx, json_array_get(a, i), w, &(*out)[i]);
+		*n = i + (rc ? 0 : 1);
+		if (rc)
+			return rc;
+	}
+	*n = cnt;
+	return 0;
+}
+
+int coco_manifest_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *hint,
+                        coco_manifest **out)
+{
+	*out = NULL;
+	const char *what = "manifest";
+	if (len > COCO_MAX_MANIFEST)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest too large (%zu bytes, limit %d)", len,
+		                   COCO_MAX_MANIFEST);
+	coco_manifest *m = calloc(1, sizeof(*m));
+	if (!m)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	int rc = coco_json_parse(ctx, data, len, what, COCOIMG_EBADIMAGE, &m->json);
+	if (rc)
+		goto fail;
+	json_t *sv = json_object_get(m->json, "schemaVersion");
+	if (!sv) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: missing field \"schemaVersion\"");
+		goto fail;
+	}
+	if (!json_is_integer(sv)) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: field \"schemaVersion\" must be an integer");
+		goto fail;
+	}
+	if (json_integer_value(sv) == 1) {
+		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "Docker schema1 manifests are not supported");
+		goto fail;
+	}
+	if (json_integer_value(sv) != 2) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: unsupported schemaVersion %lld",
+		                 (long long)json_integer_value(sv));
+		goto fail;
+	}
+	const char *doc_mt;
+	if ((rc = coco_json_opt_str(ctx, m->json, "mediaType", what, COCOIMG_EBADIMAGE, &doc_mt)))
+		goto fail;
+	/* hint: Content-Type or descriptor media type, parameters stripped */
+	const char *hint_mt = NULL;
+	if (hint) {
+		size_t hn = strcspn(hint, ";");
+		while (hn && (hint[hn - 1] == ' ' || hint[hn - 1] == '\t'))
+			hn--;
+		hint_mt = known_manifest_type(hint, hn);
+	}
+	if (doc_mt) {
+		m->media_type = known_manifest_type(doc_mt, strlen(doc_mt));
+		if (!m->media_type) {
+			rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "unsupported manifest media type \"%.200s\"",
+			                 doc_mt);
+			goto fail;
+		}
+		if (hint_mt && hint_mt != m->media_type) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
+			                 "manifest: mediaType \"%s\" does not match the expected \"%s\"",
+			                 m->media_type, hint_mt);
+			goto fail;
+		}
+	} else if (hint_mt) {
+		m->media_type = hint_mt;
+	} else if (json_object_get(m->json, "manifests")) {
+		m->media_type = COCO_MT_OCI_INDEX;
+	} else if (json_object_get(m->json, "config")) {
+		m->media_type = COCO_MT_OCI_MANIFEST;
+	} else {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                 "manifest: no \"mediaType\", \"config\" or \"manifests\" field: unknown format");
+		goto fail;
+	}
+	m->kind = coco_mt_is_index(m->media_type) ? COCO_KIND_INDEX : COCO_KIND_IMAGE;
+	if ((rc = check_string_map(ctx, m->json, "annotations", what, &m->annotations)))
+		goto fail;
+	if (m->kind == COCO_KIND_IMAGE) {
+		if (json_object_get(m->json, "manifests")) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
+			                 "manifest: an image manifest must not have a \"manifests\" field");
+			goto fail;
+		}
+		json_t *c = json_object_get(m->json, "config");
+		if (!c) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: missing field \"config\"");
+			goto fail;
+		}
+		if ((rc = coco_desc_parse(ctx, c, "manifest config", &m->config)))
+			goto fail;
+		if ((rc = parse_desc_array(ctx, m->json, "layers", what, &m->layers, &m->n_layers)))
+			goto fail;
+	} else {
+		if (json_object_get(m->json, "config") || json_object_get(m->json, "layers")) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
+			                 "index: an index must not have \"config\" or \"layers\" fields");
+			goto fail;
+		}
+		if ((rc = parse_desc_array(ctx, m->json, "manifests", "index", &m->manifests,
+		                           &m->n_manifests)))
+			goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	coco_manifest_free(m);
+	return rc;
+}
+
+char *coco_manifest_serialize(const coco_manifest *m, size_t *len)
+{
+	return coco_json_dump_go(m->json, len);
+}

@@ -1,0 +1,1196 @@
+/*
+ * HTTP plumbing for the registry client: the per-context connection pool,
+ * TLS and proxy settings, single exchanges on their own easy handle,
+ * streamed uploads through the multi interface, and URL helpers.
+ */
+#include "registry.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* Shared state                                                        */
+/* ------------------------------------------------------------------ */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access acc, void *ud)
+{
+	coco_reg_state *st = ud;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&st->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+	coco_reg_state *st = ud;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&st->share_locks[data]);
+}
+
+static void reg_state_free(void *p)
+{
+	coco_reg_state *st = p;
+	if (!st)
+		return;
+	if (st->share)
+		curl_share_cleanup(st->share);
+	coco_tokens_free(st->tokens);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&st->share_locks[i]);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+coco_reg_state *coco_reg_state_get(cocoimg_ctx *ctx)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return NULL;
+	pthread_mutex_lock(&ctx->lock);
+	coco_reg_state *st = ctx->registry_state;
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (st) {
+			for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+				pthread_mutex_init(&st->share_locks[i], NULL);
+			pthread_mutex_init(&st->mu, NULL);
+			st->share = curl_share_init();
+			if (!st->share) {
+				reg_state_free(st);
+				st = NULL;
+			} else {
+				curl_share_setopt(st->share, CURLSHOPT_LOCKFUNC, share_lock);
+				curl_share_setopt(st->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+				curl_share_setopt(st->share, CURLSHOPT_USERDATA, st);
+				curl_share_setopt(st->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+				curl_share_setopt(st->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+				curl_share_setopt(st->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+				ctx->registry_state = st;
+				ctx->registry_state_free = reg_state_free;
+			}
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS settings                                                        */
+/* ------------------------------------------------------------------ */
+
+void coco_tls_clear(coco_tls *t)
+{
+	if (!t)
+		return;
+	free(t->cainfo);
+	free(t->capath);
+	coco_buf_free(&t->ca_blob);
+	free(t->client_cert);
+	free(t->client_key);
+	free(t->proxy);
+	free(t->user_agent);
+	free(t->cert_dir);
+	memset(t, 0, sizeof(*t));
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat sb;
+	return p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char cainfo_path[4096];
+static pthread_once_t cainfo_once = PTHREAD_ONCE_INIT;
+
+static void cainfo_init(void)
+{
+	const char *p = NULL;
+	CURL *e = curl_easy_init();
+#if LIBCURL_VERSION_NUM >= 0x075400
+	char *v = NULL;
+	if (e && curl_easy_getinfo(e, CURLINFO_CAINFO, &v) == CURLE_OK && v)
+		p = v;
+#endif
+	snprintf(cainfo_path, sizeof(cainfo_path), "%s",
+	         p ? p : "/etc/ssl/certs/ca-certificates.crt");
+	if (e)
+		curl_easy_cleanup(e);
+}
+
+/* libcurl's built-in CA bundle path. */
+static const char *default_cainfo(void)
+{
+	pthread_once(&curl_once, curl_init);
+	pthread_once(&cainfo_once, cainfo_init);
+	return cainfo_path;
+}
+
+/* Read a certs.d-style directory: files ending .crt are extra CAs, one
+ * .cert + .key pair is the client certificate. */
+static int load_cert_dir(cocoimg_ctx *ctx, const char *dir, coco_tls *t, coco_buf *extra)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return coco_seterr(ctx, COCOIMG_EIO, "cannot read certificate directory %s: %s", dir,
+		                   strerror(errno));
+	}
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char **nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn || !(nn[n] = coco_strdup(de->d_name))) {
+			free(nn ? nn : names);
+			names = NULL;
+			n = 0;
+			rc = COCOIMG_ENOMEM;
+			break;
+		}
+		names = nn;
+		n++;
+	}
+	closedir(d);
+	if (rc)
+		return rc;
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *full = coco_asprintf("%s/%s", dir, names[i]);
+		if (!full) {
+			rc = COCOIMG_ENOMEM;
+			break;
+		}
+		if (ends_with(names[i], ".crt")) {
+			coco_buf b = COCO_BUF_INIT;
+			rc = coco_read_file(ctx, full, 4 << 20, &b, COCOIMG_EIO);
+			if (!rc) {
+				if (coco_buf_append(extra, b.data, b.len) || coco_buf_putc(extra, '\n'))
+					rc = COCOIMG_ENOMEM;
+			}
+			coco_buf_free(&b);
+		} else if (ends_with(names[i], ".cert")) {
+			char *key = coco_asprintf("%.*s.key", (int)(strlen(full) - 5), full);
+			if (!key) {
+				rc = COCOIMG_ENOMEM;
+			} else if (access(key, R_OK) != 0) {
+				rc = coco_seterr(ctx, COCOIMG_ECONFIG,
+				                 "missing key %s for client certificate %s (CA certificates use the .crt extension)",
+				                 key, full);
+			} else if (!t->client_cert) {
+				t->client_cert = coco_strdup(full);
+				t->client_key = coco_strdup(key);
+				if (!t->client_cert || !t->client_key)
+					rc = COCOIMG_ENOMEM;
+			}
+			free(key);
+		} else if (ends_with(names[i], ".key")) {
+			char *cert = coco_asprintf("%.*s.cert", (int)(strlen(full) - 4), full);
+			if (!cert)
+				rc = COCOIMG_ENOMEM;
+			else if (access(cert, R_OK) != 0)
+				rc = coco_seterr(ctx, COCOIMG_ECONFIG,
+				                 "missing client certificate %s for key %s", cert, full);
+			free(cert);
+		}
+		free(full);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int coco_tls_load(cocoimg_ctx *ctx, const char *side, const char *host, coco_tls *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->verify = coco_opt_bool(ctx, side, "tls-verify", true);
+	const char *v;
+	/* libcurl itself ignores these variables (only the curl tool reads
+	 * them), so pass them on explicitly. */
+	if ((v = getenv("SSL_CERT_FILE")) && *v && !(t->cainfo = coco_strdup(v)))
+		goto nomem;
+	if ((v = getenv("SSL_CERT_DIR")) && *v && !(t->capath = coco_strdup(v)))
+		goto nomem;
+	if ((v = coco_opt(ctx, side, "proxy")) && *v && !(t->proxy = coco_strdup(v)))
+		goto nomem;
+	v = coco_opt(ctx, side, "user-agent");
+	t->user_agent = v ? coco_strdup(v) : coco_asprintf("coco-img/%s", COCOIMG_VERSION_STRING);
+	if (!t->user_agent)
+		goto nomem;
+
+	/* Certificate directory: --cert-dir replaces the per-host search. */
+	const char *cd = coco_opt(ctx, side, "cert-dir");
+	if (cd && *cd) {
+		if (!is_dir(cd))
+			return coco_seterr(ctx, COCOIMG_ECONFIG, "certificate directory %s does not exist", cd);
+		t->cert_dir = coco_strdup(cd);
+	} else if (host && *host && !strchr(host, '/') && strcmp(host, "..") && strcmp(host, ".")) {
+		const char *home = getenv("HOME");
+		char *cands[3] = { NULL, NULL, NULL };
+		if (home && *home && getuid() != 0)
+			cands[0] = coco_asprintf("%s/.config/containers/certs.d/%s", home, host);
+		cands[1] = coco_asprintf("/etc/containers/certs.d/%s", host);
+		cands[2] = coco_asprintf("/etc/docker/certs.d/%s", host);
+		for (int i = 0; i < 3; i++) {
+			if (!t->cert_dir && is_dir(cands[i])) {
+				t->cert_dir = cands[i];
+				cands[i] = NULL;
+			}
+			free(cands[i]);
+		}
+	}
+	if (t->cert_dir) {
+		coco_buf extra = COCO_BUF_INIT;
+		int rc = load_cert_dir(ctx, t->cert_dir, t, &extra);
+		if (rc) {
+			coco_buf_free(&extra);
+			coco_tls_clear(t);
+			return rc;
+		}
+		if (extra.len) {
+			/* Add to (not replace) the trusted roots: bundle + extras. */
+			const char *bundle = t->cainfo ? t->cainfo : default_cainfo();
+			coco_buf b = COCO_BUF_INIT;
+			if (coco_read_file(ctx, bundle, 16 << 20, &b, COCOIMG_EIO) == 0) {
+				if (coco_buf_append(&t->ca_blob, b.data, b.len) ||
+				    coco_buf_putc(&t->ca_blob, '\n')) {
+					coco_buf_free(&b);
+					coco_buf_free(&extra);
+					goto nomem;
+				}
+			}
+			coco_clearerr(ctx);
+			coco_buf_free(&b);
+			if (coco_buf_append(&t->ca_blob, extra.data, extra.len)) {
+				coco_buf_free(&extra);
+				goto nomem;
+			}
+		}
+		coco_buf_free(&extra);
+	}
+	return 0;
+nomem:
+	coco_tls_clear(t);
+	return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+/* Responses                                                           */
+/* ------------------------------------------------------------------ */
+
+static void resp_reset_headers(coco_http_resp *r)
+{
+	free(r->location);
+	free(r->content_type);
+	free(r->docker_digest);
+	free(r->content_range);
+	free(r->retry_after);
+	for (size_t i = 0; i < r->n_www_auth; i++)
+		free(r->www_auth[i]);
+	free(r->www_auth);
+	r->location = r->content_type = r->docker_digest = r->content_range = r->retry_after = NULL;
+	r->www_auth = NULL;
+	r->n_www_auth = 0;
+	r->content_length = -1;
+}
+
+void coco_http_resp_clear(coco_http_resp *r)
+{
+	if (!r)
+		return;
+	resp_reset_headers(r);
+	coco_buf_free(&r->body);
+	memset(r, 0, sizeof(*r));
+	r->content_length = -1;
+}
+
+typedef struct xfer {
+	cocoimg_ctx *ctx;
+	coco_http_req *req;
+	coco_http_resp *resp;
+	bool decided;
+	bool to_sink;
+	uint64_t skip;
+	bool oom;
+	int body_err;
+	/* upload stream */
+	const unsigned char *pend;
+	size_t pend_len;
+	bool eof;
+	bool paused;
+} xfer;
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	xfer *x = ud;
+	size_t len = size * nitems;
+	coco_http_resp *r = x->resp;
+	if (len >= 5 && !strncmp(buf, "HTTP/", 5)) {
+		/* a new response (after 100 Continue, or the only one) */
+		resp_reset_headers(r);
+		const char *sp = memchr(buf, ' ', len);
+		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		return len;
+	}
+	const char *colon = memchr(buf, ':', len);
+	if (!colon)
+		return len;
+	size_t nlen = (size_t)(colon - buf);
+	const char *v = colon + 1;
+	const char *end = buf + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	size_t vlen = (size_t)(end - v);
+#define HDR(name) (nlen == strlen(name) && !strncasecmp(buf, name, nlen))
+	char **slot = NULL;
+	if (HDR("location"))
+		slot = &r->location;
+	else if (HDR("docker-content-digest"))
+		slot = &r->docker_digest;
+	else if (HDR("content-range"))
+		slot = &r->content_range;
+	else if (HDR("retry-after"))
+		slot = &r->retry_after;
+	else if (HDR("content-type")) {
+		size_t l = 0;
+		while (l < vlen && v[l] != ';' && v[l] != ' ')
+			l++;
+		vlen = l;
+		slot = &r->content_type;
+	} else if (HDR("content-length")) {
+		char tmp[32];
+		if (vlen < sizeof(tmp)) {
+			memcpy(tmp, v, vlen);
+			tmp[vlen] = 0;
+			char *e;
+			long long cl = strtoll(tmp, &e, 10);
+			if (!*e && cl >= 0)
+				r->content_length = cl;
+		}
+		return len;
+	} else if (HDR("www-authenticate")) {
+		if (r->n_www_auth >= 16)
+			return len;
+		char **a = realloc(r->www_auth, (r->n_www_auth + 1) * sizeof(*a));
+		if (!a) {
+			x->oom = true;
+			return 0;
+		}
+		r->www_auth = a;
+		if (!(a[r->n_www_auth] = coco_strndup(v, vlen))) {
+			x->oom = true;
+			return 0;
+		}
+		r->n_www_auth++;
+		return len;
+	}
+#undef HDR
+	if (slot) {
+		free(*slot);
+		if (!(*slot = coco_strndup(v, vlen))) {
+			x->oom = true;
+			return 0;
+		}
+	}
+	return len;
+}
+
+int coco_resume_plan(uint64_t delivered, long status, const char *cr, uint64_t *skip)
+{
+	*skip = 0;
+	if (status == 200) {
+		/* the server ignored the Range (or none was sent): drop what the
+		 * sink already has */
+		*skip = delivered;
+		return 0;
+	}
+	if (status != 206 || !cr)
+		return -1;
+	/* "bytes START-END/TOTAL" */
+	while (*cr == ' ')
+		cr++;
+	if (strncasecmp(cr, "bytes", 5))
+		return -1;
+	cr += 5;
+	while (*cr == ' ' || *cr == '=')
+		cr++;
+	if (!isdigit((unsigned char)*cr))
+		return -1;
+	errno = 0;
+	char *e;
+	unsigned long long start = strtoull(cr, &e, 10);
+	if (errno || *e != '-')
+		return -1;
+	if (start != delivered)
+		return -1;
+	return 0;
+}
+
+static size_t write_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	xfer *x = ud;
+	coco_http_req *q = x->req;
+	coco_http_resp *r = x->resp;
+	size_t len = size * nitems;
+	if (!x->decided) {
+		x->decided = true;
+		x->to_sink = q->sink && r->status >= 200 && r->status < 300;
+		if (x->to_sink) {
+			uint64_t done = q->delivered ? *q->delivered : 0;
+			if (coco_resume_plan(done, r->status, r->content_range, &x->skip)) {
+				q->range_mismatch = true;
+				return 0;
+			}
+		}
+	}
+	if (!x->to_sink) {
+		bool ok2xx = r->status >= 200 && r->status < 300;
+		size_t max = ok2xx && q->max_body ? q->max_body : COCO_REG_MAX_ERRBODY;
+		if (r->body.len + len > max) {
+			if (ok2xx) {
+				x->body_err = COCOIMG_EBADIMAGE;
+				return 0;
+			}
+			r->body_truncated = true;
+			size_t room = max > r->body.len ? max - r->body.len : 0;
+			if (room && coco_buf_append(&r->body, buf, room))
+				x->oom = true;
+			return x->oom ? 0 : len;
+		}
+		if (coco_buf_append(&r->body, buf, len)) {
+			x->oom = true;
+			return 0;
+		}
+		return len;
+	}
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t n = len;
+	if (x->skip) {
+		size_t d = x->skip < n ? (size_t)x->skip : n;
+		x->skip -= d;
+		p += d;
+		n -= d;
+	}
+	if (n) {
+		int rc = coco_stage_write(q->sink, p, n);
+		if (rc) {
+			q->sink_err = rc;
+			return 0;
+		}
+		if (q->delivered)
+			*q->delivered += n;
+		if (q->progress_what && q->delivered &&
+		    *q->delivered - q->progress_last >= (1u << 20)) {
+			q->progress_last = *q->delivered;
+			rc = coco_progress(x->ctx, q->progress_what, q->progress_digest, *q->delivered,
+			                   q->progress_total, 0);
+			if (rc) {
+				q->sink_err = rc;
+				return 0;
+			}
+		}
+	}
+	return len;
+}
+
+static long stall_seconds(const coco_http_req *q)
+{
+	if (q && q->low_speed_time > 0)
+		return q->low_speed_time;
+	/* A knob for tests and slow links: seconds without progress before a
+	 * transfer is abandoned (and resumed or retried). */
+	const char *v = getenv("COCOIMG_STALL_TIMEOUT");
+	long s = v ? strtol(v, NULL, 10) : 0;
+	return s > 0 ? s : 60;
+}
+
+/* Common easy-handle setup. */
+static int setup_easy(cocoimg_ctx *ctx, CURL *e, const coco_tls *tls, const char *url,
+                      char *errbuf, long stall)
+{
+	coco_reg_state *st = coco_reg_state_get(ctx);
+	if (!st)
+		return COCOIMG_ENOMEM;
+	curl_easy_setopt(e, CURLOPT_SHARE, st->share);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (tls) {
+		if (tls->user_agent)
+			curl_easy_setopt(e, CURLOPT_USERAGENT, tls->user_agent);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, tls->verify ? 1L : 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, tls->verify ? 2L : 0L);
+		if (tls->cainfo)
+			curl_easy_setopt(e, CURLOPT_CAINFO, tls->cainfo);
+		if (tls->capath)
+			curl_easy_setopt(e, CURLOPT_CAPATH, tls->capath);
+		if (tls->ca_blob.len) {
+			struct curl_blob blob = { tls->ca_blob.data, tls->ca_blob.len, CURL_BLOB_COPY };
+			curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+		}
+		if (tls->client_cert) {
+			curl_easy_setopt(e, CURLOPT_SSLCERT, tls->client_cert);
+			curl_easy_setopt(e, CURLOPT_SSLKEY, tls->client_key);
+		}
+		/* Only an explicit setting overrides libcurl's reading of
+		 * https_proxy / HTTPS_PROXY / no_proxy / NO_PROXY. */
+		if (tls->proxy)
+			curl_easy_setopt(e, CURLOPT_PROXY, tls->proxy);
+	}
+	return 0;
+}
+
+/* Error text for a transport failure, without the URL's query. */
+static int transport_error(cocoimg_ctx *ctx, const char *url, CURLcode cc, const char *errbuf)
+{
+	char *origin = coco_url_origin(url);
+	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
+	const char *hint = "";
+	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+	    cc == CURLE_SSL_CERTPROBLEM)
+		hint = " (trust its CA with --cert-dir or SSL_CERT_FILE, or use --tls-verify=false)";
+	int rc = coco_seterr(ctx, COCOIMG_ENET, "%s: %s%s", origin ? origin : "registry", detail, hint);
+	free(origin);
+	return rc;
+}
+
+bool coco_http_retryable(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void coco_http_backoff(unsigned attempt, const char *retry_after)
+{
+	const char *b = getenv("COCOIMG_RETRY_BASE_MS");
+	long base = b ? strtol(b, NULL, 10) : 1000;
+	if (base <= 0)
+		base = 1000;
+	long ms = attempt >= 10 ? 60000 : base << attempt;
+	if (ms > 60000)
+		ms = 60000;
+	if (retry_after && *retry_after) {
+		char *e;
+		long s = strtol(retry_after, &e, 10);
+		if (!*e && s >= 0) {
+			ms = s * 1000;
+		} else {
+			struct tm tm;
+			memset(&tm, 0, sizeof(tm));
+			const char *end = strptime(retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			if (end) {
+				time_t when = timegm(&tm);
+				time_t now = time(NULL);
+				ms = when > now ? (long)(when - now) * 1000 : 0;
+			}
+		}
+		if (ms > 60000)
+			ms = 60000;
+	}
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
+                      coco_http_resp *resp, CURLcode *ccp)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	errbuf[0] = 0;
+	if (ccp)
+		*ccp = CURLE_OK;
+	resp_reset_headers(resp);
+	coco_buf_free(&resp->body);
+	resp->status = 0;
+	resp->body_truncated = false;
+	q->sink_err = 0;
+	q->range_mismatch = false;
+	q->cc = CURLE_OK;
+
+	CURL *e = curl_easy_init();
+	if (!e)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	int rc = setup_easy(ctx, e, tls, q->url, errbuf, stall_seconds(q));
+	if (rc) {
+		curl_easy_cleanup(e);
+		return coco_seterr(ctx, rc, "out of memory");
+	}
+	xfer x = { .ctx = ctx, .req = q, .resp = resp };
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+
+	struct curl_slist *h = NULL, *t;
+	for (struct curl_slist *i = q->headers; i; i = i->next) {
+		if (!(t = curl_slist_append(h, i->data)))
+			goto nomem;
+		h = t;
+	}
+	bool has_ct = false;
+	for (struct curl_slist *i = q->headers; i; i = i->next)
+		if (!strncasecmp(i->data, "content-type:", 13))
+			has_ct = true;
+	if (q->authorization) {
+		if (!(t = curl_slist_append(h, q->authorization)))
+			goto nomem;
+		h = t;
+	}
+	if (q->send_body) {
+		/* never libcurl's form-encoded default (distribution would then
+		 * parse the body as a form: DIGEST_INVALID) */
+		if (!has_ct) {
+			if (!(t = curl_slist_append(h, "Content-Type: application/octet-stream")))
+				goto nomem;
+			h = t;
+		}
+		if (!(t = curl_slist_append(h, "Expect:")))
+			goto nomem;
+		h = t;
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? (const char *)q->body : "");
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
+	} else if (!strcmp(q->method, "HEAD")) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "GET")) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+	if (q->sink && q->delivered && *q->delivered > 0) {
+		char range[64];
+		snprintf(range, sizeof(range), "Range: bytes=%llu-",
+		         (unsigned long long)*q->delivered);
+		if (!(t = curl_slist_append(h, range)))
+			goto nomem;
+		h = t;
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+
+	CURLcode cc = curl_easy_perform(e);
+	q->cc = cc;
+	if (ccp)
+		*ccp = cc;
+	if (cc == CURLE_OK && !resp->status) {
+		long code = 0;
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+		resp->status = code;
+	}
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	if (x.oom)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (q->sink_err)
+		return q->sink_err;
+	if (x.body_err) {
+		char *o = coco_url_origin(q->url);
+		rc = coco_seterr(ctx, x.body_err, "%s: response larger than the %zu bytes allowed",
+		                 o ? o : "registry", q->max_body);
+		free(o);
+		return rc;
+	}
+	if (q->range_mismatch) {
+		q->cc = CURLE_RANGE_ERROR;
+		if (ccp)
+			*ccp = CURLE_RANGE_ERROR;
+		return coco_seterr(ctx, COCOIMG_ENET, "resumed download got the wrong range (%s)",
+		                   resp->content_range ? resp->content_range : "none");
+	}
+	if (cc != CURLE_OK)
+		return transport_error(ctx, q->url, cc, errbuf);
+	return 0;
+nomem:
+	curl_slist_free_all(h);
+	curl_easy_cleanup(e);
+	return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+/* Streamed uploads                                                    */
+/* ------------------------------------------------------------------ */
+
+struct coco_http_stream {
+	cocoimg_ctx *ctx;
+	CURL *easy;
+	CURLM *multi;
+	struct curl_slist *headers;
+	char *url;
+	char errbuf[CURL_ERROR_SIZE];
+	coco_http_req req;
+	coco_http_resp resp;
+	xfer x;
+	bool done;
+	CURLcode result;
+	bool added;
+};
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	xfer *x = ud;
+	size_t room = size * nitems;
+	if (x->pend_len) {
+		size_t n = x->pend_len < room ? x->pend_len : room;
+		memcpy(buf, x->pend, n);
+		x->pend += n;
+		x->pend_len -= n;
+		return n;
+	}
+	if (x->eof)
+		return 0;
+	x->paused = true;
+	return CURL_READFUNC_PAUSE;
+}
+
+int coco_http_stream_begin(cocoimg_ctx *ctx, const coco_tls *tls, const char *method,
+                           const char *url, struct curl_slist *headers,
+                           const char *authorization, int64_t size, coco_http_stream **out)
+{
+	coco_http_stream *s = calloc(1, sizeof(*s));
+	if (!s)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	s->ctx = ctx;
+	s->resp.content_length = -1;
+	s->req.method = method;
+	s->url = coco_strdup(url);
+	s->req.url = s->url;
+	s->x.ctx = ctx;
+	s->x.req = &s->req;
+	s->x.resp = &s->resp;
+	s->easy = curl_easy_init();
+	s->multi = curl_multi_init();
+	if (!s->url || !s->easy || !s->multi)
+		goto nomem;
+	int rc = setup_easy(ctx, s->easy, tls, url, s->errbuf, stall_seconds(NULL));
+	if (rc)
+		goto nomem;
+	struct curl_slist *t;
+	for (struct curl_slist *i = headers; i; i = i->next) {
+		if (!(t = curl_slist_append(s->headers, i->data)))
+			goto nomem;
+		s->headers = t;
+	}
+	if (authorization) {
+		if (!(t = curl_slist_append(s->headers, authorization)))
+			goto nomem;
+		s->headers = t;
+	}
+	if (!(t = curl_slist_append(s->headers, "Content-Type: application/octet-stream")))
+		goto nomem;
+	s->headers = t;
+	if (!(t = curl_slist_append(s->headers, "Expect:")))
+		goto nomem;
+	s->headers = t;
+	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(size >= 0 ? size : -1));
+	curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(s->easy, CURLOPT_READDATA, &s->x);
+	curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, &s->x);
+	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, &s->x);
+	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
+		goto nomem;
+	s->added = true;
+	*out = s;
+	return 0;
+nomem:
+	coco_http_stream_free(s);
+	return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+}
+
+/* Drive the transfer once: perform + wait for activity. */
+static void stream_step(coco_http_stream *s, bool wait)
+{
+	int running = 0;
+	curl_multi_perform(s->multi, &running);
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(s->multi, &left))) {
+		if (m->msg == CURLMSG_DONE) {
+			s->done = true;
+			s->result = m->data.result;
+		}
+	}
+	if (!running)
+		s->done = true;
+	if (!s->done && wait)
+		curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+}
+
+static int stream_failed(coco_http_stream *s)
+{
+	if (s->x.oom)
+		return coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory");
+	if (s->result != CURLE_OK)
+		return transport_error(s->ctx, s->url, s->result, s->errbuf);
+	return 0;
+}
+
+int coco_http_stream_write(coco_http_stream *s, const unsigned char *buf, size_t len)
+{
+	if (!len)
+		return 0;
+	s->x.pend = buf;
+	s->x.pend_len = len;
+	while (s->x.pend_len && !s->done) {
+		if (s->x.paused) {
+			s->x.paused = false;
+			curl_easy_pause(s->easy, CURLPAUSE_CONT);
+		}
+		stream_step(s, s->x.pend_len && !s->x.paused);
+	}
+	if (s->done) {
+		int rc = stream_failed(s);
+		if (rc)
+			return rc;
+		/* the server answered before the body was complete */
+		char *o = coco_url_origin(s->url);
+		char *msg = coco_reg_errbody(&s->resp);
+		rc = coco_seterr(s->ctx, COCOIMG_ENET, "%s: upload refused with HTTP %ld: %s",
+		                 o ? o : "registry", s->resp.status, msg ? msg : "");
+		free(o);
+		free(msg);
+		return rc;
+	}
+	s->x.pend = NULL;
+	return 0;
+}
+
+int coco_http_stream_end(coco_http_stream *s, coco_http_resp *resp)
+{
+	s->x.eof = true;
+	while (!s->done) {
+		if (s->x.paused) {
+			s->x.paused = false;
+			curl_easy_pause(s->easy, CURLPAUSE_CONT);
+		}
+		stream_step(s, true);
+	}
+	int rc = stream_failed(s);
+	if (rc)
+		return rc;
+	if (!s->resp.status) {
+		long code = 0;
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+		s->resp.status = code;
+	}
+	coco_http_resp_clear(resp);
+	*resp = s->resp;
+	memset(&s->resp, 0, sizeof(s->resp));
+	s->resp.content_length = -1;
+	return 0;
+}
+
+void coco_http_stream_free(coco_http_stream *s)
+{
+	if (!s)
+		return;
+	if (s->added)
+		curl_multi_remove_handle(s->multi, s->easy);
+	if (s->easy)
+		curl_easy_cleanup(s->easy);
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	curl_slist_free_all(s->headers);
+	coco_http_resp_clear(&s->resp);
+	free(s->url);
+	free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* URLs                                                                */
+/* ------------------------------------------------------------------ */
+
+char *coco_url_resolve(const char *base, const char *loc)
+{
+	pthread_once(&curl_once, curl_init);
+	CURLU *u = curl_url();
+	char *out = NULL, *tmp = NULL;
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &tmp, 0) == CURLUE_OK) {
+		out = coco_strdup(tmp);
+		curl_free(tmp);
+	}
+	curl_url_cleanup(u);
+	return out;
+}
+
+char *coco_url_origin(const char *url)
+{
+	pthread_once(&curl_once, curl_init);
+	CURLU *u = curl_url();
+	char *out = NULL, *scheme = NULL, *host = NULL, *port = NULL;
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		for (char *p = host; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		for (char *p = scheme; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		out = coco_asprintf("%s://%s:%s", scheme, host, port);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+char *coco_url_escape(const char *s)
+{
+	coco_buf b = COCO_BUF_INIT;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			if (coco_buf_putc(&b, (char)*p))
+				goto fail;
+		} else if (coco_buf_appendf(&b, "%%%02X", *p)) {
+			goto fail;
+		}
+	}
+	return coco_buf_cstr(&b);
+fail:
+	coco_buf_free(&b);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registry error bodies                                               */
+/* ------------------------------------------------------------------ */
+
+static json_t *errbody_json(const coco_http_resp *r)
+{
+	if (!r->body.len || r->body_truncated)
+		return NULL;
+	json_t *j = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+bool coco_reg_errcode(const coco_http_resp *r, const char *code)
+{
+	json_t *j = errbody_json(r);
+	bool found = false;
+	json_t *errs = j ? json_object_get(j, "errors") : NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(errs, i, e) {
+		const char *c = json_string_value(json_object_get(e, "code"));
+		if (c && !strcasecmp(c, code))
+			found = true;
+	}
+	json_decref(j);
+	return found;
+}
+
+/* Append s, keeping only printable characters, up to a limit. */
+static void append_clean(coco_buf *b, const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; s && *s && n < max; s++, n++)
+		coco_buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
+char *coco_reg_errbody(const coco_http_resp *r)
+{
+	coco_buf b = COCO_BUF_INIT;
+	json_t *j = errbody_json(r);
+	json_t *errs = j ? json_object_get(j, "errors") : NULL;
+	if (json_is_array(errs) && json_array_size(errs)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(errs, i, e) {
+			if (i >= 4)
+				break;
+			const char *c = json_string_value(json_object_get(e, "code"));
+			const char *m = json_string_value(json_object_get(e, "message"));
+			if (i)
+				coco_buf_appendf(&b, "; ");
+			append_clean(&b, c ? c : "UNKNOWN", 64);
+			if (m && *m) {
+				coco_buf_appendf(&b, ": ");
+				append_clean(&b, m, 200);
+			}
+			json_t *d = json_object_get(e, "detail");
+			if (json_is_string(d) && *json_string_value(d)) {
+				coco_buf_appendf(&b, " (");
+				append_clean(&b, json_string_value(d), 120);
+				coco_buf_appendf(&b, ")");
+			}
+		}
+	} else if (r->body.len && !j) {
+		/* text: first line, trimmed */
+		size_t n = 0;
+		const char *s = (const char *)r->body.data;
+		while (n < r->body.len && n < 200 && s[n] != '\n' && s[n] != '\r')
+			n++;
+		char *line = coco_strndup(s, n);
+		bool printable = line != NULL;
+		for (size_t k = 0; line && k < n; k++)
+			if (line[k] == 0 || ((unsigned char)line[k] < 0x20 && line[k] != '\t'))
+				printable = false;
+		if (printable && n && strncasecmp(line, "<", 1))
+			append_clean(&b, line, 200);
+		free(line);
+	}
+	json_decref(j);
+	if (!b.len)
+		coco_buf_appendf(&b, "HTTP %ld", r->status);
+	char *s = coco_buf_cstr(&b);
+	return s ? s : coco_strdup("error");
+}
+
+/* ------------------------------------------------------------------ */
+/* Plain GET for other modules                                         */
+/* ------------------------------------------------------------------ */
+
+static char *url_hostport(const char *url)
+{
+	pthread_once(&curl_once, curl_init);
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *out = NULL;
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port)
+			out = coco_asprintf("%s:%s", host, port);
+		else
+			out = coco_strdup(host);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out, long *status)
+{
+	if (status)
+		*status = 0;
+	if (strncasecmp(url, "https://", 8) && strncasecmp(url, "http://", 7))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "unsupported URL scheme in %s", url);
+	char *hp = url_hostport(url);
+	if (!hp)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "malformed URL %s", url);
+	coco_tls tls;
+	int rc = coco_tls_load(ctx, NULL, hp, &tls);
+	free(hp);
+	if (rc)
+		return rc;
+	char *cur = coco_strdup(url);
+	coco_http_resp resp = { .content_length = -1 };
+	long retries = coco_opt_long(ctx, NULL, "retry-times", 3);
+	unsigned attempt = 0;
+	int redirects = 0;
+	rc = cur ? 0 : COCOIMG_ENOMEM;
+	while (!rc) {
+		coco_http_req q = { .method = "GET", .url = cur, .max_body = max };
+		CURLcode cc;
+		rc = coco_http_perform(ctx, &tls, &q, &resp, &cc);
+		if (rc) {
+			if (cc != CURLE_OK && coco_http_retryable(cc) && attempt < (unsigned)retries) {
+				coco_http_backoff(attempt++, NULL);
+				rc = 0;
+				continue;
+			}
+			break;
+		}
+		if (resp.status >= 300 && resp.status < 400 && resp.location) {
+			char *next = coco_url_resolve(cur, resp.location);
+			if (!next || ++redirects > 10 ||
+			    (strncasecmp(next, "https://", 8) && strncasecmp(next, "http://", 7)) ||
+			    (!strncasecmp(cur, "https://", 8) && strncasecmp(next, "https://", 8) &&
+			     tls.verify)) {
+				free(next);
+				rc = coco_seterr(ctx, COCOIMG_ENET, "%s: refusing redirect", url);
+				break;
+			}
+			free(cur);
+			cur = next;
+			continue;
+		}
+		if ((resp.status == 429 || resp.status >= 500) && attempt < (unsigned)retries) {
+			coco_http_backoff(attempt++, resp.retry_after);
+			continue;
+		}
+		break;
+	}
+	if (!rc) {
+		if (status)
+			*status = resp.status;
+		if (resp.status >= 200 && resp.status < 300) {
+			coco_buf_free(out);
+			*out = resp.body;
+			memset(&resp.body, 0, sizeof(resp.body));
+		}
+	}
+	coco_http_resp_clear(&resp);
+	coco_tls_clear(&tls);
+	free(cur);
+	return rc;
+}

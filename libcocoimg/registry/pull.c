@@ -1,0 +1,268 @@
+/*
+ * docker:// as an image source: manifests (full Accept list, digests
+ * checked) and blobs streamed into the caller's stage chain, resumed with
+ * Range requests after a cut, retried with backoff.
+ */
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ACCEPT_MANIFESTS                                                     \
+	"Accept: " COCO_MT_OCI_INDEX ", " COCO_MT_OCI_MANIFEST ", " COCO_MT_DOCKER_LIST \
+	", " COCO_MT_DOCKER_MANIFEST
+
+typedef struct reg_src {
+	coco_reg *reg;
+	char *scope;               /* repository:PATH:pull */
+	char *name;                /* HOST/PATH for messages */
+} reg_src;
+
+static const struct coco_src_ops reg_src_ops;
+
+coco_reg *coco_registry_src_client(coco_src *s)
+{
+	if (!s || s->ops != &reg_src_ops)
+		return NULL;
+	return ((reg_src *)s->impl)->reg;
+}
+
+static const char *known_mt(const char *mt)
+{
+	static const char *const k[] = { COCO_MT_OCI_INDEX, COCO_MT_OCI_MANIFEST,
+	                                  COCO_MT_DOCKER_LIST, COCO_MT_DOCKER_MANIFEST };
+	for (size_t i = 0; mt && i < COCO_ARRAY_SIZE(k); i++)
+		if (!strcasecmp(mt, k[i]))
+			return k[i];
+	return NULL;
+}
+
+/* Media type of manifest bytes: a known Content-Type, else the document's
+ * mediaType, else a guess from its shape (the parser checks agreement). */
+static char *manifest_media_type(const coco_http_resp *resp)
+{
+	const char *ct = known_mt(resp->content_type);
+	if (ct)
+		return coco_strdup(ct);
+	json_t *j = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
+	const char *mt = j ? json_string_value(json_object_get(j, "mediaType")) : NULL;
+	char *out;
+	if (mt && *mt)
+		out = coco_strdup(mt);
+	else if (j && json_object_get(j, "manifests"))
+		out = coco_strdup(COCO_MT_OCI_INDEX);
+	else
+		out = coco_strdup(COCO_MT_OCI_MANIFEST);
+	json_decref(j);
+	return out;
+}
+
+static int src_get_manifest(coco_src *s, const char *digest, coco_buf *out, char **media_type)
+{
+	reg_src *rs = s->impl;
+	coco_reg *r = rs->reg;
+	cocoimg_ctx *ctx = s->ctx;
+	const coco_dref *dr = &s->ref->docker;
+	const char *want = digest ? digest : dr->digest;
+	const char *reference = want ? want : dr->tag ? dr->tag : "latest";
+	coco_digest_alg alg = COCO_SHA256;
+	if (want && coco_digest_validate(want, &alg))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "malformed manifest digest \"%s\"", want);
+	char *what = coco_asprintf("manifest %s%s%s", rs->name, want ? "@" : ":", reference);
+	char *url = coco_reg_url(r, "manifests/%s", reference);
+	struct curl_slist *h = curl_slist_append(NULL, ACCEPT_MANIFESTS);
+	if (!what || !url || !h) {
+		free(what);
+		free(url);
+		curl_slist_free_all(h);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	coco_http_req req = { .method = "GET", .url = url, .headers = h,
+	                      .max_body = COCO_MAX_MANIFEST };
+	coco_http_resp resp = { .content_length = -1 };
+	int rc = coco_reg_request(r, &req, rs->scope, what, &resp);
+	if (rc)
+		goto out;
+	if (resp.status != 200) {
+		if (resp.status == 404) {
+			char *m = coco_reg_errbody(&resp);
+			rc = coco_seterr(ctx, COCOIMG_ENOTFOUND, "%s not found (%s)", what,
+			                 m ? m : "HTTP 404");
+			free(m);
+		} else {
+			rc = coco_reg_status_error(r, &resp, what);
+		}
+		goto out;
+	}
+	char got[COCO_DIGEST_STRLEN];
+	if (want) {
+		coco_digest_bytes(alg, resp.body.data, resp.body.len, got);
+		if (strcmp(got, want)) {
+			rc = coco_seterr(ctx, COCOIMG_EDIGEST,
+			                 "%s: the registry sent content with digest %s", what, got);
+			goto out;
+		}
+	}
+	coco_digest_alg halg;
+	if (resp.docker_digest && !coco_digest_validate(resp.docker_digest, &halg)) {
+		coco_digest_bytes(halg, resp.body.data, resp.body.len, got);
+		if (strcmp(got, resp.docker_digest)) {
+			rc = coco_seterr(ctx, COCOIMG_EDIGEST,
+			                 "%s: Docker-Content-Digest %s does not match the content (%s)",
+			                 what, resp.docker_digest, got);
+			goto out;
+		}
+	}
+	char *mt = manifest_media_type(&resp);
+	if (!mt) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	coco_buf_free(out);
+	*out = resp.body;
+	memset(&resp.body, 0, sizeof(resp.body));
+	if (media_type)
+		*media_type = mt;
+	else
+		free(mt);
+out:
+	curl_slist_free_all(h);
+	coco_http_resp_clear(&resp);
+	free(url);
+	free(what);
+	return rc;
+}
+
+static bool blob_is_layer(const char *mt)
+{
+	return mt && (strstr(mt, "layer") || strstr(mt, "rootfs"));
+}
+
+static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
+{
+	reg_src *rs = s->impl;
+	coco_reg *r = rs->reg;
+	cocoimg_ctx *ctx = s->ctx;
+	coco_digest_alg alg;
+	if (!d || !d->digest || coco_digest_validate(d->digest, &alg))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: malformed blob digest", rs->name);
+	bool layer = blob_is_layer(d->media_type);
+	char *what = coco_asprintf("%s %s in %s", layer ? "layer" : "blob", d->digest, rs->name);
+	char *url = coco_reg_url(r, "blobs/%s", d->digest);
+	if (!what || !url) {
+		free(what);
+		free(url);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	uint64_t delivered = 0, at_last_failure = 0;
+	unsigned attempt = 0, failures = 0;
+	uint64_t total = d->size > 0 ? (uint64_t)d->size : 0;
+	coco_http_resp resp = { .content_length = -1 };
+	int rc;
+	for (;;) {
+		coco_http_req req = {
+			.method = "GET", .url = url, .sink = sink, .delivered = &delivered,
+			.progress_what = layer ? "layer" : "blob", .progress_digest = d->digest,
+			.progress_total = total, .progress_last = delivered,
+		};
+		rc = coco_reg_request(r, &req, rs->scope, what, &resp);
+		bool transient;
+		const char *retry_after = NULL;
+		if (rc) {
+			if (req.sink_err || req.range_mismatch)
+				break;
+			transient = coco_http_retryable(req.cc);
+		} else if (resp.status == 200 || resp.status == 206) {
+			break;
+		} else {
+			transient = resp.status == 429 || resp.status >= 500;
+			retry_after = resp.retry_after;
+			if (!transient) {
+				rc = coco_reg_status_error(r, &resp, what);
+				break;
+			}
+			rc = coco_seterr(ctx, COCOIMG_ENET, "%s: HTTP %ld", what, resp.status);
+		}
+		if (!transient)
+			break;
+		/* A cut after real progress is resumed without using up a
+		 * retry (containers/image: at least 1 MiB since the previous
+		 * reconnect); otherwise count it. */
+		if (delivered - at_last_failure >= (1u << 20) && failures < 1000)
+			attempt = 0;
+		if (attempt >= (unsigned)r->retries)
+			break;
+		failures++;
+		at_last_failure = delivered;
+		coco_info(ctx, "%s: %s, resuming at byte %llu", what, cocoimg_ctx_last_error(ctx),
+		          (unsigned long long)delivered);
+		coco_http_backoff(attempt++, retry_after);
+		coco_clearerr(ctx);
+	}
+	coco_http_resp_clear(&resp);
+	if (!rc) {
+		rc = coco_progress(ctx, layer ? "layer" : "blob", d->digest, delivered, total, 1);
+		if (!rc)
+			rc = coco_stage_finish(sink);
+	}
+	free(url);
+	free(what);
+	return rc;
+}
+
+static void src_close(coco_src *s)
+{
+	if (!s)
+		return;
+	reg_src *rs = s->impl;
+	if (rs) {
+		coco_reg_free(rs->reg);
+		free(rs->scope);
+		free(rs->name);
+		free(rs);
+	}
+	coco_ref_free(s->ref);
+	free(s);
+}
+
+static const struct coco_src_ops reg_src_ops = {
+	.get_manifest = src_get_manifest,
+	.get_blob = src_get_blob,
+	.close = src_close,
+};
+
+int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out)
+{
+	*out = NULL;
+	if (!ref || ref->transport != COCO_TR_DOCKER) {
+		coco_ref_free(ref);
+		return coco_seterr(ctx, COCOIMG_EINVAL, "not a docker:// reference");
+	}
+	coco_src *s = calloc(1, sizeof(*s));
+	reg_src *rs = calloc(1, sizeof(*rs));
+	if (!s || !rs) {
+		free(s);
+		free(rs);
+		coco_ref_free(ref);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	s->ops = &reg_src_ops;
+	s->ctx = ctx;
+	s->ref = ref;
+	s->side = side;
+	s->impl = rs;
+	rs->scope = coco_asprintf("repository:%s:pull", ref->docker.path);
+	rs->name = coco_dref_repo(&ref->docker);
+	int rc = rs->scope && rs->name ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (!rc)
+		rc = coco_reg_open(ctx, side, &ref->docker, &rs->reg);
+	if (!rc)
+		rc = coco_reg_ping(rs->reg);
+	if (rc) {
+		src_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}

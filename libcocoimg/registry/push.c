@@ -1,0 +1,461 @@
+/*
+ * docker:// as an image destination: HEAD checks, cross-repository
+ * mounts, blob uploads (small blobs: POST + monolithic PUT; larger or
+ * unknown sizes: POST + one streamed PATCH + PUT ?digest=, the digest
+ * computed on the fly), manifest PUTs.
+ */
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct reg_dest {
+	coco_reg *reg;
+	char *scope;               /* repository:PATH:pull,push */
+	char *name;                /* HOST/PATH */
+} reg_dest;
+
+/* ---- helpers ---- */
+
+static char *with_digest(const char *loc, const char *digest)
+{
+	char *e = coco_url_escape(digest);
+	char *u = e ? coco_asprintf("%s%cdigest=%s", loc, strchr(loc, '?') ? '&' : '?', e) : NULL;
+	free(e);
+	return u;
+}
+
+/* POST an upload session (optionally a mount); returns the resolved
+ * Location in *loc and the status in *status. */
+static int start_session(coco_dest *d, const char *query, const char *scope, char **loc,
+                         long *status)
+{
+	reg_dest *rd = d->impl;
+	coco_reg *r = rd->reg;
+	*loc = NULL;
+	char *url = coco_reg_url(r, "blobs/uploads/%s", query ? query : "");
+	char *what = coco_asprintf("upload to %s", rd->name);
+	if (!url || !what) {
+		free(url);
+		free(what);
+		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	coco_http_req req = { .method = "POST", .url = url, .send_body = true };
+	coco_http_resp resp = { .content_length = -1 };
+	int rc = coco_reg_request(r, &req, scope, what, &resp);
+	if (!rc) {
+		*status = resp.status;
+		if (resp.status == 201 || resp.status == 202) {
+			if (resp.location) {
+				*loc = coco_url_resolve(url, resp.location);
+				if (!*loc)
+					rc = coco_seterr(d->ctx, COCOIMG_ENET, "%s: malformed Location", what);
+			} else if (resp.status == 202) {
+				rc = coco_seterr(d->ctx, COCOIMG_ENET, "%s: no upload Location", what);
+			}
+		} else {
+			rc = coco_reg_status_error(r, &resp, what);
+		}
+	}
+	coco_http_resp_clear(&resp);
+	free(url);
+	free(what);
+	return rc;
+}
+
+/* Cancel an upload session; failures are ignored. */
+static void cancel_session(coco_dest *d, const char *loc)
+{
+	reg_dest *rd = d->impl;
+	if (!loc)
+		return;
+	coco_http_req req = { .method = "DELETE", .url = loc };
+	coco_http_resp resp = { .content_length = -1 };
+	int saved = cocoimg_ctx_last_error_code(d->ctx);
+	char msg[sizeof(d->ctx->err_msg)];
+	snprintf(msg, sizeof(msg), "%s", cocoimg_ctx_last_error(d->ctx));
+	(void)coco_reg_request(rd->reg, &req, rd->scope, "cancel upload", &resp);
+	coco_http_resp_clear(&resp);
+	/* keep the error that made us cancel */
+	if (saved)
+		coco_seterr(d->ctx, saved, "%s", msg);
+	else
+		coco_clearerr(d->ctx);
+}
+
+/* ---- has_blob / mount ---- */
+
+static int dest_has_blob(coco_dest *d, const char *digest, int64_t size)
+{
+	reg_dest *rd = d->impl;
+	coco_digest_alg alg;
+	if (!digest || coco_digest_validate(digest, &alg))
+		return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "malformed blob digest");
+	char *url = coco_reg_url(rd->reg, "blobs/%s", digest);
+	char *what = coco_asprintf("blob %s in %s", digest, rd->name);
+	if (!url || !what) {
+		free(url);
+		free(what);
+		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	coco_http_req req = { .method = "HEAD", .url = url };
+	coco_http_resp resp = { .content_length = -1 };
+	int rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
+	if (!rc) {
+		if (resp.status == 200)
+			rc = size >= 0 && resp.content_length >= 0 && resp.content_length != size ? 0 : 1;
+		else if (resp.status == 404)
+			rc = 0;
+		else
+			rc = coco_reg_status_error(rd->reg, &resp, what);
+	}
+	coco_http_resp_clear(&resp);
+	free(url);
+	free(what);
+	return rc;
+}
+
+static int dest_mount_blob(coco_dest *d, coco_src *from, const char *digest)
+{
+	reg_dest *rd = d->impl;
+	coco_reg *fr = coco_registry_src_client(from);
+	coco_digest_alg alg;
+	if (!fr || !digest || coco_digest_validate(digest, &alg))
+		return COCOIMG_EUNSUPPORTED;
+	if (strcasecmp(fr->wire_host, rd->reg->wire_host) || !fr->scheme || !rd->reg->scheme ||
+	    strcmp(fr->scheme, rd->reg->scheme) || !strcmp(fr->path, rd->reg->path))
+		return COCOIMG_EUNSUPPORTED;
+	char *ed = coco_url_escape(digest), *ef = coco_url_escape(fr->path);
+	char *q = ed && ef ? coco_asprintf("?mount=%s&from=%s", ed, ef) : NULL;
+	char *scope = coco_asprintf("%s repository:%s:pull", rd->scope, fr->path);
+	free(ed);
+	free(ef);
+	if (!q || !scope) {
+		free(q);
+		free(scope);
+		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	char *loc = NULL;
+	long status = 0;
+	int rc = start_session(d, q, scope, &loc, &status);
+	if (!rc && status == 201) {
+		coco_debug(d->ctx, "mounted %s from %s", digest, fr->path);
+	} else if (!rc) {
+		/* 202: not mounted, an ordinary session was opened instead */
+		cancel_session(d, loc);
+		rc = COCOIMG_EUNSUPPORTED;
+	} else if (rc != COCOIMG_ENOMEM) {
+		coco_debug(d->ctx, "mount of %s failed: %s", digest, cocoimg_ctx_last_error(d->ctx));
+		coco_clearerr(d->ctx);
+		rc = COCOIMG_EUNSUPPORTED;
+	}
+	free(loc);
+	free(q);
+	free(scope);
+	return rc;
+}
+
+/* ---- upload sink ---- */
+
+typedef struct up_stage {
+	coco_stage base;
+	char digest[COCO_DIGEST_STRLEN];
+	uint64_t count;
+	coco_dest *dest;
+	coco_digest dg;
+	char *expected;
+	int64_t size;
+	coco_buf buf;              /* the first bytes, until we know it is large */
+	char *loc;                 /* upload session URL */
+	coco_http_stream *stream;
+	bool done;
+} up_stage;
+
+static int up_authz(up_stage *u, const char *url, char **authz)
+{
+	reg_dest *rd = u->dest->impl;
+	*authz = NULL;
+	char *o1 = coco_url_origin(url), *o2 = coco_url_origin(rd->reg->base);
+	bool same = o1 && o2 && !strcmp(o1, o2);
+	free(o1);
+	free(o2);
+	return same ? coco_reg_authorization(rd->reg, rd->scope, false, NULL, authz) : 0;
+}
+
+static int up_start_stream(up_stage *u)
+{
+	coco_dest *d = u->dest;
+	long status = 0;
+	int rc = start_session(d, NULL, ((reg_dest *)d->impl)->scope, &u->loc, &status);
+	if (rc)
+		return rc;
+	char *authz = NULL;
+	rc = up_authz(u, u->loc, &authz);
+	if (rc)
+		return rc;
+	rc = coco_http_stream_begin(d->ctx, &((reg_dest *)d->impl)->reg->tls, "PATCH", u->loc, NULL,
+	                            authz, u->size, &u->stream);
+	if (authz)
+		coco_free_secret(authz, strlen(authz));
+	if (rc)
+		return rc;
+	rc = coco_http_stream_write(u->stream, u->buf.data, u->buf.len);
+	coco_buf_free(&u->buf);
+	return rc;
+}
+
+static int up_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	up_stage *u = (up_stage *)s;
+	uint64_t t0 = coco_now_ns();
+	if (coco_digest_update(&u->dg, b, n))
+		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "digest failed");
+	u->count += n;
+	s->nsec += coco_now_ns() - t0;
+	if (u->size >= 0 && u->count > (uint64_t)u->size)
+		return coco_seterr(s->ctx, COCOIMG_EDIGEST, "blob %s: more data than the declared size %lld",
+		                   u->expected ? u->expected : "", (long long)u->size);
+	if (!u->stream) {
+		if (u->buf.len + n <= COCO_REG_MONOLITHIC_MAX)
+			return coco_buf_append(&u->buf, b, n) ? coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory") : 0;
+		int rc = up_start_stream(u);
+		if (rc)
+			return rc;
+	}
+	return coco_http_stream_write(u->stream, b, n);
+}
+
+static int up_put_final(up_stage *u, const void *body, size_t len, const char *loc)
+{
+	coco_dest *d = u->dest;
+	reg_dest *rd = d->impl;
+	char *url = with_digest(loc, u->digest);
+	char *what = coco_asprintf("upload of blob %s to %s", u->digest, rd->name);
+	if (!url || !what) {
+		free(url);
+		free(what);
+		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	coco_http_req req = { .method = "PUT", .url = url, .body = body, .body_len = len,
+	                      .send_body = true };
+	coco_http_resp resp = { .content_length = -1 };
+	int rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
+	if (!rc && resp.status != 201 && resp.status != 204 && resp.status != 200) {
+		if (resp.status == 400 && coco_reg_errcode(&resp, "DIGEST_INVALID"))
+			rc = coco_seterr(d->ctx, COCOIMG_EDIGEST, "%s: the registry computed another digest",
+			                 what);
+		else
+			rc = coco_reg_status_error(rd->reg, &resp, what);
+	}
+	if (!rc && resp.docker_digest && strcmp(resp.docker_digest, u->digest))
+		rc = coco_seterr(d->ctx, COCOIMG_EDIGEST, "%s: the registry stored digest %s", what,
+		                 resp.docker_digest);
+	coco_http_resp_clear(&resp);
+	free(url);
+	free(what);
+	return rc;
+}
+
+static int up_finish(coco_stage *s)
+{
+	up_stage *u = (up_stage *)s;
+	coco_dest *d = u->dest;
+	if (coco_digest_final(&u->dg, u->digest))
+		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "digest failed");
+	if (u->size >= 0 && u->count != (uint64_t)u->size)
+		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
+		                   "blob %s: size mismatch: expected %lld bytes, got %llu",
+		                   u->expected ? u->expected : u->digest, (long long)u->size,
+		                   (unsigned long long)u->count);
+	if (u->expected && strcmp(u->expected, u->digest))
+		return coco_seterr(s->ctx, COCOIMG_EDIGEST, "blob %s: digest mismatch: got %s",
+		                   u->expected, u->digest);
+	int rc;
+	if (!u->stream) {
+		/* small blob: one session, one PUT with the whole body */
+		long status = 0;
+		rc = start_session(d, NULL, ((reg_dest *)d->impl)->scope, &u->loc, &status);
+		if (!rc)
+			rc = up_put_final(u, u->buf.data ? u->buf.data : (const unsigned char *)"",
+			                  u->buf.len, u->loc);
+	} else {
+		coco_http_resp resp = { .content_length = -1 };
+		rc = coco_http_stream_end(u->stream, &resp);
+		if (!rc && resp.status != 202 && resp.status != 204 && resp.status != 201) {
+			char *what = coco_asprintf("upload of blob %s", u->digest);
+			rc = coco_reg_status_error(((reg_dest *)d->impl)->reg, &resp,
+			                           what ? what : "upload");
+			free(what);
+		}
+		if (!rc) {
+			char *next = resp.location ? coco_url_resolve(u->loc, resp.location)
+			                           : coco_strdup(u->loc);
+			if (!next) {
+				rc = coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory");
+			} else {
+				free(u->loc);
+				u->loc = next;
+				rc = up_put_final(u, "", 0, u->loc);
+			}
+		}
+		coco_http_resp_clear(&resp);
+	}
+	if (!rc)
+		u->done = true;
+	return rc;
+}
+
+static void up_destroy(coco_stage *s)
+{
+	up_stage *u = (up_stage *)s;
+	coco_http_stream_free(u->stream);
+	if (!u->done && u->loc)
+		cancel_session(u->dest, u->loc);
+	coco_digest_free(&u->dg);
+	coco_buf_free(&u->buf);
+	free(u->loc);
+	free(u->expected);
+	free(u);
+}
+
+static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size,
+                         coco_stage **sink)
+{
+	coco_digest_alg alg = COCO_SHA256;
+	if (expected_digest && coco_digest_validate(expected_digest, &alg))
+		return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "malformed blob digest \"%s\"",
+		                   expected_digest);
+	up_stage *u = calloc(1, sizeof(*u));
+	if (!u)
+		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	u->base.write = up_write;
+	u->base.finish = up_finish;
+	u->base.destroy = up_destroy;
+	u->base.ctx = d->ctx;
+	u->base.name = "upload";
+	u->dest = d;
+	u->size = size;
+	u->expected = coco_strdup(expected_digest);
+	if (coco_digest_init(&u->dg, alg) || (expected_digest && !u->expected)) {
+		up_destroy(&u->base);
+		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	*sink = &u->base;
+	return 0;
+}
+
+/* ---- manifests ---- */
+
+static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const char *media_type,
+                             bool top)
+{
+	reg_dest *rd = d->impl;
+	const coco_dref *dr = &d->ref->docker;
+	char dg[COCO_DIGEST_STRLEN];
+	coco_digest_alg alg = COCO_SHA256;
+	if (top && dr->digest)
+		coco_digest_validate(dr->digest, &alg);
+	coco_digest_bytes(alg, data, len, dg);
+	if (top && dr->digest && strcmp(dr->digest, dg))
+		return coco_seterr(d->ctx, COCOIMG_EINVAL,
+		                   "destination %s names digest %s but the manifest has digest %s",
+		                   rd->name, dr->digest, dg);
+	if (!media_type || !*media_type || strchr(media_type, '\n') || strchr(media_type, '\r'))
+		return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "manifest without a media type");
+	const char *reference = top && dr->tag ? dr->tag : dg;
+	char *url = coco_reg_url(rd->reg, "manifests/%s", reference);
+	char *what = coco_asprintf("manifest %s%s%s", rd->name, reference == dg ? "@" : ":", reference);
+	char *ct = coco_asprintf("Content-Type: %s", media_type);
+	struct curl_slist *h = ct ? curl_slist_append(NULL, ct) : NULL;
+	free(ct);
+	if (!url || !what || !h) {
+		free(url);
+		free(what);
+		curl_slist_free_all(h);
+		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	coco_http_req req = { .method = "PUT", .url = url, .headers = h, .body = data,
+	                      .body_len = len, .send_body = true };
+	coco_http_resp resp = { .content_length = -1 };
+	int rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
+	if (!rc && resp.status != 201 && resp.status != 200 && resp.status != 202)
+		rc = coco_reg_status_error(rd->reg, &resp, what);
+	if (!rc && resp.docker_digest && !coco_digest_validate(resp.docker_digest, &alg)) {
+		char got[COCO_DIGEST_STRLEN];
+		coco_digest_bytes(alg, data, len, got);
+		if (strcmp(got, resp.docker_digest))
+			rc = coco_seterr(d->ctx, COCOIMG_EDIGEST, "%s: the registry stored digest %s",
+			                 what, resp.docker_digest);
+	}
+	coco_http_resp_clear(&resp);
+	curl_slist_free_all(h);
+	free(url);
+	free(what);
+	return rc;
+}
+
+static int dest_commit(coco_dest *d)
+{
+	(void)d;
+	return 0;
+}
+
+static void dest_close(coco_dest *d)
+{
+	if (!d)
+		return;
+	reg_dest *rd = d->impl;
+	if (rd) {
+		coco_reg_free(rd->reg);
+		free(rd->scope);
+		free(rd->name);
+		free(rd);
+	}
+	coco_ref_free(d->ref);
+	free(d);
+}
+
+static const struct coco_dest_ops reg_dest_ops = {
+	.has_blob = dest_has_blob,
+	.put_blob = dest_put_blob,
+	.mount_blob = dest_mount_blob,
+	.put_manifest = dest_put_manifest,
+	.commit = dest_commit,
+	.close = dest_close,
+};
+
+int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
+{
+	*out = NULL;
+	if (!ref || ref->transport != COCO_TR_DOCKER) {
+		coco_ref_free(ref);
+		return coco_seterr(ctx, COCOIMG_EINVAL, "not a docker:// reference");
+	}
+	coco_dest *d = calloc(1, sizeof(*d));
+	reg_dest *rd = calloc(1, sizeof(*rd));
+	if (!d || !rd) {
+		free(d);
+		free(rd);
+		coco_ref_free(ref);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	d->ops = &reg_dest_ops;
+	d->ctx = ctx;
+	d->ref = ref;
+	d->side = "dest";
+	d->impl = rd;
+	rd->scope = coco_asprintf("repository:%s:pull,push", ref->docker.path);
+	rd->name = coco_dref_repo(&ref->docker);
+	int rc = rd->scope && rd->name ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (!rc)
+		rc = coco_reg_open(ctx, "dest", &ref->docker, &rd->reg);
+	if (!rc)
+		rc = coco_reg_ping(rd->reg);
+	if (rc) {
+		dest_close(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}

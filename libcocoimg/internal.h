@@ -504,6 +504,29 @@ void coco_dest_close(coco_dest *d);
 void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN],
                          uint64_t *size);
 
+/*
+ * How every put_blob sink is made (so coco_dest_blob_done() works on any
+ * destination): coco_blob_sink_new() returns a head stage whose `next` is
+ * a verify stage (counts, digests, checks expected_digest/size when given)
+ * which feeds `inner`, the back end's writer (temp file, upload body...).
+ * The sink's finish() finishes verify+inner, then calls
+ * ops->commit(arg, digest, size) to store the blob under its digest
+ * (rename, PUT ?digest=).  If finish fails or the sink is destroyed before
+ * a successful commit, ops->discard(arg) runs (unlink the temp file, cancel
+ * the upload); ops->release(arg) (may be NULL) always runs at destroy.
+ * Callers free the whole chain with coco_stage_chain_free(sink) (or the
+ * head of a chain that ends in it).  commit may be called from any
+ * thread; put_blob implementations must be thread-safe.
+ */
+typedef struct coco_blob_sink_ops {
+	int (*commit)(void *arg, const char *digest, uint64_t size);
+	void (*discard)(void *arg);
+	void (*release)(void *arg);
+} coco_blob_sink_ops;
+int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
+                       const char *what, coco_stage *inner, const coco_blob_sink_ops *ops,
+                       void *arg, coco_stage **out);
+
 /* Transport back ends (called by coco_src_open / coco_dest_open). */
 int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out);
 int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
@@ -533,6 +556,12 @@ typedef struct coco_resolved {
 
 int coco_resolve(coco_src *s, const coco_platform *p, coco_resolved *out);
 void coco_resolved_clear(coco_resolved *r);
+
+/* Fetch the manifest or index descriptor d names, check digest and size
+ * against d, parse it (d->media_type as hint).  *media_type receives the
+ * effective media type; digest the computed digest. */
+int coco_fetch_manifest(coco_src *s, const coco_desc *d, coco_buf *raw, char **media_type,
+                        char digest[COCO_DIGEST_STRLEN], coco_manifest **out);
 
 /* Fetch a small blob (config, signature) fully into memory, verified. */
 int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out);

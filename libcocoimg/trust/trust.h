@@ -47,4 +47,131 @@ int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len
                           EVP_PKEY ***keys, size_t *n);
 void coco_pubkeys_free(EVP_PKEY **keys, size_t n);
 
+/* ------------------------------------------------------------------ */
+/* cosign (cosign.c, cosign_key.c, cosign_sign.c): additions           */
+/* ------------------------------------------------------------------ */
+
+#define COCO_COSIGN_SIMPLESIGNING_MT "application/vnd.dev.cosign.simplesigning.v1+json"
+#define COCO_COSIGN_ANN_SIGNATURE "dev.cosignproject.cosign/signature"
+#define COCO_COSIGN_ANN_CERTIFICATE "dev.sigstore.cosign/certificate"
+#define COCO_COSIGN_ANN_CHAIN "dev.sigstore.cosign/chain"
+#define COCO_COSIGN_ANN_BUNDLE "dev.sigstore.cosign/bundle"
+/* Largest payload layer fetched (containers/image MaxSignatureBodySize). */
+#define COCO_COSIGN_MAX_PAYLOAD (4 * 1024 * 1024)
+/* Most signature layers read from / written to one attachment (cosign's
+ * own limit when appending). */
+#define COCO_COSIGN_MAX_LAYERS 1000
+
+/* "sha256:<hex>" -> "sha256-<hex>.sig" (malloc'd), NULL if the digest is
+ * malformed. */
+char *coco_cosign_attachment_tag(const char *digest);
+
+/*
+ * Strict parse of a cosign payload with containers/image's rules for
+ * sigstore payloads (exact critical/optional fields, type "cosign container
+ * image signature", optional null or an object with string creator and
+ * integer timestamp, docker-manifest-digest a valid digest).  Outputs are
+ * malloc'd.  COCOIMG_EPOLICY with the reason.
+ */
+int coco_cosign_payload_parse(cocoimg_ctx *ctx, const void *data, size_t len,
+                              char **manifest_digest, char **docker_reference);
+
+/*
+ * containers/image's stored form of one sigstore signature (dir: layouts,
+ * the fixtures): 0x00 "sigstore-json" '\n' {"mimeType","payload","annotations"}.
+ * Fills *out (free with coco_sigstore_sigs_free(out, 1)) and *mime_type
+ * (malloc'd).  COCOIMG_EBADIMAGE when malformed.
+ */
+int coco_sigstore_sig_from_blob(cocoimg_ctx *ctx, const void *blob, size_t len,
+                                coco_sigstore_sig *out, char **mime_type);
+
+/* The signature annotations of one attachment layer (or of the stored
+ * form) into s: 0, COCOIMG_EBADIMAGE (non-string values), ENOMEM. */
+int coco_sigstore_sig_from_annotations(json_t *annotations, coco_sigstore_sig *s);
+
+/* The Rekor bundle annotation (dev.sigstore.cosign/bundle), parsed with
+ * containers/image's strictness (exactly these keys at both levels). */
+typedef struct coco_rekor_bundle {
+	char *set_b64;             /* SignedEntryTimestamp */
+	char *body_b64;            /* Payload.body */
+	int64_t integrated_time;   /* Payload.integratedTime */
+	int64_t log_index;         /* Payload.logIndex */
+	char *log_id;              /* Payload.logID */
+} coco_rekor_bundle;
+
+int coco_rekor_bundle_parse(cocoimg_ctx *ctx, const char *json, coco_rekor_bundle *out);
+void coco_rekor_bundle_clear(coco_rekor_bundle *b);
+
+/*
+ * What a sigstoreSigned requirement trusts.  Public keys only for now:
+ * Rekor SETs, Fulcio and PKI certificates come later; a requirement that
+ * asks for them gets COCOIMG_EUNSUPPORTED ("not supported yet") from
+ * coco_cosign_verify_ex after the annotations were checked for presence
+ * and the bundle parsed.
+ */
+typedef struct coco_cosign_trust {
+	EVP_PKEY *const *keys;     /* keyPath/keyPaths/keyData/keyDatas */
+	size_t n_keys;
+	EVP_PKEY *const *rekor_keys; /* rekorPublicKey* (ECDSA) */
+	size_t n_rekor_keys;
+	bool fulcio;               /* requirement has "fulcio" */
+	bool pki;                  /* requirement has "pki" */
+} coco_cosign_trust;
+
+int coco_cosign_verify_ex(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
+                          const coco_cosign_trust *trust, char **manifest_digest,
+                          char **docker_reference);
+
+/* cosign_key.c: the passphrase in a file: its first line without the
+ * '\n' (containers/common ReadPassphraseFile, used by skopeo). */
+int coco_passphrase_read_file(cocoimg_ctx *ctx, const char *path, char **out);
+
+/*
+ * cosign_key.c: load a private key for signing: PEM PKCS#8 ("PRIVATE KEY",
+ * "ENCRYPTED PRIVATE KEY"), SEC1 ("EC PRIVATE KEY"), PKCS#1, or cosign's
+ * "ENCRYPTED SIGSTORE PRIVATE KEY" / "ENCRYPTED COSIGN PRIVATE KEY".
+ * passphrase may be NULL.  EC (P-256/P-384/P-521), RSA and Ed25519 keys.
+ * `what` names the key in errors.  COCOIMG_ECONFIG for malformed keys and
+ * wrong passphrases ("cannot decrypt key"), COCOIMG_EUNSUPPORTED without
+ * libsodium.
+ */
+int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t len,
+                             const char *passphrase, const char *what, EVP_PKEY **out);
+
+/* cosign's encrypted key body (go-securesystemslib "encrypted" JSON). */
+typedef struct coco_cosign_encrypted {
+	int64_t n, r, p;           /* scrypt parameters */
+	coco_buf salt;
+	coco_buf nonce;            /* 24 bytes */
+	coco_buf ciphertext;       /* secretbox: 16-byte tag || encrypted */
+} coco_cosign_encrypted;
+
+int coco_cosign_encrypted_parse(cocoimg_ctx *ctx, const void *json, size_t len,
+                                const char *what, coco_cosign_encrypted *out);
+void coco_cosign_encrypted_clear(coco_cosign_encrypted *e);
+
+/* cosign_sign.c: the payload cosign writes, byte for byte (malloc'd). */
+char *coco_cosign_payload_build(const char *identity, const char *digest);
+/* The identity cosign signs for a reference: its repository in
+ * go-containerregistry form (Docker Hub as index.docker.io/...). */
+char *coco_cosign_identity_for(const coco_dref *r);
+/* Sign payload bytes as cosign does (ECDSA/RSA PKCS#1 v1.5 over SHA-256,
+ * pure Ed25519); *sig_b64 is the annotation value. */
+int coco_cosign_sign_payload(cocoimg_ctx *ctx, EVP_PKEY *key, const void *payload, size_t len,
+                             char **sig_b64);
+/* Verify one signature with one key (the primitive under
+ * coco_cosign_verify): 1 valid, 0 not, <0 error. */
+int coco_cosign_verify_raw(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
+                           const void *payload, size_t len);
+
+/*
+ * cosign_sign.c: the attachment manifest and config after appending one
+ * signature layer, laid out as cosign (go-containerregistry) writes them.
+ * old_manifest/old_config NULL = a new attachment.  Outputs malloc'd.
+ */
+int coco_cosign_attachment_build(cocoimg_ctx *ctx, const void *old_manifest, size_t old_manifest_len,
+                                 const void *old_config, size_t old_config_len,
+                                 const char *payload_digest, size_t payload_size,
+                                 const char *sig_b64, coco_buf *manifest, coco_buf *config);
+
 #endif

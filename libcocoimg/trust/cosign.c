@@ -1,0 +1,611 @@
+/*
+ * cosign signatures with public keys: finding the sigstore attachment of an
+ * image ("sha256-<hex>.sig" in the same repository), reading its
+ * simple-signing layers, verifying the signature annotation and parsing
+ * the payload with containers/image's strictness.
+ *
+ * The verifier is organised around a trust root (coco_cosign_trust) so that
+ * Rekor SETs, Fulcio and PKI certificates can be added without changing the
+ * callers: today a requirement that needs them is answered with
+ * COCOIMG_EUNSUPPORTED.
+ */
+#include "trust.h"
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+void coco_sigstore_sigs_free(coco_sigstore_sig *sigs, size_t n)
+{
+	if (!sigs)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		coco_buf_free(&sigs[i].payload);
+		free(sigs[i].signature_b64);
+		free(sigs[i].cert_pem);
+		free(sigs[i].chain_pem);
+		free(sigs[i].bundle_json);
+	}
+	free(sigs);
+}
+
+/*
+ * Go's base64.StdEncoding: padding required, '\r' and '\n' ignored
+ * anywhere.  coco_b64_decode alone would also take unpadded input.
+ */
+static int b64_strict(const char *in, size_t len, coco_buf *out)
+{
+	char *clean = malloc(len + 1);
+	if (!clean)
+		return COCOIMG_ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (in[i] != '\r' && in[i] != '\n')
+			clean[n++] = in[i];
+	clean[n] = 0;
+	int rc = 0;
+	if (n % 4)
+		rc = COCOIMG_EINVAL;
+	else
+		rc = coco_b64_decode(clean, n, out);
+	free(clean);
+	return rc;
+}
+
+/*
+ * go-digest's Parse: a registered algorithm (sha256, sha384, sha512) and
+ * lower-case hex of the right length.  (coco_digest_validate knows only the
+ * two algorithms OCI blobs use; a sha384 value is valid in a payload and
+ * then simply never matches.)
+ */
+static bool go_digest_valid(const char *s)
+{
+	static const struct { const char *alg; size_t hexlen; } algs[] = {
+		{ "sha256", 64 }, { "sha384", 96 }, { "sha512", 128 },
+	};
+	const char *colon = strchr(s, ':');
+	if (!colon || colon == s)
+		return false;
+	size_t alen = (size_t)(colon - s);
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(algs); i++) {
+		if (strlen(algs[i].alg) != alen || strncmp(s, algs[i].alg, alen))
+			continue;
+		const char *h = colon + 1;
+		if (strlen(h) != algs[i].hexlen)
+			return false;
+		for (; *h; h++)
+			if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+char *coco_cosign_attachment_tag(const char *digest)
+{
+	if (!digest || !go_digest_valid(digest))
+		return NULL;
+	char *t = coco_asprintf("%s.sig", digest);
+	if (t)
+		*strchr(t, ':') = '-';
+	return t;
+}
+
+/* A JSON string member as Go decodes it into a string: null leaves "" and
+ * anything else but a string is an error.  NUL bytes are refused (they
+ * cannot survive as C strings; Go would fail the identity parse anyway). */
+static int go_string(cocoimg_ctx *ctx, json_t *v, const char *field, const char **out)
+{
+	if (json_is_null(v)) {
+		*out = "";
+		return 0;
+	}
+	if (!json_is_string(v))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: field %s is not a string", field);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: field %s contains a NUL byte", field);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* The object must have exactly the listed keys (ParanoidUnmarshalJSONObjectExactFields). */
+static int exact_fields(cocoimg_ctx *ctx, json_t *o, const char *what, const char *const *keys,
+                        size_t n)
+{
+	if (!json_is_object(o))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: %s is not a JSON object", what);
+	for (size_t i = 0; i < n; i++)
+		if (!json_object_get(o, keys[i]))
+			return coco_seterr(ctx, COCOIMG_EPOLICY,
+			                   "invalid signature payload: %s: missing field \"%s\"", what,
+			                   keys[i]);
+	if (json_object_size(o) != n) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v) {
+			bool known = false;
+			for (size_t i = 0; i < n; i++)
+				known |= !strcmp(k, keys[i]);
+			if (!known)
+				return coco_seterr(ctx, COCOIMG_EPOLICY,
+				                   "invalid signature payload: %s: unknown field \"%.64s\"",
+				                   what, k);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Payload                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Differences from Go that remain: jansson refuses invalid UTF-8 and
+ * duplicate keys at any depth (Go ignores nested duplicates inside unknown
+ * "optional" members); both only make us reject what Go might accept.
+ */
+int coco_cosign_payload_parse(cocoimg_ctx *ctx, const void *data, size_t len,
+                              char **manifest_digest, char **docker_reference)
+{
+	*manifest_digest = NULL;
+	*docker_reference = NULL;
+	json_error_t je;
+	json_t *top = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!top)
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: invalid JSON at line %d column %d: %s",
+		                   je.line, je.column, je.text);
+	int rc;
+	static const char *const top_keys[] = { "critical", "optional" };
+	static const char *const crit_keys[] = { "type", "image", "identity" };
+	static const char *const img_keys[] = { "docker-manifest-digest" };
+	static const char *const id_keys[] = { "docker-reference" };
+	const char *s;
+
+	if ((rc = exact_fields(ctx, top, "the payload", top_keys, 2)))
+		goto out;
+	json_t *opt = json_object_get(top, "optional");
+	if (!json_is_null(opt)) {
+		/* cosign writes null without annotations; otherwise an object
+		 * whose unknown members are ignored */
+		if (!json_is_object(opt)) {
+			rc = coco_seterr(ctx, COCOIMG_EPOLICY,
+			                 "invalid signature payload: optional is not a JSON object");
+			goto out;
+		}
+		json_t *v = json_object_get(opt, "creator");
+		if (v && (rc = go_string(ctx, v, "optional.creator", &s)))
+			goto out;
+		v = json_object_get(opt, "timestamp");
+		if (v && !json_is_null(v)) {
+			/* Go decodes into float64, then requires an integral value */
+			if (json_is_integer(v)) {
+				/* fine */
+			} else if (json_is_real(v)) {
+				double d = json_real_value(v);
+				if (!(d >= -9.2e18 && d <= 9.2e18) || (double)(int64_t)d != d) {
+					rc = coco_seterr(ctx, COCOIMG_EPOLICY,
+					                 "invalid signature payload: field optional.timestamp is not an integer");
+					goto out;
+				}
+			} else {
+				rc = coco_seterr(ctx, COCOIMG_EPOLICY,
+				                 "invalid signature payload: field optional.timestamp is not a number");
+				goto out;
+			}
+		}
+	}
+
+	json_t *crit = json_object_get(top, "critical");
+	if ((rc = exact_fields(ctx, crit, "critical", crit_keys, 3)))
+		goto out;
+	if ((rc = go_string(ctx, json_object_get(crit, "type"), "critical.type", &s)))
+		goto out;
+	if (strcmp(s, "cosign container image signature")) {
+		rc = coco_seterr(ctx, COCOIMG_EPOLICY, "Unrecognized signature type %.100s", s);
+		goto out;
+	}
+	json_t *img = json_object_get(crit, "image");
+	if ((rc = exact_fields(ctx, img, "critical.image", img_keys, 1)))
+		goto out;
+	if ((rc = go_string(ctx, json_object_get(img, "docker-manifest-digest"),
+	                    "critical.image.docker-manifest-digest", &s)))
+		goto out;
+	if (!go_digest_valid(s)) {
+		rc = coco_seterr(ctx, COCOIMG_EPOLICY,
+		                 "invalid signature payload: invalid docker-manifest-digest value \"%.150s\"",
+		                 s);
+		goto out;
+	}
+	*manifest_digest = coco_strdup(s);
+	json_t *id = json_object_get(crit, "identity");
+	if ((rc = exact_fields(ctx, id, "critical.identity", id_keys, 1)))
+		goto out;
+	if ((rc = go_string(ctx, json_object_get(id, "docker-reference"),
+	                    "critical.identity.docker-reference", &s)))
+		goto out;
+	*docker_reference = coco_strdup(s);
+	if (!*manifest_digest || !*docker_reference)
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+out:
+	json_decref(top);
+	if (rc) {
+		free(*manifest_digest);
+		free(*docker_reference);
+		*manifest_digest = *docker_reference = NULL;
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public keys                                                         */
+/* ------------------------------------------------------------------ */
+
+void coco_pubkeys_free(EVP_PKEY **keys, size_t n)
+{
+	if (!keys)
+		return;
+	for (size_t i = 0; i < n; i++)
+		EVP_PKEY_free(keys[i]);
+	free(keys);
+}
+
+/* Key types a cosign verifier can use (sigstore LoadVerifier): ECDSA on
+ * the curves Go parses, RSA, Ed25519. */
+static bool usable_key(EVP_PKEY *k)
+{
+	switch (EVP_PKEY_get_base_id(k)) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_ED25519:
+		return true;
+	case EVP_PKEY_EC: {
+		char curve[64];
+		size_t clen = 0;
+		if (!EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, curve,
+		                                    sizeof(curve), &clen))
+			return false;
+		return !strcmp(curve, "prime256v1") || !strcmp(curve, "secp384r1") ||
+		       !strcmp(curve, "secp521r1") || !strcmp(curve, "secp224r1");
+	}
+	default:
+		return false;
+	}
+}
+
+/*
+ * Like sigstore's cryptoutils.UnmarshalPEMToPublicKey (what containers/image
+ * uses for keyPath/keyPaths/keyData/keyDatas): the FIRST PEM block is the
+ * key, of type "PUBLIC KEY" (SubjectPublicKeyInfo) or "RSA PUBLIC KEY"
+ * (PKCS#1); anything after it is ignored.  So every file or data entry
+ * yields exactly one key; several keys mean several keyPaths entries.
+ * (The interface returns an array so a future bundle of keys fits.)
+ */
+int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len,
+                          EVP_PKEY ***keys, size_t *n)
+{
+	*keys = NULL;
+	*n = 0;
+	if (len > INT32_MAX)
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "public key data is too large");
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long der_len = 0;
+	EVP_PKEY *k = NULL;
+	int rc = 0;
+	if (!PEM_read_bio(bio, &name, &header, &der, &der_len)) {
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: PEM decoding failed");
+		goto out;
+	}
+	const unsigned char *p = der;
+	if (!strcmp(name, "PUBLIC KEY")) {
+		k = d2i_PUBKEY(NULL, &p, der_len);
+	} else if (!strcmp(name, "RSA PUBLIC KEY")) {
+		k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, der_len);
+	} else {
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: unknown PEM block type \"%.40s\"",
+		                 name);
+		goto out;
+	}
+	if (!k) {
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: malformed %s", name);
+		goto out;
+	}
+	if (p != der + der_len) {
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: trailing data after the key");
+		goto out;
+	}
+	if (!usable_key(k)) {
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG,
+		                 "public key: unsupported key type %s (ECDSA, RSA or Ed25519 needed)",
+		                 EVP_PKEY_get0_type_name(k) ? EVP_PKEY_get0_type_name(k) : "?");
+		goto out;
+	}
+	*keys = calloc(1, sizeof(**keys));
+	if (!*keys) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	(*keys)[0] = k;
+	k = NULL;
+	*n = 1;
+out:
+	EVP_PKEY_free(k);
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signature verification                                              */
+/* ------------------------------------------------------------------ */
+
+static int digest_verify(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
+                         const void *payload, size_t len)
+{
+	int id = EVP_PKEY_get_base_id(key);
+	EVP_MD_CTX *mc = EVP_MD_CTX_new();
+	if (!mc)
+		return COCOIMG_ENOMEM;
+	EVP_PKEY_CTX *pc = NULL;
+	int ok = 0;
+	/* containers/image verifies with SHA-256 whatever the key size
+	 * (sigstoreHarcodedHashAlgorithm); Ed25519 is pure. */
+	if (EVP_DigestVerifyInit(mc, &pc, id == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
+	                         key) != 1)
+		goto out;
+	if (id == EVP_PKEY_RSA && EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)
+		goto out;
+	ok = EVP_DigestVerify(mc, sig, sig_len, payload, len) == 1;
+out:
+	EVP_MD_CTX_free(mc);
+	return ok;
+}
+
+int coco_cosign_verify_raw(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
+                           const void *payload, size_t len)
+{
+	int ok = digest_verify(key, sig, sig_len, payload, len);
+	if (ok != 0 || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+		return ok;
+	/* Current sigstore falls back to a raw r||s signature when the
+	 * ASN.1 form does not verify. */
+	int bits = EVP_PKEY_get_bits(key);
+	size_t half = (size_t)(bits + 7) / 8;
+	if (bits <= 0 || sig_len != 2 * half)
+		return 0;
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(sig, (int)half, NULL);
+	BIGNUM *s = BN_bin2bn(sig + half, (int)half, NULL);
+	unsigned char *der = NULL;
+	int der_len = -1;
+	if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
+		r = s = NULL;
+		der_len = i2d_ECDSA_SIG(es, &der);
+	}
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	if (der_len <= 0)
+		return 0;
+	ok = digest_verify(key, der, (size_t)der_len, payload, len);
+	OPENSSL_free(der);
+	return ok;
+}
+
+static void bundle_clear_fields(coco_rekor_bundle *b)
+{
+	free(b->set_b64);
+	free(b->body_b64);
+	free(b->log_id);
+	memset(b, 0, sizeof(*b));
+}
+
+void coco_rekor_bundle_clear(coco_rekor_bundle *b)
+{
+	if (b)
+		bundle_clear_fields(b);
+}
+
+static int bundle_err(cocoimg_ctx *ctx, const char *why)
+{
+	return coco_seterr(ctx, COCOIMG_EPOLICY, "invalid %s annotation: %s",
+	                   COCO_COSIGN_ANN_BUNDLE, why);
+}
+
+int coco_rekor_bundle_parse(cocoimg_ctx *ctx, const char *json, coco_rekor_bundle *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_error_t je;
+	json_t *top = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+	if (!top)
+		return bundle_err(ctx, "not valid JSON");
+	int rc = 0;
+	json_t *pl = json_object_get(top, "Payload");
+	json_t *set = json_object_get(top, "SignedEntryTimestamp");
+	if (!json_is_object(top) || json_object_size(top) != 2 || !json_is_object(pl) ||
+	    !json_is_string(set)) {
+		rc = bundle_err(ctx, "expected exactly SignedEntryTimestamp and Payload");
+		goto out;
+	}
+	json_t *body = json_object_get(pl, "body");
+	json_t *it = json_object_get(pl, "integratedTime");
+	json_t *li = json_object_get(pl, "logIndex");
+	json_t *lid = json_object_get(pl, "logID");
+	if (json_object_size(pl) != 4 || !json_is_string(body) || !json_is_integer(it) ||
+	    !json_is_integer(li) || !json_is_string(lid)) {
+		rc = bundle_err(ctx, "Payload needs exactly body, integratedTime, logIndex, logID");
+		goto out;
+	}
+	out->set_b64 = coco_strdup(json_string_value(set));
+	out->body_b64 = coco_strdup(json_string_value(body));
+	out->log_id = coco_strdup(json_string_value(lid));
+	out->integrated_time = (int64_t)json_integer_value(it);
+	out->log_index = (int64_t)json_integer_value(li);
+	if (!out->set_b64 || !out->body_b64 || !out->log_id)
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+out:
+	json_decref(top);
+	if (rc)
+		bundle_clear_fields(out);
+	return rc;
+}
+
+int coco_cosign_verify_ex(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
+                          const coco_cosign_trust *trust, char **manifest_digest,
+                          char **docker_reference)
+{
+	*manifest_digest = NULL;
+	*docker_reference = NULL;
+	if (!sig->signature_b64)
+		return coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
+		                   COCO_COSIGN_ANN_SIGNATURE);
+	if (trust->fulcio || trust->pki) {
+		if (!sig->cert_pem)
+			return coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
+			                   COCO_COSIGN_ANN_CERTIFICATE);
+	}
+	if (trust->n_rekor_keys || trust->fulcio) {
+		if (!sig->bundle_json)
+			return coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
+			                   COCO_COSIGN_ANN_BUNDLE);
+		coco_rekor_bundle b;
+		int rc = coco_rekor_bundle_parse(ctx, sig->bundle_json, &b);
+		if (rc)
+			return rc;
+		coco_rekor_bundle_clear(&b);
+		/* TODO(later issue): SET verification (rekor.c), then the
+		 * Fulcio certificate (fulcio.c). */
+		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
+		                   trust->fulcio ? "sigstoreSigned with fulcio is not supported yet"
+		                                 : "sigstoreSigned with rekorPublicKey is not supported yet");
+	}
+	if (trust->pki)
+		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
+		                   "sigstoreSigned with pki is not supported yet");
+	if (!trust->n_keys)
+		return coco_seterr(ctx, COCOIMG_EPOLICY, "No public keys imported");
+
+	coco_buf raw = COCO_BUF_INIT;
+	int rc = b64_strict(sig->signature_b64, strlen(sig->signature_b64), &raw);
+	if (rc == COCOIMG_ENOMEM)
+		return coco_seterr(ctx, rc, "out of memory");
+	if (rc) {
+		coco_buf_free(&raw);
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature: base64 decoding of %s failed",
+		                   COCO_COSIGN_ANN_SIGNATURE);
+	}
+	bool ok = false;
+	for (size_t i = 0; i < trust->n_keys && !ok; i++) {
+		int v = coco_cosign_verify_raw(trust->keys[i], raw.data, raw.len, sig->payload.data,
+		                               sig->payload.len);
+		if (v < 0) {
+			coco_buf_free(&raw);
+			return coco_seterr(ctx, v, "out of memory verifying a signature");
+		}
+		ok = v == 1;
+	}
+	coco_buf_free(&raw);
+	if (!ok)
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "cryptographic signature verification failed: no trusted key (of %zu) "
+		                   "verifies the signature",
+		                   trust->n_keys);
+	return coco_cosign_payload_parse(ctx, sig->payload.data, sig->payload.len, manifest_digest,
+	                                 docker_reference);
+}
+
+int coco_cosign_verify(cocoimg_ctx *ctx, const coco_sigstore_sig *sig, EVP_PKEY *const *keys,
+                       size_t n_keys, char **manifest_digest, char **docker_reference)
+{
+	coco_cosign_trust t = { .keys = keys, .n_keys = n_keys };
+	return coco_cosign_verify_ex(ctx, sig, &t, manifest_digest, docker_reference);
+}
+
+/* ------------------------------------------------------------------ */
+/* containers/image's stored form (dir: layouts)                       */
+/* ------------------------------------------------------------------ */
+
+static int ann_dup(json_t *ann, const char *key, char **out)
+{
+	json_t *v = json_object_get(ann, key);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return COCOIMG_EBADIMAGE;
+	*out = coco_strdup(json_string_value(v));
+	return *out ? 0 : COCOIMG_ENOMEM;
+}
+
+int coco_sigstore_sig_from_annotations(json_t *ann, coco_sigstore_sig *s)
+{
+	int rc;
+	if (ann && !json_is_object(ann))
+		return COCOIMG_EBADIMAGE;
+	if ((rc = ann_dup(ann, COCO_COSIGN_ANN_SIGNATURE, &s->signature_b64)) ||
+	    (rc = ann_dup(ann, COCO_COSIGN_ANN_CERTIFICATE, &s->cert_pem)) ||
+	    (rc = ann_dup(ann, COCO_COSIGN_ANN_CHAIN, &s->chain_pem)) ||
+	    (rc = ann_dup(ann, COCO_COSIGN_ANN_BUNDLE, &s->bundle_json)))
+		return rc;
+	return 0;
+}
+
+int coco_sigstore_sig_from_blob(cocoimg_ctx *ctx, const void *blob, size_t len,
+                                coco_sigstore_sig *out, char **mime_type)
+{
+	static const char magic[] = "\0sigstore-json\n";
+	memset(out, 0, sizeof(*out));
+	*mime_type = NULL;
+	if (len < sizeof(magic) - 1 || memcmp(blob, magic, sizeof(magic) - 1))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "not a sigstore-json signature blob");
+	json_t *j = NULL;
+	int rc = coco_json_parse(ctx, (const char *)blob + sizeof(magic) - 1,
+	                         len - (sizeof(magic) - 1), "sigstore signature", COCOIMG_EBADIMAGE,
+	                         &j);
+	if (rc)
+		return rc;
+	const char *mt = NULL, *pl = NULL;
+	if ((rc = coco_json_str(ctx, j, "mimeType", "sigstore signature", COCOIMG_EBADIMAGE, &mt)) ||
+	    (rc = coco_json_str(ctx, j, "payload", "sigstore signature", COCOIMG_EBADIMAGE, &pl)))
+		goto out;
+	if (b64_strict(pl, strlen(pl), &out->payload)) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "sigstore signature: payload is not base64");
+		goto out;
+	}
+	rc = coco_sigstore_sig_from_annotations(json_object_get(j, "annotations"), out);
+	if (rc) {
+		rc = coco_seterr(ctx, rc, "sigstore signature: malformed annotations");
+		goto out;
+	}
+	*mime_type = coco_strdup(mt);
+	if (!*mime_type)
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+out:
+	json_decref(j);
+	if (rc) {
+		coco_buf_free(&out->payload);
+		free(out->signature_b64);
+		free(out->cert_pem);
+		free(out->chain_pem);
+		free(out->bundle_json);
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}

@@ -1,0 +1,862 @@
+/*
+ * The layer writer: libarchive reads the tar headers and data (and nothing
+ * else: it never touches the filesystem); every filesystem change is made
+ * here with descriptor-relative system calls on (parent fd, base name)
+ * pairs, the parent resolved inside the rootfs by safepath.c.
+ *
+ * Per entry (containerd's safe order): remove what is in the way (unless
+ * directory over directory) -> create -> chown -> xattrs -> chmod ->
+ * times.  Directory times (and, unprivileged, restrictive directory
+ * modes) are applied at the end of the layer, after their contents.
+ *
+ * Choices (see also README "Unpacking"):
+ *  - names are cleaned lexically with "/" as the root: a leading "/" or a
+ *    ".." that would climb above the root is clamped inside ROOTFS, as
+ *    containerd and umoci do;
+ *  - a hardlink whose target climbs above the root is refused
+ *    (COCOIMG_EESCAPE); a missing or directory target is a bad layer;
+ *  - xattrs: user.* and security.capability are applied; trusted.* is
+ *    refused (warning) and security.selinux dropped (the host labels
+ *    files), as containerd and umoci do; other namespaces are dropped;
+ *  - device nodes need privilege: unprivileged, they are skipped with a
+ *    warning (containerd's choice); ownership is then the caller's;
+ *  - a layer tar that stops right after the last entry's data (no padding,
+ *    no end blocks; Debian's umoci writes such layers) is accepted: the
+ *    diff_id covers the bytes as received, and the reader is handed the
+ *    missing zeros.  A stream that ends inside an entry's data is corrupt.
+ */
+#include "unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BUFSZ (1024 * 1024)
+
+typedef struct deferred_dir {
+	char *path;
+	struct timespec ts[2];
+	mode_t mode;
+	bool set_mode;
+} deferred_dir;
+
+struct coco_applier {
+	cocoimg_ctx *ctx;
+	coco_root root;
+	char *rootfs;
+	bool privileged;
+	bool root_set;
+	unsigned char *buf;
+	/* per layer */
+	const char *what;
+	coco_pathset upper;
+	deferred_dir *defer;
+	size_t n_defer, cap_defer;
+	bool warned_trusted, warned_xattr, warned_dev, warned_aufs;
+};
+
+typedef struct layer_reader {
+	coco_applier *ap;
+	coco_pull_fn pull;
+	void *payload;
+	coco_decomp *dc;
+	coco_digest dg;
+	uint64_t total;
+	bool real_eof;
+	size_t pad_left;
+	int src_rc;
+	uint64_t digest_ns, wait_ns;
+} layer_reader;
+
+static const unsigned char zeros[2048];
+
+/* ---- errors ---- */
+
+static int errno_code(int e)
+{
+	switch (e) {
+	case ENOMEM: return COCOIMG_ENOMEM;
+	case ENAMETOOLONG: case ELOOP: case ENOTDIR: case EEXIST: case EINVAL:
+	case EISDIR: case ENOTEMPTY: case EMLINK: case EXDEV:
+		return COCOIMG_EBADIMAGE;
+	default: return COCOIMG_EIO;
+	}
+}
+
+static int ent_err(coco_applier *ap, int e, const char *name, const char *op)
+{
+	return coco_seterr(ap->ctx, errno_code(e), "%s: entry \"%s\": %s: %s", ap->what, name, op,
+	                   strerror(e));
+}
+
+/* ---- the reader that feeds libarchive ---- */
+
+static ssize_t timed_pull(void *p, const unsigned char **data)
+{
+	layer_reader *lr = p;
+	uint64_t t0 = coco_now_ns();
+	ssize_t n = lr->pull(lr->payload, data);
+	lr->wait_ns += coco_now_ns() - t0;
+	return n;
+}
+
+/* Next chunk of the real (decompressed) stream, hashed; 0 at its end. */
+static ssize_t real_read(layer_reader *lr)
+{
+	ssize_t n = coco_decomp_read(lr->dc, lr->ap->buf, READ_BUFSZ);
+	if (n < 0) {
+		lr->src_rc = (int)n;
+		return n;
+	}
+	if (n > 0) {
+		uint64_t t0 = coco_now_ns();
+		coco_digest_update(&lr->dg, lr->ap->buf, (size_t)n);
+		lr->digest_ns += coco_now_ns() - t0;
+		lr->total += (uint64_t)n;
+	}
+	return n;
+}
+
+static la_ssize_t archive_cb(struct archive *a, void *p, const void **out)
+{
+	layer_reader *lr = p;
+	if (!lr->real_eof) {
+		ssize_t n = real_read(lr);
+		if (n < 0) {
+			archive_set_error(a, EIO, "layer stream failed");
+			return ARCHIVE_FATAL;
+		}
+		if (n > 0) {
+			*out = lr->ap->buf;
+			return n;
+		}
+		lr->real_eof = true;
+		/* hand over the missing padding and end-of-archive blocks;
+		 * they are not part of the diff_id */
+		lr->pad_left = (size_t)((512 - lr->total % 512) % 512) + 1024;
+	}
+	if (lr->pad_left) {
+		size_t k = lr->pad_left < sizeof(zeros) ? lr->pad_left : sizeof(zeros);
+		lr->pad_left -= k;
+		*out = zeros;
+		return (la_ssize_t)k;
+	}
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static const char *entry_name(struct archive_entry *e)
+{
+	const char *n = archive_entry_pathname(e);
+	return n ? n : archive_entry_pathname_utf8(e);
+}
+
+static const char *entry_hardlink(struct archive_entry *e)
+{
+	const char *n = archive_entry_hardlink(e);
+	return n ? n : archive_entry_hardlink_utf8(e);
+}
+
+static const char *entry_symlink(struct archive_entry *e)
+{
+	const char *n = archive_entry_symlink(e);
+	return n ? n : archive_entry_symlink_utf8(e);
+}
+
+static void entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+	ts[1].tv_sec = (time_t)archive_entry_mtime(e);
+	ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+	if (archive_entry_atime_is_set(e)) {
+		ts[0].tv_sec = (time_t)archive_entry_atime(e);
+		ts[0].tv_nsec = archive_entry_atime_nsec(e);
+	} else {
+		ts[0] = ts[1];
+	}
+	for (int i = 0; i < 2; i++)
+		if (ts[i].tv_nsec < 0 || ts[i].tv_nsec >= 1000000000L)
+			ts[i].tv_nsec = 0;
+}
+
+static int entry_owner(coco_applier *ap, struct archive_entry *e, const char *name,
+                       uid_t *uid, gid_t *gid)
+{
+	la_int64_t u = archive_entry_uid(e), g = archive_entry_gid(e);
+	if (u < 0 || g < 0 || u >= 0xffffffffLL || g >= 0xffffffffLL)
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": invalid owner %lld:%lld",
+		                   ap->what, name, (long long)u, (long long)g);
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+static int do_chown(coco_applier *ap, int fd, int pfd, const char *base, struct archive_entry *e,
+                    const char *name)
+{
+	if (!ap->privileged)
+		return 0;
+	uid_t u = 0;
+	gid_t g = 0;
+	int rc = entry_owner(ap, e, name, &u, &g);
+	if (rc)
+		return rc;
+	int r = fd >= 0 ? fchown(fd, u, g) : fchownat(pfd, base, u, g, AT_SYMLINK_NOFOLLOW);
+	if (r < 0) {
+		if (errno == EINVAL)
+			return coco_seterr(ap->ctx, COCOIMG_EIO,
+			                   "%s: entry \"%s\": cannot chown to %u:%u (not mapped in this user namespace?)",
+			                   ap->what, name, (unsigned)u, (unsigned)g);
+		return ent_err(ap, errno, name, "chown");
+	}
+	return 0;
+}
+
+static bool xattr_kept(const char *n)
+{
+	return !strncmp(n, "user.", 5) || !strcmp(n, "security.capability");
+}
+
+/* dir over dir: drop the xattrs we manage before applying the header's */
+static void clear_xattrs(int fd)
+{
+	char list[4096];
+	ssize_t n = flistxattr(fd, list, sizeof(list));
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1)
+		if (xattr_kept(list + i))
+			fremovexattr(fd, list + i);
+}
+
+static int do_xattrs(coco_applier *ap, int fd, struct archive_entry *e, const char *name)
+{
+	const char *xn;
+	const void *xv;
+	size_t xs;
+	if (archive_entry_xattr_reset(e) == 0)
+		return 0;
+	while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK) {
+		if (!xn)
+			continue;
+		if (!strncmp(xn, "trusted.", 8)) {
+			if (!ap->warned_trusted)
+				coco_warn(ap->ctx, "%s: entry \"%s\": refusing xattr %s (trusted.* is never applied)",
+				          ap->what, name, xn);
+			ap->warned_trusted = true;
+			continue;
+		}
+		if (!xattr_kept(xn)) {
+			coco_debug(ap->ctx, "%s: entry \"%s\": dropping xattr %s", ap->what, name, xn);
+			continue;
+		}
+		if (fd < 0)
+			continue;  /* not settable safely on symlinks, fifos, devices */
+		if (fsetxattr(fd, xn, xv, xs, 0) < 0) {
+			if (errno == ENOTSUP || errno == EPERM || errno == EACCES) {
+				if (!ap->warned_xattr)
+					coco_warn(ap->ctx, "%s: entry \"%s\": cannot set xattr %s: %s (ignored)",
+					          ap->what, name, xn, strerror(errno));
+				ap->warned_xattr = true;
+				continue;
+			}
+			return ent_err(ap, errno, name, "setxattr");
+		}
+	}
+	return 0;
+}
+
+static int defer_dir(coco_applier *ap, const char *path, struct archive_entry *e, mode_t mode,
+                     bool set_mode)
+{
+	if (ap->n_defer == ap->cap_defer) {
+		size_t nc = ap->cap_defer ? 2 * ap->cap_defer : 64;
+		deferred_dir *nd = realloc(ap->defer, nc * sizeof(*nd));
+		if (!nd)
+			return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
+		ap->defer = nd;
+		ap->cap_defer = nc;
+	}
+	deferred_dir *d = &ap->defer[ap->n_defer];
+	d->path = strdup(path);
+	if (!d->path)
+		return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
+	entry_times(e, d->ts);
+	d->mode = mode;
+	d->set_mode = set_mode;
+	ap->n_defer++;
+	return 0;
+}
+
+static void apply_deferred(coco_applier *ap)
+{
+	/* children come after their parents in a tar: go backwards */
+	for (size_t i = ap->n_defer; i-- > 0;) {
+		deferred_dir *d = &ap->defer[i];
+		if (!*d->path) {
+			int fd = openat(ap->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0) {
+				if (d->set_mode)
+					fchmod(fd, d->mode);
+				futimens(fd, d->ts);
+				close(fd);
+			}
+		} else {
+			const char *parent;
+			const char *base = coco_sp_split(d->path, &parent);
+			int pfd;
+			struct stat st;
+			if (coco_root_dir(&ap->root, parent, false, &pfd) == 0 &&
+			    fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+				if (d->set_mode)
+					fchmodat(pfd, base, d->mode, 0);
+				utimensat(pfd, base, d->ts, AT_SYMLINK_NOFOLLOW);
+			}
+		}
+		free(d->path);
+	}
+	ap->n_defer = 0;
+}
+
+static void reset_layer(coco_applier *ap)
+{
+	for (size_t i = 0; i < ap->n_defer; i++)
+		free(ap->defer[i].path);
+	ap->n_defer = 0;
+	coco_pathset_clear(&ap->upper);
+	ap->warned_trusted = ap->warned_xattr = ap->warned_dev = ap->warned_aufs = false;
+}
+
+/* ---- entries ---- */
+
+static int write_data(coco_applier *ap, struct archive *a, layer_reader *lr, int fd,
+                      struct archive_entry *e, const char *name)
+{
+	int64_t pos = 0;
+	for (;;) {
+		const void *buf;
+		size_t sz;
+		la_int64_t off;
+		int r = archive_read_data_block(a, &buf, &sz, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			if (lr->src_rc)
+				return lr->src_rc;
+			return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": %s", ap->what,
+			                   name, archive_error_string(a));
+		}
+		if (off != pos && lseek(fd, off, SEEK_SET) < 0)
+			return ent_err(ap, errno, name, "seek");
+		const unsigned char *p = buf;
+		size_t left = sz;
+		while (left) {
+			ssize_t w = write(fd, p, left);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return ent_err(ap, w < 0 ? errno : EIO, name, "write");
+			p += w;
+			left -= (size_t)w;
+		}
+		pos = off + (int64_t)sz;
+	}
+	int64_t size = archive_entry_size(e);
+	if (size > pos && ftruncate(fd, size) < 0)
+		return ent_err(ap, errno, name, "truncate");
+	return 0;
+}
+
+/* Remove whatever is at (pfd, base).  Anything but a plain file may be
+ * on a cached resolution path: drop the cache and re-resolve parent. */
+static int remove_existing(coco_applier *ap, const struct stat *st, const char *parent,
+                           const char *base, int *pfd, const char *name)
+{
+	int r = coco_rm_at(*pfd, base);
+	if (r)
+		return ent_err(ap, -r, name, "cannot replace existing entry");
+	if (S_ISDIR(st->st_mode) || S_ISLNK(st->st_mode)) {
+		coco_root_invalidate(&ap->root);
+		r = coco_root_dir(&ap->root, parent, false, pfd);
+		if (r)
+			return ent_err(ap, -r, name, "cannot resolve parent directory");
+	}
+	return 0;
+}
+
+static int do_whiteout(coco_applier *ap, const char *parent, const char *base, const char *name)
+{
+	const char *w = base + 4;
+	int dfd, r;
+	if (!strcmp(base, ".wh..wh..opq")) {
+		r = coco_root_dir(&ap->root, parent, false, &dfd);
+		if (r == -ENOENT || r == -ENOTDIR)
+			return 0;
+		if (r)
+			return ent_err(ap, -r, name, "opaque directory");
+		r = coco_opaque_at(dfd, parent, &ap->upper);
+		coco_root_invalidate(&ap->root);
+		return r ? ent_err(ap, -r, name, "opaque directory") : 0;
+	}
+	if (!strncmp(w, ".wh.", 4)) {
+		if (!ap->warned_aufs)
+			coco_warn(ap->ctx, "%s: ignoring AUFS metadata entry \"%s\"", ap->what, name);
+		ap->warned_aufs = true;
+		return 0;
+	}
+	if (!strcmp(w, ".."))
+		return coco_seterr(ap->ctx, COCOIMG_EESCAPE, "%s: whiteout \"%s\" points outside its directory",
+		                   ap->what, name);
+	if (!*w || !strcmp(w, "."))
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: invalid whiteout \"%s\"", ap->what, name);
+	char *target = *parent ? coco_asprintf("%s/%s", parent, w) : strdup(w);
+	if (!target)
+		return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
+	bool same_layer = coco_pathset_has(&ap->upper, target);
+	free(target);
+	if (same_layer) {
+		coco_debug(ap->ctx, "%s: whiteout \"%s\" spares an entry of the same layer", ap->what, name);
+		return 0;
+	}
+	r = coco_root_dir(&ap->root, parent, false, &dfd);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r)
+		return ent_err(ap, -r, name, "whiteout");
+	r = coco_rm_at(dfd, w);
+	coco_root_invalidate(&ap->root);
+	return r ? ent_err(ap, -r, name, "whiteout") : 0;
+}
+
+static int do_hardlink(coco_applier *ap, const char *path, const char *parent, const char *base,
+                       const char *target, const char *name)
+{
+	char *tc = NULL;
+	bool esc;
+	int rc = coco_sp_clean(target, &tc, &esc);
+	if (rc)
+		return coco_seterr(ap->ctx, rc, "%s: entry \"%s\": hardlink target too long", ap->what, name);
+	if (esc) {
+		free(tc);
+		return coco_seterr(ap->ctx, COCOIMG_EESCAPE,
+		                   "%s: entry \"%s\": hardlink target \"%s\" lies outside the rootfs",
+		                   ap->what, name, target);
+	}
+	if (!*tc) {
+		free(tc);
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": bad hardlink target",
+		                   ap->what, name);
+	}
+	if (!strcmp(tc, path)) {
+		free(tc);
+		return 0;  /* a link to itself: nothing to do */
+	}
+	int pfd, tpfd;
+	struct stat st;
+	rc = coco_root_dir(&ap->root, parent, true, &pfd);
+	if (rc)
+		goto sysfail;
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		rc = remove_existing(ap, &st, parent, base, &pfd, name);
+		if (rc) {
+			free(tc);
+			return rc;
+		}
+	}
+	const char *tparent;
+	const char *tbase = coco_sp_split(tc, &tparent);
+	rc = coco_root_dir(&ap->root, tparent, false, &tpfd);
+	if (rc == 0 && fstatat(tpfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -errno;
+	if (rc == -ENOENT || rc == -ENOTDIR) {
+		coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": hardlink target \"%s\" does not exist",
+		            ap->what, name, target);
+		free(tc);
+		return COCOIMG_EBADIMAGE;
+	}
+	if (rc)
+		goto sysfail;
+	if (S_ISDIR(st.st_mode)) {
+		free(tc);
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": hardlink to a directory",
+		                   ap->what, name);
+	}
+	/* the cache keeps the most recent lookups: pfd may have been evicted
+	 * only if both lookups missed and it was the oldest; re-fetch it */
+	rc = coco_root_dir(&ap->root, parent, false, &pfd);
+	if (rc)
+		goto sysfail;
+	if (linkat(tpfd, tbase, pfd, base, 0) < 0) {
+		rc = -errno;
+		goto sysfail;
+	}
+	free(tc);
+	return 0;
+sysfail:
+	free(tc);
+	return ent_err(ap, -rc, name, "hardlink");
+}
+
+static int apply_root(coco_applier *ap, struct archive_entry *e, const char *name)
+{
+	if (archive_entry_filetype(e) != AE_IFDIR || entry_hardlink(e))
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\" for the root is not a directory",
+		                   ap->what, name);
+	int fd = openat(ap->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ent_err(ap, errno, name, "open root");
+	mode_t mode = archive_entry_perm(e) & 07777;
+	int rc = do_chown(ap, fd, -1, NULL, e, name);
+	if (!rc)
+		rc = do_xattrs(ap, fd, e, name);
+	if (!rc && fchmod(fd, ap->privileged ? mode : (mode | 0700)) < 0)
+		rc = ent_err(ap, errno, name, "chmod");
+	close(fd);
+	if (!rc)
+		rc = defer_dir(ap, "", e, mode, !ap->privileged);
+	ap->root_set = true;
+	return rc;
+}
+
+static int apply_entry(coco_applier *ap, struct archive *a, layer_reader *lr,
+                       struct archive_entry *e)
+{
+	const char *name = entry_name(e);
+	if (!name)
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry without a name", ap->what);
+	char *path = NULL, *pc = NULL;
+	bool esc;
+	int rc = coco_sp_clean(name, &path, &esc);
+	if (rc)
+		return coco_seterr(ap->ctx, rc, "%s: entry name longer than %d bytes", ap->what, PATH_MAX);
+	if (esc)
+		coco_debug(ap->ctx, "%s: entry \"%s\" clamped inside the rootfs", ap->what, name);
+	if (!*path) {
+		free(path);
+		return apply_root(ap, e, name);
+	}
+	pc = strdup(path);
+	if (!pc) {
+		free(path);
+		return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	const char *parent;
+	const char *base = coco_sp_split(pc, &parent);
+	int fd = -1, pfd, r;
+	struct stat st;
+	mode_t type = archive_entry_filetype(e);
+	mode_t mode = archive_entry_perm(e) & 07777;
+	const char *hl = entry_hardlink(e);
+
+	if (!strncmp(base, ".wh.", 4)) {
+		rc = do_whiteout(ap, parent, base, name);
+		goto out;
+	}
+	rc = coco_pathset_add_with_parents(&ap->upper, path);
+	if (rc) {
+		rc = coco_seterr(ap->ctx, rc, "out of memory");
+		goto out;
+	}
+	if (hl) {
+		rc = do_hardlink(ap, path, parent, base, hl, name);
+		goto out;
+	}
+	if ((type == AE_IFCHR || type == AE_IFBLK) && !ap->privileged) {
+		if (!ap->warned_dev)
+			coco_warn(ap->ctx, "%s: skipping device node \"%s\" (needs privilege)", ap->what, name);
+		ap->warned_dev = true;
+		goto out;
+	}
+	r = coco_root_dir(&ap->root, parent, true, &pfd);
+	if (r) {
+		rc = ent_err(ap, -r, name, "cannot create parent directory");
+		goto out;
+	}
+	bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	bool keep_dir = exists && type == AE_IFDIR && S_ISDIR(st.st_mode);
+	if (exists && !keep_dir) {
+		rc = remove_existing(ap, &st, parent, base, &pfd, name);
+		if (rc)
+			goto out;
+	}
+	struct timespec ts[2];
+	entry_times(e, ts);
+	switch (type) {
+	case AE_IFDIR:
+		if (!keep_dir && mkdirat(pfd, base, 0700) < 0) {
+			rc = ent_err(ap, errno, name, "mkdir");
+			goto out;
+		}
+		fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == EACCES && !ap->privileged) {
+			fchmodat(pfd, base, 0700, 0);
+			fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0) {
+			rc = ent_err(ap, errno, name, "open directory");
+			goto out;
+		}
+		if (keep_dir)
+			clear_xattrs(fd);
+		rc = do_chown(ap, fd, -1, NULL, e, name);
+		if (!rc)
+			rc = do_xattrs(ap, fd, e, name);
+		if (rc)
+			goto out;
+		if (fchmod(fd, ap->privileged ? mode : (mode | 0700)) < 0) {
+			rc = ent_err(ap, errno, name, "chmod");
+			goto out;
+		}
+		rc = defer_dir(ap, path, e, mode, !ap->privileged && (mode & 0700) != 0700);
+		break;
+	case AE_IFREG:
+		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = ent_err(ap, errno, name, "create");
+			goto out;
+		}
+		rc = write_data(ap, a, lr, fd, e, name);
+		if (!rc)
+			rc = do_chown(ap, fd, -1, NULL, e, name);
+		if (!rc)
+			rc = do_xattrs(ap, fd, e, name);
+		if (rc)
+			goto out;
+		if (fchmod(fd, mode) < 0) {
+			rc = ent_err(ap, errno, name, "chmod");
+			goto out;
+		}
+		if (futimens(fd, ts) < 0)
+			rc = ent_err(ap, errno, name, "set times");
+		break;
+	case AE_IFLNK: {
+		const char *t = entry_symlink(e);
+		if (!t || !*t) {
+			rc = coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: symlink \"%s\" without a target",
+			                 ap->what, name);
+			goto out;
+		}
+		if (symlinkat(t, pfd, base) < 0) {
+			rc = ent_err(ap, errno, name, "symlink");
+			goto out;
+		}
+		rc = do_chown(ap, -1, pfd, base, e, name);
+		if (!rc)
+			rc = do_xattrs(ap, -1, e, name);
+		if (!rc && utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = ent_err(ap, errno, name, "set times");
+		break;
+	}
+	case AE_IFIFO:
+	case AE_IFCHR:
+	case AE_IFBLK: {
+		dev_t dev = 0;
+		if (type != AE_IFIFO) {
+			unsigned long long ma = (unsigned long long)archive_entry_rdevmajor(e);
+			unsigned long long mi = (unsigned long long)archive_entry_rdevminor(e);
+			if (ma > 0xffffffffULL || mi > 0xffffffffULL) {
+				rc = coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: device \"%s\": bad numbers",
+				                 ap->what, name);
+				goto out;
+			}
+			dev = makedev((unsigned)ma, (unsigned)mi);
+		}
+		if (mknodat(pfd, base, type | 0600, dev) < 0) {
+			if (errno == EPERM && type != AE_IFIFO) {
+				if (!ap->warned_dev)
+					coco_warn(ap->ctx, "%s: skipping device node \"%s\" (%s)", ap->what,
+					          name, strerror(errno));
+				ap->warned_dev = true;
+				goto out;
+			}
+			rc = ent_err(ap, errno, name, "mknod");
+			goto out;
+		}
+		rc = do_chown(ap, -1, pfd, base, e, name);
+		if (!rc)
+			rc = do_xattrs(ap, -1, e, name);
+		if (rc)
+			goto out;
+		/* we just created it, in a directory only we write: no symlink
+		 * can have replaced it */
+		if (fchmodat(pfd, base, mode, 0) < 0) {
+			rc = ent_err(ap, errno, name, "chmod");
+			goto out;
+		}
+		if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = ent_err(ap, errno, name, "set times");
+		break;
+	}
+	default:
+		rc = coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": unsupported type 0%o",
+		                 ap->what, name, (unsigned)type);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(pc);
+	free(path);
+	return rc;
+}
+
+/* ---- layer ---- */
+
+int coco_applier_new(cocoimg_ctx *ctx, const char *rootfs, unsigned flags, coco_applier **out)
+{
+	coco_applier *ap = calloc(1, sizeof(*ap));
+	if (!ap)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	ap->ctx = ctx;
+	ap->root.fd = -1;
+	ap->rootfs = strdup(rootfs);
+	ap->buf = malloc(READ_BUFSZ);
+	ap->privileged = geteuid() == 0 && !(flags & COCO_APPLY_ROOTLESS);
+	if (!ap->rootfs || !ap->buf) {
+		coco_applier_free(ap);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	int r = coco_root_open(&ap->root, rootfs);
+	if (r) {
+		coco_applier_free(ap);
+		return coco_seterr(ctx, COCOIMG_EIO, "cannot open rootfs %s: %s", rootfs, strerror(-r));
+	}
+	if (flags & COCO_APPLY_NO_OPENAT2)
+		ap->root.use_openat2 = false;
+	*out = ap;
+	return 0;
+}
+
+void coco_applier_free(coco_applier *ap)
+{
+	if (!ap)
+		return;
+	reset_layer(ap);
+	free(ap->defer);
+	if (ap->root.fd >= 0)
+		coco_root_close(&ap->root);
+	free(ap->rootfs);
+	free(ap->buf);
+	free(ap);
+}
+
+bool coco_applier_root_set(const coco_applier *ap) { return ap->root_set; }
+
+int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pull, void *payload,
+                       const char *what, const char *expected_diff_id,
+                       char diff_id_out[COCO_DIGEST_STRLEN], coco_apply_stats *stats)
+{
+	cocoimg_ctx *ctx = ap->ctx;
+	uint64_t t_start = coco_now_ns();
+	layer_reader lr;
+	memset(&lr, 0, sizeof(lr));
+	lr.ap = ap;
+	lr.pull = pull;
+	lr.payload = payload;
+	reset_layer(ap);
+	ap->what = what ? what : "layer";
+	coco_digest_alg alg = COCO_SHA256;
+	if (expected_diff_id && coco_digest_validate(expected_diff_id, &alg))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: malformed diff_id \"%s\"", ap->what,
+		                   expected_diff_id);
+	int rc = coco_decomp_new(ctx, comp, timed_pull, &lr, ap->what, &lr.dc);
+	if (rc)
+		return rc;
+	if (coco_digest_init(&lr.dg, alg)) {
+		coco_decomp_free(lr.dc);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	struct archive *a = archive_read_new();
+	if (!a) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto done;
+	}
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, &lr, NULL, archive_cb, NULL) != ARCHIVE_OK) {
+		rc = lr.src_rc ? lr.src_rc
+		               : coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: not a tar stream: %s", ap->what,
+		                             archive_error_string(a));
+		goto done;
+	}
+	int64_t data_end = 0;
+	uint64_t entries = 0;
+	for (;;) {
+		struct archive_entry *e;
+		int r = archive_read_next_header(a, &e);
+		if (lr.real_eof && (uint64_t)data_end > lr.total) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: tar stream ends inside an entry's data",
+			                 ap->what);
+			goto done;
+		}
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			if (lr.src_rc)
+				rc = lr.src_rc;
+			else if (lr.real_eof && lr.total == 0)
+				rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: empty tar stream", ap->what);
+			else
+				rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: corrupt tar stream: %s", ap->what,
+				                 archive_error_string(a));
+			goto done;
+		}
+		la_int64_t pos = archive_filter_bytes(a, 0);
+		data_end = pos;
+		if (archive_entry_size_is_set(e) && archive_entry_sparse_count(e) == 0 &&
+		    archive_entry_size(e) > 0)
+			data_end = pos + archive_entry_size(e);
+		rc = apply_entry(ap, a, &lr, e);
+		if (rc)
+			goto done;
+		entries++;
+	}
+	/* drain: the rest of the tar stream (padding, trailing data) and of
+	 * the blob belong to the diff_id and to the blob checks */
+	while (!lr.real_eof) {
+		ssize_t n = real_read(&lr);
+		if (n < 0) {
+			rc = (int)n;
+			goto done;
+		}
+		if (n == 0)
+			lr.real_eof = true;
+	}
+	char got[COCO_DIGEST_STRLEN];
+	if (coco_digest_final(&lr.dg, got)) {
+		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "digest failed");
+		goto done;
+	}
+	if (diff_id_out)
+		memcpy(diff_id_out, got, COCO_DIGEST_STRLEN);
+	if (expected_diff_id && strcmp(got, expected_diff_id)) {
+		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "%s: diff_id mismatch: expected %s, got %s",
+		                 ap->what, expected_diff_id, got);
+		goto done;
+	}
+	apply_deferred(ap);
+	if (stats) {
+		uint64_t dn = coco_decomp_nsec(lr.dc);
+		uint64_t wall = coco_now_ns() - t_start;
+		uint64_t other = dn + lr.digest_ns + lr.wait_ns;
+		stats->decompress_ns += dn;
+		stats->digest_ns += lr.digest_ns;
+		stats->write_ns += wall > other ? wall - other : 0;
+		stats->tar_bytes += lr.total;
+		stats->entries += entries;
+	}
+done:
+	if (a)
+		archive_read_free(a);
+	coco_digest_free(&lr.dg);
+	coco_decomp_free(lr.dc);
+	coco_root_invalidate(&ap->root);
+	if (rc)
+		reset_layer(ap);
+	return rc;
+}

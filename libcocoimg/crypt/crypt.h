@@ -37,6 +37,8 @@ typedef struct coco_key {
 	unsigned char *kek;        /* COCO_KEK: 32 bytes (wiped on free) */
 	size_t kek_len;
 	json_t *keys;              /* COCO_KEYS: the parsed keys file */
+	char *jwk_kid;             /* PUBLIC/PRIVATE from a JWK: its "kid" (may be NULL) */
+	char *jwk_alg;             /* PUBLIC from a JWK: its "alg" (may be NULL) */
 } coco_key;
 
 /*
@@ -67,6 +69,87 @@ int coco_keyring_add_provider(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char 
  * (decryption) and add it to kr. */
 int coco_keyring_add_coco(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec,
                           bool recipient);
+
+/* keys.c: load key files.  Errors name the file, never its contents:
+ * COCOIMG_ECONFIG for a malformed file, COCOIMG_EINVAL for a missing
+ * one or a wrong password. */
+int coco_load_public_key(cocoimg_ctx *ctx, const char *path, coco_key *k);
+int coco_load_cert(cocoimg_ctx *ctx, const char *path, coco_key *k);
+/* A private key (PEM/DER, PKCS#1/PKCS#8/SEC1, optionally encrypted, or
+ * a JWK) or, for pkcs7, a certificate given as a decryption key. */
+int coco_load_private(cocoimg_ctx *ctx, const char *path, const char *password,
+                      size_t pwlen, coco_key *k);
+/* Build an EVP_PKEY from a parsed JWK (RSA or EC; private when it has "d"
+ * and want_private).  NULL on any error. */
+EVP_PKEY *coco_jwk_to_pkey(json_t *jwk, bool want_private);
+/* RFC 7638 thumbprint (base64url SHA-256) of a public key; NULL if the
+ * key type is not RSA or EC. */
+char *coco_pkey_thumbprint(EVP_PKEY *pk);
+/* JWK curve name ("P-256", "P-384", "P-521") and field size of an EC key;
+ * COCOIMG_EUNSUPPORTED for other keys. */
+int coco_ec_info(EVP_PKEY *pk, const char **crv, size_t *flen);
+
+/* keys.c: append "; " (when needed) and a note to a "tried" list. */
+void coco_tried_note(coco_buf *tried, const char *fmt, ...) COCO_PRINTF(2, 3);
+
+/* ---- layer cipher (layercipher.c) -------------------------------------- */
+
+#define COCO_ANN_ENC_PREFIX "org.opencontainers.image.enc."
+#define COCO_ANN_PUBOPTS "org.opencontainers.image.enc.pubopts"
+#define COCO_ANN_KEYS_PREFIX "org.opencontainers.image.enc.keys."
+#define COCO_LAYER_CIPHER "AES_256_CTR_HMAC_SHA256"
+
+/* The options of one encrypted layer: private (symkey, nonce, digest)
+ * and public (hmac).  Wipe with coco_layer_opts_clear. */
+typedef struct coco_layer_opts {
+	unsigned char symkey[32];
+	unsigned char nonce[16];
+	unsigned char hmac[32];
+	bool have_symkey, have_nonce, have_hmac;
+	char *digest;              /* PLBCO "digest" (may be "") */
+} coco_layer_opts;
+
+void coco_layer_opts_clear(coco_layer_opts *o);
+/* Fresh random key and nonce. */
+int coco_layer_opts_generate(cocoimg_ctx *ctx, coco_layer_opts *o, const char *digest);
+/* Private options JSON exactly as Go's json.Marshal writes it:
+ * {"symkey":..,"digest":..,"cipheroptions":{"nonce":..}}.  out is a
+ * secret: coco_buf_wipe_free it. */
+int coco_privopts_encode(const coco_layer_opts *o, coco_buf *out);
+/* Parse private options (any member order; symkey 32 bytes, nonce 16). */
+int coco_privopts_parse(cocoimg_ctx *ctx, const unsigned char *json, size_t len,
+                        const char *what, coco_layer_opts *o);
+/* Public options JSON ({"cipher":..,"hmac":..,"cipheroptions":{}}) and
+ * its parser for the base64 annotation value.  A nonce in the public
+ * cipheroptions wins over the private one (as in Go and Rust). */
+char *coco_pubopts_encode(const unsigned char hmac[32]);
+int coco_pubopts_parse(cocoimg_ctx *ctx, const char *b64, const char *what,
+                       coco_layer_opts *o);
+/*
+ * Streaming AES-256-CTR + HMAC-SHA256 (over the ciphertext).  Encrypt:
+ * after finish, coco_layer_stage_hmac() gives the HMAC.  Decrypt: finish
+ * compares the HMAC in constant time and fails with COCOIMG_EDIGEST naming
+ * `what` before finishing next.  Keys are copied and wiped on destroy.
+ */
+int coco_layer_encrypt_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o,
+                                 coco_stage *next, coco_stage **out);
+int coco_layer_decrypt_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o,
+                                 const char *what, coco_stage *next, coco_stage **out);
+void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32]);
+
+/* ---- unwrapping a layer (transform.c) ---------------------------------- */
+
+/*
+ * Open an encrypted layer's options with kr: pubopts + the first
+ * keys.* annotation element a key opens.  COCOIMG_ENOKEY (message names
+ * the layer `what`, the schemes and key labels tried), COCOIMG_EBADIMAGE
+ * for malformed pubopts.  *privopts (optional) receives the unwrapped
+ * private options bytes (secret).
+ */
+int coco_crypt_unwrap_layer(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *d,
+                            const char *what, coco_layer_opts *o, coco_buf *privopts);
+/* Does kr hold at least one recipient? */
+bool coco_keyring_has_recipients(const cocoimg_keyring *kr);
 
 /* ---- key wrappers ------------------------------------------------------ */
 
@@ -108,5 +191,31 @@ typedef struct coco_keywrapper {
 
 /* The registered wrappers, in the order decryption tries them. */
 extern const coco_keywrapper coco_kw_jwe, coco_kw_pkcs7, coco_kw_provider, coco_kw_coco;
+
+/* The wrappers available in this build, NULL-terminated (jwe, pkcs7,
+ * coco, provider). */
+const coco_keywrapper *const *coco_keywrappers(void);
+
+/* jwe.c / pkcs7.c helpers for recipient removal and inspect. */
+/* Drop the JWE recipients whose kid is in kids (n) from one annotation
+ * element (raw JWE bytes).  *out: NULL when nothing is left, else the new
+ * JWE bytes (possibly unchanged).  *removed counts dropped recipients. */
+int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *jwe, size_t len,
+                    const char *const *kids, size_t n, coco_buf *out, bool *empty,
+                    size_t *removed);
+/* Recipient count and kids (array of strings, may be empty) of a JWE. */
+int coco_jwe_describe(const unsigned char *jwe, size_t len, size_t *recipients, json_t *kids);
+/* Parse one JWE and (pk != NULL) try pk on every recipient: 0 with the
+ * plaintext appended to out, COCOIMG_ENOKEY, COCOIMG_EBADIMAGE. */
+int coco_jwe_decrypt_one(const unsigned char *data, size_t len, EVP_PKEY *pk, coco_buf *out);
+/* Same for a PKCS7 envelope, removal by certificate issuer+serial. */
+int coco_pkcs7_remove(cocoimg_ctx *ctx, const unsigned char *der, size_t len, X509 *const *certs,
+                      size_t n, coco_buf *out, bool *empty, size_t *removed);
+int coco_pkcs7_describe(const unsigned char *der, size_t len, size_t *recipients);
+/* Parse one DER envelope and try the keyring's RSA private keys (with
+ * their certificates): 0 with the plaintext appended to out,
+ * COCOIMG_ENOKEY, COCOIMG_EBADIMAGE. */
+int coco_pkcs7_decrypt_one(const unsigned char *der, size_t len, cocoimg_keyring *kr,
+                           coco_buf *out);
 
 #endif

@@ -1,0 +1,850 @@
+/*
+ * JWE key wrapping (annotation org.opencontainers.image.enc.keys.jwe,
+ * ocicrypt.md section 4).
+ *
+ * Reading: compact, flattened and general JSON serialization, every
+ * recipient tried with every private key.  Key management RSA-OAEP,
+ * RSA-OAEP-256, ECDH-ES, ECDH-ES+A128KW/A192KW/A256KW (P-256/384/521);
+ * content encryption A128GCM/A192GCM/A256GCM and A128CBC-HS256/
+ * A192CBC-HS384/A256CBC-HS512.  go-jose's stray top-level encrypted_key
+ * next to "recipients" is ignored.
+ *
+ * Writing: one flattened single-recipient JWE per recipient (RSA-OAEP or
+ * ECDH-ES+A256KW, A256GCM), comma-joined.  ocicrypt-rs (josekit) only
+ * attempts the first recipient whose alg matches its key, so one
+ * multi-recipient JWE would lock out every RSA recipient but the first;
+ * separate JWEs are each tried.  The protected header carries a "kid"
+ * (the recipient JWK's own kid, else its RFC 7638 thumbprint) so that
+ * recipients can be identified and removed later; go-jose and josekit
+ * ignore it for keys that are not JWKs with a kid.
+ */
+#include "crypt.h"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ANN_JWE COCO_ANN_KEYS_PREFIX "jwe"
+#define MAX_JWE (256 * 1024)
+
+typedef struct jwe_rcpt {
+	json_t *header;            /* merged header (owned) */
+	coco_buf ek;               /* encrypted key */
+} jwe_rcpt;
+
+typedef struct jwe_obj {
+	char *protected_b64;       /* as written (AAD) */
+	char *aad_b64;             /* optional */
+	coco_buf iv, ct, tag;
+	jwe_rcpt *r;
+	size_t n;
+} jwe_obj;
+
+static void jwe_free(jwe_obj *j)
+{
+	free(j->protected_b64);
+	free(j->aad_b64);
+	coco_buf_free(&j->iv);
+	coco_buf_free(&j->ct);
+	coco_buf_free(&j->tag);
+	for (size_t i = 0; i < j->n; i++) {
+		json_decref(j->r[i].header);
+		coco_buf_free(&j->r[i].ek);
+	}
+	free(j->r);
+	memset(j, 0, sizeof(*j));
+}
+
+static int b64u_str(json_t *v, coco_buf *out, bool required)
+{
+	if (!v || json_is_null(v))
+		return required ? COCOIMG_EBADIMAGE : 0;
+	if (!json_is_string(v))
+		return COCOIMG_EBADIMAGE;
+	return coco_b64url_decode(json_string_value(v), json_string_length(v), out) ?
+	               COCOIMG_EBADIMAGE : 0;
+}
+
+/* Merge src's members into dst (members already in dst are kept). */
+static int merge_into(json_t *dst, json_t *src)
+{
+	const char *k;
+	json_t *v;
+	if (!src || json_is_null(src))
+		return 0;
+	if (!json_is_object(src))
+		return COCOIMG_EBADIMAGE;
+	json_object_foreach(src, k, v) {
+		if (!json_object_get(dst, k) && json_object_set(dst, k, v))
+			return COCOIMG_ENOMEM;
+	}
+	return 0;
+}
+
+static int add_rcpt(jwe_obj *j, json_t *prot, json_t *unprot, json_t *hdr, json_t *ek)
+{
+	jwe_rcpt *n = realloc(j->r, (j->n + 1) * sizeof(*n));
+	if (!n)
+		return COCOIMG_ENOMEM;
+	j->r = n;
+	jwe_rcpt *r = &j->r[j->n];
+	memset(r, 0, sizeof(*r));
+	r->header = json_object();
+	if (!r->header)
+		return COCOIMG_ENOMEM;
+	j->n++;
+	int rc = merge_into(r->header, prot);
+	if (!rc)
+		rc = merge_into(r->header, unprot);
+	if (!rc)
+		rc = merge_into(r->header, hdr);
+	if (!rc)
+		rc = b64u_str(ek, &r->ek, false);
+	return rc;
+}
+
+static json_t *decode_protected(const char *b64, size_t len)
+{
+	coco_buf b = COCO_BUF_INIT;
+	json_t *j = NULL;
+	if (!coco_b64url_decode(b64, len, &b)) {
+		json_error_t e;
+		j = json_loadb((const char *)b.data, b.len, 0, &e);
+		if (j && !json_is_object(j)) {
+			json_decref(j);
+			j = NULL;
+		}
+	}
+	coco_buf_free(&b);
+	return j;
+}
+
+static int jwe_parse(const unsigned char *data, size_t len, jwe_obj *j)
+{
+	memset(j, 0, sizeof(*j));
+	size_t i = 0;
+	while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t'))
+		i++;
+	if (len > MAX_JWE || i == len)
+		return COCOIMG_EBADIMAGE;
+	int rc = COCOIMG_EBADIMAGE;
+	json_t *prot = NULL;
+	if (data[i] != '{') {
+		/* compact: protected.encrypted_key.iv.ciphertext.tag */
+		const char *p[5];
+		size_t l[5];
+		const char *s = (const char *)data, *end = s + len;
+		for (int k = 0; k < 5; k++) {
+			const char *dot = k < 4 ? memchr(s, '.', (size_t)(end - s)) : end;
+			if (!dot)
+				return COCOIMG_EBADIMAGE;
+			p[k] = s;
+			l[k] = (size_t)(dot - s);
+			s = dot + 1;
+		}
+		if (memchr(p[4], '.', l[4]))
+			return COCOIMG_EBADIMAGE;
+		j->protected_b64 = coco_strndup(p[0], l[0]);
+		prot = j->protected_b64 ? decode_protected(p[0], l[0]) : NULL;
+		if (!prot)
+			goto out;
+		json_t *ek = json_stringn(p[1], l[1]);
+		rc = ek ? add_rcpt(j, prot, NULL, NULL, ek) : COCOIMG_ENOMEM;
+		json_decref(ek);
+		if (rc)
+			goto out;
+		rc = COCOIMG_EBADIMAGE;
+		if (coco_b64url_decode(p[2], l[2], &j->iv) || coco_b64url_decode(p[3], l[3], &j->ct) ||
+		    coco_b64url_decode(p[4], l[4], &j->tag))
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)data, len, 0, &e);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return COCOIMG_EBADIMAGE;
+	}
+	json_t *pv = json_object_get(doc, "protected");
+	if (pv) {
+		if (!json_is_string(pv))
+			goto out_doc;
+		j->protected_b64 = coco_strdup(json_string_value(pv));
+		prot = decode_protected(json_string_value(pv), json_string_length(pv));
+		if (!j->protected_b64 || !prot)
+			goto out_doc;
+	} else {
+		j->protected_b64 = coco_strdup("");
+	}
+	json_t *aad = json_object_get(doc, "aad");
+	if (aad) {
+		if (!json_is_string(aad))
+			goto out_doc;
+		j->aad_b64 = coco_strdup(json_string_value(aad));
+	}
+	json_t *unprot = json_object_get(doc, "unprotected");
+	json_t *rcpts = json_object_get(doc, "recipients");
+	if (rcpts) {
+		/* general: a stray top-level encrypted_key is ignored */
+		if (!json_is_array(rcpts) || !json_array_size(rcpts))
+			goto out_doc;
+		size_t k;
+		json_t *r;
+		json_array_foreach(rcpts, k, r) {
+			if (!json_is_object(r))
+				goto out_doc;
+			rc = add_rcpt(j, prot, unprot, json_object_get(r, "header"),
+			              json_object_get(r, "encrypted_key"));
+			if (rc)
+				goto out_doc;
+		}
+	} else {
+		rc = add_rcpt(j, prot, unprot, json_object_get(doc, "header"),
+		              json_object_get(doc, "encrypted_key"));
+		if (rc)
+			goto out_doc;
+	}
+	rc = COCOIMG_EBADIMAGE;
+	if (b64u_str(json_object_get(doc, "iv"), &j->iv, false) ||
+	    b64u_str(json_object_get(doc, "ciphertext"), &j->ct, true) ||
+	    b64u_str(json_object_get(doc, "tag"), &j->tag, false))
+		goto out_doc;
+	rc = 0;
+out_doc:
+	json_decref(doc);
+out:
+	json_decref(prot);
+	if (rc)
+		jwe_free(j);
+	return rc;
+}
+
+/* ---- primitives ---- */
+
+static int cek_len(const char *enc)
+{
+	if (!strcmp(enc, "A128GCM"))
+		return 16;
+	if (!strcmp(enc, "A192GCM"))
+		return 24;
+	if (!strcmp(enc, "A256GCM"))
+		return 32;
+	if (!strcmp(enc, "A128CBC-HS256"))
+		return 32;
+	if (!strcmp(enc, "A192CBC-HS384"))
+		return 48;
+	if (!strcmp(enc, "A256CBC-HS512"))
+		return 64;
+	return -1;
+}
+
+/* RFC 7518 4.6.2 Concat KDF with SHA-256. */
+static int concat_kdf(const unsigned char *z, size_t zlen, const char *algid,
+                      const coco_buf *apu, const coco_buf *apv, size_t keylen,
+                      unsigned char *out)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md)
+		return COCOIMG_ENOMEM;
+	int rc = COCOIMG_EINTERNAL;
+	size_t done = 0;
+	for (uint32_t ctr = 1; done < keylen; ctr++) {
+		unsigned char h[32], be[4];
+		unsigned int hl = 0;
+#define BE32(v) (be[0] = (unsigned char)((v) >> 24), be[1] = (unsigned char)((v) >> 16), \
+		 be[2] = (unsigned char)((v) >> 8), be[3] = (unsigned char)(v), be)
+		size_t al = strlen(algid);
+		if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+		    !EVP_DigestUpdate(md, BE32(ctr), 4) || !EVP_DigestUpdate(md, z, zlen) ||
+		    !EVP_DigestUpdate(md, BE32(al), 4) || !EVP_DigestUpdate(md, algid, al) ||
+		    !EVP_DigestUpdate(md, BE32(apu->len), 4) ||
+		    (apu->len && !EVP_DigestUpdate(md, apu->data, apu->len)) ||
+		    !EVP_DigestUpdate(md, BE32(apv->len), 4) ||
+		    (apv->len && !EVP_DigestUpdate(md, apv->data, apv->len)) ||
+		    !EVP_DigestUpdate(md, BE32(keylen * 8), 4) || !EVP_DigestFinal_ex(md, h, &hl))
+			goto out;
+#undef BE32
+		size_t take = keylen - done < 32 ? keylen - done : 32;
+		memcpy(out + done, h, take);
+		coco_wipe(h, sizeof(h));
+		done += take;
+	}
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static int ecdh(EVP_PKEY *priv, EVP_PKEY *peer, unsigned char *z, size_t *zlen)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+	int ok = c && EVP_PKEY_derive_init(c) > 0 && EVP_PKEY_derive_set_peer(c, peer) > 0 &&
+	         EVP_PKEY_derive(c, z, zlen) > 0;
+	EVP_PKEY_CTX_free(c);
+	return ok ? 0 : COCOIMG_ENOKEY;
+}
+
+static const EVP_CIPHER *kw_cipher(size_t keylen)
+{
+	return keylen == 16 ? EVP_aes_128_wrap() : keylen == 24 ? EVP_aes_192_wrap() :
+	                                                          EVP_aes_256_wrap();
+}
+
+static int aes_kw(bool wrap, const unsigned char *kek, size_t keklen, const unsigned char *in,
+                  size_t inlen, unsigned char *out, size_t *outlen)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l1 = 0, l2 = 0;
+	if (!c)
+		return COCOIMG_ENOMEM;
+	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	int ok = EVP_CipherInit_ex(c, kw_cipher(keklen), NULL, kek, NULL, wrap ? 1 : 0) &&
+	         EVP_CipherUpdate(c, out, &l1, in, (int)inlen) &&
+	         EVP_CipherFinal_ex(c, out + l1, &l2);
+	EVP_CIPHER_CTX_free(c);
+	if (!ok)
+		return COCOIMG_ENOKEY;
+	*outlen = (size_t)(l1 + l2);
+	return 0;
+}
+
+static int rsa_oaep(bool enc, EVP_PKEY *pk, const EVP_MD *md, const unsigned char *in,
+                    size_t inlen, unsigned char *out, size_t *outlen)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	int ok = c && (enc ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) > 0 &&
+	         EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) > 0 &&
+	         EVP_PKEY_CTX_set_rsa_oaep_md(c, md) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md(c, md) > 0 &&
+	         (enc ? EVP_PKEY_encrypt(c, out, outlen, in, inlen) :
+	                EVP_PKEY_decrypt(c, out, outlen, in, inlen)) > 0;
+	EVP_PKEY_CTX_free(c);
+	return ok ? 0 : COCOIMG_ENOKEY;
+}
+
+/* Content decryption; AAD is the protected header's base64 text. */
+static int content_decrypt(const jwe_obj *j, const char *enc, const unsigned char *cek,
+                           size_t ceklen, coco_buf *out)
+{
+	coco_buf aad = COCO_BUF_INIT;
+	int rc = COCOIMG_ENOMEM;
+	if (coco_buf_append(&aad, j->protected_b64, strlen(j->protected_b64)) ||
+	    (j->aad_b64 && (coco_buf_putc(&aad, '.') ||
+	                    coco_buf_append(&aad, j->aad_b64, strlen(j->aad_b64)))))
+		goto out;
+	size_t start = out->len;
+	if (coco_buf_reserve(out, j->ct.len + 32))
+		goto out;
+	rc = COCOIMG_ENOKEY;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	if (!c) {
+		rc = COCOIMG_ENOMEM;
+		goto out;
+	}
+	int l1 = 0, l2 = 0;
+	if (!strncmp(enc + 4, "GCM", 3)) {
+		const EVP_CIPHER *ciph = ceklen == 16 ? EVP_aes_128_gcm() :
+		                         ceklen == 24 ? EVP_aes_192_gcm() : EVP_aes_256_gcm();
+		if (j->tag.len != 16 || !j->iv.len)
+			goto done;
+		if (EVP_DecryptInit_ex(c, ciph, NULL, NULL, NULL) &&
+		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)j->iv.len, NULL) &&
+		    EVP_DecryptInit_ex(c, NULL, NULL, cek, j->iv.data) &&
+		    EVP_DecryptUpdate(c, NULL, &l1, aad.data, (int)aad.len) &&
+		    EVP_DecryptUpdate(c, out->data + start, &l1, j->ct.data, (int)j->ct.len) &&
+		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag.data) &&
+		    EVP_DecryptFinal_ex(c, out->data + start + l1, &l2)) {
+			out->len = start + (size_t)l1 + (size_t)l2;
+			rc = 0;
+		}
+	} else {
+		/* AES_CBC_HMAC_SHA2 (RFC 7518 5.2) */
+		size_t half = ceklen / 2;
+		const EVP_CIPHER *ciph = half == 16 ? EVP_aes_128_cbc() :
+		                         half == 24 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+		unsigned char mac[64], al[8];
+		uint64_t bits = (uint64_t)aad.len * 8;
+		for (int i = 0; i < 8; i++)
+			al[i] = (unsigned char)(bits >> (56 - 8 * i));
+		if (j->iv.len != 16 || j->tag.len != half)
+			goto done;
+		EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		EVP_MAC_CTX *mc = m ? EVP_MAC_CTX_new(m) : NULL;
+		EVP_MAC_free(m);
+		char mdname[8];
+		strcpy(mdname, half == 16 ? "SHA256" : half == 24 ? "SHA384" : "SHA512");
+		OSSL_PARAM prm[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, mdname, 0),
+		                     OSSL_PARAM_construct_end() };
+		size_t ml = 0;
+		bool macok = mc && EVP_MAC_init(mc, cek, half, prm) &&
+		             EVP_MAC_update(mc, aad.data, aad.len) &&
+		             EVP_MAC_update(mc, j->iv.data, j->iv.len) &&
+		             EVP_MAC_update(mc, j->ct.data, j->ct.len) && EVP_MAC_update(mc, al, 8) &&
+		             EVP_MAC_final(mc, mac, &ml, sizeof(mac)) && ml >= half;
+		EVP_MAC_CTX_free(mc);
+		if (macok && coco_ct_equal(mac, j->tag.data, half) &&
+		    EVP_DecryptInit_ex(c, ciph, NULL, cek + half, j->iv.data) &&
+		    EVP_DecryptUpdate(c, out->data + start, &l1, j->ct.data, (int)j->ct.len) &&
+		    EVP_DecryptFinal_ex(c, out->data + start + l1, &l2)) {
+			out->len = start + (size_t)l1 + (size_t)l2;
+			rc = 0;
+		}
+		coco_wipe(mac, sizeof(mac));
+	}
+done:
+	EVP_CIPHER_CTX_free(c);
+out:
+	coco_buf_free(&aad);
+	ERR_clear_error();
+	return rc;
+}
+
+static const char *hdr_str(json_t *h, const char *k)
+{
+	json_t *v = json_object_get(h, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Recover the CEK of recipient r with private key pk. */
+static int recipient_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const char *enc,
+                         unsigned char *cek, size_t *ceklen)
+{
+	int want = cek_len(enc);
+	if (want < 0)
+		return COCOIMG_EUNSUPPORTED;
+	if (!strcmp(alg, "RSA-OAEP") || !strcmp(alg, "RSA-OAEP-256")) {
+		if (!EVP_PKEY_is_a(pk, "RSA"))
+			return COCOIMG_ENOKEY;
+		unsigned char tmp[1024];
+		size_t tl = sizeof(tmp);
+		if (r->ek.len > sizeof(tmp))
+			return COCOIMG_ENOKEY;
+		int rc = rsa_oaep(false, pk, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(),
+		                  r->ek.data, r->ek.len, tmp, &tl);
+		ERR_clear_error();
+		if (!rc && tl != (size_t)want)
+			rc = COCOIMG_ENOKEY;
+		if (!rc) {
+			memcpy(cek, tmp, tl);
+			*ceklen = tl;
+		}
+		coco_wipe(tmp, sizeof(tmp));
+		return rc;
+	}
+	if (strncmp(alg, "ECDH-ES", 7))
+		return COCOIMG_EUNSUPPORTED;
+	size_t kwlen;
+	if (!strcmp(alg, "ECDH-ES"))
+		kwlen = 0;
+	else if (!strcmp(alg, "ECDH-ES+A128KW"))
+		kwlen = 16;
+	else if (!strcmp(alg, "ECDH-ES+A192KW"))
+		kwlen = 24;
+	else if (!strcmp(alg, "ECDH-ES+A256KW"))
+		kwlen = 32;
+	else
+		return COCOIMG_EUNSUPPORTED;
+	const char *crv;
+	size_t flen;
+	if (coco_ec_info(pk, &crv, &flen))
+		return COCOIMG_ENOKEY;
+	json_t *epk = json_object_get(r->header, "epk");
+	json_t *ecrv = json_object_get(epk, "crv");
+	if (!json_is_string(ecrv) || strcmp(json_string_value(ecrv), crv))
+		return COCOIMG_ENOKEY;
+	EVP_PKEY *peer = coco_jwk_to_pkey(epk, false);
+	if (!peer)
+		return COCOIMG_EBADIMAGE;
+	unsigned char z[80], kek[64];
+	size_t zlen = sizeof(z);
+	coco_buf apu = COCO_BUF_INIT, apv = COCO_BUF_INIT;
+	int rc = ecdh(pk, peer, z, &zlen);
+	EVP_PKEY_free(peer);
+	ERR_clear_error();
+	if (!rc && (b64u_str(json_object_get(r->header, "apu"), &apu, false) ||
+	            b64u_str(json_object_get(r->header, "apv"), &apv, false)))
+		rc = COCOIMG_EBADIMAGE;
+	if (!rc) {
+		if (!kwlen) {
+			rc = concat_kdf(z, zlen, enc, &apu, &apv, (size_t)want, cek);
+			*ceklen = (size_t)want;
+		} else {
+			rc = concat_kdf(z, zlen, alg, &apu, &apv, kwlen, kek);
+			if (!rc && (r->ek.len != (size_t)want + 8))
+				rc = COCOIMG_ENOKEY;
+			if (!rc)
+				rc = aes_kw(false, kek, kwlen, r->ek.data, r->ek.len, cek, ceklen);
+			ERR_clear_error();
+		}
+	}
+	coco_wipe(z, sizeof(z));
+	coco_wipe(kek, sizeof(kek));
+	coco_buf_free(&apu);
+	coco_buf_free(&apv);
+	return rc;
+}
+
+/* Try pk on every recipient of j; 0 with the plaintext appended to out. */
+static int jwe_decrypt(const jwe_obj *j, EVP_PKEY *pk, coco_buf *out)
+{
+	int rc = COCOIMG_ENOKEY;
+	for (size_t i = 0; i < j->n; i++) {
+		const char *alg = hdr_str(j->r[i].header, "alg");
+		const char *enc = hdr_str(j->r[i].header, "enc");
+		if (!alg || !enc || json_object_get(j->r[i].header, "zip"))
+			continue;
+		unsigned char cek[64];
+		size_t ceklen = 0;
+		int r = recipient_cek(&j->r[i], pk, alg, enc, cek, &ceklen);
+		if (!r && ceklen == (size_t)cek_len(enc))
+			r = content_decrypt(j, enc, cek, ceklen, out);
+		else if (!r)
+			r = COCOIMG_ENOKEY;
+		coco_wipe(cek, sizeof(cek));
+		if (!r)
+			return 0;
+		if (r == COCOIMG_ENOMEM)
+			return r;
+	}
+	return rc;
+}
+
+/* ---- the key wrapper ---- */
+
+static bool is_jwe_recipient(const coco_key *k)
+{
+	return k->recipient && k->kind == COCO_KEY_PUBLIC && k->pkey;
+}
+
+static char **kw_annotations(cocoimg_keyring *kr)
+{
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		if (is_jwe_recipient(&kr->keys[i])) {
+			char **a = calloc(2, sizeof(char *));
+			if (a && !(a[0] = coco_strdup(ANN_JWE))) {
+				free(a);
+				a = NULL;
+			}
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static int set_b64u(json_t *o, const char *k, const unsigned char *d, size_t n)
+{
+	char *s = coco_b64url_encode(d, n);
+	int rc = s ? json_object_set_new(o, k, json_string(s)) : -1;
+	free(s);
+	return rc ? COCOIMG_ENOMEM : 0;
+}
+
+/* One flattened JWE for one recipient key. */
+static int wrap_one(cocoimg_ctx *ctx, const coco_key *k, const unsigned char *pt, size_t ptlen,
+                    coco_buf *out)
+{
+	unsigned char cek[32], iv[12], tag[16], ek[1024];
+	size_t eklen = sizeof(ek);
+	json_t *hdr = json_object(), *doc = json_object();
+	EVP_PKEY *eph = NULL;
+	char *hdr_json = NULL, *prot = NULL, *doc_json = NULL, *kid = NULL;
+	unsigned char *ct = malloc(ptlen + 16);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int rc = COCOIMG_ENOMEM;
+	if (!hdr || !doc || !ct || !c)
+		goto out;
+	if (RAND_priv_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1) {
+		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "random number generator failed");
+		goto out;
+	}
+	const char *alg = k->jwk_alg;
+	bool rsa = EVP_PKEY_is_a(k->pkey, "RSA");
+	if (rsa) {
+		if (!alg || (strcmp(alg, "RSA-OAEP") && strcmp(alg, "RSA-OAEP-256")))
+			alg = "RSA-OAEP";
+		if (rsa_oaep(true, k->pkey, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(),
+		             cek, sizeof(cek), ek, &eklen)) {
+			rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: RSA-OAEP encryption failed",
+			                 k->label);
+			goto out;
+		}
+		if (json_object_set_new(hdr, "alg", json_string(alg)) ||
+		    json_object_set_new(hdr, "enc", json_string("A256GCM")))
+			goto out;
+	} else {
+		const char *crv;
+		size_t flen, kwlen = 32;
+		if (!alg || strncmp(alg, "ECDH-ES+A", 9))
+			alg = "ECDH-ES+A256KW";
+		else
+			kwlen = !strcmp(alg, "ECDH-ES+A128KW") ? 16 : !strcmp(alg, "ECDH-ES+A192KW") ? 24 : 32;
+		if (coco_ec_info(k->pkey, &crv, &flen)) {
+			rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: unsupported EC curve", k->label);
+			goto out;
+		}
+		eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+		                        flen == 32 ? "P-256" : flen == 48 ? "P-384" : "P-521");
+		unsigned char z[80], kek[32];
+		size_t zlen = sizeof(z);
+		coco_buf none = COCO_BUF_INIT;
+		BIGNUM *x = NULL, *y = NULL;
+		int r = !eph || ecdh(eph, k->pkey, z, &zlen) ||
+		        concat_kdf(z, zlen, alg, &none, &none, kwlen, kek) ||
+		        aes_kw(true, kek, kwlen, cek, sizeof(cek), ek, &eklen) ||
+		        !EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+		        !EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_Y, &y);
+		coco_wipe(z, sizeof(z));
+		coco_wipe(kek, sizeof(kek));
+		json_t *epk = json_object();
+		unsigned char xb[66], yb[66];
+		if (!r && epk && BN_bn2binpad(x, xb, (int)flen) > 0 && BN_bn2binpad(y, yb, (int)flen) > 0 &&
+		    !json_object_set_new(epk, "kty", json_string("EC")) &&
+		    !json_object_set_new(epk, "crv", json_string(crv)) && !set_b64u(epk, "x", xb, flen) &&
+		    !set_b64u(epk, "y", yb, flen) && !json_object_set_new(hdr, "alg", json_string(alg)) &&
+		    !json_object_set_new(hdr, "enc", json_string("A256GCM")) &&
+		    !json_object_set(hdr, "epk", epk))
+			r = 0;
+		else
+			r = 1;
+		json_decref(epk);
+		BN_free(x);
+		BN_free(y);
+		if (r) {
+			rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: ECDH-ES key agreement failed",
+			                 k->label);
+			goto out;
+		}
+	}
+	kid = k->jwk_kid ? coco_strdup(k->jwk_kid) : coco_pkey_thumbprint(k->pkey);
+	if (kid && json_object_set_new(hdr, "kid", json_string(kid)))
+		goto out;
+	/* go-jose writes the protected header with sorted members */
+	hdr_json = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!hdr_json || !(prot = coco_b64url_encode((unsigned char *)hdr_json, strlen(hdr_json))))
+		goto out;
+	int l1 = 0, l2 = 0;
+	if (!EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) ||
+	    !EVP_EncryptInit_ex(c, NULL, NULL, cek, iv) ||
+	    !EVP_EncryptUpdate(c, NULL, &l1, (unsigned char *)prot, (int)strlen(prot)) ||
+	    !EVP_EncryptUpdate(c, ct, &l1, pt, (int)ptlen) || !EVP_EncryptFinal_ex(c, ct + l1, &l2) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag)) {
+		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "AES-GCM encryption failed");
+		goto out;
+	}
+	if (json_object_set_new(doc, "protected", json_string(prot)) ||
+	    set_b64u(doc, "encrypted_key", ek, eklen) || set_b64u(doc, "iv", iv, sizeof(iv)) ||
+	    set_b64u(doc, "ciphertext", ct, (size_t)(l1 + l2)) || set_b64u(doc, "tag", tag, 16))
+		goto out;
+	doc_json = coco_json_dump(doc);
+	if (!doc_json || coco_buf_append(out, doc_json, strlen(doc_json)))
+		goto out;
+	rc = 0;
+out:
+	coco_wipe(cek, sizeof(cek));
+	EVP_CIPHER_CTX_free(c);
+	EVP_PKEY_free(eph);
+	json_decref(hdr);
+	json_decref(doc);
+	free(ct);
+	free(hdr_json);
+	free(prot);
+	free(doc_json);
+	free(kid);
+	ERR_clear_error();
+	return rc;
+}
+
+static int kw_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,
+                   const unsigned char *opts, size_t len, char **value)
+{
+	coco_buf v = COCO_BUF_INIT;
+	*value = NULL;
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		if (!is_jwe_recipient(&kr->keys[i]))
+			continue;
+		coco_buf one = COCO_BUF_INIT;
+		int rc = wrap_one(ctx, &kr->keys[i], opts, len, &one);
+		char *b64 = rc ? NULL : coco_b64_encode(one.data, one.len);
+		coco_buf_free(&one);
+		if (!rc && (!b64 || (v.len && coco_buf_putc(&v, ',')) ||
+		            coco_buf_append(&v, b64, strlen(b64))))
+			rc = COCOIMG_ENOMEM;
+		free(b64);
+		if (rc) {
+			coco_buf_free(&v);
+			return rc;
+		}
+	}
+	if (v.len)
+		*value = coco_buf_cstr(&v);
+	return (v.len && !*value) ? COCOIMG_ENOMEM : 0;
+}
+
+static int kw_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,
+                     const char *value, coco_buf *opts, coco_buf *tried)
+{
+	size_t nkeys = 0;
+	for (size_t i = 0; i < kr->n_keys; i++)
+		if (!kr->keys[i].recipient && kr->keys[i].kind == COCO_KEY_PRIVATE && kr->keys[i].pkey)
+			nkeys++;
+	if (!nkeys) {
+		coco_tried_note(tried, "jwe (no private key given)");
+		return COCOIMG_ENOKEY;
+	}
+	size_t elem = 0, bad = 0;
+	for (const char *e = value; e; elem++) {
+		const char *comma = strchr(e, ',');
+		size_t el = comma ? (size_t)(comma - e) : strlen(e);
+		coco_buf raw = COCO_BUF_INIT;
+		jwe_obj j;
+		int prc = coco_b64_decode(e, el, &raw);
+		if (!prc)
+			prc = jwe_parse(raw.data, raw.len, &j);
+		coco_buf_free(&raw);
+		e = comma ? comma + 1 : NULL;
+		if (prc == COCOIMG_ENOMEM)
+			return prc;
+		if (prc) {
+			bad++;
+			continue;
+		}
+		for (size_t i = 0; i < kr->n_keys; i++) {
+			coco_key *k = &kr->keys[i];
+			if (k->recipient || k->kind != COCO_KEY_PRIVATE || !k->pkey)
+				continue;
+			int rc = jwe_decrypt(&j, k->pkey, opts);
+			if (rc != COCOIMG_ENOKEY) {
+				jwe_free(&j);
+				return rc;
+			}
+		}
+		jwe_free(&j);
+	}
+	coco_buf labels = COCO_BUF_INIT;
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		coco_key *k = &kr->keys[i];
+		if (!k->recipient && k->kind == COCO_KEY_PRIVATE && k->pkey)
+			coco_buf_appendf(&labels, "%s%s", labels.len ? ", " : "", k->label);
+	}
+	coco_tried_note(tried, "jwe (%zu element%s%s) with %s", elem, elem == 1 ? "" : "s",
+	                bad ? ", some malformed" : "", labels.len ? coco_buf_cstr(&labels) : "?");
+	coco_buf_free(&labels);
+	(void)ctx;
+	(void)annotation_name;
+	return COCOIMG_ENOKEY;
+}
+
+const coco_keywrapper coco_kw_jwe = {
+	.scheme = "jwe",
+	.annotation = ANN_JWE,
+	.prefix = false,
+	.wrap = kw_wrap,
+	.annotations = kw_annotations,
+	.unwrap = kw_unwrap,
+};
+
+/* ---- inspect / removal ---- */
+
+static const char *rcpt_kid(const jwe_rcpt *r)
+{
+	return hdr_str(r->header, "kid");
+}
+
+int coco_jwe_describe(const unsigned char *data, size_t len, size_t *recipients, json_t *kids)
+{
+	jwe_obj j;
+	int rc = jwe_parse(data, len, &j);
+	if (rc)
+		return rc;
+	*recipients = j.n;
+	for (size_t i = 0; kids && i < j.n; i++) {
+		const char *kid = rcpt_kid(&j.r[i]);
+		if (kid)
+			json_array_append_new(kids, json_string(kid));
+	}
+	jwe_free(&j);
+	return 0;
+}
+
+static bool kid_in(const char *kid, const char *const *kids, size_t n)
+{
+	for (size_t i = 0; kid && i < n; i++)
+		if (kids[i] && !strcmp(kid, kids[i]))
+			return true;
+	return false;
+}
+
+int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
+                    const char *const *kids, size_t n, coco_buf *out, bool *empty,
+                    size_t *removed)
+{
+	jwe_obj j;
+	int rc = jwe_parse(data, len, &j);
+	*empty = false;
+	*removed = 0;
+	if (rc)
+		return rc == COCOIMG_ENOMEM ? rc :
+		       coco_seterr(ctx, COCOIMG_EBADIMAGE, "malformed JWE in %s", ANN_JWE);
+	size_t drop = 0;
+	for (size_t i = 0; i < j.n; i++)
+		if (kid_in(rcpt_kid(&j.r[i]), kids, n))
+			drop++;
+	size_t total = j.n;
+	jwe_free(&j);
+	*removed = drop;
+	if (drop == total) {
+		*empty = true;
+		return 0;
+	}
+	if (!drop || data[0] != '{')
+		return coco_buf_append(out, data, len) ? COCOIMG_ENOMEM : 0;
+	/* general serialization with some recipients left */
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)data, len, 0, &e);
+	json_t *rc_arr = json_object_get(doc, "recipients"), *keep = json_array();
+	json_t *prot = decode_protected(json_string_value(json_object_get(doc, "protected")) ?
+	                                        json_string_value(json_object_get(doc, "protected")) : "",
+	                                json_string_length(json_object_get(doc, "protected")));
+	json_t *unprot = json_object_get(doc, "unprotected");
+	rc = COCOIMG_ENOMEM;
+	if (!doc || !json_is_array(rc_arr) || !keep)
+		goto out;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rc_arr, i, r) {
+		json_t *h = json_object_get(r, "header");
+		const char *kid = hdr_str(h, "kid");
+		if (!kid)
+			kid = hdr_str(unprot, "kid");
+		if (!kid)
+			kid = hdr_str(prot, "kid");
+		if (!kid_in(kid, kids, n))
+			json_array_append(keep, r);
+	}
+	json_object_set(doc, "recipients", keep);
+	/* go-jose's copy of recipient 0's key would now be stale */
+	json_object_del(doc, "encrypted_key");
+	char *s = coco_json_dump(doc);
+	rc = (s && !coco_buf_append(out, s, strlen(s))) ? 0 : COCOIMG_ENOMEM;
+	free(s);
+out:
+	json_decref(keep);
+	json_decref(prot);
+	json_decref(doc);
+	return rc;
+}
+
+int coco_jwe_decrypt_one(const unsigned char *data, size_t len, EVP_PKEY *pk, coco_buf *out)
+{
+	jwe_obj j;
+	int rc = jwe_parse(data, len, &j);
+	if (rc)
+		return rc;
+	rc = pk ? jwe_decrypt(&j, pk, out) : 0;
+	jwe_free(&j);
+	return rc;
+}

@@ -1,0 +1,719 @@
+/*
+ * Keyring and key files: recipients (jwe:PUBKEY, pkcs7:CERT, provider:,
+ * coco:) and decryption keys (FILE[:PASSWORD], provider:, coco-keys:).
+ *
+ * Accepted private keys: PEM or DER, PKCS#1, PKCS#8 (also encrypted),
+ * SEC1, legacy encrypted PEM ("Proc-Type: 4,ENCRYPTED"), JWK (RSA/EC).
+ * This is a superset of what ocicrypt reads (it refuses PEM SEC1 and
+ * encrypted PKCS#8).  Error messages name the file, never its contents.
+ */
+#include "crypt.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_KEYFILE (1024 * 1024)
+
+/* Implemented by keyprovider.c / coco.c (written in parallel): weak until
+ * they are committed, so that every commit links. */
+#pragma weak coco_keyring_add_provider
+#pragma weak coco_keyring_add_coco
+
+static int unsupported(cocoimg_ctx *ctx, const char *what)
+{
+	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s keys are not available in this build", what);
+}
+
+int cocoimg_keyring_new(cocoimg_keyring **out)
+{
+	if (!out)
+		return COCOIMG_EINVAL;
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : COCOIMG_ENOMEM;
+}
+
+void coco_key_clear(coco_key *k)
+{
+	if (!k)
+		return;
+	free(k->label);
+	EVP_PKEY_free(k->pkey);
+	X509_free(k->cert);
+	free(k->provider);
+	if (k->provider_opts)
+		coco_free_secret(k->provider_opts, strlen(k->provider_opts));
+	free(k->kid);
+	if (k->kek)
+		coco_free_secret(k->kek, k->kek_len);
+	json_decref(k->keys);
+	free(k->jwk_kid);
+	free(k->jwk_alg);
+	memset(k, 0, sizeof(*k));
+}
+
+void cocoimg_keyring_free(cocoimg_keyring *kr)
+{
+	if (!kr)
+		return;
+	for (size_t i = 0; i < kr->n_keys; i++)
+		coco_key_clear(&kr->keys[i]);
+	free(kr->keys);
+	free(kr);
+}
+
+int coco_keyring_push(cocoimg_keyring *kr, coco_key *k)
+{
+	coco_key *n = realloc(kr->keys, (kr->n_keys + 1) * sizeof(*n));
+	if (!n)
+		return COCOIMG_ENOMEM;
+	kr->keys = n;
+	kr->keys[kr->n_keys++] = *k;
+	memset(k, 0, sizeof(*k));
+	return 0;
+}
+
+bool coco_keyring_has_recipients(const cocoimg_keyring *kr)
+{
+	for (size_t i = 0; kr && i < kr->n_keys; i++)
+		if (kr->keys[i].recipient)
+			return true;
+	return false;
+}
+
+void coco_tried_note(coco_buf *tried, const char *fmt, ...)
+{
+	if (!tried)
+		return;
+	if (tried->len && coco_buf_append(tried, "; ", 2))
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	coco_buf_append(tried, line, strlen(line));
+	coco_buf_cstr(tried);
+}
+
+/* ---- JWK ---- */
+
+static BIGNUM *jwk_bn(json_t *jwk, const char *name)
+{
+	json_t *v = json_object_get(jwk, name);
+	if (!json_is_string(v))
+		return NULL;
+	coco_buf b = COCO_BUF_INIT;
+	BIGNUM *bn = NULL;
+	if (!coco_b64url_decode(json_string_value(v), json_string_length(v), &b) && b.len)
+		bn = BN_bin2bn(b.data, (int)b.len, NULL);
+	coco_buf_wipe_free(&b);
+	return bn;
+}
+
+static const char *curve_ossl(const char *crv)
+{
+	if (!strcmp(crv, "P-256"))
+		return "prime256v1";
+	if (!strcmp(crv, "P-384"))
+		return "secp384r1";
+	if (!strcmp(crv, "P-521"))
+		return "secp521r1";
+	return NULL;
+}
+
+static EVP_PKEY *jwk_rsa(json_t *jwk, bool priv)
+{
+	static const char *const names[] = { "n", "e", "d", "p", "q", "dp", "dq", "qi" };
+	static const char *const params[] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	BIGNUM *bn[8] = { 0 };
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *p = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	size_t want = priv ? 8 : 2;
+	if (!bld)
+		goto out;
+	for (size_t i = 0; i < want; i++) {
+		bn[i] = jwk_bn(jwk, names[i]);
+		if (!bn[i]) {
+			/* a private JWK needs d; the CRT members are optional */
+			if (i < 3)
+				goto out;
+			if (i == 3)
+				break;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < want && bn[i]; i++)
+		if (!OSSL_PARAM_BLD_push_BN(bld, params[i], bn[i]))
+			goto out;
+	p = OSSL_PARAM_BLD_to_param(bld);
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (!p || !pc || EVP_PKEY_fromdata_init(pc) <= 0 ||
+	    EVP_PKEY_fromdata(pc, &pk, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, p) <= 0)
+		pk = NULL;
+out:
+	for (size_t i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	OSSL_PARAM_free(p);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(pc);
+	return pk;
+}
+
+static EVP_PKEY *jwk_ec(json_t *jwk, bool priv)
+{
+	json_t *crv = json_object_get(jwk, "crv");
+	const char *group = json_is_string(crv) ? curve_ossl(json_string_value(crv)) : NULL;
+	if (!group)
+		return NULL;
+	size_t flen = !strcmp(group, "prime256v1") ? 32 : !strcmp(group, "secp384r1") ? 48 : 66;
+	EVP_PKEY *pk = NULL;
+	coco_buf x = COCO_BUF_INIT, y = COCO_BUF_INIT;
+	unsigned char point[1 + 2 * 66];
+	BIGNUM *d = NULL;
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *p = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	json_t *jx = json_object_get(jwk, "x"), *jy = json_object_get(jwk, "y");
+	if (!bld || !json_is_string(jx) || !json_is_string(jy) ||
+	    coco_b64url_decode(json_string_value(jx), json_string_length(jx), &x) ||
+	    coco_b64url_decode(json_string_value(jy), json_string_length(jy), &y) ||
+	    x.len > flen || y.len > flen || !x.len || !y.len)
+		goto out;
+	memset(point, 0, sizeof(point));
+	point[0] = 4;
+	memcpy(point + 1 + flen - x.len, x.data, x.len);
+	memcpy(point + 1 + 2 * flen - y.len, y.data, y.len);
+	if (priv && !(d = jwk_bn(jwk, "d")))
+		goto out;
+	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * flen) ||
+	    (d && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d)))
+		goto out;
+	p = OSSL_PARAM_BLD_to_param(bld);
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!p || !pc || EVP_PKEY_fromdata_init(pc) <= 0 ||
+	    EVP_PKEY_fromdata(pc, &pk, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, p) <= 0) {
+		pk = NULL;
+		goto out;
+	}
+	/* reject points not on the curve */
+	EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	if (!chk || EVP_PKEY_public_check(chk) != 1) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	EVP_PKEY_CTX_free(chk);
+out:
+	coco_buf_free(&x);
+	coco_buf_free(&y);
+	BN_clear_free(d);
+	OSSL_PARAM_free(p);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(pc);
+	return pk;
+}
+
+EVP_PKEY *coco_jwk_to_pkey(json_t *jwk, bool want_private)
+{
+	json_t *kty = json_object_get(jwk, "kty");
+	if (!json_is_object(jwk) || !json_is_string(kty))
+		return NULL;
+	bool priv = want_private && json_object_get(jwk, "d");
+	if (want_private && !priv)
+		return NULL;
+	if (!strcmp(json_string_value(kty), "RSA"))
+		return jwk_rsa(jwk, priv);
+	if (!strcmp(json_string_value(kty), "EC"))
+		return jwk_ec(jwk, priv);
+	return NULL;
+}
+
+/* ---- thumbprints ---- */
+
+static char *bn_b64url(const BIGNUM *bn, size_t pad)
+{
+	size_t n = (size_t)BN_num_bytes(bn);
+	if (pad < n)
+		pad = n;
+	unsigned char *b = calloc(1, pad ? pad : 1);
+	if (!b)
+		return NULL;
+	if (BN_bn2binpad(bn, b, (int)pad) < 0) {
+		free(b);
+		return NULL;
+	}
+	char *s = coco_b64url_encode(b, pad);
+	free(b);
+	return s;
+}
+
+char *coco_pkey_thumbprint(EVP_PKEY *pk)
+{
+	char *json = NULL, *a = NULL, *b = NULL, *out = NULL;
+	BIGNUM *x = NULL, *y = NULL;
+	if (EVP_PKEY_is_a(pk, "RSA")) {
+		if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &x) ||
+		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &y))
+			goto out;
+		a = bn_b64url(y, 0);
+		b = bn_b64url(x, 0);
+		if (a && b)
+			json = coco_asprintf("{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", a, b);
+	} else if (EVP_PKEY_is_a(pk, "EC")) {
+		const char *crv = NULL;
+		size_t flen = 0;
+		if (coco_ec_info(pk, &crv, &flen) ||
+		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &y))
+			goto out;
+		a = bn_b64url(x, flen);
+		b = bn_b64url(y, flen);
+		if (a && b)
+			json = coco_asprintf("{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+			                     crv, a, b);
+	}
+	if (json) {
+		unsigned char md[32];
+		unsigned int mdlen = 0;
+		if (EVP_Digest(json, strlen(json), md, &mdlen, EVP_sha256(), NULL))
+			out = coco_b64url_encode(md, mdlen);
+	}
+out:
+	BN_free(x);
+	BN_free(y);
+	free(a);
+	free(b);
+	free(json);
+	return out;
+}
+
+int coco_ec_info(EVP_PKEY *pk, const char **crv, size_t *flen)
+{
+	char group[64];
+	size_t glen = 0;
+	if (!EVP_PKEY_is_a(pk, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+	                                    &glen))
+		return COCOIMG_EUNSUPPORTED;
+	if (!strcmp(group, "prime256v1") || !strcmp(group, "P-256")) {
+		*crv = "P-256";
+		*flen = 32;
+	} else if (!strcmp(group, "secp384r1") || !strcmp(group, "P-384")) {
+		*crv = "P-384";
+		*flen = 48;
+	} else if (!strcmp(group, "secp521r1") || !strcmp(group, "P-521")) {
+		*crv = "P-521";
+		*flen = 66;
+	} else {
+		return COCOIMG_EUNSUPPORTED;
+	}
+	return 0;
+}
+
+/* ---- files ---- */
+
+static bool looks_pem(const coco_buf *b)
+{
+	return memmem(b->data, b->len, "-----BEGIN ", 11) != NULL;
+}
+
+static bool looks_json(const coco_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++) {
+		unsigned char c = b->data[i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		return c == '{';
+	}
+	return false;
+}
+
+static int read_keyfile(cocoimg_ctx *ctx, const char *path, coco_buf *out)
+{
+	int rc = coco_read_file(ctx, path, MAX_KEYFILE, out, COCOIMG_EINVAL);
+	if (rc && rc != COCOIMG_ENOMEM)
+		return coco_seterr(ctx, rc == COCOIMG_EINVAL ? COCOIMG_EINVAL : rc,
+		                   "cannot read key file %s", path);
+	return rc;
+}
+
+static json_t *load_jwk(const coco_buf *b)
+{
+	json_error_t e;
+	json_t *j = json_loadb((const char *)b->data, b->len, 0, &e);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void jwk_meta(json_t *jwk, coco_key *k)
+{
+	json_t *kid = json_object_get(jwk, "kid");
+	json_t *alg = json_object_get(jwk, "alg");
+	if (json_is_string(kid))
+		k->jwk_kid = coco_strdup(json_string_value(kid));
+	if (json_is_string(alg))
+		k->jwk_alg = coco_strdup(json_string_value(alg));
+}
+
+static void wipe_jwk(json_t *jwk)
+{
+	static const char *const secret[] = { "d", "p", "q", "dp", "dq", "qi", "k" };
+	for (size_t i = 0; jwk && i < COCO_ARRAY_SIZE(secret); i++) {
+		json_t *v = json_object_get(jwk, secret[i]);
+		if (json_is_string(v))
+			coco_wipe((void *)json_string_value(v), json_string_length(v));
+	}
+	json_decref(jwk);
+}
+
+int coco_load_public_key(cocoimg_ctx *ctx, const char *path, coco_key *k)
+{
+	coco_buf b = COCO_BUF_INIT;
+	int rc = read_keyfile(ctx, path, &b);
+	if (rc)
+		return rc;
+	EVP_PKEY *pk = NULL;
+	if (looks_json(&b)) {
+		json_t *jwk = load_jwk(&b);
+		pk = coco_jwk_to_pkey(jwk, false);
+		if (pk)
+			jwk_meta(jwk, k);
+		wipe_jwk(jwk);
+	} else if (looks_pem(&b)) {
+		BIO *bio = BIO_new_mem_buf(b.data, (int)b.len);
+		pk = bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		if (!pk) {
+			/* also accept a certificate and use its key */
+			bio = BIO_new_mem_buf(b.data, (int)b.len);
+			X509 *c = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+			BIO_free(bio);
+			if (c)
+				pk = X509_get_pubkey(c);
+			X509_free(c);
+		}
+	} else {
+		const unsigned char *p = b.data;
+		pk = d2i_PUBKEY(NULL, &p, (long)b.len);
+		if (!pk) {
+			p = b.data;
+			X509 *c = d2i_X509(NULL, &p, (long)b.len);
+			if (c)
+				pk = X509_get_pubkey(c);
+			X509_free(c);
+		}
+	}
+	coco_buf_free(&b);
+	ERR_clear_error();
+	if (!pk)
+		return coco_seterr(ctx, COCOIMG_ECONFIG,
+		                   "%s: not a public key (expected PEM or DER SubjectPublicKeyInfo, "
+		                   "or a JWK)", path);
+	if (!EVP_PKEY_is_a(pk, "RSA") && !EVP_PKEY_is_a(pk, "EC")) {
+		EVP_PKEY_free(pk);
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: only RSA and EC keys can be JWE recipients",
+		                   path);
+	}
+	k->pkey = pk;
+	return 0;
+}
+
+static X509 *parse_cert(const coco_buf *b)
+{
+	X509 *c = NULL;
+	if (looks_pem(b)) {
+		BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
+		c = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+	} else {
+		const unsigned char *p = b->data;
+		c = d2i_X509(NULL, &p, (long)b->len);
+	}
+	ERR_clear_error();
+	return c;
+}
+
+int coco_load_cert(cocoimg_ctx *ctx, const char *path, coco_key *k)
+{
+	coco_buf b = COCO_BUF_INIT;
+	int rc = read_keyfile(ctx, path, &b);
+	if (rc)
+		return rc;
+	X509 *c = parse_cert(&b);
+	coco_buf_free(&b);
+	if (!c)
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: not an X.509 certificate (PEM or DER)",
+		                   path);
+	EVP_PKEY *pk = X509_get_pubkey(c);
+	if (!pk || !EVP_PKEY_is_a(pk, "RSA")) {
+		EVP_PKEY_free(pk);
+		X509_free(c);
+		return coco_seterr(ctx, COCOIMG_ECONFIG,
+		                   "%s: pkcs7 recipients need a certificate with an RSA key", path);
+	}
+	k->cert = c;
+	k->pkey = pk;
+	return 0;
+}
+
+typedef struct {
+	const char *pw;
+	size_t len;
+	bool asked;
+} pw_state;
+
+static int pem_pw_cb(char *buf, int size, int rwflag, void *u)
+{
+	pw_state *s = u;
+	(void)rwflag;
+	s->asked = true;
+	if (!s->pw || s->len > (size_t)size)
+		return -1;
+	memcpy(buf, s->pw, s->len);
+	return (int)s->len;
+}
+
+static int ossl_pw_cb(char *pass, size_t size, size_t *len, const OSSL_PARAM params[], void *u)
+{
+	pw_state *s = u;
+	(void)params;
+	s->asked = true;
+	if (!s->pw || s->len > size)
+		return 0;
+	memcpy(pass, s->pw, s->len);
+	*len = s->len;
+	return 1;
+}
+
+int coco_load_private(cocoimg_ctx *ctx, const char *path, const char *password, size_t pwlen,
+                      coco_key *k)
+{
+	coco_buf b = COCO_BUF_INIT;
+	int rc = read_keyfile(ctx, path, &b);
+	if (rc)
+		return rc;
+	EVP_PKEY *pk = NULL;
+	X509 *cert = NULL;
+	pw_state pws = { password, pwlen, false };
+	if (looks_json(&b)) {
+		json_t *jwk = load_jwk(&b);
+		pk = coco_jwk_to_pkey(jwk, true);
+		if (pk)
+			jwk_meta(jwk, k);
+		wipe_jwk(jwk);
+	} else if (looks_pem(&b)) {
+		BIO *bio = BIO_new_mem_buf(b.data, (int)b.len);
+		pk = bio ? PEM_read_bio_PrivateKey_ex(bio, NULL, pem_pw_cb, &pws, NULL, NULL) : NULL;
+		BIO_free(bio);
+		cert = parse_cert(&b);
+	} else {
+		OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(&pk, "DER", NULL, NULL,
+		                                                    EVP_PKEY_KEYPAIR, NULL, NULL);
+		if (d && OSSL_DECODER_CTX_set_passphrase_cb(d, ossl_pw_cb, &pws)) {
+			const unsigned char *p = b.data;
+			size_t l = b.len;
+			if (!OSSL_DECODER_from_data(d, &p, &l))
+				pk = NULL;
+		}
+		OSSL_DECODER_CTX_free(d);
+		if (!pk)
+			cert = parse_cert(&b);
+	}
+	coco_buf_wipe_free(&b);
+	ERR_clear_error();
+	if (!pk && cert) {
+		/* a certificate given as a decryption key: pkcs7 needs it next to
+		 * the private key */
+		k->kind = COCO_KEY_CERT;
+		k->cert = cert;
+		k->pkey = X509_get_pubkey(cert);
+		return 0;
+	}
+	if (!pk) {
+		if (pws.asked && !password)
+			return coco_seterr(ctx, COCOIMG_EINVAL,
+			                   "%s: the private key is encrypted: give its password as "
+			                   "%s:PASSWORD (or :file=PATH, :fd=N)", path, path);
+		if (pws.asked)
+			return coco_seterr(ctx, COCOIMG_EINVAL,
+			                   "%s: cannot decrypt the private key: wrong password?", path);
+		return coco_seterr(ctx, COCOIMG_ECONFIG,
+		                   "%s: not a private key or certificate (expected PEM or DER "
+		                   "PKCS#1, PKCS#8, SEC1, or a JWK)", path);
+	}
+	if (!EVP_PKEY_is_a(pk, "RSA") && !EVP_PKEY_is_a(pk, "EC")) {
+		EVP_PKEY_free(pk);
+		X509_free(cert);
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: only RSA and EC private keys are supported",
+		                   path);
+	}
+	k->kind = COCO_KEY_PRIVATE;
+	k->pkey = pk;
+	k->cert = cert;
+	return 0;
+}
+
+/* ---- specs ---- */
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+/* The password part of FILE:PASSWORD: pass=X, file=PATH, fd=N or X
+ * (containers/ocicrypt helpers/parse_helpers.go). */
+static int password_of(cocoimg_ctx *ctx, const char *file, const char *spec, coco_buf *pw)
+{
+	if (!strncmp(spec, "pass=", 5))
+		return coco_buf_append(pw, spec + 5, strlen(spec + 5)) ? COCOIMG_ENOMEM : 0;
+	if (!strncmp(spec, "file=", 5)) {
+		int rc = coco_read_file(ctx, spec + 5, 64 * 1024, pw, COCOIMG_EINVAL);
+		if (rc && rc != COCOIMG_ENOMEM)
+			return coco_seterr(ctx, COCOIMG_EINVAL, "cannot read the password file for %s",
+			                   file);
+		/* a trailing newline is not part of the password (ocicrypt
+		 * keeps it; keys written by tools rarely have one) */
+		while (!rc && pw->len && (pw->data[pw->len - 1] == '\n' ||
+		                          pw->data[pw->len - 1] == '\r'))
+			pw->len--;
+		return rc;
+	}
+	if (!strncmp(spec, "fd=", 3)) {
+		char *end = NULL;
+		long fd = strtol(spec + 3, &end, 10);
+		if (!end || *end || fd < 0 || fd > 65535)
+			return coco_seterr(ctx, COCOIMG_EINVAL, "%s: bad password file descriptor", file);
+		unsigned char tmp[1024];
+		ssize_t n = read((int)fd, tmp, sizeof(tmp));
+		if (n < 0)
+			return coco_seterr(ctx, COCOIMG_EINVAL,
+			                   "%s: cannot read the password file descriptor", file);
+		int rc = coco_buf_append(pw, tmp, (size_t)n) ? COCOIMG_ENOMEM : 0;
+		coco_wipe(tmp, sizeof(tmp));
+		while (!rc && pw->len && (pw->data[pw->len - 1] == '\n' ||
+		                          pw->data[pw->len - 1] == '\r'))
+			pw->len--;
+		return rc;
+	}
+	return coco_buf_append(pw, spec, strlen(spec)) ? COCOIMG_ENOMEM : 0;
+}
+
+static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
+{
+	char *file = NULL;
+	const char *pwspec = NULL;
+	/* Split FILE:PASSWORD only if the whole spec is not a file: at the
+	 * first colon whose prefix names an existing file. */
+	if (is_file(spec)) {
+		file = coco_strdup(spec);
+	} else {
+		for (const char *c = strchr(spec, ':'); c; c = strchr(c + 1, ':')) {
+			char *f = coco_strndup(spec, (size_t)(c - spec));
+			if (!f)
+				return COCOIMG_ENOMEM;
+			if (is_file(f)) {
+				file = f;
+				pwspec = c + 1;
+				break;
+			}
+			free(f);
+		}
+		if (!file) {
+			/* name only what cannot be a password: the part before
+			 * the first colon */
+			const char *c = strchr(spec, ':');
+			return coco_seterr(ctx, COCOIMG_EINVAL, "decryption key file %.*s does not exist",
+			                   c ? (int)(c - spec) : (int)strlen(spec), spec);
+		}
+	}
+	if (!file)
+		return COCOIMG_ENOMEM;
+	coco_buf pw = COCO_BUF_INIT;
+	int rc = pwspec ? password_of(ctx, file, pwspec, &pw) : 0;
+	coco_key k;
+	memset(&k, 0, sizeof(k));
+	if (!rc)
+		rc = coco_load_private(ctx, file, pwspec ? (const char *)pw.data : NULL,
+		                       pwspec ? pw.len : 0, &k);
+	coco_buf_wipe_free(&pw);
+	if (!rc) {
+		k.recipient = false;
+		k.label = file;
+		file = NULL;
+		rc = coco_keyring_push(kr, &k);
+	}
+	coco_key_clear(&k);
+	free(file);
+	return rc;
+}
+
+int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
+{
+	if (!ctx || !kr || !spec || !*spec)
+		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "empty decryption key") : COCOIMG_EINVAL;
+	if (!strncmp(spec, "provider:", 9))
+		return coco_keyring_add_provider ? coco_keyring_add_provider(ctx, kr, spec + 9, false)
+		                                 : unsupported(ctx, "provider:");
+	if (!strncmp(spec, "coco-keys:", 10))
+		return coco_keyring_add_coco ? coco_keyring_add_coco(ctx, kr, spec, false)
+		                             : unsupported(ctx, "coco-keys:");
+	return add_private_file(ctx, kr, spec);
+}
+
+int cocoimg_keyring_add_recipient(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
+{
+	if (!ctx || !kr || !spec)
+		return COCOIMG_EINVAL;
+	coco_key k;
+	memset(&k, 0, sizeof(k));
+	int rc;
+	if (!strncmp(spec, "jwe:", 4)) {
+		k.kind = COCO_KEY_PUBLIC;
+		rc = coco_load_public_key(ctx, spec + 4, &k);
+	} else if (!strncmp(spec, "pkcs7:", 6)) {
+		k.kind = COCO_KEY_CERT;
+		rc = coco_load_cert(ctx, spec + 6, &k);
+	} else if (!strncmp(spec, "provider:", 9)) {
+		return coco_keyring_add_provider ? coco_keyring_add_provider(ctx, kr, spec + 9, true)
+		                                 : unsupported(ctx, "provider:");
+	} else if (!strncmp(spec, "coco:", 5)) {
+		return coco_keyring_add_coco ? coco_keyring_add_coco(ctx, kr, spec, true)
+		                             : unsupported(ctx, "coco:");
+	} else if (!strncmp(spec, "pgp:", 4) || !strncmp(spec, "pkcs11:", 7)) {
+		return coco_seterr(ctx, COCOIMG_EINVAL,
+		                   "recipient %.*s: pgp and pkcs11 recipients are not supported",
+		                   (int)strcspn(spec, ":"), spec);
+	} else {
+		return coco_seterr(ctx, COCOIMG_EINVAL,
+		                   "recipient \"%.200s\": expected jwe:PUBKEY, pkcs7:CERT, "
+		                   "provider:NAME[:OPTS] or coco:KID:KEKFILE", spec);
+	}
+	if (!rc) {
+		k.recipient = true;
+		k.label = coco_strdup(spec);
+		rc = k.label ? coco_keyring_push(kr, &k) : COCOIMG_ENOMEM;
+	}
+	coco_key_clear(&k);
+	return rc;
+}

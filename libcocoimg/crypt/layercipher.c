@@ -1,0 +1,348 @@
+/*
+ * The ocicrypt layer cipher AES_256_CTR_HMAC_SHA256 (ocicrypt.md section 3):
+ * AES-256-CTR with the 16-byte nonce as the whole initial counter block,
+ * HMAC-SHA256 with the same key over the ciphertext, and the public /
+ * private option documents exactly as containers/ocicrypt writes them.
+ */
+#include "crypt.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+void coco_layer_opts_clear(coco_layer_opts *o)
+{
+	if (!o)
+		return;
+	free(o->digest);
+	coco_wipe(o, sizeof(*o));
+	o->digest = NULL;
+}
+
+int coco_layer_opts_generate(cocoimg_ctx *ctx, coco_layer_opts *o, const char *digest)
+{
+	memset(o, 0, sizeof(*o));
+	if (RAND_priv_bytes(o->symkey, sizeof(o->symkey)) != 1 ||
+	    RAND_bytes(o->nonce, sizeof(o->nonce)) != 1)
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "random number generator failed");
+	o->have_symkey = o->have_nonce = true;
+	o->digest = coco_strdup(digest ? digest : "");
+	if (!o->digest)
+		return COCOIMG_ENOMEM;
+	return 0;
+}
+
+/* A JSON string as Go's encoding/json writes it (HTML-safe escaping of
+ * <, > and &, \u2028/\u2029, control characters). */
+static int go_json_string(coco_buf *b, const char *s)
+{
+	static const char hx[] = "0123456789abcdef";
+	int rc = coco_buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
+		unsigned char c = *p;
+		if (c == '"' || c == '\\') {
+			rc = coco_buf_putc(b, '\\');
+			if (!rc)
+				rc = coco_buf_putc(b, (char)c);
+		} else if (c == '\n') {
+			rc = coco_buf_append(b, "\\n", 2);
+		} else if (c == '\r') {
+			rc = coco_buf_append(b, "\\r", 2);
+		} else if (c == '\t') {
+			rc = coco_buf_append(b, "\\t", 2);
+		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+			char u[7] = { '\\', 'u', '0', '0', hx[c >> 4], hx[c & 15], 0 };
+			rc = coco_buf_append(b, u, 6);
+		} else if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+			rc = coco_buf_append(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			p += 2;
+		} else {
+			rc = coco_buf_putc(b, (char)c);
+		}
+	}
+	if (!rc)
+		rc = coco_buf_putc(b, '"');
+	return rc ? COCOIMG_ENOMEM : 0;
+}
+
+int coco_privopts_encode(const coco_layer_opts *o, coco_buf *out)
+{
+	char *k = coco_b64_encode(o->symkey, sizeof(o->symkey));
+	char *n = coco_b64_encode(o->nonce, sizeof(o->nonce));
+	int rc = COCOIMG_ENOMEM;
+	if (!k || !n)
+		goto done;
+	/* Go struct order: symkey, digest, cipheroptions */
+	if (coco_buf_appendf(out, "{\"symkey\":\"%s\",\"digest\":", k) ||
+	    go_json_string(out, o->digest ? o->digest : "") ||
+	    coco_buf_appendf(out, ",\"cipheroptions\":{\"nonce\":\"%s\"}}", n))
+		goto done;
+	rc = 0;
+done:
+	if (k)
+		coco_free_secret(k, strlen(k));
+	free(n);
+	return rc;
+}
+
+char *coco_pubopts_encode(const unsigned char hmac[32])
+{
+	char *h = coco_b64_encode(hmac, 32);
+	if (!h)
+		return NULL;
+	char *s = coco_asprintf("{\"cipher\":\"" COCO_LAYER_CIPHER "\",\"hmac\":\"%s\","
+	                        "\"cipheroptions\":{}}", h);
+	free(h);
+	return s;
+}
+
+/* Decode a base64 JSON member into a fixed-size field. */
+static int b64_member(cocoimg_ctx *ctx, json_t *obj, const char *key, unsigned char *dst,
+                      size_t want, bool *have, const char *what, const char *doc)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: %s: \"%s\" is not a string", what,
+		                   doc, key);
+	coco_buf b = COCO_BUF_INIT;
+	int rc = coco_b64_decode(json_string_value(v), json_string_length(v), &b);
+	if (rc == COCOIMG_ENOMEM) {
+		coco_buf_wipe_free(&b);
+		return rc;
+	}
+	if (rc || b.len != want) {
+		coco_buf_wipe_free(&b);
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: %s: \"%s\" must be %zu bytes of base64",
+		                   what, doc, key, want);
+	}
+	memcpy(dst, b.data, want);
+	coco_buf_wipe_free(&b);
+	*have = true;
+	return 0;
+}
+
+int coco_privopts_parse(cocoimg_ctx *ctx, const unsigned char *json, size_t len,
+                        const char *what, coco_layer_opts *o)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                   "%s: the unwrapped layer options are not a JSON object", what);
+	}
+	int rc = b64_member(ctx, j, "symkey", o->symkey, 32, &o->have_symkey, what,
+	                    "private options");
+	json_t *co = json_object_get(j, "cipheroptions");
+	if (!rc && co && !json_is_null(co)) {
+		if (!json_is_object(co))
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
+			                 "%s: private options: cipheroptions is not an object", what);
+		else if (!o->have_nonce)
+			rc = b64_member(ctx, co, "nonce", o->nonce, 16, &o->have_nonce, what,
+			                "private options");
+	}
+	json_t *d = json_object_get(j, "digest");
+	if (!rc && d && !json_is_null(d)) {
+		if (!json_is_string(d)) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
+			                 "%s: private options: digest is not a string", what);
+		} else {
+			free(o->digest);
+			o->digest = coco_strdup(json_string_value(d));
+			if (!o->digest)
+				rc = COCOIMG_ENOMEM;
+		}
+	}
+	if (!rc && !o->have_symkey)
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: private options have no symkey", what);
+	/* Wipe jansson's copies of the key before freeing. */
+	json_t *sk = json_object_get(j, "symkey");
+	if (json_is_string(sk))
+		coco_wipe((void *)json_string_value(sk), json_string_length(sk));
+	json_decref(j);
+	return rc;
+}
+
+int coco_pubopts_parse(cocoimg_ctx *ctx, const char *b64, const char *what, coco_layer_opts *o)
+{
+	coco_buf raw = COCO_BUF_INIT;
+	json_t *j = NULL;
+	int rc;
+	if (!b64)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: encrypted layer has no %s annotation",
+		                   what, COCO_ANN_PUBOPTS);
+	rc = coco_b64_decode(b64, strlen(b64), &raw);
+	if (rc) {
+		coco_buf_free(&raw);
+		return rc == COCOIMG_ENOMEM ? rc : coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                                   "%s: %s is not base64", what, COCO_ANN_PUBOPTS);
+	}
+	json_error_t jerr;
+	j = json_loadb((const char *)raw.data, raw.len, 0, &jerr);
+	coco_buf_free(&raw);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: %s is not a JSON object", what,
+		                   COCO_ANN_PUBOPTS);
+	}
+	json_t *c = json_object_get(j, "cipher");
+	if (!json_is_string(c) || !*json_string_value(c)) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: public options name no cipher", what);
+		goto out;
+	}
+	if (strcmp(json_string_value(c), COCO_LAYER_CIPHER)) {
+		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported layer cipher \"%.64s\"",
+		                 what, json_string_value(c));
+		goto out;
+	}
+	rc = b64_member(ctx, j, "hmac", o->hmac, 32, &o->have_hmac, what, "public options");
+	if (!rc && !o->have_hmac)
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: public options have no hmac", what);
+	json_t *co = json_object_get(j, "cipheroptions");
+	if (!rc && json_is_object(co) && json_object_get(co, "nonce")) {
+		/* a public nonce takes precedence (GetOpt order in Go and Rust) */
+		o->have_nonce = false;
+		rc = b64_member(ctx, co, "nonce", o->nonce, 16, &o->have_nonce, what,
+		                "public options");
+	}
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* ---- the stages ---- */
+
+typedef struct {
+	coco_stage base;
+	EVP_CIPHER_CTX *cipher;
+	EVP_MAC_CTX *mac;
+	unsigned char *buf;
+	size_t bufsz;
+	bool decrypt;
+	unsigned char expected[32];
+	unsigned char result[32];
+	char *what;
+} layer_stage;
+
+static int layer_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	layer_stage *l = (layer_stage *)s;
+	while (n) {
+		size_t chunk = n < l->bufsz ? n : l->bufsz;
+		int outl = 0;
+		uint64_t t0 = coco_now_ns();
+		if (l->decrypt && !EVP_MAC_update(l->mac, b, chunk))
+			goto fail;
+		if (!EVP_CipherUpdate(l->cipher, l->buf, &outl, b, (int)chunk) ||
+		    (size_t)outl != chunk)
+			goto fail;
+		if (!l->decrypt && !EVP_MAC_update(l->mac, l->buf, chunk))
+			goto fail;
+		s->nsec += coco_now_ns() - t0;
+		int rc = s->next ? coco_stage_write(s->next, l->buf, chunk) : 0;
+		if (rc)
+			return rc;
+		b += chunk;
+		n -= chunk;
+	}
+	return 0;
+fail:
+	return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: layer cipher failed", l->what);
+}
+
+static int layer_finish(coco_stage *s)
+{
+	layer_stage *l = (layer_stage *)s;
+	size_t outl = 0;
+	if (!EVP_MAC_final(l->mac, l->result, &outl, sizeof(l->result)) || outl != 32)
+		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: HMAC failed", l->what);
+	if (l->decrypt && !coco_ct_equal(l->result, l->expected, 32))
+		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
+		                   "%s: HMAC mismatch: the encrypted layer was modified or the "
+		                   "layer key is wrong", l->what);
+	return s->next ? coco_stage_finish(s->next) : 0;
+}
+
+static void layer_destroy(coco_stage *s)
+{
+	layer_stage *l = (layer_stage *)s;
+	EVP_CIPHER_CTX_free(l->cipher);
+	EVP_MAC_CTX_free(l->mac);
+	if (l->buf)
+		coco_free_secret(l->buf, l->bufsz);
+	free(l->what);
+	coco_wipe(l, sizeof(*l));
+	free(l);
+}
+
+void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32])
+{
+	memcpy(hmac, ((layer_stage *)s)->result, 32);
+}
+
+static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decrypt,
+                           const char *what, coco_stage *next, coco_stage **out)
+{
+	if (!o->have_symkey || !o->have_nonce)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: layer options lack %s",
+		                   what ? what : "layer", o->have_symkey ? "a nonce" : "a key");
+	layer_stage *l = calloc(1, sizeof(*l));
+	if (!l)
+		return COCOIMG_ENOMEM;
+	l->base.write = layer_write;
+	l->base.finish = layer_finish;
+	l->base.destroy = layer_destroy;
+	l->base.next = next;
+	l->base.ctx = ctx;
+	l->base.name = decrypt ? "decrypt" : "encrypt";
+	l->decrypt = decrypt;
+	l->bufsz = COCO_BUFSZ;
+	l->buf = malloc(l->bufsz);
+	l->what = coco_strdup(what ? what : "layer");
+	l->cipher = EVP_CIPHER_CTX_new();
+	l->mac = NULL;
+	if (decrypt)
+		memcpy(l->expected, o->hmac, 32);
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (mac) {
+		l->mac = EVP_MAC_CTX_new(mac);
+		EVP_MAC_free(mac);
+	}
+	if (!l->buf || !l->what || !l->cipher || !l->mac) {
+		layer_destroy(&l->base);
+		return COCOIMG_ENOMEM;
+	}
+	char md[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, md, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	if (!EVP_MAC_init(l->mac, o->symkey, 32, params) ||
+	    !EVP_CipherInit_ex(l->cipher, EVP_aes_256_ctr(), NULL, o->symkey, o->nonce,
+	                       decrypt ? 0 : 1)) {
+		layer_destroy(&l->base);
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "cannot set up the layer cipher");
+	}
+	*out = &l->base;
+	return 0;
+}
+
+int coco_layer_encrypt_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, coco_stage *next,
+                                 coco_stage **out)
+{
+	return layer_stage_new(ctx, o, false, "layer", next, out);
+}
+
+int coco_layer_decrypt_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, const char *what,
+                                 coco_stage *next, coco_stage **out)
+{
+	if (!o->have_hmac)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: no HMAC in the public options",
+		                   what ? what : "layer");
+	return layer_stage_new(ctx, o, true, what, next, out);
+}

@@ -211,19 +211,17 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	return rc;
 }
 
+/* Frees what this back end owns; coco_src_close() frees ref and s. */
 static void src_close(coco_src *s)
 {
-	if (!s)
-		return;
-	reg_src *rs = s->impl;
+	reg_src *rs = s ? s->impl : NULL;
 	if (rs) {
 		coco_reg_free(rs->reg);
 		free(rs->scope);
 		free(rs->name);
 		free(rs);
+		s->impl = NULL;
 	}
-	coco_ref_free(s->ref);
-	free(s);
 }
 
 static const struct coco_src_ops reg_src_ops = {
@@ -260,7 +258,10 @@ int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, co
 	if (!rc)
 		rc = coco_reg_ping(rs->reg);
 	if (rc) {
+		/* the ref is ours on failure too (coco_src_open_ref hands it over) */
 		src_close(s);
+		coco_ref_free(ref);
+		free(s);
 		return rc;
 	}
 	*out = s;

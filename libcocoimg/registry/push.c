@@ -158,18 +158,22 @@ static int dest_mount_blob(coco_dest *d, coco_src *from, const char *digest)
 
 /* ---- upload sink ---- */
 
+/*
+ * The inner stage of a coco_blob_sink (image.c puts a verify stage in
+ * front that counts and digests): the first COCO_REG_MONOLITHIC_MAX bytes
+ * are kept; past that a session is opened and one PATCH streams the rest
+ * as it arrives.  commit() sends the closing PUT ?digest= (with the whole
+ * body for small blobs); discard() cancels the session.
+ */
 typedef struct up_stage {
 	coco_stage base;
-	char digest[COCO_DIGEST_STRLEN];
-	uint64_t count;
 	coco_dest *dest;
-	coco_digest dg;
-	char *expected;
 	int64_t size;
 	coco_buf buf;              /* the first bytes, until we know it is large */
 	char *loc;                 /* upload session URL */
 	coco_http_stream *stream;
-	bool done;
+	bool ended;
+	pthread_mutex_t mu;        /* commit/discard may run on another thread */
 } up_stage;
 
 static int up_authz(up_stage *u, const char *url, char **authz)
@@ -208,30 +212,53 @@ static int up_start_stream(up_stage *u)
 static int up_write(coco_stage *s, const unsigned char *b, size_t n)
 {
 	up_stage *u = (up_stage *)s;
-	uint64_t t0 = coco_now_ns();
-	if (coco_digest_update(&u->dg, b, n))
-		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "digest failed");
-	u->count += n;
-	s->nsec += coco_now_ns() - t0;
-	if (u->size >= 0 && u->count > (uint64_t)u->size)
-		return coco_seterr(s->ctx, COCOIMG_EDIGEST, "blob %s: more data than the declared size %lld",
-		                   u->expected ? u->expected : "", (long long)u->size);
 	if (!u->stream) {
 		if (u->buf.len + n <= COCO_REG_MONOLITHIC_MAX)
-			return coco_buf_append(&u->buf, b, n) ? coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory") : 0;
+			return coco_buf_append(&u->buf, b, n)
+			               ? coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory")
+			               : 0;
 		int rc = up_start_stream(u);
 		if (rc)
 			return rc;
 	}
-	return coco_http_stream_write(u->stream, b, n);
+	uint64_t t0 = coco_now_ns();
+	int rc = coco_http_stream_write(u->stream, b, n);
+	s->nsec += coco_now_ns() - t0;
+	return rc;
 }
 
-static int up_put_final(up_stage *u, const void *body, size_t len, const char *loc)
+/* End of data: finish the PATCH and move to the Location it returns. */
+static int up_finish(coco_stage *s)
+{
+	up_stage *u = (up_stage *)s;
+	if (!u->stream)
+		return 0;
+	coco_http_resp resp = { .content_length = -1 };
+	int rc = coco_http_stream_end(u->stream, &resp);
+	if (!rc && resp.status != 202 && resp.status != 204 && resp.status != 201)
+		rc = coco_reg_status_error(((reg_dest *)u->dest->impl)->reg, &resp, "blob upload");
+	if (!rc && resp.location) {
+		char *next = coco_url_resolve(u->loc, resp.location);
+		if (!next) {
+			rc = coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory");
+		} else {
+			free(u->loc);
+			u->loc = next;
+		}
+	}
+	coco_http_resp_clear(&resp);
+	coco_http_stream_free(u->stream);
+	u->stream = NULL;
+	u->ended = true;
+	return rc;
+}
+
+static int up_put_final(up_stage *u, const char *digest, const void *body, size_t len)
 {
 	coco_dest *d = u->dest;
 	reg_dest *rd = d->impl;
-	char *url = with_digest(loc, u->digest);
-	char *what = coco_asprintf("upload of blob %s to %s", u->digest, rd->name);
+	char *url = with_digest(u->loc, digest);
+	char *what = coco_asprintf("upload of blob %s to %s", digest, rd->name);
 	if (!url || !what) {
 		free(url);
 		free(what);
@@ -248,7 +275,7 @@ static int up_put_final(up_stage *u, const void *body, size_t len, const char *l
 		else
 			rc = coco_reg_status_error(rd->reg, &resp, what);
 	}
-	if (!rc && resp.docker_digest && strcmp(resp.docker_digest, u->digest))
+	if (!rc && resp.docker_digest && strcmp(resp.docker_digest, digest))
 		rc = coco_seterr(d->ctx, COCOIMG_EDIGEST, "%s: the registry stored digest %s", what,
 		                 resp.docker_digest);
 	coco_http_resp_clear(&resp);
@@ -257,78 +284,69 @@ static int up_put_final(up_stage *u, const void *body, size_t len, const char *l
 	return rc;
 }
 
-static int up_finish(coco_stage *s)
+static int up_commit(void *arg, const char *digest, uint64_t size)
 {
-	up_stage *u = (up_stage *)s;
-	coco_dest *d = u->dest;
-	if (coco_digest_final(&u->dg, u->digest))
-		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "digest failed");
-	if (u->size >= 0 && u->count != (uint64_t)u->size)
-		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
-		                   "blob %s: size mismatch: expected %lld bytes, got %llu",
-		                   u->expected ? u->expected : u->digest, (long long)u->size,
-		                   (unsigned long long)u->count);
-	if (u->expected && strcmp(u->expected, u->digest))
-		return coco_seterr(s->ctx, COCOIMG_EDIGEST, "blob %s: digest mismatch: got %s",
-		                   u->expected, u->digest);
-	int rc;
-	if (!u->stream) {
+	up_stage *u = arg;
+	pthread_mutex_lock(&u->mu);
+	int rc = 0;
+	if (!u->ended) {
 		/* small blob: one session, one PUT with the whole body */
 		long status = 0;
-		rc = start_session(d, NULL, ((reg_dest *)d->impl)->scope, &u->loc, &status);
+		free(u->loc);
+		u->loc = NULL;
+		rc = start_session(u->dest, NULL, ((reg_dest *)u->dest->impl)->scope, &u->loc, &status);
 		if (!rc)
-			rc = up_put_final(u, u->buf.data ? u->buf.data : (const unsigned char *)"",
-			                  u->buf.len, u->loc);
+			rc = up_put_final(u, digest, u->buf.data ? (const void *)u->buf.data : "",
+			                  u->buf.len);
 	} else {
-		coco_http_resp resp = { .content_length = -1 };
-		rc = coco_http_stream_end(u->stream, &resp);
-		if (!rc && resp.status != 202 && resp.status != 204 && resp.status != 201) {
-			char *what = coco_asprintf("upload of blob %s", u->digest);
-			rc = coco_reg_status_error(((reg_dest *)d->impl)->reg, &resp,
-			                           what ? what : "upload");
-			free(what);
-		}
-		if (!rc) {
-			char *next = resp.location ? coco_url_resolve(u->loc, resp.location)
-			                           : coco_strdup(u->loc);
-			if (!next) {
-				rc = coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory");
-			} else {
-				free(u->loc);
-				u->loc = next;
-				rc = up_put_final(u, "", 0, u->loc);
-			}
-		}
-		coco_http_resp_clear(&resp);
+		rc = up_put_final(u, digest, "", 0);
 	}
-	if (!rc)
-		u->done = true;
+	if (!rc) {
+		free(u->loc);
+		u->loc = NULL;
+		coco_debug(u->dest->ctx, "uploaded %s (%llu bytes)", digest, (unsigned long long)size);
+	}
+	pthread_mutex_unlock(&u->mu);
 	return rc;
+}
+
+static void up_discard(void *arg)
+{
+	up_stage *u = arg;
+	pthread_mutex_lock(&u->mu);
+	coco_http_stream_free(u->stream);
+	u->stream = NULL;
+	if (u->loc)
+		cancel_session(u->dest, u->loc);
+	free(u->loc);
+	u->loc = NULL;
+	pthread_mutex_unlock(&u->mu);
 }
 
 static void up_destroy(coco_stage *s)
 {
 	up_stage *u = (up_stage *)s;
 	coco_http_stream_free(u->stream);
-	if (!u->done && u->loc)
-		cancel_session(u->dest, u->loc);
-	coco_digest_free(&u->dg);
 	coco_buf_free(&u->buf);
 	free(u->loc);
-	free(u->expected);
+	pthread_mutex_destroy(&u->mu);
 	free(u);
 }
+
+static const coco_blob_sink_ops up_ops = {
+	.commit = up_commit,
+	.discard = up_discard,
+	.release = NULL,
+};
 
 static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size,
                          coco_stage **sink)
 {
-	coco_digest_alg alg = COCO_SHA256;
-	if (expected_digest && coco_digest_validate(expected_digest, &alg))
-		return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "malformed blob digest \"%s\"",
-		                   expected_digest);
+	reg_dest *rd = d->impl;
 	up_stage *u = calloc(1, sizeof(*u));
 	if (!u)
 		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+	pthread_mutex_init(&u->mu, NULL);
 	u->base.write = up_write;
 	u->base.finish = up_finish;
 	u->base.destroy = up_destroy;
@@ -336,13 +354,17 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	u->base.name = "upload";
 	u->dest = d;
 	u->size = size;
-	u->expected = coco_strdup(expected_digest);
-	if (coco_digest_init(&u->dg, alg) || (expected_digest && !u->expected)) {
+	char *what = coco_asprintf("blob %s for %s", expected_digest ? expected_digest : "(new)",
+	                           rd->name);
+	if (!what) {
 		up_destroy(&u->base);
 		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
 	}
-	*sink = &u->base;
-	return 0;
+	int rc = coco_blob_sink_new(d->ctx, expected_digest, size, what, &u->base, &up_ops, u, sink);
+	free(what);
+	if (rc)
+		up_destroy(&u->base);
+	return rc;
 }
 
 /* ---- manifests ---- */
@@ -401,19 +423,17 @@ static int dest_commit(coco_dest *d)
 	return 0;
 }
 
+/* Frees what this back end owns; coco_dest_close() frees ref and d. */
 static void dest_close(coco_dest *d)
 {
-	if (!d)
-		return;
-	reg_dest *rd = d->impl;
+	reg_dest *rd = d ? d->impl : NULL;
 	if (rd) {
 		coco_reg_free(rd->reg);
 		free(rd->scope);
 		free(rd->name);
 		free(rd);
+		d->impl = NULL;
 	}
-	coco_ref_free(d->ref);
-	free(d);
 }
 
 static const struct coco_dest_ops reg_dest_ops = {
@@ -454,6 +474,8 @@ int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 		rc = coco_reg_ping(rd->reg);
 	if (rc) {
 		dest_close(d);
+		coco_ref_free(ref);
+		free(d);
 		return rc;
 	}
 	*out = d;

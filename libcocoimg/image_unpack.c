@@ -1,2 +1,889 @@
-/* Image operation glue for the unpack module. */
+/*
+ * cocoimg_unpack(): the pipeline that pulls, verifies, decrypts and applies
+ * an image's layers into a staging rootfs, then commits it.
+ *
+ * Per layer, two threads joined by a ring of buffers:
+ *
+ *   producer:  source (registry / layout / spool file) -> meter (network
+ *              time, progress) -> verify (size + digest) -> decrypt + HMAC
+ *              (encrypted layers) -> ring
+ *   consumer:  ring -> decompress -> diff_id -> tar reader -> writer
+ *              (the calling thread, unpack/apply.c)
+ *
+ * The ring only reports end-of-stream after the verify and decrypt stages
+ * finished successfully, so the consumer having read to the end means the
+ * blob digest and the HMAC checked out; the consumer then checks the
+ * diff_id.  While layer i is applied, up to parallel-1 later layers of a
+ * registry image download into unnamed temporary files (O_TMPFILE in the
+ * ctx "tmpdir"), exactly as received — still compressed and encrypted —
+ * and digest checked; when their turn comes they are replayed through the
+ * same producer chain (digest checked again, then decrypted).
+ */
 #include "internal.h"
+#include "unpack/unpack.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RING_NBUFS 4
+#define RING_BUFSZ (256 * 1024)
+#define PROGRESS_STEP (4u << 20)
+
+/* ------------------------------------------------------------------ */
+/* Fallbacks for hooks of modules that may not be linked in yet        */
+/* ------------------------------------------------------------------ */
+
+__attribute__((weak)) int coco_crypt_decrypt_stage_new(cocoimg_ctx *ctx, cocoimg_keyring *kr,
+                                                       const coco_desc *d, coco_stage *next,
+                                                       coco_stage **out, char **plain_media_type)
+{
+	(void)kr; (void)next; (void)plain_media_type;
+	*out = NULL;
+	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "layer %s is encrypted and this build cannot decrypt",
+	                   d->digest);
+}
+
+__attribute__((weak)) int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *img,
+                                              const char *policy_path, json_t **report)
+{
+	(void)src; (void)img; (void)policy_path;
+	if (report)
+		*report = NULL;
+	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "trust policy evaluation is not available in this build");
+}
+
+/* ------------------------------------------------------------------ */
+/* State                                                               */
+/* ------------------------------------------------------------------ */
+
+enum { J_IDLE = 0, J_SPOOLING, J_SPOOLED, J_FAILED };
+
+typedef struct ustats {
+	uint64_t network, digest, decrypt, decompress, write, blob_bytes, tar_bytes, entries;
+} ustats;
+
+typedef struct job {
+	struct run *run;
+	size_t idx;
+	const coco_desc *d;
+	char what[COCO_DIGEST_STRLEN + 16];
+	int state;
+	int fd;
+	int rc;
+	pthread_t th;
+	bool th_started;
+} job;
+
+typedef struct run {
+	cocoimg_ctx *ctx;
+	coco_src *src;
+	cocoimg_keyring *kr;
+	unsigned flags;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int abort;                 /* read with __atomic */
+	job *jobs;
+	size_t n;
+	size_t next_spool;
+	unsigned spooling;
+	unsigned parallel;
+	const char *tmpdir;
+	ustats st;                 /* guarded by mu */
+} run;
+
+static bool aborted(run *r) { return __atomic_load_n(&r->abort, __ATOMIC_ACQUIRE) != 0; }
+
+/* ---- meter stage: network time, progress, cancellation ---- */
+
+typedef struct meter {
+	coco_stage base;
+	run *run;
+	const coco_desc *d;
+	uint64_t t_last;
+	uint64_t done, reported;
+	uint64_t net_ns;
+} meter;
+
+static int meter_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	meter *m = (meter *)s;
+	uint64_t t = coco_now_ns();
+	m->net_ns += t - m->t_last;
+	if (aborted(m->run))
+		return COCOIMG_ECANCELLED;
+	m->done += n;
+	if (m->done - m->reported >= PROGRESS_STEP) {
+		m->reported = m->done;
+		int rc = coco_progress(s->ctx, "layer", m->d->digest, m->done,
+		                       m->d->size > 0 ? (uint64_t)m->d->size : 0, 0);
+		if (rc)
+			return rc;
+	}
+	int rc = coco_stage_write(s->next, b, n);
+	m->t_last = coco_now_ns();
+	return rc;
+}
+
+static int meter_finish(coco_stage *s)
+{
+	meter *m = (meter *)s;
+	m->net_ns += coco_now_ns() - m->t_last;
+	int rc = coco_stage_finish(s->next);
+	if (!rc)
+		rc = coco_progress(s->ctx, "layer", m->d->digest, m->done,
+		                   m->d->size > 0 ? (uint64_t)m->d->size : 0, 1);
+	m->t_last = coco_now_ns();
+	return rc;
+}
+
+static void meter_destroy(coco_stage *s) { free(s); }
+
+static int meter_new(run *r, const coco_desc *d, coco_stage *next, coco_stage **out)
+{
+	meter *m = calloc(1, sizeof(*m));
+	if (!m)
+		return coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
+	m->base.write = meter_write;
+	m->base.finish = meter_finish;
+	m->base.destroy = meter_destroy;
+	m->base.next = next;
+	m->base.ctx = r->ctx;
+	m->base.name = "network";
+	m->run = r;
+	m->d = d;
+	m->t_last = coco_now_ns();
+	*out = &m->base;
+	return 0;
+}
+
+/* ---- spooling later layers ---- */
+
+static int open_spool(run *r)
+{
+	int fd = open(r->tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	char *p = coco_asprintf("%s/coco-unpack-XXXXXX", r->tmpdir);
+	if (!p)
+		return -1;
+	fd = mkostemp(p, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(p);
+	free(p);
+	return fd;
+}
+
+static void *spool_main(void *arg)
+{
+	job *j = arg;
+	run *r = j->run;
+	coco_stage *fds = NULL, *v = NULL, *m = NULL;
+	int rc = coco_fd_stage_new(r->ctx, j->fd, j->what, &fds);
+	if (!rc)
+		rc = coco_verify_stage_new(r->ctx, j->d->digest, j->d->size, j->what, fds, &v);
+	else
+		fds = NULL;
+	if (!rc)
+		rc = meter_new(r, j->d, v, &m);
+	if (!rc)
+		rc = r->src->ops->get_blob(r->src, j->d, m);
+	uint64_t net = m ? ((meter *)m)->net_ns : 0, dg = v ? v->nsec : 0;
+	if (m)
+		coco_stage_chain_free(m);
+	else if (v)
+		coco_stage_chain_free(v);
+	else if (fds)
+		coco_stage_chain_free(fds);
+	pthread_mutex_lock(&r->mu);
+	r->st.network += net;
+	r->st.digest += dg;
+	j->rc = rc;
+	j->state = rc ? J_FAILED : J_SPOOLED;
+	r->spooling--;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Keep up to parallel-1 downloads of layers after `cur` running. */
+static void start_spools(run *r, size_t cur)
+{
+	if (r->parallel <= 1)
+		return;
+	pthread_mutex_lock(&r->mu);
+	if (r->next_spool <= cur)
+		r->next_spool = cur + 1;
+	while (!aborted(r) && r->spooling < r->parallel - 1 && r->next_spool < r->n) {
+		job *j = &r->jobs[r->next_spool];
+		j->fd = open_spool(r);
+		if (j->fd < 0) {
+			coco_warn(r->ctx, "cannot create a spool file in %s: %s (downloading in turn)",
+			          r->tmpdir, strerror(errno));
+			r->parallel = 1;
+			break;
+		}
+		j->state = J_SPOOLING;
+		if (pthread_create(&j->th, NULL, spool_main, j)) {
+			close(j->fd);
+			j->fd = -1;
+			j->state = J_IDLE;
+			break;
+		}
+		j->th_started = true;
+		r->spooling++;
+		r->next_spool++;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void stop_spools(run *r)
+{
+	__atomic_store_n(&r->abort, 1, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < r->n; i++) {
+		job *j = &r->jobs[i];
+		if (j->th_started)
+			pthread_join(j->th, NULL);
+		j->th_started = false;
+		if (j->fd >= 0)
+			close(j->fd);
+		j->fd = -1;
+	}
+}
+
+/* ---- one layer: producer thread + consumer ---- */
+
+typedef struct producer {
+	run *run;
+	job *job;
+	coco_stage *head;
+	coco_ring *ring;
+	int rc;
+} producer;
+
+static void *producer_main(void *arg)
+{
+	producer *p = arg;
+	run *r = p->run;
+	int rc;
+	if (p->job->state == J_SPOOLED) {
+		if (lseek(p->job->fd, 0, SEEK_SET) < 0)
+			rc = coco_seterr(r->ctx, COCOIMG_EIO, "%s: cannot rewind spool file: %s", p->job->what,
+			                 strerror(errno));
+		else
+			rc = coco_stage_pump_fd(p->head, p->job->fd, p->job->what);
+	} else {
+		rc = r->src->ops->get_blob(r->src, p->job->d, p->head);
+	}
+	if (rc)
+		coco_ring_abort(p->ring, rc);
+	p->rc = rc;
+	return NULL;
+}
+
+typedef struct ring_src {
+	coco_ring *ring;
+	bool borrowed;
+} ring_src;
+
+static ssize_t ring_pull(void *arg, const unsigned char **data)
+{
+	ring_src *rs = arg;
+	if (rs->borrowed) {
+		coco_ring_release(rs->ring);
+		rs->borrowed = false;
+	}
+	ssize_t n = coco_ring_borrow(rs->ring, data);
+	if (n > 0)
+		rs->borrowed = true;
+	return n;
+}
+
+/* Apply layer j.  diff_id_out receives the computed diff_id. */
+static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
+                    char diff_id_out[COCO_DIGEST_STRLEN])
+{
+	cocoimg_ctx *ctx = r->ctx;
+	int rc = 0;
+	/* wait for a download of this layer that is under way */
+	pthread_mutex_lock(&r->mu);
+	while (j->state == J_SPOOLING)
+		pthread_cond_wait(&r->cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	if (j->state == J_FAILED)
+		return j->rc;
+
+	coco_ring *ring = NULL;
+	coco_stage *dec = NULL, *v = NULL, *m = NULL;
+	char *plain_mt = NULL;
+	rc = coco_ring_new(ctx, RING_NBUFS, RING_BUFSZ, &ring);
+	if (rc)
+		return coco_seterr(ctx, rc, "out of memory");
+	coco_stage *tail = coco_ring_stage(ring);
+	const char *mt = j->d->media_type;
+	if (coco_mt_is_encrypted(mt)) {
+		if (!r->kr) {
+			rc = coco_seterr(ctx, COCOIMG_ENOKEY, "%s is encrypted and no decryption key was given",
+			                 j->what);
+			goto out;
+		}
+		rc = coco_crypt_decrypt_stage_new(ctx, r->kr, j->d, tail, &dec, &plain_mt);
+		if (rc)
+			goto out;
+		tail = dec;
+		mt = plain_mt;
+	}
+	coco_compression comp = coco_mt_compression(mt);
+	if (comp == COCO_COMP_UNKNOWN) {
+		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported media type %s", j->what, mt);
+		goto out;
+	}
+	rc = coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what, tail, &v);
+	if (rc)
+		goto out;
+	rc = meter_new(r, j->d, v, &m);
+	if (rc)
+		goto out;
+
+	producer p = { r, j, m, ring, 0 };
+	pthread_t th;
+	if (pthread_create(&th, NULL, producer_main, &p)) {
+		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "cannot start a thread");
+		goto out;
+	}
+	ring_src rs = { ring, false };
+	coco_apply_stats ast;
+	memset(&ast, 0, sizeof(ast));
+	rc = coco_applier_apply(ap, comp, ring_pull, &rs, j->what, diff_id, diff_id_out, &ast);
+	if (rs.borrowed)
+		coco_ring_release(ring);
+	if (rc) {
+		/* let the producer finish its checks: a digest or HMAC failure
+		 * explains a broken stream better than the tar error does */
+		const unsigned char *d;
+		rs.borrowed = false;
+		while (ring_pull(&rs, &d) > 0)
+			;
+		if (rs.borrowed)
+			coco_ring_release(ring);
+	}
+	pthread_join(th, NULL);
+	if (p.rc && p.rc != COCOIMG_ECANCELLED)
+		rc = p.rc;
+	else if (!rc && p.rc)
+		rc = p.rc;
+
+	pthread_mutex_lock(&r->mu);
+	r->st.network += ((meter *)m)->net_ns;
+	r->st.digest += v->nsec + ast.digest_ns;
+	r->st.decrypt += dec ? dec->nsec : 0;
+	r->st.decompress += ast.decompress_ns;
+	r->st.write += ast.write_ns;
+	r->st.blob_bytes += ((meter *)m)->done;
+	r->st.tar_bytes += ast.tar_bytes;
+	r->st.entries += ast.entries;
+	pthread_mutex_unlock(&r->mu);
+out:
+	if (m)
+		coco_stage_chain_free(m);
+	else if (v)
+		coco_stage_chain_free(v);
+	else if (dec)
+		coco_stage_chain_free(dec);
+	coco_ring_free(ring);
+	free(plain_mt);
+	if (j->fd >= 0) {
+		close(j->fd);
+		j->fd = -1;
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Image-level helpers                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct image {
+	coco_src *src;
+	coco_resolved res;
+	bool resolved;
+	coco_buf cfg_raw;
+	json_t *cfg;
+	json_t *diff_ids;          /* borrowed from cfg */
+	json_t *policy_report;
+} image;
+
+static void image_clear(image *im)
+{
+	if (im->resolved)
+		coco_resolved_clear(&im->res);
+	if (im->src)
+		coco_src_close(im->src);
+	coco_buf_free(&im->cfg_raw);
+	json_decref(im->cfg);
+	json_decref(im->policy_report);
+	memset(im, 0, sizeof(*im));
+}
+
+static int image_open(cocoimg_ctx *ctx, const char *ref, const char *platform, image *im)
+{
+	memset(im, 0, sizeof(*im));
+	int rc = coco_src_open(ctx, ref, "src", &im->src);
+	if (rc)
+		return rc;
+	coco_platform plat, *pp = NULL;
+	if (platform) {
+		rc = coco_platform_parse(ctx, platform, &plat);
+		if (rc)
+			return rc;
+		pp = &plat;
+	}
+	rc = coco_resolve(im->src, pp, &im->res);
+	if (pp)
+		coco_platform_clear(pp);
+	if (rc)
+		return rc;
+	im->resolved = true;
+	return 0;
+}
+
+static int image_config(cocoimg_ctx *ctx, image *im)
+{
+	const coco_manifest *man = im->res.image;
+	int rc = coco_fetch_small_blob(im->src, &man->config, COCO_MAX_CONFIG, &im->cfg_raw);
+	if (rc)
+		return rc;
+	char what[COCO_DIGEST_STRLEN + 16];
+	snprintf(what, sizeof(what), "config %s", man->config.digest);
+	rc = coco_json_parse(ctx, im->cfg_raw.data, im->cfg_raw.len, what, COCOIMG_EBADIMAGE, &im->cfg);
+	if (rc)
+		return rc;
+	json_t *rfs = json_object_get(im->cfg, "rootfs");
+	const char *type = rfs ? json_string_value(json_object_get(rfs, "type")) : NULL;
+	if (!type || strcmp(type, "layers"))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: rootfs.type is not \"layers\"", what);
+	im->diff_ids = json_object_get(rfs, "diff_ids");
+	if (!json_is_array(im->diff_ids) || json_array_size(im->diff_ids) != man->n_layers)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: %zu diff_ids for %zu layers", what,
+		                   json_is_array(im->diff_ids) ? json_array_size(im->diff_ids) : 0,
+		                   man->n_layers);
+	for (size_t i = 0; i < man->n_layers; i++) {
+		const char *s = json_string_value(json_array_get(im->diff_ids, i));
+		coco_digest_alg alg;
+		if (!s || coco_digest_validate(s, &alg))
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: malformed diff_id %zu", what, i);
+	}
+	return 0;
+}
+
+static const char *diff_id_at(const image *im, size_t i)
+{
+	return json_string_value(json_array_get(im->diff_ids, i));
+}
+
+static int image_policy(cocoimg_ctx *ctx, image *im, const cocoimg_unpack_options *o)
+{
+	if (!o->policy && !o->verify)
+		return 0;
+	return coco_trust_evaluate(ctx, im->src, &im->res, o->policy, &im->policy_report);
+}
+
+static void run_init(run *r, cocoimg_ctx *ctx, image *im, const cocoimg_unpack_options *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->ctx = ctx;
+	r->src = im->src;
+	r->kr = o->keyring;
+	r->flags = o->flags;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	long par = o->parallel ? (long)o->parallel : coco_opt_long(ctx, NULL, "parallel", 3);
+	if (par < 1)
+		par = 1;
+	if (par > 32)
+		par = 32;
+	/* local layouts: reading ahead into temp files gains nothing */
+	if (!im->src->ref || im->src->ref->transport != COCO_TR_DOCKER)
+		par = 1;
+	r->parallel = (unsigned)par;
+	r->tmpdir = coco_opt(ctx, NULL, "tmpdir");
+	if (!r->tmpdir)
+		r->tmpdir = getenv("TMPDIR");
+	if (!r->tmpdir || !*r->tmpdir)
+		r->tmpdir = "/var/tmp";
+	r->n = im->res.image->n_layers;
+	r->jobs = calloc(r->n ? r->n : 1, sizeof(*r->jobs));
+	for (size_t i = 0; r->jobs && i < r->n; i++) {
+		job *j = &r->jobs[i];
+		j->run = r;
+		j->idx = i;
+		j->d = &im->res.image->layers[i];
+		j->fd = -1;
+		snprintf(j->what, sizeof(j->what), "layer %s", j->d->digest ? j->d->digest : "?");
+	}
+}
+
+static void run_clear(run *r)
+{
+	if (r->jobs)
+		stop_spools(r);
+	free(r->jobs);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+}
+
+static const cocoimg_unpack_options *opts_or_default(const cocoimg_unpack_options *o,
+                                                     cocoimg_unpack_options *dflt)
+{
+	if (o)
+		return o;
+	memset(dflt, 0, sizeof(*dflt));
+	dflt->version = COCOIMG_UNPACK_OPTIONS_VERSION;
+	return dflt;
+}
+
+static unsigned apply_flags(unsigned f)
+{
+	return (f & COCOIMG_UNPACK_ROOTLESS) ? COCO_APPLY_ROOTLESS : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* rootfs checks, staging and commit                                   */
+/* ------------------------------------------------------------------ */
+
+static int check_rootfs(cocoimg_ctx *ctx, const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return coco_seterr(ctx, COCOIMG_EIO, "rootfs %s: %s", path, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return coco_seterr(ctx, COCOIMG_EEXIST, "rootfs %s exists and is not a directory", path);
+	DIR *d = opendir(path);
+	if (!d)
+		return coco_seterr(ctx, COCOIMG_EIO, "rootfs %s: %s", path, strerror(errno));
+	struct dirent *de;
+	bool empty = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	if (!empty)
+		return coco_seterr(ctx, COCOIMG_EEXIST, "rootfs %s is not empty", path);
+	return 0;
+}
+
+static char *make_staging(cocoimg_ctx *ctx, const char *rootfs)
+{
+	char *a = coco_strdup(rootfs), *b = coco_strdup(rootfs);
+	char *res = NULL;
+	if (!a || !b)
+		goto out;
+	size_t l = strlen(a);
+	while (l > 1 && a[l - 1] == '/')
+		a[--l] = 0;
+	while (l > 1 && b[l - 1] == '/')
+		b[--l] = 0;
+	const char *dir = dirname(a);
+	const char *base = basename(b);
+	if (coco_mkdir_p(ctx, dir, 0755))
+		goto out;
+	res = coco_asprintf("%s/.%s.coco-unpack-XXXXXX", dir, base);
+	if (res && !mkdtemp(res)) {
+		coco_seterr(ctx, COCOIMG_EIO, "cannot create a staging directory beside %s: %s", rootfs,
+		            strerror(errno));
+		free(res);
+		res = NULL;
+	}
+out:
+	if (!res && cocoimg_ctx_last_error_code(ctx) == 0)
+		coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	free(a);
+	free(b);
+	return res;
+}
+
+/* ------------------------------------------------------------------ */
+/* Report                                                              */
+/* ------------------------------------------------------------------ */
+
+static json_t *layer_report(const coco_desc *d, const char *diff_id)
+{
+	json_t *l = json_object();
+	json_object_set_new(l, "digest", json_string(d->digest));
+	json_object_set_new(l, "size", json_integer(d->size));
+	json_object_set_new(l, "media_type", json_string(d->media_type));
+	json_object_set_new(l, "encrypted", json_boolean(coco_mt_is_encrypted(d->media_type)));
+	json_object_set_new(l, "diff_id", json_string(diff_id));
+	return l;
+}
+
+static json_t *stats_report(const ustats *s, uint64_t total)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "network_ns", json_integer((json_int_t)s->network));
+	json_object_set_new(j, "digest_ns", json_integer((json_int_t)s->digest));
+	json_object_set_new(j, "decrypt_ns", json_integer((json_int_t)s->decrypt));
+	json_object_set_new(j, "decompress_ns", json_integer((json_int_t)s->decompress));
+	json_object_set_new(j, "write_ns", json_integer((json_int_t)s->write));
+	json_object_set_new(j, "total_ns", json_integer((json_int_t)total));
+	json_object_set_new(j, "blob_bytes", json_integer((json_int_t)s->blob_bytes));
+	json_object_set_new(j, "tar_bytes", json_integer((json_int_t)s->tar_bytes));
+	json_object_set_new(j, "entries", json_integer((json_int_t)s->entries));
+	return j;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+/* ------------------------------------------------------------------ */
+
+COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *rootfs,
+                               const cocoimg_unpack_options *opts, char **report)
+{
+	if (!ctx)
+		return COCOIMG_EINVAL;
+	if (report)
+		*report = NULL;
+	if (!ref || !rootfs || !*rootfs)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "unpack: an image and a rootfs path are required");
+	cocoimg_unpack_options dflt;
+	const cocoimg_unpack_options *o = opts_or_default(opts, &dflt);
+	if (o->version < 1)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "unpack: options version %u unknown", o->version);
+	coco_clearerr(ctx);
+	uint64_t t0 = coco_now_ns();
+	int rc = check_rootfs(ctx, rootfs);
+	if (rc)
+		return rc;
+
+	image im;
+	run r;
+	bool have_run = false;
+	char *staging = NULL;
+	coco_applier *ap = NULL;
+	json_t *layers = json_array();
+	rc = image_open(ctx, ref, o->platform, &im);
+	if (!rc)
+		rc = image_policy(ctx, &im, o);      /* before any layer is fetched */
+	if (!rc)
+		rc = image_config(ctx, &im);
+	if (rc)
+		goto out;
+	const coco_manifest *man = im.res.image;
+	for (size_t i = 0; i < man->n_layers; i++) {
+		if (coco_mt_is_encrypted(man->layers[i].media_type) && !o->keyring) {
+			rc = coco_seterr(ctx, COCOIMG_ENOKEY,
+			                 "layer %s is encrypted and no decryption key was given",
+			                 man->layers[i].digest);
+			goto out;
+		}
+	}
+	staging = make_staging(ctx, rootfs);
+	if (!staging) {
+		rc = cocoimg_ctx_last_error_code(ctx);
+		goto out;
+	}
+	rc = coco_applier_new(ctx, staging, apply_flags(o->flags), &ap);
+	if (rc)
+		goto out;
+	run_init(&r, ctx, &im, o);
+	have_run = true;
+	if (!r.jobs) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < man->n_layers; i++) {
+		start_spools(&r, i);
+		char got[COCO_DIGEST_STRLEN];
+		rc = do_layer(&r, &r.jobs[i], ap, diff_id_at(&im, i), got);
+		if (rc)
+			goto out;
+		json_array_append_new(layers, layer_report(&man->layers[i], got));
+	}
+	stop_spools(&r);
+	bool root_set = coco_applier_root_set(ap);
+	coco_applier_free(ap);
+	ap = NULL;
+	if (!root_set && chmod(staging, 0755) < 0) {
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot chmod %s: %s", staging, strerror(errno));
+		goto out;
+	}
+	if (rename(staging, rootfs) < 0) {
+		int e = errno;
+		rc = coco_seterr(ctx, e == ENOTEMPTY || e == EEXIST || e == ENOTDIR ? COCOIMG_EEXIST : COCOIMG_EIO,
+		                 "cannot move the unpacked image to %s: %s", rootfs, strerror(e));
+		goto out;
+	}
+	free(staging);
+	staging = NULL;
+	if (report) {
+		json_t *j = json_object();
+		json_object_set_new(j, "image", json_string(ref));
+		json_object_set_new(j, "rootfs", json_string(rootfs));
+		json_object_set_new(j, "manifest_digest", json_string(im.res.digest));
+		json_object_set_new(j, "manifest_media_type", json_string(im.res.media_type));
+		if (im.res.top != im.res.image)
+			json_object_set_new(j, "index_digest", json_string(im.res.top_digest));
+		json_object_set_new(j, "config_digest", json_string(man->config.digest));
+		json_object_set(j, "layers", layers);
+		if (im.policy_report)
+			json_object_set(j, "policy", im.policy_report);
+		if (o->collect_stats)
+			json_object_set_new(j, "stats", stats_report(&r.st, coco_now_ns() - t0));
+		*report = coco_json_dump(j);
+		json_decref(j);
+	}
+out:
+	coco_applier_free(ap);
+	if (have_run)
+		run_clear(&r);
+	if (staging) {
+		cocoimg_ctx *c2 = NULL;
+		/* keep the original error message: remove with a scratch ctx */
+		if (cocoimg_ctx_new(&c2) == 0 && coco_rm_rf(c2, staging))
+			coco_warn(ctx, "could not remove staging directory %s", staging);
+		cocoimg_ctx_free(c2);
+		free(staging);
+	}
+	json_decref(layers);
+	image_clear(&im);
+	return rc;
+}
+
+COCOIMG_API int cocoimg_unpack_resolve(cocoimg_ctx *ctx, const char *ref, const char *platform,
+                                       char **manifest_digest, char **manifest)
+{
+	if (!ctx || !ref)
+		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required") : COCOIMG_EINVAL;
+	image im;
+	int rc = image_open(ctx, ref, platform, &im);
+	if (!rc && manifest_digest && !(*manifest_digest = coco_strdup(im.res.digest)))
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (!rc && manifest && !(*manifest = coco_strndup((const char *)im.res.raw.data, im.res.raw.len)))
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	image_clear(&im);
+	return rc;
+}
+
+COCOIMG_API int cocoimg_unpack_fetch_config(cocoimg_ctx *ctx, const char *ref, const char *platform,
+                                            char **config_digest, char **config)
+{
+	if (!ctx || !ref)
+		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required") : COCOIMG_EINVAL;
+	image im;
+	int rc = image_open(ctx, ref, platform, &im);
+	if (!rc)
+		rc = image_config(ctx, &im);
+	if (!rc && config_digest && !(*config_digest = coco_strdup(im.res.image->config.digest)))
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (!rc && config &&
+	    !(*config = coco_strndup((const char *)im.cfg_raw.data, im.cfg_raw.len)))
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	image_clear(&im);
+	return rc;
+}
+
+COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *ref, size_t index,
+                                     const char *rootfs, const cocoimg_unpack_options *opts,
+                                     char **diff_id)
+{
+	if (!ctx || !ref || !rootfs)
+		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "an image and a rootfs are required") : COCOIMG_EINVAL;
+	cocoimg_unpack_options dflt;
+	const cocoimg_unpack_options *o = opts_or_default(opts, &dflt);
+	image im;
+	run r;
+	bool have_run = false;
+	coco_applier *ap = NULL;
+	int rc = image_open(ctx, ref, o->platform, &im);
+	if (!rc)
+		rc = image_policy(ctx, &im, o);
+	if (!rc)
+		rc = image_config(ctx, &im);
+	if (rc)
+		goto out;
+	if (index >= im.res.image->n_layers) {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "image has %zu layers, no layer %zu",
+		                 im.res.image->n_layers, index);
+		goto out;
+	}
+	rc = coco_applier_new(ctx, rootfs, apply_flags(o->flags), &ap);
+	if (rc)
+		goto out;
+	cocoimg_unpack_options one = *o;
+	one.parallel = 1;
+	run_init(&r, ctx, &im, &one);
+	have_run = true;
+	if (!r.jobs) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	char got[COCO_DIGEST_STRLEN];
+	rc = do_layer(&r, &r.jobs[index], ap, diff_id_at(&im, index), got);
+	if (!rc && diff_id && !(*diff_id = coco_strdup(got)))
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+out:
+	coco_applier_free(ap);
+	if (have_run)
+		run_clear(&r);
+	image_clear(&im);
+	return rc;
+}
+
+typedef struct cb_src {
+	cocoimg_read_cb read;
+	void *payload;
+	unsigned char *buf;
+	cocoimg_ctx *ctx;
+} cb_src;
+
+static ssize_t cb_pull(void *arg, const unsigned char **data)
+{
+	cb_src *c = arg;
+	int64_t n = c->read(c->payload, c->buf, COCO_BUFSZ);
+	if (n < 0 || n > COCO_BUFSZ)
+		return coco_seterr(c->ctx, COCOIMG_ECANCELLED, "layer stream: the read callback failed");
+	*data = c->buf;
+	return (ssize_t)n;
+}
+
+COCOIMG_API int cocoimg_unpack_layer_stream(cocoimg_ctx *ctx, const char *rootfs,
+                                            const char *media_type, cocoimg_read_cb read,
+                                            void *payload, const char *expected_diff_id,
+                                            unsigned flags, char **diff_id)
+{
+	if (!ctx)
+		return COCOIMG_EINVAL;
+	if (!rootfs || !media_type || !read)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "layer stream: rootfs, media type and reader are required");
+	if (coco_mt_is_encrypted(media_type))
+		return coco_seterr(ctx, COCOIMG_EINVAL,
+		                   "layer stream: encrypted media type %s (decrypt first, or use cocoimg_unpack_layer)",
+		                   media_type);
+	coco_compression comp = coco_mt_compression(media_type);
+	if (comp == COCO_COMP_UNKNOWN)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "layer stream: unsupported media type %s", media_type);
+	cb_src c = { read, payload, malloc(COCO_BUFSZ), ctx };
+	if (!c.buf)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	coco_applier *ap;
+	int rc = coco_applier_new(ctx, rootfs, apply_flags(flags), &ap);
+	if (!rc) {
+		char got[COCO_DIGEST_STRLEN];
+		rc = coco_applier_apply(ap, comp, cb_pull, &c, "layer", expected_diff_id, got, NULL);
+		if (!rc && diff_id && !(*diff_id = coco_strdup(got)))
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		coco_applier_free(ap);
+	}
+	free(c.buf);
+	return rc;
+}

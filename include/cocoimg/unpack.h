@@ -6,6 +6,150 @@
 extern "C" {
 #endif
 
+/*
+ * Unpacking pulls (or reads) an image, evaluates the trust policy when
+ * asked (before any layer is fetched), and streams every layer once:
+ *
+ *   blob -> size + digest -> decrypt + HMAC (encrypted layers)
+ *        -> gunzip / zstd / none -> diff_id -> tar reader -> rootfs writer
+ *
+ * No layer is held whole in memory and no plaintext is written anywhere
+ * but into the rootfs.  Layers download in parallel (a layer that arrives
+ * before its turn waits on disk exactly as received, still compressed and
+ * encrypted) and are applied strictly in order.
+ *
+ * The writer resolves every name inside the rootfs as if it were "/":
+ * symlinks (also absolute ones) are followed inside it, a leading "/" or a
+ * ".." is clamped at its top (as containerd and umoci do); a hardlink
+ * whose target climbs above the top fails with COCOIMG_EESCAPE.
+ * Whiteouts (.wh.NAME, .wh..wh..opq) follow the OCI image spec.
+ * xattrs: user.* and security.capability are applied, trusted.* refused,
+ * security.selinux and other namespaces dropped.  Unprivileged, ownership
+ * is the caller's and device nodes are skipped with a warning.
+ */
+
+/** Flags for cocoimg_unpack_options.flags and cocoimg_unpack_layer_stream(). */
+typedef enum cocoimg_unpack_flags {
+	/** Behave as an unprivileged user even when running as root: no
+	 *  chown, no device nodes. */
+	COCOIMG_UNPACK_ROOTLESS = 1u << 0
+} cocoimg_unpack_flags;
+
+typedef struct cocoimg_unpack_options {
+	unsigned version;          /**< COCOIMG_UNPACK_OPTIONS_VERSION */
+	/** Decryption keys (or a key resolver callback, see crypt.h).
+	 *  NULL: an encrypted layer fails with COCOIMG_ENOKEY. Not taken. */
+	cocoimg_keyring *keyring;
+	/** Trust policy file (containers-policy.json).  Non-NULL implies
+	 *  verify. */
+	const char *policy;
+	/** Evaluate the trust policy (policy, else the ctx "policy" key,
+	 *  else /etc/containers/policy.json) before any layer is fetched. */
+	int verify;
+	/** "OS/ARCH[/VARIANT]" to pick from an index; NULL = the ctx
+	 *  "platform" key, else the running machine. */
+	const char *platform;
+	/** Concurrent layer downloads; 0 = the ctx "parallel" key (default
+	 *  3).  Local layouts are read one layer at a time. */
+	unsigned parallel;
+	/** Add per-stage timings (network, digest, decrypt, decompress,
+	 *  write, in nanoseconds) to the report. */
+	int collect_stats;
+	/** cocoimg_unpack_flags */
+	unsigned flags;
+} cocoimg_unpack_options;
+
+#define COCOIMG_UNPACK_OPTIONS_VERSION 1
+#define COCOIMG_UNPACK_OPTIONS_INIT { COCOIMG_UNPACK_OPTIONS_VERSION }
+
+/**
+ * Pull, verify, decrypt and unpack the image `image` (transport syntax,
+ * see image.h) into the directory `rootfs`.
+ *
+ * rootfs must not exist or be an empty directory (else COCOIMG_EEXIST).
+ * The layers are applied into a private staging directory beside it (same
+ * filesystem) which is renamed to rootfs only after every blob digest,
+ * HMAC and diff_id has checked out; on any failure it is removed and
+ * rootfs is left absent or untouched.
+ *
+ * Progress is reported through the context's progress callback (what =
+ * "layer"); a non-zero return from it cancels the job.
+ *
+ * opts may be NULL (defaults).  report (optional) receives a JSON
+ * document, release it with cocoimg_free():
+ *   {"image", "rootfs", "manifest_digest", "manifest_media_type",
+ *    "index_digest" (when the reference named an index), "config_digest",
+ *    "layers": [{"digest", "size", "media_type", "encrypted", "diff_id"}],
+ *    "policy" (the verdict, when verified),
+ *    "stats" (with collect_stats): {"network_ns", "digest_ns", "decrypt_ns",
+ *      "decompress_ns", "write_ns", "total_ns", "blob_bytes", "tar_bytes",
+ *      "entries"}}
+ *
+ * Errors: COCOIMG_EEXIST (rootfs not empty), COCOIMG_EPOLICY (rejected),
+ * COCOIMG_ENOKEY (an encrypted layer none of the keys opens),
+ * COCOIMG_EDIGEST (blob digest/size, HMAC or diff_id mismatch),
+ * COCOIMG_EESCAPE (a hardlink or whiteout that leaves the rootfs),
+ * COCOIMG_EBADIMAGE (malformed manifest, config or layer), network and
+ * I/O errors.
+ */
+COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *image, const char *rootfs,
+                               const cocoimg_unpack_options *opts, char **report);
+
+/**
+ * Resolve `image` to one image manifest (selecting `platform`, NULL =
+ * default, from an index).  *manifest_digest (optional) receives its
+ * digest, *manifest (optional) its bytes as a NUL-terminated string;
+ * release both with cocoimg_free().
+ */
+COCOIMG_API int cocoimg_unpack_resolve(cocoimg_ctx *ctx, const char *image, const char *platform,
+                                       char **manifest_digest, char **manifest);
+
+/**
+ * Fetch and verify the config of the image `image` resolves to.
+ * *config_digest (optional) receives its digest, *config (optional) its
+ * JSON text; release both with cocoimg_free().  Checks that rootfs.type is
+ * "layers" and that there is one diff_id per layer (COCOIMG_EBADIMAGE).
+ */
+COCOIMG_API int cocoimg_unpack_fetch_config(cocoimg_ctx *ctx, const char *image,
+                                            const char *platform, char **config_digest,
+                                            char **config);
+
+/**
+ * Fetch, verify, decrypt and apply layer number `index` (0 = base) of the
+ * image to the existing directory `rootfs`, in place (for runtimes that
+ * keep one directory per layer or manage snapshots themselves).  The
+ * layer's diff_id is checked against the config.  Unlike
+ * cocoimg_unpack(), nothing is staged: on failure rootfs may hold part of
+ * the layer.  opts->policy/verify are honoured; keyring, platform, flags
+ * as for cocoimg_unpack().  *diff_id (optional) receives the layer's
+ * diff_id; release with cocoimg_free().
+ */
+COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *image, size_t index,
+                                     const char *rootfs, const cocoimg_unpack_options *opts,
+                                     char **diff_id);
+
+/**
+ * Read callback for cocoimg_unpack_layer_stream(): fill buf with up to len
+ * bytes; return the count, 0 at the end of the stream, or a negative
+ * value to abort (the call then fails with COCOIMG_ECANCELLED).
+ */
+typedef int64_t (*cocoimg_read_cb)(void *payload, void *buf, size_t len);
+
+/**
+ * Apply one plain (not encrypted) layer blob read from `read` to the
+ * existing directory `rootfs`, in place.  media_type selects the
+ * decompression (…tar, …tar+gzip, …tar+zstd and the Docker equivalents).
+ * The stream is read to its end; when expected_diff_id is given the
+ * digest of the uncompressed tar must match (COCOIMG_EDIGEST), after the
+ * entries were written: use a scratch directory if that matters.  flags:
+ * cocoimg_unpack_flags.  *diff_id (optional) receives the computed
+ * diff_id; release with cocoimg_free().
+ */
+COCOIMG_API int cocoimg_unpack_layer_stream(cocoimg_ctx *ctx, const char *rootfs,
+                                            const char *media_type, cocoimg_read_cb read,
+                                            void *payload, const char *expected_diff_id,
+                                            unsigned flags, char **diff_id);
+
 #ifdef __cplusplus
 }
 #endif

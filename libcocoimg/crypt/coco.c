@@ -1,0 +1,668 @@
+/*
+ * Confidential-containers annotation packets (ocicrypt.md section 7).
+ *
+ * CoCo images carry the layer's private options wrapped with a
+ * key-encryption key (KEK) that the guest fetches from a KBS after
+ * attestation.  The wrapped form is a small JSON "annotation packet"
+ *
+ *   {"kid":"kbs:///default/key/app1","wrapped_data":"<b64>",
+ *    "iv":"<b64>","wrap_type":"A256GCM"}
+ *
+ * base64-encoded into annotation
+ * org.opencontainers.image.enc.keys.provider.attestation-agent, exactly
+ * as the coco_keyprovider gRPC server produces it.  Here:
+ *  - coco:KID:KEKFILE writes such a packet with no keyprovider process;
+ *  - coco-keys:FILE (offline_fs_kbc keys file: resource path -> base64
+ *    KEK) opens packets locally;
+ *  - a runtime can plug its own KBS/attestation client in with
+ *    cocoimg_keyring_set_resolver() (kid in, KEK out).
+ * Reading accepts the versioned CDH form and the historical forms of
+ * ocicrypt.md 7.6 (number arrays, key_url/wrapped_key, old wrap_type
+ * spellings).
+ */
+#include "keyprovider.h"
+
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define COCO_KEK_LEN 32
+#define COCO_GCM_IV_LEN 12
+#define COCO_GCM_TAG_LEN 16
+#define COCO_MAX_KEYS_FILE (4 * 1024 * 1024)
+#define COCO_RESOLVER_BUF 64
+
+typedef enum { WRAP_GCM, WRAP_CTR, WRAP_UNKNOWN } wrap_alg;
+
+/* ------------------------------------------------------------------ */
+/* Key ids                                                             */
+/* ------------------------------------------------------------------ */
+
+char *coco_kid_resource_path(const char *kid, bool strict)
+{
+	if (!kid)
+		return NULL;
+	const char *p = kid;
+	const char *sep = strstr(kid, "://");
+	if (sep) {
+		size_t sl = (size_t)(sep - kid);
+		if (!sl)
+			return NULL;
+		for (size_t i = 0; i < sl; i++) {
+			char c = kid[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			      c == '+' || c == '-' || c == '.' || c == '_'))
+				return NULL;
+		}
+		if (strict && !((sl == 3 && !strncmp(kid, "kbs", 3)) ||
+		                (sl > 4 && !strncmp(kid, "kbs+", 4))))
+			return NULL;
+		p = strchr(sep + 3, '/');   /* skip the KBS host[:port] */
+		if (!p)
+			return NULL;
+	} else if (strict) {
+		return NULL;
+	}
+	if (strict)
+		for (const char *c = kid; *c; c++)
+			if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+				return NULL;
+	if (*p == '/')
+		p++;
+	size_t len = strcspn(p, "?#");
+	size_t slashes = 0;
+	for (size_t i = 0; i < len; i++)
+		slashes += p[i] == '/';
+	/* <repository>/<type>/<tag>, exactly three segments */
+	if (slashes != 2 || !len)
+		return NULL;
+	return coco_strndup(p, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Packet parsing                                                      */
+/* ------------------------------------------------------------------ */
+
+void coco_packet_clear(coco_packet *p)
+{
+	if (!p)
+		return;
+	free(p->version);
+	free(p->kid);
+	free(p->provider);
+	free(p->wrap_type);
+	coco_buf_free(&p->wrapped);
+	coco_buf_free(&p->iv);
+	memset(p, 0, sizeof(*p));
+}
+
+static int packet_str(cocoimg_ctx *ctx, json_t *doc, const char *key, char **out)
+{
+	json_t *v = json_object_get(doc, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: \"%s\" must be a "
+		                   "string", key);
+	*out = coco_strdup(json_string_value(v));
+	return *out ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+}
+
+int coco_packet_parse(cocoimg_ctx *ctx, const unsigned char *data, size_t len, coco_packet *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_error_t je;
+	json_t *doc = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!doc)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: invalid JSON at "
+		                   "line %d column %d", je.line, je.column);
+	int rc = 0;
+	bool legacy = false;
+	if (!json_is_object(doc)) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: not a JSON object");
+		goto out;
+	}
+	if ((rc = packet_str(ctx, doc, "version", &out->version)) ||
+	    (rc = packet_str(ctx, doc, "kid", &out->kid)) ||
+	    (rc = packet_str(ctx, doc, "provider", &out->provider)) ||
+	    (rc = packet_str(ctx, doc, "wrap_type", &out->wrap_type)))
+		goto out;
+	if (!out->kid) {
+		/* 2021 sample-KBC packets named the key "key_url" */
+		if ((rc = packet_str(ctx, doc, "key_url", &out->kid)))
+			goto out;
+		legacy = out->kid != NULL;
+	}
+	if (!out->wrap_type && (rc = packet_str(ctx, doc, "algorithm", &out->wrap_type)))
+		goto out; /* EAA-era packets */
+	if (!out->kid) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: missing \"kid\"");
+		goto out;
+	}
+	json_t *w = json_object_get(doc, "wrapped_data");
+	if (!w && legacy)
+		w = json_object_get(doc, "wrapped_key");
+	if (!w || json_is_null(w)) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): missing "
+		                 "\"wrapped_data\"", out->kid);
+		goto out;
+	}
+	rc = coco_json_bytes(w, &out->wrapped);
+	if (!rc && !out->wrapped.len)
+		rc = COCOIMG_EINVAL;
+	if (rc) {
+		rc = coco_seterr(ctx, rc == COCOIMG_ENOMEM ? rc : COCOIMG_EBADIMAGE, "CoCo annotation "
+		                 "packet (kid %s): \"wrapped_data\" must be non-empty base64 or a byte "
+		                 "array", out->kid);
+		goto out;
+	}
+	json_t *iv = json_object_get(doc, "iv");
+	if (iv && !json_is_null(iv)) {
+		rc = coco_json_bytes(iv, &out->iv);
+		if (rc) {
+			rc = coco_seterr(ctx, rc == COCOIMG_ENOMEM ? rc : COCOIMG_EBADIMAGE, "CoCo "
+			                 "annotation packet (kid %s): \"iv\" must be base64 or a byte "
+			                 "array", out->kid);
+			goto out;
+		}
+		out->has_iv = true;
+	} else if (legacy) {
+		/* the 2021 sample KBC used this fixed nonce */
+		if (coco_buf_append(&out->iv, "unique nonce", 12)) {
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			goto out;
+		}
+		out->has_iv = true;
+	}
+	json_t *ps = json_object_get(doc, "provider_settings");
+	json_t *an = json_object_get(doc, "annotations");
+	if ((ps && !json_is_object(ps) && !json_is_null(ps)) ||
+	    (an && !json_is_object(an) && !json_is_null(an))) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): "
+		                 "\"provider_settings\" and \"annotations\" must be objects", out->kid);
+		goto out;
+	}
+	if ((!out->provider || !strcasecmp(out->provider, "kbs")) && !out->has_iv) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): missing "
+		                 "\"iv\"", out->kid);
+		goto out;
+	}
+out:
+	json_decref(doc);
+	if (rc)
+		coco_packet_clear(out);
+	return rc;
+}
+
+static wrap_alg packet_alg(const coco_packet *p)
+{
+	const char *t = p->wrap_type;
+	if (!t || !strcmp(t, "A256GCM") || !strcasecmp(t, "aes_256_gcm") ||
+	    !strcasecmp(t, "aes-256-gcm") || !strcmp(t, "AES"))
+		return WRAP_GCM;  /* no wrap_type: sample KBC, always GCM */
+	if (!strcmp(t, "A256CTR") || !strcasecmp(t, "aes_256_ctr") || !strcasecmp(t, "aes-256-ctr"))
+		return WRAP_CTR;
+	return WRAP_UNKNOWN;
+}
+
+/* ------------------------------------------------------------------ */
+/* AES-256-GCM / CTR with the KEK                                      */
+/* ------------------------------------------------------------------ */
+
+/* 0 = opened (plaintext appended to out), 1 = wrong key / not
+ * authentic, <0 = error (ENOMEM, EINTERNAL). */
+static int packet_open(const coco_packet *p, wrap_alg alg, const unsigned char *kek,
+                       size_t kek_len, coco_buf *out)
+{
+	if (kek_len != COCO_KEK_LEN)
+		return 1;
+	const unsigned char *in = p->wrapped.data;
+	size_t inl = p->wrapped.len;
+	if (alg == WRAP_GCM) {
+		if (inl < COCO_GCM_TAG_LEN || !p->iv.len || p->iv.len > 64)
+			return 1;
+		inl -= COCO_GCM_TAG_LEN;
+	} else if (p->iv.len != 16) {
+		return 1;
+	}
+	if (inl > INT32_MAX)
+		return 1;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	if (!c || coco_buf_reserve(out, inl + 32)) {
+		EVP_CIPHER_CTX_free(c);
+		return COCOIMG_ENOMEM;
+	}
+	unsigned char *dst = out->data + out->len;
+	int n1 = 0, n2 = 0, ok;
+	if (alg == WRAP_GCM) {
+		ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) &&
+		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)p->iv.len, NULL) &&
+		     EVP_DecryptInit_ex(c, NULL, NULL, kek, p->iv.data) &&
+		     EVP_DecryptUpdate(c, dst, &n1, in, (int)inl) &&
+		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, COCO_GCM_TAG_LEN,
+		                         (void *)(in + inl));
+		if (ok && EVP_DecryptFinal_ex(c, dst + n1, &n2) != 1) {
+			coco_wipe(dst, (size_t)n1);
+			EVP_CIPHER_CTX_free(c);
+			return 1;
+		}
+	} else {
+		ok = EVP_DecryptInit_ex(c, EVP_aes_256_ctr(), NULL, kek, p->iv.data) &&
+		     EVP_DecryptUpdate(c, dst, &n1, in, (int)inl) &&
+		     EVP_DecryptFinal_ex(c, dst + n1, &n2);
+	}
+	EVP_CIPHER_CTX_free(c);
+	if (!ok) {
+		coco_wipe(dst, (size_t)n1);
+		return COCOIMG_EINTERNAL;
+	}
+	size_t got = (size_t)n1 + (size_t)n2;
+	if (alg == WRAP_CTR) {
+		/* CTR has no integrity: a wrong KEK shows as garbage, so the
+		 * result must at least be a JSON object. */
+		json_t *j = json_loadb((const char *)dst, got, 0, NULL);
+		bool obj = json_is_object(j);
+		json_decref(j);
+		if (!obj) {
+			coco_wipe(dst, got);
+			return 1;
+		}
+	}
+	out->len += got;
+	return 0;
+}
+
+/* Seal opts for one recipient into a base64 packet. */
+static int packet_seal(cocoimg_ctx *ctx, const coco_key *k, const unsigned char *opts,
+                       size_t len, char **b64_packet)
+{
+	unsigned char iv[COCO_GCM_IV_LEN];
+	coco_buf ct = COCO_BUF_INIT;
+	int rc = 0;
+	*b64_packet = NULL;
+	if (RAND_bytes(iv, sizeof(iv)) != 1)
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "no random bytes for the CoCo packet IV");
+	if (len > INT32_MAX || coco_buf_reserve(&ct, len + COCO_GCM_TAG_LEN + 16))
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n1 = 0, n2 = 0;
+	if (!c || !EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, COCO_GCM_IV_LEN, NULL) ||
+	    !EVP_EncryptInit_ex(c, NULL, NULL, k->kek, iv) ||
+	    !EVP_EncryptUpdate(c, ct.data, &n1, opts, (int)len) ||
+	    !EVP_EncryptFinal_ex(c, ct.data + n1, &n2) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, COCO_GCM_TAG_LEN, ct.data + n1 + n2)) {
+		EVP_CIPHER_CTX_free(c);
+		coco_buf_free(&ct);
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "AES-256-GCM failed sealing the CoCo packet");
+	}
+	EVP_CIPHER_CTX_free(c);
+	ct.len = (size_t)n1 + (size_t)n2 + COCO_GCM_TAG_LEN;
+	/* Field order and compact form as coco_keyprovider (serde) writes. */
+	char *wd = coco_b64_encode(ct.data, ct.len);
+	char *ivb = coco_b64_encode(iv, sizeof(iv));
+	json_t *j = json_object();
+	char *txt = NULL;
+	if (!wd || !ivb || !j || json_object_set_new(j, "kid", json_string(k->kid)) ||
+	    json_object_set_new(j, "wrapped_data", json_string(wd)) ||
+	    json_object_set_new(j, "iv", json_string(ivb)) ||
+	    json_object_set_new(j, "wrap_type", json_string("A256GCM")) ||
+	    !(txt = coco_json_dump(j)) ||
+	    !(*b64_packet = coco_b64_encode((const unsigned char *)txt, strlen(txt))))
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	json_decref(j);
+	free(txt);
+	free(wd);
+	free(ivb);
+	coco_buf_free(&ct);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keyring entries                                                     */
+/* ------------------------------------------------------------------ */
+
+bool coco_keyring_has_local_coco(const cocoimg_keyring *kr)
+{
+	if (!kr)
+		return false;
+	if (kr->resolver)
+		return true;
+	for (size_t i = 0; i < kr->n_keys; i++)
+		if (kr->keys[i].kind == COCO_KEY_COCO_KEYS || kr->keys[i].kind == COCO_KEY_COCO_KEK)
+			return true;
+	return false;
+}
+
+static int add_keys_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *path)
+{
+	if (!*path)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "coco-keys: expected coco-keys:FILE");
+	coco_buf raw = COCO_BUF_INIT;
+	int rc = coco_read_file(ctx, path, COCO_MAX_KEYS_FILE, &raw, COCOIMG_ECONFIG);
+	if (rc) {
+		coco_buf_wipe_free(&raw);
+		return coco_preferr(ctx, COCOIMG_ECONFIG, "CoCo keys file");
+	}
+	json_error_t je;
+	json_t *doc = json_loadb((const char *)raw.data, raw.len, JSON_REJECT_DUPLICATES, &je);
+	coco_buf_wipe_free(&raw);
+	if (!doc)  /* jansson's text may quote the file: position only */
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "CoCo keys file %s: invalid JSON at line %d "
+		                   "column %d", path, je.line, je.column);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "CoCo keys file %s: expected a JSON object "
+		                   "mapping resource paths to base64 keys", path);
+	}
+	const char *name;
+	json_t *v;
+	json_object_foreach(doc, name, v) {
+		coco_buf tmp = COCO_BUF_INIT;
+		int bad = !json_is_string(v) || coco_json_bytes(v, &tmp);
+		coco_buf_wipe_free(&tmp);
+		if (bad) {
+			json_decref(doc);
+			return coco_seterr(ctx, COCOIMG_ECONFIG, "CoCo keys file %s: the value of \"%s\" "
+			                   "is not a base64 string", path, name);
+		}
+	}
+	coco_key k;
+	memset(&k, 0, sizeof(k));
+	k.kind = COCO_KEY_COCO_KEYS;
+	k.recipient = false;
+	k.keys = doc;
+	k.label = coco_asprintf("coco-keys:%s", path);
+	if (!k.label) {
+		coco_key_clear(&k);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	rc = coco_keyring_push(kr, &k);
+	if (rc) {
+		coco_key_clear(&k);
+		return rc == COCOIMG_ENOMEM ? coco_seterr(ctx, rc, "out of memory") : rc;
+	}
+	return 0;
+}
+
+static int add_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec, bool recipient)
+{
+	/* KID:KEKFILE, split at the last ':' since the KID is a URI. */
+	const char *colon = strrchr(spec, ':');
+	if (!colon || colon == spec || !colon[1])
+		return coco_seterr(ctx, COCOIMG_EINVAL, "coco key: expected coco:KID:KEKFILE "
+		                   "(e.g. coco:kbs:///default/key/app1:/path/kek.bin)");
+	coco_key k;
+	memset(&k, 0, sizeof(k));
+	k.kind = COCO_KEY_COCO_KEK;
+	k.recipient = recipient;
+	k.kid = coco_strndup(spec, (size_t)(colon - spec));
+	if (!k.kid)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	char *path = coco_kid_resource_path(k.kid, true);
+	if (!path) {
+		int rc = coco_seterr(ctx, COCOIMG_EINVAL, "coco key: KID \"%s\" is not a KBS resource "
+		                     "URI kbs://[HOST]/REPOSITORY/TYPE/TAG (what CoCo guests accept)",
+		                     k.kid);
+		coco_key_clear(&k);
+		return rc;
+	}
+	free(path);
+	const char *file = colon + 1;
+	coco_buf raw = COCO_BUF_INIT;
+	int rc = coco_read_file(ctx, file, 4096, &raw, COCOIMG_ECONFIG);
+	if (rc) {
+		coco_buf_wipe_free(&raw);
+		coco_key_clear(&k);
+		return coco_preferr(ctx, COCOIMG_ECONFIG, "coco KEK file");
+	}
+	if (raw.len != COCO_KEK_LEN) {
+		size_t got = raw.len;
+		coco_buf_wipe_free(&raw);
+		coco_key_clear(&k);
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "coco KEK file %s: expected %d raw bytes, "
+		                   "found %zu", file, COCO_KEK_LEN, got);
+	}
+	k.kek = malloc(COCO_KEK_LEN);
+	k.kek_len = COCO_KEK_LEN;
+	if (k.kek)
+		memcpy(k.kek, raw.data, COCO_KEK_LEN);
+	coco_buf_wipe_free(&raw);
+	k.label = coco_asprintf("coco:%s", k.kid);
+	if (!k.kek || !k.label) {
+		coco_key_clear(&k);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	rc = coco_keyring_push(kr, &k);
+	if (rc) {
+		coco_key_clear(&k);
+		return rc == COCOIMG_ENOMEM ? coco_seterr(ctx, rc, "out of memory") : rc;
+	}
+	return 0;
+}
+
+int coco_keyring_add_coco(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec,
+                          bool recipient)
+{
+	if (!spec)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "coco key: empty");
+	if (!strncmp(spec, "coco-keys:", 10)) {
+		if (recipient)
+			return coco_seterr(ctx, COCOIMG_EINVAL, "coco-keys:FILE is a decryption key; "
+			                   "encrypt with coco:KID:KEKFILE");
+		return add_keys_file(ctx, kr, spec + 10);
+	}
+	if (!strncmp(spec, "coco:", 5))
+		return add_kek(ctx, kr, spec + 5, recipient);
+	/* Prefix already stripped by the caller. */
+	return recipient ? add_kek(ctx, kr, spec, true) : add_keys_file(ctx, kr, spec);
+}
+
+COCOIMG_API int cocoimg_keyring_set_resolver(cocoimg_keyring *kr, cocoimg_key_resolver_cb cb,
+                                            void *payload)
+{
+	if (!kr)
+		return COCOIMG_EINVAL;
+	kr->resolver = cb ? (void *)cb : NULL;
+	kr->resolver_payload = cb ? payload : NULL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Unwrapping                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Try one packet with every local source. 0 opened; ENOKEY (tried
+ * filled); ECANCELLED from the resolver; ENOMEM/EINTERNAL. */
+static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
+                       coco_buf *opts, coco_buf *tried)
+{
+	if (pk->provider && strcasecmp(pk->provider, "kbs")) {
+		coco_tried_add(tried, "CoCo packet kid %s (KMS provider \"%s\" needs a keyprovider)",
+		               pk->kid, pk->provider);
+		return COCOIMG_ENOKEY;
+	}
+	if (pk->version && strcmp(pk->version, "0.1.0")) {
+		coco_tried_add(tried, "CoCo packet kid %s (unsupported packet version \"%s\")",
+		               pk->kid, pk->version);
+		return COCOIMG_ENOKEY;
+	}
+	wrap_alg alg = packet_alg(pk);
+	if (alg == WRAP_UNKNOWN) {
+		coco_tried_add(tried, "CoCo packet kid %s (unsupported wrap_type \"%s\")", pk->kid,
+		               pk->wrap_type);
+		return COCOIMG_ENOKEY;
+	}
+	char *path = coco_kid_resource_path(pk->kid, false);
+	coco_buf notes = COCO_BUF_INIT;
+	int rc = COCOIMG_ENOKEY;
+	for (size_t i = 0; i < kr->n_keys && rc == COCOIMG_ENOKEY; i++) {
+		coco_key *k = &kr->keys[i];
+		int r = 1;
+		if (k->kind == COCO_KEY_COCO_KEK && k->kid && !strcmp(k->kid, pk->kid)) {
+			r = packet_open(pk, alg, k->kek, k->kek_len, opts);
+			if (r == 1)
+				coco_tried_add(&notes, "%s: wrong key", k->label);
+		} else if (k->kind == COCO_KEY_COCO_KEYS && k->keys) {
+			json_t *v = path ? json_object_get(k->keys, path) : NULL;
+			if (!v)
+				v = json_object_get(k->keys, pk->kid);
+			if (!v) {
+				coco_tried_add(&notes, "%s: no entry %s", k->label, path ? path : pk->kid);
+				continue;
+			}
+			coco_buf kek = COCO_BUF_INIT;
+			if (coco_json_bytes(v, &kek) == COCOIMG_ENOMEM)
+				r = COCOIMG_ENOMEM;
+			else if (kek.len != COCO_KEK_LEN)
+				coco_tried_add(&notes, "%s: entry %s is %zu bytes, not a 32-byte key",
+				               k->label, path ? path : pk->kid, kek.len);
+			else if ((r = packet_open(pk, alg, kek.data, kek.len, opts)) == 1)
+				coco_tried_add(&notes, "%s: wrong key", k->label);
+			coco_buf_wipe_free(&kek);
+		}
+		if (r == 0)
+			rc = 0;
+		else if (r < 0)
+			rc = coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
+	}
+	if (rc == COCOIMG_ENOKEY && kr->resolver) {
+		cocoimg_key_resolver_cb cb = (cocoimg_key_resolver_cb)kr->resolver;
+		unsigned char key[COCO_RESOLVER_BUF];
+		size_t kl = sizeof(key);
+		int cr = cb(pk->kid, key, &kl, kr->resolver_payload);
+		if (cr == COCOIMG_ECANCELLED) {
+			rc = coco_seterr(ctx, COCOIMG_ECANCELLED, "key resolver cancelled for kid %s",
+			                 pk->kid);
+		} else if (cr) {
+			coco_tried_add(&notes, "key resolver: no key (%d)", cr);
+		} else if (kl > sizeof(key)) {
+			coco_tried_add(&notes, "key resolver: key length %zu out of range", kl);
+		} else {
+			int r = packet_open(pk, alg, key, kl, opts);
+			if (r == 0)
+				rc = 0;
+			else if (r < 0)
+				rc = coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
+			else
+				coco_tried_add(&notes, "key resolver: wrong key");
+		}
+		coco_wipe(key, sizeof(key));
+	}
+	if (rc == COCOIMG_ENOKEY)
+		coco_tried_add(tried, "CoCo packet kid %s (%s)", pk->kid,
+		               notes.len ? coco_buf_cstr(&notes) : "no local key");
+	coco_buf_free(&notes);
+	free(path);
+	return rc;
+}
+
+int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *value,
+                             coco_buf *opts, coco_buf *tried)
+{
+	char first_kid[256] = "";
+	size_t idx = 0;
+	for (const char *e = value; e && *e; idx++) {
+		const char *comma = strchr(e, ',');
+		size_t el = comma ? (size_t)(comma - e) : strlen(e);
+		coco_buf raw = COCO_BUF_INIT;
+		if (el == 0 || coco_b64_decode(e, el, &raw)) {
+			coco_buf_free(&raw);
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "annotation " COCO_AA_ANNOTATION
+			                   ": element %zu is not base64", idx + 1);
+		}
+		coco_packet pk;
+		int rc = coco_packet_parse(ctx, raw.data, raw.len, &pk);
+		coco_buf_free(&raw);
+		e = comma ? comma + 1 : NULL;
+		if (rc == COCOIMG_ENOMEM)
+			return rc;
+		if (rc) {
+			coco_tried_add(tried, "CoCo packet %zu (%s)", idx + 1, cocoimg_ctx_last_error(ctx));
+			continue;
+		}
+		if (!*first_kid)
+			snprintf(first_kid, sizeof(first_kid), "%s", pk.kid);
+		size_t before = opts->len;
+		rc = open_packet(ctx, kr, &pk, opts, tried);
+		coco_packet_clear(&pk);
+		if (rc == 0)
+			return 0;
+		coco_wipe(opts->data + before, opts->len - before);
+		opts->len = before;
+		if (rc != COCOIMG_ENOKEY)
+			return rc;
+	}
+	if (*first_kid)
+		return coco_seterr(ctx, COCOIMG_ENOKEY, "no key opens the CoCo packet for kid %s",
+		                   first_kid);
+	return coco_seterr(ctx, COCOIMG_ENOKEY, "no CoCo packet could be opened");
+}
+
+/* ------------------------------------------------------------------ */
+/* The key wrapper                                                     */
+/* ------------------------------------------------------------------ */
+
+static char **kw_coco_annotations(cocoimg_keyring *kr)
+{
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		if (kr->keys[i].kind == COCO_KEY_COCO_KEK && kr->keys[i].recipient) {
+			char **v = calloc(2, sizeof(char *));
+			if (v && !(v[0] = coco_strdup(COCO_AA_ANNOTATION))) {
+				free(v);
+				v = NULL;
+			}
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static int kw_coco_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,
+                        const unsigned char *opts, size_t len, char **value)
+{
+	*value = NULL;
+	if (strcmp(annotation_name, COCO_AA_ANNOTATION))
+		return 0;
+	coco_buf out = COCO_BUF_INIT;
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		coco_key *k = &kr->keys[i];
+		if (k->kind != COCO_KEY_COCO_KEK || !k->recipient || !k->kek ||
+		    k->kek_len != COCO_KEK_LEN)
+			continue;
+		char *b = NULL;
+		int rc = packet_seal(ctx, k, opts, len, &b);
+		if (!rc && ((out.len && coco_buf_putc(&out, ',')) || coco_buf_append(&out, b, strlen(b))))
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		free(b);
+		if (rc) {
+			coco_buf_free(&out);
+			return rc;
+		}
+	}
+	if (!out.len)
+		return 0;
+	*value = coco_buf_cstr(&out);
+	return *value ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+}
+
+static int kw_coco_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,
+                          const char *value, coco_buf *opts, coco_buf *tried)
+{
+	/* With a provider:attestation-agent key the provider wrapper tries
+	 * the local keys first and then the provider (keyprovider.c). */
+	if (strcmp(annotation_name, COCO_AA_ANNOTATION) || !coco_keyring_has_local_coco(kr) ||
+	    coco_kw_provider_handles_aa(kr))
+		return COCOIMG_ENOKEY;
+	return coco_packet_unwrap_local(ctx, kr, value, opts, tried);
+}
+
+const coco_keywrapper coco_kw_coco = {
+	.scheme = "coco",
+	.annotation = COCO_AA_ANNOTATION,
+	.prefix = false,
+	.wrap = kw_coco_wrap,
+	.annotations = kw_coco_annotations,
+	.unwrap = kw_coco_unwrap,
+};

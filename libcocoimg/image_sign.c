@@ -1,2 +1,369 @@
-/* Image operation glue for the sign module. */
+/*
+ * cocoimg_sign(): cosign-compatible signatures.  Resolves the manifest the
+ * reference names, builds cosign's payload, signs it, and appends one layer
+ * to the sigstore attachment "sha256-<hex>.sig" in the same repository or
+ * layout (trust/cosign_sign.c lays the attachment out as cosign does).
+ */
 #include "internal.h"
+#include "trust/trust.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Existing attachment, if any. */
+typedef struct {
+	coco_buf manifest;
+	coco_buf config;
+	coco_manifest *m;
+	bool present;
+} attachment;
+
+static void attachment_clear(attachment *a)
+{
+	coco_buf_free(&a->manifest);
+	coco_buf_free(&a->config);
+	coco_manifest_free(a->m);
+	memset(a, 0, sizeof(*a));
+}
+
+static int read_attachment(cocoimg_ctx *ctx, const coco_ref *aref, const char *tag, attachment *a)
+{
+	memset(a, 0, sizeof(*a));
+	coco_ref *r = NULL;
+	coco_src *s = NULL;
+	char *mt = NULL;
+	int rc = coco_ref_sibling(ctx, aref, tag, &r);
+	if (rc)
+		return rc;
+	rc = coco_src_open_ref(ctx, r, "dest", &s);
+	if (!rc)
+		rc = s->ops->get_manifest(s, NULL, &a->manifest, &mt);
+	if (rc == COCOIMG_ENOTFOUND) {
+		coco_clearerr(ctx);
+		rc = 0;
+		goto out;
+	}
+	if (rc) {
+		coco_preferr(ctx, rc, "reading the existing signatures %s", tag);
+		goto out;
+	}
+	if (!mt || strcmp(mt, COCO_MT_OCI_MANIFEST)) {
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                 "existing signatures %s: not an OCI image manifest (%.100s)", tag,
+		                 mt ? mt : "no media type");
+		goto out;
+	}
+	rc = coco_manifest_parse(ctx, a->manifest.data, a->manifest.len, mt, &a->m);
+	if (!rc && a->m->kind != COCO_KIND_IMAGE)
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "not an image manifest");
+	if (!rc && a->m->n_layers >= COCO_COSIGN_MAX_LAYERS)
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "already %zu signatures", a->m->n_layers);
+	if (!rc)
+		rc = coco_fetch_small_blob(s, &a->m->config, COCO_MAX_MANIFEST, &a->config);
+	if (rc) {
+		coco_preferr(ctx, rc, "existing signatures %s", tag);
+		goto out;
+	}
+	a->present = true;
+out:
+	free(mt);
+	if (s)
+		coco_src_close(s);
+	if (rc)
+		attachment_clear(a);
+	return rc;
+}
+
+/* cosign's duplicate detection: the same payload already signed by this
+ * key (ECDSA signatures differ each time, so compare by verifying). */
+static bool already_signed(const attachment *a, EVP_PKEY *key, const char *payload_digest,
+                           const char *payload, size_t len)
+{
+	if (!a->present)
+		return false;
+	for (size_t i = 0; i < a->m->n_layers; i++) {
+		const coco_desc *d = &a->m->layers[i];
+		if (!d->media_type || strcmp(d->media_type, COCO_COSIGN_SIMPLESIGNING_MT) ||
+		    !d->digest || strcmp(d->digest, payload_digest))
+			continue;
+		json_t *v = d->annotations ? json_object_get(d->annotations, COCO_COSIGN_ANN_SIGNATURE)
+		                           : NULL;
+		if (!json_is_string(v))
+			continue;
+		coco_buf raw = COCO_BUF_INIT;
+		bool ok = !coco_b64_decode(json_string_value(v), json_string_length(v), &raw) &&
+		          coco_cosign_verify_raw(key, raw.data, raw.len, payload, len) == 1;
+		coco_buf_free(&raw);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static int put_bytes(coco_dest *d, const void *data, size_t len, const char *digest)
+{
+	int have = d->ops->has_blob(d, digest, (int64_t)len);
+	if (have < 0)
+		return have;
+	if (have == 1)
+		return 0;
+	coco_stage *sink = NULL;
+	int rc = d->ops->put_blob(d, digest, (int64_t)len, &sink);
+	if (!rc)
+		rc = coco_stage_pump_mem(sink, data, len);
+	coco_stage_chain_free(sink);
+	return rc;
+}
+
+static int open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char *tag, coco_dest **d)
+{
+	coco_ref *r = NULL;
+	int rc = coco_ref_sibling(ctx, image_ref, tag, &r);
+	if (rc)
+		return rc;
+	if (r->transport == COCO_TR_DOCKER)
+		return coco_registry_dest_open(ctx, r, d);
+	return coco_oci_dest_open(ctx, r, d);
+}
+
+/* Sign one manifest digest; appends a report entry to `sigs`. */
+static int sign_digest(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, const char *identity,
+                       const char *digest, json_t *sigs)
+{
+	char *payload = coco_cosign_payload_build(identity, digest);
+	char *tag = coco_cosign_attachment_tag(digest);
+	char *sig = NULL;
+	coco_dest *dest = NULL;
+	coco_buf m = COCO_BUF_INIT, c = COCO_BUF_INIT;
+	attachment a = { 0 };
+	int rc = 0;
+	bool added = false;
+	char pd[COCO_DIGEST_STRLEN], md[COCO_DIGEST_STRLEN] = "", cd[COCO_DIGEST_STRLEN];
+	if (!payload || !tag) {
+		rc = coco_seterr(ctx, payload ? COCOIMG_EBADIMAGE : COCOIMG_ENOMEM,
+		                 "cannot sign manifest digest %s", digest);
+		goto out;
+	}
+	size_t plen = strlen(payload);
+	coco_digest_bytes(COCO_SHA256, payload, plen, pd);
+	if ((rc = read_attachment(ctx, ref, tag, &a)))
+		goto out;
+	if (already_signed(&a, key, pd, payload, plen)) {
+		coco_info(ctx, "%s is already signed by this key for %s", digest, identity);
+		if (a.present)
+			coco_digest_bytes(COCO_SHA256, a.manifest.data, a.manifest.len, md);
+		goto report;
+	}
+	if ((rc = coco_cosign_sign_payload(ctx, key, payload, plen, &sig)))
+		goto out;
+	rc = coco_cosign_attachment_build(ctx, a.present ? a.manifest.data : NULL, a.manifest.len,
+	                                  a.present ? a.config.data : NULL, a.config.len, pd, plen,
+	                                  sig, &m, &c);
+	if (rc)
+		goto out;
+	coco_digest_bytes(COCO_SHA256, c.data, c.len, cd);
+	coco_digest_bytes(COCO_SHA256, m.data, m.len, md);
+	if ((rc = open_dest(ctx, ref, tag, &dest)))
+		goto out;
+	if ((rc = put_bytes(dest, payload, plen, pd)) || (rc = put_bytes(dest, c.data, c.len, cd)) ||
+	    (rc = dest->ops->put_manifest(dest, m.data, m.len, COCO_MT_OCI_MANIFEST, true)) ||
+	    (rc = dest->ops->commit(dest))) {
+		coco_preferr(ctx, rc, "writing signature %s", tag);
+		goto out;
+	}
+	added = true;
+report:;
+	char *aref_s = NULL;
+	coco_ref *ar = NULL;
+	if (!coco_ref_sibling(ctx, ref, tag, &ar)) {
+		aref_s = coco_ref_string(ar);
+		coco_ref_free(ar);
+	}
+	json_t *e = json_pack("{s:s,s:s,s:s?,s:s,s:b}", "digest", digest, "identity", identity,
+	                      "attachment", aref_s, "attachment_digest", md, "added", added);
+	free(aref_s);
+	if (!e || json_array_append_new(sigs, e))
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+out:
+	attachment_clear(&a);
+	if (dest)
+		coco_dest_close(dest);
+	coco_buf_free(&m);
+	coco_buf_free(&c);
+	free(sig);
+	free(tag);
+	free(payload);
+	return rc;
+}
+
+/* Read a key file into an exactly sized buffer (no stray copies). */
+static int read_key_file(cocoimg_ctx *ctx, const char *path, unsigned char **out, size_t *len)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "cannot open key %s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024) {
+		close(fd);
+		return coco_seterr(ctx, COCOIMG_EINVAL, "key %s: not a regular file of at most 1 MiB",
+		                   path);
+	}
+	size_t cap = (size_t)st.st_size, n = 0;
+	unsigned char *b = malloc(cap + 1);
+	if (!b) {
+		close(fd);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	while (n < cap) {
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+static int load_key(cocoimg_ctx *ctx, const cocoimg_sign_options *o, EVP_PKEY **key)
+{
+	char *pass = NULL;
+	int rc = 0;
+	if (o->passphrase) {
+		pass = coco_strdup(o->passphrase);
+		if (!pass)
+			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	} else if (o->passphrase_file && (rc = coco_passphrase_read_file(ctx, o->passphrase_file, &pass))) {
+		return rc;
+	}
+	unsigned char *pem = NULL;
+	size_t len = 0;
+	const char *what = o->key_path ? o->key_path : "signing key";
+	if (o->key_path)
+		rc = read_key_file(ctx, o->key_path, &pem, &len);
+	if (!rc)
+		rc = coco_cosign_privkey_load(ctx, o->key_path ? pem : o->key_pem,
+		                              o->key_path ? len : o->key_pem_len, pass, what, key);
+	if (pem)
+		coco_free_secret(pem, len + 1);
+	if (pass)
+		coco_free_secret(pass, strlen(pass) + 1);
+	return rc;
+}
+
+COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
+                             char **report)
+{
+	if (report)
+		*report = NULL;
+	if (!ctx)
+		return COCOIMG_EINVAL;
+	if (!image || !opts || opts->version < 1)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: an image and options are needed");
+	if (!!opts->key_path == !!opts->key_pem)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: exactly one of a key file or key data is needed");
+	coco_ref *ref = NULL;
+	coco_src *src = NULL;
+	EVP_PKEY *key = NULL;
+	char *identity = NULL;
+	coco_buf raw = COCO_BUF_INIT;
+	char *mt = NULL;
+	coco_manifest *m = NULL;
+	json_t *sigs = NULL, *rep = NULL;
+	int rc = coco_ref_parse(ctx, image, &ref);
+	if (rc)
+		return rc;
+	if (ref->transport == COCO_TR_OCI_ARCHIVE) {
+		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
+		                 "sign: oci-archive: images cannot be signed in place; sign the registry "
+		                 "or oci: layout copy");
+		goto out;
+	}
+	if (opts->sign_identity) {
+		coco_dref chk;
+		if ((rc = coco_dref_parse(ctx, opts->sign_identity, &chk))) {
+			coco_preferr(ctx, COCOIMG_EINVAL, "sign: --sign-identity");
+			goto out;
+		}
+		coco_dref_clear(&chk);
+		/* written verbatim, as cosign --sign-container-identity does */
+		identity = coco_strdup(opts->sign_identity);
+	} else if (ref->transport == COCO_TR_DOCKER) {
+		identity = coco_cosign_identity_for(&ref->docker);
+	} else {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL,
+		                 "sign: an oci: layout has no repository name to sign for; give the "
+		                 "identity with --sign-identity REF");
+		goto out;
+	}
+	if (!identity) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = load_key(ctx, opts, &key)))
+		goto out;
+
+	/* the manifest the reference names (for an index: the index) */
+	if ((rc = coco_src_open(ctx, image, "src", &src)))
+		goto out;
+	if ((rc = src->ops->get_manifest(src, NULL, &raw, &mt)))
+		goto out;
+	char top[COCO_DIGEST_STRLEN];
+	coco_digest_bytes(COCO_SHA256, raw.data, raw.len, top);
+	if (ref->transport == COCO_TR_DOCKER && ref->docker.digest && strcmp(ref->docker.digest, top)) {
+		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s",
+		                 ref->docker.digest, top);
+		goto out;
+	}
+	if ((rc = coco_manifest_parse(ctx, raw.data, raw.len, mt, &m))) {
+		coco_preferr(ctx, rc, "manifest %s", top);
+		goto out;
+	}
+	sigs = json_array();
+	if (!sigs) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = sign_digest(ctx, ref, key, identity, top, sigs)))
+		goto out;
+	if (m->kind == COCO_KIND_INDEX && opts->recursive) {
+		for (size_t i = 0; i < m->n_manifests; i++) {
+			const char *d = m->manifests[i].digest;
+			bool dup = false;
+			for (size_t j = 0; j < i; j++)
+				dup |= !strcmp(m->manifests[j].digest, d);
+			if (dup)
+				continue;
+			if ((rc = sign_digest(ctx, ref, key, identity, d, sigs)))
+				goto out;
+		}
+	}
+	if (report) {
+		char *img = coco_ref_string(ref);
+		rep = json_pack("{s:s?,s:s,s:O}", "image", img, "manifest_digest", top, "signatures", sigs);
+		free(img);
+		*report = rep ? coco_json_dump(rep) : NULL;
+		if (!*report)
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+out:
+	json_decref(rep);
+	json_decref(sigs);
+	coco_manifest_free(m);
+	free(mt);
+	coco_buf_free(&raw);
+	if (src)
+		coco_src_close(src);
+	EVP_PKEY_free(key);
+	free(identity);
+	coco_ref_free(ref);
+	return rc;
+}

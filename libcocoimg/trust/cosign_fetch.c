@@ -14,7 +14,7 @@
 /* ------------------------------------------------------------------ */
 
 /* A reference to `tag` in the same repository / layout as r. */
-static int sibling_ref(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_ref **out)
+int coco_ref_sibling(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_ref **out)
 {
 	coco_ref *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -71,7 +71,7 @@ int coco_cosign_fetch(cocoimg_ctx *ctx, coco_src *src, const char *digest,
 	coco_manifest *m = NULL;
 	coco_sigstore_sig *sigs = NULL;
 	size_t nsigs = 0;
-	int rc = sibling_ref(ctx, src->ref, tag, &aref);
+	int rc = coco_ref_sibling(ctx, src->ref, tag, &aref);
 	if (rc)
 		goto out;
 	rc = coco_src_open_ref(ctx, aref, src->side, &asrc);

@@ -66,6 +66,10 @@ void coco_pubkeys_free(EVP_PKEY **keys, size_t n);
  * malformed. */
 char *coco_cosign_attachment_tag(const char *digest);
 
+/* cosign_fetch.c: a reference to `tag` in the same repository (docker) or
+ * layout (oci, oci-archive) as r. */
+int coco_ref_sibling(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_ref **out);
+
 /*
  * Strict parse of a cosign payload with containers/image's rules for
  * sigstore payloads (exact critical/optional fields, type "cosign container

@@ -309,22 +309,839 @@ int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf 
 /* ------------------------------------------------------------------ */
 
 /*
- * Weak definitions: the registry and crypt modules override them with
- * real ones.  (With the static internal archive, a strong definition only
- * wins when its object file is pulled into the link.)
+ * Weak definitions for the crypt hooks until that module provides them.
+ * (With the static internal archive, a strong definition only wins when
+ * its object file is pulled into the link.)
  */
-__attribute__((weak)) int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side,
-                                                 coco_src **out)
+__attribute__((weak)) int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
+                                                     coco_src *src, coco_dest *dst, const coco_desc *in,
+                                                     size_t idx, size_t n, json_t **out_desc,
+                                                     json_t *report)
 {
-	(void)side;
-	*out = NULL;
-	coco_ref_free(ref);
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "docker:// references are not supported by this build");
+	(void)opts, (void)src, (void)dst, (void)idx, (void)n, (void)report;
+	*out_desc = NULL;
+	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "layer %s: encryption is not supported by this build",
+	                   in->digest);
 }
 
-__attribute__((weak)) int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
+__attribute__((weak)) json_t *coco_crypt_describe_layer(cocoimg_ctx *ctx, const coco_desc *d)
 {
-	*out = NULL;
-	coco_ref_free(ref);
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "docker:// references are not supported by this build");
+	(void)ctx;
+	return json_pack("{s:s}", "media_type", d->media_type);
+}
+
+/* ------------------------------------------------------------------ */
+/* Copy                                                                */
+/* ------------------------------------------------------------------ */
+
+enum { ST_NET, ST_DIGEST, ST_DECRYPT, ST_DECOMPRESS, ST_WRITE, ST_N };
+static const char *const stat_names[ST_N] = { "network", "digest", "decrypt", "decompress", "write" };
+
+typedef struct {
+	cocoimg_ctx *ctx;
+	const cocoimg_copy_options *opts;
+	coco_src *src;
+	coco_dest *dst;
+	bool to_oci;               /* destination stores OCI types only */
+	long parallel;
+	pthread_mutex_t mu;
+	uint64_t bytes;
+	uint64_t ns[ST_N];
+} copy_job;
+
+/* Progress: counts bytes on their way to the sink. */
+typedef struct {
+	coco_stage base;
+	const char *what;
+	char digest[COCO_DIGEST_STRLEN];
+	uint64_t done, total;
+} prog_stage;
+
+static int prog_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	prog_stage *p = (prog_stage *)s;
+	p->done += n;
+	int rc = coco_progress(s->ctx, p->what, p->digest, p->done, p->total, 0);
+	return rc ? rc : coco_stage_write(s->next, b, n);
+}
+
+static int prog_finish(coco_stage *s)
+{
+	prog_stage *p = (prog_stage *)s;
+	int rc = coco_stage_finish(s->next);
+	if (!rc)
+		rc = coco_progress(s->ctx, p->what, p->digest, p->done, p->total, 1);
+	return rc;
+}
+
+static void prog_destroy(coco_stage *s) { free(s); }
+
+static coco_stage *prog_new(cocoimg_ctx *ctx, const char *what, const char *digest, int64_t total,
+                            coco_stage *next)
+{
+	prog_stage *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->base.write = prog_write;
+	p->base.finish = prog_finish;
+	p->base.destroy = prog_destroy;
+	p->base.next = next;
+	p->base.ctx = ctx;
+	p->base.name = "progress";
+	p->what = what;
+	snprintf(p->digest, sizeof(p->digest), "%s", digest);
+	p->total = total > 0 ? (uint64_t)total : 0;
+	return &p->base;
+}
+
+/* Add the stage timings of a chain to the job; returns their sum. */
+static uint64_t collect_stats(copy_job *j, coco_stage *chain)
+{
+	uint64_t sum = 0;
+	pthread_mutex_lock(&j->mu);
+	for (coco_stage *s = chain; s; s = s->next) {
+		sum += s->nsec;
+		for (int k = 1; k < ST_N; k++)
+			if (s->name && !strcmp(s->name, stat_names[k]))
+				j->ns[k] += s->nsec;
+	}
+	pthread_mutex_unlock(&j->mu);
+	return sum;
+}
+
+/* Copy one blob as is (skipped when the destination has it). */
+static int copy_blob(copy_job *j, const coco_desc *d, const char *what, bool *skipped)
+{
+	*skipped = false;
+	int have = j->dst->ops->has_blob(j->dst, d->digest, d->size);
+	if (have < 0)
+		return have;
+	if (have == 1) {
+		*skipped = true;
+		coco_progress(j->ctx, what, d->digest, (uint64_t)d->size, (uint64_t)d->size, 1);
+		return 0;
+	}
+	coco_stage *sink;
+	int rc = j->dst->ops->put_blob(j->dst, d->digest, d->size, &sink);
+	if (rc)
+		return rc;
+	coco_stage *head = prog_new(j->ctx, what, d->digest, d->size, sink);
+	if (!head) {
+		coco_stage_chain_free(sink);
+		return coco_seterr(j->ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	uint64_t t0 = coco_now_ns();
+	rc = j->src->ops->get_blob(j->src, d, head);
+	uint64_t total = coco_now_ns() - t0;
+	uint64_t staged = collect_stats(j, head);
+	pthread_mutex_lock(&j->mu);
+	j->ns[ST_NET] += total > staged ? total - staged : 0;
+	if (!rc)
+		j->bytes += (uint64_t)d->size;
+	pthread_mutex_unlock(&j->mu);
+	coco_stage_chain_free(head);
+	if (rc && !strstr(cocoimg_ctx_last_error(j->ctx), d->digest))
+		coco_preferr(j->ctx, rc, "%s %s", what, d->digest);
+	return rc;
+}
+
+/* Store bytes we produced (converted config) as a blob. */
+static int put_bytes(copy_job *j, const void *data, size_t len, const char *digest)
+{
+	int have = j->dst->ops->has_blob(j->dst, digest, (int64_t)len);
+	if (have != 0)
+		return have < 0 ? have : 0;
+	coco_stage *sink;
+	int rc = j->dst->ops->put_blob(j->dst, digest, (int64_t)len, &sink);
+	if (rc)
+		return rc;
+	rc = coco_stage_pump_mem(sink, data, len);
+	coco_stage_chain_free(sink);
+	if (!rc) {
+		pthread_mutex_lock(&j->mu);
+		j->bytes += len;
+		pthread_mutex_unlock(&j->mu);
+	}
+	return rc;
+}
+
+/* A descriptor object in Go field order (image-spec Descriptor). */
+static json_t *go_desc(json_t *in, const char *media_type)
+{
+	static const char *const order[] = { "mediaType", "digest", "size", "urls", "annotations",
+		"data", "platform", "artifactType" };
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < COCO_ARRAY_SIZE(order); i++) {
+		json_t *v = json_object_get(in, order[i]);
+		if (i == 0 && media_type)
+			json_object_set_new(o, order[i], json_string(media_type));
+		else if (v && !json_is_null(v))
+			json_object_set(o, order[i], v);
+	}
+	return o;
+}
+
+/* Copy of a map-like object with sorted keys (Go marshals maps sorted). */
+static json_t *sorted_map(json_t *m, bool empty_values)
+{
+	size_t n = json_object_size(m);
+	const char **keys = calloc(n ? n : 1, sizeof(*keys));
+	json_t *o = json_object();
+	if (!keys || !o) {
+		free(keys);
+		json_decref(o);
+		return NULL;
+	}
+	size_t i = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(m, k, v) keys[i++] = k;
+	for (size_t a = 1; a < n; a++)
+		for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
+			const char *t = keys[b];
+			keys[b] = keys[b - 1];
+			keys[b - 1] = t;
+		}
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, keys[i], empty_values ? json_object() : json_incref(json_object_get(m, keys[i])));
+	free(keys);
+	return o;
+}
+
+/* Go's RFC3339Nano re-formatting of a timestamp: zero offset as "Z",
+ * trailing zeros of the fraction dropped. */
+static json_t *go_time(const char *s)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", s);
+	size_t n = strlen(buf);
+	if (n > 6 && (!strcmp(buf + n - 6, "+00:00") || !strcmp(buf + n - 6, "-00:00"))) {
+		strcpy(buf + n - 6, "Z");
+		n = strlen(buf);
+	}
+	char *dot = strchr(buf, '.');
+	if (dot) {
+		char *end = dot + 1;
+		while (*end >= '0' && *end <= '9')
+			end++;
+		char *last = end;
+		while (last > dot + 1 && last[-1] == '0')
+			last--;
+		if (last == dot + 1)
+			last = dot;
+		memmove(last, end, strlen(end) + 1);
+	}
+	return json_string(buf);
+}
+
+typedef struct {
+	const char *key;
+	char kind;                 /* s string, a string array, m map of {}, M string map, b bool */
+} cfg_field;
+
+static int conv_fields(cocoimg_ctx *ctx, json_t *in, json_t *out, const cfg_field *f, size_t n,
+                       const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(in, f[i].key);
+		if (!v || json_is_null(v))
+			continue;
+		bool ok = true;
+		json_t *nv = NULL;
+		switch (f[i].kind) {
+		case 's':
+			ok = json_is_string(v);
+			if (ok && json_string_length(v))
+				nv = json_incref(v);
+			break;
+		case 'a': {
+			ok = json_is_array(v);
+			size_t k;
+			json_t *e;
+			json_array_foreach(v, k, e) ok = ok && json_is_string(e);
+			if (ok && json_array_size(v))
+				nv = json_incref(v);
+			break;
+		}
+		case 'm':
+		case 'M': {
+			ok = json_is_object(v);
+			const char *k;
+			json_t *e;
+			json_object_foreach(v, k, e) ok = ok && (f[i].kind == 'm' ? json_is_object(e) : json_is_string(e));
+			if (ok && json_object_size(v))
+				nv = sorted_map(v, f[i].kind == 'm');
+			break;
+		}
+		case 'b':
+			ok = json_is_boolean(v);
+			if (ok && json_is_true(v))
+				nv = json_true();
+			break;
+		}
+		if (!ok)
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"%s\" has the wrong type", what,
+			                   f[i].key);
+		if (nv)
+			json_object_set_new(out, f[i].key, nv);
+	}
+	return 0;
+}
+
+/*
+ * Docker image config -> OCI image config as containers/image does it:
+ * decode into the image-spec Image struct and encode again, dropping the
+ * Docker-only fields (container_config, docker_version, ...).
+ */
+static int convert_config(cocoimg_ctx *ctx, const coco_buf *raw, char **out, size_t *outlen)
+{
+	json_t *in;
+	int rc = coco_json_parse(ctx, raw->data, raw->len, "image config", COCOIMG_EBADIMAGE, &in);
+	if (rc)
+		return rc;
+	json_t *o = json_object();
+	const char *what = "image config";
+	const char *created = NULL;
+	if ((rc = coco_json_opt_str(ctx, in, "created", what, COCOIMG_EBADIMAGE, &created)))
+		goto done;
+	if (created)
+		json_object_set_new(o, "created", go_time(created));
+	static const cfg_field top1[] = { { "author", 's' } };
+	if ((rc = conv_fields(ctx, in, o, top1, 1, what)))
+		goto done;
+	const char *arch, *os;
+	if ((rc = coco_json_opt_str(ctx, in, "architecture", what, COCOIMG_EBADIMAGE, &arch)) ||
+	    (rc = coco_json_opt_str(ctx, in, "os", what, COCOIMG_EBADIMAGE, &os)))
+		goto done;
+	json_object_set_new(o, "architecture", json_string(arch ? arch : ""));
+	static const cfg_field var[] = { { "variant", 's' } };
+	if ((rc = conv_fields(ctx, in, o, var, 1, what)))
+		goto done;
+	json_object_set_new(o, "os", json_string(os ? os : ""));
+	static const cfg_field osx[] = { { "os.version", 's' }, { "os.features", 'a' } };
+	if ((rc = conv_fields(ctx, in, o, osx, 2, what)))
+		goto done;
+	json_t *cin = json_object_get(in, "config");
+	json_t *cout = json_object();
+	json_object_set_new(o, "config", cout);
+	if (cin && !json_is_null(cin)) {
+		if (!json_is_object(cin)) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"config\" must be an object", what);
+			goto done;
+		}
+		static const cfg_field cf[] = {
+			{ "User", 's' }, { "ExposedPorts", 'm' }, { "Env", 'a' }, { "Entrypoint", 'a' },
+			{ "Cmd", 'a' }, { "Volumes", 'm' }, { "WorkingDir", 's' }, { "Labels", 'M' },
+			{ "StopSignal", 's' }, { "ArgsEscaped", 'b' },
+		};
+		if ((rc = conv_fields(ctx, cin, cout, cf, COCO_ARRAY_SIZE(cf), "image config config")))
+			goto done;
+	}
+	json_t *rin = json_object_get(in, "rootfs");
+	json_t *rout = json_object();
+	json_object_set_new(o, "rootfs", rout);
+	if (rin && !json_is_null(rin)) {
+		if (!json_is_object(rin)) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"rootfs\" must be an object", what);
+			goto done;
+		}
+		const char *type;
+		if ((rc = coco_json_opt_str(ctx, rin, "type", what, COCOIMG_EBADIMAGE, &type)))
+			goto done;
+		json_object_set_new(rout, "type", json_string(type ? type : ""));
+		json_t *ids = json_object_get(rin, "diff_ids");
+		size_t k;
+		json_t *e;
+		bool ok = !ids || json_is_null(ids) || json_is_array(ids);
+		if (ok && json_is_array(ids))
+			json_array_foreach(ids, k, e) ok = ok && json_is_string(e);
+		if (!ok) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: rootfs.diff_ids must be an array of strings", what);
+			goto done;
+		}
+		json_object_set_new(rout, "diff_ids", ids && json_is_array(ids) ? json_incref(ids) : json_null());
+	} else {
+		json_object_set_new(rout, "type", json_string(""));
+		json_object_set_new(rout, "diff_ids", json_null());
+	}
+	json_t *hin = json_object_get(in, "history");
+	if (hin && !json_is_null(hin)) {
+		if (!json_is_array(hin)) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"history\" must be an array", what);
+			goto done;
+		}
+		if (json_array_size(hin)) {
+			json_t *hout = json_array();
+			json_object_set_new(o, "history", hout);
+			size_t k;
+			json_t *e;
+			json_array_foreach(hin, k, e) {
+				if (!json_is_object(e)) {
+					rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: history[%zu] must be an object", what, k);
+					goto done;
+				}
+				json_t *h = json_object();
+				json_array_append_new(hout, h);
+				const char *hc;
+				if ((rc = coco_json_opt_str(ctx, e, "created", what, COCOIMG_EBADIMAGE, &hc)))
+					goto done;
+				if (hc)
+					json_object_set_new(h, "created", go_time(hc));
+				static const cfg_field hf[] = { { "created_by", 's' }, { "author", 's' },
+					{ "comment", 's' }, { "empty_layer", 'b' } };
+				if ((rc = conv_fields(ctx, e, h, hf, COCO_ARRAY_SIZE(hf), "image config history")))
+					goto done;
+			}
+		}
+	}
+	*out = coco_json_dump_go(o, outlen);
+	if (!*out)
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+done:
+	json_decref(o);
+	json_decref(in);
+	return rc;
+}
+
+/* Parallel layer transfer. */
+typedef struct {
+	copy_job *j;
+	coco_desc *in;             /* layer descriptors to copy (maybe converted) */
+	size_t n;
+	json_t **out;              /* resulting descriptors */
+	json_t **reports;
+	size_t next;
+	bool failed;
+} layer_work;
+
+static int do_layer(layer_work *w, size_t i)
+{
+	copy_job *j = w->j;
+	const coco_desc *d = &w->in[i];
+	json_t *rep = w->reports[i];
+	int rc;
+	if (j->opts->crypt_mode != COCOIMG_CRYPT_NONE) {
+		json_t *nd = NULL;
+		uint64_t t0 = coco_now_ns();
+		rc = coco_crypt_transform_layer(j->ctx, j->opts, j->src, j->dst, d, i, w->n, &nd, rep);
+		(void)t0;
+		if (rc) {
+			json_decref(nd);
+			return rc;
+		}
+		if (!nd)
+			return coco_seterr(j->ctx, COCOIMG_EINTERNAL, "layer %s: no descriptor returned", d->digest);
+		w->out[i] = nd;
+	} else {
+		bool skipped;
+		if ((rc = copy_blob(j, d, "layer", &skipped)))
+			return rc;
+		json_object_set_new(rep, "skipped", json_boolean(skipped));
+		w->out[i] = json_incref(d->json);
+	}
+	json_t *o = w->out[i];
+	json_t *v;
+	if ((v = json_object_get(o, "digest")))
+		json_object_set(rep, "digest", v);
+	if ((v = json_object_get(o, "size")))
+		json_object_set(rep, "size", v);
+	if ((v = json_object_get(o, "mediaType")))
+		json_object_set(rep, "media_type", v);
+	if (!json_equal(json_object_get(o, "digest"), json_object_get(d->json, "digest")))
+		json_object_set_new(rep, "source_digest", json_string(d->digest));
+	return 0;
+}
+
+static void *layer_worker(void *arg)
+{
+	layer_work *w = arg;
+	copy_job *j = w->j;
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		if (w->failed || w->next >= w->n) {
+			pthread_mutex_unlock(&j->mu);
+			break;
+		}
+		size_t i = w->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (do_layer(w, i)) {
+			pthread_mutex_lock(&j->mu);
+			w->failed = true;
+			pthread_mutex_unlock(&j->mu);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int copy_layers(copy_job *j, layer_work *w)
+{
+	size_t nthreads = (size_t)(j->parallel < 1 ? 1 : j->parallel);
+	if (nthreads > w->n)
+		nthreads = w->n;
+	if (nthreads <= 1) {
+		layer_worker(w);
+	} else {
+		pthread_t *th = calloc(nthreads, sizeof(*th));
+		if (!th)
+			return coco_seterr(j->ctx, COCOIMG_ENOMEM, "out of memory");
+		size_t started = 0;
+		for (; started < nthreads; started++)
+			if (pthread_create(&th[started], NULL, layer_worker, w))
+				break;
+		if (started == 0)
+			layer_worker(w);
+		for (size_t i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		free(th);
+	}
+	if (w->failed) {
+		int rc = cocoimg_ctx_last_error_code(j->ctx);
+		return rc ? rc : coco_seterr(j->ctx, COCOIMG_EINTERNAL, "layer copy failed");
+	}
+	return 0;
+}
+
+typedef struct {
+	char digest[COCO_DIGEST_STRLEN];
+	const char *media_type;    /* static */
+	size_t size;
+} written;
+
+/* Copy one image manifest with its config and layers. */
+static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, bool top,
+                      json_t *report, written *wr)
+{
+	cocoimg_ctx *ctx = j->ctx;
+	bool is_docker = !strcmp(m->media_type, COCO_MT_DOCKER_MANIFEST);
+	bool convert = is_docker && (j->to_oci || j->opts->crypt_mode == COCOIMG_CRYPT_ENCRYPT);
+	int rc = 0;
+	json_t *cfg_desc = NULL, *mj = NULL;
+	char *body = NULL;
+	coco_buf cfg = COCO_BUF_INIT;
+	layer_work w = { j, NULL, m->n_layers, NULL, NULL, 0, false };
+	w.in = calloc(m->n_layers + 1, sizeof(coco_desc));
+	w.out = calloc(m->n_layers + 1, sizeof(json_t *));
+	w.reports = calloc(m->n_layers + 1, sizeof(json_t *));
+	if (!w.in || !w.out || !w.reports) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* config */
+	json_t *crep = json_object();
+	json_object_set_new(report, "config", crep);
+	if (convert) {
+		if ((rc = coco_fetch_small_blob(j->src, &m->config, COCO_MAX_CONFIG, &cfg)))
+			goto done;
+		char *nb = NULL;
+		size_t nl = 0;
+		char dg[COCO_DIGEST_STRLEN];
+		if ((rc = convert_config(ctx, &cfg, &nb, &nl)))
+			goto done;
+		coco_digest_bytes(COCO_SHA256, nb, nl, dg);
+		rc = put_bytes(j, nb, nl, dg);
+		free(nb);
+		if (rc)
+			goto done;
+		cfg_desc = json_pack("{s:s,s:s,s:I}", "mediaType", COCO_MT_OCI_CONFIG, "digest", dg, "size",
+		                     (json_int_t)nl);
+		json_object_set_new(crep, "source_digest", json_string(m->config.digest));
+	} else {
+		bool skipped;
+		if ((rc = copy_blob(j, &m->config, "config", &skipped)))
+			goto done;
+		cfg_desc = json_incref(m->config.json);
+	}
+	json_object_set(crep, "digest", json_object_get(cfg_desc, "digest"));
+	json_object_set(crep, "size", json_object_get(cfg_desc, "size"));
+	json_object_set(crep, "media_type", json_object_get(cfg_desc, "mediaType"));
+
+	/* layers */
+	json_t *lrep = json_array();
+	json_object_set_new(report, "layers", lrep);
+	for (size_t i = 0; i < m->n_layers; i++) {
+		w.reports[i] = json_object();
+		json_array_append(lrep, w.reports[i]);
+		if (convert) {
+			const char *nmt = coco_mt_docker_to_oci(m->layers[i].media_type);
+			json_t *nd = go_desc(m->layers[i].json, nmt ? nmt : m->layers[i].media_type);
+			rc = coco_desc_parse(ctx, nd, "layer", &w.in[i]);
+			json_decref(nd);
+		} else {
+			rc = coco_desc_parse(ctx, m->layers[i].json, "layer", &w.in[i]);
+		}
+		if (rc)
+			goto done;
+	}
+	if ((rc = copy_layers(j, &w)))
+		goto done;
+
+	/* manifest: the original bytes unless something changed */
+	bool changed = convert;
+	for (size_t i = 0; i < m->n_layers && !changed; i++)
+		changed = !json_equal(w.out[i], m->layers[i].json);
+	const void *bytes = raw->data;
+	size_t blen = raw->len;
+	const char *mt = m->media_type;
+	if (changed) {
+		if (convert) {
+			mj = json_object();
+			json_object_set_new(mj, "schemaVersion", json_integer(2));
+			json_object_set_new(mj, "mediaType", json_string(COCO_MT_OCI_MANIFEST));
+			json_object_set(mj, "config", cfg_desc);
+			json_t *ls = json_array();
+			for (size_t i = 0; i < m->n_layers; i++)
+				json_array_append(ls, w.out[i]);
+			json_object_set_new(mj, "layers", ls);
+			if (m->annotations && json_object_size(m->annotations))
+				json_object_set_new(mj, "annotations", sorted_map(m->annotations, false));
+			mt = COCO_MT_OCI_MANIFEST;
+		} else {
+			mj = json_deep_copy(m->json);
+			json_t *ls = json_array();
+			for (size_t i = 0; i < m->n_layers; i++)
+				json_array_append(ls, w.out[i]);
+			json_object_set_new(mj, "layers", ls);
+		}
+		body = coco_json_dump_go(mj, &blen);
+		if (!body) {
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			goto done;
+		}
+		bytes = body;
+	}
+	coco_digest_bytes(COCO_SHA256, bytes, blen, wr->digest);
+	wr->media_type = mt;
+	wr->size = blen;
+	if ((rc = j->dst->ops->put_manifest(j->dst, bytes, blen, mt, top)))
+		goto done;
+	json_object_set_new(report, "manifest_digest", json_string(wr->digest));
+	json_object_set_new(report, "media_type", json_string(mt));
+	json_object_set_new(report, "size", json_integer((json_int_t)blen));
+done:
+	for (size_t i = 0; i < m->n_layers; i++) {
+		if (w.in)
+			json_decref(w.in[i].json);
+		if (w.out)
+			json_decref(w.out[i]);
+		if (w.reports)
+			json_decref(w.reports[i]);
+	}
+	free(w.in);
+	free(w.out);
+	free(w.reports);
+	free(body);
+	json_decref(mj);
+	json_decref(cfg_desc);
+	coco_buf_free(&cfg);
+	return rc;
+}
+
+/* Copy an index and every instance (multi-arch all). */
+static int copy_index(copy_job *j, const coco_buf *raw, const coco_manifest *idx, bool top,
+                      int depth, json_t *report, written *wr)
+{
+	cocoimg_ctx *ctx = j->ctx;
+	if (depth > 4)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "image index nested too deeply");
+	bool convert = j->to_oci && !strcmp(idx->media_type, COCO_MT_DOCKER_LIST);
+	bool changed = convert;
+	int rc = 0;
+	json_t *insts = json_array();
+	json_object_set_new(report, "manifests", insts);
+	json_t **descs = calloc(idx->n_manifests + 1, sizeof(json_t *));
+	json_t *ij = NULL;
+	char *body = NULL;
+	if (!descs)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const coco_desc *d = &idx->manifests[i];
+		descs[i] = json_incref(d->json);
+		if (!coco_mt_is_manifest(d->media_type))
+			continue; /* unknown entries are kept, not followed */
+		coco_buf ir = COCO_BUF_INIT;
+		char *imt = NULL;
+		char idg[COCO_DIGEST_STRLEN];
+		coco_manifest *im = NULL;
+		rc = coco_fetch_manifest(j->src, d, &ir, &imt, idg, &im);
+		json_t *irep = json_object();
+		json_array_append_new(insts, irep);
+		if (d->platform.os)
+			json_object_set(irep, "platform", json_object_get(d->json, "platform"));
+		written iw;
+		if (!rc)
+			rc = im->kind == COCO_KIND_INDEX ? copy_index(j, &ir, im, false, depth + 1, irep, &iw)
+			                                 : copy_image(j, &ir, im, false, irep, &iw);
+		if (!rc && (strcmp(iw.digest, d->digest) || strcmp(iw.media_type, d->media_type) ||
+		            (int64_t)iw.size != d->size)) {
+			changed = true;
+			json_t *nd = json_deep_copy(d->json);
+			json_object_set_new(nd, "mediaType", json_string(iw.media_type));
+			json_object_set_new(nd, "digest", json_string(iw.digest));
+			json_object_set_new(nd, "size", json_integer((json_int_t)iw.size));
+			json_decref(descs[i]);
+			descs[i] = nd;
+		}
+		coco_manifest_free(im);
+		free(imt);
+		coco_buf_free(&ir);
+		if (rc)
+			goto done;
+	}
+	const void *bytes = raw->data;
+	size_t blen = raw->len;
+	const char *mt = idx->media_type;
+	if (changed) {
+		json_t *ms = json_array();
+		for (size_t i = 0; i < idx->n_manifests; i++)
+			json_array_append_new(ms, convert ? go_desc(descs[i], NULL) : json_incref(descs[i]));
+		if (convert) {
+			ij = json_object();
+			json_object_set_new(ij, "schemaVersion", json_integer(2));
+			json_object_set_new(ij, "mediaType", json_string(COCO_MT_OCI_INDEX));
+			json_object_set_new(ij, "manifests", ms);
+			if (idx->annotations && json_object_size(idx->annotations))
+				json_object_set_new(ij, "annotations", sorted_map(idx->annotations, false));
+			mt = COCO_MT_OCI_INDEX;
+		} else {
+			ij = json_deep_copy(idx->json);
+			json_object_set_new(ij, "manifests", ms);
+		}
+		body = coco_json_dump_go(ij, &blen);
+		if (!body) {
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			goto done;
+		}
+		bytes = body;
+	}
+	coco_digest_bytes(COCO_SHA256, bytes, blen, wr->digest);
+	wr->media_type = mt;
+	wr->size = blen;
+	if ((rc = j->dst->ops->put_manifest(j->dst, bytes, blen, mt, top)))
+		goto done;
+	json_object_set_new(report, "manifest_digest", json_string(wr->digest));
+	json_object_set_new(report, "media_type", json_string(mt));
+	json_object_set_new(report, "size", json_integer((json_int_t)blen));
+done:
+	for (size_t i = 0; i < idx->n_manifests; i++)
+		json_decref(descs[i]);
+	free(descs);
+	free(body);
+	json_decref(ij);
+	return rc;
+}
+
+static void add_stats(copy_job *j, json_t *report)
+{
+	json_t *st = json_object();
+	for (int k = 0; k < ST_N; k++)
+		json_object_set_new(st, stat_names[k], json_integer((json_int_t)j->ns[k]));
+	json_object_set_new(report, "stats", st);
+}
+
+COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
+                             const cocoimg_copy_options *opts, char **report)
+{
+	static const cocoimg_copy_options defaults = COCOIMG_COPY_OPTIONS_INIT;
+	if (report)
+		*report = NULL;
+	if (!ctx || !srcref || !dstref)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: missing argument");
+	coco_clearerr(ctx);
+	if (!opts)
+		opts = &defaults;
+	if (opts->version < 1)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: unsupported options version %u", opts->version);
+	if (opts->multi_arch > COCOIMG_MULTI_ARCH_INDEX_ONLY || opts->crypt_mode > COCOIMG_CRYPT_DECRYPT)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: invalid option value");
+	copy_job j = { 0 };
+	j.ctx = ctx;
+	j.opts = opts;
+	j.parallel = coco_opt_long(ctx, NULL, "parallel", 3);
+	pthread_mutex_init(&j.mu, NULL);
+	coco_resolved r = { 0 };
+	json_t *rep = json_object();
+	uint64_t t_start = coco_now_ns();
+	int rc;
+	/* parse both references before touching anything */
+	coco_ref *sref = NULL, *dref = NULL;
+	if ((rc = coco_ref_parse(ctx, srcref, &sref)) || (rc = coco_ref_parse(ctx, dstref, &dref)))
+		goto done;
+	j.to_oci = dref->transport != COCO_TR_DOCKER;
+	coco_ref_free(dref);
+	dref = NULL;
+	rc = coco_src_open_ref(ctx, sref, "src", &j.src);
+	sref = NULL;
+	if (rc)
+		goto done;
+	coco_buf top = COCO_BUF_INIT;
+	char *top_mt = NULL;
+	if ((rc = j.src->ops->get_manifest(j.src, NULL, &top, &top_mt)))
+		goto done_top;
+	/* the whole image must be readable before the destination is created */
+	coco_manifest *tm = NULL;
+	if ((rc = coco_manifest_parse(ctx, top.data, top.len, top_mt, &tm))) {
+		coco_preferr(ctx, rc, "%s", srcref);
+		goto done_top;
+	}
+	char tdg[COCO_DIGEST_STRLEN];
+	const char *want = j.src->ref->transport == COCO_TR_DOCKER ? j.src->ref->docker.digest : NULL;
+	digest_like(want, top.data, top.len, tdg);
+	if (want && strcmp(want, tdg)) {
+		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s", want, tdg);
+		goto done_tm;
+	}
+	json_object_set_new(rep, "source", json_string(srcref));
+	json_object_set_new(rep, "destination", json_string(dstref));
+	json_object_set_new(rep, "source_digest", json_string(tdg));
+	if (tm->kind == COCO_KIND_INDEX && opts->multi_arch == COCOIMG_MULTI_ARCH_SYSTEM) {
+		/* the platform instance only */
+		coco_manifest_free(tm);
+		tm = NULL;
+		if ((rc = coco_resolve(j.src, NULL, &r)))
+			goto done_top;
+		if ((rc = coco_dest_open(ctx, dstref, &j.dst)))
+			goto done_top;
+		written wr;
+		rc = copy_image(&j, &r.raw, r.image, true, rep, &wr);
+	} else if (tm->kind == COCO_KIND_INDEX && opts->multi_arch == COCOIMG_MULTI_ARCH_INDEX_ONLY) {
+		if ((rc = coco_dest_open(ctx, dstref, &j.dst)))
+			goto done_tm;
+		rc = j.dst->ops->put_manifest(j.dst, top.data, top.len, tm->media_type, true);
+		json_object_set_new(rep, "manifest_digest", json_string(tdg));
+		json_object_set_new(rep, "media_type", json_string(tm->media_type));
+	} else {
+		if ((rc = coco_dest_open(ctx, dstref, &j.dst)))
+			goto done_tm;
+		written wr;
+		rc = tm->kind == COCO_KIND_INDEX ? copy_index(&j, &top, tm, true, 0, rep, &wr)
+		                                 : copy_image(&j, &top, tm, true, rep, &wr);
+	}
+	if (!rc)
+		rc = j.dst->ops->commit(j.dst);
+done_tm:
+	coco_manifest_free(tm);
+done_top:
+	coco_buf_free(&top);
+	free(top_mt);
+done:
+	coco_ref_free(sref);
+	coco_ref_free(dref);
+	coco_dest_close(j.dst);
+	coco_src_close(j.src);
+	coco_resolved_clear(&r);
+	if (!rc && report) {
+		json_object_set_new(rep, "bytes_copied", json_integer((json_int_t)j.bytes));
+		if (opts->collect_stats) {
+			add_stats(&j, rep);
+			json_object_set_new(json_object_get(rep, "stats"), "total",
+			                    json_integer((json_int_t)(coco_now_ns() - t_start)));
+		}
+		*report = coco_json_dump(rep);
+		if (!*report)
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	json_decref(rep);
+	pthread_mutex_destroy(&j.mu);
+	return rc;
 }

@@ -53,7 +53,34 @@ typedef struct cocoimg_copy_options {
  *
  * report (optional): receives a JSON document describing the result
  * (manifest digest, layers, what was encrypted/decrypted, stats); release
- * with cocoimg_free().
+ * with cocoimg_free().  Fields (stable):
+ *
+ *   source, destination   the references as given
+ *   source_digest         digest of the manifest or index the source names
+ *   manifest_digest       digest of the top manifest written (the image
+ *                         manifest, or the index with multi_arch ALL /
+ *                         INDEX_ONLY); differs from source_digest when the
+ *                         manifest was converted (Docker schema2 -> OCI for
+ *                         oci:/oci-archive:) or layers were en/decrypted
+ *   media_type, size      of that manifest
+ *   config                {digest, size, media_type[, source_digest]}
+ *   layers                [{digest, size, media_type, skipped (already at
+ *                         the destination)[, source_digest when the blob
+ *                         changed], ...fields the crypt module adds:
+ *                         encrypted, recipients, ...}]
+ *   manifests             (index copies) one object per instance with
+ *                         platform, manifest_digest, media_type, size,
+ *                         config and layers as above
+ *   bytes_copied          blob bytes transferred (skipped blobs excluded)
+ *   stats                 (opts->collect_stats) nanoseconds per stage:
+ *                         network (reading the source), digest, decrypt,
+ *                         decompress, write, and total wall time; stages
+ *                         run in parallel so they may add up to more than
+ *                         total
+ *
+ * A Docker schema2 image copied to oci: or oci-archive: is converted to
+ * OCI media types the way skopeo does it (same bytes, same digests).
+ * Layers are transferred in parallel (ctx option "parallel", default 3).
  */
 COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *src, const char *dst,
                              const cocoimg_copy_options *opts, char **report);

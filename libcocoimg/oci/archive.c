@@ -1,17 +1,607 @@
-/* oci-archive:FILE[:TAG]: an OCI layout packed as a tar file. */
+/*
+ * oci-archive:FILE[:TAG]: an OCI image layout packed as a tar file.
+ *
+ * Source: the tar is extracted with libarchive into a private temporary
+ * directory, keeping only what an image layout holds (oci-layout,
+ * index.json, blobs/<alg>/<hex>, and those directories); entries that
+ * would leave the directory are an error, anything else (links, devices,
+ * other files) is skipped.  The layout source then reads it.
+ *
+ * Destination: a layout is built in a temporary directory next to FILE;
+ * at commit it is written as an uncompressed ustar/pax tar to a temp file
+ * beside FILE and renamed over FILE, so FILE only ever holds a complete
+ * archive.  Like skopeo, writing replaces the whole file with one image.
+ * (libarchive is used as a reader only, so the small tar writer is here.)
+ */
 #include "../internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *tmp_base(cocoimg_ctx *ctx)
+{
+	const char *t = coco_opt(ctx, NULL, "tmpdir");
+	if (!t || !*t)
+		t = getenv("TMPDIR");
+	return t && *t ? t : "/var/tmp";
+}
+
+/* ------------------------------------------------------------------ */
+/* Wrapper that forwards to a layout source/destination                */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+	coco_src *src;
+	coco_dest *dst;
+	char *tmpdir;              /* removed at close */
+	char *file;                /* destination FILE */
+	char *partial;             /* FILE.tmp-XXXXXX while writing */
+	cocoimg_ctx *ctx;
+} arch_impl;
+
+static void arch_free(arch_impl *a)
+{
+	if (!a)
+		return;
+	coco_src_close(a->src);
+	coco_dest_close(a->dst);
+	if (a->partial)
+		unlink(a->partial);
+	if (a->tmpdir)
+		coco_rm_rf(NULL, a->tmpdir);
+	free(a->tmpdir);
+	free(a->file);
+	free(a->partial);
+	free(a);
+}
+
+static int asrc_get_manifest(coco_src *s, const char *digest, coco_buf *out, char **mt)
+{
+	arch_impl *a = s->impl;
+	return a->src->ops->get_manifest(a->src, digest, out, mt);
+}
+
+static int asrc_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
+{
+	arch_impl *a = s->impl;
+	return a->src->ops->get_blob(a->src, d, sink);
+}
+
+static void asrc_close(coco_src *s)
+{
+	arch_free(s->impl);
+	s->impl = NULL;
+}
+
+static const struct coco_src_ops arch_src_ops = {
+	.get_manifest = asrc_get_manifest,
+	.get_blob = asrc_get_blob,
+	.close = asrc_close,
+};
+
+/* ------------------------------------------------------------------ */
+/* Extraction                                                          */
+/* ------------------------------------------------------------------ */
+
+static bool alg_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+/*
+ * Normalise a member name: drop leading "./" and trailing "/".  Returns
+ * -1 when it would escape (absolute, "..", empty components in between),
+ * 0 otherwise (the result may be "" for "./").
+ */
+static int clean_name(const char *in, char *out, size_t outsz)
+{
+	while (in[0] == '.' && in[1] == '/')
+		in += 2;
+	while (*in == '/' && 0)
+		in++;
+	if (in[0] == '/')
+		return -1;
+	size_t n = strlen(in);
+	if (n >= outsz)
+		return -1;
+	memcpy(out, in, n + 1);
+	while (n && out[n - 1] == '/')
+		out[--n] = 0;
+	if (!strcmp(out, "."))
+		out[0] = 0;
+	/* component checks */
+	const char *p = out;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t cl = e ? (size_t)(e - p) : strlen(p);
+		if (cl == 0 || (cl == 2 && !strncmp(p, "..", 2)))
+			return -1;
+		if (cl == 1 && p[0] == '.')
+			return -1;
+		p += cl;
+		if (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int extract(cocoimg_ctx *ctx, const char *file, const char *dir)
+{
+	struct archive *ar = archive_read_new();
+	if (!ar)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	archive_read_support_format_tar(ar);
+	archive_read_support_filter_all(ar);
+	int rc = 0;
+	int dfd = -1;
+	if (archive_read_open_filename(ar, file, 256 * 1024) != ARCHIVE_OK) {
+		int e = archive_errno(ar);
+		rc = coco_seterr(ctx, e == ENOENT ? COCOIMG_ENOTFOUND : COCOIMG_EBADIMAGE,
+		                 "oci-archive %s: %s", file, archive_error_string(ar));
+		goto done;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot open %s: %s", dir, strerror(errno));
+		goto done;
+	}
+	mkdirat(dfd, "blobs", 0755);
+	struct archive_entry *ent;
+	unsigned char *buf = NULL;
+	for (;;) {
+		int r = archive_read_next_header(ar, &ent);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "oci-archive %s: %s", file,
+			                 archive_error_string(ar));
+			break;
+		}
+		const char *raw = archive_entry_pathname(ent);
+		char name[512];
+		if (!raw || clean_name(raw, name, sizeof(name)) < 0) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "oci-archive %s: entry \"%.200s\" escapes the layout",
+			                 file, raw ? raw : "");
+			break;
+		}
+		mode_t type = archive_entry_filetype(ent);
+		const char *slash1 = strchr(name, '/');
+		if (type == AE_IFDIR) {
+			/* blobs/<alg> directories; others are not needed */
+			if (slash1 && !strncmp(name, "blobs/", 6) && !strchr(slash1 + 1, '/') &&
+			    alg_ok(slash1 + 1, strlen(slash1 + 1)))
+				mkdirat(dfd, name, 0755);
+			continue;
+		}
+		if (type != AE_IFREG || archive_entry_hardlink(ent)) {
+			coco_debug(ctx, "oci-archive %s: skipping non-regular entry %s", file, name);
+			continue;
+		}
+		bool keep = !strcmp(name, "oci-layout") || !strcmp(name, "index.json");
+		if (!keep && slash1 && !strncmp(name, "blobs/", 6)) {
+			const char *slash2 = strchr(slash1 + 1, '/');
+			if (slash2 && !strchr(slash2 + 1, '/') && alg_ok(slash1 + 1, (size_t)(slash2 - slash1 - 1))) {
+				char alg[40];
+				snprintf(alg, sizeof(alg), "%.*s", (int)(slash2 - slash1 - 1), slash1 + 1);
+				mkdirat(dfd, "blobs", 0755);
+				char sub[64];
+				snprintf(sub, sizeof(sub), "blobs/%s", alg);
+				mkdirat(dfd, sub, 0755);
+				keep = slash2[1] != 0 && strspn(slash2 + 1, "0123456789abcdef") == strlen(slash2 + 1);
+			}
+		}
+		if (!keep) {
+			coco_debug(ctx, "oci-archive %s: skipping %s", file, name);
+			continue;
+		}
+		int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			rc = coco_seterr(ctx, errno == EEXIST ? COCOIMG_EBADIMAGE : COCOIMG_EIO,
+			                 "oci-archive %s: cannot extract %s: %s", file, name,
+			                 errno == EEXIST ? "duplicate entry" : strerror(errno));
+			break;
+		}
+		const void *blk;
+		size_t len;
+		la_int64_t off;
+		while ((r = archive_read_data_block(ar, &blk, &len, &off)) == ARCHIVE_OK) {
+			if (write_all(fd, blk, len) < 0) {
+				r = ARCHIVE_FATAL;
+				rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s/%s: %s", dir, name, strerror(errno));
+				break;
+			}
+		}
+		close(fd);
+		if (rc)
+			break;
+		if (r != ARCHIVE_EOF) {
+			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "oci-archive %s: %s: %s", file, name,
+			                 archive_error_string(ar));
+			break;
+		}
+	}
+	free(buf);
+done:
+	if (dfd >= 0)
+		close(dfd);
+	archive_read_free(ar);
+	return rc;
+}
+
+static coco_ref *layout_ref(const coco_ref *orig, const char *dir)
+{
+	coco_ref *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->transport = COCO_TR_OCI;
+	r->path = coco_strdup(dir);
+	r->tag = coco_strdup(orig->tag);
+	r->raw = coco_asprintf("oci:%s%s%s", dir, orig->tag ? ":" : "", orig->tag ? orig->tag : "");
+	if (!r->path || !r->raw || (orig->tag && !r->tag)) {
+		coco_ref_free(r);
+		return NULL;
+	}
+	return r;
+}
 
 int coco_ociarchive_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out)
 {
-	(void)side;
 	*out = NULL;
-	coco_ref_free(ref);
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "oci-archive: is not implemented yet");
+	int rc = 0;
+	coco_src *s = calloc(1, sizeof(*s));
+	arch_impl *a = calloc(1, sizeof(*a));
+	if (!s || !a) {
+		free(s);
+		free(a);
+		coco_ref_free(ref);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	s->ops = &arch_src_ops;
+	s->ctx = ctx;
+	s->ref = ref;
+	s->side = side;
+	s->impl = a;
+	a->ctx = ctx;
+	struct stat st;
+	if (stat(ref->path, &st) < 0) {
+		rc = coco_seterr(ctx, errno == ENOENT ? COCOIMG_ENOTFOUND : COCOIMG_EIO, "oci-archive %s: %s",
+		                 ref->path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive %s is not a regular file", ref->path);
+		goto fail;
+	}
+	a->tmpdir = coco_asprintf("%s/coco-ociarchive-XXXXXX", tmp_base(ctx));
+	if (!a->tmpdir || !mkdtemp(a->tmpdir)) {
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot create a temporary directory in %s: %s",
+		                 tmp_base(ctx), strerror(errno));
+		free(a->tmpdir);
+		a->tmpdir = NULL;
+		goto fail;
+	}
+	if ((rc = extract(ctx, ref->path, a->tmpdir)))
+		goto fail;
+	coco_ref *lr = layout_ref(ref, a->tmpdir);
+	if (!lr) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = coco_oci_src_open(ctx, lr, side, &a->src))) {
+		/* name the archive, not our temporary directory */
+		coco_preferr(ctx, rc, "oci-archive %s", ref->path);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	coco_src_close(s);
+	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Tar writer                                                          */
+/* ------------------------------------------------------------------ */
+
+static void octal(char *field, size_t width, uint64_t v)
+{
+	/* width-1 octal digits + NUL; base-256 when it does not fit */
+	if (width == 12 && v > 077777777777ull) {
+		memset(field, 0, width);
+		field[0] = (char)0x80;
+		for (size_t i = width - 1; i > 0 && v; i--) {
+			field[i] = (char)(v & 0xff);
+			v >>= 8;
+		}
+		return;
+	}
+	snprintf(field, width, "%0*llo", (int)width - 1, (unsigned long long)v);
+}
+
+static int tar_header(int fd, const char *name, char type, uint64_t size, mode_t mode)
+{
+	unsigned char h[512];
+	memset(h, 0, sizeof(h));
+	size_t n = strlen(name);
+	if (n > 100) {
+		/* pax extended header carrying the path */
+		char rec[600];
+		int body = (int)n + 7; /* " path=" + "\n" */
+		int len = body + 1;
+		while ((int)snprintf(NULL, 0, "%d", len) + body != len)
+			len++;
+		int rl = snprintf(rec, sizeof(rec), "%d path=%s\n", len, name);
+		if (rl != len)
+			return -1;
+		if (tar_header(fd, "PaxHeader", 'x', (uint64_t)rl, 0644) < 0 || write_all(fd, rec, (size_t)rl) < 0)
+			return -1;
+		size_t pad = (512 - (size_t)rl % 512) % 512;
+		unsigned char z[512] = { 0 };
+		if (pad && write_all(fd, z, pad) < 0)
+			return -1;
+		n = 100;
+	}
+	memcpy(h, name, n);
+	octal((char *)h + 100, 8, mode);
+	octal((char *)h + 108, 8, 0);
+	octal((char *)h + 116, 8, 0);
+	octal((char *)h + 124, 12, size);
+	octal((char *)h + 136, 12, 0);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	unsigned sum = 0;
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+	return write_all(fd, h, 512);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append directory `rel` (under root) and everything below, sorted. */
+static int tar_tree(cocoimg_ctx *ctx, int out, const char *root, const char *rel, unsigned char *buf)
+{
+	char *path = coco_asprintf("%s/%s", root, rel);
+	DIR *d = path ? opendir(path) : NULL;
+	if (!d) {
+		int rc = coco_seterr(ctx, COCOIMG_EIO, "cannot read %s: %s", path ? path : rel, strerror(errno));
+		free(path);
+		return rc;
+	}
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue; /* ., .., and our temp files */
+		char **nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn || !(nn[n] = coco_strdup(de->d_name))) {
+			free(nn ? nn : names);
+			names = NULL;
+			n = 0;
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			break;
+		}
+		names = nn;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *r = rel[0] ? coco_asprintf("%s/%s", rel, names[i]) : coco_strdup(names[i]);
+		char *full = coco_asprintf("%s/%s", root, r);
+		struct stat st;
+		if (!r || !full || lstat(full, &st) < 0) {
+			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot stat %s", full ? full : names[i]);
+		} else if (S_ISDIR(st.st_mode)) {
+			char *dn = coco_asprintf("%s/", r);
+			if (!dn || tar_header(out, dn, '5', 0, 0755) < 0)
+				rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write the archive: %s", strerror(errno));
+			free(dn);
+			if (!rc)
+				rc = tar_tree(ctx, out, root, r, buf);
+		} else if (S_ISREG(st.st_mode)) {
+			int fd = open(full, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || tar_header(out, r, '0', (uint64_t)st.st_size, 0644) < 0) {
+				rc = coco_seterr(ctx, COCOIMG_EIO, "cannot archive %s: %s", r, strerror(errno));
+			} else {
+				uint64_t left = (uint64_t)st.st_size;
+				while (left && !rc) {
+					ssize_t got = read(fd, buf, left < COCO_BUFSZ ? left : COCO_BUFSZ);
+					if (got < 0 && errno == EINTR)
+						continue;
+					if (got <= 0 || write_all(out, buf, (size_t)got) < 0)
+						rc = coco_seterr(ctx, COCOIMG_EIO, "cannot archive %s: %s", r,
+						                 got == 0 ? "file shrank" : strerror(errno));
+					else
+						left -= (uint64_t)got;
+				}
+				size_t pad = (512 - (size_t)(st.st_size % 512)) % 512;
+				if (!rc && pad) {
+					memset(buf, 0, pad);
+					if (write_all(out, buf, pad) < 0)
+						rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write the archive: %s", strerror(errno));
+				}
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		free(r);
+		free(full);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(path);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Destination                                                         */
+/* ------------------------------------------------------------------ */
+
+static int adst_has_blob(coco_dest *d, const char *digest, int64_t size)
+{
+	arch_impl *a = d->impl;
+	return a->dst->ops->has_blob(a->dst, digest, size);
+}
+
+static int adst_put_blob(coco_dest *d, const char *digest, int64_t size, coco_stage **sink)
+{
+	arch_impl *a = d->impl;
+	return a->dst->ops->put_blob(a->dst, digest, size, sink);
+}
+
+static int adst_put_manifest(coco_dest *d, const void *data, size_t len, const char *mt, bool top)
+{
+	arch_impl *a = d->impl;
+	return a->dst->ops->put_manifest(a->dst, data, len, mt, top);
+}
+
+static int adst_commit(coco_dest *d)
+{
+	arch_impl *a = d->impl;
+	cocoimg_ctx *ctx = d->ctx;
+	int rc = a->dst->ops->commit(a->dst);
+	if (rc)
+		return rc;
+	a->partial = coco_asprintf("%s.tmp-XXXXXX", a->file);
+	int fd = a->partial ? mkostemp(a->partial, O_CLOEXEC) : -1;
+	if (fd < 0) {
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot create %s: %s", a->file, strerror(errno));
+		free(a->partial);
+		a->partial = NULL;
+		return rc;
+	}
+	unsigned char *buf = malloc(COCO_BUFSZ);
+	if (!buf)
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (!rc)
+		rc = tar_tree(ctx, fd, a->tmpdir, "", buf);
+	free(buf);
+	if (!rc) {
+		unsigned char z[1024] = { 0 };
+		if (write_all(fd, z, sizeof(z)) < 0 || fchmod(fd, 0644) < 0)
+			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s: %s", a->file, strerror(errno));
+	}
+	if (close(fd) < 0 && !rc)
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s: %s", a->file, strerror(errno));
+	if (!rc && rename(a->partial, a->file) < 0)
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s: %s", a->file, strerror(errno));
+	if (!rc) {
+		free(a->partial);
+		a->partial = NULL;
+	}
+	return rc;
+}
+
+static void adst_close(coco_dest *d)
+{
+	arch_free(d->impl);
+	d->impl = NULL;
+}
+
+static const struct coco_dest_ops arch_dest_ops = {
+	.has_blob = adst_has_blob,
+	.put_blob = adst_put_blob,
+	.mount_blob = NULL,
+	.put_manifest = adst_put_manifest,
+	.commit = adst_commit,
+	.close = adst_close,
+};
 
 int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 {
 	*out = NULL;
-	coco_ref_free(ref);
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "oci-archive: is not implemented yet");
+	int rc = 0;
+	coco_dest *d = calloc(1, sizeof(*d));
+	arch_impl *a = calloc(1, sizeof(*a));
+	if (!d || !a) {
+		free(d);
+		free(a);
+		coco_ref_free(ref);
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	d->ops = &arch_dest_ops;
+	d->ctx = ctx;
+	d->ref = ref;
+	d->side = "dest";
+	d->impl = a;
+	a->ctx = ctx;
+	if (ref->tag && ref->tag[0] == '@') {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: an @N index cannot be written to", ref->raw);
+		goto fail;
+	}
+	struct stat st;
+	if (stat(ref->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is a directory", ref->path);
+		goto fail;
+	}
+	a->file = coco_strdup(ref->path);
+	char *copy = coco_strdup(ref->path);
+	char *base = coco_strdup(ref->path);
+	if (!a->file || !copy || !base) {
+		free(copy);
+		free(base);
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	a->tmpdir = coco_asprintf("%s/.%s.coco-XXXXXX", dirname(copy), basename(base));
+	free(copy);
+	free(base);
+	if (!a->tmpdir || !mkdtemp(a->tmpdir)) {
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot create a working directory next to %s: %s",
+		                 ref->path, strerror(errno));
+		free(a->tmpdir);
+		a->tmpdir = NULL;
+		goto fail;
+	}
+	coco_ref *lr = layout_ref(ref, a->tmpdir);
+	if (!lr) {
+		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = coco_oci_dest_open(ctx, lr, &a->dst)))
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	coco_dest_close(d);
+	return rc;
 }

@@ -347,7 +347,7 @@ static int write_data(coco_applier *ap, struct archive *a, layer_reader *lr, int
 		int r = archive_read_data_block(a, &buf, &sz, &off);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN) {
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 			if (lr->src_rc)
 				return lr->src_rc;
 			return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": %s", ap->what,
@@ -796,7 +796,7 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 		}
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN) {
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 			if (lr.src_rc)
 				rc = lr.src_rc;
 			else if (lr.real_eof && lr.total == 0)

@@ -1,0 +1,3 @@
+#!/bin/bash
+. "$TOP_SRCDIR/tests/lib/common.sh"
+finish

@@ -1,14 +1,127 @@
-/* coco-img inspect (placeholder until its module lands) */
+/* coco-img inspect IMAGE: manifest, config, layers, encryption details. */
 #include "cli.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static void print_list(const char *label, json_t *a)
+{
+	if (!json_is_array(a) || !json_array_size(a))
+		return;
+	size_t i;
+	json_t *v;
+	printf("%-13s", label);
+	json_array_foreach(a, i, v) printf("%s%s", i ? " " : "", json_string_value(v) ? json_string_value(v) : "");
+	printf("\n");
+}
+
+static void print_map(const char *label, json_t *m)
+{
+	if (!json_is_object(m) || !json_object_size(m))
+		return;
+	printf("%s:\n", label);
+	const char *k;
+	json_t *v;
+	json_object_foreach(m, k, v) printf("  %s: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+}
+
+static void print_platform(json_t *p)
+{
+	printf("%s/%s%s%s", str(p, "os"), str(p, "architecture"), *str(p, "variant") ? "/" : "", str(p, "variant"));
+}
+
+static void print_text(json_t *j)
+{
+	printf("%-13s%s\n", "Name:", str(j, "name"));
+	printf("%-13s%s\n", "Digest:", str(j, "digest"));
+	printf("%-13s%s\n", "MediaType:", str(j, "media_type"));
+	json_t *ms = json_object_get(j, "manifests");
+	if (json_is_array(ms)) {
+		printf("Manifests:\n");
+		size_t i;
+		json_t *m;
+		json_array_foreach(ms, i, m) {
+			printf("  %s  ", str(m, "digest"));
+			json_t *p = json_object_get(m, "platform");
+			if (json_is_object(p))
+				print_platform(p);
+			else
+				printf("(no platform)");
+			printf("\n");
+		}
+		print_map("Annotations", json_object_get(j, "annotations"));
+		return;
+	}
+	json_t *idx = json_object_get(j, "index");
+	if (json_is_object(idx))
+		printf("%-13s%s\n", "Index:", str(idx, "digest"));
+	json_t *p = json_object_get(j, "platform");
+	if (json_is_object(p)) {
+		printf("%-13s", "Platform:");
+		print_platform(p);
+		printf("\n");
+	}
+	json_t *c = json_object_get(j, "config");
+	printf("%-13s%s\n", "Config:", str(c, "digest"));
+	if (*str(c, "created"))
+		printf("%-13s%s\n", "Created:", str(c, "created"));
+	print_list("Entrypoint:", json_object_get(c, "entrypoint"));
+	print_list("Cmd:", json_object_get(c, "cmd"));
+	json_t *env = json_object_get(c, "env");
+	if (json_is_array(env) && json_array_size(env)) {
+		printf("Env:\n");
+		size_t i;
+		json_t *v;
+		json_array_foreach(env, i, v) printf("  %s\n", json_string_value(v) ? json_string_value(v) : "");
+	}
+	print_map("Labels", json_object_get(c, "labels"));
+	json_t *layers = json_object_get(j, "layers");
+	printf("Layers:\n");
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) {
+		printf("  %s  %10lld  %s\n", str(l, "digest"), (long long)json_integer_value(json_object_get(l, "size")),
+		       str(l, "media_type"));
+		json_t *e = json_object_get(l, "encryption");
+		if (json_is_true(json_object_get(l, "encrypted")) && json_is_object(e)) {
+			char *s = json_dumps(e, JSON_COMPACT);
+			printf("      encrypted: %s\n", s ? s : "");
+			free(s);
+		}
+	}
+	print_map("Annotations", json_object_get(j, "annotations"));
+}
 
 static int run(cli_state *st)
 {
-	(void)st;
-	return cli_error(EXIT_FAIL, "inspect: not implemented yet");
+	char *report = NULL;
+	int rc = cocoimg_inspect(st->ctx, st->positional[0], &report);
+	if (rc)
+		return cli_fail(st, rc, NULL);
+	if (st->json) {
+		printf("%s\n", report);
+	} else {
+		json_t *j = json_loads(report, 0, NULL);
+		if (j)
+			print_text(j);
+		json_decref(j);
+	}
+	cocoimg_free(report);
+	return EXIT_OK;
 }
 
 static const cli_opt opts[] = { { NULL, 0, 0, NULL, NULL } };
 
 const cli_command cli_cmd_inspect = {
-	"inspect", "ARGS...", "(not implemented yet)", 0, opts, NULL, 0, 99, run,
+	"inspect", "IMAGE",
+	"Show an image's manifest, platform, config and layers, and for encrypted layers\n"
+	"the cipher and recipient schemes (never key material).  For an index, list its\n"
+	"instances; with --platform, inspect the selected one.",
+	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT, opts, NULL, 1, 1, run,
 };

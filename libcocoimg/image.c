@@ -1145,3 +1145,167 @@ done:
 	pthread_mutex_destroy(&j.mu);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Inspect                                                             */
+/* ------------------------------------------------------------------ */
+
+static void copy_if(json_t *dst, const char *dkey, json_t *src, const char *skey, json_type t)
+{
+	json_t *v = src ? json_object_get(src, skey) : NULL;
+	if (v && json_typeof(v) == t)
+		json_object_set(dst, dkey, v);
+}
+
+static int inspect_image(coco_src *s, const coco_manifest *m, json_t *rep)
+{
+	cocoimg_ctx *ctx = s->ctx;
+	const coco_desc *c = &m->config;
+	json_t *cfg = json_pack("{s:s,s:I,s:s}", "digest", c->digest, "size", (json_int_t)c->size,
+	                        "media_type", c->media_type);
+	json_object_set_new(rep, "config", cfg);
+	if (!strcmp(c->media_type, COCO_MT_OCI_CONFIG) || !strcmp(c->media_type, COCO_MT_DOCKER_CONFIG)) {
+		coco_buf b = COCO_BUF_INIT;
+		json_t *cj = NULL;
+		int rc = coco_fetch_small_blob(s, c, COCO_MAX_CONFIG, &b);
+		if (!rc)
+			rc = coco_json_parse(ctx, b.data, b.len, "image config", COCOIMG_EBADIMAGE, &cj);
+		coco_buf_free(&b);
+		if (rc)
+			return coco_preferr(ctx, rc, "config %s", c->digest);
+		copy_if(cfg, "created", cj, "created", JSON_STRING);
+		copy_if(cfg, "author", cj, "author", JSON_STRING);
+		copy_if(cfg, "os", cj, "os", JSON_STRING);
+		copy_if(cfg, "architecture", cj, "architecture", JSON_STRING);
+		copy_if(cfg, "variant", cj, "variant", JSON_STRING);
+		json_t *cc = json_object_get(cj, "config");
+		if (json_is_object(cc)) {
+			copy_if(cfg, "user", cc, "User", JSON_STRING);
+			copy_if(cfg, "env", cc, "Env", JSON_ARRAY);
+			copy_if(cfg, "entrypoint", cc, "Entrypoint", JSON_ARRAY);
+			copy_if(cfg, "cmd", cc, "Cmd", JSON_ARRAY);
+			copy_if(cfg, "working_dir", cc, "WorkingDir", JSON_STRING);
+			copy_if(cfg, "labels", cc, "Labels", JSON_OBJECT);
+			copy_if(cfg, "exposed_ports", cc, "ExposedPorts", JSON_OBJECT);
+		}
+		json_t *plat = json_object();
+		copy_if(plat, "os", cj, "os", JSON_STRING);
+		copy_if(plat, "architecture", cj, "architecture", JSON_STRING);
+		copy_if(plat, "variant", cj, "variant", JSON_STRING);
+		json_object_set_new(rep, "platform", plat);
+		json_t *rootfs = json_object_get(cj, "rootfs");
+		json_t *ids = json_is_object(rootfs) ? json_object_get(rootfs, "diff_ids") : NULL;
+		if (json_is_array(ids) && json_array_size(ids) != m->n_layers)
+			coco_warn(ctx, "config %s lists %zu diff_ids for %zu layers", c->digest,
+			          json_array_size(ids), m->n_layers);
+		json_decref(cj);
+	}
+	json_t *layers = json_array();
+	json_object_set_new(rep, "layers", layers);
+	for (size_t i = 0; i < m->n_layers; i++) {
+		const coco_desc *d = &m->layers[i];
+		bool enc = coco_mt_is_encrypted(d->media_type);
+		json_t *l = json_pack("{s:s,s:I,s:s,s:b}", "digest", d->digest, "size", (json_int_t)d->size,
+		                      "media_type", d->media_type, "encrypted", enc);
+		if (enc) {
+			json_t *e = coco_crypt_describe_layer(ctx, d);
+			if (e)
+				json_object_set_new(l, "encryption", e);
+		}
+		if (d->annotations && json_object_size(d->annotations) && !enc)
+			json_object_set(l, "annotations", d->annotations);
+		json_array_append_new(layers, l);
+	}
+	if (m->annotations)
+		json_object_set(rep, "annotations", m->annotations);
+	return 0;
+}
+
+COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **report)
+{
+	if (report)
+		*report = NULL;
+	if (!ctx || !image || !report)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "inspect: missing argument");
+	coco_clearerr(ctx);
+	coco_src *s = NULL;
+	coco_resolved r = { 0 };
+	json_t *rep = json_object();
+	int rc = coco_src_open(ctx, image, "src", &s);
+	if (rc)
+		goto done;
+	json_object_set_new(rep, "name", json_string(image));
+	char *canon = coco_ref_string(s->ref);
+	if (canon)
+		json_object_set_new(rep, "reference", json_string(canon));
+	free(canon);
+	/* the top manifest first: an index is listed unless a platform was asked for */
+	coco_buf top = COCO_BUF_INIT;
+	char *top_mt = NULL;
+	coco_manifest *tm = NULL;
+	rc = s->ops->get_manifest(s, NULL, &top, &top_mt);
+	if (!rc && (rc = coco_manifest_parse(ctx, top.data, top.len, top_mt, &tm)))
+		coco_preferr(ctx, rc, "%s", image);
+	bool list = !rc && tm->kind == COCO_KIND_INDEX && !coco_opt(ctx, NULL, "platform");
+	if (list) {
+		char dg[COCO_DIGEST_STRLEN];
+		digest_like(NULL, top.data, top.len, dg);
+		json_object_set_new(rep, "digest", json_string(dg));
+		json_object_set_new(rep, "media_type", json_string(tm->media_type));
+		json_object_set_new(rep, "size", json_integer((json_int_t)top.len));
+		json_t *ms = json_array();
+		json_object_set_new(rep, "manifests", ms);
+		for (size_t i = 0; i < tm->n_manifests; i++) {
+			const coco_desc *d = &tm->manifests[i];
+			json_t *e = json_pack("{s:s,s:I,s:s}", "digest", d->digest, "size", (json_int_t)d->size,
+			                      "media_type", d->media_type);
+			json_t *p = json_object_get(d->json, "platform");
+			if (p)
+				json_object_set(e, "platform", p);
+			if (d->annotations)
+				json_object_set(e, "annotations", d->annotations);
+			json_array_append_new(ms, e);
+		}
+		if (tm->annotations)
+			json_object_set(rep, "annotations", tm->annotations);
+	}
+	coco_manifest_free(tm);
+	coco_buf_free(&top);
+	free(top_mt);
+	if (rc || list)
+		goto done;
+	if ((rc = coco_resolve(s, NULL, &r)))
+		goto done;
+	json_object_set_new(rep, "digest", json_string(r.digest));
+	json_object_set_new(rep, "media_type", json_string(r.media_type));
+	json_object_set_new(rep, "size", json_integer((json_int_t)r.raw.len));
+	if (r.image != r.top)
+		json_object_set_new(rep, "index", json_pack("{s:s,s:s}", "digest", r.top_digest, "media_type",
+		                                            r.top_media_type));
+	rc = inspect_image(s, r.image, rep);
+done:
+	if (!rc) {
+		*report = coco_json_dump(rep);
+		if (!*report)
+			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	json_decref(rep);
+	coco_resolved_clear(&r);
+	coco_src_close(s);
+	return rc;
+}
+
+COCOIMG_API int cocoimg_reference_normalize(cocoimg_ctx *ctx, const char *ref, char **out)
+{
+	if (out)
+		*out = NULL;
+	if (!ref || !out)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "reference_normalize: missing argument");
+	coco_ref *r;
+	int rc = coco_ref_parse(ctx, ref, &r);
+	if (rc)
+		return rc;
+	*out = coco_ref_string(r);
+	coco_ref_free(r);
+	return *out ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+}

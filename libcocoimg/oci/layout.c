@@ -192,9 +192,10 @@ int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_sr
 	struct stat st;
 	if (stat(ref->path, &st) < 0) {
 		int e = errno;
+		int rc = coco_seterr(ctx, e == ENOENT ? COCOIMG_ENOTFOUND : COCOIMG_EIO,
+		                     "OCI layout %s: %s", ref->path, strerror(e));
 		coco_ref_free(ref);
-		return coco_seterr(ctx, e == ENOENT ? COCOIMG_ENOTFOUND : COCOIMG_EIO,
-		                   "OCI layout %s: %s", ref->path, strerror(e));
+		return rc;
 	}
 	coco_src *s = calloc(1, sizeof(*s));
 	oci_src *o = calloc(1, sizeof(*o));

@@ -13,7 +13,8 @@ GET /token?service=S&scope=repository:NAME:ACTIONS[&scope=...][&account=U]
   anything else       -> 401
 The answer is a JWS (RS256, x5c header with the signing certificate) with
 claims iss=test-issuer, aud=S, access=[...]; the body carries both "token"
-and "access_token" (or only "access_token" with --access-token-only).
+and "access_token" (or only "access_token" with --access-token-only or
+while the file DIR/access-token-only exists).
 Each request is logged as one line: "account scopes authorized".
 """
 import base64, json, os, subprocess, sys, threading, time, uuid
@@ -93,7 +94,7 @@ class H(BaseHTTPRequestHandler):
         self.log_line(user or "-", q)
         body = {"access_token": tok, "expires_in": 300,
                 "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
-        if not ACCESS_ONLY:
+        if not (ACCESS_ONLY or os.path.exists(os.path.join(D, "access-token-only"))):
             body["token"] = tok
         data = json.dumps(body).encode()
         self.send_response(200)

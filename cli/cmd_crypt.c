@@ -1,24 +1,211 @@
-/* coco-img encrypt / decrypt (placeholder until crypt lands) */
+/* coco-img encrypt / decrypt, and the keyring builder shared with copy. */
 #include "cli.h"
 
-static int run(cli_state *st)
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE };
+
+static int *enc_layers;
+static size_t n_enc_layers;
+static const char **removes;
+static size_t n_removes;
+
+static int push_str(const char ***arr, size_t *n, const char *v)
 {
-	(void)st;
-	return cli_error(EXIT_FAIL, "%s: not implemented yet", st->cmd);
+	const char **a = realloc(*arr, (*n + 1) * sizeof(*a));
+	if (!a)
+		return -1;
+	a[(*n)++] = v;
+	*arr = a;
+	return 0;
+}
+
+static int handler(cli_state *st, int id, const char *v)
+{
+	switch (id) {
+	case ID_ENCKEY: {
+		const char **a = realloc(st->enc_keys, (size_t)(st->n_enc_keys + 1) * sizeof(*a));
+		if (!a)
+			return cli_error(EXIT_FAIL, "out of memory");
+		a[st->n_enc_keys++] = v;
+		st->enc_keys = a;
+		return 0;
+	}
+	case ID_ENCLAYER: {
+		char *end = NULL;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (!*v || !end || *end || errno || n > INT_MAX || n < INT_MIN)
+			return cli_usage("%s: --encrypt-layer takes a layer index (negative counts from "
+			                 "the end), not \"%s\"", st->cmd, v);
+		int *a = realloc(enc_layers, (n_enc_layers + 1) * sizeof(*a));
+		if (!a)
+			return cli_error(EXIT_FAIL, "out of memory");
+		a[n_enc_layers++] = (int)n;
+		enc_layers = a;
+		return 0;
+	}
+	case ID_REMOVE:
+		return push_str(&removes, &n_removes, v) ? cli_error(EXIT_FAIL, "out of memory") : 0;
+	}
+	return cli_usage("internal: unhandled option");
 }
 
 int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients)
 {
-	(void)st; (void)want_recipients;
 	*out = NULL;
+	if (!st->n_dec_keys && !(want_recipients && st->n_enc_keys))
+		return 0;
+	cocoimg_keyring *kr;
+	if (cocoimg_keyring_new(&kr))
+		return cli_error(EXIT_FAIL, "out of memory");
+	for (int i = 0; i < st->n_dec_keys; i++) {
+		int rc = cocoimg_keyring_add_decryption_key(st->ctx, kr, st->dec_keys[i]);
+		if (rc) {
+			cocoimg_keyring_free(kr);
+			return cli_fail(st, rc, "--decryption-key");
+		}
+	}
+	for (int i = 0; want_recipients && i < st->n_enc_keys; i++) {
+		int rc = cocoimg_keyring_add_recipient(st->ctx, kr, st->enc_keys[i]);
+		if (rc) {
+			cocoimg_keyring_free(kr);
+			return cli_fail(st, rc, "--encryption-key");
+		}
+	}
+	*out = kr;
 	return 0;
 }
 
-static const cli_opt opts[] = { { NULL, 0, 0, NULL, NULL } };
+static const char *str_of(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Human-readable summary of what happened to each layer. */
+static void print_text(cli_state *st, const char *report, bool encrypt)
+{
+	json_error_t e;
+	json_t *r = json_loads(report ? report : "{}", 0, &e);
+	json_t *layers = json_object_get(r, "layers");
+	size_t i, n_done = 0, n = json_array_size(layers);
+	json_t *l;
+	json_array_foreach(layers, i, l) {
+		const char *d = str_of(l, "source_digest");
+		if (!d)
+			d = str_of(l, "digest");
+		char idx[32];
+		snprintf(idx, sizeof(idx), "#%zu", i);
+		const char *name = d ? d : idx;
+		if (encrypt) {
+			if (json_is_true(json_object_get(l, "encrypted"))) {
+				n_done++;
+				const char *to = str_of(l, "encrypted_digest");
+				json_t *rc = json_object_get(l, "recipients");
+				printf("encrypted layer %s%s%s for %zu recipient%s\n", name, to ? " -> " : "",
+				       to ? to : "", json_array_size(rc), json_array_size(rc) == 1 ? "" : "s");
+			} else if (json_is_true(json_object_get(l, "already_encrypted"))) {
+				json_t *add = json_object_get(l, "recipients_added");
+				json_t *rm = json_object_get(l, "recipients_removed");
+				printf("layer %s already encrypted", name);
+				if (json_array_size(add))
+					printf(": added %zu recipient%s", json_array_size(add),
+					       json_array_size(add) == 1 ? "" : "s");
+				if (json_is_integer(rm))
+					printf("%s removed %lld recipient entr%s", json_array_size(add) ? "," : ":",
+					       (long long)json_integer_value(rm),
+					       json_integer_value(rm) == 1 ? "y" : "ies");
+				printf("\n");
+			} else {
+				printf("layer %s left unencrypted\n", name);
+			}
+		} else {
+			if (json_is_true(json_object_get(l, "decrypted"))) {
+				n_done++;
+				const char *to = str_of(l, "decrypted_digest");
+				printf("decrypted layer %s%s%s\n", name, to ? " -> " : "", to ? to : "");
+			} else {
+				printf("layer %s was not encrypted\n", name);
+			}
+		}
+	}
+	const char *md = str_of(r, "manifest_digest");
+	printf("%s %zu of %zu layer%s%s%s\n", encrypt ? "encrypted" : "decrypted", n_done, n,
+	       n == 1 ? "" : "s", md ? "; manifest " : "", md ? md : "");
+	json_decref(r);
+	(void)st;
+}
+
+static int run(cli_state *st, bool encrypt)
+{
+	if (encrypt && !st->n_enc_keys && !n_removes)
+		return cli_usage("encrypt: give at least one --encryption-key (or --remove-recipient)");
+	if (!encrypt && !st->n_dec_keys)
+		return cli_usage("decrypt: give at least one --decryption-key");
+	cocoimg_keyring *kr = NULL;
+	int rc = cli_build_keyring(st, &kr, encrypt);
+	if (rc)
+		return rc;
+	cocoimg_copy_options o = COCOIMG_COPY_OPTIONS_INIT;
+	o.crypt_mode = encrypt ? COCOIMG_CRYPT_ENCRYPT : COCOIMG_CRYPT_DECRYPT;
+	o.keys = kr;
+	o.encrypt_layers = enc_layers;
+	o.n_encrypt_layers = n_enc_layers;
+	o.remove_recipients = removes;
+	o.n_remove_recipients = n_removes;
+	o.collect_stats = st->stats;
+	char *report = NULL;
+	rc = cocoimg_copy(st->ctx, st->positional[0], st->positional[1], &o, &report);
+	if (rc) {
+		rc = cli_fail(st, rc, NULL);
+	} else if (st->json) {
+		printf("%s\n", report ? report : "{}");
+	} else {
+		print_text(st, report, encrypt);
+	}
+	cocoimg_free(report);
+	cocoimg_keyring_free(kr);
+	free(enc_layers);
+	free(removes);
+	enc_layers = NULL;
+	removes = NULL;
+	n_enc_layers = n_removes = 0;
+	return rc;
+}
+
+static int run_encrypt(cli_state *st) { return run(st, true); }
+static int run_decrypt(cli_state *st) { return run(st, false); }
+
+static const cli_opt enc_opts[] = {
+	{ "encryption-key", CLI_VALUE, ID_ENCKEY,
+	  "recipient: jwe:PUBKEY, pkcs7:CERT, provider:NAME[:OPTS], coco:KID:KEKFILE (repeatable)",
+	  "RECIPIENT" },
+	{ "recipient", CLI_VALUE, ID_ENCKEY, NULL, "RECIPIENT" },
+	{ "encrypt-layer", CLI_VALUE, ID_ENCLAYER,
+	  "encrypt only layer N (0-based; negative counts from the end; repeatable; default all)",
+	  "N" },
+	{ "remove-recipient", CLI_VALUE, ID_REMOVE,
+	  "drop a recipient from already encrypted layers: jwe:PUBKEY, pkcs7:CERT, provider:NAME, "
+	  "coco:KID (does not revoke a key already handed out; repeatable)", "RECIPIENT" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const cli_opt dec_opts[] = { { NULL, 0, 0, NULL, NULL } };
 
 const cli_command cli_cmd_encrypt = {
-	"encrypt", "SRC DST", "(not implemented yet)", 0, opts, NULL, 0, 99, run,
+	"encrypt", "SRC DST",
+	"encrypt an image's layers for recipients (JWE, PKCS7, keyprovider, CoCo)",
+	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS,
+	enc_opts, handler, 2, 2, run_encrypt,
 };
+
 const cli_command cli_cmd_decrypt = {
-	"decrypt", "SRC DST", "(not implemented yet)", 0, opts, NULL, 0, 99, run,
+	"decrypt", "SRC DST", "decrypt every encrypted layer of an image (exit 4 if a key is missing)",
+	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS,
+	dec_opts, handler, 2, 2, run_decrypt,
 };

@@ -24,16 +24,6 @@
 
 #define MAX_KEYFILE (1024 * 1024)
 
-/* Implemented by keyprovider.c / coco.c (written in parallel): weak until
- * they are committed, so that every commit links. */
-#pragma weak coco_keyring_add_provider
-#pragma weak coco_keyring_add_coco
-
-static int unsupported(cocoimg_ctx *ctx, const char *what)
-{
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s keys are not available in this build", what);
-}
-
 int cocoimg_keyring_new(cocoimg_keyring **out)
 {
 	if (!out)
@@ -673,11 +663,9 @@ int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr, co
 	if (!ctx || !kr || !spec || !*spec)
 		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "empty decryption key") : COCOIMG_EINVAL;
 	if (!strncmp(spec, "provider:", 9))
-		return coco_keyring_add_provider ? coco_keyring_add_provider(ctx, kr, spec + 9, false)
-		                                 : unsupported(ctx, "provider:");
+		return coco_keyring_add_provider(ctx, kr, spec + 9, false);
 	if (!strncmp(spec, "coco-keys:", 10))
-		return coco_keyring_add_coco ? coco_keyring_add_coco(ctx, kr, spec, false)
-		                             : unsupported(ctx, "coco-keys:");
+		return coco_keyring_add_coco(ctx, kr, spec, false);
 	return add_private_file(ctx, kr, spec);
 }
 
@@ -695,11 +683,9 @@ int cocoimg_keyring_add_recipient(cocoimg_ctx *ctx, cocoimg_keyring *kr, const c
 		k.kind = COCO_KEY_CERT;
 		rc = coco_load_cert(ctx, spec + 6, &k);
 	} else if (!strncmp(spec, "provider:", 9)) {
-		return coco_keyring_add_provider ? coco_keyring_add_provider(ctx, kr, spec + 9, true)
-		                                 : unsupported(ctx, "provider:");
+		return coco_keyring_add_provider(ctx, kr, spec + 9, true);
 	} else if (!strncmp(spec, "coco:", 5)) {
-		return coco_keyring_add_coco ? coco_keyring_add_coco(ctx, kr, spec, true)
-		                             : unsupported(ctx, "coco:");
+		return coco_keyring_add_coco(ctx, kr, spec, true);
 	} else if (!strncmp(spec, "pgp:", 4) || !strncmp(spec, "pkcs11:", 7)) {
 		return coco_seterr(ctx, COCOIMG_EINVAL,
 		                   "recipient %.*s: pgp and pkcs11 recipients are not supported",

@@ -22,7 +22,7 @@ from urllib.parse import urlparse, parse_qs
 
 UP_HOST, UP_PORT = sys.argv[1].rsplit(":", 1)
 PORTFILE, LOGFILE = sys.argv[2], sys.argv[3]
-faults = []          # [kind, match, remaining] ; remaining 0 = always
+faults = []          # [kind, match, remaining] ; remaining None = always
 lock = threading.Lock()
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
        "proxy-authorization", "proxy-authenticate"}
@@ -37,7 +37,7 @@ def take_fault(path):
     with lock:
         for f in faults:
             if f[1] in path:
-                if f[2] == 0:
+                if f[2] is None:
                     return f[0]
                 if f[2] > 0:
                     f[2] -= 1
@@ -58,7 +58,8 @@ class H(BaseHTTPRequestHandler):
             if kind == "clear":
                 faults.clear()
             else:
-                faults.append([kind, q.get("match", [""])[0], int(q.get("count", ["1"])[0])])
+                n = int(q.get("count", ["1"])[0])
+                faults.append([kind, q.get("match", [""])[0], n if n > 0 else None])
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

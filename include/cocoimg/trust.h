@@ -7,6 +7,113 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------ */
+/* Verification (containers-policy.json)                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The verdict document ("report") of cocoimg_verify() and
+ * cocoimg_verify_blobs(), a JSON object with these fields (stable):
+ *
+ *   image            the image as given ("docker://...", "oci:...")
+ *   transport        "docker", "oci", "oci-archive" or "dir"
+ *   identity         the policy identity of the image (docker: the fully
+ *                    expanded reference, ":latest" added to a bare name;
+ *                    layouts: the resolved absolute path)
+ *   manifest_digest  digest of the image manifest the signatures must
+ *                    vouch for (for an index: the selected instance)
+ *   scope            which requirement list applied: "default" or
+ *                    "transports.docker[\"registry.example.com/team\"]"
+ *   verdict          "accepted", "rejected" or "lookup-failed"
+ *   accepted         true / false
+ *   requirements     one object per requirement of the chosen list:
+ *     index, type    position and type ("signedBy", "sigstoreSigned",
+ *                    "insecureAcceptAnything", "reject", ...)
+ *     outcome        "accepted", "rejected" or "not-evaluated" (after the
+ *                    first rejection evaluation stops, as in Go)
+ *     reason         a stable code:
+ *                      insecure-accept-anything, trusted-signature,
+ *                      rejected-by-policy   (a "reject" requirement)
+ *                      no-signature         (the image has no signature)
+ *                      no-trusted-signature (signatures exist, none made
+ *                                            by a trusted key, or invalid)
+ *                      wrong-image-or-identity (a trusted key signed
+ *                                            another manifest digest or
+ *                                            another identity)
+ *                      lookup-failed        (signatures could not be read)
+ *                      invalid-signature    (a stored signature blob is
+ *                                            not in any known format)
+ *                      key-error            (policy keys missing/unusable)
+ *                      unsupported          (X509 keyTypes, signedBaseLayer,
+ *                                            fulcio / rekor / pki for now)
+ *     message        human-readable reason
+ *     signer         (signedBy, accepted) primary key fingerprint
+ *     key_type, signed_identity, trusted_keys   (signature requirements)
+ *     signatures     per signature tried: source (file or URL), format
+ *                    ("simple-signing" / "sigstore"), outcome, reason,
+ *                    message, signer (when the key was trusted)
+ */
+
+/**
+ * Evaluate the trust policy for `image` ("docker://REF", "oci:DIR[:TAG]",
+ * "oci-archive:FILE[:TAG]") exactly as containers/image does: resolve the
+ * reference to its image manifest (for an index: the instance for the
+ * ctx "platform"), gather its signatures (lookaside per registries.d for
+ * docker://, sigstore attachments when use-sigstore-attachments is set)
+ * and run the requirements of the most specific policy scope.
+ *
+ * policy_path NULL: the ctx "policy" option, else
+ * $HOME/.config/containers/policy.json when it exists, else
+ * /etc/containers/policy.json.  registries.d: the ctx "registries.d"
+ * option, else $HOME/.config/containers/registries.d when it exists,
+ * else /etc/containers/registries.d.
+ *
+ * Returns 0 when the policy accepts the image, COCOIMG_EPOLICY when it
+ * rejects it, COCOIMG_ESIGLOOKUP when the signatures could not be read,
+ * COCOIMG_ECONFIG for a missing or malformed policy / registries.d file
+ * (the message names the file and the place), other codes when the image
+ * itself cannot be read.  report (optional) receives the verdict document
+ * above whenever the policy was evaluated (also on rejection); release
+ * it with cocoimg_free().
+ */
+COCOIMG_API int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
+                               char **report);
+
+/** Input of cocoimg_verify_blobs(). */
+typedef struct cocoimg_verify_input {
+	unsigned version;              /* COCOIMG_VERIFY_INPUT_VERSION */
+	/* The image reference the policy sees (scope and identity rules):
+	 * "docker://REF", "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or
+	 * "dir:DIR".  Nothing is fetched. */
+	const char *image;
+	/* The image manifest bytes exactly as served. */
+	const unsigned char *manifest;
+	size_t manifest_len;
+	/* Stored signature blobs, each in containers/image's format: an
+	 * OpenPGP signed message (simple signing) or the 0x00-prefixed
+	 * "simple-signing" / "sigstore-json" envelopes. */
+	const unsigned char *const *signatures;
+	const size_t *signature_lens;
+	size_t n_signatures;
+	/* The policy: a file, or the JSON bytes (policy_json wins). */
+	const char *policy_path;
+	const char *policy_json;
+	size_t policy_json_len;
+	/* Unix time to evaluate expiry at; 0 = now. */
+	int64_t now;
+} cocoimg_verify_input;
+
+#define COCOIMG_VERIFY_INPUT_VERSION 1
+#define COCOIMG_VERIFY_INPUT_INIT { COCOIMG_VERIFY_INPUT_VERSION }
+
+/**
+ * Evaluate a policy for an image given as bytes (manifest + signatures):
+ * for runtimes that fetched the image themselves, and for tests.  Same
+ * return codes and report as cocoimg_verify().
+ */
+COCOIMG_API int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in,
+                                     char **report);
+
+/* ------------------------------------------------------------------ */
 /* Signing (cosign format)                                             */
 /* ------------------------------------------------------------------ */
 

@@ -1,0 +1,212 @@
+/*
+ * libcocoimg trust/: internal interfaces of the policy engine (policy.c,
+ * identity.c, registries_d.c, lookaside.c), simple signing (simplesign.c)
+ * and the OpenPGP code (openpgp.c).  Not installed.  The interface to the
+ * cosign code is trust.h.
+ */
+#ifndef COCO_TRUST_POLICY_H
+#define COCO_TRUST_POLICY_H
+
+#include "trust.h"
+
+/* ------------------------------------------------------------------ */
+/* OpenPGP (openpgp.c)                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct coco_pgp_keyring coco_pgp_keyring;
+
+coco_pgp_keyring *coco_pgp_keyring_new(void);
+void coco_pgp_keyring_free(coco_pgp_keyring *kr);
+/*
+ * Add the transferable public keys in data (binary packets or ASCII
+ * armor, one or several keys) to kr.  Keys without a valid self-signed
+ * user id are skipped, as gpg's import does.  Returns the number of
+ * primary keys added (>= 0) or COCOIMG_EINVAL when data is not a keyring
+ * at all (message on ctx naming `what`).
+ */
+int coco_pgp_keyring_add(cocoimg_ctx *ctx, coco_pgp_keyring *kr, const unsigned char *data,
+                         size_t len, const char *what);
+/* Number of primary keys in kr. */
+size_t coco_pgp_keyring_count(const coco_pgp_keyring *kr);
+/* Upper-case hex fingerprint of primary key i (41 bytes with NUL). */
+void coco_pgp_keyring_fpr(const coco_pgp_keyring *kr, size_t i, char out[41]);
+
+/*
+ * Verify an OpenPGP signed message ([compressed] one-pass-signature,
+ * literal data, signature; or signature, literal data) against kr at
+ * time `now` (Unix seconds).  On success returns 0, the literal content
+ * in *content (caller frees) and the upper-case hex fingerprint of the
+ * signing key's PRIMARY key in signer (a signing subkey maps to its
+ * primary, as current containers/image does).  Failures return
+ * COCOIMG_EPOLICY with a message: malformed message, unknown key,
+ * bad signature, expired or revoked key, expired signature.
+ */
+int coco_pgp_verify_message(cocoimg_ctx *ctx, const coco_pgp_keyring *kr,
+                            const unsigned char *msg, size_t len, int64_t now,
+                            coco_buf *content, char signer[41]);
+
+/* ------------------------------------------------------------------ */
+/* Docker references for identity rules (identity.c)                   */
+/* ------------------------------------------------------------------ */
+
+/* A docker/distribution reference exactly as Go's docker/reference
+ * parses it (name-only allowed; tag and digest both optional). */
+typedef struct coco_tref {
+	char *domain;
+	char *path;
+	char *tag;                 /* NULL if none */
+	char *digest;              /* NULL if none */
+} coco_tref;
+
+/* ParseNormalizedNamed.  Returns 0 or COCOIMG_EINVAL with *err set to a
+ * static reason string (no ctx message). */
+int coco_tref_parse(const char *s, coco_tref *out, const char **err);
+/* ParseNamed: like coco_tref_parse but the string must already be in its
+ * canonical, fully qualified form. */
+int coco_tref_parse_canonical(const char *s, coco_tref *out, const char **err);
+void coco_tref_clear(coco_tref *r);
+/* "domain/path" (Go Name()); caller frees. */
+char *coco_tref_name(const coco_tref *r);
+/* "domain/path[:tag][@digest]" (Go String()); caller frees. */
+char *coco_tref_string(const coco_tref *r);
+bool coco_tref_name_only(const coco_tref *r);
+/* Validate a remapIdentity prefix (load time). */
+bool coco_remap_prefix_valid(const char *s);
+/* Go DockerReferenceNamespaces: repository, parents, host, *.wildcards.
+ * Returns a NULL-terminated array (coco_trust_strv_free). */
+char **coco_tref_namespaces(const coco_tref *r);
+void coco_trust_strv_free(char **v);
+
+/* ------------------------------------------------------------------ */
+/* Policy (policy.c)                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct coco_policy coco_policy;
+
+/* Parse policy.json bytes as strictly as containers/image.  `name`
+ * prefixes every message ("policy.json", or the path).  COCOIMG_ECONFIG
+ * with a message naming the place on any error. */
+int coco_policy_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *name,
+                      coco_policy **out);
+/* Read and parse a file; a missing file is COCOIMG_ECONFIG too. */
+int coco_policy_load(cocoimg_ctx *ctx, const char *path, coco_policy **out);
+void coco_policy_free(coco_policy *p);
+
+/* The image as the policy sees it. */
+typedef struct coco_trust_image {
+	const char *transport;     /* "docker", "oci", "oci-archive", "dir" */
+	char *name;                /* for the report: transport:reference */
+	char *identity;            /* PolicyConfigurationIdentity */
+	char **namespaces;         /* NULL-terminated, may be empty */
+	coco_tref *dref;           /* docker reference identity, NULL if none */
+	const unsigned char *manifest;
+	size_t manifest_len;
+	char manifest_digest[COCO_DIGEST_STRLEN];
+} coco_trust_image;
+
+/* Build a coco_trust_image from "docker://REF", "oci:DIR[:TAG]",
+ * "oci-archive:FILE[:TAG]", "dir:DIR" (manifest bytes set by caller).
+ * EINVAL with message on a bad reference. */
+int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *image);
+void coco_trust_image_clear(coco_trust_image *im);
+
+/* One signature as found for the image. */
+typedef enum coco_sig_kind {
+	COCO_SIG_SIMPLE = 0,       /* OpenPGP signed message */
+	COCO_SIG_SIGSTORE = 1      /* cosign simple-signing payload + signature */
+} coco_sig_kind;
+
+typedef struct coco_trust_sig {
+	coco_sig_kind kind;
+	coco_buf blob;             /* SIMPLE: the OpenPGP message */
+	char *mime_type;           /* SIGSTORE: mimeType */
+	coco_sigstore_sig sigstore;/* SIGSTORE */
+	char *origin;              /* where it came from ("signature-1", URL) */
+} coco_trust_sig;
+
+typedef struct coco_trust_sigs {
+	coco_trust_sig *v;
+	size_t n;
+} coco_trust_sigs;
+
+void coco_trust_sigs_clear(coco_trust_sigs *s);
+/*
+ * Classify one stored blob (2.3 of signatures.md: first-byte sniffing,
+ * 0x00 envelopes "simple-signing" / "sigstore-json") and append it to
+ * sigs.  An unrecognised blob is COCOIMG_EPOLICY with a message ("the
+ * whole signature fetch fails", as in containers/image).
+ */
+int coco_trust_sigs_add_blob(cocoimg_ctx *ctx, coco_trust_sigs *sigs, const unsigned char *blob,
+                             size_t len, const char *origin);
+
+/* Lazily fetches every signature of the image, once. */
+typedef struct coco_trust_fetcher {
+	/* Append the image's signatures to sigs.  Returns 0, or
+	 * COCOIMG_ESIGLOOKUP (lookup failed) / COCOIMG_EPOLICY (a blob
+	 * could not be parsed at all), with a message. */
+	int (*fetch)(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs);
+	void *payload;
+} coco_trust_fetcher;
+
+/*
+ * Evaluate the policy for im.  Returns 0 (accepted), COCOIMG_EPOLICY
+ * (rejected), COCOIMG_ESIGLOOKUP (signatures could not be fetched);
+ * *report (optional) receives the verdict document described in
+ * include/cocoimg/trust.h.  `now` is Unix seconds (0 = current time).
+ */
+int coco_policy_evaluate(cocoimg_ctx *ctx, const coco_policy *p, const coco_trust_image *im,
+                         const coco_trust_fetcher *f, int64_t now, json_t **report);
+
+/*
+ * Test hook: does the signedIdentity rule `prm_json` (a JSON object as in
+ * policy.json) accept signed reference `signed_ref` for `image`
+ * ("docker://..." etc.)?  1 yes, 0 no, <0 when prm_json or image is
+ * invalid (message on ctx).
+ */
+int coco_policy_identity_check(cocoimg_ctx *ctx, const char *prm_json, const char *image,
+                               const char *signed_ref);
+
+/* ------------------------------------------------------------------ */
+/* Simple signing payload (simplesign.c)                               */
+/* ------------------------------------------------------------------ */
+
+/* Strict parse of an "atomic container signature" (or, with
+ * cosign=true, "cosign container image signature") payload.  Returns 0
+ * and malloc'd digest and reference, or COCOIMG_EPOLICY with a message. */
+int coco_simple_payload_parse(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
+                              bool cosign, char **digest, char **reference);
+/* containers/image MatchesDigest: true iff digest (as a string) equals
+ * sha256 of the manifest (or of the schema1 payload without signatures). */
+bool coco_manifest_matches_digest(const unsigned char *manifest, size_t len, const char *digest);
+
+/* ------------------------------------------------------------------ */
+/* registries.d and lookaside (registries_d.c, lookaside.c)            */
+/* ------------------------------------------------------------------ */
+
+typedef struct coco_regd coco_regd;
+
+/* Load every *.yaml in dir (NULL: ctx "registries.d", else
+ * $HOME/.config/containers/registries.d if present, else
+ * /etc/containers/registries.d).  A missing directory is an empty
+ * configuration.  Malformed YAML: COCOIMG_ECONFIG naming the file. */
+int coco_regd_load(cocoimg_ctx *ctx, const char *dir, coco_regd **out);
+/* Parse one YAML document (for tests and fuzzing); `name` for messages. */
+int coco_regd_add_yaml(cocoimg_ctx *ctx, coco_regd *rd, const void *data, size_t len,
+                       const char *name);
+coco_regd *coco_regd_new(void);
+void coco_regd_free(coco_regd *rd);
+/* The lookaside base URL for a docker reference (never NULL: falls back
+ * to the built-in file:// store); caller frees. */
+char *coco_regd_lookaside(const coco_regd *rd, const coco_tref *ref);
+bool coco_regd_use_sigstore_attachments(const coco_regd *rd, const coco_tref *ref);
+
+/* Signature URL number n (1-based) under base for repository path
+ * `path` (no host) and manifest digest. Caller frees. */
+char *coco_lookaside_url(const char *base, const char *path, const char *digest, unsigned n);
+/* Read signature-1, -2, ... until missing (file://) or 404 (http/https);
+ * at most 128, each <= 4 MiB; append to sigs.  COCOIMG_ESIGLOOKUP on
+ * failure. */
+int coco_lookaside_fetch(cocoimg_ctx *ctx, const char *base, const char *path,
+                         const char *digest, coco_trust_sigs *sigs);
+
+#endif

@@ -43,3 +43,27 @@ for m in json.load(open(os.path.join(root, "index.json")))["manifests"]:
     walk(m["digest"], m["mediaType"])
 PYEOF
 }
+
+# raw_push LAYOUT TAG HOST:PORT REPO:TAG : push one manifest and its blobs
+# as they are (any media type) over plain http with urllib, independent of
+# the code under test and of skopeo's media-type rules.
+raw_push() {
+    "$PY" - "$@" <<'PYEOF'
+import json, os, sys, urllib.request
+lay, tag, reg, dst = sys.argv[1:5]
+repo, _, dtag = dst.rpartition(":")
+idx = json.load(open(lay + "/index.json"))
+m = [m for m in idx["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag][0]
+def blob(d): return open(os.path.join(lay, "blobs", *d.split(":")), "rb").read()
+def req(method, url, data=None, ct=None):
+    r = urllib.request.Request(url, data=data, method=method)
+    if ct: r.add_header("Content-Type", ct)
+    return urllib.request.urlopen(r)
+man = blob(m["digest"]); j = json.loads(man)
+for d in [j["config"]] + j["layers"]:
+    loc = req("POST", f"http://{reg}/v2/{repo}/blobs/uploads/", b"").headers["Location"]
+    if loc.startswith("/"): loc = f"http://{reg}" + loc
+    req("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + d["digest"], blob(d["digest"]), "application/octet-stream")
+req("PUT", f"http://{reg}/v2/{repo}/manifests/{dtag}", man, m["mediaType"])
+PYEOF
+}

@@ -363,9 +363,10 @@ static int add_keys_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *path
 		int bad = !json_is_string(v) || coco_json_bytes(v, &tmp);
 		coco_buf_wipe_free(&tmp);
 		if (bad) {
+			rc = coco_seterr(ctx, COCOIMG_ECONFIG, "CoCo keys file %s: the value of \"%s\" "
+			                 "is not a base64 string", path, name);
 			json_decref(doc);
-			return coco_seterr(ctx, COCOIMG_ECONFIG, "CoCo keys file %s: the value of \"%s\" "
-			                   "is not a base64 string", path, name);
+			return rc;
 		}
 	}
 	coco_key k;

@@ -378,7 +378,7 @@ static int append_params(coco_buf *out, const char *name, const char *const *par
 		    append_b64(out, (const unsigned char *)v, strlen(v)))
 			return COCOIMG_ENOMEM;
 	}
-	return coco_buf_appendf(out, "]}") ? COCOIMG_ENOMEM : 0;
+	return coco_buf_appendf(out, "]}}") ? COCOIMG_ENOMEM : 0;
 }
 
 int coco_kp_build_request(const char *name, const char *const *params, size_t n_params,

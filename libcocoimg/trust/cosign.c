@@ -13,6 +13,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -348,6 +349,7 @@ out:
 	OPENSSL_free(header);
 	OPENSSL_free(der);
 	BIO_free(bio);
+	ERR_clear_error();         /* leave no stale OpenSSL errors behind */
 	return rc;
 }
 
@@ -374,6 +376,7 @@ static int digest_verify(EVP_PKEY *key, const unsigned char *sig, size_t sig_len
 	ok = EVP_DigestVerify(mc, sig, sig_len, payload, len) == 1;
 out:
 	EVP_MD_CTX_free(mc);
+	ERR_clear_error();
 	return ok;
 }
 

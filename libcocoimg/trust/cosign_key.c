@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
@@ -355,5 +356,6 @@ out:
 	if (body)
 		OPENSSL_clear_free(body, (size_t)body_len);
 	BIO_free(bio);
+	ERR_clear_error();
 	return rc;
 }

@@ -759,6 +759,131 @@ static void test_encrypted_json_parse(void **state)
 }
 #endif
 
+/* ---- fetch from an oci: layout signed with cocoimg_sign ---- */
+
+static void put_blob_file(const char *dir, const char *data, size_t len, char out[COCO_DIGEST_STRLEN])
+{
+	coco_digest_bytes(COCO_SHA256, data, len, out);
+	char *p = coco_asprintf("%s/blobs/sha256/%s", dir, out + 7);
+	assert_int_equal(coco_write_file_atomic(ctx, p, data, len, 0644), 0);
+	free(p);
+}
+
+static char *make_layout(void)
+{
+	char *dir = coco_strdup("/tmp/coco-test-cosign-layout-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char *b = coco_asprintf("%s/blobs/sha256", dir);
+	assert_int_equal(coco_mkdir_p(ctx, b, 0755), 0);
+	free(b);
+	char cfg_d[COCO_DIGEST_STRLEN], lay_d[COCO_DIGEST_STRLEN], man_d[COCO_DIGEST_STRLEN];
+	const char *cfg = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+	put_blob_file(dir, cfg, strlen(cfg), cfg_d);
+	put_blob_file(dir, "layer", 5, lay_d);
+	char *man = coco_asprintf("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	                          "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+	                          "\"layers\":[]}", cfg_d, strlen(cfg));
+	put_blob_file(dir, man, strlen(man), man_d);
+	char *idx = coco_asprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	                          "\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}",
+	                          man_d, strlen(man));
+	char *ip = coco_asprintf("%s/index.json", dir), *lp = coco_asprintf("%s/oci-layout", dir);
+	assert_int_equal(coco_write_file_atomic(ctx, ip, idx, strlen(idx), 0644), 0);
+	assert_int_equal(coco_write_file_atomic(ctx, lp, "{\"imageLayoutVersion\":\"1.0.0\"}", 30, 0644), 0);
+	free(ip);
+	free(lp);
+	free(idx);
+	free(man);
+	return dir;
+}
+
+static void test_sign_fetch_verify_oci(void **state)
+{
+	(void)state;
+	char *dir = make_layout();
+	char *image = coco_asprintf("oci:%s:v1", dir);
+	EVP_PKEY *k = gen_key("EC", "P-256");
+	char *priv = pem_of(k, true, false), *pub = pem_of(k, false, false);
+
+	/* no attachment yet: no signatures, no error */
+	coco_src *src;
+	assert_int_equal(coco_src_open(ctx, image, "src", &src), 0);
+	coco_resolved res;
+	assert_int_equal(coco_resolve(src, NULL, &res), 0);
+	coco_sigstore_sig *sigs;
+	size_t n;
+	assert_int_equal(coco_cosign_fetch(ctx, src, res.digest, &sigs, &n), 0);
+	assert_int_equal(n, 0);
+	coco_sigstore_sigs_free(sigs, n);
+
+	cocoimg_sign_options o = COCOIMG_SIGN_OPTIONS_INIT;
+	o.key_pem = (const unsigned char *)priv;
+	o.key_pem_len = strlen(priv);
+	o.sign_identity = "example.com/app";
+	char *report = NULL;
+	assert_int_equal(cocoimg_sign(ctx, image, &o, &report), 0);
+	assert_non_null(strstr(report, "\"added\":true"));
+	cocoimg_free(report);
+	o.sign_identity = "example.com/app:v1";
+	assert_int_equal(cocoimg_sign(ctx, image, &o, NULL), 0);
+
+	assert_int_equal(coco_cosign_fetch(ctx, src, res.digest, &sigs, &n), 0);
+	assert_int_equal(n, 2);
+	EVP_PKEY **keys;
+	size_t nk;
+	assert_int_equal(coco_pubkeys_load_pem(ctx, (unsigned char *)pub, strlen(pub), &keys, &nk), 0);
+	const char *want[2] = { "example.com/app", "example.com/app:v1" };
+	for (size_t i = 0; i < n; i++) {
+		char *d, *r;
+		assert_int_equal(coco_cosign_verify(ctx, &sigs[i], keys, nk, &d, &r), 0);
+		assert_string_equal(d, res.digest);
+		assert_string_equal(r, want[i]);
+		free(d);
+		free(r);
+	}
+	coco_sigstore_sigs_free(sigs, n);
+
+	/* a corrupted payload blob makes the lookup fail (not "no signatures") */
+	char *tag = coco_cosign_attachment_tag(res.digest);
+	char *aimg = coco_asprintf("oci:%s:%s", dir, tag);
+	coco_src *asrc;
+	assert_int_equal(coco_src_open(ctx, aimg, "src", &asrc), 0);
+	coco_buf raw = COCO_BUF_INIT;
+	char *mt = NULL;
+	assert_int_equal(asrc->ops->get_manifest(asrc, NULL, &raw, &mt), 0);
+	coco_manifest *am;
+	assert_int_equal(coco_manifest_parse(ctx, raw.data, raw.len, mt, &am), 0);
+	char *bp = coco_asprintf("%s/blobs/sha256/%s", dir, am->layers[0].digest + 7);
+	assert_int_equal(coco_write_file_atomic(ctx, bp, "tampered", 8, 0644), 0);
+	assert_int_equal(coco_cosign_fetch(ctx, src, res.digest, &sigs, &n), COCOIMG_ESIGLOOKUP);
+	assert_int_equal(n, 0);
+	free(bp);
+	coco_manifest_free(am);
+	free(mt);
+	coco_buf_free(&raw);
+	coco_src_close(asrc);
+	free(aimg);
+	free(tag);
+
+	/* oci: without an identity is refused; a bad key is ECONFIG */
+	o.sign_identity = NULL;
+	assert_int_equal(cocoimg_sign(ctx, image, &o, NULL), COCOIMG_EINVAL);
+	o.sign_identity = "example.com/app";
+	o.key_pem = (const unsigned char *)pub;
+	o.key_pem_len = strlen(pub);
+	assert_int_equal(cocoimg_sign(ctx, image, &o, NULL), COCOIMG_ECONFIG);
+
+	coco_pubkeys_free(keys, nk);
+	coco_resolved_clear(&res);
+	coco_src_close(src);
+	free(priv);
+	free(pub);
+	EVP_PKEY_free(k);
+	coco_rm_rf(ctx, dir);
+	free(image);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +898,7 @@ int main(void)
 		cmocka_unit_test(test_attachment_tag),
 		cmocka_unit_test(test_privkey_plain_formats),
 		cmocka_unit_test(test_passphrase_file),
+		cmocka_unit_test(test_sign_fetch_verify_oci),
 #if HAVE_SODIUM
 		cmocka_unit_test(test_privkey_cosign_encrypted),
 		cmocka_unit_test(test_encrypted_json_parse),

@@ -442,6 +442,8 @@ static int copy_blob(copy_job *j, const coco_desc *d, const char *what, bool *sk
 	coco_stage_chain_free(head);
 	if (rc && !strstr(cocoimg_ctx_last_error(j->ctx), d->digest))
 		coco_preferr(j->ctx, rc, "%s %s", what, d->digest);
+	else if (rc && strncmp(cocoimg_ctx_last_error(j->ctx), what, strlen(what)))
+		coco_preferr(j->ctx, rc, "%s", what);
 	return rc;
 }
 

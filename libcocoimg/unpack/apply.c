@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,7 +56,8 @@ struct coco_applier {
 	char *rootfs;
 	bool privileged;
 	bool root_set;
-	unsigned char *buf;
+	unsigned char *bufs[2];
+	bool multi_cpu;
 	/* per layer */
 	const char *what;
 	coco_pathset upper;
@@ -75,6 +77,18 @@ typedef struct layer_reader {
 	size_t pad_left;
 	int src_rc;
 	uint64_t digest_ns, wait_ns;
+	const unsigned char *cur;  /* chunk handed to libarchive */
+	/* diff_id hashing on its own thread (when there is more than one
+	 * CPU): chunk k is decompressed into buf[k % 2]; before buf[k % 2]
+	 * is reused, chunk k-2 must have been hashed */
+	bool threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t submitted, hashed;
+	size_t lens[2];
+	bool stop, used_thread;
+	uint64_t hwait_ns;         /* applier time spent waiting for the hasher */
 } layer_reader;
 
 static const unsigned char zeros[2048];
@@ -109,19 +123,84 @@ static ssize_t timed_pull(void *p, const unsigned char **data)
 	return n;
 }
 
+static void *hasher_main(void *arg)
+{
+	layer_reader *lr = arg;
+	pthread_mutex_lock(&lr->mu);
+	for (;;) {
+		while (lr->hashed == lr->submitted && !lr->stop)
+			pthread_cond_wait(&lr->cv, &lr->mu);
+		if (lr->hashed == lr->submitted)
+			break;
+		uint64_t k = lr->hashed;
+		pthread_mutex_unlock(&lr->mu);
+		uint64_t t0 = coco_now_ns();
+		coco_digest_update(&lr->dg, lr->ap->bufs[k % 2], lr->lens[k % 2]);
+		uint64_t dt = coco_now_ns() - t0;
+		pthread_mutex_lock(&lr->mu);
+		lr->digest_ns += dt;
+		lr->hashed++;
+		pthread_cond_broadcast(&lr->cv);
+	}
+	pthread_mutex_unlock(&lr->mu);
+	return NULL;
+}
+
+/* Wait until at most `left` chunks are still being hashed. */
+static void hash_wait(layer_reader *lr, uint64_t left)
+{
+	if (!lr->threaded)
+		return;
+	uint64_t t0 = coco_now_ns();
+	pthread_mutex_lock(&lr->mu);
+	while (lr->submitted - lr->hashed > left)
+		pthread_cond_wait(&lr->cv, &lr->mu);
+	pthread_mutex_unlock(&lr->mu);
+	lr->hwait_ns += coco_now_ns() - t0;
+}
+
+static void hash_stop(layer_reader *lr)
+{
+	if (!lr->threaded)
+		return;
+	pthread_mutex_lock(&lr->mu);
+	lr->stop = true;
+	pthread_cond_broadcast(&lr->cv);
+	pthread_mutex_unlock(&lr->mu);
+	pthread_join(lr->th, NULL);
+	pthread_mutex_destroy(&lr->mu);
+	pthread_cond_destroy(&lr->cv);
+	lr->threaded = false;
+}
+
 /* Next chunk of the real (decompressed) stream, hashed; 0 at its end. */
 static ssize_t real_read(layer_reader *lr)
 {
-	ssize_t n = coco_decomp_read(lr->dc, lr->ap->buf, READ_BUFSZ);
+	uint64_t k = lr->submitted;
+	unsigned char *buf = lr->ap->bufs[k % 2];
+	/* chunk k-2 used this buffer: it must be hashed (chunk k-1 may
+	 * still be) */
+	hash_wait(lr, 1);
+	ssize_t n = coco_decomp_read(lr->dc, buf, READ_BUFSZ);
 	if (n < 0) {
 		lr->src_rc = (int)n;
 		return n;
 	}
 	if (n > 0) {
-		uint64_t t0 = coco_now_ns();
-		coco_digest_update(&lr->dg, lr->ap->buf, (size_t)n);
-		lr->digest_ns += coco_now_ns() - t0;
 		lr->total += (uint64_t)n;
+		lr->cur = buf;
+		if (lr->threaded) {
+			pthread_mutex_lock(&lr->mu);
+			lr->lens[k % 2] = (size_t)n;
+			lr->submitted++;
+			pthread_cond_broadcast(&lr->cv);
+			pthread_mutex_unlock(&lr->mu);
+		} else {
+			uint64_t t0 = coco_now_ns();
+			coco_digest_update(&lr->dg, buf, (size_t)n);
+			lr->digest_ns += coco_now_ns() - t0;
+			lr->submitted++;
+		}
 	}
 	return n;
 }
@@ -136,7 +215,7 @@ static la_ssize_t archive_cb(struct archive *a, void *p, const void **out)
 			return ARCHIVE_FATAL;
 		}
 		if (n > 0) {
-			*out = lr->ap->buf;
+			*out = lr->cur;
 			return n;
 		}
 		lr->real_eof = true;
@@ -716,9 +795,11 @@ int coco_applier_new(cocoimg_ctx *ctx, const char *rootfs, unsigned flags, coco_
 	ap->ctx = ctx;
 	ap->root.fd = -1;
 	ap->rootfs = strdup(rootfs);
-	ap->buf = malloc(READ_BUFSZ);
+	ap->bufs[0] = malloc(READ_BUFSZ);
+	ap->bufs[1] = malloc(READ_BUFSZ);
+	ap->multi_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	ap->privileged = geteuid() == 0 && !(flags & COCO_APPLY_ROOTLESS);
-	if (!ap->rootfs || !ap->buf) {
+	if (!ap->rootfs || !ap->bufs[0] || !ap->bufs[1]) {
 		coco_applier_free(ap);
 		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 	}
@@ -742,7 +823,8 @@ void coco_applier_free(coco_applier *ap)
 	if (ap->root.fd >= 0)
 		coco_root_close(&ap->root);
 	free(ap->rootfs);
-	free(ap->buf);
+	free(ap->bufs[0]);
+	free(ap->bufs[1]);
 	free(ap);
 }
 
@@ -770,7 +852,18 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 		return rc;
 	if (coco_digest_init(&lr.dg, alg)) {
 		coco_decomp_free(lr.dc);
+		coco_digest_free(&lr.dg);
 		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	}
+	if (ap->multi_cpu) {
+		pthread_mutex_init(&lr.mu, NULL);
+		pthread_cond_init(&lr.cv, NULL);
+		lr.threaded = pthread_create(&lr.th, NULL, hasher_main, &lr) == 0;
+		lr.used_thread = lr.threaded;
+		if (!lr.threaded) {
+			pthread_mutex_destroy(&lr.mu);
+			pthread_cond_destroy(&lr.cv);
+		}
 	}
 	struct archive *a = archive_read_new();
 	if (!a) {
@@ -827,6 +920,8 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 		if (n == 0)
 			lr.real_eof = true;
 	}
+	hash_wait(&lr, 0);
+	hash_stop(&lr);
 	char got[COCO_DIGEST_STRLEN];
 	if (coco_digest_final(&lr.dg, got)) {
 		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "digest failed");
@@ -843,7 +938,7 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 	if (stats) {
 		uint64_t dn = coco_decomp_nsec(lr.dc);
 		uint64_t wall = coco_now_ns() - t_start;
-		uint64_t other = dn + lr.digest_ns + lr.wait_ns;
+		uint64_t other = dn + lr.wait_ns + (lr.used_thread ? lr.hwait_ns : lr.digest_ns);
 		stats->decompress_ns += dn;
 		stats->digest_ns += lr.digest_ns;
 		stats->write_ns += wall > other ? wall - other : 0;
@@ -851,6 +946,7 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 		stats->entries += entries;
 	}
 done:
+	hash_stop(&lr);
 	if (a)
 		archive_read_free(a);
 	coco_digest_free(&lr.dg);

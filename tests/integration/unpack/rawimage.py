@@ -6,6 +6,7 @@ usage:
       LAYER is a file holding a tar stream (used byte for byte), or
       "scenario:NAME[:ARG]" for a built-in layer (see SCENARIOS below).
       Options: --bad-diff-id N (config lists a wrong diff_id for layer N),
+               --level N (gzip level, default 6),
                --docker (Docker media types).
   rawimage.py --tar OUT scenario:NAME[:ARG]   write just the tar
 
@@ -145,20 +146,50 @@ def blob(layout, data):
         fh.write(data)
     return dg
 
+def retarget(layout, tag, fn):
+    """Rewrite the manifest tagged `tag` through fn(manifest) and re-point
+    index.json at the new manifest blob."""
+    ip = os.path.join(layout, "index.json")
+    index = json.load(open(ip))
+    for m in index["manifests"]:
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            man = json.load(open(os.path.join(layout, "blobs", "sha256", m["digest"][7:])))
+            fn(man)
+            mb = json.dumps(man).encode()
+            m["digest"], m["size"] = blob(layout, mb), len(mb)
+    with open(ip, "w") as fh:
+        json.dump(index, fh)
+
+def tamper(layout, tag, n, offset):
+    """Flip one byte of layer n at offset (negative: from the end) and
+    rewrite its digest and the manifest, so only later checks (HMAC,
+    diff_id) can notice."""
+    def fn(man):
+        l = man["layers"][n]
+        data = bytearray(open(os.path.join(layout, "blobs", "sha256", l["digest"][7:]), "rb").read())
+        data[offset] ^= 0x01
+        l["digest"], l["size"] = blob(layout, bytes(data)), len(data)
+    retarget(layout, tag, fn)
+
 def main():
     a = sys.argv[1:]
+    if a[0] == "--tamper-layer":
+        layout, _, tag = a[1].partition(":")
+        tamper(layout, tag, int(a[2]), int(a[3]))
+        return
     if a[0] == "--tar":
         with open(a[1], "wb") as fh:
             fh.write(tar_bytes(a[2]))
         return
     dest = a.pop(0)
-    comp, bad, docker = "gzip", -1, False
+    comp, bad, docker, level = "gzip", -1, False, 6
     layers = []
     while a:
         x = a.pop(0)
         if x == "--compress": comp = a.pop(0)
         elif x == "--bad-diff-id": bad = int(a.pop(0))
         elif x == "--docker": docker = True
+        elif x == "--level": level = int(a.pop(0))
         else: layers.append(x)
     layout, _, tag = dest.partition(":")
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
@@ -172,7 +203,7 @@ def main():
     for i, spec in enumerate(layers):
         t = tar_bytes(spec)
         diff_ids.append("sha256:" + hashlib.sha256(t if i != bad else t + b"x").hexdigest())
-        if comp == "gzip": c = gzip.compress(t, mtime=0)
+        if comp == "gzip": c = gzip.compress(t, compresslevel=level, mtime=0)
         elif comp == "zstd": c = subprocess.run(["zstd", "-q", "-c"], input=t, stdout=subprocess.PIPE, check=True).stdout
         else: c = t
         descs.append({"mediaType": mt, "digest": blob(layout, c), "size": len(c)})

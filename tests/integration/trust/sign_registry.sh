@@ -67,6 +67,15 @@ check "missing --key: exit 2" expect_rc 2 $SIGN "docker://$REG/test/app:v1"
 check "bad --sign-identity: exit 2" expect_rc 2 $SIGN --key "$K/ec.pem" --sign-identity "UPPER/Case" "docker://$REG/test/app:v1"
 check "unknown tag: exit 1" expect_rc 1 $SIGN --key "$K/ec.pem" "docker://$REG/test/app:nope"
 
+# a TLS registry with htpasswd authentication
+if start_registry S tls htpasswd; then
+	mkdir -p "$T/certs" && cp "$T/ca/ca.crt" "$T/certs/"
+	$SKOPEO copy -q --dest-cert-dir "$T/certs" --dest-creds alice:s3cret "oci:$T/lay:v1" "docker://$REG_S/sec/app:v1"
+	check "TLS + credentials: sign" $COCO_IMG sign --cert-dir "$T/certs" --creds alice:s3cret --key "$K/ec.pem" "docker://$REG_S/sec/app:v1"
+	check "TLS + credentials: the attachment is there" $SKOPEO inspect --raw --cert-dir "$T/certs" --creds alice:s3cret "docker://$REG_S/sec/app:$SIGTAG"
+	check "no credentials: exit 1" expect_rc 1 $COCO_IMG sign --cert-dir "$T/certs" --key "$K/ec.pem" "docker://$REG_S/sec/app:v1"
+fi
+
 # --recursive on an index
 mkimage "$T/idx:a" --platform linux/amd64 >/dev/null
 mkimage "$T/idx:b" --platform linux/arm64 --layer "f:arm=1" >/dev/null

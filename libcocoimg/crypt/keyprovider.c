@@ -1162,7 +1162,7 @@ static int kw_provider_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char 
 	coco_kp_provider p;
 	rc = coco_kp_lookup(ctx, name, &p);
 	if (rc) {
-		coco_tried_add(tried, "keyprovider \"%s\" (%s)", name, cocoimg_ctx_last_error(ctx));
+		coco_tried_add(tried, "%s", cocoimg_ctx_last_error(ctx));
 		free(params);
 		return coco_seterr(ctx, COCOIMG_ENOKEY, "keyprovider \"%s\" unusable", name);
 	}
@@ -1208,8 +1208,10 @@ static int kw_provider_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char 
 	coco_kp_provider_clear(&p);
 	free(params);
 	if (rc == COCOIMG_ENOKEY) {
-		coco_tried_add(tried, "keyprovider \"%s\" (%s)", name,
-		               *reason ? reason : "no wrapped key");
+		if (*reason)
+			coco_tried_add(tried, "%s", reason);
+		else
+			coco_tried_add(tried, "keyprovider \"%s\" (no wrapped key)", name);
 		coco_seterr(ctx, COCOIMG_ENOKEY, "keyprovider \"%s\" could not unwrap the layer key%s%s",
 		            name, *reason ? ": " : "", reason);
 	}

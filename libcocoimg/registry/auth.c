@@ -21,7 +21,8 @@
 static bool is_tchar(char c)
 {
 	/* RFC 7230 token characters */
-	return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	/* (strchr would also find the terminating NUL) */
+	return c && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static void skip_ws(const char **p)

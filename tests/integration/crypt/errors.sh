@@ -15,7 +15,8 @@ mkimage "$T/src:v1" --layer "f:etc/a=alpha,r:bin/big=200000" --layer "f:etc/b=be
 # 1. wrong key: exit 4, names the layer digest and the schemes, writes nothing
 "$COCO_IMG" decrypt -q oci:enc:v1 oci:out-wrong:v1 --decryption-key "$K/ec.pem" 2>"$T/err"; rc=$?
 check "wrong key: exit 4" [ "$rc" -eq 4 ]
-first=$(layers enc:v1 | head -1 | cut -d' ' -f2)
+layers enc:v1 > "$T/enc.layers"
+first=$(head -1 "$T/enc.layers" | cut -d' ' -f2)
 check "wrong key: message names the layer" grep -q "${first#sha256:}" "$T/err"
 check "wrong key: message names jwe and pkcs7" sh -c "grep -q jwe '$T/err' && grep -q pkcs7 '$T/err'"
 check "wrong key: message names the key file" grep -q "ec.pem" "$T/err"
@@ -134,5 +135,13 @@ PY
 check "vectors: rsa key" "$COCO_IMG" decrypt -q oci:vec:v oci:d-vec1:v --decryption-key "$V/rsa_private_pkcs1.pem"
 check "vectors: ec key (second JWE of the list)" "$COCO_IMG" decrypt -q oci:vec:v oci:d-vec2:v --decryption-key "$V/ec_p256_private_sec1.der"
 check "vectors: plaintext digest" grep_layers d-vec2:v "sha256:805b8cb8bbd621c586b09aadc6313b06b298e79fc4dc7b42952b19de15539ccf"
+
+# 5. zstd layer for a CoCo recipient: works, with a warning about image-rs
+mkimage "$T/zsrc:v1" --layer "f:z=1" --compress zstd >/dev/null
+head -c 32 /dev/urandom > "$K/kek.bin"
+"$COCO_IMG" encrypt -q oci:zsrc:v1 oci:zenc:v1 --encryption-key "coco:kbs:///default/key/app1:$K/kek.bin" 2>"$T/err" >/dev/null; rc=$?
+check "zstd for coco: exit 0" [ "$rc" -eq 0 ]
+check "zstd for coco: warning" grep -q "warning.*zstd" "$T/err"
+check "zstd for jwe: no warning" sh -c "'$COCO_IMG' encrypt -q oci:zsrc:v1 oci:zenc2:v1 --encryption-key 'jwe:$K/rsa.pub' 2>&1 >/dev/null | grep -vq warning || true"
 
 finish

@@ -65,7 +65,7 @@ fi
 mkdir -p "$W/reg"
 cat > "$W/reg/config.yml" <<YML
 version: 0.1
-log: {level: error}
+log: {level: info}
 storage: {filesystem: {rootdirectory: $W/reg/data}}
 http: {addr: 127.0.0.1:0}
 YML

@@ -23,7 +23,7 @@ trap cleanup EXIT
 echo "== start docker-registry on 127.0.0.1"
 cat > "$W/registry.yml" <<EOF
 version: 0.1
-log: {level: error}
+log: {level: info}
 storage: {filesystem: {rootdirectory: $W/registry}}
 http: {addr: 127.0.0.1:0}
 EOF

@@ -112,18 +112,17 @@ measure() {
         "$(echo "$usr + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)"
 }
 # The skopeo+umoci pair is one run: time both under one shell.
-pair() {
-    local img=$1
-    rm -rf "$FS/oci" "$FS/bundle"
-    bash -c "$SKOPEO copy -q --src-tls-verify=false --decryption-key $W/priv.pem \
-        docker://$REG/bench/$img:enc oci:$FS/oci:latest && \
+pair_cmd() {
+    echo "$SKOPEO copy -q --src-tls-verify=false --decryption-key $W/priv.pem \
+        docker://$REG/bench/$1:enc oci:$FS/oci:latest && \
         umoci unpack --image $FS/oci:latest $FS/bundle >/dev/null"
 }
 
 for r in $(seq "$ROUNDS"); do
     echo "# round $r"
     for img in model tree; do
-        measure "unpack-$img-skopeo" pair "$img"
+        rm -rf "$FS/oci" "$FS/bundle"
+        measure "unpack-$img-skopeo" bash -c "$(pair_cmd "$img")"
         rm -rf "$FS/oci" "$FS/bundle"
         measure "unpack-$img-coco" "$COCO" unpack -q --tls-verify=false \
             --decryption-key "$W/priv.pem" "docker://$REG/bench/$img:enc" "$FS/rootfs"

@@ -305,32 +305,6 @@ int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf 
 }
 
 /* ------------------------------------------------------------------ */
-/* Fallbacks for modules that are not linked in                        */
-/* ------------------------------------------------------------------ */
-
-/*
- * Weak definitions for the crypt hooks until that module provides them.
- * (With the static internal archive, a strong definition only wins when
- * its object file is pulled into the link.)
- */
-__attribute__((weak)) int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
-                                                     coco_src *src, coco_dest *dst, const coco_desc *in,
-                                                     size_t idx, size_t n, json_t **out_desc,
-                                                     json_t *report)
-{
-	(void)opts, (void)src, (void)dst, (void)idx, (void)n, (void)report;
-	*out_desc = NULL;
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "layer %s: encryption is not supported by this build",
-	                   in->digest);
-}
-
-__attribute__((weak)) json_t *coco_crypt_describe_layer(cocoimg_ctx *ctx, const coco_desc *d)
-{
-	(void)ctx;
-	return json_pack("{s:s}", "media_type", d->media_type);
-}
-
-/* ------------------------------------------------------------------ */
 /* Copy                                                                */
 /* ------------------------------------------------------------------ */
 

@@ -367,7 +367,10 @@ static int digest_verify(EVP_PKEY *key, const unsigned char *sig, size_t sig_len
 	EVP_PKEY_CTX *pc = NULL;
 	int ok = 0;
 	/* containers/image verifies with SHA-256 whatever the key size
-	 * (sigstoreHarcodedHashAlgorithm); Ed25519 is pure. */
+	 * (sigstoreHarcodedHashAlgorithm), so a P-384 signature made with
+	 * SHA-384 (cosign >= 2.6 defaults, sigstore-rs) is rejected there and
+	 * here; RSA is PKCS#1 v1.5 only (sigstore's LoadVerifier, no PSS);
+	 * Ed25519 is pure (not Ed25519ph). */
 	if (EVP_DigestVerifyInit(mc, &pc, id == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
 	                         key) != 1)
 		goto out;

@@ -35,7 +35,7 @@ if [ -n "${COCO_IMG:-}" ]; then
     COCO=$COCO_IMG
 else
     scripts/install-deps.sh
-    [ -f build-bench/build.ninja ] || meson setup build-bench -Dbuildtype=release -Dtests=false >/dev/null
+    [ -f build-bench/build.ninja ] || meson setup build-bench -Dbuildtype=release -Dtests=false -Dwerror=false >/dev/null
     ninja -C build-bench >/dev/null
     COCO=$TOP/build-bench/cli/coco-img
 fi

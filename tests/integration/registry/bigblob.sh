@@ -1,7 +1,8 @@
 #!/bin/bash
 # Bounded memory: a 1 GiB layer (random, uncompressed tar) is pushed by
-# us (checked with skopeo), then pulled back; max RSS stays under 64 MiB
-# both ways (/usr/bin/time -f %M).  BIGBLOB_MIB overrides the size.
+# coco-img copy (checked with skopeo), then pulled back with coco-img
+# copy; max RSS stays under 64 MiB both ways (/usr/bin/time -f %M).
+# BIGBLOB_MIB overrides the size.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/integration/registry/reglib.sh"
 
@@ -39,13 +40,13 @@ PYEOF
 WANT=$(oci_digest "$T/big/img" v1)
 
 # our push first (skopeo would gzip the uncompressed layer on the way: slow)
-/usr/bin/time -f %M -o "$T/push.rss" $REGTOOL copy "oci:$T/big/img:v1" "docker://$R/test/big:v1" $I
+/usr/bin/time -f %M -o "$T/push.rss" "$COCO_IMG" copy -q --dest-tls-verify=false "oci:$T/big/img:v1" "docker://$R/test/big:v1"
 check "push of a ${MIB} MiB layer (streamed PATCH)" test $? -eq 0
 echo "# push max RSS: $(cat "$T/push.rss") KiB"
 check "push max RSS < 64 MiB" test "$(tail -1 "$T/push.rss")" -lt 65536
 check "pushed manifest digest (skopeo)" test "$(sk_digest --tls-verify=false "docker://$R/test/big:v1")" = "$WANT"
 
-/usr/bin/time -f %M -o "$T/pull.rss" $REGTOOL copy "docker://$R/test/big:v1" "oci:$T/out:v1" $I
+/usr/bin/time -f %M -o "$T/pull.rss" "$COCO_IMG" copy -q --src-tls-verify=false "docker://$R/test/big:v1" "oci:$T/out:v1"
 check "pull of a ${MIB} MiB layer" test $? -eq 0
 check "pulled digest" test "$(oci_digest "$T/out" v1)" = "$WANT"
 echo "# pull max RSS: $(cat "$T/pull.rss") KiB"

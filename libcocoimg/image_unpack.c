@@ -710,6 +710,7 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 		json_array_append_new(layers, layer_report(&man->layers[i], got));
 	}
 	stop_spools(&r);
+	coco_applier_finish(ap);
 	bool root_set = coco_applier_root_set(ap);
 	coco_applier_free(ap);
 	ap = NULL;
@@ -829,6 +830,7 @@ COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *ref, size_t i
 	}
 	char got[COCO_DIGEST_STRLEN];
 	rc = do_layer(&r, &r.jobs[index], ap, diff_id_at(&im, index), got);
+	coco_applier_finish(ap);
 	if (!rc && diff_id && !(*diff_id = coco_strdup(got)))
 		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 out:
@@ -880,6 +882,7 @@ COCOIMG_API int cocoimg_unpack_layer_stream(cocoimg_ctx *ctx, const char *rootfs
 	if (!rc) {
 		char got[COCO_DIGEST_STRLEN];
 		rc = coco_applier_apply(ap, comp, cb_pull, &c, "layer", expected_diff_id, got, NULL);
+		coco_applier_finish(ap);
 		if (!rc && diff_id && !(*diff_id = coco_strdup(got)))
 			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 		coco_applier_free(ap);

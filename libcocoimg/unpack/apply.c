@@ -58,6 +58,11 @@ struct coco_applier {
 	bool root_set;
 	unsigned char *bufs[2];
 	bool multi_cpu;
+	/* unprivileged: directories stay owner-rwx while layers are applied
+	 * (so later layers can write and remove inside them); their modes
+	 * are set by coco_applier_finish(), deepest first */
+	deferred_dir *modes;
+	size_t n_modes, cap_modes;
 	/* per layer */
 	const char *what;
 	coco_pathset upper;
@@ -352,25 +357,95 @@ static int do_xattrs(coco_applier *ap, int fd, struct archive_entry *e, const ch
 	return 0;
 }
 
+static int push_dir(deferred_dir **arr, size_t *n, size_t *cap, const char *path)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 64;
+		deferred_dir *nd = realloc(*arr, nc * sizeof(*nd));
+		if (!nd)
+			return COCOIMG_ENOMEM;
+		*arr = nd;
+		*cap = nc;
+	}
+	memset(&(*arr)[*n], 0, sizeof(**arr));
+	(*arr)[*n].path = strdup(path);
+	if (!(*arr)[*n].path)
+		return COCOIMG_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
 static int defer_dir(coco_applier *ap, const char *path, struct archive_entry *e, mode_t mode,
                      bool set_mode)
 {
-	if (ap->n_defer == ap->cap_defer) {
-		size_t nc = ap->cap_defer ? 2 * ap->cap_defer : 64;
-		deferred_dir *nd = realloc(ap->defer, nc * sizeof(*nd));
-		if (!nd)
-			return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
-		ap->defer = nd;
-		ap->cap_defer = nc;
-	}
-	deferred_dir *d = &ap->defer[ap->n_defer];
-	d->path = strdup(path);
-	if (!d->path)
+	if (push_dir(&ap->defer, &ap->n_defer, &ap->cap_defer, path))
 		return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
-	entry_times(e, d->ts);
-	d->mode = mode;
-	d->set_mode = set_mode;
-	ap->n_defer++;
+	entry_times(e, ap->defer[ap->n_defer - 1].ts);
+	if (set_mode) {
+		if (push_dir(&ap->modes, &ap->n_modes, &ap->cap_modes, path))
+			return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
+		ap->modes[ap->n_modes - 1].mode = mode;
+	}
+	return 0;
+}
+
+static size_t depth(const char *p)
+{
+	size_t n = *p ? 1 : 0;
+	for (; *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+static int cmp_depth(const void *a, const void *b)
+{
+	size_t da = depth(((const deferred_dir *)a)->path), db = depth(((const deferred_dir *)b)->path);
+	return da < db ? 1 : da > db ? -1 : 0;
+}
+
+int coco_applier_finish(coco_applier *ap)
+{
+	/* the last mode recorded for a path wins; children before parents */
+	coco_pathset seen = { 0 };
+	size_t k = 0;
+	deferred_dir *keep = malloc((ap->n_modes ? ap->n_modes : 1) * sizeof(*keep));
+	for (size_t i = ap->n_modes; i-- > 0;) {
+		if (!keep || coco_pathset_has(&seen, ap->modes[i].path) ||
+		    coco_pathset_add(&seen, ap->modes[i].path)) {
+			free(ap->modes[i].path);
+			continue;
+		}
+		keep[k++] = ap->modes[i];
+	}
+	coco_pathset_clear(&seen);
+	free(ap->modes);
+	ap->modes = keep;
+	ap->cap_modes = keep ? (ap->n_modes ? ap->n_modes : 1) : 0;
+	ap->n_modes = 0;
+	qsort(ap->modes, k, sizeof(*ap->modes), cmp_depth);
+	for (size_t i = 0; i < k; i++) {
+		deferred_dir *d = &ap->modes[i];
+		struct stat st;
+		if (!*d->path) {
+			int fd = openat(ap->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0) {
+				fstat(fd, &st);
+				fchmod(fd, d->mode);
+				struct timespec ts[2] = { st.st_atim, st.st_mtim };
+				futimens(fd, ts);
+				close(fd);
+			}
+		} else {
+			const char *parent;
+			const char *base = coco_sp_split(d->path, &parent);
+			int pfd;
+			if (coco_root_dir(&ap->root, parent, false, &pfd) == 0 &&
+			    fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+				fchmodat(pfd, base, d->mode, 0);
+		}
+		free(d->path);
+	}
+	coco_root_invalidate(&ap->root);
 	return 0;
 }
 
@@ -382,8 +457,6 @@ static void apply_deferred(coco_applier *ap)
 		if (!*d->path) {
 			int fd = openat(ap->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fd >= 0) {
-				if (d->set_mode)
-					fchmod(fd, d->mode);
 				futimens(fd, d->ts);
 				close(fd);
 			}
@@ -394,8 +467,6 @@ static void apply_deferred(coco_applier *ap)
 			struct stat st;
 			if (coco_root_dir(&ap->root, parent, false, &pfd) == 0 &&
 			    fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-				if (d->set_mode)
-					fchmodat(pfd, base, d->mode, 0);
 				utimensat(pfd, base, d->ts, AT_SYMLINK_NOFOLLOW);
 			}
 		}
@@ -820,6 +891,9 @@ void coco_applier_free(coco_applier *ap)
 		return;
 	reset_layer(ap);
 	free(ap->defer);
+	for (size_t i = 0; i < ap->n_modes; i++)
+		free(ap->modes[i].path);
+	free(ap->modes);
 	if (ap->root.fd >= 0)
 		coco_root_close(&ap->root);
 	free(ap->rootfs);

@@ -71,7 +71,8 @@ typedef struct coco_pathset {
 
 void coco_pathset_clear(coco_pathset *s);
 bool coco_pathset_has(const coco_pathset *s, const char *path);
-/* Add path and all its ancestors. 0 or COCOIMG_ENOMEM. */
+/* Add path only / path and all its ancestors. 0 or COCOIMG_ENOMEM. */
+int coco_pathset_add(coco_pathset *s, const char *path);
 int coco_pathset_add_with_parents(coco_pathset *s, const char *path);
 
 /* Remove dirfd/name recursively without following symlinks. 0 or -errno
@@ -136,6 +137,9 @@ int coco_applier_new(cocoimg_ctx *ctx, const char *rootfs, unsigned flags,
 int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pull,
                        void *payload, const char *what, const char *expected_diff_id,
                        char diff_id_out[COCO_DIGEST_STRLEN], coco_apply_stats *st);
+/* After the last layer: apply the directory modes that unprivileged
+ * unpacking kept owner-rwx meanwhile (deepest first).  Idempotent. */
+int coco_applier_finish(coco_applier *ap);
 /* Whether the image set the root directory's own metadata. */
 bool coco_applier_root_set(const coco_applier *ap);
 void coco_applier_free(coco_applier *ap);

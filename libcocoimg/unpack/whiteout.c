@@ -89,6 +89,11 @@ static int add_n(coco_pathset *s, const char *p, size_t n)
 	return 0;
 }
 
+int coco_pathset_add(coco_pathset *s, const char *path)
+{
+	return add_n(s, path, strlen(path));
+}
+
 int coco_pathset_add_with_parents(coco_pathset *s, const char *path)
 {
 	size_t n = strlen(path);

@@ -51,6 +51,24 @@ check "fifo"                  test -p "$R/run/fifo"
 if [ "$(id -u)" -eq 0 ]; then
     check "ownership"         test "$(stat -c %u:%g "$R/home/user/.profile")" = 1000:1000
 fi
+# unprivileged (as nobody): read-only and search-only directories of lower
+# layers still take whiteouts and new entries; modes are restored at the end
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    NB="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    RL1='m:0555,d:ro,m:0444,f:ro/f=f,m:0755,d:w,f:w/x=x,m:0700,d:priv,f:priv/p=p,p:fifo,m:0111,d:xonly,m:0644,f:xonly/in=i,m:4755,f:suid=s'
+    RL2='f:ro/.wh.f,f:ro/g=g,f:priv/q=q,f:.wh.w,f:xonly/new=n,m:0000,d:zero,f:zero/z=z'
+    chmod 755 "$T"; mkdir -p "$T/nb"; chown 65534 "$T/nb"
+    mkimage "$T/rl:t" --layer "$RL1" --layer "$RL2" >/dev/null; chmod -R a+rX "$T/rl"
+    rootless_same() {
+        $NB "$COCO_IMG" unpack -q "oci:$T/rl:t" "$T/nb/c" || return 1
+        $NB env HOME="$T/nb" umoci unpack --rootless --image "$T/rl:t" "$T/nb/u" >/dev/null 2>&1 || return 1
+        $CANON "$T/nb/c" --no-owner > "$T/nb-c.txt"; $CANON "$T/nb/u/rootfs" --no-owner > "$T/nb-u.txt"
+        diff -u "$T/nb-u.txt" "$T/nb-c.txt"
+    }
+    check "rootless: same tree as umoci --rootless" rootless_same
+    chmod -R u+rwx "$T/nb" 2>/dev/null
+fi
+
 check "json report" sh -c "\"$COCO_IMG\" unpack --output json --stats oci:$T/img-zstd:t $T/json-root > $T/report.json"
 check "report fields" $PY -c "
 import json; j=json.load(open('$T/report.json'))

@@ -161,6 +161,7 @@ static int apply_buf(cocoimg_ctx *ctx, const void *data, size_t len, coco_compre
 	assert_int_equal(rc, 0);
 	mem_src m = { data, len, 0, 777 };
 	rc = coco_applier_apply(ap, c, mem_pull, &m, "layer test", expect, got, NULL);
+	coco_applier_finish(ap);
 	coco_applier_free(ap);
 	return rc;
 }

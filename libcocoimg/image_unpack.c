@@ -36,29 +36,6 @@
 #define PROGRESS_STEP (4u << 20)
 
 /* ------------------------------------------------------------------ */
-/* Fallbacks for hooks of modules that may not be linked in yet        */
-/* ------------------------------------------------------------------ */
-
-__attribute__((weak)) int coco_crypt_decrypt_stage_new(cocoimg_ctx *ctx, cocoimg_keyring *kr,
-                                                       const coco_desc *d, coco_stage *next,
-                                                       coco_stage **out, char **plain_media_type)
-{
-	(void)kr; (void)next; (void)plain_media_type;
-	*out = NULL;
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "layer %s is encrypted and this build cannot decrypt",
-	                   d->digest);
-}
-
-__attribute__((weak)) int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *img,
-                                              const char *policy_path, json_t **report)
-{
-	(void)src; (void)img; (void)policy_path;
-	if (report)
-		*report = NULL;
-	return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "trust policy evaluation is not available in this build");
-}
-
-/* ------------------------------------------------------------------ */
 /* State                                                               */
 /* ------------------------------------------------------------------ */
 

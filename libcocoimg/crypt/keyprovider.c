@@ -68,8 +68,10 @@ void coco_tried_add(coco_buf *tried, const char *fmt, ...)
  */
 static void redact_line(const char *in, size_t len, char *out, size_t outsz)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 6 < outsz && o < 200;) {
+	size_t o = 0, i = 0;
+	while (i < len && (in[i] == '\n' || in[i] == '\r' || in[i] == ' '))
+		i++;  /* the first non-empty line */
+	while (i < len && o + 6 < outsz && o < 200) {
 		unsigned char c = (unsigned char)in[i];
 		if (c == '\n' || c == '\r')
 			break;

@@ -510,6 +510,49 @@ static void test_rootless(void **state)
 	apply_flags = saved;
 }
 
+static int64_t cb_read(void *payload, void *buf, size_t len)
+{
+	mem_src *m = payload;
+	size_t k = m->len - m->pos;
+	if (k > len)
+		k = len;
+	if (k > 1000)
+		k = 1000;
+	memcpy(buf, m->p + m->pos, k);
+	m->pos += k;
+	return (int64_t)k;
+}
+
+static void test_public_stream(void **state)
+{
+	(void)state;
+	cocoimg_ctx *ctx;
+	cocoimg_ctx_new(&ctx);
+	ent es[] = { { 'd', "etc" }, { 'f', "etc/os-release", "ID=test\n" } };
+	coco_buf t = mktar(es, 2);
+	char want[COCO_DIGEST_STRLEN];
+	coco_digest_bytes(COCO_SHA256, t.data, t.len, want);
+	unsigned char *g = malloc(t.len + 4096);
+	size_t gl = gz(t.data, t.len, g, t.len + 4096);
+	mem_src m = { g, gl, 0, 0 };
+	char *got = NULL;
+	int rc = cocoimg_unpack_layer_stream(ctx, root, "application/vnd.oci.image.layer.v1.tar+gzip",
+	                                     cb_read, &m, want, apply_flags & COCO_APPLY_ROOTLESS ?
+	                                     COCOIMG_UNPACK_ROOTLESS : 0, &got);
+	assert_int_equal(rc, 0);
+	assert_string_equal(got, want);
+	assert_string_equal(rd("etc/os-release"), "ID=test\n");
+	cocoimg_free(got);
+	m.pos = 0;
+	assert_int_equal(cocoimg_unpack_layer_stream(ctx, root, "application/vnd.oci.image.layer.v1.tar+gzip+encrypted",
+	                                             cb_read, &m, NULL, 0, NULL), COCOIMG_EINVAL);
+	assert_int_equal(cocoimg_unpack_layer_stream(ctx, root, "application/vnd.oci.image.layer.v1.tar",
+	                                             cb_read, &m, want, 0, NULL), COCOIMG_EBADIMAGE);
+	free(g);
+	coco_buf_free(&t);
+	cocoimg_ctx_free(ctx);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 static int use_walk(void **state)
@@ -525,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_clean),
 		T(test_basic), T(test_whiteouts), T(test_replace), T(test_symlinked_dirs),
 		T(test_escapes), T(test_truncated), T(test_compression), T(test_rootless),
+		T(test_public_stream),
 	};
 	int rc = cmocka_run_group_tests_name("openat2", tests, NULL, NULL);
 	rc += cmocka_run_group_tests_name("walk", tests, use_walk, NULL);

@@ -6,7 +6,8 @@
 # decrypted with what it returns); wrong/missing keys give exit 4 naming
 # the kid; bad KEK/keys files give exit 2; the ocicrypt vector
 # descriptor_coco.json opens with its keys file; local keys and a
-# provider:attestation-agent coexist (local first, then the provider).
+# provider:attestation-agent coexist (local first, then the provider); a
+# coco: recipient added to JWE layers, then unpacked with coco-keys only.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/integration/crypt/crypt_lib.sh"
 cd "$T" || exit 1
@@ -160,5 +161,17 @@ for l in m["layers"]:
 PY
 check "the provider's packet opens locally" "$COCO_IMG" decrypt -q oci:encboth:v1 oci:dco3:v1 --decryption-key "coco-keys:$T/keys2.json"
 check "ours opens locally" "$COCO_IMG" decrypt -q oci:encboth:v1 oci:dco4:v1 --decryption-key "coco-keys:$T/keys1.json"
+
+# 8. a CoCo recipient added to a JWE-encrypted image without re-encryption,
+# then unpacked the way a guest does, with the offline keys file only
+openssl genrsa -out "$T/rsa.pem" 2048 2>/dev/null
+openssl rsa -in "$T/rsa.pem" -pubout -out "$T/rsa.pub" 2>/dev/null
+"$COCO_IMG" encrypt -q oci:src:v1 oci:encj:v1 --encryption-key "jwe:$T/rsa.pub" >/dev/null
+check "add a coco: recipient to JWE-encrypted layers" "$COCO_IMG" encrypt -q oci:encj:v1 oci:encjc:v1 \
+    --decryption-key "$T/rsa.pem" --encryption-key "coco:kbs:///default/key/app1:$T/kek1.bin"
+layers encj:v1 | cut -d' ' -f2 > "$T/da"; layers encjc:v1 | cut -d' ' -f2 > "$T/db"
+check "layer digests unchanged (no re-encryption)" cmp "$T/da" "$T/db"
+check "unpack with coco-keys only" "$COCO_IMG" unpack -q oci:encjc:v1 "$T/rootfs" --decryption-key "coco-keys:$T/keys1.json"
+check "unpacked content" grep -q alpha "$T/rootfs/etc/a"
 
 finish

@@ -58,18 +58,25 @@ static int fetch_from_src(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs
 {
 	src_fetch *sf = payload;
 	const coco_trust_image *im = sf->im;
-	if (strcmp(im->transport, "docker") != 0 || !im->dref)
-		return 0;          /* OCI layouts hold no simple signatures */
-	char *base = coco_regd_lookaside(sf->regd, im->dref);
-	if (!base)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	coco_debug(ctx, "reading signatures of %s from %s", im->name, base);
-	int rc = coco_lookaside_fetch(ctx, base, im->dref->path, im->manifest_digest, sigs);
-	free(base);
-	if (rc)
-		return rc;
-	if (!coco_regd_use_sigstore_attachments(sf->regd, im->dref))
+	int rc;
+	if (!strcmp(im->transport, "docker") && im->dref) {
+		char *base = coco_regd_lookaside(sf->regd, im->dref);
+		if (!base)
+			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		coco_debug(ctx, "reading signatures of %s from %s", im->name, base);
+		rc = coco_lookaside_fetch(ctx, base, im->dref->path, im->manifest_digest, sigs);
+		free(base);
+		if (rc)
+			return rc;
+		if (!coco_regd_use_sigstore_attachments(sf->regd, im->dref))
+			return 0;
+	} else if (strcmp(im->transport, "oci") != 0) {
 		return 0;
+	}
+	/* OCI layouts hold no simple signatures, but `coco-img sign oci:...`
+	 * (like cosign with an OCI layout) stores sigstore attachments there
+	 * under the sha256-<hex>.sig tag: always look for them.  containers/image
+	 * reads no signatures from layouts; this is an extension. */
 	coco_sigstore_sig *att = NULL;
 	size_t n = 0;
 	rc = coco_cosign_fetch(ctx, sf->src, im->manifest_digest, &att, &n);

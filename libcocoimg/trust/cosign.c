@@ -172,7 +172,7 @@ int coco_cosign_payload_parse(cocoimg_ctx *ctx, const void *data, size_t len,
 	static const char *const crit_keys[] = { "type", "image", "identity" };
 	static const char *const img_keys[] = { "docker-manifest-digest" };
 	static const char *const id_keys[] = { "docker-reference" };
-	const char *s;
+	const char *s = NULL;
 
 	if ((rc = exact_fields(ctx, top, "the payload", top_keys, 2)))
 		goto out;

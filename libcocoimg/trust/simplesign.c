@@ -124,7 +124,7 @@ int coco_simple_payload_parse(cocoimg_ctx *ctx, const unsigned char *data, size_
 	json_t *cr = json_object_get(j, "critical");
 	if ((rc = exact_fields(ctx, cr, "critical", crit, 3)))
 		goto out;
-	const char *t;
+	const char *t = NULL;
 	if ((rc = go_string(ctx, json_object_get(cr, "type"), "critical.type", &t)))
 		goto out;
 	if (strcmp(t, want_type) != 0) {
@@ -135,7 +135,7 @@ int coco_simple_payload_parse(cocoimg_ctx *ctx, const unsigned char *data, size_
 	json_t *im = json_object_get(cr, "image");
 	if ((rc = exact_fields(ctx, im, "critical.image", img, 1)))
 		goto out;
-	const char *d;
+	const char *d = NULL;
 	if ((rc = go_string(ctx, json_object_get(im, "docker-manifest-digest"),
 	                    "critical.image.docker-manifest-digest", &d)))
 		goto out;
@@ -148,7 +148,7 @@ int coco_simple_payload_parse(cocoimg_ctx *ctx, const unsigned char *data, size_
 	json_t *id = json_object_get(cr, "identity");
 	if ((rc = exact_fields(ctx, id, "critical.identity", idn, 1)))
 		goto out;
-	const char *r;
+	const char *r = NULL;
 	if ((rc = go_string(ctx, json_object_get(id, "docker-reference"),
 	                    "critical.identity.docker-reference", &r)))
 		goto out;

@@ -41,20 +41,14 @@ pol() { # pol FILE KEYFILE IDENTITY-JSON
 		"$2" "$3" > "$1"
 }
 pol "$T/p-ok.json" "$K/ec.pub" '{"type":"exactRepository","dockerRepository":"example.com/app"}'
-if $COCO_IMG verify --help 2>&1 | grep -q "not implemented"; then
-	echo "ok - # SKIP coco-img verify is not implemented yet"
-elif $COCO_IMG verify --policy "$T/p-ok.json" "oci:$T/lay:v1" 2>&1 | grep -q "no signature exists"; then
-	echo "ok - # SKIP coco-img verify does not read sigstore attachments of oci: layouts yet"
-else
-	check "verify oci: exactRepository with the signing key" expect_rc 0 $COCO_IMG verify --policy "$T/p-ok.json" "oci:$T/lay:v1"
-	pol "$T/p-ref.json" "$K/other.pub" '{"type":"exactReference","dockerReference":"example.com/app:v1"}'
-	check "verify oci: exactReference with the tagged identity" expect_rc 0 $COCO_IMG verify --policy "$T/p-ref.json" "oci:$T/lay:v1"
-	pol "$T/p-ref2.json" "$K/ec.pub" '{"type":"exactReference","dockerReference":"example.com/app:v1"}'
-	check "verify oci: repository-only signature vs exactReference rejects (exit 3)" expect_rc 3 $COCO_IMG verify --policy "$T/p-ref2.json" "oci:$T/lay:v1"
-	pol "$T/p-wrong.json" "$K/ec.pub" '{"type":"exactRepository","dockerRepository":"example.com/other"}'
-	check "verify oci: wrong identity rejects (exit 3)" expect_rc 3 $COCO_IMG verify --policy "$T/p-wrong.json" "oci:$T/lay:v1"
-	openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt | openssl pkey -pubout -out "$K/third.pub"
-	pol "$T/p-key.json" "$K/third.pub" '{"type":"exactRepository","dockerRepository":"example.com/app"}'
-	check "verify oci: wrong key rejects (exit 3)" expect_rc 3 $COCO_IMG verify --policy "$T/p-key.json" "oci:$T/lay:v1"
-fi
+check "verify oci: exactRepository with the signing key" expect_rc 0 $COCO_IMG verify --policy "$T/p-ok.json" "oci:$T/lay:v1"
+pol "$T/p-ref.json" "$K/other.pub" '{"type":"exactReference","dockerReference":"example.com/app:v1"}'
+check "verify oci: exactReference with the tagged identity" expect_rc 0 $COCO_IMG verify --policy "$T/p-ref.json" "oci:$T/lay:v1"
+pol "$T/p-ref2.json" "$K/ec.pub" '{"type":"exactReference","dockerReference":"example.com/app:v1"}'
+check "verify oci: repository-only signature vs exactReference rejects (exit 3)" expect_rc 3 $COCO_IMG verify --policy "$T/p-ref2.json" "oci:$T/lay:v1"
+pol "$T/p-wrong.json" "$K/ec.pub" '{"type":"exactRepository","dockerRepository":"example.com/other"}'
+check "verify oci: wrong identity rejects (exit 3)" expect_rc 3 $COCO_IMG verify --policy "$T/p-wrong.json" "oci:$T/lay:v1"
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt | openssl pkey -pubout -out "$K/third.pub"
+pol "$T/p-key.json" "$K/third.pub" '{"type":"exactRepository","dockerRepository":"example.com/app"}'
+check "verify oci: wrong key rejects (exit 3)" expect_rc 3 $COCO_IMG verify --policy "$T/p-key.json" "oci:$T/lay:v1"
 finish

@@ -13,8 +13,18 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: coco-img COMMAND [OPTIONS] ARGS...\n\n"
 	           "Encrypted and signed OCI container images.\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+	static const char *const brief[][2] = {
+		{ "copy", "copy an image between locations (encrypting or decrypting on the way)" },
+		{ "encrypt", "encrypt layers for recipients (JWE, PKCS7, keyprovider, CoCo)" },
+		{ "decrypt", "decrypt every encrypted layer (exit 4 if a key is missing)" },
+		{ "verify", "evaluate the trust policy for an image and print the verdict" },
+		{ "unpack", "verify, pull, decrypt and unpack an image into a root filesystem" },
+		{ "inspect", "show manifest, config, layers and encryption details" },
+		{ "sign", "write a cosign-compatible signature for an image" },
+		{ "version", "print the versions of coco-img and its libraries" },
+	};
+	for (size_t i = 0; i < sizeof(brief) / sizeof(brief[0]); i++)
+		fprintf(f, "  %-9s %s\n", brief[i][0], brief[i][1]);
 	fprintf(f, "\nImage locations: docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST], oci:DIR[:TAG],\n"
 	           "oci-archive:FILE[:TAG].  Run 'coco-img COMMAND --help' for a command's options.\n");
 }

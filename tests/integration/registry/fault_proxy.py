@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A fault-injecting HTTP forwarder to put in front of a registry.
 
-usage: fault_proxy.py UPSTREAM_HOST:PORT PORTFILE LOGFILE
+usage: fault_proxy.py UPSTREAM_HOST:PORT PORTFILE LOGFILE [--basic USER:PASS]
 
 Clients talk to the proxy as if it were the registry (Host is passed on,
 so the registry's absolute Locations point back at the proxy).  Faults are
@@ -14,6 +14,12 @@ whose request path contains SUBSTRING:
   flip   flip one byte in the middle of the body
   stall  send half the body, then stop sending (without closing) for 60 s
   reset  close the connection without answering
+  redirect  answer 307 to the proxy's "storage" listener (another port, so
+         another origin), which serves the same bytes from upstream and logs
+         whether an Authorization header came along
+With --basic the proxy itself demands Basic credentials (401 with a
+Basic challenge otherwise), as a registry with htpasswd would.  The
+storage port is written to PORTFILE.storage.
 Each request is logged: "METHOD PATH range=RANGE -> STATUS [fault]".
 """
 import http.client, json, socket, sys, threading, time
@@ -22,6 +28,8 @@ from urllib.parse import urlparse, parse_qs
 
 UP_HOST, UP_PORT = sys.argv[1].rsplit(":", 1)
 PORTFILE, LOGFILE = sys.argv[2], sys.argv[3]
+BASIC = sys.argv[sys.argv.index("--basic") + 1] if "--basic" in sys.argv else None
+STORAGE_PORT = [0]
 faults = []          # [kind, match, remaining] ; remaining None = always
 lock = threading.Lock()
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -81,8 +89,32 @@ class H(BaseHTTPRequestHandler):
             body = b"".join(chunks)
         elif self.headers.get("Content-Length"):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-        fault = take_fault(self.path) if self.command in ("GET", "HEAD") else None
         rng = self.headers.get("Range", "")
+        if self.path.startswith("/storage/"):
+            log(f"STORAGE {self.path} auth={'yes' if self.headers.get('Authorization') else 'no'}")
+            self.path = self.path[len("/storage"):]
+            fault = None
+        else:
+            if BASIC:
+                want = "Basic " + __import__("base64").b64encode(BASIC.encode()).decode()
+                if self.headers.get("Authorization") != want:
+                    log(f"{self.command} {self.path} -> 401")
+                    data = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="proxy"')
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+            fault = take_fault(self.path) if self.command in ("GET", "HEAD") else None
+        if fault == "redirect":
+            log(f"{self.command} {self.path} range={rng} -> 307 redirect")
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{STORAGE_PORT[0]}/storage{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if fault == "reset":
             log(f"{self.command} {self.path} range={rng} -> reset")
             self.close_connection = True
@@ -148,6 +180,11 @@ class Server(ThreadingHTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), H)
+storage = Server(("127.0.0.1", 0), H)
+STORAGE_PORT[0] = storage.server_address[1]
+threading.Thread(target=storage.serve_forever, daemon=True).start()
+with open(PORTFILE + ".storage", "w") as f:
+    f.write(str(STORAGE_PORT[0]))
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 import os

@@ -3,7 +3,8 @@
 # front of docker-registry): a blob cut halfway resumes with Range, a 503
 # and a 429 are retried, a stalled transfer times out and resumes, a
 # reset connection is retried; a flipped byte fails with exit 1 and
-# nothing written; retries are bounded by retry-times.
+# nothing written; retries are bounded by retry-times; redirects to
+# another origin do not carry the registry's credentials.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/integration/registry/reglib.sh"
 
@@ -67,4 +68,17 @@ check "flipped byte: nothing written" sh -c "test ! -e '$T/flip/index.json' && !
 fault clear x; fault flip "manifests/v1" 0
 check "flipped manifest byte vs Docker-Content-Digest: exit 1" expect_rc 1 $REGTOOL copy "docker://$P/test/a:v1" "oci:$T/flipm:v1" $I
 fault clear x
+
+# A registry that wants credentials and redirects blob GETs to storage on
+# another origin: the redirect is followed, the credentials stay behind.
+"$PY" "$TOP_SRCDIR/tests/integration/registry/fault_proxy.py" "$REG_F" "$T/p2.port" "$T/p2.log" --basic alice:s3cret &
+_PIDS="$_PIDS $!"
+wait_for_log "$T/p2.port" '[0-9]+' 20 >/dev/null || exit 1
+P2=127.0.0.1:$(cat "$T/p2.port")
+curl -sf "http://$P2/__fault?kind=redirect&match=/blobs/&count=0" >/dev/null
+check "auth + redirect to storage: pull succeeds" $REGTOOL copy "docker://$P2/test/a:v1" "oci:$T/redir:v1" $I creds=alice:s3cret
+check "redirect: digest" test "$(oci_digest "$T/redir" v1)" = "$WANT"
+check "redirect: storage was used" grep -q "^STORAGE /storage/v2/test/a/blobs/$L1" "$T/p2.log"
+check "redirect: no Authorization sent to storage" sh -c "! grep -q '^STORAGE .*auth=yes' '$T/p2.log'"
+check "redirect: the registry got credentials" grep -q "manifests/v1 range= -> 200" "$T/p2.log"
 finish

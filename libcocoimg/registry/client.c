@@ -136,8 +136,12 @@ int coco_reg_ping(coco_reg *r)
 		                 r->host, resp.status, m);
 		free(m);
 	}
-	if (!rc)
+	if (!rc) {
 		r->pinged = true;
+		coco_debug(r->ctx, "registry %s: %s, HTTP/%s, auth %s", r->host, r->scheme,
+		           resp.http_version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1",
+		           r->auth == COCO_AUTH_BEARER ? "bearer" : r->auth == COCO_AUTH_BASIC ? "basic" : "none");
+	}
 out:
 	coco_http_resp_clear(&resp);
 	pthread_mutex_unlock(&r->mu);

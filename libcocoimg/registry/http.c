@@ -730,6 +730,8 @@ int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 		resp->status = code;
 	}
+	resp->http_version = 0;
+	curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &resp->http_version);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
 	if (x.oom)

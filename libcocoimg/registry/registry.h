@@ -124,6 +124,7 @@ typedef struct coco_http_resp {
 	int64_t content_length;    /* -1 when absent */
 	coco_buf body;             /* non-2xx bodies, or 2xx bodies without sink */
 	bool body_truncated;
+	long http_version;         /* CURL_HTTP_VERSION_1_1, _2_0, ... */
 } coco_http_resp;
 
 void coco_http_resp_clear(coco_http_resp *r);

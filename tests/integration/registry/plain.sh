@@ -35,5 +35,6 @@ check "missing tag message names the manifest" grep -q "manifest $R/test/a:nope 
 check "missing repo: exit 1" expect_rc 1 $REGTOOL copy "docker://$R/no/such:v1" "oci:$T/x:1" tls-verify=false
 check "nothing written on failure" test ! -e "$T/x/index.json"
 check "plain http needs --tls-verify=false" expect_rc 1 $REGTOOL copy "docker://$R/test/a:v1" "oci:$T/y:1"
+check "HTTP/1.1 over plain http" sh -c "REGTOOL_DEBUG=1 $REGTOOL digest docker://$R/test/a:v1 tls-verify=false 2>&1 | grep -q 'http, HTTP/1.1'"
 check "coco_http_get" sh -c "$REGTOOL get http://$R/v2/ | head -1 | grep -qx 200"
 finish

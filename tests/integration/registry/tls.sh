@@ -15,6 +15,7 @@ WANT=$(oci_digest "$T/img" v1)
 
 check "pull with cert-dir" $REGTOOL copy "docker://$R/test/a:v1" "oci:$T/o1:v1" cert-dir="$T/certs"
 check "digest (cert-dir)" test "$(oci_digest "$T/o1" v1)" = "$WANT"
+check "HTTP/2 over TLS" sh -c "REGTOOL_DEBUG=1 $REGTOOL digest docker://$R/test/a:v1 cert-dir=$T/certs 2>&1 | grep -q 'https, HTTP/2'"
 check "push with cert-dir" $REGTOOL copy "oci:$T/img:v1" "docker://$R/test/b:v1" cert-dir="$T/certs"
 check "skopeo sees the push" test "$(sk_digest --cert-dir "$T/certs" "docker://$R/test/b:v1")" = "$WANT"
 check "pull with SSL_CERT_FILE" env SSL_CERT_FILE="$T/ca/ca.crt" $REGTOOL copy "docker://$R/test/a:v1" "oci:$T/o2:v1"

@@ -617,6 +617,9 @@ static int rewrap_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco
 		}
 		free(names);
 	}
+	if (!rc && opts->n_remove_recipients && !removed)
+		coco_warn(ctx, "%s: none of the recipients to remove was found (JWE recipients written "
+		          "by other tools carry no key id and cannot be matched to a public key)", what);
 	bool added = false;
 	if (!rc && selected && coco_keyring_has_recipients(opts->keys)) {
 		coco_layer_opts o;

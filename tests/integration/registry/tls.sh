@@ -7,7 +7,7 @@
 
 start_registry S tls || exit 1
 R=$REG_S
-mkimage "$T/img:v1" --layer "f:a=hello,r:big=200000" >/dev/null
+mkimage "$T/img:v1" --layer "f:a=hello,r:big=2500000" >/dev/null
 mkdir -p "$T/certs"
 cp "$T/ca/ca.crt" "$T/certs/ca.crt"
 $SKOPEO copy -q --dest-cert-dir "$T/certs" "oci:$T/img:v1" "docker://$R/test/a:v1" >/dev/null || exit 1

@@ -136,7 +136,22 @@ check "vectors: rsa key" "$COCO_IMG" decrypt -q oci:vec:v oci:d-vec1:v --decrypt
 check "vectors: ec key (second JWE of the list)" "$COCO_IMG" decrypt -q oci:vec:v oci:d-vec2:v --decryption-key "$V/ec_p256_private_sec1.der"
 check "vectors: plaintext digest" grep_layers d-vec2:v "sha256:805b8cb8bbd621c586b09aadc6313b06b298e79fc4dc7b42952b19de15539ccf"
 
-# 5. zstd layer for a CoCo recipient: works, with a warning about image-rs
+# 5. JWE variants from an independent producer (python3-cryptography):
+# RSA-OAEP-256, ECDH-ES (direct and +A128KW/+A192KW/+A256KW) on P-256/384/521,
+# A128/192/256GCM and the CBC-HS encodings, general JSON where only the
+# second recipient matches, compact serialization.
+openssl ecparam -name secp521r1 -genkey -noout -out "$K/ec521.sec1.pem" 2>/dev/null
+openssl ec -in "$K/ec521.sec1.pem" -pubout -out "$K/ec521.pub" 2>/dev/null
+cp "$K/ec521.sec1.pem" "$K/ec521.pem"
+"$PY" "$TOP_SRCDIR/tests/integration/crypt/gen_jwe.py" "$K" "$V" "$T/jv" > "$T/jv.list"
+while read -r tag key; do
+    check "jwe variant $tag" "$COCO_IMG" decrypt -q "oci:jv:$tag" "oci:d-jv-$tag:v" --decryption-key "$K/$key"
+    check "jwe variant $tag: plaintext" grep_layers "d-jv-$tag:v" "sha256:805b8cb8bbd621c586b09aadc6313b06b298e79fc4dc7b42952b19de15539ccf"
+done < "$T/jv.list"
+check "jwe variants: list not empty" [ -s "$T/jv.list" ]
+check "jwe variant with the wrong key: exit 4" expect_rc 4 "$COCO_IMG" decrypt -q "oci:jv:general-second" oci:d-jv-x:v --decryption-key "$K/ec.pem"
+
+# 6. zstd layer for a CoCo recipient: works, with a warning about image-rs
 mkimage "$T/zsrc:v1" --layer "f:z=1" --compress zstd >/dev/null
 head -c 32 /dev/urandom > "$K/kek.bin"
 "$COCO_IMG" encrypt -q oci:zsrc:v1 oci:zenc:v1 --encryption-key "coco:kbs:///default/key/app1:$K/kek.bin" 2>"$T/err" >/dev/null; rc=$?

@@ -122,6 +122,8 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *c)
 }
 
 static void vseterr(cocoimg_ctx *c, int code, bool prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static void vseterr(cocoimg_ctx *c, int code, bool prefix, const char *fmt, va_list ap)
 {
 	char msg[sizeof(c->err_msg)];
 	vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -147,13 +147,12 @@ try:
 except Exception as e:
     print("  (no stats:", e, ")"); sys.exit(0)
 st = j.get("stats", {})
-wall = st.get("wall_ns", 0)
-for k, v in sorted(st.items()):
-    if k.endswith("_ns") and k != "wall_ns":
-        print("  %-12s %8.2fs" % (k[:-3], v / 1e9))
-busy = sum(v for k, v in st.items() if k.endswith("_ns") and k not in ("wall_ns", "network_ns"))
+wall = st.get("total_ns", 0)
+for k in ("network_ns", "digest_ns", "decrypt_ns", "decompress_ns", "write_ns"):
+    print("  %-12s %8.2fs" % (k[:-3], st.get(k, 0) / 1e9))
+busy = sum(st.get(k, 0) for k in ("digest_ns", "decrypt_ns", "decompress_ns", "write_ns"))
 if wall:
-    print("  wall %.2fs; CPU stage sum %.2fs; lower bound on 2 cores %.2fs (%.0f%% of wall)" %
+    print("  total %.2fs; CPU stages %.2fs; if perfectly spread over 2 cores: %.2fs (%.0f%% of total)" %
           (wall / 1e9, busy / 1e9, busy / 2e9, 100 * busy / 2 / wall))
 PY
 rm -rf "$FS/rootfs"

@@ -22,9 +22,13 @@ check "coco-img installed" test -x "$BIN"
 check "installed coco-img runs" env LD_LIBRARY_PATH="$LIBDIR" "$BIN" version
 
 export PKG_CONFIG_SYSROOT_DIR="$D" PKG_CONFIG_PATH="$(dirname "${PCFILE:-/x/y}")"
+# A sanitizer build of the library needs the example built the same way
+# (the ASan runtime must come first in the process).
+SAN=""
+if readelf -d "$LIBSO" | grep -q 'NEEDED.*libasan'; then SAN="-fsanitize=address,undefined"; fi
 build_example() {
     # shellcheck disable=SC2046
-    cc -Wall -Werror -o "$T/inspect" "$TOP_SRCDIR/examples/inspect.c" $(pkg-config --cflags --libs libcocoimg)
+    cc $SAN -Wall -Werror -o "$T/inspect" "$TOP_SRCDIR/examples/inspect.c" $(pkg-config --cflags --libs libcocoimg)
 }
 check "pkg-config knows libcocoimg" pkg-config --exists libcocoimg
 check "example builds against the installed library" build_example

@@ -1,6 +1,7 @@
 /* coco-img: argument parsing, error printing and progress display. */
 #include "cli.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +284,10 @@ int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
 
 /* ---- progress display ---- */
 
+/* The library calls the progress callback from its download threads: one
+ * lock serialises the display. */
 typedef struct {
+	pthread_mutex_t mu;
 	uint64_t last_ns;
 	uint64_t start_ns;
 } prog_state;
@@ -299,10 +303,13 @@ static int progress_cb(const cocoimg_progress *p, void *payload)
 {
 	prog_state *ps = payload;
 	uint64_t now = now_ns();
+	pthread_mutex_lock(&ps->mu);
 	if (!ps->start_ns)
 		ps->start_ns = now;
-	if (!p->finished && now - ps->last_ns < 200000000ull)
+	if (!p->finished && now - ps->last_ns < 200000000ull) {
+		pthread_mutex_unlock(&ps->mu);
 		return 0;
+	}
 	ps->last_ns = now;
 	double secs = (double)(now - ps->start_ns) / 1e9;
 	double rate = secs > 0 ? (double)p->done / secs / 1048576.0 : 0;
@@ -316,12 +323,13 @@ static int progress_cb(const cocoimg_progress *p, void *payload)
 	else
 		fprintf(stderr, "\r%-9s %.12s %8.1f MiB  %6.1f MiB/s%s", p->what, d,
 		        (double)p->done / 1048576.0, rate, p->finished ? "\n" : "");
+	pthread_mutex_unlock(&ps->mu);
 	return 0;
 }
 
 void cli_setup_progress(cli_state *st)
 {
-	static prog_state ps;
+	static prog_state ps = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
 	if (st->progress)
 		cocoimg_ctx_set_progress(st->ctx, progress_cb, &ps);
 }

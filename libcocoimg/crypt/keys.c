@@ -45,7 +45,17 @@ void coco_key_clear(coco_key *k)
 	free(k->kid);
 	if (k->kek)
 		coco_free_secret(k->kek, k->kek_len);
-	json_decref(k->keys);
+	if (k->keys) {
+		/* The keys file maps resource paths to base64 KEKs: wipe the
+		 * values in place before jansson frees them. */
+		const char *name;
+		json_t *v;
+		json_object_foreach(k->keys, name, v) {
+			if (json_is_string(v))
+				coco_wipe((void *)json_string_value(v), json_string_length(v));
+		}
+		json_decref(k->keys);
+	}
 	free(k->jwk_kid);
 	free(k->jwk_alg);
 	memset(k, 0, sizeof(*k));

@@ -420,6 +420,9 @@ int coco_desc_parse(cocoimg_ctx *ctx, json_t *j, const char *what, coco_desc *d)
  * annotations) to get identical bytes.  Caller frees; NULL on failure.
  */
 char *coco_json_dump_go(json_t *j, size_t *len);
+/* Append s (n bytes) as a JSON string exactly as Go's encoding/json writes
+ * it (<, >, &, U+2028/9 and control characters escaped).  ENOMEM. */
+int coco_json_go_string(coco_buf *b, const char *s, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* Image sources and destinations                                      */

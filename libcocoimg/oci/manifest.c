@@ -20,7 +20,7 @@
  * caller builds struct-like objects in Go field order and map-like objects
  * (annotations, labels) sorted.
  */
-static int go_str(coco_buf *b, const char *s, size_t n)
+int coco_json_go_string(coco_buf *b, const char *s, size_t n)
 {
 	static const char hx[] = "0123456789abcdef";
 	int rc = coco_buf_putc(b, '"');
@@ -106,7 +106,7 @@ static int go_dump(coco_buf *b, json_t *j, int depth)
 				rc = coco_buf_putc(b, ',');
 			first = false;
 			if (!rc)
-				rc = go_str(b, k, strlen(k));
+				rc = coco_json_go_string(b, k, strlen(k));
 			if (!rc)
 				rc = coco_buf_putc(b, ':');
 			if (!rc)
@@ -127,7 +127,7 @@ static int go_dump(coco_buf *b, json_t *j, int depth)
 		return rc ? rc : coco_buf_putc(b, ']');
 	}
 	case JSON_STRING:
-		return go_str(b, json_string_value(j), json_string_length(j));
+		return coco_json_go_string(b, json_string_value(j), json_string_length(j));
 	case JSON_INTEGER:
 		return coco_buf_appendf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
 	case JSON_REAL:

@@ -15,34 +15,10 @@
 /* go-containerregistry's zero v1.Time */
 #define GGCR_ZERO_TIME "0001-01-01T00:00:00Z"
 
-/* Append s as a JSON string the way Go's encoding/json does. */
+/* Go-compatible JSON string (see coco_json_go_string). */
 static int go_json_string(coco_buf *b, const char *s)
 {
-	static const char hx[] = "0123456789abcdef";
-	int rc = coco_buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
-		unsigned char c = *p;
-		if (c == '"' || c == '\\') {
-			rc = coco_buf_putc(b, '\\') || coco_buf_putc(b, (char)c);
-		} else if (c == '\n') {
-			rc = coco_buf_append(b, "\\n", 2);
-		} else if (c == '\r') {
-			rc = coco_buf_append(b, "\\r", 2);
-		} else if (c == '\t') {
-			rc = coco_buf_append(b, "\\t", 2);
-		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			char u[7] = { '\\', 'u', '0', '0', hx[c >> 4], hx[c & 15], 0 };
-			rc = coco_buf_append(b, u, 6);
-		} else if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-			rc = coco_buf_append(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-			p += 2;
-		} else {
-			rc = coco_buf_putc(b, (char)c);
-		}
-	}
-	if (!rc)
-		rc = coco_buf_putc(b, '"');
-	return rc ? COCOIMG_ENOMEM : 0;
+	return coco_json_go_string(b, s, strlen(s));
 }
 
 /*

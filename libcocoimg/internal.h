@@ -316,6 +316,11 @@ char *coco_dref_repo(const coco_dref *r);
 char *coco_dref_string(const coco_dref *r);
 /* Canonical transport form of a ref. */
 char *coco_ref_string(const coco_ref *r);
+/* Pieces of the docker/distribution name grammar (n bytes, no NUL needed):
+ * a repository path, a domain (host or [ipv6], optional :port), a tag. */
+bool coco_ref_path_ok(const char *s, size_t n);
+bool coco_ref_domain_ok(const char *s, size_t n);
+bool coco_ref_tag_ok(const char *s, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* Manifests, indexes, configs                                         */

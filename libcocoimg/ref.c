@@ -56,7 +56,7 @@ static bool path_comp_ok(const char *s, size_t n)
 	return true;
 }
 
-static bool path_ok(const char *s, size_t n)
+bool coco_ref_path_ok(const char *s, size_t n)
 {
 	size_t start = 0;
 	for (size_t i = 0; i <= n; i++) {
@@ -80,7 +80,7 @@ static bool label_ok(const char *s, size_t n)
 	return true;
 }
 
-static bool domain_ok(const char *s, size_t n)
+bool coco_ref_domain_ok(const char *s, size_t n)
 {
 	size_t hostlen = n;
 	if (n && s[0] == '[') {
@@ -114,7 +114,7 @@ static bool domain_ok(const char *s, size_t n)
 	return true;
 }
 
-static bool tag_ok(const char *s, size_t n)
+bool coco_ref_tag_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > TAG_MAX)
 		return false;
@@ -210,11 +210,11 @@ int coco_dref_parse(cocoimg_ctx *ctx, const char *s, coco_dref *out)
 	for (size_t i = 0; i < namelen; i++)
 		if (rem[i] >= 'A' && rem[i] <= 'Z')
 			return bad(ctx, s, "repository name must be lowercase");
-	if (!domain_ok(dom, domlen))
+	if (!coco_ref_domain_ok(dom, domlen))
 		return bad(ctx, s, "invalid registry host");
-	if (!path_ok(rem, namelen))
+	if (!coco_ref_path_ok(rem, namelen))
 		return bad(ctx, s, "invalid repository name");
-	if (tag && !tag_ok(tag, taglen))
+	if (tag && !coco_ref_tag_ok(tag, taglen))
 		return bad(ctx, s, "invalid tag");
 	if (at) {
 		const char *d = at + 1;

@@ -42,111 +42,12 @@ bool coco_tref_name_only(const coco_tref *r)
 	return !r->tag && !r->digest;
 }
 
-static bool lalnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 static bool anum(char c)
 {
 	return isascii((unsigned char)c) && isalnum((unsigned char)c);
 }
 
-/* One path component: [a-z0-9]+ ((?:[._]|__|[-]*)[a-z0-9]+)* */
-static bool path_component_ok(const char *s, size_t n)
-{
-	size_t i = 0;
-	if (n == 0 || !lalnum(s[0]))
-		return false;
-	while (i < n) {
-		while (i < n && lalnum(s[i]))
-			i++;
-		if (i == n)
-			return true;
-		/* separator */
-		if (s[i] == '.') {
-			i++;
-		} else if (s[i] == '_') {
-			i++;
-			if (i < n && s[i] == '_')
-				i++;
-		} else if (s[i] == '-') {
-			while (i < n && s[i] == '-')
-				i++;
-		} else {
-			return false;
-		}
-		if (i == n || !lalnum(s[i]))
-			return false;
-	}
-	return true;
-}
-
-/* Path: components separated by '/'. */
-static bool path_ok(const char *s, size_t n)
-{
-	size_t start = 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || s[i] == '/') {
-			if (!path_component_ok(s + start, i - start))
-				return false;
-			start = i + 1;
-		}
-	}
-	return true;
-}
-
-/* Domain: host (DNS labels or [ipv6]) with an optional :port. */
-static bool domain_ok(const char *s, size_t n)
-{
-	size_t i = 0;
-	if (n == 0)
-		return false;
-	if (s[0] == '[') {
-		i = 1;
-		while (i < n && (isxdigit((unsigned char)s[i]) || s[i] == ':'))
-			i++;
-		if (i == 1 || i >= n || s[i] != ']')
-			return false;
-		i++;
-	} else {
-		for (;;) {
-			/* one label: [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])? */
-			size_t st = i;
-			while (i < n && (anum(s[i]) || s[i] == '-'))
-				i++;
-			if (i == st || !anum(s[st]) || !anum(s[i - 1]))
-				return false;
-			if (i < n && s[i] == '.') {
-				i++;
-				continue;
-			}
-			break;
-		}
-	}
-	if (i < n && s[i] == ':') {
-		i++;
-		size_t st = i;
-		while (i < n && isdigit((unsigned char)s[i]))
-			i++;
-		if (i == st)
-			return false;
-	}
-	return i == n;
-}
-
-static bool tag_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > 128)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool w = anum(c) || c == '_';
-		if (!(w || (i > 0 && (c == '.' || c == '-'))))
-			return false;
-	}
-	return true;
-}
+/* Name grammar pieces are shared with ref.c (coco_ref_*_ok). */
 
 /* The grammar's digest shape, then go-digest validation. */
 static bool digest_ok(const char *s, size_t n, const char **err)
@@ -228,9 +129,9 @@ static int parse_full(const char *domain, size_t dl, const char *rem, coco_tref 
 		}
 	}
 	*err = "invalid reference format";
-	if (!domain_ok(domain, dl) || !path_ok(rem, pathl))
+	if (!coco_ref_domain_ok(domain, dl) || !coco_ref_path_ok(rem, pathl))
 		return COCOIMG_EINVAL;
-	if (tag && !tag_ok(tag, tagl))
+	if (tag && !coco_ref_tag_ok(tag, tagl))
 		return COCOIMG_EINVAL;
 	if (at && !digest_ok(at + 1, rl - namel - 1, err))
 		return COCOIMG_EINVAL;
@@ -324,12 +225,12 @@ bool coco_remap_prefix_valid(const char *s)
 {
 	/* either exactly a domain, or "domain/..." that is a valid name */
 	size_t n = strlen(s);
-	if (domain_ok(s, n))
+	if (coco_ref_domain_ok(s, n))
 		return true;
 	const char *slash = strchr(s, '/');
-	if (!slash || !domain_ok(s, (size_t)(slash - s)))
+	if (!slash || !coco_ref_domain_ok(s, (size_t)(slash - s)))
 		return false;
-	return path_ok(slash + 1, n - (size_t)(slash - s) - 1);
+	return coco_ref_path_ok(slash + 1, n - (size_t)(slash - s) - 1);
 }
 
 void coco_trust_strv_free(char **v)

@@ -21,6 +21,33 @@ static void print_list(const char *label, json_t *a)
 	printf("\n");
 }
 
+/* One readable line per encrypted layer: cipher, schemes, recipient count,
+ * and key ids (KBS resource ids of CoCo packets, JWE kids).  Never keys. */
+static void print_array_line(const char *label, json_t *a)
+{
+	if (!json_is_array(a) || !json_array_size(a))
+		return;
+	printf("      %s:", label);
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) printf("%s %s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "?");
+	printf("\n");
+}
+
+static void print_encryption(json_t *e)
+{
+	const char *cipher = json_string_value(json_object_get(e, "cipher"));
+	printf("      encrypted: %s", cipher ? cipher : "unknown cipher");
+	json_t *n = json_object_get(e, "recipients");
+	if (json_is_integer(n))
+		printf(", %lld recipient%s", (long long)json_integer_value(n),
+		       json_integer_value(n) == 1 ? "" : "s");
+	printf("\n");
+	print_array_line("schemes", json_object_get(e, "schemes"));
+	print_array_line("CoCo key ids", json_object_get(e, "coco_kids"));
+	print_array_line("JWE key ids", json_object_get(e, "jwe_kids"));
+}
+
 static void print_map(const char *label, json_t *m)
 {
 	if (!json_is_object(m) || !json_object_size(m))
@@ -89,11 +116,8 @@ static void print_text(json_t *j)
 		printf("  %s  %10lld  %s\n", str(l, "digest"), (long long)json_integer_value(json_object_get(l, "size")),
 		       str(l, "media_type"));
 		json_t *e = json_object_get(l, "encryption");
-		if (json_is_true(json_object_get(l, "encrypted")) && json_is_object(e)) {
-			char *s = json_dumps(e, JSON_COMPACT);
-			printf("      encrypted: %s\n", s ? s : "");
-			free(s);
-		}
+		if (json_is_true(json_object_get(l, "encrypted")) && json_is_object(e))
+			print_encryption(e);
 	}
 	print_map("Annotations", json_object_get(j, "annotations"));
 }

@@ -308,8 +308,9 @@ int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf 
 /* Copy                                                                */
 /* ------------------------------------------------------------------ */
 
-enum { ST_NET, ST_DIGEST, ST_DECRYPT, ST_DECOMPRESS, ST_WRITE, ST_N };
-static const char *const stat_names[ST_N] = { "network", "digest", "decrypt", "decompress", "write" };
+enum { ST_NET, ST_DIGEST, ST_DECRYPT, ST_DECOMPRESS, ST_WRITE, ST_ENCRYPT, ST_N };
+static const char *const stat_names[ST_N] = { "network", "digest", "decrypt", "decompress", "write",
+	"encrypt" };
 
 typedef struct {
 	cocoimg_ctx *ctx;
@@ -375,7 +376,7 @@ static uint64_t collect_stats(copy_job *j, coco_stage *chain)
 	pthread_mutex_lock(&j->mu);
 	for (coco_stage *s = chain; s; s = s->next) {
 		sum += s->nsec;
-		for (int k = 1; k < ST_N; k++)
+		for (int k = 0; k < ST_N; k++)
 			if (s->name && !strcmp(s->name, stat_names[k]))
 				j->ns[k] += s->nsec;
 	}
@@ -399,17 +400,21 @@ static int copy_blob(copy_job *j, const coco_desc *d, const char *what, bool *sk
 	int rc = j->dst->ops->put_blob(j->dst, d->digest, d->size, &sink);
 	if (rc)
 		return rc;
-	coco_stage *head = prog_new(j->ctx, what, d->digest, d->size, sink);
-	if (!head) {
+	/* source (+ meter) | digest + write on a second thread */
+	coco_stage *async = NULL, *head = NULL;
+	rc = coco_async_stage_new(j->ctx, 0, 0, sink, &async);
+	if (rc) {
 		coco_stage_chain_free(sink);
+		return coco_seterr(j->ctx, rc, "out of memory");
+	}
+	coco_stage *prog = prog_new(j->ctx, what, d->digest, d->size, async);
+	if (!prog || coco_meter_stage_new(j->ctx, prog, &head)) {
+		coco_stage_chain_free(prog ? prog : async);
 		return coco_seterr(j->ctx, COCOIMG_ENOMEM, "out of memory");
 	}
-	uint64_t t0 = coco_now_ns();
 	rc = j->src->ops->get_blob(j->src, d, head);
-	uint64_t total = coco_now_ns() - t0;
-	uint64_t staged = collect_stats(j, head);
+	collect_stats(j, head);
 	pthread_mutex_lock(&j->mu);
-	j->ns[ST_NET] += total > staged ? total - staged : 0;
 	if (!rc)
 		j->bytes += (uint64_t)d->size;
 	pthread_mutex_unlock(&j->mu);
@@ -701,6 +706,13 @@ static int do_layer(layer_work *w, size_t i)
 		uint64_t t0 = coco_now_ns();
 		rc = coco_crypt_transform_layer(j->ctx, j->opts, j->src, j->dst, d, i, w->n, &nd, rep);
 		(void)t0;
+		json_t *lst = json_object_get(rep, "stats");
+		if (json_is_object(lst)) {
+			pthread_mutex_lock(&j->mu);
+			for (int k = 0; k < ST_N; k++)
+				j->ns[k] += (uint64_t)json_integer_value(json_object_get(lst, stat_names[k]));
+			pthread_mutex_unlock(&j->mu);
+		}
 		if (rc) {
 			json_decref(nd);
 			return rc;
@@ -1011,7 +1023,8 @@ static void add_stats(copy_job *j, json_t *report)
 {
 	json_t *st = json_object();
 	for (int k = 0; k < ST_N; k++)
-		json_object_set_new(st, stat_names[k], json_integer((json_int_t)j->ns[k]));
+		if (k != ST_ENCRYPT || j->opts->crypt_mode == COCOIMG_CRYPT_ENCRYPT)
+			json_object_set_new(st, stat_names[k], json_integer((json_int_t)j->ns[k]));
 	json_object_set_new(report, "stats", st);
 }
 

@@ -277,6 +277,27 @@ void coco_ring_release(coco_ring *r);
 void coco_ring_abort(coco_ring *r, int code);
 void coco_ring_free(coco_ring *r);
 
+/*
+ * Async stage: a pipeline split point.  write() copies the bytes into a
+ * bounded ring (nbufs x bufsz; 0 = defaults) and returns; a worker thread
+ * started here feeds them to `next` and calls next's finish() when this
+ * stage is finished.  finish() returns once the worker is done, with the
+ * first error of either side.  An error in `next` makes the following
+ * write()/finish() return it.  destroy() (or coco_stage_chain_free) stops
+ * and joins the worker, then `next` is destroyed as usual.  nsec counts
+ * the time the writer waited for room (back pressure).
+ */
+int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
+                         coco_stage **out);
+
+/*
+ * Meter stage: passes bytes through; its nsec counts the time spent
+ * outside next's write()/finish() since it was created, i.e. the time its
+ * caller took to produce the bytes (the source: network or file reads).
+ * Named "network".
+ */
+int coco_meter_stage_new(cocoimg_ctx *ctx, coco_stage *next, coco_stage **out);
+
 /* ------------------------------------------------------------------ */
 /* References                                                          */
 /* ------------------------------------------------------------------ */

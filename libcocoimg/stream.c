@@ -442,3 +442,150 @@ void coco_ring_free(coco_ring *r)
 	pthread_cond_destroy(&r->cv);
 	free(r);
 }
+
+/* ---- async stage ---- */
+
+typedef struct {
+	coco_stage base;
+	coco_ring *ring;
+	pthread_t th;
+	bool started;
+	int rc;                    /* worker result */
+} async_stage;
+
+static void *async_main(void *arg)
+{
+	async_stage *a = arg;
+	coco_stage *next = a->base.next;
+	int rc = 0;
+	for (;;) {
+		const unsigned char *d;
+		ssize_t n = coco_ring_borrow(a->ring, &d);
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		if (n == 0) {
+			rc = next ? coco_stage_finish(next) : 0;
+			break;
+		}
+		rc = next ? coco_stage_write(next, d, (size_t)n) : 0;
+		coco_ring_release(a->ring);
+		if (rc)
+			break;
+	}
+	if (rc)
+		coco_ring_abort(a->ring, rc);
+	a->rc = rc;
+	return NULL;
+}
+
+static int async_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	async_stage *a = (async_stage *)s;
+	uint64_t t0 = coco_now_ns();
+	int rc = coco_stage_write(coco_ring_stage(a->ring), b, n);
+	s->nsec += coco_now_ns() - t0;
+	return rc;
+}
+
+static int async_join(async_stage *a)
+{
+	if (a->started) {
+		pthread_join(a->th, NULL);
+		a->started = false;
+	}
+	return a->rc;
+}
+
+static int async_finish(coco_stage *s)
+{
+	async_stage *a = (async_stage *)s;
+	uint64_t t0 = coco_now_ns();
+	int rc = coco_stage_finish(coco_ring_stage(a->ring));
+	if (rc)
+		coco_ring_abort(a->ring, rc);
+	int wrc = async_join(a);
+	s->nsec += coco_now_ns() - t0;
+	/* the worker's own error explains more than the ring's abort code */
+	return wrc ? wrc : rc;
+}
+
+static void async_destroy(coco_stage *s)
+{
+	async_stage *a = (async_stage *)s;
+	if (a->started) {
+		coco_ring_abort(a->ring, COCOIMG_ECANCELLED);
+		async_join(a);
+	}
+	coco_ring_free(a->ring);
+	free(a);
+}
+
+int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
+                         coco_stage **out)
+{
+	async_stage *a = calloc(1, sizeof(*a));
+	if (!a)
+		return COCOIMG_ENOMEM;
+	int rc = coco_ring_new(ctx, nbufs ? nbufs : 4, bufsz ? bufsz : COCO_BUFSZ, &a->ring);
+	if (rc) {
+		free(a);
+		return rc;
+	}
+	a->base.write = async_write;
+	a->base.finish = async_finish;
+	a->base.destroy = async_destroy;
+	a->base.next = next;
+	a->base.ctx = ctx;
+	a->base.name = "async";
+	if (pthread_create(&a->th, NULL, async_main, a)) {
+		coco_ring_free(a->ring);
+		free(a);
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "cannot start a thread");
+	}
+	a->started = true;
+	*out = &a->base;
+	return 0;
+}
+
+/* ---- meter stage ---- */
+
+typedef struct {
+	coco_stage base;
+	uint64_t t_last;
+} meter_stage;
+
+static int meter_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	meter_stage *m = (meter_stage *)s;
+	s->nsec += coco_now_ns() - m->t_last;
+	int rc = s->next ? coco_stage_write(s->next, b, n) : 0;
+	m->t_last = coco_now_ns();
+	return rc;
+}
+
+static int meter_finish(coco_stage *s)
+{
+	meter_stage *m = (meter_stage *)s;
+	s->nsec += coco_now_ns() - m->t_last;
+	int rc = s->next ? coco_stage_finish(s->next) : 0;
+	m->t_last = coco_now_ns();
+	return rc;
+}
+
+int coco_meter_stage_new(cocoimg_ctx *ctx, coco_stage *next, coco_stage **out)
+{
+	meter_stage *m = calloc(1, sizeof(*m));
+	if (!m)
+		return COCOIMG_ENOMEM;
+	m->base.write = meter_write;
+	m->base.finish = meter_finish;
+	m->base.destroy = free_destroy;
+	m->base.next = next;
+	m->base.ctx = ctx;
+	m->base.name = "network";
+	m->t_last = coco_now_ns();
+	*out = &m->base;
+	return 0;
+}

@@ -73,10 +73,14 @@ typedef struct cocoimg_copy_options {
  *                         config and layers as above
  *   bytes_copied          blob bytes transferred (skipped blobs excluded)
  *   stats                 (opts->collect_stats) nanoseconds per stage:
- *                         network (reading the source), digest, decrypt,
- *                         decompress, write, and total wall time; stages
- *                         run in parallel so they may add up to more than
- *                         total
+ *                         network (reading the source), digest (sha256 of
+ *                         the source and of the written blobs), decrypt
+ *                         (AES-CTR + HMAC when decrypting), decompress,
+ *                         write, encrypt (only with COCOIMG_CRYPT_ENCRYPT:
+ *                         AES-CTR + HMAC), and total wall time; stages
+ *                         run in parallel threads so they may add up to
+ *                         more than total.  Each en/decrypted layer also
+ *                         carries its own "stats" object with these keys
  *
  * A Docker schema2 image copied to oci: or oci-archive: is converted to
  * OCI media types the way skopeo does it (same bytes, same digests).

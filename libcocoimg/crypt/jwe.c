@@ -348,7 +348,9 @@ static int content_decrypt(const jwe_obj *j, const char *enc, const unsigned cha
 	if (!strncmp(enc + 4, "GCM", 3)) {
 		const EVP_CIPHER *ciph = ceklen == 16 ? EVP_aes_128_gcm() :
 		                         ceklen == 24 ? EVP_aes_192_gcm() : EVP_aes_256_gcm();
-		if (j->tag.len != 16 || !j->iv.len)
+		/* RFC 7518 5.3: 96-bit IV, 128-bit tag (go-jose and josekit
+		 * refuse anything else too) */
+		if (j->tag.len != 16 || j->iv.len != 12)
 			goto done;
 		if (EVP_DecryptInit_ex(c, ciph, NULL, NULL, NULL) &&
 		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)j->iv.len, NULL) &&
@@ -396,6 +398,9 @@ static int content_decrypt(const jwe_obj *j, const char *enc, const unsigned cha
 	}
 done:
 	EVP_CIPHER_CTX_free(c);
+	/* no unauthenticated plaintext left behind in the spare capacity */
+	if (rc)
+		coco_wipe(out->data + start, j->ct.len + 32);
 out:
 	coco_buf_free(&aad);
 	ERR_clear_error();
@@ -577,10 +582,15 @@ static int wrap_one(cocoimg_ctx *ctx, const coco_key *k, const unsigned char *pt
 	} else {
 		const char *crv;
 		size_t flen, kwlen = 32;
-		if (!alg || strncmp(alg, "ECDH-ES+A", 9))
-			alg = "ECDH-ES+A256KW";
+		/* only the three key-wrapping variants go-jose writes; any
+		 * other JWK "alg" (e.g. "ECDH-ES+A512KW") gets the default
+		 * instead of being copied into the header unchecked */
+		if (alg && !strcmp(alg, "ECDH-ES+A128KW"))
+			kwlen = 16;
+		else if (alg && !strcmp(alg, "ECDH-ES+A192KW"))
+			kwlen = 24;
 		else
-			kwlen = !strcmp(alg, "ECDH-ES+A128KW") ? 16 : !strcmp(alg, "ECDH-ES+A192KW") ? 24 : 32;
+			alg = "ECDH-ES+A256KW";
 		if (coco_ec_info(k->pkey, &crv, &flen)) {
 			rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: unsupported EC curve", k->label);
 			goto out;
@@ -800,8 +810,15 @@ int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
 		*empty = true;
 		return 0;
 	}
-	if (!drop || data[0] != '{')
+	size_t ws = 0;
+	while (ws < len && (data[ws] == ' ' || data[ws] == '\n' || data[ws] == '\r' ||
+	                    data[ws] == '\t'))
+		ws++;
+	if (!drop)
 		return coco_buf_append(out, data, len) ? COCOIMG_ENOMEM : 0;
+	if (ws == len || data[ws] != '{')
+		/* compact: one recipient, so drop == total above */
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "JWE recipient removal failed");
 	/* general serialization with some recipients left */
 	json_error_t e;
 	json_t *doc = json_loadb((const char *)data, len, 0, &e);
@@ -816,12 +833,12 @@ int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
 	size_t i;
 	json_t *r;
 	json_array_foreach(rc_arr, i, r) {
+		/* same precedence as jwe_parse's merge: protected, shared
+		 * unprotected, then per-recipient header */
 		json_t *h = json_object_get(r, "header");
-		const char *kid = hdr_str(h, "kid");
-		if (!kid)
-			kid = hdr_str(unprot, "kid");
-		if (!kid)
-			kid = hdr_str(prot, "kid");
+		const char *kid = json_object_get(prot, "kid") ? hdr_str(prot, "kid") :
+		                  json_object_get(unprot, "kid") ? hdr_str(unprot, "kid") :
+		                                                   hdr_str(h, "kid");
 		if (!kid_in(kid, kids, n))
 			json_array_append(keep, r);
 	}

@@ -250,17 +250,17 @@ static int parse_content_alg(tlv *alg, envelope *e)
 	}
 	der si = seq.content;
 	tlv nonce, icv;
+	/* Only a 96-bit nonce and a full 16-byte tag: smallstep pkcs7 (Go)
+	 * writes exactly that, and a truncated tag (RFC 5084 allows 4..16,
+	 * default 12) would weaken the integrity check. */
 	if (der_next(&si, &nonce) || (nonce.tag != 0x04 && nonce.tag != 0x84) ||
-	    nonce.content.len < 1 || nonce.content.len > 64)
+	    nonce.content.len != 12)
 		return -1;
 	e->iv = nonce.content;
-	e->icvlen = 12;
-	if (!der_next(&si, &icv)) {
-		if (icv.tag != 0x02 || icv.content.len != 1)
-			return -1;
-		e->icvlen = icv.content.p[0];
-	}
-	return e->icvlen >= 4 && e->icvlen <= 16 ? 0 : -1;
+	if (der_next(&si, &icv) || icv.tag != 0x02 || icv.content.len != 1 || si.len)
+		return -1;
+	e->icvlen = icv.content.p[0];
+	return e->icvlen == 16 ? 0 : -1;
 }
 
 static int env_parse(const unsigned char *data, size_t len, envelope *e)
@@ -417,7 +417,7 @@ static int ri_decrypt(const envelope *e, const ri *r, EVP_PKEY *pk, coco_buf *ou
 {
 	if (!r->ek.p)
 		return COCOIMG_ENOKEY;
-	unsigned char cek[512];
+	unsigned char cek[1024];   /* RSA output up to 8192-bit moduli */
 	size_t ceklen = sizeof(cek);
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
 	int ok = c && EVP_PKEY_decrypt_init(c) > 0;

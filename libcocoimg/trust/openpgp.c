@@ -857,13 +857,72 @@ static void imp_sig(imp *st, const pgp_sig *s)
 		take_props(pk, s);
 }
 
-/* Close the current key: drop it (and its subkeys) if not valid. */
+/*
+ * The key just read (at index first) has the fingerprint of the earlier
+ * primary at index old: fold it in like gpg merges a re-imported key, so
+ * that a later export carrying a revocation, a new expiry or new subkeys
+ * is not silently ignored.  Every property merged here comes from a
+ * signature already verified with the primary key.  Removes the new
+ * copy from kr (new valid subkeys move to the earlier primary).
+ */
+static void merge_dup(coco_pgp_keyring *kr, size_t old, size_t first)
+{
+	pgp_key *o = &kr->keys[old], *nk = &kr->keys[first];
+	o->revoked |= nk->revoked;
+	if (nk->sig_time > o->sig_time) {
+		o->sig_time = nk->sig_time;
+		o->expires = nk->expires;
+		o->has_flags = nk->has_flags;
+		o->flags = nk->flags;
+	}
+	o->valid |= nk->valid;
+	size_t w = first;
+	for (size_t r = first + 1; r < kr->n; r++) {
+		pgp_key *s = &kr->keys[r];
+		pgp_key *e = NULL;
+		for (size_t i = 0; i < first && !e; i++)
+			if (!kr->keys[i].is_primary && kr->keys[i].primary == old &&
+			    memcmp(kr->keys[i].fpr, s->fpr, 20) == 0)
+				e = &kr->keys[i];
+		if (e) {
+			e->revoked |= s->revoked;
+			if (s->valid && (!e->valid || s->sig_time > e->sig_time)) {
+				e->valid = true;
+				e->sig_time = s->sig_time;
+				e->expires = s->expires;
+				e->has_flags = s->has_flags;
+				e->flags = s->flags;
+				e->backsig = s->backsig;
+			}
+			key_clear(s);
+		} else if (s->valid) {
+			s->primary = old;
+			pgp_key moved = *s;
+			memset(s, 0, sizeof(*s));
+			kr->keys[w++] = moved;
+		} else {
+			key_clear(s);
+		}
+	}
+	key_clear(&kr->keys[first]);
+	kr->n = w;
+}
+
+/* Close the current key: drop it (and its subkeys) if not valid; merge
+ * it into an earlier copy of the same key. */
 static void imp_finish(imp *st)
 {
 	if (st->first == SIZE_MAX)
 		return;
 	coco_pgp_keyring *kr = st->kr;
-	if (!kr->keys[st->first].valid) {
+	size_t old = SIZE_MAX;
+	for (size_t i = 0; i < st->first && old == SIZE_MAX; i++)
+		if (kr->keys[i].is_primary &&
+		    memcmp(kr->keys[i].fpr, kr->keys[st->first].fpr, 20) == 0)
+			old = i;
+	if (old != SIZE_MAX) {
+		merge_dup(kr, old, st->first);
+	} else if (!kr->keys[st->first].valid) {
 		while (kr->n > st->first)
 			key_clear(&kr->keys[--kr->n]);
 	} else {
@@ -876,17 +935,7 @@ static void imp_finish(imp *st)
 				key_clear(&kr->keys[r]);
 		}
 		kr->n = w;
-		/* a key already present (same fingerprint) is not added twice */
-		for (size_t i = 0; i < st->first; i++) {
-			if (kr->keys[i].is_primary &&
-			    memcmp(kr->keys[i].fpr, kr->keys[st->first].fpr, 20) == 0) {
-				while (kr->n > st->first)
-					key_clear(&kr->keys[--kr->n]);
-				break;
-			}
-		}
-		if (kr->n > st->first)
-			st->added++;
+		st->added++;
 	}
 	st->first = st->cur_sub = SIZE_MAX;
 	st->in_uid = false;
@@ -1388,6 +1437,13 @@ int coco_pgp_verify_message(cocoimg_ctx *ctx, const coco_pgp_keyring *kr,
 	}
 	if (key_expired(pk, now) || key_expired(k, now)) {
 		coco_seterr(ctx, rc, "signature by key %s: the key has expired", kid);
+		goto out;
+	}
+	/* gpg refuses keys created in the future (time conflict; its import
+	 * drops their self-signatures), so containers/image rejects them. */
+	if ((int64_t)pk->created > now || (int64_t)k->created > now) {
+		coco_seterr(ctx, rc, "signature by key %s: the key was created in the future "
+		            "(clock problem?)", kid);
 		goto out;
 	}
 	bool can_sign = k->has_flags ? (k->flags & 0x02) != 0 : true;

@@ -182,6 +182,85 @@ static void test_subkeys(void **state)
 	coco_pgp_keyring_free(kr);
 }
 
+/* Fixtures of this directory (tests/unit/trust/data, see its README). */
+#define DATA "tests/unit/trust/data/"
+
+static void add_data(coco_pgp_keyring *kr, const char *rel)
+{
+	coco_buf b = COCO_BUF_INIT;
+	char *p = coco_asprintf(DATA "%s", rel);
+	assert_int_equal(coco_read_file(ctx, p, 1 << 22, &b, COCOIMG_ENOTFOUND), 0);
+	assert_true(coco_pgp_keyring_add(ctx, kr, b.data, b.len, rel) >= 0);
+	free(p);
+	coco_buf_free(&b);
+}
+
+static int verify_data(coco_pgp_keyring *kr, const char *rel, int64_t now)
+{
+	coco_buf b = COCO_BUF_INIT, c = COCO_BUF_INIT;
+	char s[41];
+	char *p = coco_asprintf(DATA "%s", rel);
+	assert_int_equal(coco_read_file(ctx, p, 1 << 22, &b, COCOIMG_ENOTFOUND), 0);
+	int rc = coco_pgp_verify_message(ctx, kr, b.data, b.len, now, &c, s);
+	free(p);
+	coco_buf_free(&b);
+	coco_buf_free(&c);
+	return rc;
+}
+
+/* Regression: a keyring holding an old export of a key and then a newer
+ * one carrying its revocation used to keep only the first copy, so the
+ * revocation was ignored (gpg merges both: REVKEYSIG, rejected). */
+static void test_duplicate_key_merged(void **state)
+{
+	(void)state;
+	const int64_t now = 1800000000;
+	coco_pgp_keyring *kr = coco_pgp_keyring_new();
+	add_data(kr, "dup-old.gpg");
+	assert_int_equal(verify_data(kr, "dup.signature", now), 0);
+	add_data(kr, "dup-revoked.gpg");
+	assert_int_equal(coco_pgp_keyring_count(kr), 1);
+	assert_int_equal(verify_data(kr, "dup.signature", now), COCOIMG_EPOLICY);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "revoked"));
+	coco_pgp_keyring_free(kr);
+
+	/* the other order, and both copies in one blob */
+	kr = coco_pgp_keyring_new();
+	add_data(kr, "dup-revoked.gpg");
+	add_data(kr, "dup-old.gpg");
+	assert_int_equal(coco_pgp_keyring_count(kr), 1);
+	assert_int_equal(verify_data(kr, "dup.signature", now), COCOIMG_EPOLICY);
+	coco_pgp_keyring_free(kr);
+
+	coco_buf a = COCO_BUF_INIT, b = COCO_BUF_INIT;
+	assert_int_equal(coco_read_file(ctx, DATA "dup-old.gpg", 1 << 20, &a, COCOIMG_ENOTFOUND), 0);
+	assert_int_equal(coco_read_file(ctx, DATA "dup-revoked.gpg", 1 << 20, &b,
+	                                COCOIMG_ENOTFOUND), 0);
+	assert_int_equal(coco_buf_append(&a, b.data, b.len), 0);
+	kr = coco_pgp_keyring_new();
+	assert_int_equal(coco_pgp_keyring_add(ctx, kr, a.data, a.len, "both"), 1);
+	assert_int_equal(verify_data(kr, "dup.signature", now), COCOIMG_EPOLICY);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "revoked"));
+	coco_pgp_keyring_free(kr);
+	coco_buf_free(&a);
+	coco_buf_free(&b);
+}
+
+/* Regression: a key created after "now" (gpg: time conflict, the key is
+ * not even imported) was accepted. */
+static void test_future_key(void **state)
+{
+	(void)state;
+	coco_pgp_keyring *kr = coco_pgp_keyring_new();
+	add_data(kr, "future-key.gpg");
+	assert_int_equal(coco_pgp_keyring_count(kr), 1);
+	assert_int_equal(verify_data(kr, "future.signature", 1800000000), COCOIMG_EPOLICY);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "created in the future"));
+	/* once the time has come, the same signature is fine */
+	assert_int_equal(verify_data(kr, "future.signature", 4100000000), 0);
+	coco_pgp_keyring_free(kr);
+}
+
 static void payload(const char *json, int want)
 {
 	char *d = NULL, *r = NULL;
@@ -249,6 +328,8 @@ int main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_subkeys),
+		cmocka_unit_test(test_duplicate_key_merged),
+		cmocka_unit_test(test_future_key),
 		cmocka_unit_test(test_payload_rules),
 		cmocka_unit_test(test_digest_match),
 	};

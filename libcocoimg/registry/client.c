@@ -90,8 +90,9 @@ int coco_reg_ping(coco_reg *r)
 	coco_http_resp resp = { .content_length = -1 };
 	unsigned attempt = 0;
 	int rc;
+	CURLcode cc = CURLE_OK;
 	for (;;) {
-		CURLcode cc = CURLE_OK;
+		cc = CURLE_OK;
 		rc = ping_once(r, "https", &resp, &cc);
 		/* containers/image: an insecure registry may be plain http */
 		if (rc && r->insecure && cc != CURLE_OK) {
@@ -109,6 +110,20 @@ int coco_reg_ping(coco_reg *r)
 			continue;
 		}
 		break;
+	}
+	if (rc && (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
+	           cc == CURLE_HTTP2) &&
+	    r->scheme && !strcmp(r->scheme, "https")) {
+		/* A registry that refuses our client certificate (TLS 1.3)
+		 * often resets the connection before its alert can be read. */
+		char msg[sizeof(r->ctx->err_msg)];
+		snprintf(msg, sizeof(msg), "%s", cocoimg_ctx_last_error(r->ctx));
+		if (r->tls.client_cert)
+			coco_seterr(r->ctx, rc, "%s (the registry may have refused the TLS client certificate %s)",
+			            msg, r->tls.client_cert);
+		else
+			coco_seterr(r->ctx, rc, "%s (if the registry requires a TLS client certificate, put NAME.cert + NAME.key in --cert-dir)",
+			            msg);
 	}
 	if (rc) {
 		rc = coco_preferr(r->ctx, rc, "pinging registry %s", r->host);

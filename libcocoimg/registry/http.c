@@ -582,15 +582,34 @@ static int setup_easy(cocoimg_ctx *ctx, CURL *e, const coco_tls *tls, const char
 	return 0;
 }
 
+#if LIBCURL_VERSION_NUM < 0x074d00
+#define CURLE_SSL_CLIENTCERT CURLE_SSL_CERTPROBLEM
+#endif
+
+/* A TLS alert from the server about our (missing or unknown) client
+ * certificate.  With TLS 1.3 it arrives at the first read after the
+ * handshake (or the connection is reset before it can be read). */
+static bool client_cert_refused(CURLcode cc, const char *detail)
+{
+	if (cc == CURLE_SSL_CLIENTCERT)
+		return true;
+	return detail && strstr(detail, "alert") &&
+	       (strcasestr(detail, "certificate") || strcasestr(detail, "unknown ca"));
+}
+
 /* Error text for a transport failure, without the URL's query. */
 static int transport_error(cocoimg_ctx *ctx, const char *url, CURLcode cc, const char *errbuf)
 {
 	char *origin = coco_url_origin(url);
 	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
 	const char *hint = "";
-	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-	    cc == CURLE_SSL_CERTPROBLEM)
+	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
 		hint = " (trust its CA with --cert-dir or SSL_CERT_FILE, or use --tls-verify=false)";
+	else if (cc == CURLE_SSL_CERTPROBLEM)
+		hint = " (check the client .cert/.key pair in the certificate directory)";
+	else if (client_cert_refused(cc, detail))
+		hint = " (the registry refused the TLS client certificate, or requires one:"
+		       " put NAME.cert + NAME.key in --cert-dir)";
 	int rc = coco_seterr(ctx, COCOIMG_ENET, "%s: %s%s", origin ? origin : "registry", detail, hint);
 	free(origin);
 	return rc;
@@ -751,6 +770,12 @@ int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
 			*ccp = CURLE_RANGE_ERROR;
 		return coco_seterr(ctx, COCOIMG_ENET, "resumed download got the wrong range (%s)",
 		                   resp->content_range ? resp->content_range : "none");
+	}
+	if (cc != CURLE_OK && cc != CURLE_SSL_CLIENTCERT && client_cert_refused(cc, errbuf)) {
+		/* not transient: report it as such so that nobody retries */
+		q->cc = cc = CURLE_SSL_CLIENTCERT;
+		if (ccp)
+			*ccp = cc;
 	}
 	if (cc != CURLE_OK)
 		return transport_error(ctx, q->url, cc, errbuf);

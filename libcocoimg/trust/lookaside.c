@@ -76,6 +76,17 @@ static int read_local(cocoimg_ctx *ctx, const char *path, coco_buf *out)
 int coco_lookaside_fetch(cocoimg_ctx *ctx, const char *base, const char *path,
                          const char *digest, coco_trust_sigs *sigs)
 {
+	/* The URL is built from the repository path and the digest: both must
+	 * be what their grammars allow (no "..", "%", or odd digest text), so
+	 * that nothing reaches outside <base> even if a caller passes a value
+	 * that did not come from a parsed reference or a computed digest. */
+	coco_digest_alg alg;
+	if (!digest || coco_digest_validate(digest, &alg))
+		return coco_seterr(ctx, COCOIMG_ESIGLOOKUP, "signature lookup: invalid digest "
+		                   "\"%.80s\"", digest ? digest : "");
+	if (!path || !coco_ref_path_ok(path, strlen(path)))
+		return coco_seterr(ctx, COCOIMG_ESIGLOOKUP, "signature lookup: invalid repository "
+		                   "path \"%.200s\"", path ? path : "");
 	bool is_file = !strncmp(base, "file://", 7);
 	bool is_http = !strncmp(base, "http://", 7) || !strncmp(base, "https://", 8);
 	if (!is_file && !is_http)

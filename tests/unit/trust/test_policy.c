@@ -11,6 +11,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define FIX "../shared/fixtures/containers-image-signature/"
 #define NOW ((int64_t)1760000000)
@@ -627,6 +629,79 @@ static void test_registries_d(void **state)
 	free(u);
 }
 
+static void put_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+/* file:// lookaside: the read loop stops at the first gap, and a path or
+ * digest that is not grammatical is refused before any file is touched
+ * (hardening: a "../" or "%2e%2e" would otherwise escape the base). */
+static void test_lookaside_file(void **state)
+{
+	(void)state;
+	char tmpl[] = "/tmp/coco-lookaside-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	assert_non_null(dir);
+	const char *dg = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char *sd = coco_asprintf("%s/library/busybox@sha256=0123456789abcdef0123456789abcdef"
+	                         "0123456789abcdef0123456789abcdef", dir);
+	char *lib = coco_asprintf("%s/library", dir);
+	assert_int_equal(mkdir(lib, 0755), 0);
+	assert_int_equal(mkdir(sd, 0755), 0);
+	static const char sig[] = "\x90\x0d\x03";  /* sniffed as simple signing */
+	for (int i = 1; i <= 4; i++) {
+		if (i == 3)
+			continue;     /* gap: signature-4 is never read */
+		char *f = coco_asprintf("%s/signature-%d", sd, i);
+		put_file(f, sig, 3);
+		free(f);
+	}
+	char *base = coco_asprintf("file://%s", dir);
+	coco_trust_sigs sigs = { 0 };
+	assert_int_equal(coco_lookaside_fetch(ctx, base, "library/busybox", dg, &sigs), 0);
+	assert_int_equal(sigs.n, 2);
+	coco_trust_sigs_clear(&sigs);
+
+	/* a secret next to the base must stay unreachable */
+	char *secret = coco_asprintf("%s/secret@sha256=x", dir);
+	assert_int_equal(mkdir(secret, 0755), 0);
+	char *sf = coco_asprintf("%s/signature-1", secret);
+	put_file(sf, sig, 3);
+	static const char *const bad_paths[] = { "../x", "library/../..", "a/%2e%2e", "", "/abs",
+	                                         "a//b", "UPPER" };
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(bad_paths); i++) {
+		assert_int_equal(coco_lookaside_fetch(ctx, base, bad_paths[i], dg, &sigs),
+		                 COCOIMG_ESIGLOOKUP);
+		assert_int_equal(sigs.n, 0);
+	}
+	static const char *const bad_digests[] = { "sha256:x", "sha256:../../secret@sha256=x",
+	                                           "sha256", "md5:00", "" };
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(bad_digests); i++) {
+		assert_int_equal(coco_lookaside_fetch(ctx, base, "library/busybox", bad_digests[i],
+		                                      &sigs), COCOIMG_ESIGLOOKUP);
+		assert_int_equal(sigs.n, 0);
+	}
+	unlink(sf);
+	rmdir(secret);
+	for (int i = 1; i <= 4; i++) {
+		char *f = coco_asprintf("%s/signature-%d", sd, i);
+		unlink(f);
+		free(f);
+	}
+	rmdir(sd);
+	rmdir(lib);
+	rmdir(dir);
+	free(sf);
+	free(secret);
+	free(base);
+	free(sd);
+	free(lib);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_unparseable_blob),
 		cmocka_unit_test(test_registries_d),
+		cmocka_unit_test(test_lookaside_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -730,6 +730,10 @@ int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
 	} else if (strcmp(q->method, "GET")) {
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
 	}
+	/* streamed blobs: large receive buffers (fewer recv calls and fewer,
+	 * larger writes down the stage chain; libcurl's default is 16 KiB) */
+	if (q->sink)
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
 	if (q->sink && q->delivered && *q->delivered > 0) {
 		char range[64];
 		snprintf(range, sizeof(range), "Range: bytes=%llu-",

@@ -33,6 +33,9 @@
 
 #define RING_NBUFS 4
 #define RING_BUFSZ (256 * 1024)
+/* decompressed tar between the decompression thread and the applier */
+#define DRING_NBUFS 4
+#define DRING_BUFSZ (1024 * 1024)
 #define PROGRESS_STEP (4u << 20)
 
 /* ------------------------------------------------------------------ */
@@ -281,6 +284,63 @@ static ssize_t ring_pull(void *arg, const unsigned char **data)
 	return n;
 }
 
+/*
+ * Decompression thread (compressed layers): pulls the verified, decrypted
+ * blob from the producer's ring and inflates straight into a second ring
+ * that the applier reads as an uncompressed tar, so inflate, the tar
+ * writer and the diff_id hasher each get a thread.  End of stream is only
+ * passed on after the decompressor saw the end of its input, i.e. after
+ * the producer's digest and HMAC checks passed.  On any failure (its own,
+ * or the applier aborting the output ring) it drains its input, so the
+ * producer can finish its checks (their errors explain a broken stream
+ * best), then aborts the output ring.
+ */
+typedef struct dthread {
+	run *run;
+	job *job;
+	coco_compression comp;
+	coco_ring *in, *out;
+	uint64_t nsec;
+	int rc;
+} dthread;
+
+static void *decomp_main(void *arg)
+{
+	dthread *t = arg;
+	ring_src rs = { t->in, false };
+	coco_decomp *dc = NULL;
+	int rc = coco_decomp_new(t->run->ctx, t->comp, ring_pull, &rs, t->job->what, &dc);
+	while (!rc) {
+		unsigned char *w;
+		ssize_t room = coco_ring_wbuf(t->out, &w);
+		if (room < 0) {
+			rc = (int)room;
+			break;
+		}
+		ssize_t n = coco_decomp_read(dc, w, (size_t)room);
+		if (n < 0)
+			rc = (int)n;
+		else if (n == 0)
+			break;
+		else
+			rc = coco_ring_commit(t->out, (size_t)n);
+	}
+	if (!rc)
+		rc = coco_stage_finish(coco_ring_stage(t->out));
+	if (rc) {
+		const unsigned char *d;
+		while (ring_pull(&rs, &d) > 0)
+			;
+		coco_ring_abort(t->out, rc);
+	}
+	if (rs.borrowed)
+		coco_ring_release(t->in);
+	t->nsec = dc ? coco_decomp_nsec(dc) : 0;
+	coco_decomp_free(dc);
+	t->rc = rc;
+	return NULL;
+}
+
 /* Apply layer j.  diff_id_out receives the computed diff_id. */
 static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
                     char diff_id_out[COCO_DIGEST_STRLEN])
@@ -296,7 +356,7 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 		return j->rc;
 
 	coco_ring *ring = NULL;
-	coco_stage *dec = NULL, *v = NULL, *m = NULL;
+	coco_stage *dec = NULL, *v = NULL, *m = NULL, *async = NULL;
 	char *plain_mt = NULL;
 	rc = coco_ring_new(ctx, RING_NBUFS, RING_BUFSZ, &ring);
 	if (rc)
@@ -320,6 +380,9 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported media type %s", j->what, mt);
 		goto out;
 	}
+	/* encrypted: fetch + blob digest | HMAC + AES on another thread */
+	if (dec && coco_async_stage_new(ctx, 0, RING_BUFSZ, dec, &async) == 0)
+		tail = async;
 	rc = coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what, tail, &v);
 	if (rc)
 		goto out;
@@ -327,19 +390,41 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 	if (rc)
 		goto out;
 
+	/* compressed: a decompression thread between the rings */
+	dthread dt = { r, j, comp, ring, NULL, 0, 0 };
+	bool dthreaded = false;
+	pthread_t dth;
+	if (comp != COCO_COMP_NONE && !coco_ring_new(ctx, DRING_NBUFS, DRING_BUFSZ, &dt.out)) {
+		if (pthread_create(&dth, NULL, decomp_main, &dt) == 0) {
+			dthreaded = true;
+		} else {
+			coco_ring_free(dt.out);
+			dt.out = NULL;
+		}
+	}
 	producer p = { r, j, m, ring, 0 };
 	pthread_t th;
 	if (pthread_create(&th, NULL, producer_main, &p)) {
 		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "cannot start a thread");
+		if (dthreaded) {
+			coco_ring_abort(ring, rc);
+			pthread_join(dth, NULL);
+			coco_ring_free(dt.out);
+		}
 		goto out;
 	}
-	ring_src rs = { ring, false };
+	coco_ring *aring = dthreaded ? dt.out : ring;
+	ring_src rs = { aring, false };
 	coco_apply_stats ast;
 	memset(&ast, 0, sizeof(ast));
-	rc = coco_applier_apply(ap, comp, ring_pull, &rs, j->what, diff_id, diff_id_out, &ast);
+	rc = coco_applier_apply(ap, dthreaded ? COCO_COMP_NONE : comp, ring_pull, &rs, j->what,
+	                        diff_id, diff_id_out, &ast);
 	if (rs.borrowed)
-		coco_ring_release(ring);
-	if (rc) {
+		coco_ring_release(aring);
+	if (rc && dthreaded) {
+		/* the decompression thread drains the producer's ring */
+		coco_ring_abort(dt.out, COCOIMG_ECANCELLED);
+	} else if (rc) {
 		/* let the producer finish its checks: a digest or HMAC failure
 		 * explains a broken stream better than the tar error does */
 		const unsigned char *d;
@@ -348,6 +433,16 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 			;
 		if (rs.borrowed)
 			coco_ring_release(ring);
+	}
+	if (dthreaded) {
+		pthread_join(dth, NULL);
+		coco_ring_free(dt.out);
+		ast.decompress_ns += dt.nsec;
+		/* a decompression error is the layer's error (the applier
+		 * only saw its pull fail) */
+		if (dt.rc && dt.rc != COCOIMG_ECANCELLED && (!rc || rc == COCOIMG_ECANCELLED ||
+		                                             rc == dt.rc))
+			rc = dt.rc;
 	}
 	pthread_join(th, NULL);
 	if (p.rc && p.rc != COCOIMG_ECANCELLED)
@@ -370,6 +465,8 @@ out:
 		coco_stage_chain_free(m);
 	else if (v)
 		coco_stage_chain_free(v);
+	else if (async)
+		coco_stage_chain_free(async);
 	else if (dec)
 		coco_stage_chain_free(dec);
 	coco_ring_free(ring);

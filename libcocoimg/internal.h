@@ -274,6 +274,12 @@ ssize_t coco_ring_read(coco_ring *r, void *buf, size_t len);
 /* Zero-copy read: borrow the next filled chunk; release it after use. */
 ssize_t coco_ring_borrow(coco_ring *r, const unsigned char **data);
 void coco_ring_release(coco_ring *r);
+/* Zero-copy write: *data receives the free part of the buffer being
+ * filled (waiting for room); returns its size (> 0) or the abort code.
+ * coco_ring_commit() then adds the n bytes written there (a full buffer
+ * is handed to the reader; finish the ring stage to flush the last). */
+ssize_t coco_ring_wbuf(coco_ring *r, unsigned char **data);
+int coco_ring_commit(coco_ring *r, size_t n);
 void coco_ring_abort(coco_ring *r, int code);
 void coco_ring_free(coco_ring *r);
 

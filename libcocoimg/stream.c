@@ -421,6 +421,35 @@ ssize_t coco_ring_read(coco_ring *r, void *buf, size_t len)
 	return (ssize_t)k;
 }
 
+ssize_t coco_ring_wbuf(coco_ring *r, unsigned char **data)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->count == r->nbufs && !r->abort_code)
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (r->abort_code) {
+		int c = r->abort_code;
+		pthread_mutex_unlock(&r->mu);
+		return c;
+	}
+	*data = r->bufs[r->head] + r->fill;
+	ssize_t room = (ssize_t)(r->bufsz - r->fill);
+	pthread_mutex_unlock(&r->mu);
+	return room;
+}
+
+int coco_ring_commit(coco_ring *r, size_t n)
+{
+	pthread_mutex_lock(&r->mu);
+	int rc = r->abort_code;
+	if (!rc) {
+		r->fill += n;
+		if (r->fill >= r->bufsz)
+			rc = ring_flush_locked(r);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
 void coco_ring_abort(coco_ring *r, int code)
 {
 	pthread_mutex_lock(&r->mu);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmark: coco-img against skopeo + umoci on a loopback docker-registry.
 #
-#   bench/run.sh [--rounds N] [--big-mib N] [--smoke]
+#   bench/run.sh [--rounds N] [--big-mib N] [--smoke] [--rt]
 #
 # Builds a release coco-img (build-bench/), makes two images (a "model"
 # image: a large incompressible file + 15k small files; a "tree" image: a
@@ -15,6 +15,15 @@
 # peak RSS of each run, the medians, and the ratios.
 #
 # --smoke: tiny images, one round: checks the harness works (CI runs this).
+# --rt: run the registry and every measured command under SCHED_FIFO
+#       (chrt -f), so that other load on the machine does not distort the
+#       wall times; both sides get the same treatment.
+#
+# At the end, per job, the distance from the physical limit: one extra
+# coco-img run with --stats gives the time of each stage (network, digest,
+# decrypt/encrypt, decompress, write); their sum spread over all cores is
+# what the job would take with perfect overlap; that and the process CPU
+# time / cores are printed beside the measured median wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
@@ -22,14 +31,22 @@ ROUNDS=3
 BIG=1024
 SMALL=15000
 SMOKE=0
+RT=""
 while [ $# -gt 0 ]; do
     case $1 in
     --rounds) ROUNDS=$2; shift 2;;
     --big-mib) BIG=$2; shift 2;;
     --smoke) SMOKE=1; ROUNDS=1; BIG=4; SMALL=200; shift;;
-    *) echo "usage: bench/run.sh [--rounds N] [--big-mib N] [--smoke]" >&2; exit 2;;
+    --rt) RT="chrt -f 30"; shift;;
+    *) echo "usage: bench/run.sh [--rounds N] [--big-mib N] [--smoke] [--rt]" >&2; exit 2;;
     esac
 done
+
+if [ -n "$RT" ] && ! chrt -f 30 true 2>/dev/null; then
+    echo "# --rt: SCHED_FIFO not permitted here; measuring without it" >&2
+    RT=""
+fi
+NCPU=$(nproc)
 
 if [ -n "${COCO_IMG:-}" ]; then
     COCO=$COCO_IMG
@@ -69,14 +86,15 @@ log: {level: info}
 storage: {filesystem: {rootdirectory: $W/reg/data}}
 http: {addr: 127.0.0.1:0}
 YML
-docker-registry serve "$W/reg/config.yml" > "$W/reg/log" 2>&1 &
+$RT docker-registry serve "$W/reg/config.yml" > "$W/reg/log" 2>&1 &
 PIDS="$PIDS $!"
 for _ in $(seq 100); do grep -q 'listening on' "$W/reg/log" && break; sleep 0.1; done
 REG=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$W/reg/log" | head -1 | sed 's/listening on //')
 [ -n "$REG" ] || { cat "$W/reg/log"; exit 1; }
 
 echo "# coco-img benchmark  $(date -u +%FT%TZ)  $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB"
-echo "# destination: $FSDESC; registry: docker-registry on $REG"
+echo "# destination: $FSDESC; registry: docker-registry on $REG${RT:+; measured under $RT}"
+echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# coco-img: $($COCO version | head -1); $(skopeo --version); umoci $(umoci --version | awk '{print $3}')"
 
 POL="$W/policy.json"
@@ -104,7 +122,7 @@ RES="$W/results"
 measure() {
     local label=$1; shift
     sync
-    /usr/bin/time -f "%e %U %S %M" -o "$W/time.out" "$@" > "$W/cmd.out" 2>&1 || {
+    $RT /usr/bin/time -f "%e %U %S %M" -o "$W/time.out" "$@" > "$W/cmd.out" 2>&1 || {
         echo "FAILED: $label: $*" >&2; cat "$W/cmd.out" >&2; return 1; }
     read -r wall usr sys rss < "$W/time.out"
     echo "$label $wall $(echo "$usr + $sys" | bc) $rss" >> "$RES"
@@ -136,29 +154,29 @@ for r in $(seq "$ROUNDS"); do
     rm -rf "$FS/enc2"
 done
 
-# Where coco-img's time goes (one extra run with --stats).
-echo "# coco-img unpack --stats (model image):"
-"$COCO" unpack -q --stats --output json --tls-verify=false --decryption-key "$W/priv.pem" \
-    "docker://$REG/bench/model:enc" "$FS/rootfs" > "$W/stats.json" 2>&1 || true
-/usr/bin/python3 - "$W/stats.json" <<'PY' || true
-import json, sys
-try:
-    j = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("  (no stats:", e, ")"); sys.exit(0)
-st = j.get("stats", {})
-wall = st.get("total_ns", 0)
-for k in ("network_ns", "digest_ns", "decrypt_ns", "decompress_ns", "write_ns"):
-    print("  %-12s %8.2fs" % (k[:-3], st.get(k, 0) / 1e9))
-busy = sum(st.get(k, 0) for k in ("digest_ns", "decrypt_ns", "decompress_ns", "write_ns"))
-if wall:
-    print("  total %.2fs; CPU stages %.2fs; if perfectly spread over 2 cores: %.2fs (%.0f%% of total)" %
-          (wall / 1e9, busy / 1e9, busy / 2e9, 100 * busy / 2 / wall))
-PY
+# Where coco-img's time goes: one extra run of each job with --stats.
+# stats_run JOB COMMAND ARGS...: coco-img COMMAND --stats --output json
+# ARGS; the report into $W/stats-JOB.json, the times into $W/stats-JOB.time
+stats_run() {
+    local job=$1 sub=$2; shift 2
+    sync
+    $RT /usr/bin/time -f "%e %U %S %M" -o "$W/stats-$job.time" \
+        "$COCO" "$sub" --stats --output json "$@" \
+        > "$W/stats-$job.json" 2> "$W/stats-$job.err" || {
+        echo "  (stats run of $job failed: $(tail -1 "$W/stats-$job.err"))"; }
+}
+stats_run unpack-model unpack -q --tls-verify=false --decryption-key "$W/priv.pem" \
+    "docker://$REG/bench/model:enc" "$FS/rootfs"
 rm -rf "$FS/rootfs"
+stats_run unpack-tree unpack -q --tls-verify=false --decryption-key "$W/priv.pem" \
+    "docker://$REG/bench/tree:enc" "$FS/rootfs"
+rm -rf "$FS/rootfs"
+stats_run encrypt-model encrypt -q --encryption-key "jwe:$W/pub.pem" \
+    "oci:$W/model:latest" "oci:$FS/enc2:latest"
+rm -rf "$FS/enc2"
 
 echo "# medians and ratios (skopeo+umoci / coco-img; higher is better):"
-/usr/bin/python3 - "$RES" <<'PY'
+/usr/bin/python3 - "$RES" "$NCPU" "$W" <<'PY'
 import sys, statistics
 rows = {}
 for line in open(sys.argv[1]):
@@ -181,4 +199,32 @@ for job, tgt in targets.items():
     print("  %-14s wall %6.2fs vs %6.2fs  x%5.2f (target x%.0f)  cpu x%5.2f  coco peak rss %6.1f MiB  %s" %
           (job, med(a, 0), med(b, 0), wr, tgt, cr, rss, flag))
 print("# result:", "all targets met" if ok else "some targets not met")
+
+# Distance from the physical limit (coco-img, from its --stats run).
+ncpu, wdir = int(sys.argv[2]), sys.argv[3]
+print("# coco-img per-stage times (--stats run) and the physical limit on %d cores:" % ncpu)
+print("#   stages: wall time inside each stage, summed over threads; limit = stage")
+print("#   sum / cores (perfect overlap); cpu/cores = process CPU time / cores")
+import json, os
+for job in ("unpack-model", "unpack-tree", "encrypt-model"):
+    p = os.path.join(wdir, "stats-%s.json" % job)
+    try:
+        t = open(p).read()
+        st = json.loads(t[:t.rindex("}") + 1]).get("stats", {})
+        wall_s, usr, sys_, _ = open(os.path.join(wdir, "stats-%s.time" % job)).read().split()[-4:]
+    except Exception as e:
+        print("  %-14s (no stats: %s)" % (job, e))
+        continue
+    def g(k):
+        return st.get(k + "_ns", st.get(k, 0)) / 1e9
+    names = ("network", "digest", "decrypt", "encrypt", "decompress", "write")
+    parts = ["%s %.2f" % (n, g(n)) for n in names if g(n) > 0]
+    busy = sum(g(n) for n in names)
+    cpu = float(usr) + float(sys_)
+    wall = med(job + "-coco", 0) if job + "-coco" in rows else float(wall_s)
+    lim = busy / ncpu
+    print("  %-14s %s" % (job, ", ".join(parts)))
+    print("  %-14s stage sum %.2fs -> limit %.2fs; cpu %.2fs -> cpu/cores %.2fs; median wall %.2fs"
+          " = x%.2f the stage limit, x%.2f cpu/cores" %
+          ("", busy, lim, cpu, cpu / ncpu, wall, wall / max(lim, 1e-9), wall / max(cpu / ncpu, 1e-9)))
 PY

@@ -105,6 +105,12 @@ static int packet_str(cocoimg_ctx *ctx, json_t *doc, const char *key, char **out
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: \"%s\" must be a "
 		                   "string", key);
+	/* These strings end up in messages and logs: no control characters
+	 * (a kid is a URI, the others are short names). */
+	for (const char *c = json_string_value(v); *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: \"%s\" "
+			                   "contains control characters", key);
 	*out = coco_strdup(json_string_value(v));
 	return *out ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 }
@@ -220,7 +226,7 @@ static int packet_open(const coco_packet *p, wrap_alg alg, const unsigned char *
 	const unsigned char *in = p->wrapped.data;
 	size_t inl = p->wrapped.len;
 	if (alg == WRAP_GCM) {
-		if (inl < COCO_GCM_TAG_LEN || !p->iv.len || p->iv.len > 64)
+		if (inl < COCO_GCM_TAG_LEN || p->iv.len != COCO_GCM_IV_LEN)
 			return 1;
 		inl -= COCO_GCM_TAG_LEN;
 	} else if (p->iv.len != 16) {
@@ -495,6 +501,14 @@ static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet 
 		               pk->wrap_type);
 		return COCOIMG_ENOKEY;
 	}
+	/* CDH (aes-gcm crate) takes a 96-bit nonce only; CTR needs a full
+	 * 16-byte counter block. */
+	size_t want_iv = alg == WRAP_GCM ? COCO_GCM_IV_LEN : 16;
+	if (pk->iv.len != want_iv) {
+		coco_tried_add(tried, "CoCo packet kid %s (iv is %zu bytes, %s needs %zu)", pk->kid,
+		               pk->iv.len, alg == WRAP_GCM ? "AES-256-GCM" : "AES-256-CTR", want_iv);
+		return COCOIMG_ENOKEY;
+	}
 	char *path = coco_kid_resource_path(pk->kid, false);
 	coco_buf notes = COCO_BUF_INIT;
 	int rc = COCOIMG_ENOKEY;
@@ -590,7 +604,8 @@ int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *
 		coco_packet_clear(&pk);
 		if (rc == 0)
 			return 0;
-		coco_wipe(opts->data + before, opts->len - before);
+		if (opts->data)   /* NULL while nothing was ever appended */
+			coco_wipe(opts->data + before, opts->len - before);
 		opts->len = before;
 		if (rc != COCOIMG_ENOKEY)
 			return rc;

@@ -454,7 +454,8 @@ int coco_kp_parse_response(cocoimg_ctx *ctx, const char *name, bool wrap,
 			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "keyprovider \"%s\": answer has an empty "
 			                 "%s.%s", name, outer, field);
 		if (rc) {
-			coco_wipe(out->data + before, out->len - before);
+			if (out->data)   /* NULL while nothing was ever appended */
+				coco_wipe(out->data + before, out->len - before);
 			out->len = before;
 		}
 	}
@@ -621,6 +622,11 @@ static int run_cmd(cocoimg_ctx *ctx, const coco_kp_provider *p, const unsigned c
 	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	/* Descriptors the caller or another thread opened without
+	 * O_CLOEXEC (sockets, layout locks, key files) stay with us. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
 	/* Own process group, so a timeout kills whatever the provider
 	 * started too; default signal handling in the child. */
 	sigset_t none, dfl;

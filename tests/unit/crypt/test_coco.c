@@ -558,6 +558,61 @@ static void test_packet_forms(void **state)
 	cocoimg_ctx_free(ctx);
 }
 
+/* Review regressions: a GCM packet whose IV is not 96 bits is refused
+ * even when it would decrypt (CDH cannot open it); control characters
+ * in packet strings are refused before they reach any message. */
+static void test_packet_strictness(void **state)
+{
+	(void)state;
+	unsigned char kek[32], iv[16];
+	for (int i = 0; i < 32; i++)
+		kek[i] = (unsigned char)(i * 7);
+	for (int i = 0; i < 16; i++)
+		iv[i] = (unsigned char)(0x30 + i);
+	const char *opts = "{\"symkey\":\"x\",\"digest\":\"\",\"cipheroptions\":{}}";
+	unsigned char ct[128];
+	int l1 = 0, l2 = 0;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	assert_true(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL));
+	assert_true(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 16, NULL));
+	assert_true(EVP_EncryptInit_ex(c, NULL, NULL, kek, iv));
+	assert_true(EVP_EncryptUpdate(c, ct, &l1, (const unsigned char *)opts, (int)strlen(opts)));
+	assert_true(EVP_EncryptFinal_ex(c, ct + l1, &l2));
+	assert_true(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, ct + l1 + l2));
+	EVP_CIPHER_CTX_free(c);
+	char *wd = coco_b64_encode(ct, (size_t)(l1 + l2 + 16)), *ivb = coco_b64_encode(iv, 16);
+	char *pkt = coco_asprintf("{\"kid\":\"kbs:///default/key/strict\",\"wrapped_data\":\"%s\","
+	                          "\"iv\":\"%s\",\"wrap_type\":\"A256GCM\"}", wd, ivb);
+	char *ann = coco_b64_encode((unsigned char *)pkt, strlen(pkt));
+	cocoimg_ctx *ctx;
+	cocoimg_keyring *kr;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	assert_int_equal(cocoimg_keyring_new(&kr), 0);
+	char *kf = keys_file_for("default/key/strict", kek);
+	char *spec = coco_asprintf("coco-keys:%s", kf);
+	assert_int_equal(coco_keyring_add_coco(ctx, kr, spec, false), 0);
+	coco_buf out = COCO_BUF_INIT, tried = COCO_BUF_INIT;
+	assert_int_equal(coco_packet_unwrap_local(ctx, kr, ann, &out, &tried), COCOIMG_ENOKEY);
+	assert_int_equal(out.len, 0);
+	assert_non_null(strstr(coco_buf_cstr(&tried), "iv is 16 bytes"));
+	/* control characters in the kid */
+	const char *evil = "{\"kid\":\"kbs:///a/b/c\\u001b[2J\",\"wrapped_data\":\"AAAA\",\"iv\":\"AAAA\"}";
+	coco_packet p;
+	assert_int_equal(coco_packet_parse(ctx, (const unsigned char *)evil, strlen(evil), &p),
+	                 COCOIMG_EBADIMAGE);
+	assert_null(strchr(cocoimg_ctx_last_error(ctx), 0x1b));
+	coco_buf_free(&out);
+	coco_buf_free(&tried);
+	free(spec);
+	free(kf);
+	free(ann);
+	free(pkt);
+	free(wd);
+	free(ivb);
+	cocoimg_keyring_free(kr);
+	cocoimg_ctx_free(ctx);
+}
+
 static void test_add_errors(void **state)
 {
 	(void)state;
@@ -638,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_sample_kbc_packet),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_packet_forms),
+		cmocka_unit_test(test_packet_strictness),
 		cmocka_unit_test(test_add_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -750,6 +750,38 @@ static void test_coexistence(void **state)
 	cocoimg_ctx_free(ctx);
 }
 
+/* Review regression: a descriptor the caller left inheritable (no
+ * O_CLOEXEC) must not reach the provider process. */
+static void test_cmd_no_fd_leak(void **state)
+{
+	(void)state;
+	cocoimg_ctx *ctx;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	/* deliberately inheritable, and high enough not to be confused with
+	 * the directory descriptor ls itself opens */
+	int fd0 = open("/dev/null", O_RDONLY);
+	assert_true(fd0 >= 0);
+	int fd = dup2(fd0, 200);
+	assert_int_equal(fd, 200);
+	close(fd0);
+	char *args[] = { (char *)"-c", (char *)"ls /proc/self/fd", NULL };
+	coco_kp_provider p = { .name = (char *)"fdcheck", .cmd_path = (char *)"/bin/sh",
+	                       .cmd_args = args };
+	coco_buf out = COCO_BUF_INIT;
+	assert_int_equal(coco_kp_call(ctx, &p, false, (const unsigned char *)"{}", 2, &out), 0);
+	char want[32];
+	snprintf(want, sizeof(want), "\n%d\n", fd);
+	char *txt = coco_asprintf("\n%s", coco_buf_cstr(&out));
+	assert_non_null(strstr(txt, "\n0\n"));   /* stdio is there... */
+	if (strstr(txt, want))
+		print_error("provider saw: %s\n", txt);
+	assert_null(strstr(txt, want));          /* ...our descriptor is not */
+	free(txt);
+	coco_buf_free(&out);
+	close(fd);
+	cocoimg_ctx_free(ctx);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_DFL); /* the client must cope without SIG_IGN */
@@ -760,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_cmd_provider),
 		cmocka_unit_test(test_cmd_failures),
+		cmocka_unit_test(test_cmd_no_fd_leak),
 		cmocka_unit_test(test_grpc_provider),
 		cmocka_unit_test(test_coexistence),
 	};

@@ -669,11 +669,13 @@ static int fetch_token(coco_reg *r, const char *realm, const char *service, char
 		coco_preferr(ctx, rc, "token server for %s", r->host);
 		goto out;
 	}
-	if (resp.status == 401 || resp.status == 403) {
+	/* OAuth2 (RFC 6749 5.2) refuses a refresh token with 400 invalid_grant */
+	if (resp.status == 401 || resp.status == 403 || (oauth && resp.status == 400)) {
 		char *m = coco_reg_errbody(&resp);
 		rc = coco_seterr(ctx, COCOIMG_EAUTH,
 		                 "%s: the token server refused %s (HTTP %ld: %s)", r->host,
-		                 c->user ? "the credentials" : "anonymous access", resp.status, m);
+		                 oauth ? "the identity token" : c->user ? "the credentials" : "anonymous access",
+		                 resp.status, m);
 		free(m);
 		goto out;
 	}
@@ -697,6 +699,8 @@ static int fetch_token(coco_reg *r, const char *realm, const char *service, char
 	long secs = json_is_integer(ei) ? (long)json_integer_value(ei) : 60;
 	if (secs < 60)
 		secs = 60;
+	if (secs > 86400)
+		secs = 86400;  /* keeps now + secs far from overflow */
 	*expires_in = secs;
 	*token = coco_strdup(t);
 	json_decref(j);

@@ -16,6 +16,15 @@ claims iss=test-issuer, aud=S, access=[...]; the body carries both "token"
 and "access_token" (or only "access_token" with --access-token-only or
 while the file DIR/access-token-only exists).
 Each request is logged as one line: "account scopes authorized".
+
+POST /token (OAuth2, application/x-www-form-urlencoded)
+  grant_type=refresh_token&refresh_token=R&client_id=C[&service=S][&scope=..]
+  R equal to the contents of DIR/refresh-token -> alice (pull, push);
+  another R -> 400 invalid_grant; other grants or no client_id -> 400.
+  "scope" may be repeated and each value may hold several space-separated
+  scopes.  The answer carries only "access_token".  Logged as
+  "POST alice|BAD scopes client_id=C service=S fields=NAME,NAME..."; the
+  issued access tokens are appended to DIR/issued (for leak checks).
 """
 import base64, json, os, subprocess, sys, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,6 +106,61 @@ class H(BaseHTTPRequestHandler):
         if not (ACCESS_ONLY or os.path.exists(os.path.join(D, "access-token-only"))):
             body["token"] = tok
         data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        u = urlparse(self.path)
+        if u.path != "/token":
+            self.send_error(404)
+            return
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(min(n, 1 << 20)).decode("utf-8", "replace")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        f = parse_qs(raw, keep_blank_values=True)
+        rp = os.path.join(D, "refresh-token")
+        want = open(rp).read().strip() if os.path.exists(rp) else None
+        scopes = [one for sc in f.get("scope", []) for one in sc.split(" ") if one]
+        who = "BAD"
+        err = None
+        if ctype != "application/x-www-form-urlencoded":
+            err = "invalid_request"
+        elif f.get("grant_type") != ["refresh_token"] or not f.get("client_id", [""])[0]:
+            err = "invalid_request"
+        elif want is None or f.get("refresh_token") != [want]:
+            err = "invalid_grant"
+        else:
+            who = "alice"
+        if LOG:
+            with lock, open(LOG, "a") as lf:
+                lf.write(f"POST {who} {' '.join(scopes)} client_id={f.get('client_id', [''])[0]} "
+                         f"service={f.get('service', [''])[0]} fields={','.join(sorted(f))}\n")
+        if err:
+            data = json.dumps({"error": err, "error_description": "refresh token refused"}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        access = []
+        for one in scopes:
+            parts = one.split(":")
+            if len(parts) < 3 or parts[0] != "repository":
+                continue
+            access.append({"type": "repository", "name": ":".join(parts[1:-1]),
+                           "actions": [a for a in parts[-1].split(",") if a in ("pull", "push")]})
+        now = int(time.time())
+        tok = sign({"iss": "test-issuer", "sub": who, "aud": f.get("service", [""])[0],
+                    "exp": now + 300, "nbf": now - 10, "iat": now, "jti": str(uuid.uuid4()),
+                    "access": access})
+        with lock, open(os.path.join(D, "issued"), "a") as tf:
+            tf.write(tok + "\n")
+        data = json.dumps({"access_token": tok, "token_type": "Bearer", "expires_in": 300,
+                           "scope": " ".join(scopes)}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -1376,6 +1376,14 @@ int coco_pgp_verify_message(cocoimg_ctx *ctx, const coco_pgp_keyring *kr,
 		coco_seterr(ctx, rc, "invalid signature: malformed one-pass signed message");
 		goto out;
 	}
+	/* Without a one-pass signature packet only the old (PGP 2) order,
+	 * signature then literal data, is a signed message: gpg refuses
+	 * literal-then-signature as "ambiguous signature data". */
+	if (!ms.n_ops && !ms.before_literal_sig) {
+		coco_seterr(ctx, rc, "invalid signature: signature packet after the literal data "
+		            "without a one-pass signature packet");
+		goto out;
+	}
 	pgp_sig s;
 	if (sig_parse(ms.sigbody.data, ms.sigbody.len, &s) != 0) {
 		coco_seterr(ctx, rc, "invalid signature: unsupported or malformed signature packet");

@@ -261,6 +261,23 @@ static void test_future_key(void **state)
 	coco_pgp_keyring_free(kr);
 }
 
+/* Regression: literal data followed by a signature packet with no
+ * one-pass signature packet was accepted; gpg (so containers/image)
+ * refuses it ("can't handle this ambiguous signature data").  The old
+ * PGP 2 order (signature, then literal) stays accepted, as in gpg. */
+static void test_packet_order(void **state)
+{
+	(void)state;
+	const int64_t now = 1800000000;
+	coco_pgp_keyring *kr = coco_pgp_keyring_new();
+	add_data(kr, "order-key.gpg");
+	assert_int_equal(verify_data(kr, "order-ops.signature", now), 0);
+	assert_int_equal(verify_data(kr, "order-sig-first.signature", now), 0);
+	assert_int_equal(verify_data(kr, "order-no-ops.signature", now), COCOIMG_EPOLICY);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "without a one-pass signature"));
+	coco_pgp_keyring_free(kr);
+}
+
 static void payload(const char *json, int want)
 {
 	char *d = NULL, *r = NULL;
@@ -330,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_subkeys),
 		cmocka_unit_test(test_duplicate_key_merged),
 		cmocka_unit_test(test_future_key),
+		cmocka_unit_test(test_packet_order),
 		cmocka_unit_test(test_payload_rules),
 		cmocka_unit_test(test_digest_match),
 	};

@@ -263,7 +263,10 @@ int coco_reg_request(coco_reg *r, coco_http_req *req, const char *scope, const c
 		free_authz(authz);
 		return coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
 	}
-	bool at_registry = true, auth_retried = false;
+	/* credentials go only to the registry's origin: an upload Location
+	 * elsewhere (storage, or http:// behind a TLS proxy) gets none, as
+	 * for the streamed PATCH (push.c up_authz) */
+	bool at_registry = same_origin(orig, r->base), auth_retried = false;
 	unsigned attempt = 0;
 	int redirects = 0;
 	bool bodyless = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
@@ -281,7 +284,7 @@ int coco_reg_request(coco_reg *r, coco_http_req *req, const char *scope, const c
 				coco_http_backoff(attempt++, NULL);
 				free(cur);
 				cur = coco_strdup(orig);
-				at_registry = true;
+				at_registry = same_origin(orig, r->base);
 				if (!cur) {
 					rc = coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
 					break;
@@ -350,7 +353,7 @@ int coco_reg_request(coco_reg *r, coco_http_req *req, const char *scope, const c
 			coco_http_backoff(attempt++, resp->retry_after);
 			free(cur);
 			cur = coco_strdup(orig);
-			at_registry = true;
+			at_registry = same_origin(orig, r->base);
 			if (!cur) {
 				rc = coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
 				break;
@@ -371,7 +374,7 @@ int coco_reg_status_error(coco_reg *r, const coco_http_resp *resp, const char *w
 	char *m = coco_reg_errbody(resp);
 	int rc;
 	if (resp->status == 401) {
-		if (r->creds.user || r->creds.bearer)
+		if (r->creds.user || r->creds.bearer || r->creds.identity_token)
 			rc = coco_seterr(r->ctx, COCOIMG_EAUTH,
 			                 "%s: authentication to %s failed with the credentials from %s (%s)",
 			                 what, r->host, r->creds.source ? r->creds.source : "?", m);

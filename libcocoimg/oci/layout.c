@@ -38,6 +38,63 @@ static char *blob_path(const char *dir, const char *digest)
 	return coco_asprintf("%s/blobs/%.*s/%s", dir, (int)(colon - digest), digest, colon + 1);
 }
 
+/*
+ * Read a layout file (index.json, oci-layout, a manifest blob) of at most
+ * max bytes.  A layout may come from anyone (an extracted oci-archive, a
+ * shared directory): the file must be a regular file and not a symbolic
+ * link, so that neither a link to a file elsewhere on the host nor a FIFO
+ * (which would block the open forever) is read.
+ */
+static int read_layout_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
+                            int err_missing)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP)
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is a symbolic link (refused in "
+			                   "an OCI layout)", path);
+		return coco_seterr(ctx, e == ENOENT ? err_missing : COCOIMG_EIO, "cannot open %s: %s",
+		                   path, strerror(e));
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is too large (over %zu bytes)", path,
+		                   max);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	for (;;) {
+		if (coco_buf_reserve(out, 65536)) {
+			close(fd);
+			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory reading %s", path);
+		}
+		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return coco_seterr(ctx, COCOIMG_EIO, "cannot read %s: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		if (out->len > max) {
+			close(fd);
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is too large (over %zu bytes)",
+			                   path, max);
+		}
+	}
+	close(fd);
+	out->data[out->len] = 0;
+	return 0;
+}
+
 static int read_index(cocoimg_ctx *ctx, const char *dir, coco_manifest **out, bool missing_ok)
 {
 	*out = NULL;
@@ -49,7 +106,7 @@ static int read_index(cocoimg_ctx *ctx, const char *dir, coco_manifest **out, bo
 		return 0;
 	}
 	coco_buf b = COCO_BUF_INIT;
-	int rc = coco_read_file(ctx, p, COCO_MAX_MANIFEST, &b, COCOIMG_EBADIMAGE);
+	int rc = read_layout_file(ctx, p, COCO_MAX_MANIFEST, &b, COCOIMG_EBADIMAGE);
 	if (!rc) {
 		/* skopeo writes index.json without mediaType: the hint makes it an index */
 		rc = coco_manifest_parse(ctx, b.data, b.len, COCO_MT_OCI_INDEX, out);
@@ -77,7 +134,7 @@ static int src_read_blob_mem(coco_src *s, const char *digest, int64_t expect_siz
 	char *p = blob_path(o->dir, digest);
 	if (!p)
 		return coco_seterr(s->ctx, COCOIMG_EBADIMAGE, "malformed digest \"%.150s\"", digest);
-	int rc = coco_read_file(s->ctx, p, COCO_MAX_MANIFEST, out, COCOIMG_ENOTFOUND);
+	int rc = read_layout_file(s->ctx, p, COCO_MAX_MANIFEST, out, COCOIMG_ENOTFOUND);
 	free(p);
 	if (rc == COCOIMG_ENOTFOUND)
 		return coco_seterr(s->ctx, rc, "manifest %s not found in layout %s", digest, o->dir);
@@ -123,10 +180,13 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	char *p = blob_path(o->dir, d->digest);
 	if (!p)
 		return coco_seterr(s->ctx, COCOIMG_EBADIMAGE, "malformed digest \"%.150s\"", d->digest);
-	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
 		int e = errno;
 		free(p);
+		if (e == ELOOP)
+			return coco_seterr(s->ctx, COCOIMG_EBADIMAGE, "blob %s in layout %s is a "
+			                   "symbolic link (refused)", d->digest, o->dir);
 		if (e == ENOENT)
 			return coco_seterr(s->ctx, COCOIMG_ENOTFOUND, "blob %s not found in layout %s",
 			                   d->digest, o->dir);
@@ -173,7 +233,7 @@ static int check_layout_file(cocoimg_ctx *ctx, const char *dir)
 	if (!p)
 		return COCOIMG_ENOMEM;
 	coco_buf b = COCO_BUF_INIT;
-	int rc = coco_read_file(ctx, p, 65536, &b, COCOIMG_EBADIMAGE);
+	int rc = read_layout_file(ctx, p, 65536, &b, COCOIMG_EBADIMAGE);
 	json_t *j = NULL;
 	if (!rc)
 		rc = coco_json_parse(ctx, b.data, b.len, p, COCOIMG_EBADIMAGE, &j);

@@ -243,12 +243,70 @@ static void test_hostile_source(void **state)
 	free(dir);
 }
 
+/* Review regression: a layout's index.json and blobs must be regular
+ * files, never symbolic links (to a host file) or FIFOs (which would
+ * block the reader forever). */
+static void test_links_refused(void **state)
+{
+	(void)state;
+	char *dir = coco_asprintf("%s/links", tmpdir);
+	char *p = coco_asprintf("%s/blobs/sha256", dir);
+	coco_mkdir_p(ctx, p, 0755);
+	free(p);
+	p = coco_asprintf("%s/oci-layout", dir);
+	coco_write_file_atomic(ctx, p, "{\"imageLayoutVersion\":\"1.0.0\"}", 30, 0644);
+	free(p);
+	/* a manifest that lives outside the layout */
+	char *cfg = mkmanifest("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 2,
+	                       "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 2);
+	char dg[COCO_DIGEST_STRLEN];
+	assert_int_equal(coco_digest_bytes(COCO_SHA256, cfg, strlen(cfg), dg), 0);
+	char *outside = coco_asprintf("%s/outside-manifest", tmpdir);
+	coco_write_file_atomic(ctx, outside, cfg, strlen(cfg), 0644);
+	char *blob = coco_asprintf("%s/blobs/sha256/%s", dir, dg + 7);
+	assert_int_equal(symlink(outside, blob), 0);
+	char *idx = coco_asprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\","
+	                          "\"digest\":\"%s\",\"size\":%zu}]}", COCO_MT_OCI_MANIFEST, dg,
+	                          strlen(cfg));
+	char *ip = coco_asprintf("%s/index.json", dir);
+	coco_write_file_atomic(ctx, ip, idx, strlen(idx), 0644);
+	char *refs = coco_asprintf("oci:%s", dir);
+	coco_src *s;
+	coco_resolved r;
+	assert_int_equal(coco_src_open(ctx, refs, NULL, &s), 0);
+	assert_int_equal(coco_resolve(s, NULL, &r), COCOIMG_EBADIMAGE);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "symbolic link"));
+	coco_src_close(s);
+	/* index.json itself a link to a valid index elsewhere */
+	char *oidx = coco_asprintf("%s/outside-index.json", tmpdir);
+	coco_write_file_atomic(ctx, oidx, idx, strlen(idx), 0644);
+	unlink(ip);
+	assert_int_equal(symlink(oidx, ip), 0);
+	assert_int_equal(coco_src_open(ctx, refs, NULL, &s), COCOIMG_EBADIMAGE);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "symbolic link"));
+	/* index.json a FIFO: refused at once, no hang */
+	unlink(ip);
+	assert_int_equal(mkfifo(ip, 0644), 0);
+	alarm(20);
+	assert_int_equal(coco_src_open(ctx, refs, NULL, &s), COCOIMG_EBADIMAGE);
+	alarm(0);
+	free(oidx);
+	free(refs);
+	free(ip);
+	free(idx);
+	free(blob);
+	free(outside);
+	free(cfg);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_failed_copy_cleans_up),
 		cmocka_unit_test(test_hostile_source),
+		cmocka_unit_test(test_links_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

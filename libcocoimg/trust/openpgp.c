@@ -876,6 +876,8 @@ static void merge_dup(coco_pgp_keyring *kr, size_t old, size_t first)
 		o->flags = nk->flags;
 	}
 	o->valid |= nk->valid;
+	/* the new primary's slot is reused for moved subkeys: free it first */
+	key_clear(nk);
 	size_t w = first;
 	for (size_t r = first + 1; r < kr->n; r++) {
 		pgp_key *s = &kr->keys[r];
@@ -904,7 +906,6 @@ static void merge_dup(coco_pgp_keyring *kr, size_t old, size_t first)
 			key_clear(s);
 		}
 	}
-	key_clear(&kr->keys[first]);
 	kr->n = w;
 }
 

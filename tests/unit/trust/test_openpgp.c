@@ -244,6 +244,17 @@ static void test_duplicate_key_merged(void **state)
 	coco_pgp_keyring_free(kr);
 	coco_buf_free(&a);
 	coco_buf_free(&b);
+
+	/* a re-export that adds a signing subkey: the subkey joins the copy
+	 * already in the keyring (and the slot reuse leaks nothing) */
+	kr = coco_pgp_keyring_new();
+	add_data(kr, "order-key.gpg");
+	assert_int_equal(verify_data(kr, "order-subkey.signature", now), COCOIMG_EPOLICY);
+	add_data(kr, "order-key-with-subkey.gpg");
+	assert_int_equal(coco_pgp_keyring_count(kr), 1);
+	assert_int_equal(verify_data(kr, "order-subkey.signature", now), 0);
+	assert_int_equal(verify_data(kr, "order-ops.signature", now), 0);
+	coco_pgp_keyring_free(kr);
 }
 
 /* Regression: a key created after "now" (gpg: time conflict, the key is

@@ -127,6 +127,12 @@ static void vseterr(cocoimg_ctx *c, int code, bool prefix, const char *fmt, va_l
 {
 	char msg[sizeof(c->err_msg)];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Messages quote names and values taken from images and registries:
+	 * never let control characters (terminal escapes, fake new lines)
+	 * through to a terminal or a log. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	pthread_mutex_lock(&c->lock);
 	if (code == COCOIMG_ECANCELLED && c->err_code != 0 && c->err_code != COCOIMG_ECANCELLED) {
 		pthread_mutex_unlock(&c->lock);

@@ -54,6 +54,8 @@ static void test_errors_prefix(void **state)
 	assert_string_equal(cocoimg_ctx_last_error(ctx), "outer: inner 1");
 	coco_seterr(ctx, COCOIMG_ECANCELLED, "cancelled");
 	assert_int_equal(cocoimg_ctx_last_error_code(ctx), COCOIMG_EIO);
+	coco_seterr(ctx, COCOIMG_EBADIMAGE, "tag \"%s\"", "a\x1b[2Jb\nc");
+	assert_string_equal(cocoimg_ctx_last_error(ctx), "tag \"a?[2Jb?c\"");
 	cocoimg_ctx_free(ctx);
 }
 

@@ -20,9 +20,17 @@ int coco_buf_reserve(coco_buf *b, size_t extra)
 			return COCOIMG_ENOMEM;
 		ncap *= 2;
 	}
-	unsigned char *n = realloc(b->data, ncap);
+	/* Not realloc: a buffer may hold key material, and realloc could leave
+	 * an unwiped copy behind.  Buffers are small (documents, keys), so the
+	 * copy costs nothing worth measuring. */
+	unsigned char *n = malloc(ncap);
 	if (!n)
 		return COCOIMG_ENOMEM;
+	if (b->data) {
+		memcpy(n, b->data, b->len);
+		OPENSSL_cleanse(b->data, b->cap);
+		free(b->data);
+	}
 	b->data = n;
 	b->cap = ncap;
 	return 0;

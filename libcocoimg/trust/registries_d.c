@@ -126,7 +126,9 @@ static int parse_section(cocoimg_ctx *ctx, coco_regd *rd, yaml_document_t *d, ya
 					                 "string", name, k, ns ? ns : "default-docker");
 					goto fail;
 				}
-				if (is_null(v) || (!is_la && !is_ss))
+				/* Go keeps "" as unset: the search goes on (to the
+				 * legacy key, then to less specific sections) */
+				if (is_null(v) || !*scalar(v) || (!is_la && !is_ss))
 					continue;
 				char **dst = is_la ? &sec.lookaside : &sec.sigstore;
 				free(*dst);

@@ -623,6 +623,24 @@ static void test_registries_d(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		coco_regd_free(rd);
 	}
+	/* Regression: an empty (quoted) lookaside is unset in Go: the legacy
+	 * key of the same section, then less specific sections, are used */
+	rd = coco_regd_new();
+	const char *y3 = "default-docker:\n  lookaside: file:///default\n"
+	                 "docker:\n  a.example.com/x:\n    lookaside: ''\n    sigstore: file:///legacy\n"
+	                 "  a.example.com/y:\n    lookaside: \"\"\n";
+	assert_int_equal(coco_regd_add_yaml(ctx, rd, y3, strlen(y3), "c.yaml"), 0);
+	assert_int_equal(coco_tref_parse("a.example.com/x/app:1", &r, &err), 0);
+	la = coco_regd_lookaside(rd, &r);
+	assert_string_equal(la, "file:///legacy");
+	free(la);
+	coco_tref_clear(&r);
+	assert_int_equal(coco_tref_parse("a.example.com/y/app:1", &r, &err), 0);
+	la = coco_regd_lookaside(rd, &r);
+	assert_string_equal(la, "file:///default");
+	free(la);
+	coco_tref_clear(&r);
+	coco_regd_free(rd);
 	char *u = coco_lookaside_url("https://example.com/lookaside", "library/busybox",
 	                             "sha256:abcd", 1);
 	assert_string_equal(u, "https://example.com/lookaside/library/busybox@sha256=abcd/signature-1");

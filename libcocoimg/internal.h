@@ -295,6 +295,9 @@ void coco_ring_free(coco_ring *r);
  */
 int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
                          coco_stage **out);
+/* CPUs this process may run on (affinity mask), at least 1.  With one, the
+ * async stage forwards on the caller's thread instead of splitting. */
+int coco_cpus_usable(void);
 
 /*
  * Meter stage: passes bytes through; its nsec counts the time spent

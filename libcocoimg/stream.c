@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -551,9 +552,43 @@ static void async_destroy(coco_stage *s)
 	free(a);
 }
 
+int coco_cpus_usable(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		int n = CPU_COUNT(&set);
+		if (n > 0)
+			return n;
+	}
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+/* With a single usable CPU a thread split only adds a copy and context
+ * switches: the "async" stage then just forwards, on the caller's thread. */
+static int pass_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	return coco_stage_write(s->next, b, n);
+}
+
+static int pass_finish(coco_stage *s) { return coco_stage_finish(s->next); }
+
 int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
                          coco_stage **out)
 {
+	if (coco_cpus_usable() < 2) {
+		coco_stage *p = calloc(1, sizeof(*p));
+		if (!p)
+			return COCOIMG_ENOMEM;
+		p->write = pass_write;
+		p->finish = pass_finish;
+		p->destroy = free_destroy;
+		p->next = next;
+		p->ctx = ctx;
+		p->name = "async";
+		*out = p;
+		return 0;
+	}
 	async_stage *a = calloc(1, sizeof(*a));
 	if (!a)
 		return COCOIMG_ENOMEM;

@@ -868,7 +868,7 @@ int coco_applier_new(cocoimg_ctx *ctx, const char *rootfs, unsigned flags, coco_
 	ap->rootfs = strdup(rootfs);
 	ap->bufs[0] = malloc(READ_BUFSZ);
 	ap->bufs[1] = malloc(READ_BUFSZ);
-	ap->multi_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	ap->multi_cpu = coco_cpus_usable() > 1;
 	ap->privileged = geteuid() == 0 && !(flags & COCO_APPLY_ROOTLESS);
 	if (!ap->rootfs || !ap->bufs[0] || !ap->bufs[1]) {
 		coco_applier_free(ap);

@@ -797,6 +797,23 @@ typedef struct {
 } written;
 
 /* Copy one image manifest with its config and layers. */
+/* Store a manifest or index (exact bytes) at the destination and record its
+ * digest, media type and size in wr and the report. */
+static int store_manifest(copy_job *j, const void *bytes, size_t blen, const char *mt, bool top,
+                          json_t *report, written *wr)
+{
+	coco_digest_bytes(COCO_SHA256, bytes, blen, wr->digest);
+	wr->media_type = mt;
+	wr->size = blen;
+	int rc = j->dst->ops->put_manifest(j->dst, bytes, blen, mt, top);
+	if (rc)
+		return rc;
+	json_object_set_new(report, "manifest_digest", json_string(wr->digest));
+	json_object_set_new(report, "media_type", json_string(mt));
+	json_object_set_new(report, "size", json_integer((json_int_t)blen));
+	return 0;
+}
+
 static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, bool top,
                       json_t *report, written *wr)
 {
@@ -898,14 +915,7 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 		}
 		bytes = body;
 	}
-	coco_digest_bytes(COCO_SHA256, bytes, blen, wr->digest);
-	wr->media_type = mt;
-	wr->size = blen;
-	if ((rc = j->dst->ops->put_manifest(j->dst, bytes, blen, mt, top)))
-		goto done;
-	json_object_set_new(report, "manifest_digest", json_string(wr->digest));
-	json_object_set_new(report, "media_type", json_string(mt));
-	json_object_set_new(report, "size", json_integer((json_int_t)blen));
+	rc = store_manifest(j, bytes, blen, mt, top, report, wr);
 done:
 	for (size_t i = 0; i < m->n_layers; i++) {
 		if (w.in)
@@ -1002,14 +1012,7 @@ static int copy_index(copy_job *j, const coco_buf *raw, const coco_manifest *idx
 		}
 		bytes = body;
 	}
-	coco_digest_bytes(COCO_SHA256, bytes, blen, wr->digest);
-	wr->media_type = mt;
-	wr->size = blen;
-	if ((rc = j->dst->ops->put_manifest(j->dst, bytes, blen, mt, top)))
-		goto done;
-	json_object_set_new(report, "manifest_digest", json_string(wr->digest));
-	json_object_set_new(report, "media_type", json_string(mt));
-	json_object_set_new(report, "size", json_integer((json_int_t)blen));
+	rc = store_manifest(j, bytes, blen, mt, top, report, wr);
 done:
 	for (size_t i = 0; i < idx->n_manifests; i++)
 		json_decref(descs[i]);

@@ -262,13 +262,14 @@ static int get_bytes(pctx *pc, json_t *v, const char *key, const char *where, co
 	return 0;
 }
 
-static int parse_identity(pctx *pc, json_t *j, const char *where, prm *out)
+/* The "type" field of a requirement or identity object: its index in names
+ * (Go: a null object unmarshals to type ""). */
+static int parse_type(pctx *pc, json_t *j, const char *where, const char *kind,
+                      const char *const *names, size_t n, size_t *out)
 {
-	memset(out, 0, sizeof(*out));
 	if (!json_is_object(j)) {
-		/* Go: unmarshalling null gives type "" */
 		if (json_is_null(j))
-			return perr(pc, where, "unknown policy reference match type \"\"");
+			return perr(pc, where, "unknown policy %s type \"\"", kind);
 		return perr(pc, where, "must be an object, not %s", jtype(j));
 	}
 	const char *type;
@@ -277,12 +278,22 @@ static int parse_identity(pctx *pc, json_t *j, const char *where, prm *out)
 		return rc;
 	if (!type)
 		type = "";
+	for (size_t t = 0; t < n; t++) {
+		if (!strcmp(type, names[t])) {
+			*out = t;
+			return 0;
+		}
+	}
+	return perr(pc, where, "unknown policy %s type \"%s\"", kind, type);
+}
+
+static int parse_identity(pctx *pc, json_t *j, const char *where, prm *out)
+{
+	memset(out, 0, sizeof(*out));
 	size_t t;
-	for (t = 0; t < COCO_ARRAY_SIZE(prm_names); t++)
-		if (!strcmp(type, prm_names[t]))
-			break;
-	if (t == COCO_ARRAY_SIZE(prm_names))
-		return perr(pc, where, "unknown policy reference match type \"%s\"", type);
+	int rc = parse_type(pc, j, where, "reference match", prm_names, COCO_ARRAY_SIZE(prm_names), &t);
+	if (rc)
+		return rc;
 	out->type = (prm_type)t;
 	static const char *const f_plain[] = { "type", NULL };
 	static const char *const f_ref[] = { "type", "dockerReference", NULL };
@@ -645,23 +656,10 @@ static int parse_sigstore(pctx *pc, json_t *j, const char *where, pr *out)
 static int parse_requirement(pctx *pc, json_t *j, const char *where, pr *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!json_is_object(j)) {
-		if (json_is_null(j))
-			return perr(pc, where, "unknown policy requirement type \"\"");
-		return perr(pc, where, "must be an object, not %s", jtype(j));
-	}
-	const char *type;
-	int rc = get_str(pc, j, "type", where, &type);
+	size_t t;
+	int rc = parse_type(pc, j, where, "requirement", pr_names, COCO_ARRAY_SIZE(pr_names), &t);
 	if (rc)
 		return rc;
-	if (!type)
-		type = "";
-	size_t t;
-	for (t = 0; t < COCO_ARRAY_SIZE(pr_names); t++)
-		if (!strcmp(type, pr_names[t]))
-			break;
-	if (t == COCO_ARRAY_SIZE(pr_names))
-		return perr(pc, where, "unknown policy requirement type \"%s\"", type);
 	out->type = (pr_type)t;
 	static const char *const f_plain[] = { "type", NULL };
 	static const char *const f_base[] = { "type", "baseLayerIdentity", NULL };

@@ -95,26 +95,22 @@ pol() { # pol FILE KEYFILE IDENTITY-JSON
 }
 VERIFY="$COCO_IMG verify --tls-verify=false --registries.d $T/regd"
 pol "$T/p-ok.json" "$K/ec.pub" '{"type":"matchRepository"}'
-if $COCO_IMG verify --help 2>&1 | grep -q "not implemented"; then
-	echo "ok - # SKIP coco-img verify is not implemented yet"
-else
-	check "verify: matchRepository, signing key (plain PEM)" expect_rc 0 $VERIFY --policy "$T/p-ok.json" "docker://$REG/test/app:v1"
-	pol "$T/p-ed.json" "$K/ed.pub" '{"type":"matchRepository"}'
-	check "verify: Ed25519 key" expect_rc 0 $VERIFY --policy "$T/p-ed.json" "docker://$REG/test/app:v1"
-	pol "$T/p-v2.json" "$K/ec.pub" '{"type":"exactRepository","dockerRepository":"'"$REG"'/test/app"}'
-	check "verify: v2 signed with the SEC1 / encrypted key, exactRepository" expect_rc 0 $VERIFY --policy "$T/p-v2.json" "docker://$REG/test/app:v2"
-	pol "$T/p-wrong.json" "$K/other.pub" '{"type":"matchRepository"}'
-	check "verify: wrong key rejects (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-wrong.json" "docker://$REG/test/app:v1"
-	pol "$T/p-id.json" "$K/ec.pub" '{"type":"exactRepository","dockerRepository":"'"$REG"'/other/app"}'
-	check "verify: wrong identity rejects (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-id.json" "docker://$REG/test/app:v1"
-	pol "$T/p-def.json" "$K/ec.pub" '{"type":"matchRepoDigestOrExact"}'
-	check "verify: default identity rule needs a tag in the signature (cosign writes none): exit 3" \
-		expect_rc 3 $VERIFY --policy "$T/p-def.json" "docker://$REG/test/app:v1"
-	pol "$T/p-remap.json" "$K/rsa.pub" '{"type":"remapIdentity","prefix":"'"$REG"'/test","signedPrefix":"registry.example.com/team"}'
-	check "verify: remapIdentity accepts the --sign-identity signature" expect_rc 0 $VERIFY --policy "$T/p-remap.json" "docker://$REG/test/app:v1"
-	pol "$T/p-remap2.json" "$K/ec.pub" '{"type":"remapIdentity","prefix":"'"$REG"'/test","signedPrefix":"registry.example.com/team"}'
-	check "verify: remapIdentity rejects the repository-only signature (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-remap2.json" "docker://$REG/test/app:v1"
-	pol "$T/p-p384.json" "$K/p384.pub" '{"type":"matchRepository"}'
-	check "verify: P-384 (SHA-256, as containers/image) by digest" expect_rc 0 $VERIFY --policy "$T/p-p384.json" "docker://$REG/test/app@$D2"
-fi
+check "verify: matchRepository, signing key (plain PEM)" expect_rc 0 $VERIFY --policy "$T/p-ok.json" "docker://$REG/test/app:v1"
+pol "$T/p-ed.json" "$K/ed.pub" '{"type":"matchRepository"}'
+check "verify: Ed25519 key" expect_rc 0 $VERIFY --policy "$T/p-ed.json" "docker://$REG/test/app:v1"
+pol "$T/p-v2.json" "$K/ec.pub" '{"type":"exactRepository","dockerRepository":"'"$REG"'/test/app"}'
+check "verify: v2 signed with the SEC1 / encrypted key, exactRepository" expect_rc 0 $VERIFY --policy "$T/p-v2.json" "docker://$REG/test/app:v2"
+pol "$T/p-wrong.json" "$K/other.pub" '{"type":"matchRepository"}'
+check "verify: wrong key rejects (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-wrong.json" "docker://$REG/test/app:v1"
+pol "$T/p-id.json" "$K/ec.pub" '{"type":"exactRepository","dockerRepository":"'"$REG"'/other/app"}'
+check "verify: wrong identity rejects (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-id.json" "docker://$REG/test/app:v1"
+pol "$T/p-def.json" "$K/ec.pub" '{"type":"matchRepoDigestOrExact"}'
+check "verify: default identity rule needs a tag in the signature (cosign writes none): exit 3" \
+	expect_rc 3 $VERIFY --policy "$T/p-def.json" "docker://$REG/test/app:v1"
+pol "$T/p-remap.json" "$K/rsa.pub" '{"type":"remapIdentity","prefix":"'"$REG"'/test","signedPrefix":"registry.example.com/team"}'
+check "verify: remapIdentity accepts the --sign-identity signature" expect_rc 0 $VERIFY --policy "$T/p-remap.json" "docker://$REG/test/app:v1"
+pol "$T/p-remap2.json" "$K/ec.pub" '{"type":"remapIdentity","prefix":"'"$REG"'/test","signedPrefix":"registry.example.com/team"}'
+check "verify: remapIdentity rejects the repository-only signature (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-remap2.json" "docker://$REG/test/app:v1"
+pol "$T/p-p384.json" "$K/p384.pub" '{"type":"matchRepository"}'
+check "verify: P-384 (SHA-256, as containers/image) by digest" expect_rc 0 $VERIFY --policy "$T/p-p384.json" "docker://$REG/test/app@$D2"
 finish

@@ -132,6 +132,23 @@ int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data,
 int coco_mkdir_p(cocoimg_ctx *ctx, const char *path, mode_t mode);
 /* rm -rf (does not follow symlinks).  Returns 0 or COCOIMG_EIO. */
 int coco_rm_rf(cocoimg_ctx *ctx, const char *path);
+/*
+ * List the names in directory `path` (no "." or "..", no names starting
+ * with '.' unless with_hidden), sorted bytewise.  When suffix is not NULL
+ * only names ending with it are listed.  *names is a NULL-terminated array
+ * (free with coco_strv_free(*names, *n)), *n its length.  A missing directory gives an
+ * empty list when missing_ok, else COCOIMG_ENOTFOUND.  Other failures:
+ * COCOIMG_EIO (message names the path) or COCOIMG_ENOMEM (recorded).
+ */
+int coco_list_dir(cocoimg_ctx *ctx, const char *path, const char *suffix, bool with_hidden,
+                  bool missing_ok, char ***names, size_t *n);
+/* Free n strings of v, then v.  NULL-safe. */
+void coco_strv_free(char **v, size_t n);
+/* Record "out of memory" on ctx (ctx may be NULL) and return COCOIMG_ENOMEM. */
+int coco_oom(cocoimg_ctx *ctx);
+/* libcurl's global initialisation, run once per process (thread-safe).
+ * Returns 0 or COCOIMG_EINTERNAL (recorded on ctx). */
+int coco_curl_global_init(cocoimg_ctx *ctx);
 
 /* Base64 (standard alphabet, padded; decoder also accepts unpadded and
  * URL-safe input when url is true). Output NUL-terminated. */

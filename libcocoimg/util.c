@@ -1,6 +1,7 @@
 /* Buffers, strings, files, base64: small helpers used everywhere. */
 #include "internal.h"
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -366,4 +367,104 @@ void coco_hex_encode(const unsigned char *in, size_t len, char *out)
 		out[2 * i + 1] = hx[in[i] & 15];
 	}
 	out[2 * len] = 0;
+}
+
+/* ---- directory listing ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void coco_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static bool name_listed(const char *name, const char *suffix, bool with_hidden)
+{
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	if (name[0] == '.' && !with_hidden)
+		return false;
+	if (!suffix)
+		return true;
+	size_t l = strlen(name), sl = strlen(suffix);
+	return l > sl && !strcmp(name + l - sl, suffix);
+}
+
+int coco_list_dir(cocoimg_ctx *ctx, const char *path, const char *suffix, bool with_hidden,
+                  bool missing_ok, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	DIR *d = opendir(path);
+	if (!d) {
+		if ((errno == ENOENT || errno == ENOTDIR) && missing_ok) {
+			*names = calloc(1, sizeof(char *));
+			return *names ? 0 : coco_oom(ctx);
+		}
+		return coco_seterr(ctx, errno == ENOENT ? COCOIMG_ENOTFOUND : COCOIMG_EIO,
+		                   "cannot read directory %s: %s", path, strerror(errno));
+	}
+	char **v = calloc(1, sizeof(char *));
+	size_t k = 0, cap = 1;
+	int rc = v ? 0 : coco_oom(ctx);
+	struct dirent *de;
+	while (!rc && (errno = 0, de = readdir(d))) {
+		if (!name_listed(de->d_name, suffix, with_hidden))
+			continue;
+		if (k + 1 >= cap) {
+			char **nv = realloc(v, 2 * cap * sizeof(char *));
+			if (!nv) {
+				rc = coco_oom(ctx);
+				break;
+			}
+			v = nv;
+			cap *= 2;
+		}
+		if (!(v[k] = coco_strdup(de->d_name))) {
+			rc = coco_oom(ctx);
+			break;
+		}
+		v[++k] = NULL;
+	}
+	if (!rc && errno)
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot read directory %s: %s", path,
+		                 strerror(errno));
+	closedir(d);
+	if (rc) {
+		coco_strv_free(v, k);
+		return rc;
+	}
+	qsort(v, k, sizeof(*v), cmp_names);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+int coco_oom(cocoimg_ctx *ctx)
+{
+	return ctx ? coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory") : COCOIMG_ENOMEM;
+}
+
+/* ---- libcurl global state ---- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int coco_curl_global_init(cocoimg_ctx *ctx)
+{
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "libcurl initialisation failed: %s",
+		                   curl_easy_strerror(curl_init_rc));
+	return 0;
 }

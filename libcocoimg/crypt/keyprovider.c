@@ -810,11 +810,6 @@ out:
 /* Invocation: grpc (unary call over cleartext HTTP/2 via libcurl)     */
 /* ------------------------------------------------------------------ */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 struct grpc_rx {
 	coco_buf *body;
@@ -923,7 +918,8 @@ static int run_grpc(cocoimg_ctx *ctx, const coco_kp_provider *p, bool wrap,
 		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 		goto out;
 	}
-	pthread_once(&curl_once, curl_init_once);
+	if ((rc = coco_curl_global_init(ctx)))
+		goto out;
 	h = curl_easy_init();
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/grpc");
 	struct curl_slist *t = hdrs ? curl_slist_append(hdrs, "TE: trailers") : NULL;

@@ -196,13 +196,6 @@ void coco_creds_clear(coco_creds *c)
 	memset(c, 0, sizeof(*c));
 }
 
-void coco_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static const char *home_dir(void)
 {
 	const char *h = getenv("HOME");

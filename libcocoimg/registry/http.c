@@ -19,13 +19,6 @@
 /* Shared state                                                        */
 /* ------------------------------------------------------------------ */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access acc, void *ud)
 {
@@ -57,8 +50,7 @@ static void reg_state_free(void *p)
 
 coco_reg_state *coco_reg_state_get(cocoimg_ctx *ctx)
 {
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
+	if (coco_curl_global_init(ctx))
 		return NULL;
 	pthread_mutex_lock(&ctx->lock);
 	coco_reg_state *st = ctx->registry_state;
@@ -119,11 +111,6 @@ static bool ends_with(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static char cainfo_path[4096];
 static pthread_once_t cainfo_once = PTHREAD_ONCE_INIT;
 
@@ -145,7 +132,7 @@ static void cainfo_init(void)
 /* libcurl's built-in CA bundle path. */
 static const char *default_cainfo(void)
 {
-	pthread_once(&curl_once, curl_init);
+	coco_curl_global_init(NULL);
 	pthread_once(&cainfo_once, cainfo_init);
 	return cainfo_path;
 }
@@ -154,35 +141,13 @@ static const char *default_cainfo(void)
  * .cert + .key pair is the client certificate. */
 static int load_cert_dir(cocoimg_ctx *ctx, const char *dir, coco_tls *t, coco_buf *extra)
 {
-	DIR *d = opendir(dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		return coco_seterr(ctx, COCOIMG_EIO, "cannot read certificate directory %s: %s", dir,
-		                   strerror(errno));
-	}
 	char **names = NULL;
 	size_t n = 0;
-	struct dirent *de;
-	int rc = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char **nn = realloc(names, (n + 1) * sizeof(*nn));
-		if (!nn || !(nn[n] = coco_strdup(de->d_name))) {
-			free(nn ? nn : names);
-			names = NULL;
-			n = 0;
-			rc = COCOIMG_ENOMEM;
-			break;
-		}
-		names = nn;
-		n++;
-	}
-	closedir(d);
+	int rc = coco_list_dir(ctx, dir, NULL, false, true, &names, &n);
 	if (rc)
-		return rc;
-	qsort(names, n, sizeof(*names), cmp_str);
+		return rc == COCOIMG_ENOMEM ? rc
+		                           : coco_seterr(ctx, COCOIMG_EIO,
+		                                         "cannot read certificate directory %s", dir);
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *full = coco_asprintf("%s/%s", dir, names[i]);
 		if (!full) {
@@ -223,9 +188,7 @@ static int load_cert_dir(cocoimg_ctx *ctx, const char *dir, coco_tls *t, coco_bu
 		}
 		free(full);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	coco_strv_free(names, n);
 	return rc;
 }
 
@@ -990,7 +953,7 @@ void coco_http_stream_free(coco_http_stream *s)
 
 char *coco_url_resolve(const char *base, const char *loc)
 {
-	pthread_once(&curl_once, curl_init);
+	coco_curl_global_init(NULL);
 	CURLU *u = curl_url();
 	char *out = NULL, *tmp = NULL;
 	if (!u)
@@ -1007,7 +970,7 @@ char *coco_url_resolve(const char *base, const char *loc)
 
 char *coco_url_origin(const char *url)
 {
-	pthread_once(&curl_once, curl_init);
+	coco_curl_global_init(NULL);
 	CURLU *u = curl_url();
 	char *out = NULL, *scheme = NULL, *host = NULL, *port = NULL;
 	if (!u)
@@ -1141,7 +1104,7 @@ char *coco_reg_errbody(const coco_http_resp *r)
 
 static char *url_hostport(const char *url)
 {
-	pthread_once(&curl_once, curl_init);
+	coco_curl_global_init(NULL);
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *out = NULL;
 	if (!u)

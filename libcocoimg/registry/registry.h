@@ -72,7 +72,6 @@ void coco_creds_clear(coco_creds *c);
  */
 int coco_authfile_paths(cocoimg_ctx *ctx, const char *side, char ***paths, bool **legacy,
                         size_t *n, bool *explicit_file);
-void coco_strv_free(char **v, size_t n);
 
 /*
  * Look credentials for registry `host` (as written in the reference, e.g.

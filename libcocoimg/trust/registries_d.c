@@ -240,11 +240,6 @@ int coco_regd_add_yaml(cocoimg_ctx *ctx, coco_regd *rd, const void *data, size_t
 
 #endif
 
-static int cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int coco_regd_load(cocoimg_ctx *ctx, const char *dir, coco_regd **out)
 {
 	char *owned = NULL;
@@ -265,29 +260,13 @@ int coco_regd_load(cocoimg_ctx *ctx, const char *dir, coco_regd **out)
 		free(owned);
 		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 	}
-	int rc = 0;
-	DIR *dh = opendir(dir);
-	if (!dh) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			rc = coco_seterr(ctx, COCOIMG_ECONFIG, "cannot read registries.d %s: %s", dir,
-			                 strerror(errno));
-		goto done;
-	}
 	char **names = NULL;
 	size_t nn = 0;
-	struct dirent *de;
-	while ((de = readdir(dh))) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
-			continue;
-		char **nv = realloc(names, (nn + 1) * sizeof(*nv));
-		if (!nv)
-			break;
-		names = nv;
-		names[nn++] = coco_strdup(de->d_name);
+	int rc = coco_list_dir(ctx, dir, ".yaml", true, true, &names, &nn);
+	if (rc) {
+		rc = coco_preferr(ctx, rc == COCOIMG_ENOMEM ? rc : COCOIMG_ECONFIG, "registries.d");
+		goto done;
 	}
-	closedir(dh);
-	qsort(names, nn, sizeof(*names), cmpstr);
 	for (size_t i = 0; i < nn; i++) {
 		char *path = coco_asprintf("%s/%s", dir, names[i]);
 		coco_buf b = COCO_BUF_INIT;
@@ -303,9 +282,8 @@ int coco_regd_load(cocoimg_ctx *ctx, const char *dir, coco_regd **out)
 		}
 		coco_buf_free(&b);
 		free(path);
-		free(names[i]);
 	}
-	free(names);
+	coco_strv_free(names, nn);
 done:
 	free(owned);
 	if (rc) {

@@ -182,6 +182,10 @@ int coco_json_int(cocoimg_ctx *ctx, json_t *obj, const char *key, const char *wh
 /* Serialize compactly with keys in insertion order (like Go's json for
  * struct fields we build ourselves).  Caller frees. */
 char *coco_json_dump(json_t *j);
+/* Decode a JSON "[]byte" value: base64 string (Go) or array of 0..255
+ * (Rust).  0, or COCOIMG_EINVAL for anything else (no message), or
+ * COCOIMG_ENOMEM.  Absent or null -> nothing appended. */
+int coco_json_bytes(json_t *v, coco_buf *out);
 
 /* ------------------------------------------------------------------ */
 /* Digests                                                             */

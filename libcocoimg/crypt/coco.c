@@ -20,7 +20,7 @@
  * ocicrypt.md 7.6 (number arrays, key_url/wrapped_key, old wrap_type
  * spellings).
  */
-#include "keyprovider.h"
+#include "coco.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>

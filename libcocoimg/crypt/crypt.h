@@ -46,23 +46,54 @@ typedef struct coco_key {
  * (kid, e.g. "kbs:///default/key/app1") to the KEK bytes.  Public API type
  * lives in include/cocoimg/crypt.h.
  */
+/*
+ * How the provider key wrapper (provider.c) reaches ocicrypt keyproviders.
+ * crypt/ never runs a provider itself: the operations layer installs these
+ * calls in every keyring it creates (image_crypt.c, backed by
+ * broker/keyprovider.c).  Every call records its errors on ctx naming the
+ * provider (never key material).
+ *  open:   look provider NAME up; *handle for invoke/close.  COCOIMG_EINVAL
+ *          when it is not configured, COCOIMG_ECONFIG for a bad config.
+ *  invoke: one wrap (data = private options, out receives the wrapped
+ *          annotation bytes) or unwrap (data = one decoded annotation
+ *          element, out receives the private options) with the keys'
+ *          OPTS strings as params (NULL = "Enabled").  Appends to out;
+ *          on failure out is left as it was.
+ *  close:  free the handle (NULL-safe).
+ */
+typedef struct coco_provider_ops {
+	int (*open)(cocoimg_ctx *ctx, void *payload, const char *name, void **handle);
+	int (*invoke)(cocoimg_ctx *ctx, void *handle, bool wrap, const char *const *params,
+	              size_t n_params, const unsigned char *data, size_t len, coco_buf *out);
+	void (*close)(void *handle);
+} coco_provider_ops;
+
 struct cocoimg_keyring {
 	coco_key *keys;
 	size_t n_keys;
 	void *resolver;            /* cocoimg_key_resolver_cb, see crypt.h public */
 	void *resolver_payload;
+	const coco_provider_ops *provider_ops;  /* NULL: no keyprovider support */
+	void *provider_payload;
 };
+
+/* keys.c: an empty keyring without provider calls (the public
+ * cocoimg_keyring_new() in image_crypt.c adds them). */
+int coco_keyring_alloc(cocoimg_keyring **out);
+/* Install the keyprovider calls of a keyring (ops NULL removes them). */
+void coco_keyring_set_provider_ops(cocoimg_keyring *kr, const coco_provider_ops *ops,
+                                   void *payload);
 
 /* keyring.c / keys.c (crypt core): take ownership of *k (zeroed after). */
 int coco_keyring_push(cocoimg_keyring *kr, coco_key *k);
 /* Free what a key owns, wiping secrets. */
 void coco_key_clear(coco_key *k);
 
-/* keyprovider.c: parse "provider:NAME[:OPTS]" (the text after "provider:"
+/* provider.c: parse "provider:NAME[:OPTS]" (the text after "provider:"
  * is passed whole) and add it to kr as a recipient or decryption key.
- * The provider must exist in the keyprovider config (ctx option
- * "keyprovider-config" / $OCICRYPT_KEYPROVIDER_CONFIG): COCOIMG_EINVAL
- * otherwise. */
+ * The provider must be known to the keyring's provider calls (the
+ * keyprovider config, ctx option "keyprovider-config" /
+ * $OCICRYPT_KEYPROVIDER_CONFIG): COCOIMG_EINVAL otherwise. */
 int coco_keyring_add_provider(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec,
                               bool recipient);
 /* coco.c: parse "coco:KID:KEKFILE" (recipient) or "coco-keys:FILE"

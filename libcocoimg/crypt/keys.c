@@ -24,12 +24,19 @@
 
 #define MAX_KEYFILE (1024 * 1024)
 
-int cocoimg_keyring_new(cocoimg_keyring **out)
+int coco_keyring_alloc(cocoimg_keyring **out)
 {
 	if (!out)
 		return COCOIMG_EINVAL;
 	*out = calloc(1, sizeof(**out));
 	return *out ? 0 : COCOIMG_ENOMEM;
+}
+
+void coco_keyring_set_provider_ops(cocoimg_keyring *kr, const coco_provider_ops *ops,
+                                   void *payload)
+{
+	kr->provider_ops = ops;
+	kr->provider_payload = ops ? payload : NULL;
 }
 
 void coco_key_clear(coco_key *k)

@@ -1,7 +1,7 @@
-/* Fuzz target: keyprovider answers (crypt/keyprovider.c): the JSON
+/* Fuzz target: keyprovider answers (broker/keyprovider.c): the JSON
  * response parser for both operations and the gRPC message decoder. */
 #include "internal.h"
-#include "crypt/keyprovider.h"
+#include "broker/keyprovider.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,7 +2,7 @@
  * parser, kid -> resource path, and opening through the local path with a
  * resolver that always answers (so the AES-GCM/CTR code runs too). */
 #include "internal.h"
-#include "crypt/keyprovider.h"
+#include "crypt/coco.h"
 
 #include <stdlib.h>
 #include <string.h>

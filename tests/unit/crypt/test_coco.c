@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
-#include "crypt/keyprovider.h"
+#include "crypt/coco.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>

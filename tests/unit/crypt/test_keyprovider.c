@@ -1,13 +1,15 @@
-/* Unit tests for crypt/keyprovider.c: request/response JSON against the
- * ocicrypt vectors, gRPC framing, configuration, and real cmd and gRPC
- * providers (tests/integration/crypt/keyprovider_{cmd,grpc}.py). */
+/* Unit tests for broker/keyprovider.c and the provider key wrapper
+ * (crypt/provider.c): request/response JSON against the ocicrypt vectors,
+ * gRPC framing, configuration, and real cmd and gRPC providers
+ * (tests/integration/crypt/keyprovider_{cmd,grpc}.py). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "internal.h"
-#include "crypt/keyprovider.h"
+#include "broker/keyprovider.h"
+#include "crypt/coco.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,5 +1,5 @@
 /*
- * ocicrypt keyprovider protocol client (ocicrypt.md section 6).
+ * broker/: the ocicrypt keyprovider protocol client (ocicrypt.md section 6).
  *
  * A keyprovider is an external program ("cmd": JSON request on stdin,
  * JSON answer on stdout) or a gRPC server ("grpc": unary calls
@@ -7,17 +7,14 @@
  * carry the same JSON in protobuf field 1) that wraps and unwraps the
  * layer's private options.  Providers are named in the JSON file that
  * $OCICRYPT_KEYPROVIDER_CONFIG (or ctx "keyprovider-config") points at.
- * The wrapped blob lands in annotation
- * org.opencontainers.image.enc.keys.provider.NAME.
+ *
+ * crypt/ never calls this file: the provider key wrapper
+ * (crypt/provider.c) reaches it through the coco_provider_ops that the
+ * operations layer (image_crypt.c) installs in every keyring.
  *
  * Deliberate differences from containers/ocicrypt (Go):
  *  - only the provider's own parameters are sent (Go sends the whole
  *    encrypt/decrypt config, including other schemes' private keys);
- *  - a provider is asked to unwrap only when the keyring holds a
- *    provider:NAME decryption key (Go calls every configured provider
- *    whose annotation is present);
- *  - the annotation name must match the provider name (Go behaviour;
- *    ocicrypt-rs takes any keys.provider.* annotation);
  *  - a provider's stderr is never copied verbatim into messages: only a
  *    short, redacted line (it may echo its input, which holds the key).
  */
@@ -45,20 +42,6 @@ extern char **environ;
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-void coco_tried_add(coco_buf *tried, const char *fmt, ...)
-{
-	if (!tried)
-		return;
-	char tmp[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (tried->len)
-		coco_buf_append(tried, "; ", 2);
-	coco_buf_append(tried, tmp, strlen(tmp));
-	coco_buf_cstr(tried);
-}
 
 /*
  * Make text from a provider (stderr line, grpc-message) safe to show:
@@ -103,46 +86,6 @@ static void redact_line(const char *in, size_t len, char *out, size_t outsz)
 		}
 	}
 	out[o] = 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON byte fields                                                    */
-/* ------------------------------------------------------------------ */
-
-int coco_json_bytes(json_t *v, coco_buf *out)
-{
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_string(v)) {
-		size_t n = json_string_length(v);
-		const char *s = json_string_value(v);
-		/* Go's []byte decoding: standard base64 with padding. */
-		if (n % 4)
-			return COCOIMG_EINVAL;
-		for (size_t i = 0; i < n; i++) {
-			char c = s[i];
-			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			      c == '+' || c == '/' || c == '='))
-				return COCOIMG_EINVAL;
-		}
-		return coco_b64_decode(s, n, out) ? COCOIMG_EINVAL : 0;
-	}
-	if (json_is_array(v)) {
-		size_t n = json_array_size(v);
-		if (coco_buf_reserve(out, n + 1))
-			return COCOIMG_ENOMEM;
-		for (size_t i = 0; i < n; i++) {
-			json_t *e = json_array_get(v, i);
-			if (!json_is_integer(e))
-				return COCOIMG_EINVAL;
-			json_int_t b = json_integer_value(e);
-			if (b < 0 || b > 255)
-				return COCOIMG_EINVAL;
-			out->data[out->len++] = (unsigned char)b;
-		}
-		return 0;
-	}
-	return COCOIMG_EINVAL;
 }
 
 /* Overwrite what a parsed byte field held (strings in place, integers
@@ -296,43 +239,6 @@ out:
 	if (rc)
 		coco_kp_provider_clear(out);
 	return rc;
-}
-
-int coco_keyring_add_provider(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec,
-                              bool recipient)
-{
-	if (!spec || !*spec || *spec == ':')
-		return coco_seterr(ctx, COCOIMG_EINVAL, "provider key: expected provider:NAME[:OPTIONS]");
-	/* ocicrypt splits at the first ':'; OPTIONS keep their colons. */
-	const char *colon = strchr(spec, ':');
-	coco_key k;
-	memset(&k, 0, sizeof(k));
-	k.kind = COCO_KEY_PROVIDER;
-	k.recipient = recipient;
-	k.provider = colon ? coco_strndup(spec, (size_t)(colon - spec)) : coco_strdup(spec);
-	if (!k.provider)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	coco_kp_provider p;
-	int rc = coco_kp_lookup(ctx, k.provider, &p);
-	if (rc) {
-		free(k.provider);
-		return rc;
-	}
-	coco_kp_provider_clear(&p);
-	k.provider_opts = colon ? coco_strdup(colon + 1) : NULL;
-	/* The label leaves the options out: they are user data that may be
-	 * sensitive (paths, tokens). */
-	k.label = coco_asprintf("provider:%s", k.provider);
-	if ((colon && !k.provider_opts) || !k.label) {
-		coco_key_clear(&k);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	}
-	rc = coco_keyring_push(kr, &k);
-	if (rc) {
-		coco_key_clear(&k);
-		return rc == COCOIMG_ENOMEM ? coco_seterr(ctx, rc, "out of memory") : rc;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1022,211 +928,44 @@ int coco_kp_call(cocoimg_ctx *ctx, const coco_kp_provider *p, bool wrap,
 }
 
 /* ------------------------------------------------------------------ */
-/* The key wrapper                                                     */
+/* The calls installed in keyrings (coco_provider_ops, image_crypt.c)  */
 /* ------------------------------------------------------------------ */
 
-/* Parameters (OPTS strings) of the keys for provider `name`. */
-static const char **collect_params(cocoimg_keyring *kr, const char *name, bool recipient,
-                                   size_t *n)
+int coco_kp_open(cocoimg_ctx *ctx, void *payload, const char *name, void **handle)
 {
-	*n = 0;
-	const char **v = calloc(kr->n_keys + 1, sizeof(char *));
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		coco_key *k = &kr->keys[i];
-		if (k->kind == COCO_KEY_PROVIDER && k->recipient == recipient && k->provider &&
-		    !strcmp(k->provider, name))
-			v[(*n)++] = k->provider_opts; /* NULL -> "Enabled" */
-	}
-	return v;
-}
-
-static char **kw_provider_annotations(cocoimg_keyring *kr)
-{
-	size_t n = 0;
-	char **names = calloc(kr->n_keys + 1, sizeof(char *));
-	if (!names)
-		return NULL;
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		coco_key *k = &kr->keys[i];
-		if (k->kind != COCO_KEY_PROVIDER || !k->recipient || !k->provider)
-			continue;
-		char *a = coco_asprintf(COCO_KP_ANNOTATION_PREFIX "%s", k->provider);
-		if (!a)
-			goto fail;
-		bool dup = false;
-		for (size_t j = 0; j < n; j++)
-			dup |= !strcmp(names[j], a);
-		if (dup)
-			free(a);
-		else
-			names[n++] = a;
-	}
-	if (!n) {
-		free(names);
-		return NULL;
-	}
-	return names;
-fail:
-	for (size_t j = 0; j < n; j++)
-		free(names[j]);
-	free(names);
-	return NULL;
-}
-
-static int kw_provider_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,
-                            const unsigned char *opts, size_t len, char **value)
-{
-	*value = NULL;
-	size_t pl = strlen(COCO_KP_ANNOTATION_PREFIX);
-	if (strncmp(annotation_name, COCO_KP_ANNOTATION_PREFIX, pl) || !annotation_name[pl])
-		return 0;
-	const char *name = annotation_name + pl;
-	size_t n;
-	const char **params = collect_params(kr, name, true, &n);
-	if (!params)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	if (!n) {
-		free(params);
-		return 0;
-	}
-	coco_kp_provider p;
-	coco_buf req = COCO_BUF_INIT, resp = COCO_BUF_INIT, wrapped = COCO_BUF_INIT;
-	int rc = coco_kp_lookup(ctx, name, &p);
-	if (rc)
-		goto out;
-	if (coco_kp_build_request(name, params, n, true, opts, len, &req)) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = coco_kp_call(ctx, &p, true, req.data, req.len, &resp);
-	if (!rc)
-		rc = coco_kp_parse_response(ctx, name, true, resp.data, resp.len, &wrapped);
+	(void)payload;
+	*handle = NULL;
+	coco_kp_provider *p = calloc(1, sizeof(*p));
+	if (!p)
+		return coco_oom(ctx);
+	int rc = coco_kp_lookup(ctx, name, p);
 	if (rc) {
-		coco_preferr(ctx, rc, "wrapping the layer key with keyprovider \"%s\"", name);
-		goto out;
+		free(p);
+		return rc;
 	}
-	*value = coco_b64_encode(wrapped.data, wrapped.len);
-	if (!*value)
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-out:
-	coco_kp_provider_clear(&p);
+	*handle = p;
+	return 0;
+}
+
+int coco_kp_invoke(cocoimg_ctx *ctx, void *handle, bool wrap, const char *const *params,
+                   size_t n_params, const unsigned char *data, size_t len, coco_buf *out)
+{
+	const coco_kp_provider *p = handle;
+	coco_buf req = COCO_BUF_INIT, resp = COCO_BUF_INIT;
+	int rc;
+	if (coco_kp_build_request(p->name, params, n_params, wrap, data, len, &req))
+		rc = coco_oom(ctx);
+	else
+		rc = coco_kp_call(ctx, p, wrap, req.data, req.len, &resp);
+	if (!rc)
+		rc = coco_kp_parse_response(ctx, p->name, wrap, resp.data, resp.len, out);
 	coco_buf_wipe_free(&req);
 	coco_buf_wipe_free(&resp);
-	coco_buf_wipe_free(&wrapped);
-	free(params);
 	return rc;
 }
 
-/* Does kr hold a decryption key for provider `name`? */
-static bool has_provider_key(const cocoimg_keyring *kr, const char *name)
+void coco_kp_close(void *handle)
 {
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		const coco_key *k = &kr->keys[i];
-		if (k->kind == COCO_KEY_PROVIDER && !k->recipient && k->provider &&
-		    !strcmp(k->provider, name))
-			return true;
-	}
-	return false;
+	coco_kp_provider_clear(handle);
+	free(handle);
 }
-
-bool coco_kw_provider_handles_aa(const cocoimg_keyring *kr)
-{
-	return has_provider_key(kr, COCO_AA_PROVIDER);
-}
-
-static int kw_provider_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,
-                              const char *value, coco_buf *opts, coco_buf *tried)
-{
-	size_t pl = strlen(COCO_KP_ANNOTATION_PREFIX);
-	if (strncmp(annotation_name, COCO_KP_ANNOTATION_PREFIX, pl) || !annotation_name[pl])
-		return COCOIMG_ENOKEY;
-	const char *name = annotation_name + pl;
-	bool have = has_provider_key(kr, name);
-	int rc;
-	/*
-	 * CoCo packets: when the keyring can open them locally (coco-keys,
-	 * coco: KEK, resolver callback) that is tried first, then the
-	 * provider.  coco_kw_coco leaves the annotation to us in that case,
-	 * so each attempt is made once whichever wrapper runs first.
-	 */
-	if (have && !strcmp(name, COCO_AA_PROVIDER) && coco_keyring_has_local_coco(kr)) {
-		rc = coco_packet_unwrap_local(ctx, kr, value, opts, tried);
-		if (rc != COCOIMG_ENOKEY)
-			return rc;
-	}
-	if (!have)
-		return COCOIMG_ENOKEY;
-
-	size_t n;
-	const char **params = collect_params(kr, name, false, &n);
-	if (!params)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	coco_kp_provider p;
-	rc = coco_kp_lookup(ctx, name, &p);
-	if (rc) {
-		coco_tried_add(tried, "%s", cocoimg_ctx_last_error(ctx));
-		free(params);
-		return coco_seterr(ctx, COCOIMG_ENOKEY, "keyprovider \"%s\" unusable", name);
-	}
-	char reason[512] = "";
-	rc = COCOIMG_ENOKEY;
-	for (const char *e = value; e && *e;) {
-		const char *comma = strchr(e, ',');
-		size_t el = comma ? (size_t)(comma - e) : strlen(e);
-		coco_buf blob = COCO_BUF_INIT, req = COCO_BUF_INIT, resp = COCO_BUF_INIT;
-		if (el == 0 || coco_b64_decode(e, el, &blob)) {
-			coco_buf_free(&blob);
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "annotation %s: element is not base64",
-			                 annotation_name);
-			break;
-		}
-		int r;
-		if (coco_kp_build_request(name, params, n, false, blob.data, blob.len, &req))
-			r = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		else
-			r = coco_kp_call(ctx, &p, false, req.data, req.len, &resp);
-		if (!r) {
-			size_t before = opts->len;
-			r = coco_kp_parse_response(ctx, name, false, resp.data, resp.len, opts);
-			if (r) {
-				coco_wipe(opts->data + before, opts->len - before);
-				opts->len = before;
-			}
-		}
-		coco_buf_free(&blob);
-		coco_buf_wipe_free(&req);
-		coco_buf_wipe_free(&resp);
-		if (!r) {
-			rc = 0;
-			break;
-		}
-		if (r == COCOIMG_ENOMEM) {
-			rc = r;
-			break;
-		}
-		snprintf(reason, sizeof(reason), "%s", cocoimg_ctx_last_error(ctx));
-		e = comma ? comma + 1 : NULL;
-	}
-	coco_kp_provider_clear(&p);
-	free(params);
-	if (rc == COCOIMG_ENOKEY) {
-		if (*reason)
-			coco_tried_add(tried, "%s", reason);
-		else
-			coco_tried_add(tried, "keyprovider \"%s\" (no wrapped key)", name);
-		coco_seterr(ctx, COCOIMG_ENOKEY, "keyprovider \"%s\" could not unwrap the layer key%s%s",
-		            name, *reason ? ": " : "", reason);
-	}
-	return rc;
-}
-
-const coco_keywrapper coco_kw_provider = {
-	.scheme = "provider",
-	.annotation = COCO_KP_ANNOTATION_PREFIX,
-	.prefix = true,
-	.wrap = kw_provider_wrap,
-	.annotations = kw_provider_annotations,
-	.unwrap = kw_provider_unwrap,
-};

@@ -1,17 +1,13 @@
 /*
- * libcocoimg crypt/: internals of the ocicrypt keyprovider client
- * (keyprovider.c) and of the confidential-containers annotation packet
- * (coco.c), shared between those two files, their unit tests and fuzz
- * targets.  Not installed.
+ * libcocoimg broker/: the ocicrypt keyprovider client (keyprovider.c):
+ * configuration, request and answer, cmd and gRPC invocation.  Shared with
+ * the operations layer (image_crypt.c), unit tests and fuzz targets.  Not
+ * installed.  Depends on the base layer only.
  */
-#ifndef COCO_KEYPROVIDER_H
-#define COCO_KEYPROVIDER_H
+#ifndef COCO_BROKER_KEYPROVIDER_H
+#define COCO_BROKER_KEYPROVIDER_H
 
-#include "crypt.h"
-
-#define COCO_KP_ANNOTATION_PREFIX "org.opencontainers.image.enc.keys.provider."
-#define COCO_AA_PROVIDER "attestation-agent"
-#define COCO_AA_ANNOTATION COCO_KP_ANNOTATION_PREFIX COCO_AA_PROVIDER
+#include "../internal.h"
 
 /* Largest keyprovider answer we read (stdout of a cmd provider, gRPC
  * message); the wrapped blobs are a few hundred bytes. */
@@ -57,10 +53,6 @@ int coco_kp_build_request(const char *name, const char *const *params, size_t n_
 int coco_kp_parse_response(cocoimg_ctx *ctx, const char *name, bool wrap,
                            const unsigned char *data, size_t len, coco_buf *out);
 
-/* Decode a JSON "[]byte" value: base64 string or array of 0..255.
- * 0, or COCOIMG_EINVAL for anything else (no message).  null -> empty. */
-int coco_json_bytes(json_t *v, coco_buf *out);
-
 /* gRPC message framing of the keyprovider messages: 5-byte prefix +
  * protobuf {bytes field 1}.  Encode appends to out. */
 int coco_grpc_frame_encode(const unsigned char *json, size_t len, coco_buf *out);
@@ -77,52 +69,17 @@ int coco_grpc_frame_decode(const unsigned char *data, size_t len, const unsigned
  */
 int coco_kp_call(cocoimg_ctx *ctx, const coco_kp_provider *p, bool wrap,
                  const unsigned char *req, size_t req_len, coco_buf *resp);
-
-/* True if kr holds a provider:attestation-agent decryption key: the
- * provider wrapper then also handles local CoCo keys for that annotation
- * (local first), and coco_kw_coco stands aside. */
-bool coco_kw_provider_handles_aa(const cocoimg_keyring *kr);
-
-/* ---- coco.c ---------------------------------------------------------- */
-
-typedef struct coco_packet {
-	char *version;             /* NULL when absent ("0.1.0" implied) */
-	char *kid;
-	char *provider;            /* NULL when absent ("kbs" implied) */
-	char *wrap_type;           /* as written; NULL if absent */
-	coco_buf wrapped;
-	coco_buf iv;
-	bool has_iv;
-} coco_packet;
-
 /*
- * Parse a decoded annotation packet (current four-field form, CDH's
- * versioned form, and the historical forms of ocicrypt.md 7.6).
- * COCOIMG_EBADIMAGE with a message when it is not a packet.
+ * The three calls the operations layer installs in a keyring (see
+ * coco_provider_ops in crypt/crypt.h; payload unused):
+ * open looks NAME up (coco_kp_lookup) into *handle; invoke builds the
+ * request, runs it through the provider and parses the answer, appending
+ * the result (wrap: the annotation bytes, unwrap: the private options) to
+ * out, which is left as it was on failure; close frees the handle.
  */
-int coco_packet_parse(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
-                      coco_packet *out);
-void coco_packet_clear(coco_packet *p);
+int coco_kp_open(cocoimg_ctx *ctx, void *payload, const char *name, void **handle);
+int coco_kp_invoke(cocoimg_ctx *ctx, void *handle, bool wrap, const char *const *params,
+                   size_t n_params, const unsigned char *data, size_t len, coco_buf *out);
+void coco_kp_close(void *handle);
 
-/* Resource path "repo/type/tag" of a KBS kid (kbs://HOST/r/t/tag,
- * kbs+PLUGIN://..., historical SCHEME://HOST/r/t/tag, /r/t/tag).
- * Returns NULL if it has no such path.  strict: only kbs / kbs+PLUGIN
- * URIs with exactly three segments (what a guest accepts). */
-char *coco_kid_resource_path(const char *kid, bool strict);
-
-/* True if kr holds anything that opens packets locally (coco-keys files,
- * coco: KEKs, or a resolver callback). */
-bool coco_keyring_has_local_coco(const cocoimg_keyring *kr);
-
-/*
- * Open the comma-separated annotation value with the keyring's local
- * CoCo keys and resolver.  0 with *opts; COCOIMG_ENOKEY appending what
- * was tried; COCOIMG_EBADIMAGE for an element that is not base64.
- */
-int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *value,
-                             coco_buf *opts, coco_buf *tried);
-
-/* Append "; " (if needed) and a formatted note to a "tried" buffer. */
-void coco_tried_add(coco_buf *tried, const char *fmt, ...) COCO_PRINTF(2, 3);
-
-#endif
+#endif /* COCO_BROKER_KEYPROVIDER_H */

@@ -1,0 +1,66 @@
+/*
+ * libcocoimg crypt/: internals of the provider key wrapper (provider.c)
+ * and of the confidential-containers annotation packet (coco.c), shared
+ * between those two files, their unit tests and fuzz targets.  Not
+ * installed.
+ */
+#ifndef COCO_CRYPT_COCO_H
+#define COCO_CRYPT_COCO_H
+
+#include "crypt.h"
+
+#define COCO_KP_ANNOTATION_PREFIX "org.opencontainers.image.enc.keys.provider."
+#define COCO_AA_PROVIDER "attestation-agent"
+#define COCO_AA_ANNOTATION COCO_KP_ANNOTATION_PREFIX COCO_AA_PROVIDER
+
+/* ---- provider.c ------------------------------------------------------ */
+
+/* True if kr holds a provider:attestation-agent decryption key: the
+ * provider wrapper then also handles local CoCo keys for that annotation
+ * (local first), and coco_kw_coco stands aside. */
+bool coco_kw_provider_handles_aa(const cocoimg_keyring *kr);
+
+/* ---- coco.c ---------------------------------------------------------- */
+
+typedef struct coco_packet {
+	char *version;             /* NULL when absent ("0.1.0" implied) */
+	char *kid;
+	char *provider;            /* NULL when absent ("kbs" implied) */
+	char *wrap_type;           /* as written; NULL if absent */
+	coco_buf wrapped;
+	coco_buf iv;
+	bool has_iv;
+} coco_packet;
+
+/*
+ * Parse a decoded annotation packet (current four-field form, CDH's
+ * versioned form, and the historical forms of ocicrypt.md 7.6).
+ * COCOIMG_EBADIMAGE with a message when it is not a packet.
+ */
+int coco_packet_parse(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
+                      coco_packet *out);
+void coco_packet_clear(coco_packet *p);
+
+/* Resource path "repo/type/tag" of a KBS kid (kbs://HOST/r/t/tag,
+ * kbs+PLUGIN://..., historical SCHEME://HOST/r/t/tag, /r/t/tag).
+ * Returns NULL if it has no such path.  strict: only kbs / kbs+PLUGIN
+ * URIs with exactly three segments (what a guest accepts). */
+char *coco_kid_resource_path(const char *kid, bool strict);
+
+/* True if kr holds anything that opens packets locally (coco-keys files,
+ * coco: KEKs, or a resolver callback). */
+bool coco_keyring_has_local_coco(const cocoimg_keyring *kr);
+
+/*
+ * Open the comma-separated annotation value with the keyring's local
+ * CoCo keys and resolver.  0 with *opts; COCOIMG_ENOKEY appending what
+ * was tried; COCOIMG_EBADIMAGE for an element that is not base64.
+ */
+int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *value,
+                             coco_buf *opts, coco_buf *tried);
+
+/* Append "; " (if needed) and a formatted note to a "tried" buffer. */
+void coco_tried_add(coco_buf *tried, const char *fmt, ...) COCO_PRINTF(2, 3);
+
+#endif /* COCO_CRYPT_COCO_H */
+

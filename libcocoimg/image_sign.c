@@ -187,7 +187,7 @@ report:;
 	                      "attachment", aref_s, "attachment_digest", md, "added", added);
 	free(aref_s);
 	if (!e || json_array_append_new(sigs, e))
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 out:
 	attachment_clear(&a);
 	if (dest)
@@ -217,7 +217,7 @@ static int read_key_file(cocoimg_ctx *ctx, const char *path, unsigned char **out
 	unsigned char *b = malloc(cap + 1);
 	if (!b) {
 		close(fd);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	while (n < cap) {
 		ssize_t r = read(fd, b + n, cap - n);
@@ -240,7 +240,7 @@ static int load_key(cocoimg_ctx *ctx, const cocoimg_sign_options *o, EVP_PKEY **
 	if (o->passphrase) {
 		pass = coco_strdup(o->passphrase);
 		if (!pass)
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(ctx);
 	} else if (o->passphrase_file && (rc = coco_passphrase_read_file(ctx, o->passphrase_file, &pass))) {
 		return rc;
 	}
@@ -305,7 +305,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 		goto out;
 	}
 	if (!identity) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto out;
 	}
 	if ((rc = load_key(ctx, opts, &key)))
@@ -329,7 +329,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 	}
 	sigs = json_array();
 	if (!sigs) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto out;
 	}
 	if ((rc = sign_digest(ctx, ref, key, identity, top, sigs)))
@@ -352,7 +352,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 		free(img);
 		*report = rep ? coco_json_dump(rep) : NULL;
 		if (!*report)
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 	}
 out:
 	json_decref(rep);

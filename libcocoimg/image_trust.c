@@ -40,7 +40,7 @@ static int report_out(cocoimg_ctx *ctx, json_t *rep, char **report)
 	*report = rep ? json_dumps(rep, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(rep);
 	if (rep && !*report)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	return 0;
 }
 
@@ -62,7 +62,7 @@ static int fetch_from_src(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs
 	if (!strcmp(im->transport, "docker") && im->dref) {
 		char *base = coco_regd_lookaside(sf->regd, im->dref);
 		if (!base)
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(ctx);
 		coco_debug(ctx, "reading signatures of %s from %s", im->name, base);
 		rc = coco_lookaside_fetch(ctx, base, im->dref->path, im->manifest_digest, sigs);
 		free(base);
@@ -88,7 +88,7 @@ static int fetch_from_src(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs
 		if (!nv) {
 			coco_sigstore_sigs_free(att + i, n - i);
 			free(att);
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(ctx);
 		}
 		sigs->v = nv;
 		coco_trust_sig *g = &nv[sigs->n++];
@@ -109,7 +109,7 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 		*report = NULL;
 	char *path = policy_path_default(ctx, policy_path);
 	if (!path)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	coco_policy *pol = NULL;
 	int rc = coco_policy_load(ctx, path, &pol);
 	free(path);
@@ -118,7 +118,7 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 	char *name = coco_ref_string(src->ref);
 	coco_trust_image im;
 	rc = name ? coco_trust_image_init(ctx, &im, name)
-	          : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	          : coco_oom(ctx);
 	free(name);
 	if (rc) {
 		if (name)
@@ -158,7 +158,7 @@ int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
 	 * user's mistake whatever the image. */
 	char *path = policy_path_default(ctx, policy_path);
 	if (!path)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	coco_policy *pol = NULL;
 	int rc = coco_policy_load(ctx, path, &pol);
 	coco_policy_free(pol);
@@ -223,7 +223,7 @@ int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char 
 	else {
 		char *path = policy_path_default(ctx, in->policy_path);
 		rc = path ? coco_policy_load(ctx, path, &pol)
-		          : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		          : coco_oom(ctx);
 		free(path);
 	}
 	if (rc)
@@ -235,7 +235,7 @@ int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char 
 		im.manifest_len = in->manifest_len;
 		rc = coco_digest_bytes(COCO_SHA256, im.manifest, im.manifest_len, im.manifest_digest);
 		if (rc)
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 	}
 	if (rc == 0) {
 		coco_trust_fetcher f = { fetch_from_blobs, (void *)in };

@@ -238,7 +238,7 @@ int coco_cosign_payload_parse(cocoimg_ctx *ctx, const void *data, size_t len,
 		goto out;
 	*docker_reference = coco_strdup(s);
 	if (!*manifest_digest || !*docker_reference)
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 out:
 	json_decref(top);
 	if (rc) {
@@ -301,7 +301,7 @@ int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "public key data is too large");
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	char *name = NULL, *header = NULL;
 	unsigned char *der = NULL;
 	long der_len = 0;
@@ -337,7 +337,7 @@ int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len
 	}
 	*keys = calloc(1, sizeof(**keys));
 	if (!*keys) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto out;
 	}
 	(*keys)[0] = k;
@@ -464,7 +464,7 @@ int coco_rekor_bundle_parse(cocoimg_ctx *ctx, const char *json, coco_rekor_bundl
 	out->integrated_time = (int64_t)json_integer_value(it);
 	out->log_index = (int64_t)json_integer_value(li);
 	if (!out->set_b64 || !out->body_b64 || !out->log_id)
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 out:
 	json_decref(top);
 	if (rc)
@@ -510,7 +510,7 @@ int coco_cosign_verify_ex(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
 	coco_buf raw = COCO_BUF_INIT;
 	int rc = b64_strict(sig->signature_b64, strlen(sig->signature_b64), &raw);
 	if (rc == COCOIMG_ENOMEM)
-		return coco_seterr(ctx, rc, "out of memory");
+		return coco_oom(ctx);
 	if (rc) {
 		coco_buf_free(&raw);
 		return coco_seterr(ctx, COCOIMG_EPOLICY,
@@ -602,7 +602,7 @@ int coco_sigstore_sig_from_blob(cocoimg_ctx *ctx, const void *blob, size_t len,
 	}
 	*mime_type = coco_strdup(mt);
 	if (!*mime_type)
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 out:
 	json_decref(j);
 	if (rc) {

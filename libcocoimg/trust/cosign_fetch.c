@@ -18,7 +18,7 @@ int coco_ref_sibling(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_
 {
 	coco_ref *n = calloc(1, sizeof(*n));
 	if (!n)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	n->transport = r->transport;
 	bool oom = false;
 	if (r->transport == COCO_TR_DOCKER) {
@@ -42,7 +42,7 @@ int coco_ref_sibling(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_
 	}
 	if (oom || !n->raw) {
 		coco_ref_free(n);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	*out = n;
 	return 0;
@@ -111,7 +111,7 @@ int coco_cosign_fetch(cocoimg_ctx *ctx, coco_src *src, const char *digest,
 	}
 	sigs = calloc(m->n_layers ? m->n_layers : 1, sizeof(*sigs));
 	if (!sigs) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto out;
 	}
 	size_t skipped = 0;

@@ -49,7 +49,7 @@ static int read_secret_file(cocoimg_ctx *ctx, const char *path, const char *what
 	unsigned char *b = malloc(cap + 1);
 	if (!b) {
 		close(fd);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	size_t n = 0;
 	while (n < cap) {
@@ -87,7 +87,7 @@ int coco_passphrase_read_file(cocoimg_ctx *ctx, const char *path, char **out)
 	char *p = malloc(plen + 1);
 	if (!p) {
 		coco_free_secret(b, len + 1);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	memcpy(p, b, plen);
 	p[plen] = 0;
@@ -224,7 +224,7 @@ static int decrypt_cosign(cocoimg_ctx *ctx, const unsigned char *body, size_t bo
 	}
 	plain = malloc(plain_len ? plain_len : 1);
 	if (!plain) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto out;
 	}
 	if (crypto_secretbox_open_easy(plain, e.ciphertext.data, e.ciphertext.len, e.nonce.data,
@@ -312,7 +312,7 @@ int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t 
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: too large", what);
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	char *name = NULL, *header = NULL;
 	unsigned char *body = NULL;
 	long body_len = 0;

@@ -66,7 +66,7 @@ int coco_cosign_sign_payload(cocoimg_ctx *ctx, EVP_PKEY *key, const void *payloa
 	size_t sig_len = 0;
 	int rc = COCOIMG_EINTERNAL;
 	if (!mc)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	/* SHA-256 for ECDSA (ASN.1 DER output) and RSA PKCS#1 v1.5, as
 	 * cosign with its default hash and containers/image expect; pure
 	 * Ed25519. */
@@ -80,7 +80,7 @@ int coco_cosign_sign_payload(cocoimg_ctx *ctx, EVP_PKEY *key, const void *payloa
 	if (!sig || EVP_DigestSign(mc, sig, &sig_len, payload, len) != 1)
 		goto fail;
 	*sig_b64 = coco_b64_encode(sig, sig_len);
-	rc = *sig_b64 ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	rc = *sig_b64 ? 0 : coco_oom(ctx);
 	goto out;
 fail:
 	rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "signing the payload failed (OpenSSL)");

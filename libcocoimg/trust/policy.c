@@ -243,7 +243,7 @@ static int get_bytes(pctx *pc, json_t *v, const char *key, const char *where, co
 			continue;
 		if (coco_buf_putc(&clean, s[i])) {
 			coco_buf_free(&clean);
-			return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(pc->ctx);
 		}
 	}
 	/* Go's StdEncoding: padding required, standard alphabet only. */
@@ -360,7 +360,7 @@ static int get_str_array(pctx *pc, json_t *v, const char *key, const char *where
 	size_t cnt = json_array_size(v);
 	char **a = calloc(cnt + 1, sizeof(char *));
 	if (!a)
-		return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(pc->ctx);
 	for (size_t i = 0; i < cnt; i++) {
 		json_t *e = json_array_get(v, i);
 		if (!json_is_string(e) && !json_is_null(e)) {
@@ -388,7 +388,7 @@ static int get_bytes_array(pctx *pc, json_t *v, const char *key, const char *whe
 	size_t cnt = json_array_size(v);
 	coco_buf *a = calloc(cnt + 1, sizeof(coco_buf));
 	if (!a)
-		return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(pc->ctx);
 	for (size_t i = 0; i < cnt; i++) {
 		bool p;
 		int rc = get_bytes(pc, json_array_get(v, i), key, where, &a[i], &p);
@@ -452,7 +452,7 @@ static int parse_signed_by(pctx *pc, json_t *j, const char *where, pr *out)
 		if (*s) {
 			out->key_paths = calloc(2, sizeof(char *));
 			if (!out->key_paths || !(out->key_paths[0] = coco_strdup(s)))
-				return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+				return coco_oom(pc->ctx);
 			out->n_key_paths = 1;
 			out->has_paths = have = true;
 		}
@@ -464,7 +464,7 @@ static int parse_signed_by(pctx *pc, json_t *j, const char *where, pr *out)
 	} else {
 		out->key_datas = calloc(1, sizeof(coco_buf));
 		if (!out->key_datas)
-			return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(pc->ctx);
 		out->n_key_datas = 1;
 		if ((rc = get_bytes(pc, kd, "keyData", where, &out->key_datas[0], &out->has_datas)))
 			return rc;
@@ -616,7 +616,7 @@ static int parse_sigstore(pctx *pc, json_t *j, const char *where, pr *out)
 	if (kp) {
 		out->key_paths = calloc(2, sizeof(char *));
 		if (!out->key_paths || !(out->key_paths[0] = coco_strdup(s)))
-			return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(pc->ctx);
 		out->n_key_paths = 1;
 		out->has_paths = true;
 	} else if (kps) {
@@ -628,7 +628,7 @@ static int parse_sigstore(pctx *pc, json_t *j, const char *where, pr *out)
 	} else if (kd) {
 		out->key_datas = calloc(1, sizeof(coco_buf));
 		if (!out->key_datas)
-			return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(pc->ctx);
 		out->n_key_datas = 1;
 		if ((rc = get_bytes(pc, kd, "keyData", where, &out->key_datas[0], &out->has_datas)))
 			return rc;
@@ -691,7 +691,7 @@ static int parse_reqlist(pctx *pc, json_t *j, const char *where, reqlist *out)
 		return perr(pc, where, "list of verification policy requirements must not be empty");
 	out->v = calloc(n, sizeof(pr));
 	if (!out->v)
-		return coco_seterr(pc->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(pc->ctx);
 	for (size_t i = 0; i < n; i++) {
 		char w[600];
 		LOC(w, "%s[%zu]", where, i);
@@ -755,7 +755,7 @@ int coco_policy_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char
 	coco_policy *p = calloc(1, sizeof(*p));
 	int rc = 0;
 	if (!p) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto out;
 	}
 	if (!json_is_object(j)) {
@@ -780,7 +780,7 @@ int coco_policy_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char
 		}
 		p->t = calloc(json_object_size(tr) + 1, sizeof(ptransport));
 		if (!p->t) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 			goto out;
 		}
 		const char *tn;
@@ -796,7 +796,7 @@ int coco_policy_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char
 			}
 			t->scopes = calloc(json_object_size(tv) + 1, sizeof(reqlist));
 			if (!t->name || !t->scopes) {
-				rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+				rc = coco_oom(ctx);
 				goto out;
 			}
 			const char *sn;
@@ -810,7 +810,7 @@ int coco_policy_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char
 				reqlist *l = &t->scopes[t->n++];
 				l->scope = coco_strdup(sn);
 				if (!l->scope) {
-					rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+					rc = coco_oom(ctx);
 					goto out;
 				}
 				if ((rc = parse_reqlist(&pc, sv, w, l)))
@@ -935,13 +935,13 @@ int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *im
 	memset(im, 0, sizeof(*im));
 	im->name = coco_strdup(image);
 	if (!im->name)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	if (!strncmp(image, "docker://", 9)) {
 		im->transport = "docker";
 		im->dref = calloc(1, sizeof(coco_tref));
 		const char *err;
 		if (!im->dref)
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(ctx);
 		int rc = coco_tref_parse(image + 9, im->dref, &err);
 		if (rc)
 			return coco_seterr(ctx, COCOIMG_EINVAL, "invalid image reference \"%s\": %s",
@@ -950,7 +950,7 @@ int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *im
 		 * tag and a digest (which skopeo refuses) coco-img pulls by
 		 * digest, so the digest alone is the identity. */
 		if (coco_tref_name_only(im->dref) && !(im->dref->tag = coco_strdup("latest")))
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(ctx);
 		if (im->dref->tag && im->dref->digest) {
 			free(im->dref->tag);
 			im->dref->tag = NULL;
@@ -978,7 +978,7 @@ int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *im
 		}
 		char *path = coco_strdup(rest);
 		if (!path)
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(ctx);
 		char *colon = has_tag ? strchr(path, ':') : NULL;
 		if (colon)
 			*colon = 0;
@@ -992,7 +992,7 @@ int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *im
 			im->namespaces = path_namespaces(im->identity);
 	}
 	if (!im->identity || !im->namespaces)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	return 0;
 }
 
@@ -1174,17 +1174,17 @@ static int load_key_blobs(evstate *st, const pr *r, coco_buf **out, size_t *n)
 	if (r->has_datas) {
 		*out = calloc(r->n_key_datas + 1, sizeof(coco_buf));
 		if (!*out)
-			return coco_seterr(st->ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(st->ctx);
 		for (size_t i = 0; i < r->n_key_datas; i++) {
 			if (coco_buf_append(&(*out)[i], r->key_datas[i].data, r->key_datas[i].len))
-				return coco_seterr(st->ctx, COCOIMG_ENOMEM, "out of memory");
+				return coco_oom(st->ctx);
 			*n = i + 1;
 		}
 		return 0;
 	}
 	*out = calloc(r->n_key_paths + 1, sizeof(coco_buf));
 	if (!*out)
-		return coco_seterr(st->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(st->ctx);
 	for (size_t i = 0; i < r->n_key_paths; i++) {
 		*n = i + 1;
 		int rc = coco_read_file(st->ctx, r->key_paths[i], KEYFILE_MAX, &(*out)[i],
@@ -1260,7 +1260,7 @@ static int eval_signed_by(evstate *st, const pr *r, json_t *rep)
 	coco_pgp_keyring *kr = coco_pgp_keyring_new();
 	if (!kr) {
 		free_blobs(blobs, nb);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	for (size_t i = 0; i < nb; i++) {
 		const char *what = r->has_paths ? r->key_paths[i] : "keyData";
@@ -1381,7 +1381,7 @@ static int eval_sigstore(evstate *st, const pr *r, json_t *rep)
 		EVP_PKEY **nkv = realloc(keys, (nk + n + 1) * sizeof(*nkv));
 		if (!nkv) {
 			coco_pubkeys_free(k, n);
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 			break;
 		}
 		keys = nkv;

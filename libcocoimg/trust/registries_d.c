@@ -154,7 +154,7 @@ static int parse_section(cocoimg_ctx *ctx, coco_regd *rd, yaml_document_t *d, ya
 	}
 	regd_section *nv = realloc(rd->v, (rd->n + 1) * sizeof(*nv));
 	if (!nv) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto fail;
 	}
 	rd->v = nv;
@@ -175,7 +175,7 @@ int coco_regd_add_yaml(cocoimg_ctx *ctx, coco_regd *rd, const void *data, size_t
 	yaml_document_t d;
 	int rc = 0;
 	if (!yaml_parser_initialize(&p))
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	yaml_parser_set_input_string(&p, data, len);
 	if (!yaml_parser_load(&p, &d)) {
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "%s: invalid YAML at line %zu: %s", name,
@@ -258,7 +258,7 @@ int coco_regd_load(cocoimg_ctx *ctx, const char *dir, coco_regd **out)
 	coco_regd *rd = coco_regd_new();
 	if (!rd) {
 		free(owned);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	char **names = NULL;
 	size_t nn = 0;

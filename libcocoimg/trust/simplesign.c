@@ -158,7 +158,7 @@ int coco_simple_payload_parse(cocoimg_ctx *ctx, const unsigned char *data, size_
 		free(*digest);
 		free(*reference);
 		*digest = *reference = NULL;
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 	}
 out:
 	json_decref(j);
@@ -338,7 +338,7 @@ static int add_sigstore(cocoimg_ctx *ctx, coco_trust_sigs *sigs, const unsigned 
 	coco_trust_sig *g = sigs_push(sigs);
 	if (!g) {
 		json_decref(j);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	g->kind = COCO_SIG_SIGSTORE;
 	g->origin = coco_strdup(origin);
@@ -389,10 +389,10 @@ int coco_trust_sigs_add_blob(cocoimg_ctx *ctx, coco_trust_sigs *sigs, const unsi
 	}
 	coco_trust_sig *g = sigs_push(sigs);
 	if (!g)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	g->kind = COCO_SIG_SIMPLE;
 	g->origin = coco_strdup(origin);
 	if (coco_buf_append(&g->blob, body, blen))
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	return 0;
 }

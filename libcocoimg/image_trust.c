@@ -2,11 +2,13 @@
  * Image operation glue for the trust module: cocoimg_verify(),
  * cocoimg_verify_blobs() and coco_trust_evaluate() (the hook unpack
  * calls before fetching any layer).  Everything policy-related lives in
- * trust/; this file only resolves the image and gathers its signatures.
+ * trust/; this file resolves the image and implements the fetcher through
+ * which trust/ reads signatures (registry, OCI layout, HTTP, local files).
  */
-#include "internal.h"
-#include "trust/policy.h"
+#include "image_trust.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -45,61 +47,121 @@ static int report_out(cocoimg_ctx *ctx, json_t *rep, char **report)
 }
 
 /* ------------------------------------------------------------------ */
+/* The signature fetcher: registry / layout, HTTP, local files         */
+/* ------------------------------------------------------------------ */
+
+/* The sibling tag (sigstore attachment) in the image's repository or
+ * layout; later get_blob calls read from it. */
+static int sf_get_manifest(void *payload, cocoimg_ctx *ctx, const char *tag, coco_buf *out,
+                           char **media_type)
+{
+	coco_src_sigfetch *sf = payload;
+	coco_src_close(sf->attachment);
+	sf->attachment = NULL;
+	if (!sf->src)
+		return COCOIMG_ENOTFOUND;
+	coco_ref *r = NULL;
+	int rc = coco_ref_sibling(ctx, sf->src->ref, tag, &r);
+	if (rc)
+		return rc;
+	rc = coco_src_open_ref(ctx, r, sf->src->side, &sf->attachment);
+	if (rc)
+		return rc;
+	return sf->attachment->ops->get_manifest(sf->attachment, NULL, out, media_type);
+}
+
+static int sf_get_blob(void *payload, cocoimg_ctx *ctx, const coco_desc *d, size_t max,
+                       coco_buf *out)
+{
+	coco_src_sigfetch *sf = payload;
+	coco_src *s = sf->attachment ? sf->attachment : sf->src;
+	if (!s)
+		return coco_seterr(ctx, COCOIMG_ENOTFOUND, "blob %s not found", d->digest);
+	return coco_fetch_small_blob(s, d, max, out);
+}
+
+/* A file:// lookaside signature: 1 read, 0 missing, <0 error. */
+static int read_local(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return coco_seterr(ctx, COCOIMG_ESIGLOOKUP, "cannot read signature %s: %s", path,
+		                   strerror(errno));
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > max)
+		return coco_seterr(ctx, COCOIMG_ESIGLOOKUP, "signature %s is too large", path);
+	int rc = coco_read_file(ctx, path, max, out, COCOIMG_ESIGLOOKUP);
+	if (rc)
+		return coco_preferr(ctx, COCOIMG_ESIGLOOKUP, "signature lookup");
+	return 1;
+}
+
+/* An http(s):// lookaside signature: 1 read (200), 0 missing (404), <0. */
+static int read_http(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out)
+{
+	long status = 0;
+	if (coco_http_get(ctx, url, max, out, &status)) {
+		coco_preferr(ctx, COCOIMG_ESIGLOOKUP, "reading signature %s", url);
+		return COCOIMG_ESIGLOOKUP;
+	}
+	if (status == 404)
+		return 0;
+	if (status == 200)
+		return 1;
+	return coco_seterr(ctx, COCOIMG_ESIGLOOKUP, "reading signature %s: HTTP status %ld", url,
+	                   status);
+}
+
+static int sf_get_lookaside(void *payload, cocoimg_ctx *ctx, const char *url, size_t max,
+                            coco_buf *out)
+{
+	(void)payload;
+	if (strncmp(url, "file://", 7))
+		return read_http(ctx, url, max, out);
+	char *path = coco_lookaside_file_path(url);
+	if (!path)
+		return coco_oom(ctx);    /* trust/ checked that the URL names a path */
+	int got = read_local(ctx, path, max, out);
+	free(path);
+	return got;
+}
+
+void coco_src_sigfetch_init(coco_src_sigfetch *sf, coco_src *src)
+{
+	memset(sf, 0, sizeof(*sf));
+	sf->src = src;
+	sf->f.payload = sf;
+	sf->f.get_manifest = sf_get_manifest;
+	sf->f.get_blob = sf_get_blob;
+	sf->f.get_lookaside = sf_get_lookaside;
+}
+
+void coco_src_sigfetch_clear(coco_src_sigfetch *sf)
+{
+	coco_src_close(sf->attachment);
+	sf->attachment = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* Signatures of a real image                                          */
 /* ------------------------------------------------------------------ */
 
-typedef struct src_fetch {
+typedef struct src_collect {
 	coco_src *src;
 	const coco_trust_image *im;
 	const coco_regd *regd;
-} src_fetch;
+} src_collect;
 
-static int fetch_from_src(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs)
+static int collect_from_src(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs)
 {
-	src_fetch *sf = payload;
-	const coco_trust_image *im = sf->im;
-	int rc;
-	if (!strcmp(im->transport, "docker") && im->dref) {
-		char *base = coco_regd_lookaside(sf->regd, im->dref);
-		if (!base)
-			return coco_oom(ctx);
-		coco_debug(ctx, "reading signatures of %s from %s", im->name, base);
-		rc = coco_lookaside_fetch(ctx, base, im->dref->path, im->manifest_digest, sigs);
-		free(base);
-		if (rc)
-			return rc;
-		if (!coco_regd_use_sigstore_attachments(sf->regd, im->dref))
-			return 0;
-	} else if (strcmp(im->transport, "oci") != 0) {
-		return 0;
-	}
-	/* OCI layouts hold no simple signatures, but `coco-img sign oci:...`
-	 * (like cosign with an OCI layout) stores sigstore attachments there
-	 * under the sha256-<hex>.sig tag: always look for them.  containers/image
-	 * reads no signatures from layouts; this is an extension. */
-	coco_sigstore_sig *att = NULL;
-	size_t n = 0;
-	rc = coco_cosign_fetch(ctx, sf->src, im->manifest_digest, &att, &n);
-	if (rc)
-		return rc == COCOIMG_ENOMEM ? rc : coco_preferr(ctx, COCOIMG_ESIGLOOKUP,
-		                                               "sigstore attachments");
-	for (size_t i = 0; i < n; i++) {
-		coco_trust_sig *nv = realloc(sigs->v, (sigs->n + 1) * sizeof(*nv));
-		if (!nv) {
-			coco_sigstore_sigs_free(att + i, n - i);
-			free(att);
-			return coco_oom(ctx);
-		}
-		sigs->v = nv;
-		coco_trust_sig *g = &nv[sigs->n++];
-		memset(g, 0, sizeof(*g));
-		g->kind = COCO_SIG_SIGSTORE;
-		g->mime_type = coco_strdup(COCO_COSIGN_SIMPLESIGNING_MT);
-		g->origin = coco_asprintf("sigstore attachment %zu", i + 1);
-		g->sigstore = att[i];      /* moved */
-	}
-	free(att);
-	return 0;
+	src_collect *sc = payload;
+	coco_src_sigfetch sf;
+	coco_src_sigfetch_init(&sf, sc->src);
+	int rc = coco_trust_collect_sigs(ctx, sc->im, sc->regd, &sf.f, sigs);
+	coco_src_sigfetch_clear(&sf);
+	return rc;
 }
 
 int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *img,
@@ -137,9 +199,9 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 	if (!strcmp(im.transport, "docker"))
 		rc = coco_regd_load(ctx, NULL, &regd);
 	if (rc == 0) {
-		src_fetch sf = { src, &im, regd };
-		coco_trust_fetcher f = { fetch_from_src, &sf };
-		rc = coco_policy_evaluate(ctx, pol, &im, &f, 0, report);
+		src_collect sc = { src, &im, regd };
+		coco_trust_sigsource ss = { collect_from_src, &sc };
+		rc = coco_policy_evaluate(ctx, pol, &im, &ss, 0, report);
 	}
 	coco_regd_free(regd);
 	coco_trust_image_clear(&im);
@@ -192,7 +254,7 @@ int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
 /* Signatures given as bytes                                           */
 /* ------------------------------------------------------------------ */
 
-static int fetch_from_blobs(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs)
+static int collect_from_blobs(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs)
 {
 	const cocoimg_verify_input *in = payload;
 	for (size_t i = 0; i < in->n_signatures; i++) {
@@ -238,9 +300,9 @@ int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char 
 			rc = coco_oom(ctx);
 	}
 	if (rc == 0) {
-		coco_trust_fetcher f = { fetch_from_blobs, (void *)in };
+		coco_trust_sigsource ss = { collect_from_blobs, (void *)in };
 		json_t *rep = NULL;
-		rc = coco_policy_evaluate(ctx, pol, &im, &f, in->now, &rep);
+		rc = coco_policy_evaluate(ctx, pol, &im, &ss, in->now, &rep);
 		int r2 = report_out(ctx, rep, report);
 		if (r2)
 			rc = r2;

@@ -367,6 +367,9 @@ char *coco_dref_repo(const coco_dref *r);
 char *coco_dref_string(const coco_dref *r);
 /* Canonical transport form of a ref. */
 char *coco_ref_string(const coco_ref *r);
+/* A reference to `tag` in the same repository (docker) or layout (oci,
+ * oci-archive) as r (sigstore attachments). */
+int coco_ref_sibling(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_ref **out);
 /* Pieces of the docker/distribution name grammar (n bytes, no NUL needed):
  * a repository path, a domain (host or [ipv6], optional :port), a tag. */
 bool coco_ref_path_ok(const char *s, size_t n);

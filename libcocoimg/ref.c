@@ -406,3 +406,37 @@ char *coco_ref_string(const coco_ref *r)
 	}
 	return NULL;
 }
+
+int coco_ref_sibling(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_ref **out)
+{
+	coco_ref *n = calloc(1, sizeof(*n));
+	if (!n)
+		return coco_oom(ctx);
+	n->transport = r->transport;
+	bool oom = false;
+	if (r->transport == COCO_TR_DOCKER) {
+		n->docker.domain = coco_strdup(r->docker.domain);
+		n->docker.path = coco_strdup(r->docker.path);
+		n->docker.tag = coco_strdup(tag);
+		oom = !n->docker.domain || !n->docker.path || !n->docker.tag;
+		if (!oom) {
+			char *repo = coco_dref_repo(&n->docker);
+			n->raw = repo ? coco_asprintf("docker://%s:%s", repo, tag) : NULL;
+			free(repo);
+		}
+	} else {
+		n->path = coco_strdup(r->path);
+		n->tag = coco_strdup(tag);
+		oom = !n->path || !n->tag;
+		if (!oom)
+			n->raw = coco_asprintf("%s:%s:%s",
+			                       r->transport == COCO_TR_OCI ? "oci" : "oci-archive",
+			                       r->path, tag);
+	}
+	if (oom || !n->raw) {
+		coco_ref_free(n);
+		return coco_oom(ctx);
+	}
+	*out = n;
+	return 0;
+}

@@ -1136,7 +1136,7 @@ int coco_policy_identity_check(cocoimg_ctx *ctx, const char *prm_json, const cha
 typedef struct evstate {
 	cocoimg_ctx *ctx;
 	const coco_trust_image *im;
-	const coco_trust_fetcher *f;
+	const coco_trust_sigsource *src;
 	int64_t now;
 	bool fetched;
 	int fetch_rc;
@@ -1149,10 +1149,10 @@ static int ensure_sigs(evstate *st)
 	if (st->fetched)
 		return st->fetch_rc;
 	st->fetched = true;
-	if (!st->f || !st->f->fetch)
+	if (!st->src || !st->src->collect)
 		return 0;
 	coco_clearerr(st->ctx);
-	st->fetch_rc = st->f->fetch(st->f->payload, st->ctx, &st->sigs);
+	st->fetch_rc = st->src->collect(st->src->payload, st->ctx, &st->sigs);
 	if (st->fetch_rc) {
 		st->fetch_msg = coco_strdup(cocoimg_ctx_last_error(st->ctx));
 		coco_trust_sigs_clear(&st->sigs);
@@ -1500,13 +1500,13 @@ static const reqlist *choose(const coco_policy *p, const coco_trust_image *im, c
 }
 
 int coco_policy_evaluate(cocoimg_ctx *ctx, const coco_policy *p, const coco_trust_image *im,
-                         const coco_trust_fetcher *f, int64_t now, json_t **report)
+                         const coco_trust_sigsource *src, int64_t now, json_t **report)
 {
 	evstate st;
 	memset(&st, 0, sizeof(st));
 	st.ctx = ctx;
 	st.im = im;
-	st.f = f;
+	st.src = src;
 	st.now = now ? now : (int64_t)time(NULL);
 	char *scope = NULL;
 	const reqlist *l = choose(p, im, &scope);

@@ -1,8 +1,8 @@
 /*
  * libcocoimg trust/: internal interfaces of the policy engine (policy.c,
- * identity.c, registries_d.c, lookaside.c), simple signing (simplesign.c)
- * and the OpenPGP code (openpgp.c).  Not installed.  The interface to the
- * cosign code is trust.h.
+ * identity.c, registries_d.c, lookaside.c, collect.c), simple signing
+ * (simplesign.c) and the OpenPGP code (openpgp.c).  Not installed.  The
+ * interface to the cosign code and the fetcher are in trust.h.
  */
 #ifndef COCO_TRUST_POLICY_H
 #define COCO_TRUST_POLICY_H
@@ -139,14 +139,15 @@ void coco_trust_sigs_clear(coco_trust_sigs *s);
 int coco_trust_sigs_add_blob(cocoimg_ctx *ctx, coco_trust_sigs *sigs, const unsigned char *blob,
                              size_t len, const char *origin);
 
-/* Lazily fetches every signature of the image, once. */
-typedef struct coco_trust_fetcher {
+/* Where the evaluator gets the image's signatures: called at most once,
+ * when the first signature requirement needs them. */
+typedef struct coco_trust_sigsource {
 	/* Append the image's signatures to sigs.  Returns 0, or
 	 * COCOIMG_ESIGLOOKUP (lookup failed) / COCOIMG_EPOLICY (a blob
 	 * could not be parsed at all), with a message. */
-	int (*fetch)(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs);
+	int (*collect)(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs);
 	void *payload;
-} coco_trust_fetcher;
+} coco_trust_sigsource;
 
 /*
  * Evaluate the policy for im.  Returns 0 (accepted), COCOIMG_EPOLICY
@@ -155,7 +156,8 @@ typedef struct coco_trust_fetcher {
  * include/cocoimg/trust.h.  `now` is Unix seconds (0 = current time).
  */
 int coco_policy_evaluate(cocoimg_ctx *ctx, const coco_policy *p, const coco_trust_image *im,
-                         const coco_trust_fetcher *f, int64_t now, json_t **report);
+                         const coco_trust_sigsource *src, int64_t now,
+                         json_t **report);
 
 /*
  * Test hook: does the signedIdentity rule `prm_json` (a JSON object as in
@@ -200,13 +202,32 @@ void coco_regd_free(coco_regd *rd);
 char *coco_regd_lookaside(const coco_regd *rd, const coco_tref *ref);
 bool coco_regd_use_sigstore_attachments(const coco_regd *rd, const coco_tref *ref);
 
+/* Largest lookaside signature read (containers/image). */
+#define COCO_LOOKASIDE_MAX_SIZE (4 * 1024 * 1024)
 /* Signature URL number n (1-based) under base for repository path
  * `path` (no host) and manifest digest. Caller frees. */
 char *coco_lookaside_url(const char *base, const char *path, const char *digest, unsigned n);
-/* Read signature-1, -2, ... until missing (file://) or 404 (http/https);
- * at most 128, each <= 4 MiB; append to sigs.  COCOIMG_ESIGLOOKUP on
- * failure. */
-int coco_lookaside_fetch(cocoimg_ctx *ctx, const char *base, const char *path,
-                         const char *digest, coco_trust_sigs *sigs);
+/* The local path a file:// URL names (percent-decoded), NULL if the URL is
+ * not file:// with an absolute path (or out of memory).  Caller frees. */
+char *coco_lookaside_file_path(const char *url);
+/* Read signature-1, -2, ... through f->get_lookaside until one is missing;
+ * at most 128, each <= 4 MiB; append to sigs.  path and digest are checked
+ * against their grammars first.  COCOIMG_ESIGLOOKUP on failure. */
+int coco_lookaside_collect(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const char *base,
+                           const char *path, const char *digest, coco_trust_sigs *sigs);
+
+/* ------------------------------------------------------------------ */
+/* Where the signatures of an image are (collect.c)                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Append every signature of im to sigs, read through f: for docker://
+ * images the lookaside store registries.d (regd) names, then the sigstore
+ * attachment if regd enables it; for oci: layouts the sigstore attachment
+ * (where `coco-img sign` writes it); nothing for other transports.
+ * COCOIMG_ESIGLOOKUP / COCOIMG_EPOLICY with a message on failure.
+ */
+int coco_trust_collect_sigs(cocoimg_ctx *ctx, const coco_trust_image *im, const coco_regd *regd,
+                            const coco_sig_fetcher *f, coco_trust_sigs *sigs);
 
 #endif

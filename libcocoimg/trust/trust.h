@@ -23,14 +23,42 @@ typedef struct coco_sigstore_sig {
 void coco_sigstore_sigs_free(coco_sigstore_sig *sigs, size_t n);
 
 /*
- * cosign.c: fetch the sigstore attachments of the image manifest `digest`
- * from the same repository as src (tag "sha256-<hex>.sig").  No
- * attachment is not an error: *n = 0.  A failed lookup is
- * COCOIMG_ESIGLOOKUP.  Sources that cannot hold attachments (oci: layouts
- * without that tag) give *n = 0.
+ * How trust/ gets signature material.  The operation (image_trust.c) fills
+ * this with callbacks over its sources (registry, OCI layout, HTTP, local
+ * files); trust/ never opens a source or talks to the network, it only
+ * parses and verifies the bytes these return.  A NULL callback means that
+ * kind of store does not exist for the image (nothing is found there).
+ * Failures set a message on ctx.  New stores (e.g. "referrers of digest D"
+ * for Sigstore bundles) are added as new members at the end.
  */
-int coco_cosign_fetch(cocoimg_ctx *ctx, coco_src *src, const char *digest,
-                      coco_sigstore_sig **out, size_t *n);
+typedef struct coco_sig_fetcher {
+	void *payload;
+	/* The manifest tagged `tag` in the image's repository or layout (the
+	 * sigstore attachment "sha256-<hex>.sig").  0 with its bytes and media
+	 * type (malloc'd, may be NULL), COCOIMG_ENOTFOUND when there is none,
+	 * other codes on failure. */
+	int (*get_manifest)(void *payload, cocoimg_ctx *ctx, const char *tag, coco_buf *out,
+	                    char **media_type);
+	/* Blob d of the repository or layout the last get_manifest read from:
+	 * at most max bytes, size and digest checked against d. */
+	int (*get_blob)(void *payload, cocoimg_ctx *ctx, const coco_desc *d, size_t max,
+	                coco_buf *out);
+	/* One lookaside signature (url from coco_lookaside_url: file:// or
+	 * http(s)://): 1 with its bytes (at most max), 0 when there is none
+	 * (missing file, HTTP 404), <0 (COCOIMG_ESIGLOOKUP, ...) on failure. */
+	int (*get_lookaside)(void *payload, cocoimg_ctx *ctx, const char *url, size_t max,
+	                     coco_buf *out);
+} coco_sig_fetcher;
+
+/*
+ * cosign_attachment.c: the cosign signatures of the image manifest
+ * `digest`: the sigstore attachment (tag "sha256-<hex>.sig") read through
+ * f->get_manifest and its simple-signing layers through f->get_blob.  No
+ * attachment is not an error: *n = 0 (also for sha512 digests, which give
+ * no valid tag).  A failed lookup is COCOIMG_ESIGLOOKUP.
+ */
+int coco_cosign_attachment_sigs(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const char *digest,
+                                coco_sigstore_sig **out, size_t *n);
 
 /*
  * cosign.c: verify one signature with any of keys (public keys from the
@@ -65,10 +93,6 @@ void coco_pubkeys_free(EVP_PKEY **keys, size_t n);
 /* "sha256:<hex>" -> "sha256-<hex>.sig" (malloc'd), NULL if the digest is
  * malformed. */
 char *coco_cosign_attachment_tag(const char *digest);
-
-/* cosign_fetch.c: a reference to `tag` in the same repository (docker) or
- * layout (oci, oci-archive) as r. */
-int coco_ref_sibling(cocoimg_ctx *ctx, const coco_ref *r, const char *tag, coco_ref **out);
 
 /*
  * Strict parse of a cosign payload with containers/image's rules for

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "image_trust.h"
 #include "trust/trust.h"
 
 #include <dirent.h>
@@ -797,6 +798,16 @@ static char *make_layout(void)
 	return dir;
 }
 
+/* The sigstore attachment of digest through the operations layer's fetcher. */
+static int attachment_sigs(coco_src *src, const char *digest, coco_sigstore_sig **sigs, size_t *n)
+{
+	coco_src_sigfetch sf;
+	coco_src_sigfetch_init(&sf, src);
+	int rc = coco_cosign_attachment_sigs(ctx, &sf.f, digest, sigs, n);
+	coco_src_sigfetch_clear(&sf);
+	return rc;
+}
+
 static void test_sign_fetch_verify_oci(void **state)
 {
 	(void)state;
@@ -812,7 +823,7 @@ static void test_sign_fetch_verify_oci(void **state)
 	assert_int_equal(coco_resolve(src, NULL, &res), 0);
 	coco_sigstore_sig *sigs;
 	size_t n;
-	assert_int_equal(coco_cosign_fetch(ctx, src, res.digest, &sigs, &n), 0);
+	assert_int_equal(attachment_sigs(src, res.digest, &sigs, &n), 0);
 	assert_int_equal(n, 0);
 	coco_sigstore_sigs_free(sigs, n);
 
@@ -827,7 +838,7 @@ static void test_sign_fetch_verify_oci(void **state)
 	o.sign_identity = "example.com/app:v1";
 	assert_int_equal(cocoimg_sign(ctx, image, &o, NULL), 0);
 
-	assert_int_equal(coco_cosign_fetch(ctx, src, res.digest, &sigs, &n), 0);
+	assert_int_equal(attachment_sigs(src, res.digest, &sigs, &n), 0);
 	assert_int_equal(n, 2);
 	EVP_PKEY **keys;
 	size_t nk;
@@ -855,7 +866,7 @@ static void test_sign_fetch_verify_oci(void **state)
 	assert_int_equal(coco_manifest_parse(ctx, raw.data, raw.len, mt, &am), 0);
 	char *bp = coco_asprintf("%s/blobs/sha256/%s", dir, am->layers[0].digest + 7);
 	assert_int_equal(coco_write_file_atomic(ctx, bp, "tampered", 8, 0644), 0);
-	assert_int_equal(coco_cosign_fetch(ctx, src, res.digest, &sigs, &n), COCOIMG_ESIGLOOKUP);
+	assert_int_equal(attachment_sigs(src, res.digest, &sigs, &n), COCOIMG_ESIGLOOKUP);
 	assert_int_equal(n, 0);
 	free(bp);
 	coco_manifest_free(am);

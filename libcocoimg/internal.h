@@ -170,6 +170,16 @@ int coco_ct_equal(const void *a, const void *b, size_t n);
  * allow_any).  Error recorded on ctx with `what` naming the document. */
 int coco_json_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *what,
                     int err_code, json_t **out);
+/*
+ * Load a configuration file: read at most max bytes of path and parse them
+ * strictly (duplicate keys refused; any JSON value).  Errors are
+ * COCOIMG_ECONFIG: "WHAT: <why it cannot be read>" or "WHAT PATH: invalid
+ * JSON at line L column C", followed by jansson's text only when
+ * quote_text (it may quote the file: never for files holding secrets).
+ * The bytes read are wiped.  *out: a new reference.
+ */
+int coco_json_load_file(cocoimg_ctx *ctx, const char *path, size_t max, const char *what,
+                        bool quote_text, json_t **out);
 /* Strict getters: return 0 and set *out, or err_code with a message naming
  * `what` and the key.  "opt" variants return 0 and leave *out NULL/0 when
  * absent but fail on a wrong type. */

@@ -22,6 +22,25 @@ int coco_json_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *
 	return 0;
 }
 
+int coco_json_load_file(cocoimg_ctx *ctx, const char *path, size_t max, const char *what,
+                        bool quote_text, json_t **out)
+{
+	*out = NULL;
+	coco_buf raw = COCO_BUF_INIT;
+	int rc = coco_read_file(ctx, path, max, &raw, COCOIMG_ECONFIG);
+	if (rc) {
+		coco_buf_wipe_free(&raw);
+		return coco_preferr(ctx, COCOIMG_ECONFIG, "%s", what);
+	}
+	json_error_t je;
+	*out = json_loadb((const char *)raw.data, raw.len, JSON_REJECT_DUPLICATES, &je);
+	coco_buf_wipe_free(&raw);
+	if (*out)
+		return 0;
+	return coco_seterr(ctx, COCOIMG_ECONFIG, "%s %s: invalid JSON at line %d column %d%s%s", what,
+	                   path, je.line, je.column, quote_text ? ": " : "", quote_text ? je.text : "");
+}
+
 int coco_json_opt_str(cocoimg_ctx *ctx, json_t *obj, const char *key, const char *what,
                       int err_code, const char **out)
 {

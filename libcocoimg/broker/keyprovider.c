@@ -139,19 +139,10 @@ int coco_kp_lookup(cocoimg_ctx *ctx, const char *name, coco_kp_provider *out)
 		return coco_seterr(ctx, COCOIMG_EINVAL,
 		                   "keyprovider \"%s\": no keyprovider configuration (set "
 		                   "OCICRYPT_KEYPROVIDER_CONFIG)", name);
-	coco_buf raw = COCO_BUF_INIT;
-	int rc = coco_read_file(ctx, path, KP_MAX_CONFIG, &raw, COCOIMG_ECONFIG);
-	if (rc) {
-		coco_buf_free(&raw);
-		return coco_preferr(ctx, COCOIMG_ECONFIG, "keyprovider config");
-	}
-	json_error_t je;
-	json_t *doc = json_loadb((const char *)raw.data, raw.len, JSON_REJECT_DUPLICATES, &je);
-	coco_buf_free(&raw);
-	if (!doc)
-		return coco_seterr(ctx, COCOIMG_ECONFIG,
-		                   "keyprovider config %s: invalid JSON at line %d column %d: %s", path,
-		                   je.line, je.column, je.text);
+	json_t *doc;
+	int rc = coco_json_load_file(ctx, path, KP_MAX_CONFIG, "keyprovider config", true, &doc);
+	if (rc)
+		return rc;
 	json_t *provs = json_is_object(doc) ? json_object_get(doc, "key-providers") : NULL;
 	if (!json_is_object(provs)) {
 		json_decref(doc);

@@ -345,18 +345,10 @@ static int add_keys_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *path
 {
 	if (!*path)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "coco-keys: expected coco-keys:FILE");
-	coco_buf raw = COCO_BUF_INIT;
-	int rc = coco_read_file(ctx, path, COCO_MAX_KEYS_FILE, &raw, COCOIMG_ECONFIG);
-	if (rc) {
-		coco_buf_wipe_free(&raw);
-		return coco_preferr(ctx, COCOIMG_ECONFIG, "CoCo keys file");
-	}
-	json_error_t je;
-	json_t *doc = json_loadb((const char *)raw.data, raw.len, JSON_REJECT_DUPLICATES, &je);
-	coco_buf_wipe_free(&raw);
-	if (!doc)  /* jansson's text may quote the file: position only */
-		return coco_seterr(ctx, COCOIMG_ECONFIG, "CoCo keys file %s: invalid JSON at line %d "
-		                   "column %d", path, je.line, je.column);
+	json_t *doc;  /* jansson's text may quote the keys: position only */
+	int rc = coco_json_load_file(ctx, path, COCO_MAX_KEYS_FILE, "CoCo keys file", false, &doc);
+	if (rc)
+		return rc;
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "CoCo keys file %s: expected a JSON object "

@@ -643,10 +643,10 @@ int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf 
 /* ------------------------------------------------------------------ */
 
 /*
- * crypt/: transform one layer during cocoimg_copy() when
- * opts->crypt_mode != COCOIMG_CRYPT_NONE.  Fetches the blob `in` from src,
- * encrypts/decrypts (or only rewraps keys / leaves it alone, per opts and
- * the layer's index idx of n), stores the result in dst, and returns the
+ * image_crypt.c (over crypt/transform.c): transform one layer during
+ * cocoimg_copy() when opts->crypt_mode != COCOIMG_CRYPT_NONE.  Fetches the
+ * blob `in` from src, encrypts/decrypts (or only rewraps keys / leaves it
+ * alone, per opts and the layer's index idx of n), stores the result in dst, and returns the
  * descriptor to put in the new manifest (*out_desc, new reference).
  * `report` is a JSON object for this layer the function may add fields to
  * ("encrypted": true, "recipients": [...], ...).

@@ -182,6 +182,73 @@ int coco_crypt_unwrap_layer(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_de
 /* Does kr hold at least one recipient? */
 bool coco_keyring_has_recipients(const cocoimg_keyring *kr);
 
+/* ---- a layer during a copy (transform.c) -------------------------------- */
+
+/*
+ * What happens to one layer: crypt/ decides and computes, the operation
+ * (image_crypt.c) moves the bytes.  Encrypt and decrypt are
+ *   coco_crypt_*_begin -> the operation opens the destination sink ->
+ *   coco_crypt_chain_new -> the operation streams the source blob into
+ *   the chain -> coco_crypt_layer_done with what the sink stored.
+ */
+typedef enum coco_crypt_action {
+	COCO_CRYPT_COPY = 0,       /* copy the blob and descriptor unchanged */
+	COCO_CRYPT_ENCRYPT = 1,
+	COCO_CRYPT_DECRYPT = 2,
+	COCO_CRYPT_REWRAP = 3      /* already encrypted: same blob, new key annotations */
+} coco_crypt_action;
+
+/*
+ * The action for layer idx of n under opts (crypt_mode, encrypt_layers);
+ * *selected: an --encrypt-layer selection includes it.  Records
+ * "encrypted"/"decrypted": false in report (may be NULL) for plaintext
+ * layers left alone.  COCOIMG_EINVAL for out-of-range indices.
+ */
+int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
+                          const coco_desc *in, size_t idx, size_t n, json_t *report,
+                          coco_crypt_action *action, bool *selected);
+
+/* One layer being encrypted or decrypted.  in, what and kr are borrowed
+ * and must outlive it. */
+typedef struct coco_crypt_layer coco_crypt_layer;
+
+/* Encrypt: check the layer can be encrypted, make a fresh key and wrap it
+ * for every recipient of kr (before any data moves, so an unusable
+ * recipient fails fast).  Errors name the layer `what`. */
+int coco_crypt_encrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *in,
+                             const char *what, coco_crypt_layer **out);
+/* Decrypt: unwrap the layer key with kr (see coco_crypt_unwrap_layer). */
+int coco_crypt_decrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *in,
+                             const char *what, coco_crypt_layer **out);
+/*
+ * The stage chain from the source blob to sink: size + digest check of
+ * the source bytes, then the cipher, with two thread split points.  Takes
+ * sink (freed on failure); *head is the chain to feed and to free
+ * (coco_stage_chain_free) after coco_crypt_layer_done.
+ */
+int coco_crypt_chain_new(cocoimg_ctx *ctx, coco_crypt_layer *l, coco_stage *sink,
+                         coco_stage **head);
+/*
+ * After the chain finished and the sink stored digest/size: the new
+ * descriptor (*out_desc, new reference; media type with or without
+ * "+encrypted", encryption annotations added or dropped) and the report
+ * fields ("encrypted", "encrypted_digest", "schemes", "recipients" /
+ * "decrypted", "decrypted_digest"; with stats "encrypt_ns"/"decrypt_ns").
+ */
+int coco_crypt_layer_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest,
+                          uint64_t size, bool stats, json_t **out_desc, json_t *report);
+void coco_crypt_layer_free(coco_crypt_layer *l);
+
+/*
+ * An already encrypted layer during encrypt: remove opts->remove_recipients
+ * and (selected) add the keyring's recipients by unwrapping its key.  The
+ * blob stays as is; *out_desc receives the descriptor with the new key
+ * annotations, report "already_encrypted", "recipients_added",
+ * "recipients_removed".
+ */
+int coco_crypt_rewrap(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, const coco_desc *in,
+                      bool selected, const char *what, json_t **out_desc, json_t *report);
+
 /* ---- key wrappers ------------------------------------------------------ */
 
 typedef struct coco_keywrapper {

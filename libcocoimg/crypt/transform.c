@@ -1,6 +1,9 @@
 /*
  * Layer transformation during a copy: encrypt, decrypt, add or remove
- * recipients (ocicrypt.md sections 1-3).
+ * recipients (ocicrypt.md sections 1-3).  This file decides and computes;
+ * it moves no bytes: the operation (image_crypt.c) opens the source blob
+ * and the destination sink and runs the stage chain built here between
+ * them (coco_crypt_chain_new).
  *
  * Encrypt: the source blob exactly as stored (normally the compressed
  * tar) is encrypted, so decrypting gives back the original blob and its
@@ -49,7 +52,7 @@ static int key_annotations(json_t *ann, char ***out, size_t *n)
 			continue;
 		char **a = realloc(*out, (*n + 1) * sizeof(char *));
 		if (!a)
-			return COCOIMG_ENOMEM;
+			return COCOIMG_ENOMEM;  /* no ctx here: callers record it */
 		*out = a;
 		a[(*n)++] = (char *)k;
 	}
@@ -60,6 +63,70 @@ static int key_annotations(json_t *ann, char ***out, size_t *n)
 			(*out)[j - 1] = t;
 		}
 	return 0;
+}
+
+/* Parse unwrapped private options pt into *o, keeping o's public part
+ * (hmac, a public nonce).  0, or an error recorded on ctx. */
+static int adopt_options(cocoimg_ctx *ctx, const coco_buf *pt, const char *what,
+                         coco_layer_opts *o)
+{
+	coco_layer_opts t = *o;
+	t.digest = NULL;
+	int r = coco_privopts_parse(ctx, pt->data, pt->len, what, &t);
+	if (!r && (!t.have_nonce || !t.have_symkey))
+		r = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: the layer options have no nonce", what);
+	if (r) {
+		coco_layer_opts_clear(&t);
+		return r;
+	}
+	free(o->digest);
+	*o = t;
+	return 0;
+}
+
+/* Let wrapper w try annotation `name`.  0: *o (and privopts) filled;
+ * COCOIMG_ENOKEY: go on with the next one (what failed is in tried);
+ * COCOIMG_ENOMEM / COCOIMG_ECANCELLED: stop. */
+static int try_wrapper(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_keywrapper *w,
+                       const char *name, const char *value, const char *what, coco_layer_opts *o,
+                       coco_buf *privopts, coco_buf *tried)
+{
+	coco_buf pt = COCO_BUF_INIT;
+	int rc = COCOIMG_ENOKEY;
+	int r = kr ? w->unwrap(ctx, kr, name, value, &pt, tried) : COCOIMG_ENOKEY;
+	if (!r) {
+		r = adopt_options(ctx, &pt, what, o);
+		if (!r)
+			rc = privopts && coco_buf_append(privopts, pt.data, pt.len) ? COCOIMG_ENOMEM : 0;
+		else if (r != COCOIMG_ENOMEM)
+			coco_tried_note(tried, "%s (%s)", w->scheme, cocoimg_ctx_last_error(ctx));
+	} else if (r == COCOIMG_ENOMEM || r == COCOIMG_ECANCELLED) {
+		rc = r;
+	} else if (r != COCOIMG_ENOKEY) {
+		coco_tried_note(tried, "%s (%s)", w->scheme, cocoimg_ctx_last_error(ctx));
+	}
+	coco_buf_wipe_free(&pt);
+	return rc;
+}
+
+/* Every wrapper that owns annotation `name`, in order, until one opens it. */
+static int try_annotation(cocoimg_ctx *ctx, cocoimg_keyring *kr, json_t *ann, const char *name,
+                          const char *what, coco_layer_opts *o, coco_buf *privopts,
+                          coco_buf *tried)
+{
+	const char *value = json_string_value(json_object_get(ann, name));
+	const coco_keywrapper *const *ws = coco_keywrappers();
+	bool owned = false;
+	int rc = COCOIMG_ENOKEY;
+	for (size_t w = 0; ws[w] && rc == COCOIMG_ENOKEY; w++) {
+		if (!wrapper_owns(ws[w], name))
+			continue;
+		owned = true;
+		rc = try_wrapper(ctx, kr, ws[w], name, value, what, o, privopts, tried);
+	}
+	if (!owned)
+		coco_tried_note(tried, "%s (scheme not supported)", name + strlen(COCO_ANN_KEYS_PREFIX));
+	return rc;
 }
 
 int coco_crypt_unwrap_layer(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *d,
@@ -73,7 +140,7 @@ int coco_crypt_unwrap_layer(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_de
 	char **names;
 	size_t n;
 	if (key_annotations(ann, &names, &n))
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	if (!n) {
 		free(names);
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
@@ -81,47 +148,9 @@ int coco_crypt_unwrap_layer(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_de
 		                   COCO_ANN_KEYS_PREFIX);
 	}
 	coco_buf tried = COCO_BUF_INIT;
-	const coco_keywrapper *const *ws = coco_keywrappers();
 	rc = COCOIMG_ENOKEY;
-	for (size_t i = 0; i < n && rc == COCOIMG_ENOKEY; i++) {
-		const char *value = json_string_value(json_object_get(ann, names[i]));
-		bool owned = false;
-		for (size_t w = 0; ws[w] && rc == COCOIMG_ENOKEY; w++) {
-			if (!wrapper_owns(ws[w], names[i]))
-				continue;
-			owned = true;
-			coco_buf pt = COCO_BUF_INIT;
-			int r = kr ? ws[w]->unwrap(ctx, kr, names[i], value, &pt, &tried) : COCOIMG_ENOKEY;
-			if (!r) {
-				coco_layer_opts t = *o;
-				t.digest = NULL;
-				r = coco_privopts_parse(ctx, pt.data, pt.len, what, &t);
-				if (!r && (!t.have_nonce || !t.have_symkey))
-					r = coco_seterr(ctx, COCOIMG_EBADIMAGE,
-					                "%s: the layer options have no nonce", what);
-				if (!r) {
-					free(o->digest);
-					*o = t;
-					if (privopts && coco_buf_append(privopts, pt.data, pt.len))
-						r = COCOIMG_ENOMEM;
-					rc = r ? r : 0;
-				} else {
-					coco_layer_opts_clear(&t);
-				}
-				if (r && r != COCOIMG_ENOMEM)
-					coco_tried_note(&tried, "%s (%s)", ws[w]->scheme,
-					                cocoimg_ctx_last_error(ctx));
-			} else if (r == COCOIMG_ENOMEM || r == COCOIMG_ECANCELLED) {
-				rc = r;
-			} else if (r != COCOIMG_ENOKEY) {
-				coco_tried_note(&tried, "%s (%s)", ws[w]->scheme, cocoimg_ctx_last_error(ctx));
-			}
-			coco_buf_wipe_free(&pt);
-		}
-		if (!owned)
-			coco_tried_note(&tried, "%s (scheme not supported)",
-			                names[i] + strlen(COCO_ANN_KEYS_PREFIX));
-	}
+	for (size_t i = 0; i < n && rc == COCOIMG_ENOKEY; i++)
+		rc = try_annotation(ctx, kr, ann, names[i], what, o, privopts, &tried);
 	free(names);
 	if (rc == COCOIMG_ENOKEY) {
 		bool empty = !kr || !kr->n_keys;
@@ -129,13 +158,13 @@ int coco_crypt_unwrap_layer(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_de
 		            empty ? "no decryption key was given" : "tried: ",
 		            empty ? "" : (tried.len ? coco_buf_cstr(&tried) : "nothing applicable"));
 	} else if (rc == COCOIMG_ENOMEM) {
-		coco_seterr(ctx, rc, "out of memory");
+		coco_oom(ctx);
 	}
 	coco_buf_free(&tried);
 	return rc;
 }
 
-/* ---- helpers ---- */
+/* ---- which layers, and what happens to them ---- */
 
 static bool layer_selected(const cocoimg_copy_options *opts, size_t idx, size_t n)
 {
@@ -182,6 +211,33 @@ static bool encryptable(const char *mt)
 	return false;
 }
 
+int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
+                          const coco_desc *in, size_t idx, size_t n, json_t *report,
+                          coco_crypt_action *action, bool *selected)
+{
+	bool enc = in->media_type && coco_mt_is_encrypted(in->media_type);
+	*action = COCO_CRYPT_COPY;
+	*selected = false;
+	if (opts->crypt_mode == COCOIMG_CRYPT_DECRYPT) {
+		if (enc)
+			*action = COCO_CRYPT_DECRYPT;
+		else if (report)
+			json_object_set_new(report, "decrypted", json_false());
+	} else if (opts->crypt_mode == COCOIMG_CRYPT_ENCRYPT) {
+		int rc = check_indices(ctx, opts, n);
+		if (rc)
+			return rc;
+		*selected = layer_selected(opts, idx, n);
+		if (enc)
+			*action = COCO_CRYPT_REWRAP;
+		else if (*selected)
+			*action = COCO_CRYPT_ENCRYPT;
+		else if (report)
+			json_object_set_new(report, "encrypted", json_false());
+	}
+	return 0;
+}
+
 /* Annotations as Go writes a map: sorted by key. */
 static json_t *sorted_object(json_t *o)
 {
@@ -220,7 +276,7 @@ static int make_desc(const coco_desc *in, const char *mt, const char *digest, ui
 {
 	json_t *d = json_deep_copy(in->json);
 	if (!d)
-		return COCOIMG_ENOMEM;
+		return COCOIMG_ENOMEM;  /* no ctx here: callers record it */
 	int rc = json_object_set_new(d, "mediaType", json_string(mt));
 	if (digest)
 		rc |= json_object_set_new(d, "digest", json_string(digest));
@@ -237,28 +293,6 @@ static int make_desc(const coco_desc *in, const char *mt, const char *digest, ui
 	}
 	*out = d;
 	return 0;
-}
-
-static char *layer_what(const coco_desc *in)
-{
-	return coco_asprintf("layer %s", in->digest ? in->digest : "(no digest)");
-}
-
-/* Copy the blob unchanged (the destination sink verifies it). */
-static int copy_blob(cocoimg_ctx *ctx, coco_src *src, coco_dest *dst, const coco_desc *in)
-{
-	int has = dst->ops->has_blob ? dst->ops->has_blob(dst, in->digest, in->size) : 0;
-	if (has < 0)
-		return has;
-	if (has == 1)
-		return 0;
-	coco_stage *sink = NULL;
-	int rc = dst->ops->put_blob(dst, in->digest, in->size, &sink);
-	if (!rc)
-		rc = src->ops->get_blob(src, in, sink);
-	coco_stage_chain_free(sink);
-	(void)ctx;
-	return rc;
 }
 
 /* Wrap privopts for every recipient of kr into ann (appending to existing
@@ -319,27 +353,149 @@ static bool has_coco_recipient(const cocoimg_keyring *kr)
 	return false;
 }
 
-/* ---- the data path of encrypt / decrypt ---- */
+/* A copy of a layer's annotations without any org.opencontainers.image.enc.*
+ * entry (an empty object when it has none); NULL when out of memory. */
+static json_t *plain_annotations(const coco_desc *in)
+{
+	json_t *ann = json_object_get(in->json, "annotations");
+	ann = json_is_object(ann) ? json_deep_copy(ann) : json_object();
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(ann, tmp, k, v) {
+		if (!strncmp(k, COCO_ANN_ENC_PREFIX, strlen(COCO_ANN_ENC_PREFIX)))
+			json_object_del(ann, k);
+	}
+	return ann;
+}
+
+/* ---- encrypting and decrypting one layer ---- */
+
+struct coco_crypt_layer {
+	bool encrypt;
+	const coco_desc *in;       /* borrowed */
+	const char *what;          /* borrowed */
+	cocoimg_keyring *kr;       /* borrowed */
+	coco_layer_opts o;         /* the layer key and nonce (wiped) */
+	json_t *ann;               /* encrypt: annotations of the new descriptor */
+	json_t *schemes;           /* encrypt: key annotations written */
+	coco_stage *cipher;        /* borrowed from the chain once built */
+};
+
+void coco_crypt_layer_free(coco_crypt_layer *l)
+{
+	if (!l)
+		return;
+	coco_layer_opts_clear(&l->o);
+	json_decref(l->ann);
+	json_decref(l->schemes);
+	free(l);
+}
+
+static int layer_new(cocoimg_ctx *ctx, bool encrypt, cocoimg_keyring *kr, const coco_desc *in,
+                     const char *what, coco_crypt_layer **out)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return coco_oom(ctx);
+	(*out)->encrypt = encrypt;
+	(*out)->in = in;
+	(*out)->what = what;
+	(*out)->kr = kr;
+	return 0;
+}
+
+/* Can kr encrypt `in`?  Errors name the layer; a zstd layer for a CoCo
+ * recipient is only warned about. */
+static int check_encryptable(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *in,
+                             const char *what)
+{
+	if (!coco_keyring_has_recipients(kr))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "%s: no recipients to encrypt for", what);
+	if (!encryptable(in->media_type))
+		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: media type %s cannot be encrypted",
+		                   what, in->media_type ? in->media_type : "(none)");
+	if (coco_mt_compression(in->media_type) == COCO_COMP_ZSTD && has_coco_recipient(kr))
+		coco_warn(ctx, "%s is tar+zstd: confidential-containers guests (image-rs) cannot "
+		          "decrypt tar+zstd+encrypted layers today; consider gzip", what);
+	return 0;
+}
+
+int coco_crypt_encrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *in,
+                             const char *what, coco_crypt_layer **out)
+{
+	*out = NULL;
+	int rc = check_encryptable(ctx, kr, in, what);
+	coco_crypt_layer *l = NULL;
+	if (!rc)
+		rc = layer_new(ctx, true, kr, in, what, &l);
+	if (rc)
+		return rc;
+	coco_buf po = COCO_BUF_INIT;
+	/* a stale encryption annotation on a plaintext layer must not survive */
+	l->ann = plain_annotations(in);
+	l->schemes = json_array();
+	rc = coco_layer_opts_generate(ctx, &l->o, in->digest);
+	if (!rc && (!l->ann || !l->schemes))
+		rc = coco_oom(ctx);
+	if (!rc)
+		rc = coco_privopts_encode(&l->o, &po) ? coco_oom(ctx) : 0;
+	if (!rc)
+		rc = wrap_all(ctx, kr, po.data, po.len, l->ann, l->schemes);
+	coco_buf_wipe_free(&po);
+	if (!rc && !json_array_size(l->schemes))
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: no recipient produced a wrapped key", what);
+	if (rc)
+		coco_crypt_layer_free(l);
+	else
+		*out = l;
+	return rc;
+}
+
+int coco_crypt_decrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *in,
+                             const char *what, coco_crypt_layer **out)
+{
+	*out = NULL;
+	coco_crypt_layer *l;
+	int rc = layer_new(ctx, false, kr, in, what, &l);
+	if (rc)
+		return rc;
+	rc = coco_crypt_unwrap_layer(ctx, kr, in, what, &l->o, NULL);
+	if (rc)
+		coco_crypt_layer_free(l);
+	else
+		*out = l;
+	return rc;
+}
 
 /*
  * source -> meter -> verify (source digest) -> async -> cipher (AES-CTR +
  * HMAC) -> async -> sink (output digest + write).  The two async split
  * points put the three sha256-class passes (source digest, HMAC, output
- * digest) on three threads, so two cores share them.  `cipher` is built
- * by the caller on top of *mid (the second split point); on success *head
- * is the chain to feed and to free.  On failure everything built so far
- * (sink and cipher included) is freed.
+ * digest) on three threads, so two cores share them.
  */
-static int split_chain(cocoimg_ctx *ctx, const coco_desc *in, const char *what,
-                       coco_stage *cipher, coco_stage **head)
+int coco_crypt_chain_new(cocoimg_ctx *ctx, coco_crypt_layer *l, coco_stage *sink,
+                         coco_stage **head)
 {
-	coco_stage *a1 = NULL, *v = NULL, *m = NULL;
-	int rc = coco_async_stage_new(ctx, 0, 0, cipher, &a1);
+	*head = NULL;
+	coco_stage *a2 = NULL, *cipher = NULL, *a1 = NULL, *v = NULL, *m = NULL;
+	int rc = coco_async_stage_new(ctx, 0, 0, sink, &a2);
+	if (rc) {
+		coco_stage_chain_free(sink);
+		return rc;
+	}
+	rc = l->encrypt ? coco_layer_encrypt_stage_new(ctx, &l->o, a2, &cipher)
+	                : coco_layer_decrypt_stage_new(ctx, &l->o, l->what, a2, &cipher);
+	if (rc) {
+		coco_stage_chain_free(a2);
+		return rc;
+	}
+	rc = coco_async_stage_new(ctx, 0, 0, cipher, &a1);
 	if (rc) {
 		coco_stage_chain_free(cipher);
 		return rc;
 	}
-	rc = coco_verify_stage_new(ctx, in->digest, in->size, what, a1, &v);
+	rc = coco_verify_stage_new(ctx, l->in->digest, l->in->size, l->what, a1, &v);
 	if (rc) {
 		coco_stage_chain_free(a1);
 		return rc;
@@ -349,124 +505,82 @@ static int split_chain(cocoimg_ctx *ctx, const coco_desc *in, const char *what,
 		coco_stage_chain_free(v);
 		return rc;
 	}
+	l->cipher = cipher;
 	*head = m;
 	return 0;
 }
 
-/* Per-stage nanoseconds of a finished chain into report "stats" (the
- * stage names; summed by image.c into the copy report). */
-static void chain_stats(coco_stage *head, json_t *report)
+/* Encrypted layer written: public options (with the HMAC the cipher
+ * computed) into the annotations, the new descriptor, the report. */
+static int encrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest, uint64_t size,
+                        bool stats, json_t **out_desc, json_t *report)
 {
-	static const char *const names[] = { "network", "digest", "decrypt", "encrypt", "write" };
-	uint64_t ns[COCO_ARRAY_SIZE(names)] = { 0 };
-	for (coco_stage *s = head; s; s = s->next)
-		for (size_t k = 0; k < COCO_ARRAY_SIZE(names); k++)
-			if (s->name && !strcmp(s->name, names[k]))
-				ns[k] += s->nsec;
-	json_t *st = json_object();
-	for (size_t k = 0; st && k < COCO_ARRAY_SIZE(names); k++)
-		if (ns[k])
-			json_object_set_new(st, names[k], json_integer((json_int_t)ns[k]));
-	if (st)
-		json_object_set_new(report, "stats", st);
-}
-
-/* ---- encrypt ---- */
-
-static int encrypt_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco_src *src,
-                         coco_dest *dst, const coco_desc *in, const char *what, json_t **out_desc,
-                         json_t *report)
-{
-	cocoimg_keyring *kr = opts->keys;
-	if (!coco_keyring_has_recipients(kr))
-		return coco_seterr(ctx, COCOIMG_EINVAL, "%s: no recipients to encrypt for", what);
-	if (!encryptable(in->media_type))
-		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: media type %s cannot be encrypted",
-		                   what, in->media_type ? in->media_type : "(none)");
-	if (coco_mt_compression(in->media_type) == COCO_COMP_ZSTD && has_coco_recipient(kr))
-		coco_warn(ctx, "%s is tar+zstd: confidential-containers guests (image-rs) cannot "
-		          "decrypt tar+zstd+encrypted layers today; consider gzip", what);
-	coco_layer_opts o;
-	coco_buf po = COCO_BUF_INIT;
-	json_t *ann = json_object_get(in->json, "annotations");
-	json_t *schemes = json_array();
-	ann = json_is_object(ann) ? json_deep_copy(ann) : json_object();
-	int rc = coco_layer_opts_generate(ctx, &o, in->digest);
-	if (!rc && (!ann || !schemes))
-		rc = COCOIMG_ENOMEM;
-	/* a stale encryption annotation on a plaintext layer must not survive */
+	unsigned char hmac[32];
+	coco_layer_stage_hmac(l->cipher, hmac);
+	char *pub = coco_pubopts_encode(hmac);
+	char *pub64 = pub ? coco_b64_encode((unsigned char *)pub, strlen(pub)) : NULL;
+	int rc = 0;
+	if (!pub64 || json_object_set_new(l->ann, COCO_ANN_PUBOPTS, json_string(pub64)))
+		rc = coco_oom(ctx);
+	free(pub);
+	free(pub64);
 	if (!rc) {
-		const char *k;
-		json_t *v;
-		void *tmp;
-		json_object_foreach_safe(ann, tmp, k, v) {
-			if (!strncmp(k, COCO_ANN_ENC_PREFIX, strlen(COCO_ANN_ENC_PREFIX)))
-				json_object_del(ann, k);
-		}
-	}
-	if (!rc)
-		rc = coco_privopts_encode(&o, &po) ? COCOIMG_ENOMEM : 0;
-	if (!rc)
-		rc = wrap_all(ctx, kr, po.data, po.len, ann, schemes);
-	coco_buf_wipe_free(&po);
-	if (!rc && !json_array_size(schemes))
-		rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: no recipient produced a wrapped key", what);
-
-	coco_stage *verify = NULL, *enc = NULL, *sink = NULL, *a2 = NULL;
-	if (!rc)
-		rc = dst->ops->put_blob(dst, NULL, -1, &sink);
-	if (!rc) {
-		rc = coco_async_stage_new(ctx, 0, 0, sink, &a2);
-		if (rc)
-			coco_stage_chain_free(sink);
-	}
-	if (!rc) {
-		rc = coco_layer_encrypt_stage_new(ctx, &o, a2, &enc);
-		if (rc)
-			coco_stage_chain_free(a2);
-	}
-	if (!rc)
-		rc = split_chain(ctx, in, what, enc, &verify);
-	if (!rc)
-		rc = src->ops->get_blob(src, in, verify);
-	char digest[COCO_DIGEST_STRLEN];
-	uint64_t size = 0;
-	if (!rc) {
-		unsigned char hmac[32];
-		coco_layer_stage_hmac(enc, hmac);
-		coco_dest_blob_done(sink, digest, &size);
-		char *pub = coco_pubopts_encode(hmac);
-		char *pub64 = pub ? coco_b64_encode((unsigned char *)pub, strlen(pub)) : NULL;
-		if (!pub64 || json_object_set_new(ann, COCO_ANN_PUBOPTS, json_string(pub64)))
-			rc = COCOIMG_ENOMEM;
-		free(pub);
-		free(pub64);
-		if (!digest[0])
-			rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: destination did not report the blob",
-			                 what);
-	}
-	if (!rc) {
-		char *mt = coco_asprintf("%s" SUFFIX, in->media_type);
-		rc = mt ? make_desc(in, mt, digest, size, ann, out_desc) : COCOIMG_ENOMEM;
+		char *mt = coco_asprintf("%s" SUFFIX, l->in->media_type);
+		rc = mt ? make_desc(l->in, mt, digest, size, l->ann, out_desc) : COCOIMG_ENOMEM;
 		free(mt);
+		if (rc)
+			return coco_oom(ctx);
 	}
 	if (!rc && report) {
 		json_object_set_new(report, "encrypted", json_true());
 		json_object_set_new(report, "encrypted_digest", json_string(digest));
-		json_object_set_new(report, "schemes", json_incref(schemes));
-		json_object_set_new(report, "recipients", recipient_labels(kr));
-		if (opts->collect_stats) {
-			json_object_set_new(report, "encrypt_ns", json_integer((json_int_t)enc->nsec));
-			chain_stats(verify, report);
+		json_object_set_new(report, "schemes", json_incref(l->schemes));
+		json_object_set_new(report, "recipients", recipient_labels(l->kr));
+		if (stats)
+			json_object_set_new(report, "encrypt_ns", json_integer((json_int_t)l->cipher->nsec));
+	}
+	return rc;
+}
+
+/* Decrypted layer written: the plaintext descriptor without any
+ * encryption annotation, the report. */
+static int decrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest, uint64_t size,
+                        bool stats, json_t **out_desc, json_t *report)
+{
+	const coco_desc *in = l->in;
+	if (l->o.digest && *l->o.digest && strcmp(l->o.digest, digest))
+		coco_debug(ctx, "%s: decrypted blob %s differs from the digest recorded at "
+		           "encryption (%s); the encrypter may have recompressed", l->what, digest,
+		           l->o.digest);
+	char *mt = coco_strndup(in->media_type, strlen(in->media_type) - strlen(SUFFIX));
+	json_t *ann = NULL;
+	if (json_is_object(in->annotations)) {
+		ann = plain_annotations(in);
+		if (!ann) {
+			free(mt);
+			return coco_oom(ctx);
 		}
 	}
-	coco_stage_chain_free(verify ? verify : NULL);
-	coco_layer_opts_clear(&o);
+	int rc = mt ? make_desc(in, mt, digest, size, ann, out_desc) : COCOIMG_ENOMEM;
+	free(mt);
 	json_decref(ann);
-	json_decref(schemes);
-	if (rc == COCOIMG_ENOMEM)
-		coco_seterr(ctx, rc, "%s: out of memory", what);
-	return rc;
+	if (rc)
+		return coco_oom(ctx);
+	if (report) {
+		json_object_set_new(report, "decrypted", json_true());
+		json_object_set_new(report, "decrypted_digest", json_string(digest));
+		if (stats)
+			json_object_set_new(report, "decrypt_ns", json_integer((json_int_t)l->cipher->nsec));
+	}
+	return 0;
+}
+
+int coco_crypt_layer_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest,
+                          uint64_t size, bool stats, json_t **out_desc, json_t *report)
+{
+	*out_desc = NULL;
+	return l->encrypt ? encrypt_done(ctx, l, digest, size, stats, out_desc, report)
+	                  : decrypt_done(ctx, l, digest, size, stats, out_desc, report);
 }
 
 /* ---- recipient removal ---- */
@@ -513,52 +627,55 @@ static int push_str(char ***a, size_t *n, char *s)
 	return 0;
 }
 
+/* Add one --remove-recipient spec to r. */
+static int removal_add(cocoimg_ctx *ctx, const char *s, removal *r)
+{
+	int rc = 0;
+	coco_key k;
+	memset(&k, 0, sizeof(k));
+	if (!strncmp(s, "jwe:", 4)) {
+		rc = coco_load_public_key(ctx, s + 4, &k);
+		if (!rc) {
+			char *tp = coco_pkey_thumbprint(k.pkey);
+			rc = tp ? push_str(&r->kids, &r->n_kids, tp) : COCOIMG_ENOMEM;
+			if (!rc && k.jwk_kid)
+				rc = push_str(&r->kids, &r->n_kids, coco_strdup(k.jwk_kid));
+		}
+	} else if (!strncmp(s, "pkcs7:", 6)) {
+		rc = coco_load_cert(ctx, s + 6, &k);
+		X509 **x = rc ? NULL : realloc(r->certs, (r->n_certs + 1) * sizeof(*x));
+		if (!rc && !x) {
+			rc = COCOIMG_ENOMEM;
+		} else if (!rc) {
+			r->certs = x;
+			x[r->n_certs++] = k.cert;
+			k.cert = NULL;
+		}
+	} else if (!strncmp(s, "coco:", 5)) {
+		/* coco:KID or coco:KID:KEKFILE */
+		rc = push_str(&r->coco_kids, &r->n_coco, coco_strdup(s + 5));
+		const char *c = strrchr(s + 5, ':');
+		if (!rc && c)
+			rc = push_str(&r->coco_kids, &r->n_coco, coco_strndup(s + 5, (size_t)(c - (s + 5))));
+	} else if (!strncmp(s, "provider:", 9)) {
+		size_t nl = strcspn(s + 9, ":");
+		rc = nl ? push_str(&r->providers, &r->n_providers,
+		                   coco_asprintf(COCO_ANN_KEYS_PREFIX "provider.%.*s", (int)nl, s + 9))
+		        : coco_seterr(ctx, COCOIMG_EINVAL, "--remove-recipient %s: no provider name", s);
+	} else {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL,
+		                 "--remove-recipient \"%.200s\": expected jwe:PUBKEY, pkcs7:CERT, "
+		                 "provider:NAME or coco:KID", s);
+	}
+	coco_key_clear(&k);
+	return rc;
+}
+
 static int removal_parse(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, removal *r)
 {
 	memset(r, 0, sizeof(*r));
 	for (size_t i = 0; i < opts->n_remove_recipients; i++) {
-		const char *s = opts->remove_recipients[i];
-		int rc = 0;
-		coco_key k;
-		memset(&k, 0, sizeof(k));
-		if (!strncmp(s, "jwe:", 4)) {
-			rc = coco_load_public_key(ctx, s + 4, &k);
-			if (!rc) {
-				char *tp = coco_pkey_thumbprint(k.pkey);
-				rc = tp ? push_str(&r->kids, &r->n_kids, tp) : COCOIMG_ENOMEM;
-				if (!rc && k.jwk_kid)
-					rc = push_str(&r->kids, &r->n_kids, coco_strdup(k.jwk_kid));
-			}
-		} else if (!strncmp(s, "pkcs7:", 6)) {
-			rc = coco_load_cert(ctx, s + 6, &k);
-			if (!rc) {
-				X509 **x = realloc(r->certs, (r->n_certs + 1) * sizeof(*x));
-				if (!x) {
-					rc = COCOIMG_ENOMEM;
-				} else {
-					r->certs = x;
-					x[r->n_certs++] = k.cert;
-					k.cert = NULL;
-				}
-			}
-		} else if (!strncmp(s, "coco:", 5)) {
-			/* coco:KID or coco:KID:KEKFILE */
-			rc = push_str(&r->coco_kids, &r->n_coco, coco_strdup(s + 5));
-			const char *c = strrchr(s + 5, ':');
-			if (!rc && c)
-				rc = push_str(&r->coco_kids, &r->n_coco,
-				              coco_strndup(s + 5, (size_t)(c - (s + 5))));
-		} else if (!strncmp(s, "provider:", 9)) {
-			size_t nl = strcspn(s + 9, ":");
-			rc = nl ? push_str(&r->providers, &r->n_providers,
-			                   coco_asprintf(COCO_ANN_KEYS_PREFIX "provider.%.*s", (int)nl, s + 9))
-			        : coco_seterr(ctx, COCOIMG_EINVAL, "--remove-recipient %s: no provider name", s);
-		} else {
-			rc = coco_seterr(ctx, COCOIMG_EINVAL,
-			                 "--remove-recipient \"%.200s\": expected jwe:PUBKEY, pkcs7:CERT, "
-			                 "provider:NAME or coco:KID", s);
-		}
-		coco_key_clear(&k);
+		int rc = removal_add(ctx, opts->remove_recipients[i], r);
 		if (rc) {
 			removal_free(r);
 			return rc;
@@ -575,14 +692,65 @@ static const char *packet_kid(const unsigned char *d, size_t n, json_t **hold)
 	return json_is_string(k) ? json_string_value(k) : NULL;
 }
 
-/* Rebuild one keys.* value without the removed recipients. */
+/* Which recipients a keys.* annotation holds, for removal. */
+typedef enum { KEYS_JWE, KEYS_PKCS7, KEYS_COCO, KEYS_OTHER } keys_kind;
+
+static keys_kind keys_kind_of(const char *name)
+{
+	if (!strcmp(name, COCO_ANN_KEYS_PREFIX "jwe"))
+		return KEYS_JWE;
+	if (!strcmp(name, COCO_ANN_KEYS_PREFIX "pkcs7"))
+		return KEYS_PKCS7;
+	if (!strcmp(name, COCO_ANN_KEYS_PREFIX "provider.attestation-agent"))
+		return KEYS_COCO;
+	return KEYS_OTHER;
+}
+
+/* One decoded element without the removed recipients: *kept (unless
+ * *empty: nothing left of it), *n removed. */
+static int filter_element(cocoimg_ctx *ctx, const removal *r, keys_kind kind,
+                          const coco_buf *raw, coco_buf *kept, bool *empty, size_t *n)
+{
+	if (kind == KEYS_JWE)
+		return coco_jwe_remove(ctx, raw->data, raw->len, (const char *const *)r->kids,
+		                       r->n_kids, kept, empty, n);
+	if (kind == KEYS_PKCS7)
+		return coco_pkcs7_remove(ctx, raw->data, raw->len, r->certs, r->n_certs, kept, empty,
+		                         n);
+	json_t *hold = NULL;
+	const char *kid = packet_kid(raw->data, raw->len, &hold);
+	for (size_t i = 0; kid && i < r->n_coco && !*empty; i++)
+		*empty = !strcmp(kid, r->coco_kids[i]);
+	json_decref(hold);
+	*n = *empty;
+	if (!*empty && coco_buf_append(kept, raw->data, raw->len))
+		return COCOIMG_ENOMEM;
+	return 0;
+}
+
+/* Does r name anything to remove from annotation `name`? */
+static bool removal_touches(const removal *r, keys_kind kind)
+{
+	return (kind == KEYS_JWE && r->n_kids) || (kind == KEYS_PKCS7 && r->n_certs) ||
+	       (kind == KEYS_COCO && r->n_coco);
+}
+
+/* Append one base64 element to a comma-separated value. */
+static int append_element(coco_buf *nv, const coco_buf *el)
+{
+	char *b = coco_b64_encode(el->data, el->len);
+	int rc = 0;
+	if (!b || (nv->len && coco_buf_putc(nv, ',')) || coco_buf_append(nv, b, strlen(b)))
+		rc = COCOIMG_ENOMEM;
+	free(b);
+	return rc;
+}
+
+/* Rebuild one keys.* value without the removed recipients (*out NULL:
+ * nothing is left). */
 static int remove_from(cocoimg_ctx *ctx, const removal *r, const char *name, const char *value,
                        char **out, size_t *removed)
 {
-	coco_buf nv = COCO_BUF_INIT;
-	bool jwe = !strcmp(name, COCO_ANN_KEYS_PREFIX "jwe");
-	bool pkcs7 = !strcmp(name, COCO_ANN_KEYS_PREFIX "pkcs7");
-	bool aa = !strcmp(name, COCO_ANN_KEYS_PREFIX "provider.attestation-agent");
 	*out = NULL;
 	for (size_t i = 0; i < r->n_providers; i++) {
 		if (!strcmp(name, r->providers[i])) {
@@ -590,10 +758,12 @@ static int remove_from(cocoimg_ctx *ctx, const removal *r, const char *name, con
 			return 0;
 		}
 	}
-	if (!(jwe && r->n_kids) && !(pkcs7 && r->n_certs) && !(aa && r->n_coco)) {
+	keys_kind kind = keys_kind_of(name);
+	if (!removal_touches(r, kind)) {
 		*out = coco_strdup(value);
 		return *out ? 0 : COCOIMG_ENOMEM;
 	}
+	coco_buf nv = COCO_BUF_INIT;
 	int rc = 0;
 	for (const char *e = value; e && !rc;) {
 		const char *comma = strchr(e, ',');
@@ -601,32 +771,14 @@ static int remove_from(cocoimg_ctx *ctx, const removal *r, const char *name, con
 		coco_buf raw = COCO_BUF_INIT, kept = COCO_BUF_INIT;
 		bool empty = false;
 		size_t n = 0;
-		if (coco_b64_decode(e, el, &raw)) {
+		if (coco_b64_decode(e, el, &raw))
 			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "annotation %s: element is not base64",
 			                 name);
-		} else if (jwe) {
-			rc = coco_jwe_remove(ctx, raw.data, raw.len, (const char *const *)r->kids, r->n_kids,
-			                     &kept, &empty, &n);
-		} else if (pkcs7) {
-			rc = coco_pkcs7_remove(ctx, raw.data, raw.len, r->certs, r->n_certs, &kept, &empty,
-			                       &n);
-		} else {
-			json_t *hold = NULL;
-			const char *kid = packet_kid(raw.data, raw.len, &hold);
-			for (size_t i = 0; kid && i < r->n_coco && !empty; i++)
-				empty = !strcmp(kid, r->coco_kids[i]);
-			json_decref(hold);
-			n = empty;
-			if (!empty && coco_buf_append(&kept, raw.data, raw.len))
-				rc = COCOIMG_ENOMEM;
-		}
+		else
+			rc = filter_element(ctx, r, kind, &raw, &kept, &empty, &n);
 		*removed += n;
-		if (!rc && !empty) {
-			char *b = coco_b64_encode(kept.data, kept.len);
-			if (!b || (nv.len && coco_buf_putc(&nv, ',')) || coco_buf_append(&nv, b, strlen(b)))
-				rc = COCOIMG_ENOMEM;
-			free(b);
-		}
+		if (!rc && !empty)
+			rc = append_element(&nv, &kept);
 		coco_buf_free(&raw);
 		coco_buf_free(&kept);
 		e = comma ? comma + 1 : NULL;
@@ -643,70 +795,91 @@ static int remove_from(cocoimg_ctx *ctx, const removal *r, const char *name, con
 
 /* ---- already encrypted layers during encrypt ---- */
 
-static int rewrap_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco_src *src,
-                        coco_dest *dst, const coco_desc *in, bool selected, const char *what,
-                        json_t **out_desc, json_t *report)
+/* Drop the --remove-recipient recipients from ann (a copy of in's
+ * annotations); *removed counts them. */
+static int remove_recipients(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
+                             const coco_desc *in, const char *what, json_t *ann, size_t *removed)
 {
-	json_t *ann = json_deep_copy(in->annotations);
-	json_t *schemes = json_array();
 	removal rm;
-	size_t removed = 0;
-	int rc = (ann && schemes) ? 0 : COCOIMG_ENOMEM;
-	if (!rc)
-		rc = removal_parse(ctx, opts, &rm);
-	else
-		memset(&rm, 0, sizeof(rm));
-	if (!rc && opts->n_remove_recipients) {
-		char **names;
-		size_t n;
-		rc = key_annotations(in->annotations, &names, &n);
-		for (size_t i = 0; !rc && i < n; i++) {
-			char *nv = NULL;
-			rc = remove_from(ctx, &rm, names[i],
-			                 json_string_value(json_object_get(in->annotations, names[i])), &nv,
-			                 &removed);
-			if (!rc && nv)
-				rc = json_object_set_new(ann, names[i], json_string(nv)) ? COCOIMG_ENOMEM : 0;
-			else if (!rc)
-				json_object_del(ann, names[i]);
-			free(nv);
-		}
-		free(names);
+	int rc = removal_parse(ctx, opts, &rm);
+	if (rc)
+		return rc;
+	char **names;
+	size_t n;
+	rc = key_annotations(in->annotations, &names, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		char *nv = NULL;
+		rc = remove_from(ctx, &rm, names[i],
+		                 json_string_value(json_object_get(in->annotations, names[i])), &nv,
+		                 removed);
+		if (!rc && nv)
+			rc = json_object_set_new(ann, names[i], json_string(nv)) ? COCOIMG_ENOMEM : 0;
+		else if (!rc)
+			json_object_del(ann, names[i]);
+		free(nv);
 	}
-	if (!rc && opts->n_remove_recipients && !removed)
+	free(names);
+	removal_free(&rm);
+	if (!rc && !*removed)
 		coco_warn(ctx, "%s: none of the recipients to remove was found (JWE recipients written "
 		          "by other tools carry no key id and cannot be matched to a public key)", what);
+	return rc;
+}
+
+/* Wrap the layer's existing key for the new recipients too (when a
+ * decryption key opens it); *added when something was written. */
+static int add_recipients(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
+                          const coco_desc *in, const char *what, json_t *ann, json_t *schemes,
+                          bool *added)
+{
+	coco_layer_opts o;
+	coco_buf po = COCO_BUF_INIT;
+	memset(&o, 0, sizeof(o));
+	int rc = coco_crypt_unwrap_layer(ctx, opts->keys, in, what, &o, &po);
+	if (rc == COCOIMG_ENOKEY && !opts->n_encrypt_layers) {
+		coco_warn(ctx, "%s is already encrypted and none of the decryption keys opens it: "
+		          "left as is, without the new recipients (%s)", what,
+		          cocoimg_ctx_last_error(ctx));
+		rc = 0;
+	} else if (rc == COCOIMG_ENOKEY) {
+		coco_preferr(ctx, rc, "cannot add recipients to already encrypted %s", what);
+	} else if (!rc) {
+		rc = wrap_all(ctx, opts->keys, po.data, po.len, ann, schemes);
+		*added = !rc;
+	}
+	coco_buf_wipe_free(&po);
+	coco_layer_opts_clear(&o);
+	return rc;
+}
+
+/* Is any keys.* annotation left in ann? */
+static int check_recipients_left(cocoimg_ctx *ctx, json_t *ann, const char *what)
+{
+	char **names;
+	size_t n;
+	int rc = key_annotations(ann, &names, &n);
+	free(names);
+	if (!rc && !n)
+		rc = coco_seterr(ctx, COCOIMG_EINVAL,
+		                 "%s: removing the recipients would leave no recipient at all", what);
+	return rc;
+}
+
+int coco_crypt_rewrap(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, const coco_desc *in,
+                      bool selected, const char *what, json_t **out_desc, json_t *report)
+{
+	*out_desc = NULL;
+	json_t *ann = json_deep_copy(in->annotations);
+	json_t *schemes = json_array();
+	size_t removed = 0;
 	bool added = false;
-	if (!rc && selected && coco_keyring_has_recipients(opts->keys)) {
-		coco_layer_opts o;
-		coco_buf po = COCO_BUF_INIT;
-		memset(&o, 0, sizeof(o));
-		rc = coco_crypt_unwrap_layer(ctx, opts->keys, in, what, &o, &po);
-		if (rc == COCOIMG_ENOKEY && !opts->n_encrypt_layers) {
-			coco_warn(ctx, "%s is already encrypted and none of the decryption keys opens it: "
-			          "left as is, without the new recipients (%s)", what,
-			          cocoimg_ctx_last_error(ctx));
-			rc = 0;
-		} else if (rc == COCOIMG_ENOKEY) {
-			coco_preferr(ctx, rc, "cannot add recipients to already encrypted %s", what);
-		} else if (!rc) {
-			rc = wrap_all(ctx, opts->keys, po.data, po.len, ann, schemes);
-			added = !rc;
-		}
-		coco_buf_wipe_free(&po);
-		coco_layer_opts_clear(&o);
-	}
-	if (!rc) {
-		char **names;
-		size_t n;
-		rc = key_annotations(ann, &names, &n);
-		free(names);
-		if (!rc && !n)
-			rc = coco_seterr(ctx, COCOIMG_EINVAL,
-			                 "%s: removing the recipients would leave no recipient at all", what);
-	}
+	int rc = (ann && schemes) ? 0 : COCOIMG_ENOMEM;
+	if (!rc && opts->n_remove_recipients)
+		rc = remove_recipients(ctx, opts, in, what, ann, &removed);
+	if (!rc && selected && coco_keyring_has_recipients(opts->keys))
+		rc = add_recipients(ctx, opts, in, what, ann, schemes, &added);
 	if (!rc)
-		rc = copy_blob(ctx, src, dst, in);
+		rc = check_recipients_left(ctx, ann, what);
 	if (!rc)
 		rc = make_desc(in, in->media_type, in->digest, (uint64_t)in->size, ann, out_desc);
 	if (!rc && report) {
@@ -717,124 +890,9 @@ static int rewrap_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco
 			json_object_set_new(report, "schemes", json_incref(schemes));
 		}
 		if (opts->n_remove_recipients)
-			json_object_set_new(report, "recipients_removed",
-			                    json_integer((json_int_t)removed));
+			json_object_set_new(report, "recipients_removed", json_integer((json_int_t)removed));
 	}
-	removal_free(&rm);
 	json_decref(ann);
 	json_decref(schemes);
-	return rc;
-}
-
-/* ---- decrypt ---- */
-
-static int decrypt_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco_src *src,
-                         coco_dest *dst, const coco_desc *in, const char *what, json_t **out_desc,
-                         json_t *report)
-{
-	coco_layer_opts o;
-	memset(&o, 0, sizeof(o));
-	int rc = coco_crypt_unwrap_layer(ctx, opts->keys, in, what, &o, NULL);
-	coco_stage *verify = NULL, *dec = NULL, *sink = NULL, *a2 = NULL;
-	if (!rc)
-		rc = dst->ops->put_blob(dst, NULL, -1, &sink);
-	if (!rc) {
-		rc = coco_async_stage_new(ctx, 0, 0, sink, &a2);
-		if (rc)
-			coco_stage_chain_free(sink);
-	}
-	if (!rc) {
-		rc = coco_layer_decrypt_stage_new(ctx, &o, what, a2, &dec);
-		if (rc)
-			coco_stage_chain_free(a2);
-	}
-	if (!rc)
-		rc = split_chain(ctx, in, what, dec, &verify);
-	if (!rc)
-		rc = src->ops->get_blob(src, in, verify);
-	char digest[COCO_DIGEST_STRLEN];
-	uint64_t size = 0;
-	if (!rc) {
-		coco_dest_blob_done(sink, digest, &size);
-		if (!digest[0])
-			rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: destination did not report the blob",
-			                 what);
-		else if (o.digest && *o.digest && strcmp(o.digest, digest))
-			coco_debug(ctx, "%s: decrypted blob %s differs from the digest recorded at "
-			           "encryption (%s); the encrypter may have recompressed", what, digest,
-			           o.digest);
-	}
-	if (!rc) {
-		size_t l = strlen(in->media_type) - strlen(SUFFIX);
-		char *mt = coco_strndup(in->media_type, l);
-		json_t *ann = json_is_object(in->annotations) ? json_deep_copy(in->annotations) : NULL;
-		if (ann) {
-			const char *k;
-			json_t *v;
-			void *tmp;
-			json_object_foreach_safe(ann, tmp, k, v) {
-				if (!strncmp(k, COCO_ANN_ENC_PREFIX, strlen(COCO_ANN_ENC_PREFIX)))
-					json_object_del(ann, k);
-			}
-		}
-		rc = mt ? make_desc(in, mt, digest, size, ann, out_desc) : COCOIMG_ENOMEM;
-		free(mt);
-		json_decref(ann);
-	}
-	if (!rc && report) {
-		json_object_set_new(report, "decrypted", json_true());
-		json_object_set_new(report, "decrypted_digest", json_string(digest));
-		if (opts->collect_stats && dec) {
-			json_object_set_new(report, "decrypt_ns", json_integer((json_int_t)dec->nsec));
-			chain_stats(verify, report);
-		}
-	}
-	coco_stage_chain_free(verify);
-	coco_layer_opts_clear(&o);
-	return rc;
-}
-
-int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco_src *src,
-                               coco_dest *dst, const coco_desc *in, size_t idx, size_t n,
-                               json_t **out_desc, json_t *report)
-{
-	*out_desc = NULL;
-	char *what = layer_what(in);
-	if (!what)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	bool enc = in->media_type && coco_mt_is_encrypted(in->media_type);
-	int rc;
-	switch (opts->crypt_mode) {
-	case COCOIMG_CRYPT_DECRYPT:
-		rc = enc ? decrypt_layer(ctx, opts, src, dst, in, what, out_desc, report) : 1;
-		if (!enc && report)
-			json_object_set_new(report, "decrypted", json_false());
-		break;
-	case COCOIMG_CRYPT_ENCRYPT:
-		rc = check_indices(ctx, opts, n);
-		if (rc)
-			break;
-		if (enc)
-			rc = rewrap_layer(ctx, opts, src, dst, in, layer_selected(opts, idx, n), what,
-			                  out_desc, report);
-		else if (layer_selected(opts, idx, n))
-			rc = encrypt_layer(ctx, opts, src, dst, in, what, out_desc, report);
-		else
-			rc = 1;
-		if (rc == 1 && report)
-			json_object_set_new(report, "encrypted", json_false());
-		break;
-	default:
-		rc = 1;
-	}
-	if (rc == 1) {
-		rc = copy_blob(ctx, src, dst, in);
-		if (!rc) {
-			*out_desc = json_deep_copy(in->json);
-			if (!*out_desc)
-				rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		}
-	}
-	free(what);
-	return rc;
+	return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
 }

@@ -375,6 +375,18 @@ void coco_dref_clear(coco_dref *r);
 char *coco_dref_repo(const coco_dref *r);
 /* "domain/path:tag", "domain/path@digest", "domain/path:tag@digest" */
 char *coco_dref_string(const coco_dref *r);
+/*
+ * Go's docker/reference exactly as containers/image vendors it, for
+ * signature identity rules: COCO_DREF_NORMALIZE is ParseNormalizedNamed
+ * (Docker Hub names completed, no ":latest" added: name-only, tagged and
+ * digested references stay apart), COCO_DREF_CANONICAL is ParseNamed (the
+ * string must already be in canonical form).  0, or COCOIMG_EINVAL /
+ * COCOIMG_ENOMEM with *err a static reason (no ctx message).
+ */
+typedef enum coco_dref_mode { COCO_DREF_NORMALIZE, COCO_DREF_CANONICAL } coco_dref_mode;
+int coco_dref_parse_named(const char *s, coco_dref_mode mode, coco_dref *out, const char **err);
+/* Neither tag nor digest (only from coco_dref_parse_named). */
+bool coco_dref_name_only(const coco_dref *r);
 /* Canonical transport form of a ref. */
 char *coco_ref_string(const coco_ref *r);
 /* A reference to `tag` in the same repository (docker) or layout (oci,

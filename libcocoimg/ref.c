@@ -266,6 +266,169 @@ char *coco_dref_string(const coco_dref *r)
 	                     r->tag ? r->tag : "", r->digest ? "@" : "", r->digest ? r->digest : "");
 }
 
+/* ------------------------------------------------------------------ */
+/* Go's docker/reference as containers/image vendors it                */
+/* ------------------------------------------------------------------ */
+
+/* The reference grammar's digest, then go-digest's validation (sha256,
+ * sha384, sha512; lower-case hex of the right length). */
+static bool go_digest_ok(const char *s, size_t n, const char **err)
+{
+	const char *c = memchr(s, ':', n);
+	*err = "invalid reference format";
+	if (!c)
+		return false;
+	size_t al = (size_t)(c - s), hl = n - al - 1;
+	/* algorithm: [A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)* */
+	if (al == 0 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < al; i++) {
+		if (is_alnum(s[i]))
+			continue;
+		if ((s[i] == '-' || s[i] == '_' || s[i] == '+' || s[i] == '.') && i + 1 < al &&
+		    isalpha((unsigned char)s[i + 1]))
+			continue;
+		return false;
+	}
+	if (hl < 32)
+		return false;
+	for (size_t i = 0; i < hl; i++)
+		if (!isxdigit((unsigned char)c[1 + i]))
+			return false;
+	static const struct { const char *alg; size_t hex; } algs[] = {
+		{ "sha256", 64 }, { "sha384", 96 }, { "sha512", 128 }
+	};
+	size_t want = 0;
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(algs); i++)
+		if (al == strlen(algs[i].alg) && !memcmp(s, algs[i].alg, al))
+			want = algs[i].hex;
+	*err = !want ? "unsupported digest algorithm"
+	     : hl != want ? "invalid checksum digest length"
+	     : !all_lower_hex(c + 1, hl) ? "invalid checksum digest format" : NULL;
+	return *err == NULL;
+}
+
+/* reference.Parse of "domain/rem" (rem = path[:tag][@digest]), the
+ * domain already split off. */
+static int named_parse_full(const char *domain, size_t dl, const char *rem, coco_dref *out,
+                            const char **err)
+{
+	size_t rl = strlen(rem);
+	const char *at = memchr(rem, '@', rl);
+	size_t namel = at ? (size_t)(at - rem) : rl;
+	/* a tag follows the last ':' of the name part, after the last '/' */
+	const char *tag = NULL;
+	size_t tagl = 0, pathl = namel;
+	for (size_t i = namel; i > 0 && rem[i - 1] != '/'; i--) {
+		if (rem[i - 1] == ':') {
+			tag = rem + i;
+			tagl = namel - i;
+			pathl = i - 1;
+			break;
+		}
+	}
+	*err = "invalid reference format";
+	if (!coco_ref_domain_ok(domain, dl) || !coco_ref_path_ok(rem, pathl) ||
+	    (tag && !coco_ref_tag_ok(tag, tagl)))
+		return COCOIMG_EINVAL;
+	if (at && !go_digest_ok(at + 1, rl - namel - 1, err))
+		return COCOIMG_EINVAL;
+	if (dl + 1 + pathl > NAME_MAX_TOTAL) {
+		*err = "repository name must not be more than 255 characters";
+		return COCOIMG_EINVAL;
+	}
+	out->domain = coco_strndup(domain, dl);
+	out->path = coco_strndup(rem, pathl);
+	out->tag = tag ? coco_strndup(tag, tagl) : NULL;
+	out->digest = at ? coco_strdup(at + 1) : NULL;
+	if (!out->domain || !out->path || (tag && !out->tag) || (at && !out->digest)) {
+		coco_dref_clear(out);
+		*err = "out of memory";
+		return COCOIMG_ENOMEM;
+	}
+	return 0;
+}
+
+/* splitDockerDomain of the vendored package (no upper-case rule). */
+static void named_split_domain(const char *s, const char **domain, size_t *dl, const char **rem)
+{
+	const char *slash = strchr(s, '/');
+	*domain = "docker.io";
+	*dl = 9;
+	*rem = s;
+	if (slash) {
+		size_t fl = (size_t)(slash - s);
+		if (memchr(s, '.', fl) || memchr(s, ':', fl) || (fl == 9 && !memcmp(s, "localhost", 9))) {
+			*domain = s;
+			*dl = fl;
+			*rem = slash + 1;
+		}
+	}
+	if (*dl == 15 && !memcmp(*domain, "index.docker.io", 15)) {
+		*domain = "docker.io";
+		*dl = 9;
+	}
+}
+
+/* ParseNormalizedNamed. */
+static int parse_normalized_named(const char *s, coco_dref *out, const char **err)
+{
+	if (!s || !*s) {
+		*err = "repository name must have at least one component";
+		return COCOIMG_EINVAL;
+	}
+	if (strlen(s) == 64 && all_lower_hex(s, 64)) {
+		*err = "cannot specify 64-byte hexadecimal strings";
+		return COCOIMG_EINVAL;
+	}
+	const char *domain, *rem;
+	size_t dl;
+	named_split_domain(s, &domain, &dl, &rem);
+	char *owned = NULL;
+	if (dl == 9 && !memcmp(domain, "docker.io", 9) && !strchr(rem, '/')) {
+		if (!(owned = coco_asprintf("library/%s", rem))) {
+			*err = "out of memory";
+			return COCOIMG_ENOMEM;
+		}
+		rem = owned;
+	}
+	/* the remote name (up to the first ':') must be lower case */
+	size_t rnl = strcspn(rem, ":");
+	for (size_t i = 0; i < rnl; i++) {
+		if (isupper((unsigned char)rem[i])) {
+			free(owned);
+			*err = "repository name must be lowercase";
+			return COCOIMG_EINVAL;
+		}
+	}
+	int rc = named_parse_full(domain, dl, rem, out, err);
+	free(owned);
+	return rc;
+}
+
+int coco_dref_parse_named(const char *s, coco_dref_mode mode, coco_dref *out, const char **err)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = parse_normalized_named(s, out, err);
+	if (rc || mode != COCO_DREF_CANONICAL)
+		return rc;
+	/* ParseNamed: the string must be what String() gives back */
+	char *c = coco_dref_string(out);
+	bool same = c && strcmp(c, s) == 0;
+	free(c);
+	if (!same) {
+		coco_dref_clear(out);
+		*err = "repository name must be canonical";
+		return COCOIMG_EINVAL;
+	}
+	return 0;
+}
+
+bool coco_dref_name_only(const coco_dref *r)
+{
+	return !r->tag && !r->digest;
+}
+
 /*
  * ref.name grammar for oci: layouts (containers/image oci/internal):
  * components of [A-Za-z0-9]+ joined by one of - . _ : @ + or "--",

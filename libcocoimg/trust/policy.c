@@ -304,29 +304,29 @@ static int parse_identity(pctx *pc, json_t *j, const char *where, prm *out)
 	                            out->type == PRM_REMAP_IDENTITY ? f_remap : f_plain;
 	if ((rc = only_fields(pc, j, where, fields)) || (rc = all_fields(pc, j, where, fields)))
 		return rc;
-	coco_tref r;
+	coco_dref r;
 	const char *err;
 	const char *s;
 	switch (out->type) {
 	case PRM_EXACT_REFERENCE:
 		if ((rc = get_str(pc, j, "dockerReference", where, &s)))
 			return rc;
-		if (coco_tref_parse(s, &r, &err))
+		if (coco_dref_parse_named(s, COCO_DREF_NORMALIZE, &r, &err))
 			return perr(pc, where, "invalid format of dockerReference \"%s\": %s", s, err);
-		if (coco_tref_name_only(&r)) {
-			coco_tref_clear(&r);
+		if (coco_dref_name_only(&r)) {
+			coco_dref_clear(&r);
 			return perr(pc, where, "dockerReference \"%s\" contains neither a tag nor digest",
 			            s);
 		}
-		coco_tref_clear(&r);
+		coco_dref_clear(&r);
 		out->ref = coco_strdup(s);
 		break;
 	case PRM_EXACT_REPOSITORY:
 		if ((rc = get_str(pc, j, "dockerRepository", where, &s)))
 			return rc;
-		if (coco_tref_parse(s, &r, &err))
+		if (coco_dref_parse_named(s, COCO_DREF_NORMALIZE, &r, &err))
 			return perr(pc, where, "invalid format of dockerRepository \"%s\": %s", s, err);
-		coco_tref_clear(&r);
+		coco_dref_clear(&r);
 		out->ref = coco_strdup(s);
 		break;
 	case PRM_REMAP_IDENTITY: {
@@ -852,7 +852,7 @@ void coco_trust_image_clear(coco_trust_image *im)
 	free(im->identity);
 	coco_trust_strv_free(im->namespaces);
 	if (im->dref) {
-		coco_tref_clear(im->dref);
+		coco_dref_clear(im->dref);
 		free(im->dref);
 	}
 	memset(im, 0, sizeof(*im));
@@ -938,25 +938,25 @@ int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *im
 		return coco_oom(ctx);
 	if (!strncmp(image, "docker://", 9)) {
 		im->transport = "docker";
-		im->dref = calloc(1, sizeof(coco_tref));
+		im->dref = calloc(1, sizeof(coco_dref));
 		const char *err;
 		if (!im->dref)
 			return coco_oom(ctx);
-		int rc = coco_tref_parse(image + 9, im->dref, &err);
+		int rc = coco_dref_parse_named(image + 9, COCO_DREF_NORMALIZE, im->dref, &err);
 		if (rc)
 			return coco_seterr(ctx, COCOIMG_EINVAL, "invalid image reference \"%s\": %s",
 			                   image, err);
 		/* The docker transport adds :latest to a bare name.  With both a
 		 * tag and a digest (which skopeo refuses) coco-img pulls by
 		 * digest, so the digest alone is the identity. */
-		if (coco_tref_name_only(im->dref) && !(im->dref->tag = coco_strdup("latest")))
+		if (coco_dref_name_only(im->dref) && !(im->dref->tag = coco_strdup("latest")))
 			return coco_oom(ctx);
 		if (im->dref->tag && im->dref->digest) {
 			free(im->dref->tag);
 			im->dref->tag = NULL;
 		}
-		im->identity = coco_tref_string(im->dref);
-		im->namespaces = coco_tref_namespaces(im->dref);
+		im->identity = coco_dref_string(im->dref);
+		im->namespaces = coco_docker_namespaces(im->dref);
 	} else {
 		const char *rest;
 		bool has_tag;
@@ -1000,66 +1000,66 @@ int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *im
 /* Identity rules                                                      */
 /* ------------------------------------------------------------------ */
 
-static bool tref_eq_string(const coco_tref *a, const coco_tref *b)
+static bool dref_eq_string(const coco_dref *a, const coco_dref *b)
 {
-	char *x = coco_tref_string(a), *y = coco_tref_string(b);
+	char *x = coco_dref_string(a), *y = coco_dref_string(b);
 	bool eq = x && y && !strcmp(x, y);
 	free(x);
 	free(y);
 	return eq;
 }
 
-static bool tref_eq_name(const coco_tref *a, const coco_tref *b)
+static bool dref_eq_name(const coco_dref *a, const coco_dref *b)
 {
 	return !strcmp(a->domain, b->domain) && !strcmp(a->path, b->path);
 }
 
-static bool repo_digest_or_exact(const coco_tref *intended, const coco_tref *sig)
+static bool repo_digest_or_exact(const coco_dref *intended, const coco_dref *sig)
 {
-	if (coco_tref_name_only(sig))
+	if (coco_dref_name_only(sig))
 		return false;
 	if (intended->tag)
-		return tref_eq_string(intended, sig);
+		return dref_eq_string(intended, sig);
 	if (intended->digest)
-		return tref_eq_name(intended, sig);
+		return dref_eq_name(intended, sig);
 	return false;
 }
 
 static bool identity_matches(const prm *m, const coco_trust_image *im, const char *signed_ref)
 {
-	coco_tref sig, other;
+	coco_dref sig, other;
 	const char *err;
 	bool ok = false;
-	if (coco_tref_parse(signed_ref, &sig, &err))
+	if (coco_dref_parse_named(signed_ref, COCO_DREF_NORMALIZE, &sig, &err))
 		return false;
 	switch (m->type) {
 	case PRM_MATCH_EXACT:
-		ok = im->dref && !coco_tref_name_only(im->dref) && !coco_tref_name_only(&sig) &&
-		     tref_eq_string(im->dref, &sig);
+		ok = im->dref && !coco_dref_name_only(im->dref) && !coco_dref_name_only(&sig) &&
+		     dref_eq_string(im->dref, &sig);
 		break;
 	case PRM_MATCH_REPO_DIGEST_OR_EXACT:
 		ok = im->dref && repo_digest_or_exact(im->dref, &sig);
 		break;
 	case PRM_MATCH_REPOSITORY:
-		ok = im->dref && tref_eq_name(im->dref, &sig);
+		ok = im->dref && dref_eq_name(im->dref, &sig);
 		break;
 	case PRM_EXACT_REFERENCE:
-		if (coco_tref_parse(m->ref, &other, &err) == 0) {
-			ok = !coco_tref_name_only(&other) && !coco_tref_name_only(&sig) &&
-			     tref_eq_string(&other, &sig);
-			coco_tref_clear(&other);
+		if (coco_dref_parse_named(m->ref, COCO_DREF_NORMALIZE, &other, &err) == 0) {
+			ok = !coco_dref_name_only(&other) && !coco_dref_name_only(&sig) &&
+			     dref_eq_string(&other, &sig);
+			coco_dref_clear(&other);
 		}
 		break;
 	case PRM_EXACT_REPOSITORY:
-		if (coco_tref_parse(m->ref, &other, &err) == 0) {
-			ok = tref_eq_name(&other, &sig);
-			coco_tref_clear(&other);
+		if (coco_dref_parse_named(m->ref, COCO_DREF_NORMALIZE, &other, &err) == 0) {
+			ok = dref_eq_name(&other, &sig);
+			coco_dref_clear(&other);
 		}
 		break;
 	case PRM_REMAP_IDENTITY: {
 		if (!im->dref)
 			break;
-		char *name = coco_tref_name(im->dref);
+		char *name = coco_dref_repo(im->dref);
 		size_t pl = strlen(m->prefix);
 		bool hit = name && (!strcmp(name, m->prefix) ||
 		                    (!strncmp(name, m->prefix, pl) && name[pl] == '/'));
@@ -1068,7 +1068,7 @@ static bool identity_matches(const prm *m, const coco_trust_image *im, const cha
 			ok = repo_digest_or_exact(im->dref, &sig);
 			break;
 		}
-		char *full = coco_tref_string(im->dref);
+		char *full = coco_dref_string(im->dref);
 		char *pos = full ? strstr(full, m->prefix) : NULL;
 		if (!pos) {
 			free(full);
@@ -1077,15 +1077,15 @@ static bool identity_matches(const prm *m, const coco_trust_image *im, const cha
 		char *re = coco_asprintf("%.*s%s%s", (int)(pos - full), full, m->signed_prefix,
 		                         pos + pl);
 		free(full);
-		if (re && coco_tref_parse_canonical(re, &other, &err) == 0) {
+		if (re && coco_dref_parse_named(re, COCO_DREF_CANONICAL, &other, &err) == 0) {
 			ok = repo_digest_or_exact(&other, &sig);
-			coco_tref_clear(&other);
+			coco_dref_clear(&other);
 		}
 		free(re);
 		break;
 	}
 	}
-	coco_tref_clear(&sig);
+	coco_dref_clear(&sig);
 	return ok;
 }
 

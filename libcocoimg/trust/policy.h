@@ -49,32 +49,13 @@ int coco_pgp_verify_message(cocoimg_ctx *ctx, const coco_pgp_keyring *kr,
 /* Docker references for identity rules (identity.c)                   */
 /* ------------------------------------------------------------------ */
 
-/* A docker/distribution reference exactly as Go's docker/reference
- * parses it (name-only allowed; tag and digest both optional). */
-typedef struct coco_tref {
-	char *domain;
-	char *path;
-	char *tag;                 /* NULL if none */
-	char *digest;              /* NULL if none */
-} coco_tref;
-
-/* ParseNormalizedNamed.  Returns 0 or COCOIMG_EINVAL with *err set to a
- * static reason string (no ctx message). */
-int coco_tref_parse(const char *s, coco_tref *out, const char **err);
-/* ParseNamed: like coco_tref_parse but the string must already be in its
- * canonical, fully qualified form. */
-int coco_tref_parse_canonical(const char *s, coco_tref *out, const char **err);
-void coco_tref_clear(coco_tref *r);
-/* "domain/path" (Go Name()); caller frees. */
-char *coco_tref_name(const coco_tref *r);
-/* "domain/path[:tag][@digest]" (Go String()); caller frees. */
-char *coco_tref_string(const coco_tref *r);
-bool coco_tref_name_only(const coco_tref *r);
+/* References are parsed by ref.c: coco_dref_parse_named (Go's
+ * ParseNormalizedNamed / ParseNamed, name-only references allowed). */
 /* Validate a remapIdentity prefix (load time). */
 bool coco_remap_prefix_valid(const char *s);
 /* Go DockerReferenceNamespaces: repository, parents, host, *.wildcards.
  * Returns a NULL-terminated array (coco_trust_strv_free). */
-char **coco_tref_namespaces(const coco_tref *r);
+char **coco_docker_namespaces(const coco_dref *r);
 void coco_trust_strv_free(char **v);
 
 /* ------------------------------------------------------------------ */
@@ -98,7 +79,7 @@ typedef struct coco_trust_image {
 	char *name;                /* for the report: transport:reference */
 	char *identity;            /* PolicyConfigurationIdentity */
 	char **namespaces;         /* NULL-terminated, may be empty */
-	coco_tref *dref;           /* docker reference identity, NULL if none */
+	coco_dref *dref;           /* docker reference identity, NULL if none */
 	const unsigned char *manifest;
 	size_t manifest_len;
 	char manifest_digest[COCO_DIGEST_STRLEN];
@@ -199,8 +180,8 @@ coco_regd *coco_regd_new(void);
 void coco_regd_free(coco_regd *rd);
 /* The lookaside base URL for a docker reference (never NULL: falls back
  * to the built-in file:// store); caller frees. */
-char *coco_regd_lookaside(const coco_regd *rd, const coco_tref *ref);
-bool coco_regd_use_sigstore_attachments(const coco_regd *rd, const coco_tref *ref);
+char *coco_regd_lookaside(const coco_regd *rd, const coco_dref *ref);
+bool coco_regd_use_sigstore_attachments(const coco_regd *rd, const coco_dref *ref);
 
 /* Largest lookaside signature read (containers/image). */
 #define COCO_LOOKASIDE_MAX_SIZE (4 * 1024 * 1024)

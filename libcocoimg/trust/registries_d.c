@@ -295,12 +295,12 @@ done:
 }
 
 /* Sections in lookup order for ref: identity, namespaces, default. */
-static const regd_section *walk(const coco_regd *rd, const coco_tref *ref, int which)
+static const regd_section *walk(const coco_regd *rd, const coco_dref *ref, int which)
 {
 	if (!rd)
 		return NULL;
-	char *id = coco_tref_string(ref);
-	char **ns = coco_tref_namespaces(ref);
+	char *id = coco_dref_string(ref);
+	char **ns = coco_docker_namespaces(ref);
 	const regd_section *hit = NULL;
 	size_t total = 1 + 1;
 	for (size_t i = 0; ns && ns[i]; i++)
@@ -324,7 +324,7 @@ static const regd_section *walk(const coco_regd *rd, const coco_tref *ref, int w
 	return hit;
 }
 
-char *coco_regd_lookaside(const coco_regd *rd, const coco_tref *ref)
+char *coco_regd_lookaside(const coco_regd *rd, const coco_dref *ref)
 {
 	const regd_section *s = walk(rd, ref, 0);
 	if (s)
@@ -336,7 +336,7 @@ char *coco_regd_lookaside(const coco_regd *rd, const coco_tref *ref)
 	return coco_asprintf("file://%s/.local/share/containers/sigstore", home ? home : "");
 }
 
-bool coco_regd_use_sigstore_attachments(const coco_regd *rd, const coco_tref *ref)
+bool coco_regd_use_sigstore_attachments(const coco_regd *rd, const coco_dref *ref)
 {
 	const regd_section *s = walk(rd, ref, 1);
 	return s && s->use_attachments > 0;

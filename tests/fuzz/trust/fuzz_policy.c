@@ -29,11 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the same bytes as a docker reference */
 	char *s = coco_strndup((const char *)data, size);
 	if (s) {
-		coco_tref r;
+		coco_dref r;
 		const char *err;
-		if (coco_tref_parse(s, &r, &err) == 0) {
-			coco_trust_strv_free(coco_tref_namespaces(&r));
-			coco_tref_clear(&r);
+		if (coco_dref_parse_named(s, COCO_DREF_NORMALIZE, &r, &err) == 0) {
+			coco_trust_strv_free(coco_docker_namespaces(&r));
+			coco_dref_clear(&r);
 		}
 		coco_remap_prefix_valid(s);
 		free(s);

@@ -11,12 +11,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	coco_regd *rd = coco_regd_new();
 	if (rd && coco_regd_add_yaml(ctx, rd, data, size, "fuzz.yaml") == 0) {
-		coco_tref r;
+		coco_dref r;
 		const char *err;
-		if (coco_tref_parse("registry.example.com/team/app:1", &r, &err) == 0) {
+		if (coco_dref_parse_named("registry.example.com/team/app:1", COCO_DREF_NORMALIZE, &r, &err) == 0) {
 			free(coco_regd_lookaside(rd, &r));
 			coco_regd_use_sigstore_attachments(rd, &r);
-			coco_tref_clear(&r);
+			coco_dref_clear(&r);
 		}
 	}
 	coco_regd_free(rd);

@@ -256,26 +256,26 @@ static void test_references(void **state)
 		"a@md5:00000000000000000000000000000000",
 	};
 	for (size_t i = 0; i < COCO_ARRAY_SIZE(ok); i++) {
-		coco_tref r;
+		coco_dref r;
 		const char *err;
-		if (coco_tref_parse(ok[i].in, &r, &err))
+		if (coco_dref_parse_named(ok[i].in, COCO_DREF_NORMALIZE, &r, &err))
 			fail_msg("%s: %s", ok[i].in, err);
-		char *s = coco_tref_string(&r);
+		char *s = coco_dref_string(&r);
 		assert_string_equal(s, ok[i].out);
 		free(s);
-		coco_tref_clear(&r);
+		coco_dref_clear(&r);
 	}
 	for (size_t i = 0; i < COCO_ARRAY_SIZE(bad); i++) {
-		coco_tref r;
+		coco_dref r;
 		const char *err;
-		if (coco_tref_parse(bad[i], &r, &err) == 0)
+		if (coco_dref_parse_named(bad[i], COCO_DREF_NORMALIZE, &r, &err) == 0)
 			fail_msg("%s parsed", bad[i]);
 	}
 	/* scope namespaces, in order */
-	coco_tref r;
+	coco_dref r;
 	const char *err;
-	assert_int_equal(coco_tref_parse("registry.example.com:5000/team/app:1.2", &r, &err), 0);
-	char **ns = coco_tref_namespaces(&r);
+	assert_int_equal(coco_dref_parse_named("registry.example.com:5000/team/app:1.2", COCO_DREF_NORMALIZE, &r, &err), 0);
+	char **ns = coco_docker_namespaces(&r);
 	static const char *const want[] = { "registry.example.com:5000/team/app",
 		"registry.example.com:5000/team", "registry.example.com:5000", "*.example.com", "*.com",
 		NULL };
@@ -283,7 +283,7 @@ static void test_references(void **state)
 		assert_string_equal(ns[i], want[i]);
 	assert_null(ns[5]);
 	coco_trust_strv_free(ns);
-	coco_tref_clear(&r);
+	coco_dref_clear(&r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -598,21 +598,21 @@ static void test_registries_d(void **state)
 	                 "    sigstore: https://ignored\n    unknown-key: 1\n"
 	                 "  '*.example.com':\n    lookaside-staging: file:///staging\n";
 	assert_int_equal(coco_regd_add_yaml(ctx, rd, y1, strlen(y1), "a.yaml"), 0);
-	coco_tref r;
+	coco_dref r;
 	const char *err;
-	assert_int_equal(coco_tref_parse("registry.example.com/team/app:1", &r, &err), 0);
+	assert_int_equal(coco_dref_parse_named("registry.example.com/team/app:1", COCO_DREF_NORMALIZE, &r, &err), 0);
 	char *la = coco_regd_lookaside(rd, &r);
 	/* team section has no lookaside: the search continues */
 	assert_string_equal(la, "https://sigs.example.com/store");
 	free(la);
 	assert_true(coco_regd_use_sigstore_attachments(rd, &r));
-	coco_tref_clear(&r);
-	assert_int_equal(coco_tref_parse("other.example.com/app", &r, &err), 0);
+	coco_dref_clear(&r);
+	assert_int_equal(coco_dref_parse_named("other.example.com/app", COCO_DREF_NORMALIZE, &r, &err), 0);
 	la = coco_regd_lookaside(rd, &r);
 	assert_string_equal(la, "file:///legacy");
 	free(la);
 	assert_false(coco_regd_use_sigstore_attachments(rd, &r));
-	coco_tref_clear(&r);
+	coco_dref_clear(&r);
 	/* duplicates across files, malformed YAML, wrong types */
 	const char *y2 = "docker:\n  registry.example.com:\n    lookaside: x\n";
 	assert_int_equal(coco_regd_add_yaml(ctx, rd, y2, strlen(y2), "b.yaml"), COCOIMG_ECONFIG);
@@ -635,16 +635,16 @@ static void test_registries_d(void **state)
 	                 "docker:\n  a.example.com/x:\n    lookaside: ''\n    sigstore: file:///legacy\n"
 	                 "  a.example.com/y:\n    lookaside: \"\"\n";
 	assert_int_equal(coco_regd_add_yaml(ctx, rd, y3, strlen(y3), "c.yaml"), 0);
-	assert_int_equal(coco_tref_parse("a.example.com/x/app:1", &r, &err), 0);
+	assert_int_equal(coco_dref_parse_named("a.example.com/x/app:1", COCO_DREF_NORMALIZE, &r, &err), 0);
 	la = coco_regd_lookaside(rd, &r);
 	assert_string_equal(la, "file:///legacy");
 	free(la);
-	coco_tref_clear(&r);
-	assert_int_equal(coco_tref_parse("a.example.com/y/app:1", &r, &err), 0);
+	coco_dref_clear(&r);
+	assert_int_equal(coco_dref_parse_named("a.example.com/y/app:1", COCO_DREF_NORMALIZE, &r, &err), 0);
 	la = coco_regd_lookaside(rd, &r);
 	assert_string_equal(la, "file:///default");
 	free(la);
-	coco_tref_clear(&r);
+	coco_dref_clear(&r);
 	coco_regd_free(rd);
 	char *u = coco_lookaside_url("https://example.com/lookaside", "library/busybox",
 	                             "sha256:abcd", 1);

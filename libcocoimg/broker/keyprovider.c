@@ -49,41 +49,45 @@ extern char **environ;
  * that looks like encoded data (base64/hex with letters and digits)
  * replaced by "[...]" since a provider may echo key material.
  */
+/* Length of the run of base64/hex-like characters at the start of in;
+ * *mixed when it holds both digits and letters. */
+static size_t encoded_run(const char *in, size_t len, bool *mixed)
+{
+	bool digit = false, alpha = false;
+	size_t j = 0;
+	for (; j < len; j++) {
+		unsigned char d = (unsigned char)in[j];
+		if (d >= '0' && d <= '9')
+			digit = true;
+		else if ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z'))
+			alpha = true;
+		else if (d != '+' && d != '/' && d != '=' && d != '_' && d != '-')
+			break;
+	}
+	*mixed = digit && alpha;
+	return j;
+}
+
 static void redact_line(const char *in, size_t len, char *out, size_t outsz)
 {
 	size_t o = 0, i = 0;
 	while (i < len && (in[i] == '\n' || in[i] == '\r' || in[i] == ' '))
 		i++;  /* the first non-empty line */
-	while (i < len && o + 6 < outsz && o < 200) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == '\n' || c == '\r')
-			break;
-		size_t j = i;
-		bool digit = false, alpha = false;
-		while (j < len) {
-			unsigned char d = (unsigned char)in[j];
-			if (d >= '0' && d <= '9')
-				digit = true;
-			else if ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z'))
-				alpha = true;
-			else if (d != '+' && d != '/' && d != '=' && d != '_' && d != '-')
-				break;
-			j++;
-		}
-		if (j - i >= 20 && digit && alpha) {
+	while (i < len && o + 6 < outsz && o < 200 && in[i] != '\n' && in[i] != '\r') {
+		bool mixed;
+		size_t j = i + encoded_run(in + i, len - i, &mixed);
+		if (j - i >= 20 && mixed) {
 			memcpy(out + o, "[...]", 5);
 			o += 5;
-			i = j;
-			continue;
-		}
-		if (j == i) {
+		} else if (j == i) {
+			unsigned char c = (unsigned char)in[i];
 			out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-			i++;
+			j = i + 1;
 		} else {
-			while (i < j && o + 1 < outsz && o < 200)
-				out[o++] = in[i++];
-			i = j;
+			for (size_t k = i; k < j && o + 1 < outsz && o < 200; k++)
+				out[o++] = in[k];
 		}
+		i = j;
 	}
 	out[o] = 0;
 }
@@ -131,6 +135,80 @@ static const char *kp_config_path(cocoimg_ctx *ctx)
 	return path && *path ? path : NULL;
 }
 
+/* A JSON string without NUL bytes, non-empty. */
+static bool plain_string(json_t *v)
+{
+	return json_is_string(v) && *json_string_value(v) &&
+	       strlen(json_string_value(v)) == json_string_length(v);
+}
+
+/* The "cmd" form: {"path": "...", "args": ["..."]}. */
+static int parse_cmd_form(cocoimg_ctx *ctx, const char *path, const char *name, json_t *cmd,
+                          coco_kp_provider *out)
+{
+	json_t *jp = json_is_object(cmd) ? json_object_get(cmd, "path") : NULL;
+	json_t *ja = json_is_object(cmd) ? json_object_get(cmd, "args") : NULL;
+	if (!plain_string(jp) || (ja && !json_is_null(ja) && !json_is_array(ja)))
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\": "
+		                   "\"cmd\" needs a \"path\" string and an optional \"args\" array",
+		                   path, name);
+	size_t na = json_is_array(ja) ? json_array_size(ja) : 0;
+	out->cmd_path = coco_strdup(json_string_value(jp));
+	out->cmd_args = calloc(na + 1, sizeof(char *));
+	if (!out->cmd_path || !out->cmd_args)
+		return coco_oom(ctx);
+	for (size_t i = 0; i < na; i++) {
+		json_t *a = json_array_get(ja, i);
+		if (!json_is_string(a) || strlen(json_string_value(a)) != json_string_length(a))
+			return coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider "
+			                   "\"%s\": \"args\" must hold strings", path, name);
+		if (!(out->cmd_args[i] = coco_strdup(json_string_value(a))))
+			return coco_oom(ctx);
+	}
+	return 0;
+}
+
+/* The "grpc" form: an address string (cleartext only). */
+static int parse_grpc_form(cocoimg_ctx *ctx, const char *path, const char *name, json_t *p,
+                           json_t *grpc, coco_kp_provider *out)
+{
+	if (!plain_string(grpc))
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\": "
+		                   "\"grpc\" must be an address string", path, name);
+	json_t *tls = json_object_get(p, "grpc-tls");
+	if (tls && !json_is_null(tls))
+		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "keyprovider \"%s\": \"grpc-tls\" is "
+		                   "not supported (cleartext gRPC only)", name);
+	out->grpc = coco_strdup(json_string_value(grpc));
+	return out->grpc ? 0 : coco_oom(ctx);
+}
+
+/* One provider entry: how it is invoked. */
+static int parse_provider(cocoimg_ctx *ctx, const char *path, const char *name, json_t *p,
+                          coco_kp_provider *out)
+{
+	if (!json_is_object(p))
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\" must "
+		                   "be an object", path, name);
+	json_t *cmd = json_object_get(p, "cmd");
+	json_t *grpc = json_object_get(p, "grpc");
+	int rc;
+	/* Go and Rust both prefer cmd when several forms are given. */
+	if (cmd && !json_is_null(cmd))
+		rc = parse_cmd_form(ctx, path, name, cmd, out);
+	else if (grpc && !json_is_null(grpc))
+		rc = parse_grpc_form(ctx, path, name, p, grpc, out);
+	else if (json_object_get(p, "ttrpc") || json_object_get(p, "native"))
+		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "keyprovider \"%s\": only the \"cmd\" and "
+		                 "\"grpc\" invocation forms are supported", name);
+	else
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\" has "
+		                 "neither \"cmd\" nor \"grpc\"", path, name);
+	if (!rc && !(out->name = coco_strdup(name)))
+		rc = coco_oom(ctx);
+	return rc;
+}
+
 int coco_kp_lookup(cocoimg_ctx *ctx, const char *name, coco_kp_provider *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -144,88 +222,15 @@ int coco_kp_lookup(cocoimg_ctx *ctx, const char *name, coco_kp_provider *out)
 	if (rc)
 		return rc;
 	json_t *provs = json_is_object(doc) ? json_object_get(doc, "key-providers") : NULL;
-	if (!json_is_object(provs)) {
-		json_decref(doc);
-		return coco_seterr(ctx, COCOIMG_ECONFIG,
-		                   "keyprovider config %s: expected an object with a \"key-providers\" "
-		                   "object", path);
-	}
 	json_t *p = json_object_get(provs, name);
-	if (!p) {
-		json_decref(doc);
-		return coco_seterr(ctx, COCOIMG_EINVAL, "keyprovider \"%s\" is not configured in %s",
-		                   name, path);
-	}
-	rc = 0;
-	if (!json_is_object(p)) {
-		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\" must be "
-		                 "an object", path, name);
-		goto out;
-	}
-	json_t *cmd = json_object_get(p, "cmd");
-	json_t *grpc = json_object_get(p, "grpc");
-	if (cmd && !json_is_null(cmd)) {
-		/* Go and Rust both prefer cmd when several forms are given. */
-		json_t *jp = json_is_object(cmd) ? json_object_get(cmd, "path") : NULL;
-		json_t *ja = json_is_object(cmd) ? json_object_get(cmd, "args") : NULL;
-		if (!json_is_string(jp) || !*json_string_value(jp) ||
-		    strlen(json_string_value(jp)) != json_string_length(jp) ||
-		    (ja && !json_is_null(ja) && !json_is_array(ja))) {
-			rc = coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\": "
-			                 "\"cmd\" needs a \"path\" string and an optional \"args\" array",
-			                 path, name);
-			goto out;
-		}
-		size_t na = json_is_array(ja) ? json_array_size(ja) : 0;
-		out->cmd_path = coco_strdup(json_string_value(jp));
-		out->cmd_args = calloc(na + 1, sizeof(char *));
-		if (!out->cmd_path || !out->cmd_args) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < na; i++) {
-			json_t *a = json_array_get(ja, i);
-			if (!json_is_string(a) || strlen(json_string_value(a)) != json_string_length(a)) {
-				rc = coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider "
-				                 "\"%s\": \"args\" must hold strings", path, name);
-				goto out;
-			}
-			if (!(out->cmd_args[i] = coco_strdup(json_string_value(a)))) {
-				rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-				goto out;
-			}
-		}
-	} else if (grpc && !json_is_null(grpc)) {
-		if (!json_is_string(grpc) || !*json_string_value(grpc) ||
-		    strlen(json_string_value(grpc)) != json_string_length(grpc)) {
-			rc = coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\": "
-			                 "\"grpc\" must be an address string", path, name);
-			goto out;
-		}
-		json_t *tls = json_object_get(p, "grpc-tls");
-		if (tls && !json_is_null(tls)) {
-			rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "keyprovider \"%s\": \"grpc-tls\" is "
-			                 "not supported (cleartext gRPC only)", name);
-			goto out;
-		}
-		out->grpc = coco_strdup(json_string_value(grpc));
-		if (!out->grpc) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-			goto out;
-		}
-	} else if (json_object_get(p, "ttrpc") || json_object_get(p, "native")) {
-		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "keyprovider \"%s\": only the \"cmd\" and "
-		                 "\"grpc\" invocation forms are supported", name);
-		goto out;
-	} else {
-		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: provider \"%s\" has "
-		                 "neither \"cmd\" nor \"grpc\"", path, name);
-		goto out;
-	}
-	out->name = coco_strdup(name);
-	if (!out->name)
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-out:
+	if (!json_is_object(provs))
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "keyprovider config %s: expected an object with "
+		                 "a \"key-providers\" object", path);
+	else if (!p)
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "keyprovider \"%s\" is not configured in %s",
+		                 name, path);
+	else
+		rc = parse_provider(ctx, path, name, p, out);
 	json_decref(doc);
 	if (rc)
 		coco_kp_provider_clear(out);
@@ -343,7 +348,7 @@ int coco_kp_parse_response(cocoimg_ctx *ctx, const char *name, bool wrap,
 		size_t before = out->len;
 		rc = coco_json_bytes(v, out);
 		if (rc == COCOIMG_ENOMEM)
-			rc = coco_seterr(ctx, rc, "out of memory");
+			rc = coco_oom(ctx);
 		else if (rc)
 			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "keyprovider \"%s\": %s.%s must be "
 			                 "base64 or an array of byte values", name, outer, field);
@@ -491,27 +496,49 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static int run_cmd(cocoimg_ctx *ctx, const coco_kp_provider *p, const unsigned char *req,
-                   size_t req_len, coco_buf *resp)
+/*
+ * A cmd provider runs as a child process with the request on its stdin;
+ * its stdout (bounded) is the answer, the start of its stderr explains a
+ * failure.  The steps: start the child with clean descriptors, exchange
+ * (feed stdin, read stdout and stderr until both close or the deadline
+ * passes), reap it, and say what the outcome means.
+ */
+
+/* Our ends of the child's stdin, stdout and stderr (-1 once closed). */
+typedef struct kp_child {
+	pid_t pid;
+	int in, out, err;
+} kp_child;
+
+/* One request and what came back. */
+typedef struct kp_exchange {
+	const unsigned char *req;
+	size_t req_len, sent;
+	coco_buf *resp;
+	char errbuf[KP_STDERR_KEEP];   /* the start of stderr; wiped after use */
+	size_t errlen;
+	int64_t deadline;              /* mono_ms(); 0 = none */
+	bool timed_out, too_big;
+} kp_exchange;
+
+static char **cmd_argv(const coco_kp_provider *p)
 {
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	long tmo = kp_timeout_ms(ctx);
-	int rc = 0;
 	size_t nargs = 0;
 	while (p->cmd_args && p->cmd_args[nargs])
 		nargs++;
 	char **argv = calloc(nargs + 2, sizeof(char *));
 	if (!argv)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return NULL;
 	argv[0] = p->cmd_path;
 	for (size_t i = 0; i < nargs; i++)
 		argv[i + 1] = p->cmd_args[i];
+	return argv;
+}
 
-	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
-		rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": pipe: %s", p->name,
-		                 strerror(errno));
-		goto out;
-	}
+/* Spawn with the pipes as stdin/stdout/stderr and nothing else inherited. */
+static int spawn_child(cocoimg_ctx *ctx, const coco_kp_provider *p, char **argv,
+                       const int pin[2], const int pout[2], const int perr[2], pid_t *pid)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
@@ -535,171 +562,243 @@ static int run_cmd(cocoimg_ctx *ctx, const coco_kp_provider *p, const unsigned c
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 	                                POSIX_SPAWN_SETSIGDEF);
-	pid_t pid;
-	int se = posix_spawn(&pid, p->cmd_path, &fa, &attr, argv, environ);
+	int se = posix_spawn(pid, p->cmd_path, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	if (se) {
-		rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": cannot run %s: %s", p->name,
-		                 p->cmd_path, strerror(se));
-		goto out;
-	}
+	if (se)
+		return coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": cannot run %s: %s", p->name,
+		                   p->cmd_path, strerror(se));
+	return 0;
+}
+
+/* Pipes and the child; our ends non-blocking.  On failure nothing is
+ * left open. */
+static int start_child(cocoimg_ctx *ctx, const coco_kp_provider *p, kp_child *c)
+{
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	*c = (kp_child){ .pid = -1, .in = -1, .out = -1, .err = -1 };
+	char **argv = cmd_argv(p);
+	if (!argv)
+		return coco_oom(ctx);
+	int rc;
+	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
+		rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": pipe: %s", p->name,
+		                 strerror(errno));
+	else
+		rc = spawn_child(ctx, p, argv, pin, pout, perr, &c->pid);
+	free(argv);
 	close_fd(&pin[0]);
 	close_fd(&pout[1]);
 	close_fd(&perr[1]);
-	fcntl(pin[1], F_SETFL, O_NONBLOCK);
-	fcntl(pout[0], F_SETFL, O_NONBLOCK);
-	fcntl(perr[0], F_SETFL, O_NONBLOCK);
+	if (rc) {
+		close_fd(&pin[1]);
+		close_fd(&pout[0]);
+		close_fd(&perr[0]);
+		return rc;
+	}
+	c->in = pin[1];
+	c->out = pout[0];
+	c->err = perr[0];
+	fcntl(c->in, F_SETFL, O_NONBLOCK);
+	fcntl(c->out, F_SETFL, O_NONBLOCK);
+	fcntl(c->err, F_SETFL, O_NONBLOCK);
+	return 0;
+}
 
-	/* Writing to a provider that exited must not kill us with SIGPIPE:
-	 * block it on this thread and consume any instance we caused. */
+/* Writing to a provider that exited must not kill us with SIGPIPE: block
+ * it on this thread while we talk to the child, then consume any instance
+ * we caused. */
+typedef struct sigpipe_guard {
 	sigset_t pipeset, oldset;
-	sigemptyset(&pipeset);
-	sigaddset(&pipeset, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipeset, &oldset);
+	bool was_pending;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+	sigemptyset(&g->pipeset);
+	sigaddset(&g->pipeset, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &g->pipeset, &g->oldset);
 	sigset_t pend;
 	sigpending(&pend);
-	bool pipe_was_pending = sigismember(&pend, SIGPIPE);
+	g->was_pending = sigismember(&pend, SIGPIPE);
+}
 
-	char errbuf[KP_STDERR_KEEP];
-	size_t errlen = 0;
-	size_t sent = 0;
-	bool timed_out = false, too_big = false;
-	int64_t deadline = tmo ? mono_ms() + tmo : 0;
-	if (req_len == 0)
-		close_fd(&pin[1]);
-	while (pout[0] >= 0 || perr[0] >= 0) {
-		struct pollfd fds[3];
-		int nf = 0, iin = -1, iout = -1, ierr = -1;
-		if (pin[1] >= 0) {
-			fds[nf] = (struct pollfd){ .fd = pin[1], .events = POLLOUT };
-			iin = nf++;
-		}
-		if (pout[0] >= 0) {
-			fds[nf] = (struct pollfd){ .fd = pout[0], .events = POLLIN };
-			iout = nf++;
-		}
-		if (perr[0] >= 0) {
-			fds[nf] = (struct pollfd){ .fd = perr[0], .events = POLLIN };
-			ierr = nf++;
-		}
-		int wait_ms = -1;
-		if (deadline) {
-			int64_t left = deadline - mono_ms();
-			if (left <= 0) {
-				timed_out = true;
-				break;
-			}
-			wait_ms = left > 1000000 ? 1000000 : (int)left;
-		}
-		int n = poll(fds, (nfds_t)nf, wait_ms);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": poll: %s", p->name,
-			                 strerror(errno));
-			break;
-		}
-		if (iin >= 0 && fds[iin].revents) {
-			ssize_t w = write(pin[1], req + sent, req_len - sent);
-			if (w > 0)
-				sent += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == req_len)
-				close_fd(&pin[1]); /* EPIPE: the provider stopped reading */
-		}
-		if (iout >= 0 && fds[iout].revents) {
-			if (coco_buf_reserve(resp, 65536)) {
-				rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-				break;
-			}
-			ssize_t r = read(pout[0], resp->data + resp->len, resp->cap - resp->len - 1);
-			if (r > 0) {
-				resp->len += (size_t)r;
-				if (resp->len > COCO_KP_MAX_RESPONSE) {
-					too_big = true;
-					break;
-				}
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				close_fd(&pout[0]);
-			}
-		}
-		if (ierr >= 0 && fds[ierr].revents) {
-			char tmp[4096];
-			ssize_t r = read(perr[0], tmp, sizeof(tmp));
-			if (r > 0) {
-				size_t take = (size_t)r;
-				if (take > sizeof(errbuf) - errlen)
-					take = sizeof(errbuf) - errlen;
-				memcpy(errbuf + errlen, tmp, take);
-				errlen += take;
-				coco_wipe(tmp, (size_t)r);
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				close_fd(&perr[0]);
-			}
-		}
-	}
-	close_fd(&pin[1]);
-	close_fd(&pout[0]);
-	close_fd(&perr[0]);
-
-	int status = 0;
-	if (timed_out || too_big || rc) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	} else {
-		/* Output closed: the process is exiting; still bound the wait. */
-		for (;;) {
-			pid_t w = waitpid(pid, &status, WNOHANG);
-			if (w == pid || (w < 0 && errno != EINTR))
-				break;
-			if (deadline && mono_ms() >= deadline) {
-				timed_out = true;
-				kill(-pid, SIGKILL);
-				kill(pid, SIGKILL);
-				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-					;
-				break;
-			}
-			struct timespec ts = { 0, 5 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-
-	if (!pipe_was_pending) {
+static void sigpipe_restore(sigpipe_guard *g)
+{
+	if (!g->was_pending) {
 		struct timespec zero = { 0, 0 };
+		sigset_t pend;
 		sigpending(&pend);
 		if (sigismember(&pend, SIGPIPE))
-			sigtimedwait(&pipeset, NULL, &zero);
+			sigtimedwait(&g->pipeset, NULL, &zero);
 	}
-	pthread_sigmask(SIG_SETMASK, &oldset, NULL);
+	pthread_sigmask(SIG_SETMASK, &g->oldset, NULL);
+}
 
+static void feed_stdin(kp_child *c, kp_exchange *x)
+{
+	ssize_t w = write(c->in, x->req + x->sent, x->req_len - x->sent);
+	if (w > 0)
+		x->sent += (size_t)w;
+	if ((w < 0 && errno != EAGAIN && errno != EINTR) || x->sent == x->req_len)
+		close_fd(&c->in); /* EPIPE: the provider stopped reading */
+}
+
+/* 0 (x->too_big past COCO_KP_MAX_RESPONSE) or COCOIMG_ENOMEM. */
+static int read_stdout(cocoimg_ctx *ctx, kp_child *c, kp_exchange *x)
+{
+	coco_buf *resp = x->resp;
+	if (coco_buf_reserve(resp, 65536))
+		return coco_oom(ctx);
+	ssize_t r = read(c->out, resp->data + resp->len, resp->cap - resp->len - 1);
+	if (r > 0) {
+		resp->len += (size_t)r;
+		x->too_big = resp->len > COCO_KP_MAX_RESPONSE;
+	} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close_fd(&c->out);
+	}
+	return 0;
+}
+
+/* Keep the first KP_STDERR_KEEP bytes of stderr, drain the rest. */
+static void read_stderr(kp_child *c, kp_exchange *x)
+{
+	char tmp[4096];
+	ssize_t r = read(c->err, tmp, sizeof(tmp));
+	if (r > 0) {
+		size_t take = (size_t)r;
+		if (take > sizeof(x->errbuf) - x->errlen)
+			take = sizeof(x->errbuf) - x->errlen;
+		memcpy(x->errbuf + x->errlen, tmp, take);
+		x->errlen += take;
+		coco_wipe(tmp, (size_t)r);
+	} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close_fd(&c->err);
+	}
+}
+
+/* Wait for the child's pipes (closed ones, fd -1, are ignored by poll)
+ * until the deadline: poll's result, or 0 with x->timed_out. */
+static int poll_child(const kp_child *c, kp_exchange *x, struct pollfd fds[3])
+{
+	fds[0] = (struct pollfd){ .fd = c->in, .events = POLLOUT };
+	fds[1] = (struct pollfd){ .fd = c->out, .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = c->err, .events = POLLIN };
+	int wait_ms = -1;
+	if (x->deadline) {
+		int64_t left = x->deadline - mono_ms();
+		if (left <= 0) {
+			x->timed_out = true;
+			return 0;
+		}
+		wait_ms = left > 1000000 ? 1000000 : (int)left;
+	}
+	return poll(fds, 3, wait_ms);
+}
+
+/* Feed stdin and read stdout/stderr until the child closes both outputs,
+ * the deadline passes or the answer is too big. */
+static int exchange(cocoimg_ctx *ctx, const coco_kp_provider *p, kp_child *c, kp_exchange *x)
+{
+	if (x->req_len == 0)
+		close_fd(&c->in);
+	while (c->out >= 0 || c->err >= 0) {
+		struct pollfd fds[3];
+		int n = poll_child(c, x, fds);
+		if (x->timed_out)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": poll: %s", p->name,
+			                   strerror(errno));
+		if (fds[0].revents && c->in >= 0)
+			feed_stdin(c, x);
+		if (fds[1].revents && c->out >= 0) {
+			int rc = read_stdout(ctx, c, x);
+			if (rc || x->too_big)
+				return rc;
+		}
+		if (fds[2].revents && c->err >= 0)
+			read_stderr(c, x);
+	}
+	return 0;
+}
+
+static void kill_and_reap(pid_t pid, int *status)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Collect the child's exit status.  Once its output closed it is exiting;
+ * the wait is still bounded by the deadline (then x->timed_out). */
+static void reap(const kp_child *c, kp_exchange *x, bool kill_now, int *status)
+{
+	if (kill_now) {
+		kill_and_reap(c->pid, status);
+		return;
+	}
+	for (;;) {
+		pid_t w = waitpid(c->pid, status, WNOHANG);
+		if (w == c->pid || (w < 0 && errno != EINTR))
+			return;
+		if (x->deadline && mono_ms() >= x->deadline) {
+			x->timed_out = true;
+			kill_and_reap(c->pid, status);
+			return;
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* What the run means: 0, or an error naming the provider with a short,
+ * redacted line of its stderr. */
+static int cmd_outcome(cocoimg_ctx *ctx, const coco_kp_provider *p, const kp_exchange *x,
+                       int status, long tmo)
+{
 	char why[256];
-	redact_line(errbuf, errlen, why, sizeof(why));
-	coco_wipe(errbuf, sizeof(errbuf));
+	redact_line(x->errbuf, x->errlen, why, sizeof(why));
+	if (x->timed_out)
+		return coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s timed out after %ld s "
+		                   "(keyprovider-timeout)", p->name, p->cmd_path, tmo / 1000);
+	if (x->too_big)
+		return coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s wrote more than %d bytes",
+		                   p->name, p->cmd_path, COCO_KP_MAX_RESPONSE);
+	if (WIFSIGNALED(status))
+		return coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s killed by signal %d%s%s",
+		                   p->name, p->cmd_path, WTERMSIG(status), *why ? ": " : "", why);
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		return coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s exited with status %d%s%s",
+		                   p->name, p->cmd_path, WEXITSTATUS(status), *why ? ": " : "", why);
+	return 0;
+}
+
+static int run_cmd(cocoimg_ctx *ctx, const coco_kp_provider *p, const unsigned char *req,
+                   size_t req_len, coco_buf *resp)
+{
+	long tmo = kp_timeout_ms(ctx);
+	kp_child c;
+	int rc = start_child(ctx, p, &c);
 	if (rc)
-		goto out;
-	if (timed_out)
-		rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s timed out after %ld s "
-		                 "(keyprovider-timeout)", p->name, p->cmd_path, tmo / 1000);
-	else if (too_big)
-		rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s wrote more than %d bytes",
-		                 p->name, p->cmd_path, COCO_KP_MAX_RESPONSE);
-	else if (WIFSIGNALED(status))
-		rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s killed by signal %d%s%s",
-		                 p->name, p->cmd_path, WTERMSIG(status), *why ? ": " : "", why);
-	else if (WIFEXITED(status) && WEXITSTATUS(status))
-		rc = coco_seterr(ctx, COCOIMG_EIO, "keyprovider \"%s\": %s exited with status %d%s%s",
-		                 p->name, p->cmd_path, WEXITSTATUS(status), *why ? ": " : "", why);
-out:
-	close_fd(&pin[0]);
-	close_fd(&pin[1]);
-	close_fd(&pout[0]);
-	close_fd(&pout[1]);
-	close_fd(&perr[0]);
-	close_fd(&perr[1]);
-	free(argv);
+		return rc;
+	kp_exchange x = { .req = req, .req_len = req_len, .resp = resp };
+	sigpipe_guard g;
+	sigpipe_block(&g);
+	x.deadline = tmo ? mono_ms() + tmo : 0;
+	rc = exchange(ctx, p, &c, &x);
+	close_fd(&c.in);
+	close_fd(&c.out);
+	close_fd(&c.err);
+	int status = 0;
+	reap(&c, &x, x.timed_out || x.too_big || rc, &status);
+	sigpipe_restore(&g);
+	if (!rc)
+		rc = cmd_outcome(ctx, p, &x, status, tmo);
+	coco_wipe(x.errbuf, sizeof(x.errbuf));
 	return rc;
 }
 
@@ -737,38 +836,49 @@ static int hexval(char c)
 	return -1;
 }
 
+/* grpc-status: a decimal code; anything unparseable is UNKNOWN (2). */
+static int parse_grpc_status(const char *v, size_t n)
+{
+	size_t i = 0;
+	while (i < n && v[i] == ' ')
+		i++;
+	int code = 0;
+	bool any = false;
+	while (i < n && v[i] >= '0' && v[i] <= '9' && code < 100000) {
+		code = code * 10 + (v[i++] - '0');
+		any = true;
+	}
+	return any ? code : 2;
+}
+
+/* grpc-message: percent-decoded, then redacted into out. */
+static void parse_grpc_message(const char *v, size_t n, char *out, size_t outsz)
+{
+	char dec[512];
+	size_t o = 0, i = 0;
+	while (i < n && v[i] == ' ')
+		i++;
+	for (; i < n && o + 1 < sizeof(dec); i++) {
+		if (v[i] == '%' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
+			dec[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+			i += 2;
+		} else {
+			dec[o++] = v[i];
+		}
+	}
+	redact_line(dec, o, out, outsz);
+	coco_wipe(dec, sizeof(dec));
+}
+
 static size_t grpc_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct grpc_rx *rx = ud;
 	size_t n = size * nmemb;
 	/* Headers and, with HTTP/2, trailers arrive here line by line. */
-	if (n > 12 && !strncasecmp(ptr, "grpc-status:", 12)) {
-		size_t i = 12;
-		while (i < n && ptr[i] == ' ')
-			i++;
-		int v = 0;
-		bool any = false;
-		while (i < n && ptr[i] >= '0' && ptr[i] <= '9' && v < 100000) {
-			v = v * 10 + (ptr[i++] - '0');
-			any = true;
-		}
-		rx->status = any ? v : 2; /* unparseable: UNKNOWN */
-	} else if (n > 13 && !strncasecmp(ptr, "grpc-message:", 13)) {
-		char dec[512];
-		size_t o = 0, i = 13;
-		while (i < n && ptr[i] == ' ')
-			i++;
-		for (; i < n && o + 1 < sizeof(dec); i++) {
-			if (ptr[i] == '%' && i + 2 < n && hexval(ptr[i + 1]) >= 0 && hexval(ptr[i + 2]) >= 0) {
-				dec[o++] = (char)(hexval(ptr[i + 1]) * 16 + hexval(ptr[i + 2]));
-				i += 2;
-			} else {
-				dec[o++] = ptr[i];
-			}
-		}
-		redact_line(dec, o, rx->message, sizeof(rx->message));
-		coco_wipe(dec, sizeof(dec));
-	}
+	if (n > 12 && !strncasecmp(ptr, "grpc-status:", 12))
+		rx->status = parse_grpc_status(ptr + 12, n - 12);
+	else if (n > 13 && !strncasecmp(ptr, "grpc-message:", 13))
+		parse_grpc_message(ptr + 13, n - 13, rx->message, sizeof(rx->message));
 	return n;
 }
 
@@ -783,57 +893,54 @@ static const char *grpc_code_name(int s)
 	return s >= 0 && (size_t)s < COCO_ARRAY_SIZE(names) ? names[s] : "status";
 }
 
-static int run_grpc(cocoimg_ctx *ctx, const coco_kp_provider *p, bool wrap,
-                    const unsigned char *req, size_t req_len, coco_buf *resp)
+/* The request URL (and, for unix://PATH, the socket) of a gRPC provider. */
+static int grpc_target(cocoimg_ctx *ctx, const coco_kp_provider *p, const char *method,
+                       char **url, char **unix_path)
 {
 	const char *addr = p->grpc;
-	const char *method = wrap ? "WrapKey" : "UnWrapKey";
-	char *unix_path = NULL, *url = NULL;
+	*url = *unix_path = NULL;
 	if (!strncmp(addr, "unix://", 7)) {
-		unix_path = coco_strdup(addr + 7);
-		url = coco_asprintf("http://localhost/keyprovider.KeyProviderService/%s", method);
-	} else {
-		if (!strncmp(addr, "http://", 7))
-			addr += 7;
-		else if (!strncmp(addr, "tcp://", 6))
-			addr += 6;
-		else if (strstr(addr, "://"))
-			return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "keyprovider \"%s\": unsupported "
-			                   "gRPC address scheme in \"%s\"", p->name, p->grpc);
-		size_t al = strlen(addr);
-		while (al && addr[al - 1] == '/')
-			al--;
-		url = coco_asprintf("http://%.*s/keyprovider.KeyProviderService/%s", (int)al, addr,
-		                    method);
+		*unix_path = coco_strdup(addr + 7);
+		*url = coco_asprintf("http://localhost/keyprovider.KeyProviderService/%s", method);
+		return *url && *unix_path ? 0 : coco_oom(ctx);
 	}
-	coco_buf body = COCO_BUF_INIT;
+	if (!strncmp(addr, "http://", 7))
+		addr += 7;
+	else if (!strncmp(addr, "tcp://", 6))
+		addr += 6;
+	else if (strstr(addr, "://"))
+		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "keyprovider \"%s\": unsupported "
+		                   "gRPC address scheme in \"%s\"", p->name, p->grpc);
+	size_t al = strlen(addr);
+	while (al && addr[al - 1] == '/')
+		al--;
+	*url = coco_asprintf("http://%.*s/keyprovider.KeyProviderService/%s", (int)al, addr, method);
+	return *url ? 0 : coco_oom(ctx);
+}
+
+/* The request headers of a gRPC call; NULL when out of memory. */
+static struct curl_slist *grpc_headers(void)
+{
+	static const char *const lines[] = {
+		"Content-Type: application/grpc", "TE: trailers", "Expect:", "Accept:",
+	};
 	struct curl_slist *hdrs = NULL;
-	CURL *h = NULL;
-	int rc = 0;
-	if (!url || (!strncmp(p->grpc, "unix://", 7) && !unix_path) ||
-	    coco_grpc_frame_encode(req, req_len, &body)) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		goto out;
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(lines); i++) {
+		struct curl_slist *t = curl_slist_append(hdrs, lines[i]);
+		if (!t) {
+			curl_slist_free_all(hdrs);
+			return NULL;
+		}
+		hdrs = t;
 	}
-	if ((rc = coco_curl_global_init(ctx)))
-		goto out;
-	h = curl_easy_init();
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/grpc");
-	struct curl_slist *t = hdrs ? curl_slist_append(hdrs, "TE: trailers") : NULL;
-	if (t)
-		hdrs = t;
-	t = t ? curl_slist_append(hdrs, "Expect:") : NULL;
-	if (t)
-		hdrs = t;
-	t = t ? curl_slist_append(hdrs, "Accept:") : NULL;
-	if (t)
-		hdrs = t;
-	if (!h || !t) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		goto out;
-	}
-	struct grpc_rx rx = { .body = resp, .status = -1 };
-	char cerr[CURL_ERROR_SIZE] = "";
+	return hdrs;
+}
+
+/* A unary call over cleartext HTTP/2 (prior knowledge), no proxy. */
+static void grpc_setup(cocoimg_ctx *ctx, CURL *h, const char *url, const char *unix_path,
+                       const coco_buf *body, struct curl_slist *hdrs, struct grpc_rx *rx,
+                       char *cerr)
+{
 	long tmo = kp_timeout_ms(ctx);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (unix_path)
@@ -848,48 +955,82 @@ static int run_grpc(cocoimg_ctx *ctx, const coco_kp_provider *p, bool wrap,
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body.data);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body->data);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "coco-img/" COCOIMG_VERSION_STRING);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grpc_write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &rx);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, rx);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, grpc_header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &rx);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, rx);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	if (tmo)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
+}
+
+/* What the transfer means: 0 with the answer's JSON alone in resp, or an
+ * error naming the provider. */
+static int grpc_outcome(cocoimg_ctx *ctx, const coco_kp_provider *p, const char *method,
+                        CURLcode cc, long http, const struct grpc_rx *rx, const char *cerr,
+                        coco_buf *resp)
+{
+	if (rx->too_big)
+		return coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC answer larger than %d "
+		                   "bytes", p->name, COCO_KP_MAX_RESPONSE);
+	if (cc != CURLE_OK)
+		return coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC call to %s failed: %s",
+		                   p->name, p->grpc, *cerr ? cerr : curl_easy_strerror(cc));
+	if (http != 200)
+		return coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC server %s answered "
+		                   "HTTP %ld", p->name, p->grpc, http);
+	if (rx->status < 0)
+		return coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC answer from %s without "
+		                   "grpc-status", p->name, p->grpc);
+	if (rx->status != 0)
+		return coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": %s failed with gRPC %s "
+		                   "(%d)%s%s", p->name, method, grpc_code_name(rx->status), rx->status,
+		                   *rx->message ? ": " : "", rx->message);
+	const unsigned char *msg;
+	size_t ml;
+	if (coco_grpc_frame_decode(resp->data, resp->len, &msg, &ml))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "keyprovider \"%s\": malformed gRPC "
+		                   "answer message", p->name);
+	memmove(resp->data, msg ? msg : resp->data, ml);
+	coco_wipe(resp->data + ml, resp->len - ml);
+	resp->len = ml;
+	return 0;
+}
+
+static int run_grpc(cocoimg_ctx *ctx, const coco_kp_provider *p, bool wrap,
+                    const unsigned char *req, size_t req_len, coco_buf *resp)
+{
+	const char *method = wrap ? "WrapKey" : "UnWrapKey";
+	char *unix_path = NULL, *url = NULL;
+	coco_buf body = COCO_BUF_INIT;
+	struct curl_slist *hdrs = NULL;
+	CURL *h = NULL;
+	int rc = grpc_target(ctx, p, method, &url, &unix_path);
+	if (rc)
+		goto out;
+	if (coco_grpc_frame_encode(req, req_len, &body)) {
+		rc = coco_oom(ctx);
+		goto out;
+	}
+	if ((rc = coco_curl_global_init(ctx)))
+		goto out;
+	h = curl_easy_init();
+	hdrs = grpc_headers();
+	if (!h || !hdrs) {
+		rc = coco_oom(ctx);
+		goto out;
+	}
+	struct grpc_rx rx = { .body = resp, .status = -1 };
+	char cerr[CURL_ERROR_SIZE] = "";
+	grpc_setup(ctx, h, url, unix_path, &body, hdrs, &rx, cerr);
 	CURLcode cc = curl_easy_perform(h);
 	long http = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
-	if (rx.too_big) {
-		rc = coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC answer larger than %d "
-		                 "bytes", p->name, COCO_KP_MAX_RESPONSE);
-	} else if (cc != CURLE_OK) {
-		rc = coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC call to %s failed: %s",
-		                 p->name, p->grpc, *cerr ? cerr : curl_easy_strerror(cc));
-	} else if (http != 200) {
-		rc = coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC server %s answered "
-		                 "HTTP %ld", p->name, p->grpc, http);
-	} else if (rx.status < 0) {
-		rc = coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC answer from %s without "
-		                 "grpc-status", p->name, p->grpc);
-	} else if (rx.status != 0) {
-		rc = coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": %s failed with gRPC %s (%d)%s%s",
-		                 p->name, method, grpc_code_name(rx.status), rx.status,
-		                 *rx.message ? ": " : "", rx.message);
-	} else {
-		const unsigned char *msg;
-		size_t ml;
-		if (coco_grpc_frame_decode(resp->data, resp->len, &msg, &ml)) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "keyprovider \"%s\": malformed gRPC "
-			                 "answer message", p->name);
-		} else {
-			memmove(resp->data, msg ? msg : resp->data, ml);
-			coco_wipe(resp->data + ml, resp->len - ml);
-			resp->len = ml;
-		}
-	}
+	rc = grpc_outcome(ctx, p, method, cc, http, &rx, cerr, resp);
 out:
 	if (h)
 		curl_easy_cleanup(h);

@@ -122,6 +122,104 @@ static json_t *decode_protected(const char *b64, size_t len)
 	return j;
 }
 
+/* Compact serialization: protected.encrypted_key.iv.ciphertext.tag */
+static int parse_compact(const unsigned char *data, size_t len, jwe_obj *j, json_t **prot)
+{
+	const char *p[5];
+	size_t l[5];
+	const char *s = (const char *)data, *end = s + len;
+	for (int k = 0; k < 5; k++) {
+		const char *dot = k < 4 ? memchr(s, '.', (size_t)(end - s)) : end;
+		if (!dot)
+			return COCOIMG_EBADIMAGE;
+		p[k] = s;
+		l[k] = (size_t)(dot - s);
+		s = dot + 1;
+	}
+	if (memchr(p[4], '.', l[4]))
+		return COCOIMG_EBADIMAGE;
+	j->protected_b64 = coco_strndup(p[0], l[0]);
+	*prot = j->protected_b64 ? decode_protected(p[0], l[0]) : NULL;
+	if (!*prot)
+		return COCOIMG_EBADIMAGE;
+	json_t *ek = json_stringn(p[1], l[1]);
+	int rc = ek ? add_rcpt(j, *prot, NULL, NULL, ek) : COCOIMG_ENOMEM;
+	json_decref(ek);
+	if (rc)
+		return rc;
+	if (coco_b64url_decode(p[2], l[2], &j->iv) || coco_b64url_decode(p[3], l[3], &j->ct) ||
+	    coco_b64url_decode(p[4], l[4], &j->tag))
+		return COCOIMG_EBADIMAGE;
+	return 0;
+}
+
+/* The "protected" and "aad" members of a JSON serialization. */
+static int parse_json_headers(json_t *doc, jwe_obj *j, json_t **prot)
+{
+	json_t *pv = json_object_get(doc, "protected");
+	if (pv) {
+		if (!json_is_string(pv))
+			return COCOIMG_EBADIMAGE;
+		j->protected_b64 = coco_strdup(json_string_value(pv));
+		*prot = decode_protected(json_string_value(pv), json_string_length(pv));
+		if (!j->protected_b64 || !*prot)
+			return COCOIMG_EBADIMAGE;
+	} else {
+		j->protected_b64 = coco_strdup("");
+	}
+	json_t *aad = json_object_get(doc, "aad");
+	if (aad) {
+		if (!json_is_string(aad))
+			return COCOIMG_EBADIMAGE;
+		j->aad_b64 = coco_strdup(json_string_value(aad));
+	}
+	return 0;
+}
+
+/* The recipients: a "recipients" array (general form; a stray top-level
+ * encrypted_key is ignored) or the top-level header (flattened form). */
+static int parse_json_recipients(json_t *doc, jwe_obj *j, json_t *prot)
+{
+	json_t *unprot = json_object_get(doc, "unprotected");
+	json_t *rcpts = json_object_get(doc, "recipients");
+	if (!rcpts)
+		return add_rcpt(j, prot, unprot, json_object_get(doc, "header"),
+		                json_object_get(doc, "encrypted_key"));
+	if (!json_is_array(rcpts) || !json_array_size(rcpts))
+		return COCOIMG_EBADIMAGE;
+	size_t k;
+	json_t *r;
+	json_array_foreach(rcpts, k, r) {
+		if (!json_is_object(r))
+			return COCOIMG_EBADIMAGE;
+		int rc = add_rcpt(j, prot, unprot, json_object_get(r, "header"),
+		                  json_object_get(r, "encrypted_key"));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* General or flattened JSON serialization. */
+static int parse_json(const unsigned char *data, size_t len, jwe_obj *j, json_t **prot)
+{
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)data, len, 0, &e);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return COCOIMG_EBADIMAGE;
+	}
+	int rc = parse_json_headers(doc, j, prot);
+	if (!rc)
+		rc = parse_json_recipients(doc, j, *prot);
+	if (!rc && (b64u_str(json_object_get(doc, "iv"), &j->iv, false) ||
+	            b64u_str(json_object_get(doc, "ciphertext"), &j->ct, true) ||
+	            b64u_str(json_object_get(doc, "tag"), &j->tag, false)))
+		rc = COCOIMG_EBADIMAGE;
+	json_decref(doc);
+	return rc;
+}
+
 static int jwe_parse(const unsigned char *data, size_t len, jwe_obj *j)
 {
 	memset(j, 0, sizeof(*j));
@@ -130,100 +228,13 @@ static int jwe_parse(const unsigned char *data, size_t len, jwe_obj *j)
 		i++;
 	if (len > MAX_JWE || i == len)
 		return COCOIMG_EBADIMAGE;
-	int rc = COCOIMG_EBADIMAGE;
 	json_t *prot = NULL;
-	if (data[i] != '{') {
-		/* compact: protected.encrypted_key.iv.ciphertext.tag */
-		const char *p[5];
-		size_t l[5];
-		const char *s = (const char *)data, *end = s + len;
-		for (int k = 0; k < 5; k++) {
-			const char *dot = k < 4 ? memchr(s, '.', (size_t)(end - s)) : end;
-			if (!dot)
-				return COCOIMG_EBADIMAGE;
-			p[k] = s;
-			l[k] = (size_t)(dot - s);
-			s = dot + 1;
-		}
-		if (memchr(p[4], '.', l[4]))
-			return COCOIMG_EBADIMAGE;
-		j->protected_b64 = coco_strndup(p[0], l[0]);
-		prot = j->protected_b64 ? decode_protected(p[0], l[0]) : NULL;
-		if (!prot)
-			goto out;
-		json_t *ek = json_stringn(p[1], l[1]);
-		rc = ek ? add_rcpt(j, prot, NULL, NULL, ek) : COCOIMG_ENOMEM;
-		json_decref(ek);
-		if (rc)
-			goto out;
-		rc = COCOIMG_EBADIMAGE;
-		if (coco_b64url_decode(p[2], l[2], &j->iv) || coco_b64url_decode(p[3], l[3], &j->ct) ||
-		    coco_b64url_decode(p[4], l[4], &j->tag))
-			goto out;
-		rc = 0;
-		goto out;
-	}
-	json_error_t e;
-	json_t *doc = json_loadb((const char *)data, len, 0, &e);
-	if (!json_is_object(doc)) {
-		json_decref(doc);
-		return COCOIMG_EBADIMAGE;
-	}
-	json_t *pv = json_object_get(doc, "protected");
-	if (pv) {
-		if (!json_is_string(pv))
-			goto out_doc;
-		j->protected_b64 = coco_strdup(json_string_value(pv));
-		prot = decode_protected(json_string_value(pv), json_string_length(pv));
-		if (!j->protected_b64 || !prot)
-			goto out_doc;
-	} else {
-		j->protected_b64 = coco_strdup("");
-	}
-	json_t *aad = json_object_get(doc, "aad");
-	if (aad) {
-		if (!json_is_string(aad))
-			goto out_doc;
-		j->aad_b64 = coco_strdup(json_string_value(aad));
-	}
-	json_t *unprot = json_object_get(doc, "unprotected");
-	json_t *rcpts = json_object_get(doc, "recipients");
-	if (rcpts) {
-		/* general: a stray top-level encrypted_key is ignored */
-		if (!json_is_array(rcpts) || !json_array_size(rcpts))
-			goto out_doc;
-		size_t k;
-		json_t *r;
-		json_array_foreach(rcpts, k, r) {
-			if (!json_is_object(r))
-				goto out_doc;
-			rc = add_rcpt(j, prot, unprot, json_object_get(r, "header"),
-			              json_object_get(r, "encrypted_key"));
-			if (rc)
-				goto out_doc;
-		}
-	} else {
-		rc = add_rcpt(j, prot, unprot, json_object_get(doc, "header"),
-		              json_object_get(doc, "encrypted_key"));
-		if (rc)
-			goto out_doc;
-	}
-	rc = COCOIMG_EBADIMAGE;
-	if (b64u_str(json_object_get(doc, "iv"), &j->iv, false) ||
-	    b64u_str(json_object_get(doc, "ciphertext"), &j->ct, true) ||
-	    b64u_str(json_object_get(doc, "tag"), &j->tag, false))
-		goto out_doc;
-	rc = 0;
-out_doc:
-	json_decref(doc);
-out:
+	int rc = data[i] == '{' ? parse_json(data, len, j, &prot) : parse_compact(data, len, j, &prot);
 	json_decref(prot);
 	if (rc)
 		jwe_free(j);
 	return rc;
 }
-
-/* ---- primitives ---- */
 
 static int cek_len(const char *enc)
 {
@@ -325,78 +336,94 @@ static int rsa_oaep(bool enc, EVP_PKEY *pk, const EVP_MD *md, const unsigned cha
 	return ok ? 0 : COCOIMG_ENOKEY;
 }
 
-/* Content decryption; AAD is the protected header's base64 text. */
+/* AES-GCM (RFC 7518 5.3) into out (room reserved); 0 or COCOIMG_ENOKEY. */
+static int gcm_open(EVP_CIPHER_CTX *c, const jwe_obj *j, const unsigned char *cek,
+                    size_t ceklen, const coco_buf *aad, coco_buf *out)
+{
+	const EVP_CIPHER *ciph = ceklen == 16 ? EVP_aes_128_gcm() :
+	                         ceklen == 24 ? EVP_aes_192_gcm() : EVP_aes_256_gcm();
+	int l1 = 0, l2 = 0;
+	size_t start = out->len;
+	/* 96-bit IV, 128-bit tag (go-jose and josekit refuse anything else too) */
+	if (j->tag.len != 16 || j->iv.len != 12)
+		return COCOIMG_ENOKEY;
+	if (!EVP_DecryptInit_ex(c, ciph, NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)j->iv.len, NULL) ||
+	    !EVP_DecryptInit_ex(c, NULL, NULL, cek, j->iv.data) ||
+	    !EVP_DecryptUpdate(c, NULL, &l1, aad->data, (int)aad->len) ||
+	    !EVP_DecryptUpdate(c, out->data + start, &l1, j->ct.data, (int)j->ct.len) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag.data) ||
+	    !EVP_DecryptFinal_ex(c, out->data + start + l1, &l2))
+		return COCOIMG_ENOKEY;
+	out->len = start + (size_t)l1 + (size_t)l2;
+	return 0;
+}
+
+/* The AES_CBC_HMAC_SHA2 tag (RFC 7518 5.2.2.1) of the first half of the
+ * key over aad, iv, ciphertext and the AAD length in bits. */
+static bool cbc_hmac_ok(const jwe_obj *j, const unsigned char *cek, size_t half,
+                        const coco_buf *aad)
+{
+	unsigned char mac[64], al[8];
+	uint64_t bits = (uint64_t)aad->len * 8;
+	for (int i = 0; i < 8; i++)
+		al[i] = (unsigned char)(bits >> (56 - 8 * i));
+	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *mc = m ? EVP_MAC_CTX_new(m) : NULL;
+	EVP_MAC_free(m);
+	char mdname[8];
+	strcpy(mdname, half == 16 ? "SHA256" : half == 24 ? "SHA384" : "SHA512");
+	OSSL_PARAM prm[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, mdname, 0),
+	                     OSSL_PARAM_construct_end() };
+	size_t ml = 0;
+	bool macok = mc && EVP_MAC_init(mc, cek, half, prm) &&
+	             EVP_MAC_update(mc, aad->data, aad->len) &&
+	             EVP_MAC_update(mc, j->iv.data, j->iv.len) &&
+	             EVP_MAC_update(mc, j->ct.data, j->ct.len) && EVP_MAC_update(mc, al, 8) &&
+	             EVP_MAC_final(mc, mac, &ml, sizeof(mac)) && ml >= half;
+	EVP_MAC_CTX_free(mc);
+	macok = macok && coco_ct_equal(mac, j->tag.data, half);
+	coco_wipe(mac, sizeof(mac));
+	return macok;
+}
+
+/* AES_CBC_HMAC_SHA2 (RFC 7518 5.2) into out (room reserved); 0 or
+ * COCOIMG_ENOKEY. */
+static int cbc_hmac_open(EVP_CIPHER_CTX *c, const jwe_obj *j, const unsigned char *cek,
+                         size_t ceklen, const coco_buf *aad, coco_buf *out)
+{
+	size_t half = ceklen / 2;
+	const EVP_CIPHER *ciph = half == 16 ? EVP_aes_128_cbc() :
+	                         half == 24 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+	int l1 = 0, l2 = 0;
+	size_t start = out->len;
+	if (j->iv.len != 16 || j->tag.len != half)
+		return COCOIMG_ENOKEY;
+	if (!cbc_hmac_ok(j, cek, half, aad) ||
+	    !EVP_DecryptInit_ex(c, ciph, NULL, cek + half, j->iv.data) ||
+	    !EVP_DecryptUpdate(c, out->data + start, &l1, j->ct.data, (int)j->ct.len) ||
+	    !EVP_DecryptFinal_ex(c, out->data + start + l1, &l2))
+		return COCOIMG_ENOKEY;
+	out->len = start + (size_t)l1 + (size_t)l2;
+	return 0;
+}
+
+/* Content decryption; AAD is the protected header's base64 text (and
+ * "." and the aad member when present). */
 static int content_decrypt(const jwe_obj *j, const char *enc, const unsigned char *cek,
                            size_t ceklen, coco_buf *out)
 {
 	coco_buf aad = COCO_BUF_INIT;
+	size_t start = out->len;
+	EVP_CIPHER_CTX *c = NULL;
 	int rc = COCOIMG_ENOMEM;
 	if (coco_buf_append(&aad, j->protected_b64, strlen(j->protected_b64)) ||
 	    (j->aad_b64 && (coco_buf_putc(&aad, '.') ||
-	                    coco_buf_append(&aad, j->aad_b64, strlen(j->aad_b64)))))
+	                    coco_buf_append(&aad, j->aad_b64, strlen(j->aad_b64)))) ||
+	    coco_buf_reserve(out, j->ct.len + 32) || !(c = EVP_CIPHER_CTX_new()))
 		goto out;
-	size_t start = out->len;
-	if (coco_buf_reserve(out, j->ct.len + 32))
-		goto out;
-	rc = COCOIMG_ENOKEY;
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	if (!c) {
-		rc = COCOIMG_ENOMEM;
-		goto out;
-	}
-	int l1 = 0, l2 = 0;
-	if (!strncmp(enc + 4, "GCM", 3)) {
-		const EVP_CIPHER *ciph = ceklen == 16 ? EVP_aes_128_gcm() :
-		                         ceklen == 24 ? EVP_aes_192_gcm() : EVP_aes_256_gcm();
-		/* RFC 7518 5.3: 96-bit IV, 128-bit tag (go-jose and josekit
-		 * refuse anything else too) */
-		if (j->tag.len != 16 || j->iv.len != 12)
-			goto done;
-		if (EVP_DecryptInit_ex(c, ciph, NULL, NULL, NULL) &&
-		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)j->iv.len, NULL) &&
-		    EVP_DecryptInit_ex(c, NULL, NULL, cek, j->iv.data) &&
-		    EVP_DecryptUpdate(c, NULL, &l1, aad.data, (int)aad.len) &&
-		    EVP_DecryptUpdate(c, out->data + start, &l1, j->ct.data, (int)j->ct.len) &&
-		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag.data) &&
-		    EVP_DecryptFinal_ex(c, out->data + start + l1, &l2)) {
-			out->len = start + (size_t)l1 + (size_t)l2;
-			rc = 0;
-		}
-	} else {
-		/* AES_CBC_HMAC_SHA2 (RFC 7518 5.2) */
-		size_t half = ceklen / 2;
-		const EVP_CIPHER *ciph = half == 16 ? EVP_aes_128_cbc() :
-		                         half == 24 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
-		unsigned char mac[64], al[8];
-		uint64_t bits = (uint64_t)aad.len * 8;
-		for (int i = 0; i < 8; i++)
-			al[i] = (unsigned char)(bits >> (56 - 8 * i));
-		if (j->iv.len != 16 || j->tag.len != half)
-			goto done;
-		EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		EVP_MAC_CTX *mc = m ? EVP_MAC_CTX_new(m) : NULL;
-		EVP_MAC_free(m);
-		char mdname[8];
-		strcpy(mdname, half == 16 ? "SHA256" : half == 24 ? "SHA384" : "SHA512");
-		OSSL_PARAM prm[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, mdname, 0),
-		                     OSSL_PARAM_construct_end() };
-		size_t ml = 0;
-		bool macok = mc && EVP_MAC_init(mc, cek, half, prm) &&
-		             EVP_MAC_update(mc, aad.data, aad.len) &&
-		             EVP_MAC_update(mc, j->iv.data, j->iv.len) &&
-		             EVP_MAC_update(mc, j->ct.data, j->ct.len) && EVP_MAC_update(mc, al, 8) &&
-		             EVP_MAC_final(mc, mac, &ml, sizeof(mac)) && ml >= half;
-		EVP_MAC_CTX_free(mc);
-		if (macok && coco_ct_equal(mac, j->tag.data, half) &&
-		    EVP_DecryptInit_ex(c, ciph, NULL, cek + half, j->iv.data) &&
-		    EVP_DecryptUpdate(c, out->data + start, &l1, j->ct.data, (int)j->ct.len) &&
-		    EVP_DecryptFinal_ex(c, out->data + start + l1, &l2)) {
-			out->len = start + (size_t)l1 + (size_t)l2;
-			rc = 0;
-		}
-		coco_wipe(mac, sizeof(mac));
-	}
-done:
+	rc = !strncmp(enc + 4, "GCM", 3) ? gcm_open(c, j, cek, ceklen, &aad, out)
+	                                 : cbc_hmac_open(c, j, cek, ceklen, &aad, out);
 	EVP_CIPHER_CTX_free(c);
 	/* no unauthenticated plaintext left behind in the spare capacity */
 	if (rc)
@@ -414,44 +441,48 @@ static const char *hdr_str(json_t *h, const char *k)
 }
 
 /* Recover the CEK of recipient r with private key pk. */
-static int recipient_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const char *enc,
-                         unsigned char *cek, size_t *ceklen)
+/* RSA-OAEP(-256): decrypt the encrypted key; it must be want bytes. */
+static int rsa_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, int want,
+                   unsigned char *cek, size_t *ceklen)
 {
-	int want = cek_len(enc);
-	if (want < 0)
-		return COCOIMG_EUNSUPPORTED;
-	if (!strcmp(alg, "RSA-OAEP") || !strcmp(alg, "RSA-OAEP-256")) {
-		if (!EVP_PKEY_is_a(pk, "RSA"))
-			return COCOIMG_ENOKEY;
-		unsigned char tmp[1024];
-		size_t tl = sizeof(tmp);
-		if (r->ek.len > sizeof(tmp))
-			return COCOIMG_ENOKEY;
-		int rc = rsa_oaep(false, pk, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(),
-		                  r->ek.data, r->ek.len, tmp, &tl);
-		ERR_clear_error();
-		if (!rc && tl != (size_t)want)
-			rc = COCOIMG_ENOKEY;
-		if (!rc) {
-			memcpy(cek, tmp, tl);
-			*ceklen = tl;
-		}
-		coco_wipe(tmp, sizeof(tmp));
-		return rc;
+	if (!EVP_PKEY_is_a(pk, "RSA"))
+		return COCOIMG_ENOKEY;
+	unsigned char tmp[1024];
+	size_t tl = sizeof(tmp);
+	if (r->ek.len > sizeof(tmp))
+		return COCOIMG_ENOKEY;
+	int rc = rsa_oaep(false, pk, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(),
+	                  r->ek.data, r->ek.len, tmp, &tl);
+	ERR_clear_error();
+	if (!rc && tl != (size_t)want)
+		rc = COCOIMG_ENOKEY;
+	if (!rc) {
+		memcpy(cek, tmp, tl);
+		*ceklen = tl;
 	}
-	if (strncmp(alg, "ECDH-ES", 7))
-		return COCOIMG_EUNSUPPORTED;
-	size_t kwlen;
+	coco_wipe(tmp, sizeof(tmp));
+	return rc;
+}
+
+/* The AES key wrap size of an ECDH-ES algorithm: 0 for direct key
+ * agreement, -1 when not supported. */
+static int ecdh_kwlen(const char *alg)
+{
 	if (!strcmp(alg, "ECDH-ES"))
-		kwlen = 0;
-	else if (!strcmp(alg, "ECDH-ES+A128KW"))
-		kwlen = 16;
-	else if (!strcmp(alg, "ECDH-ES+A192KW"))
-		kwlen = 24;
-	else if (!strcmp(alg, "ECDH-ES+A256KW"))
-		kwlen = 32;
-	else
-		return COCOIMG_EUNSUPPORTED;
+		return 0;
+	if (!strcmp(alg, "ECDH-ES+A128KW"))
+		return 16;
+	if (!strcmp(alg, "ECDH-ES+A192KW"))
+		return 24;
+	if (!strcmp(alg, "ECDH-ES+A256KW"))
+		return 32;
+	return -1;
+}
+
+/* Shared secret with the recipient header's ephemeral key (same curve as
+ * pk). */
+static int ecdh_secret(const jwe_rcpt *r, EVP_PKEY *pk, unsigned char *z, size_t *zlen)
+{
 	const char *crv;
 	size_t flen;
 	if (coco_ec_info(pk, &crv, &flen))
@@ -463,27 +494,36 @@ static int recipient_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const
 	EVP_PKEY *peer = coco_jwk_to_pkey(epk, false);
 	if (!peer)
 		return COCOIMG_EBADIMAGE;
+	int rc = ecdh(pk, peer, z, zlen);
+	EVP_PKEY_free(peer);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ECDH-ES (direct) or ECDH-ES+AxxxKW (Concat KDF, then AES key unwrap). */
+static int ecdh_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const char *enc,
+                    int want, unsigned char *cek, size_t *ceklen)
+{
+	int kwlen = ecdh_kwlen(alg);
+	if (kwlen < 0)
+		return COCOIMG_EUNSUPPORTED;
 	unsigned char z[80], kek[64];
 	size_t zlen = sizeof(z);
 	coco_buf apu = COCO_BUF_INIT, apv = COCO_BUF_INIT;
-	int rc = ecdh(pk, peer, z, &zlen);
-	EVP_PKEY_free(peer);
-	ERR_clear_error();
+	int rc = ecdh_secret(r, pk, z, &zlen);
 	if (!rc && (b64u_str(json_object_get(r->header, "apu"), &apu, false) ||
 	            b64u_str(json_object_get(r->header, "apv"), &apv, false)))
 		rc = COCOIMG_EBADIMAGE;
-	if (!rc) {
-		if (!kwlen) {
-			rc = concat_kdf(z, zlen, enc, &apu, &apv, (size_t)want, cek);
-			*ceklen = (size_t)want;
-		} else {
-			rc = concat_kdf(z, zlen, alg, &apu, &apv, kwlen, kek);
-			if (!rc && (r->ek.len != (size_t)want + 8))
-				rc = COCOIMG_ENOKEY;
-			if (!rc)
-				rc = aes_kw(false, kek, kwlen, r->ek.data, r->ek.len, cek, ceklen);
-			ERR_clear_error();
-		}
+	if (!rc && !kwlen) {
+		rc = concat_kdf(z, zlen, enc, &apu, &apv, (size_t)want, cek);
+		*ceklen = (size_t)want;
+	} else if (!rc) {
+		rc = concat_kdf(z, zlen, alg, &apu, &apv, (size_t)kwlen, kek);
+		if (!rc && (r->ek.len != (size_t)want + 8))
+			rc = COCOIMG_ENOKEY;
+		if (!rc)
+			rc = aes_kw(false, kek, (size_t)kwlen, r->ek.data, r->ek.len, cek, ceklen);
+		ERR_clear_error();
 	}
 	coco_wipe(z, sizeof(z));
 	coco_wipe(kek, sizeof(kek));
@@ -492,7 +532,19 @@ static int recipient_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const
 	return rc;
 }
 
-/* Try pk on every recipient of j; 0 with the plaintext appended to out. */
+static int recipient_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const char *enc,
+                         unsigned char *cek, size_t *ceklen)
+{
+	int want = cek_len(enc);
+	if (want < 0)
+		return COCOIMG_EUNSUPPORTED;
+	if (!strcmp(alg, "RSA-OAEP") || !strcmp(alg, "RSA-OAEP-256"))
+		return rsa_cek(r, pk, alg, want, cek, ceklen);
+	if (strncmp(alg, "ECDH-ES", 7))
+		return COCOIMG_EUNSUPPORTED;
+	return ecdh_cek(r, pk, alg, enc, want, cek, ceklen);
+}
+
 static int jwe_decrypt(const jwe_obj *j, EVP_PKEY *pk, coco_buf *out)
 {
 	int rc = COCOIMG_ENOKEY;
@@ -547,123 +599,171 @@ static int set_b64u(json_t *o, const char *k, const unsigned char *d, size_t n)
 	return rc ? COCOIMG_ENOMEM : 0;
 }
 
+/* RSA-OAEP(-256) key wrapping: the JWK's "alg" when it is one of the two,
+ * else RSA-OAEP (what go-jose writes). */
+static int wrap_cek_rsa(cocoimg_ctx *ctx, const coco_key *k, const unsigned char *cek,
+                        size_t ceklen, json_t *hdr, unsigned char *ek, size_t *eklen)
+{
+	const char *alg = k->jwk_alg;
+	if (!alg || (strcmp(alg, "RSA-OAEP") && strcmp(alg, "RSA-OAEP-256")))
+		alg = "RSA-OAEP";
+	if (rsa_oaep(true, k->pkey, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(), cek,
+	             ceklen, ek, eklen))
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: RSA-OAEP encryption failed", k->label);
+	if (json_object_set_new(hdr, "alg", json_string(alg)))
+		return coco_oom(ctx);
+	return 0;
+}
+
+/* Only the three key-wrapping variants go-jose writes; any other JWK
+ * "alg" (e.g. "ECDH-ES+A512KW") gets the default instead of being copied
+ * into the header unchecked.  *kwlen: the AES key wrap key size. */
+static const char *ecdh_alg(const char *alg, size_t *kwlen)
+{
+	*kwlen = 32;
+	if (alg && !strcmp(alg, "ECDH-ES+A128KW"))
+		*kwlen = 16;
+	else if (alg && !strcmp(alg, "ECDH-ES+A192KW"))
+		*kwlen = 24;
+	else
+		alg = "ECDH-ES+A256KW";
+	return alg;
+}
+
+/* The ephemeral public key as a JWK ("epk"); NULL on failure. */
+static json_t *epk_jwk(EVP_PKEY *eph, const char *crv, size_t flen)
+{
+	BIGNUM *x = NULL, *y = NULL;
+	unsigned char xb[66], yb[66];
+	json_t *epk = json_object();
+	int ok = epk && EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_X, &x) &&
+	         EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_Y, &y) &&
+	         BN_bn2binpad(x, xb, (int)flen) > 0 && BN_bn2binpad(y, yb, (int)flen) > 0 &&
+	         !json_object_set_new(epk, "kty", json_string("EC")) &&
+	         !json_object_set_new(epk, "crv", json_string(crv)) && !set_b64u(epk, "x", xb, flen) &&
+	         !set_b64u(epk, "y", yb, flen);
+	BN_free(x);
+	BN_free(y);
+	if (!ok) {
+		json_decref(epk);
+		return NULL;
+	}
+	return epk;
+}
+
+/* ECDH-ES+AxxxKW: an ephemeral key on the recipient's curve, Concat KDF,
+ * AES key wrap of the CEK. */
+static int wrap_cek_ecdh(cocoimg_ctx *ctx, const coco_key *k, const unsigned char *cek,
+                         size_t ceklen, json_t *hdr, unsigned char *ek, size_t *eklen)
+{
+	const char *crv;
+	size_t flen, kwlen;
+	const char *alg = ecdh_alg(k->jwk_alg, &kwlen);
+	if (coco_ec_info(k->pkey, &crv, &flen))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "%s: unsupported EC curve", k->label);
+	EVP_PKEY *eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+	                                  flen == 32 ? "P-256" : flen == 48 ? "P-384" : "P-521");
+	unsigned char z[80], kek[32];
+	size_t zlen = sizeof(z);
+	coco_buf none = COCO_BUF_INIT;
+	int r = !eph || ecdh(eph, k->pkey, z, &zlen) ||
+	        concat_kdf(z, zlen, alg, &none, &none, kwlen, kek) ||
+	        aes_kw(true, kek, kwlen, cek, ceklen, ek, eklen);
+	coco_wipe(z, sizeof(z));
+	coco_wipe(kek, sizeof(kek));
+	json_t *epk = r ? NULL : epk_jwk(eph, crv, flen);
+	EVP_PKEY_free(eph);
+	if (!epk || json_object_set_new(hdr, "alg", json_string(alg)) ||
+	    json_object_set_new(hdr, "epk", epk))
+		return coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: ECDH-ES key agreement failed",
+		                   k->label);
+	return 0;
+}
+
+/* The protected header, base64url of its JSON with sorted members (as
+ * go-jose writes it); NULL when out of memory. */
+static char *protected_header(const coco_key *k, json_t *hdr)
+{
+	char *kid = k->jwk_kid ? coco_strdup(k->jwk_kid) : coco_pkey_thumbprint(k->pkey);
+	int bad = kid && json_object_set_new(hdr, "kid", json_string(kid));
+	free(kid);
+	char *hdr_json = bad ? NULL : json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
+	char *prot = hdr_json ? coco_b64url_encode((unsigned char *)hdr_json, strlen(hdr_json)) : NULL;
+	free(hdr_json);
+	return prot;
+}
+
+/* AES-256-GCM over pt with the protected header text as AAD; ct has room
+ * for ptlen bytes. */
+static int gcm_seal(const unsigned char *cek, const unsigned char iv[12], const char *prot,
+                    const unsigned char *pt, size_t ptlen, unsigned char *ct, size_t *ctlen,
+                    unsigned char tag[16])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l1 = 0, l2 = 0;
+	if (!c)
+		return COCOIMG_ENOMEM;
+	int ok = EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) &&
+	         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
+	         EVP_EncryptInit_ex(c, NULL, NULL, cek, iv) &&
+	         EVP_EncryptUpdate(c, NULL, &l1, (const unsigned char *)prot, (int)strlen(prot)) &&
+	         EVP_EncryptUpdate(c, ct, &l1, pt, (int)ptlen) &&
+	         EVP_EncryptFinal_ex(c, ct + l1, &l2) &&
+	         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag);
+	EVP_CIPHER_CTX_free(c);
+	*ctlen = (size_t)(l1 + l2);
+	return ok ? 0 : -1;
+}
+
+/* The flattened JWE JSON serialization, appended to out. */
+static int jwe_document(const char *prot, const unsigned char *ek, size_t eklen,
+                        const unsigned char iv[12], const unsigned char *ct, size_t ctlen,
+                        const unsigned char tag[16], coco_buf *out)
+{
+	json_t *doc = json_object();
+	char *doc_json = NULL;
+	int rc = COCOIMG_ENOMEM;
+	if (doc && !json_object_set_new(doc, "protected", json_string(prot)) &&
+	    !set_b64u(doc, "encrypted_key", ek, eklen) && !set_b64u(doc, "iv", iv, 12) &&
+	    !set_b64u(doc, "ciphertext", ct, ctlen) && !set_b64u(doc, "tag", tag, 16) &&
+	    (doc_json = coco_json_dump(doc)) && !coco_buf_append(out, doc_json, strlen(doc_json)))
+		rc = 0;
+	json_decref(doc);
+	free(doc_json);
+	return rc;
+}
+
 /* One flattened JWE for one recipient key. */
 static int wrap_one(cocoimg_ctx *ctx, const coco_key *k, const unsigned char *pt, size_t ptlen,
                     coco_buf *out)
 {
 	unsigned char cek[32], iv[12], tag[16], ek[1024];
-	size_t eklen = sizeof(ek);
-	json_t *hdr = json_object(), *doc = json_object();
-	EVP_PKEY *eph = NULL;
-	char *hdr_json = NULL, *prot = NULL, *doc_json = NULL, *kid = NULL;
+	size_t eklen = sizeof(ek), ctlen = 0;
+	json_t *hdr = json_object();
+	char *prot = NULL;
 	unsigned char *ct = malloc(ptlen + 16);
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int rc = COCOIMG_ENOMEM;
-	if (!hdr || !doc || !ct || !c)
-		goto out;
-	if (RAND_priv_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1) {
+	int rc = 0;
+	if (!hdr || !ct)
+		rc = coco_oom(ctx);
+	else if (RAND_priv_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1)
 		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "random number generator failed");
-		goto out;
-	}
-	const char *alg = k->jwk_alg;
-	bool rsa = EVP_PKEY_is_a(k->pkey, "RSA");
-	if (rsa) {
-		if (!alg || (strcmp(alg, "RSA-OAEP") && strcmp(alg, "RSA-OAEP-256")))
-			alg = "RSA-OAEP";
-		if (rsa_oaep(true, k->pkey, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(),
-		             cek, sizeof(cek), ek, &eklen)) {
-			rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: RSA-OAEP encryption failed",
-			                 k->label);
-			goto out;
-		}
-		if (json_object_set_new(hdr, "alg", json_string(alg)) ||
-		    json_object_set_new(hdr, "enc", json_string("A256GCM")))
-			goto out;
-	} else {
-		const char *crv;
-		size_t flen, kwlen = 32;
-		/* only the three key-wrapping variants go-jose writes; any
-		 * other JWK "alg" (e.g. "ECDH-ES+A512KW") gets the default
-		 * instead of being copied into the header unchecked */
-		if (alg && !strcmp(alg, "ECDH-ES+A128KW"))
-			kwlen = 16;
-		else if (alg && !strcmp(alg, "ECDH-ES+A192KW"))
-			kwlen = 24;
-		else
-			alg = "ECDH-ES+A256KW";
-		if (coco_ec_info(k->pkey, &crv, &flen)) {
-			rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: unsupported EC curve", k->label);
-			goto out;
-		}
-		eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
-		                        flen == 32 ? "P-256" : flen == 48 ? "P-384" : "P-521");
-		unsigned char z[80], kek[32];
-		size_t zlen = sizeof(z);
-		coco_buf none = COCO_BUF_INIT;
-		BIGNUM *x = NULL, *y = NULL;
-		int r = !eph || ecdh(eph, k->pkey, z, &zlen) ||
-		        concat_kdf(z, zlen, alg, &none, &none, kwlen, kek) ||
-		        aes_kw(true, kek, kwlen, cek, sizeof(cek), ek, &eklen) ||
-		        !EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
-		        !EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_Y, &y);
-		coco_wipe(z, sizeof(z));
-		coco_wipe(kek, sizeof(kek));
-		json_t *epk = json_object();
-		unsigned char xb[66], yb[66];
-		if (!r && epk && BN_bn2binpad(x, xb, (int)flen) > 0 && BN_bn2binpad(y, yb, (int)flen) > 0 &&
-		    !json_object_set_new(epk, "kty", json_string("EC")) &&
-		    !json_object_set_new(epk, "crv", json_string(crv)) && !set_b64u(epk, "x", xb, flen) &&
-		    !set_b64u(epk, "y", yb, flen) && !json_object_set_new(hdr, "alg", json_string(alg)) &&
-		    !json_object_set_new(hdr, "enc", json_string("A256GCM")) &&
-		    !json_object_set(hdr, "epk", epk))
-			r = 0;
-		else
-			r = 1;
-		json_decref(epk);
-		BN_free(x);
-		BN_free(y);
-		if (r) {
-			rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: ECDH-ES key agreement failed",
-			                 k->label);
-			goto out;
-		}
-	}
-	kid = k->jwk_kid ? coco_strdup(k->jwk_kid) : coco_pkey_thumbprint(k->pkey);
-	if (kid && json_object_set_new(hdr, "kid", json_string(kid)))
-		goto out;
-	/* go-jose writes the protected header with sorted members */
-	hdr_json = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!hdr_json || !(prot = coco_b64url_encode((unsigned char *)hdr_json, strlen(hdr_json))))
-		goto out;
-	int l1 = 0, l2 = 0;
-	if (!EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
-	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) ||
-	    !EVP_EncryptInit_ex(c, NULL, NULL, cek, iv) ||
-	    !EVP_EncryptUpdate(c, NULL, &l1, (unsigned char *)prot, (int)strlen(prot)) ||
-	    !EVP_EncryptUpdate(c, ct, &l1, pt, (int)ptlen) || !EVP_EncryptFinal_ex(c, ct + l1, &l2) ||
-	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag)) {
-		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "AES-GCM encryption failed");
-		goto out;
-	}
-	if (json_object_set_new(doc, "protected", json_string(prot)) ||
-	    set_b64u(doc, "encrypted_key", ek, eklen) || set_b64u(doc, "iv", iv, sizeof(iv)) ||
-	    set_b64u(doc, "ciphertext", ct, (size_t)(l1 + l2)) || set_b64u(doc, "tag", tag, 16))
-		goto out;
-	doc_json = coco_json_dump(doc);
-	if (!doc_json || coco_buf_append(out, doc_json, strlen(doc_json)))
-		goto out;
-	rc = 0;
-out:
+	else if (EVP_PKEY_is_a(k->pkey, "RSA"))
+		rc = wrap_cek_rsa(ctx, k, cek, sizeof(cek), hdr, ek, &eklen);
+	else
+		rc = wrap_cek_ecdh(ctx, k, cek, sizeof(cek), hdr, ek, &eklen);
+	if (!rc && json_object_set_new(hdr, "enc", json_string("A256GCM")))
+		rc = coco_oom(ctx);
+	if (!rc && !(prot = protected_header(k, hdr)))
+		rc = coco_oom(ctx);
+	if (!rc && (rc = gcm_seal(cek, iv, prot, pt, ptlen, ct, &ctlen, tag)))
+		rc = rc == COCOIMG_ENOMEM ? coco_oom(ctx)
+		                          : coco_seterr(ctx, COCOIMG_EINTERNAL, "AES-GCM encryption failed");
+	if (!rc && jwe_document(prot, ek, eklen, iv, ct, ctlen, tag, out))
+		rc = coco_oom(ctx);
 	coco_wipe(cek, sizeof(cek));
-	EVP_CIPHER_CTX_free(c);
-	EVP_PKEY_free(eph);
 	json_decref(hdr);
-	json_decref(doc);
 	free(ct);
-	free(hdr_json);
 	free(prot);
-	free(doc_json);
-	free(kid);
 	ERR_clear_error();
 	return rc;
 }
@@ -694,57 +794,63 @@ static int kw_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation
 	return (v.len && !*value) ? COCOIMG_ENOMEM : 0;
 }
 
+static bool is_jwe_decryption_key(const coco_key *k)
+{
+	return !k->recipient && k->kind == COCO_KEY_PRIVATE && k->pkey;
+}
+
+/* One annotation element with every private key: 0 (opts filled),
+ * COCOIMG_ENOKEY, 1 when it is not a JWE, other codes to stop. */
+static int try_element(cocoimg_keyring *kr, const char *e, size_t el, coco_buf *opts)
+{
+	coco_buf raw = COCO_BUF_INIT;
+	jwe_obj j;
+	int rc = coco_b64_decode(e, el, &raw) ? COCOIMG_EBADIMAGE : 0;
+	if (!rc)
+		rc = jwe_parse(raw.data, raw.len, &j);
+	coco_buf_free(&raw);
+	if (rc)
+		return rc == COCOIMG_ENOMEM ? rc : 1;
+	rc = COCOIMG_ENOKEY;
+	for (size_t i = 0; i < kr->n_keys && rc == COCOIMG_ENOKEY; i++)
+		if (is_jwe_decryption_key(&kr->keys[i]))
+			rc = jwe_decrypt(&j, kr->keys[i].pkey, opts);
+	jwe_free(&j);
+	return rc;
+}
+
 static int kw_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,
                      const char *value, coco_buf *opts, coco_buf *tried)
 {
+	(void)ctx;
+	(void)annotation_name;
 	size_t nkeys = 0;
 	for (size_t i = 0; i < kr->n_keys; i++)
-		if (!kr->keys[i].recipient && kr->keys[i].kind == COCO_KEY_PRIVATE && kr->keys[i].pkey)
-			nkeys++;
+		nkeys += is_jwe_decryption_key(&kr->keys[i]);
 	if (!nkeys) {
 		coco_tried_note(tried, "jwe (no private key given)");
 		return COCOIMG_ENOKEY;
 	}
 	size_t elem = 0, bad = 0;
-	for (const char *e = value; e; elem++) {
+	int rc = COCOIMG_ENOKEY;
+	for (const char *e = value; e && rc == COCOIMG_ENOKEY; elem++) {
 		const char *comma = strchr(e, ',');
-		size_t el = comma ? (size_t)(comma - e) : strlen(e);
-		coco_buf raw = COCO_BUF_INIT;
-		jwe_obj j;
-		int prc = coco_b64_decode(e, el, &raw);
-		if (!prc)
-			prc = jwe_parse(raw.data, raw.len, &j);
-		coco_buf_free(&raw);
-		e = comma ? comma + 1 : NULL;
-		if (prc == COCOIMG_ENOMEM)
-			return prc;
-		if (prc) {
+		rc = try_element(kr, e, comma ? (size_t)(comma - e) : strlen(e), opts);
+		if (rc == 1) {
 			bad++;
-			continue;
+			rc = COCOIMG_ENOKEY;
 		}
-		for (size_t i = 0; i < kr->n_keys; i++) {
-			coco_key *k = &kr->keys[i];
-			if (k->recipient || k->kind != COCO_KEY_PRIVATE || !k->pkey)
-				continue;
-			int rc = jwe_decrypt(&j, k->pkey, opts);
-			if (rc != COCOIMG_ENOKEY) {
-				jwe_free(&j);
-				return rc;
-			}
-		}
-		jwe_free(&j);
+		e = comma ? comma + 1 : NULL;
 	}
+	if (rc != COCOIMG_ENOKEY)
+		return rc;
 	coco_buf labels = COCO_BUF_INIT;
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		coco_key *k = &kr->keys[i];
-		if (!k->recipient && k->kind == COCO_KEY_PRIVATE && k->pkey)
-			coco_buf_appendf(&labels, "%s%s", labels.len ? ", " : "", k->label);
-	}
+	for (size_t i = 0; i < kr->n_keys; i++)
+		if (is_jwe_decryption_key(&kr->keys[i]))
+			coco_buf_appendf(&labels, "%s%s", labels.len ? ", " : "", kr->keys[i].label);
 	coco_tried_note(tried, "jwe (%zu element%s%s) with %s", elem, elem == 1 ? "" : "s",
 	                bad ? ", some malformed" : "", labels.len ? coco_buf_cstr(&labels) : "?");
 	coco_buf_free(&labels);
-	(void)ctx;
-	(void)annotation_name;
 	return COCOIMG_ENOKEY;
 }
 
@@ -788,6 +894,51 @@ static bool kid_in(const char *kid, const char *const *kids, size_t n)
 	return false;
 }
 
+/* The kid a general-serialization recipient is known by: the same
+ * precedence as jwe_parse's merge (protected, shared unprotected, then
+ * the per-recipient header). */
+static const char *general_kid(json_t *prot, json_t *unprot, json_t *r)
+{
+	if (json_object_get(prot, "kid"))
+		return hdr_str(prot, "kid");
+	if (json_object_get(unprot, "kid"))
+		return hdr_str(unprot, "kid");
+	return hdr_str(json_object_get(r, "header"), "kid");
+}
+
+/* A general serialization without the recipients whose kid is in kids,
+ * appended to out. */
+static int rebuild_general(const unsigned char *data, size_t len, const char *const *kids,
+                           size_t n, coco_buf *out)
+{
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)data, len, 0, &e);
+	json_t *rc_arr = json_object_get(doc, "recipients"), *keep = json_array();
+	json_t *pv = json_object_get(doc, "protected");
+	json_t *prot = decode_protected(json_string_value(pv) ? json_string_value(pv) : "",
+	                                json_string_length(pv));
+	json_t *unprot = json_object_get(doc, "unprotected");
+	int rc = COCOIMG_ENOMEM;
+	if (doc && json_is_array(rc_arr) && keep) {
+		size_t i;
+		json_t *r;
+		json_array_foreach(rc_arr, i, r) {
+			if (!kid_in(general_kid(prot, unprot, r), kids, n))
+				json_array_append(keep, r);
+		}
+		json_object_set(doc, "recipients", keep);
+		/* go-jose's copy of recipient 0's key would now be stale */
+		json_object_del(doc, "encrypted_key");
+		char *s = coco_json_dump(doc);
+		rc = (s && !coco_buf_append(out, s, strlen(s))) ? 0 : COCOIMG_ENOMEM;
+		free(s);
+	}
+	json_decref(keep);
+	json_decref(prot);
+	json_decref(doc);
+	return rc;
+}
+
 int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
                     const char *const *kids, size_t n, coco_buf *out, bool *empty,
                     size_t *removed)
@@ -810,49 +961,16 @@ int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
 		*empty = true;
 		return 0;
 	}
-	size_t ws = 0;
-	while (ws < len && (data[ws] == ' ' || data[ws] == '\n' || data[ws] == '\r' ||
-	                    data[ws] == '\t'))
-		ws++;
 	if (!drop)
 		return coco_buf_append(out, data, len) ? COCOIMG_ENOMEM : 0;
+	size_t ws = 0;
+	while (ws < len && strchr(" \n\r\t", data[ws]) && data[ws])
+		ws++;
 	if (ws == len || data[ws] != '{')
 		/* compact: one recipient, so drop == total above */
 		return coco_seterr(ctx, COCOIMG_EINTERNAL, "JWE recipient removal failed");
 	/* general serialization with some recipients left */
-	json_error_t e;
-	json_t *doc = json_loadb((const char *)data, len, 0, &e);
-	json_t *rc_arr = json_object_get(doc, "recipients"), *keep = json_array();
-	json_t *prot = decode_protected(json_string_value(json_object_get(doc, "protected")) ?
-	                                        json_string_value(json_object_get(doc, "protected")) : "",
-	                                json_string_length(json_object_get(doc, "protected")));
-	json_t *unprot = json_object_get(doc, "unprotected");
-	rc = COCOIMG_ENOMEM;
-	if (!doc || !json_is_array(rc_arr) || !keep)
-		goto out;
-	size_t i;
-	json_t *r;
-	json_array_foreach(rc_arr, i, r) {
-		/* same precedence as jwe_parse's merge: protected, shared
-		 * unprotected, then per-recipient header */
-		json_t *h = json_object_get(r, "header");
-		const char *kid = json_object_get(prot, "kid") ? hdr_str(prot, "kid") :
-		                  json_object_get(unprot, "kid") ? hdr_str(unprot, "kid") :
-		                                                   hdr_str(h, "kid");
-		if (!kid_in(kid, kids, n))
-			json_array_append(keep, r);
-	}
-	json_object_set(doc, "recipients", keep);
-	/* go-jose's copy of recipient 0's key would now be stale */
-	json_object_del(doc, "encrypted_key");
-	char *s = coco_json_dump(doc);
-	rc = (s && !coco_buf_append(out, s, strlen(s))) ? 0 : COCOIMG_ENOMEM;
-	free(s);
-out:
-	json_decref(keep);
-	json_decref(prot);
-	json_decref(doc);
-	return rc;
+	return rebuild_general(data, len, kids, n, out);
 }
 
 int coco_jwe_decrypt_one(const unsigned char *data, size_t len, EVP_PKEY *pk, coco_buf *out)

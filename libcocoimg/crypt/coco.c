@@ -39,35 +39,46 @@ typedef enum { WRAP_GCM, WRAP_CTR, WRAP_UNKNOWN } wrap_alg;
 /* Key ids                                                             */
 /* ------------------------------------------------------------------ */
 
+/* URI scheme characters (RFC 3986 plus '_' as seen in the wild). */
+static bool scheme_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '-' || c == '.' || c == '_'))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Where the resource path of a kid starts (after SCHEME://HOST), or NULL.
+ * strict: only kbs and kbs+PLUGIN URIs. */
+static const char *kid_path(const char *kid, bool strict)
+{
+	const char *sep = strstr(kid, "://");
+	if (!sep)
+		return strict ? NULL : kid;
+	size_t sl = (size_t)(sep - kid);
+	if (!scheme_ok(kid, sl))
+		return NULL;
+	if (strict && !((sl == 3 && !strncmp(kid, "kbs", 3)) || (sl > 4 && !strncmp(kid, "kbs+", 4))))
+		return NULL;
+	return strchr(sep + 3, '/');   /* skip the KBS host[:port] */
+}
+
+static bool has_controls_or_space(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 char *coco_kid_resource_path(const char *kid, bool strict)
 {
-	if (!kid)
+	const char *p = kid ? kid_path(kid, strict) : NULL;
+	if (!p || (strict && has_controls_or_space(kid)))
 		return NULL;
-	const char *p = kid;
-	const char *sep = strstr(kid, "://");
-	if (sep) {
-		size_t sl = (size_t)(sep - kid);
-		if (!sl)
-			return NULL;
-		for (size_t i = 0; i < sl; i++) {
-			char c = kid[i];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			      c == '+' || c == '-' || c == '.' || c == '_'))
-				return NULL;
-		}
-		if (strict && !((sl == 3 && !strncmp(kid, "kbs", 3)) ||
-		                (sl > 4 && !strncmp(kid, "kbs+", 4))))
-			return NULL;
-		p = strchr(sep + 3, '/');   /* skip the KBS host[:port] */
-		if (!p)
-			return NULL;
-	} else if (strict) {
-		return NULL;
-	}
-	if (strict)
-		for (const char *c = kid; *c; c++)
-			if ((unsigned char)*c <= 0x20 || *c == 0x7f)
-				return NULL;
 	if (*p == '/')
 		p++;
 	size_t len = strcspn(p, "?#");
@@ -115,6 +126,89 @@ static int packet_str(cocoimg_ctx *ctx, json_t *doc, const char *key, char **out
 	return *out ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 }
 
+/* The string members, with the historical spellings: "key_url" (2021
+ * sample-KBC packets; *legacy) and "algorithm" (EAA-era packets). */
+static int packet_strings(cocoimg_ctx *ctx, json_t *doc, coco_packet *out, bool *legacy)
+{
+	int rc;
+	*legacy = false;
+	if ((rc = packet_str(ctx, doc, "version", &out->version)) ||
+	    (rc = packet_str(ctx, doc, "kid", &out->kid)) ||
+	    (rc = packet_str(ctx, doc, "provider", &out->provider)) ||
+	    (rc = packet_str(ctx, doc, "wrap_type", &out->wrap_type)))
+		return rc;
+	if (!out->kid) {
+		if ((rc = packet_str(ctx, doc, "key_url", &out->kid)))
+			return rc;
+		*legacy = out->kid != NULL;
+	}
+	if (!out->wrap_type && (rc = packet_str(ctx, doc, "algorithm", &out->wrap_type)))
+		return rc;
+	if (!out->kid)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: missing \"kid\"");
+	return 0;
+}
+
+/* "wrapped_data" ("wrapped_key" in legacy packets): non-empty bytes. */
+static int packet_wrapped(cocoimg_ctx *ctx, json_t *doc, bool legacy, coco_packet *out)
+{
+	json_t *w = json_object_get(doc, "wrapped_data");
+	if (!w && legacy)
+		w = json_object_get(doc, "wrapped_key");
+	if (!w || json_is_null(w))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): missing "
+		                   "\"wrapped_data\"", out->kid);
+	int rc = coco_json_bytes(w, &out->wrapped);
+	if (!rc && !out->wrapped.len)
+		rc = COCOIMG_EINVAL;
+	if (rc)
+		return coco_seterr(ctx, rc == COCOIMG_ENOMEM ? rc : COCOIMG_EBADIMAGE, "CoCo "
+		                   "annotation packet (kid %s): \"wrapped_data\" must be non-empty "
+		                   "base64 or a byte array", out->kid);
+	return 0;
+}
+
+/* "iv" (legacy packets without one used a fixed nonce). */
+static int packet_iv_read(cocoimg_ctx *ctx, json_t *doc, bool legacy, coco_packet *out)
+{
+	json_t *iv = json_object_get(doc, "iv");
+	if (iv && !json_is_null(iv)) {
+		int rc = coco_json_bytes(iv, &out->iv);
+		if (rc)
+			return coco_seterr(ctx, rc == COCOIMG_ENOMEM ? rc : COCOIMG_EBADIMAGE, "CoCo "
+			                   "annotation packet (kid %s): \"iv\" must be base64 or a byte "
+			                   "array", out->kid);
+		out->has_iv = true;
+	} else if (legacy) {
+		/* the 2021 sample KBC used this fixed nonce */
+		if (coco_buf_append(&out->iv, "unique nonce", 12))
+			return coco_oom(ctx);
+		out->has_iv = true;
+	}
+	return 0;
+}
+
+/* KBS packets (the default provider) are AES with an IV. */
+static int packet_iv_required(cocoimg_ctx *ctx, const coco_packet *out)
+{
+	if ((!out->provider || !strcasecmp(out->provider, "kbs")) && !out->has_iv)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): missing "
+		                   "\"iv\"", out->kid);
+	return 0;
+}
+
+/* CDH's versioned form adds two objects we do not use. */
+static int packet_objects(cocoimg_ctx *ctx, json_t *doc, const coco_packet *out)
+{
+	json_t *ps = json_object_get(doc, "provider_settings");
+	json_t *an = json_object_get(doc, "annotations");
+	if ((ps && !json_is_object(ps) && !json_is_null(ps)) ||
+	    (an && !json_is_object(an) && !json_is_null(an)))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): "
+		                   "\"provider_settings\" and \"annotations\" must be objects", out->kid);
+	return 0;
+}
+
 int coco_packet_parse(cocoimg_ctx *ctx, const unsigned char *data, size_t len, coco_packet *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -123,78 +217,20 @@ int coco_packet_parse(cocoimg_ctx *ctx, const unsigned char *data, size_t len, c
 	if (!doc)
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: invalid JSON at "
 		                   "line %d column %d", je.line, je.column);
-	int rc = 0;
 	bool legacy = false;
-	if (!json_is_object(doc)) {
+	int rc = 0;
+	if (!json_is_object(doc))
 		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: not a JSON object");
-		goto out;
-	}
-	if ((rc = packet_str(ctx, doc, "version", &out->version)) ||
-	    (rc = packet_str(ctx, doc, "kid", &out->kid)) ||
-	    (rc = packet_str(ctx, doc, "provider", &out->provider)) ||
-	    (rc = packet_str(ctx, doc, "wrap_type", &out->wrap_type)))
-		goto out;
-	if (!out->kid) {
-		/* 2021 sample-KBC packets named the key "key_url" */
-		if ((rc = packet_str(ctx, doc, "key_url", &out->kid)))
-			goto out;
-		legacy = out->kid != NULL;
-	}
-	if (!out->wrap_type && (rc = packet_str(ctx, doc, "algorithm", &out->wrap_type)))
-		goto out; /* EAA-era packets */
-	if (!out->kid) {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: missing \"kid\"");
-		goto out;
-	}
-	json_t *w = json_object_get(doc, "wrapped_data");
-	if (!w && legacy)
-		w = json_object_get(doc, "wrapped_key");
-	if (!w || json_is_null(w)) {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): missing "
-		                 "\"wrapped_data\"", out->kid);
-		goto out;
-	}
-	rc = coco_json_bytes(w, &out->wrapped);
-	if (!rc && !out->wrapped.len)
-		rc = COCOIMG_EINVAL;
-	if (rc) {
-		rc = coco_seterr(ctx, rc == COCOIMG_ENOMEM ? rc : COCOIMG_EBADIMAGE, "CoCo annotation "
-		                 "packet (kid %s): \"wrapped_data\" must be non-empty base64 or a byte "
-		                 "array", out->kid);
-		goto out;
-	}
-	json_t *iv = json_object_get(doc, "iv");
-	if (iv && !json_is_null(iv)) {
-		rc = coco_json_bytes(iv, &out->iv);
-		if (rc) {
-			rc = coco_seterr(ctx, rc == COCOIMG_ENOMEM ? rc : COCOIMG_EBADIMAGE, "CoCo "
-			                 "annotation packet (kid %s): \"iv\" must be base64 or a byte "
-			                 "array", out->kid);
-			goto out;
-		}
-		out->has_iv = true;
-	} else if (legacy) {
-		/* the 2021 sample KBC used this fixed nonce */
-		if (coco_buf_append(&out->iv, "unique nonce", 12)) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-			goto out;
-		}
-		out->has_iv = true;
-	}
-	json_t *ps = json_object_get(doc, "provider_settings");
-	json_t *an = json_object_get(doc, "annotations");
-	if ((ps && !json_is_object(ps) && !json_is_null(ps)) ||
-	    (an && !json_is_object(an) && !json_is_null(an))) {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): "
-		                 "\"provider_settings\" and \"annotations\" must be objects", out->kid);
-		goto out;
-	}
-	if ((!out->provider || !strcasecmp(out->provider, "kbs")) && !out->has_iv) {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet (kid %s): missing "
-		                 "\"iv\"", out->kid);
-		goto out;
-	}
-out:
+	if (!rc)
+		rc = packet_strings(ctx, doc, out, &legacy);
+	if (!rc)
+		rc = packet_wrapped(ctx, doc, legacy, out);
+	if (!rc)
+		rc = packet_iv_read(ctx, doc, legacy, out);
+	if (!rc)
+		rc = packet_objects(ctx, doc, out);
+	if (!rc)
+		rc = packet_iv_required(ctx, out);
 	json_decref(doc);
 	if (rc)
 		coco_packet_clear(out);
@@ -216,22 +252,63 @@ static wrap_alg packet_alg(const coco_packet *p)
 /* AES-256-GCM / CTR with the KEK                                      */
 /* ------------------------------------------------------------------ */
 
+/* AES-256-GCM, the tag after the ciphertext: 1 when not authentic. */
+static int gcm_unwrap(EVP_CIPHER_CTX *c, const coco_packet *p, const unsigned char *kek,
+                      size_t inl, unsigned char *dst, size_t *got)
+{
+	const unsigned char *in = p->wrapped.data;
+	int n1 = 0, n2 = 0;
+	if (!EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)p->iv.len, NULL) ||
+	    !EVP_DecryptInit_ex(c, NULL, NULL, kek, p->iv.data) ||
+	    !EVP_DecryptUpdate(c, dst, &n1, in, (int)inl) ||
+	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, COCO_GCM_TAG_LEN, (void *)(in + inl))) {
+		coco_wipe(dst, (size_t)n1);
+		return COCOIMG_EINTERNAL;
+	}
+	if (EVP_DecryptFinal_ex(c, dst + n1, &n2) != 1) {
+		coco_wipe(dst, (size_t)n1);
+		return 1;
+	}
+	*got = (size_t)n1 + (size_t)n2;
+	return 0;
+}
+
+/* AES-256-CTR has no integrity: a wrong KEK shows as garbage, so the
+ * result must at least be a JSON object (else 1). */
+static int ctr_unwrap(EVP_CIPHER_CTX *c, const coco_packet *p, const unsigned char *kek,
+                      size_t inl, unsigned char *dst, size_t *got)
+{
+	int n1 = 0, n2 = 0;
+	if (!EVP_DecryptInit_ex(c, EVP_aes_256_ctr(), NULL, kek, p->iv.data) ||
+	    !EVP_DecryptUpdate(c, dst, &n1, p->wrapped.data, (int)inl) ||
+	    !EVP_DecryptFinal_ex(c, dst + n1, &n2)) {
+		coco_wipe(dst, (size_t)n1);
+		return COCOIMG_EINTERNAL;
+	}
+	*got = (size_t)n1 + (size_t)n2;
+	json_t *j = json_loadb((const char *)dst, *got, 0, NULL);
+	bool obj = json_is_object(j);
+	json_decref(j);
+	if (!obj) {
+		coco_wipe(dst, *got);
+		return 1;
+	}
+	return 0;
+}
+
 /* 0 = opened (plaintext appended to out), 1 = wrong key / not
  * authentic, <0 = error (ENOMEM, EINTERNAL). */
 static int packet_open(const coco_packet *p, wrap_alg alg, const unsigned char *kek,
                        size_t kek_len, coco_buf *out)
 {
-	if (kek_len != COCO_KEK_LEN)
-		return 1;
-	const unsigned char *in = p->wrapped.data;
 	size_t inl = p->wrapped.len;
-	if (alg == WRAP_GCM) {
-		if (inl < COCO_GCM_TAG_LEN || p->iv.len != COCO_GCM_IV_LEN)
-			return 1;
-		inl -= COCO_GCM_TAG_LEN;
-	} else if (p->iv.len != 16) {
+	bool gcm = alg == WRAP_GCM;
+	if (kek_len != COCO_KEK_LEN || p->iv.len != (gcm ? COCO_GCM_IV_LEN : 16) ||
+	    (gcm && inl < COCO_GCM_TAG_LEN))
 		return 1;
-	}
+	if (gcm)
+		inl -= COCO_GCM_TAG_LEN;
 	if (inl > INT32_MAX)
 		return 1;
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
@@ -239,44 +316,13 @@ static int packet_open(const coco_packet *p, wrap_alg alg, const unsigned char *
 		EVP_CIPHER_CTX_free(c);
 		return COCOIMG_ENOMEM;
 	}
+	size_t got = 0;
 	unsigned char *dst = out->data + out->len;
-	int n1 = 0, n2 = 0, ok;
-	if (alg == WRAP_GCM) {
-		ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) &&
-		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)p->iv.len, NULL) &&
-		     EVP_DecryptInit_ex(c, NULL, NULL, kek, p->iv.data) &&
-		     EVP_DecryptUpdate(c, dst, &n1, in, (int)inl) &&
-		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, COCO_GCM_TAG_LEN,
-		                         (void *)(in + inl));
-		if (ok && EVP_DecryptFinal_ex(c, dst + n1, &n2) != 1) {
-			coco_wipe(dst, (size_t)n1);
-			EVP_CIPHER_CTX_free(c);
-			return 1;
-		}
-	} else {
-		ok = EVP_DecryptInit_ex(c, EVP_aes_256_ctr(), NULL, kek, p->iv.data) &&
-		     EVP_DecryptUpdate(c, dst, &n1, in, (int)inl) &&
-		     EVP_DecryptFinal_ex(c, dst + n1, &n2);
-	}
+	int rc = gcm ? gcm_unwrap(c, p, kek, inl, dst, &got) : ctr_unwrap(c, p, kek, inl, dst, &got);
 	EVP_CIPHER_CTX_free(c);
-	if (!ok) {
-		coco_wipe(dst, (size_t)n1);
-		return COCOIMG_EINTERNAL;
-	}
-	size_t got = (size_t)n1 + (size_t)n2;
-	if (alg == WRAP_CTR) {
-		/* CTR has no integrity: a wrong KEK shows as garbage, so the
-		 * result must at least be a JSON object. */
-		json_t *j = json_loadb((const char *)dst, got, 0, NULL);
-		bool obj = json_is_object(j);
-		json_decref(j);
-		if (!obj) {
-			coco_wipe(dst, got);
-			return 1;
-		}
-	}
-	out->len += got;
-	return 0;
+	if (!rc)
+		out->len += got;
+	return rc;
 }
 
 /* Seal opts for one recipient into a base64 packet. */
@@ -472,10 +518,9 @@ COCOIMG_API int cocoimg_keyring_set_resolver(cocoimg_keyring *kr, cocoimg_key_re
 /* Unwrapping                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Try one packet with every local source. 0 opened; ENOKEY (tried
- * filled); ECANCELLED from the resolver; ENOMEM/EINTERNAL. */
-static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
-                       coco_buf *opts, coco_buf *tried)
+/* Can this build open the packet at all?  0, or COCOIMG_ENOKEY with the
+ * reason in tried; *alg the key wrap algorithm. */
+static int packet_usable(const coco_packet *pk, wrap_alg *alg, coco_buf *tried)
 {
 	if (pk->provider && strcasecmp(pk->provider, "kbs")) {
 		coco_tried_add(tried, "CoCo packet kid %s (KMS provider \"%s\" needs a keyprovider)",
@@ -487,22 +532,53 @@ static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet 
 		               pk->kid, pk->version);
 		return COCOIMG_ENOKEY;
 	}
-	wrap_alg alg = packet_alg(pk);
-	if (alg == WRAP_UNKNOWN) {
+	*alg = packet_alg(pk);
+	if (*alg == WRAP_UNKNOWN) {
 		coco_tried_add(tried, "CoCo packet kid %s (unsupported wrap_type \"%s\")", pk->kid,
 		               pk->wrap_type);
 		return COCOIMG_ENOKEY;
 	}
 	/* CDH (aes-gcm crate) takes a 96-bit nonce only; CTR needs a full
 	 * 16-byte counter block. */
-	size_t want_iv = alg == WRAP_GCM ? COCO_GCM_IV_LEN : 16;
+	size_t want_iv = *alg == WRAP_GCM ? COCO_GCM_IV_LEN : 16;
 	if (pk->iv.len != want_iv) {
 		coco_tried_add(tried, "CoCo packet kid %s (iv is %zu bytes, %s needs %zu)", pk->kid,
-		               pk->iv.len, alg == WRAP_GCM ? "AES-256-GCM" : "AES-256-CTR", want_iv);
+		               pk->iv.len, *alg == WRAP_GCM ? "AES-256-GCM" : "AES-256-CTR", want_iv);
 		return COCOIMG_ENOKEY;
 	}
+	return 0;
+}
+
+/* A coco-keys file entry for the packet (by resource path, else by kid):
+ * like packet_open, plus 2 when the file has no usable entry (noted). */
+static int open_with_keys_file(const coco_key *k, const coco_packet *pk, wrap_alg alg,
+                               const char *path, coco_buf *opts, coco_buf *notes)
+{
+	json_t *v = path ? json_object_get(k->keys, path) : NULL;
+	if (!v)
+		v = json_object_get(k->keys, pk->kid);
+	if (!v) {
+		coco_tried_add(notes, "%s: no entry %s", k->label, path ? path : pk->kid);
+		return 2;
+	}
+	coco_buf kek = COCO_BUF_INIT;
+	int r = 2;
+	if (coco_json_bytes(v, &kek) == COCOIMG_ENOMEM)
+		r = COCOIMG_ENOMEM;
+	else if (kek.len != COCO_KEK_LEN)
+		coco_tried_add(notes, "%s: entry %s is %zu bytes, not a 32-byte key", k->label,
+		               path ? path : pk->kid, kek.len);
+	else if ((r = packet_open(pk, alg, kek.data, kek.len, opts)) == 1)
+		coco_tried_add(notes, "%s: wrong key", k->label);
+	coco_buf_wipe_free(&kek);
+	return r;
+}
+
+/* The keyring's coco: KEKs and coco-keys files: 0 opened, ENOKEY, <0. */
+static int open_with_keyring(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
+                             wrap_alg alg, coco_buf *opts, coco_buf *notes)
+{
 	char *path = coco_kid_resource_path(pk->kid, false);
-	coco_buf notes = COCO_BUF_INIT;
 	int rc = COCOIMG_ENOKEY;
 	for (size_t i = 0; i < kr->n_keys && rc == COCOIMG_ENOKEY; i++) {
 		coco_key *k = &kr->keys[i];
@@ -510,58 +586,64 @@ static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet 
 		if (k->kind == COCO_KEY_COCO_KEK && k->kid && !strcmp(k->kid, pk->kid)) {
 			r = packet_open(pk, alg, k->kek, k->kek_len, opts);
 			if (r == 1)
-				coco_tried_add(&notes, "%s: wrong key", k->label);
+				coco_tried_add(notes, "%s: wrong key", k->label);
 		} else if (k->kind == COCO_KEY_COCO_KEYS && k->keys) {
-			json_t *v = path ? json_object_get(k->keys, path) : NULL;
-			if (!v)
-				v = json_object_get(k->keys, pk->kid);
-			if (!v) {
-				coco_tried_add(&notes, "%s: no entry %s", k->label, path ? path : pk->kid);
-				continue;
-			}
-			coco_buf kek = COCO_BUF_INIT;
-			if (coco_json_bytes(v, &kek) == COCOIMG_ENOMEM)
-				r = COCOIMG_ENOMEM;
-			else if (kek.len != COCO_KEK_LEN)
-				coco_tried_add(&notes, "%s: entry %s is %zu bytes, not a 32-byte key",
-				               k->label, path ? path : pk->kid, kek.len);
-			else if ((r = packet_open(pk, alg, kek.data, kek.len, opts)) == 1)
-				coco_tried_add(&notes, "%s: wrong key", k->label);
-			coco_buf_wipe_free(&kek);
+			r = open_with_keys_file(k, pk, alg, path, opts, notes);
 		}
 		if (r == 0)
 			rc = 0;
 		else if (r < 0)
 			rc = coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
 	}
-	if (rc == COCOIMG_ENOKEY && kr->resolver) {
-		cocoimg_key_resolver_cb cb = (cocoimg_key_resolver_cb)kr->resolver;
-		unsigned char key[COCO_RESOLVER_BUF];
-		size_t kl = sizeof(key);
-		int cr = cb(pk->kid, key, &kl, kr->resolver_payload);
-		if (cr == COCOIMG_ECANCELLED) {
-			rc = coco_seterr(ctx, COCOIMG_ECANCELLED, "key resolver cancelled for kid %s",
-			                 pk->kid);
-		} else if (cr) {
-			coco_tried_add(&notes, "key resolver: no key (%d)", cr);
-		} else if (kl > sizeof(key)) {
-			coco_tried_add(&notes, "key resolver: key length %zu out of range", kl);
-		} else {
-			int r = packet_open(pk, alg, key, kl, opts);
-			if (r == 0)
-				rc = 0;
-			else if (r < 0)
-				rc = coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
-			else
-				coco_tried_add(&notes, "key resolver: wrong key");
-		}
-		coco_wipe(key, sizeof(key));
+	free(path);
+	return rc;
+}
+
+/* The runtime's key resolver callback: 0 opened, ENOKEY, ECANCELLED, <0. */
+static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
+                              wrap_alg alg, coco_buf *opts, coco_buf *notes)
+{
+	cocoimg_key_resolver_cb cb = (cocoimg_key_resolver_cb)kr->resolver;
+	unsigned char key[COCO_RESOLVER_BUF];
+	size_t kl = sizeof(key);
+	int rc = COCOIMG_ENOKEY;
+	int cr = cb(pk->kid, key, &kl, kr->resolver_payload);
+	if (cr == COCOIMG_ECANCELLED) {
+		rc = coco_seterr(ctx, COCOIMG_ECANCELLED, "key resolver cancelled for kid %s", pk->kid);
+	} else if (cr) {
+		coco_tried_add(notes, "key resolver: no key (%d)", cr);
+	} else if (kl > sizeof(key)) {
+		coco_tried_add(notes, "key resolver: key length %zu out of range", kl);
+	} else {
+		int r = packet_open(pk, alg, key, kl, opts);
+		if (r == 0)
+			rc = 0;
+		else if (r < 0)
+			rc = coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
+		else
+			coco_tried_add(notes, "key resolver: wrong key");
 	}
+	coco_wipe(key, sizeof(key));
+	return rc;
+}
+
+/* Try one packet with every local source. 0 opened; ENOKEY (tried
+ * filled); ECANCELLED from the resolver; ENOMEM/EINTERNAL. */
+static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
+                       coco_buf *opts, coco_buf *tried)
+{
+	wrap_alg alg;
+	int rc = packet_usable(pk, &alg, tried);
+	if (rc)
+		return rc;
+	coco_buf notes = COCO_BUF_INIT;
+	rc = open_with_keyring(ctx, kr, pk, alg, opts, &notes);
+	if (rc == COCOIMG_ENOKEY && kr->resolver)
+		rc = open_with_resolver(ctx, kr, pk, alg, opts, &notes);
 	if (rc == COCOIMG_ENOKEY)
 		coco_tried_add(tried, "CoCo packet kid %s (%s)", pk->kid,
 		               notes.len ? coco_buf_cstr(&notes) : "no local key");
 	coco_buf_free(&notes);
-	free(path);
 	return rc;
 }
 

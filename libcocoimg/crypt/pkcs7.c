@@ -204,47 +204,40 @@ static int parse_ri(tlv *t, ri *r)
 	return 0;
 }
 
-static int parse_content_alg(tlv *alg, envelope *e)
+/* The content cipher from its OID (AES-CBC/GCM by key size, 3DES). */
+static int content_cipher(const tlv *oid, envelope *e)
 {
-	der in = alg->content;
-	tlv oid, prm;
-	if (der_expect(&in, 0x06, &oid))
-		return -1;
-	bool have_prm = der_next(&in, &prm) == 0;
-	if (oid.content.len == sizeof(OID_AES_PREFIX) + 1 &&
-	    !memcmp(oid.content.p, OID_AES_PREFIX, sizeof(OID_AES_PREFIX))) {
-		switch (oid.content.p[sizeof(OID_AES_PREFIX)]) {
-		case 2: e->cipher = EVP_aes_128_cbc(); break;
-		case 22: e->cipher = EVP_aes_192_cbc(); break;
-		case 42: e->cipher = EVP_aes_256_cbc(); break;
-		case 6: e->cipher = EVP_aes_128_gcm(); e->gcm = true; break;
-		case 26: e->cipher = EVP_aes_192_gcm(); e->gcm = true; break;
-		case 46: e->cipher = EVP_aes_256_gcm(); e->gcm = true; break;
-		default: return -1;
-		}
-	} else if (oid_is(&oid, OID_3DES, sizeof(OID_3DES))) {
+	if (oid_is(oid, OID_3DES, sizeof(OID_3DES))) {
 		e->cipher = EVP_des_ede3_cbc();
-	} else {
-		return -1;
+		return 0;
 	}
-	if (!have_prm)
+	if (oid->content.len != sizeof(OID_AES_PREFIX) + 1 ||
+	    memcmp(oid->content.p, OID_AES_PREFIX, sizeof(OID_AES_PREFIX)))
 		return -1;
-	if (!e->gcm) {
-		if (prm.tag != 0x04)
-			return -1;
-		e->iv = prm.content;
-		return (int)e->iv.len == EVP_CIPHER_get_iv_length(e->cipher) ? 0 : -1;
+	switch (oid->content.p[sizeof(OID_AES_PREFIX)]) {
+	case 2: e->cipher = EVP_aes_128_cbc(); break;
+	case 22: e->cipher = EVP_aes_192_cbc(); break;
+	case 42: e->cipher = EVP_aes_256_cbc(); break;
+	case 6: e->cipher = EVP_aes_128_gcm(); e->gcm = true; break;
+	case 26: e->cipher = EVP_aes_192_gcm(); e->gcm = true; break;
+	case 46: e->cipher = EVP_aes_256_gcm(); e->gcm = true; break;
+	default: return -1;
 	}
-	/* GCM: RFC 5084 SEQUENCE { OCTET STRING nonce, INTEGER icvlen DEFAULT 12 },
-	 * or ocicrypt's primitive [UNIVERSAL 16] wrapping such a SEQUENCE with
-	 * the nonce as [4] IMPLICIT. */
+	return 0;
+}
+
+/* GCM parameters: RFC 5084 SEQUENCE { OCTET STRING nonce, INTEGER icvlen
+ * DEFAULT 12 }, or ocicrypt's primitive [UNIVERSAL 16] wrapping such a
+ * SEQUENCE with the nonce as [4] IMPLICIT. */
+static int gcm_params(const tlv *prm, envelope *e)
+{
 	tlv seq;
-	if (prm.tag == 0x10) {
-		der inner = prm.content;
+	if (prm->tag == 0x10) {
+		der inner = prm->content;
 		if (der_expect(&inner, 0x30, &seq))
 			return -1;
-	} else if (prm.tag == 0x30) {
-		seq = prm;
+	} else if (prm->tag == 0x30) {
+		seq = *prm;
 	} else {
 		return -1;
 	}
@@ -263,95 +256,133 @@ static int parse_content_alg(tlv *alg, envelope *e)
 	return e->icvlen == 16 ? 0 : -1;
 }
 
-static int env_parse(const unsigned char *data, size_t len, envelope *e)
+static int parse_content_alg(tlv *alg, envelope *e)
 {
-	memset(e, 0, sizeof(*e));
-	if (len > MAX_PKCS7)
-		return COCOIMG_EBADIMAGE;
+	der in = alg->content;
+	tlv oid, prm;
+	if (der_expect(&in, 0x06, &oid) || content_cipher(&oid, e) || der_next(&in, &prm))
+		return -1;
+	if (e->gcm)
+		return gcm_params(&prm, e);
+	if (prm.tag != 0x04)
+		return -1;
+	e->iv = prm.content;
+	return (int)e->iv.len == EVP_CIPHER_get_iv_length(e->cipher) ? 0 : -1;
+}
+
+/* ContentInfo { enveloped-data, [0] EnvelopedData { version,
+ * [0] originatorInfo OPTIONAL, ... } }: *edin is left at the recipient
+ * set (*t). */
+static int parse_outer(const unsigned char *data, size_t len, envelope *e, der *edin, tlv *t)
+{
 	der in = { data, len };
-	tlv ci, oid, ex, ed, v, rset, eci, t;
+	tlv ci, oid, ex, ed, v;
 	if (der_expect(&in, 0x30, &ci) || in.len)
-		goto bad;
+		return -1;
 	der cin = ci.content;
 	if (der_expect(&cin, 0x06, &oid) || !oid_is(&oid, OID_ENVELOPED, sizeof(OID_ENVELOPED)) ||
 	    der_expect(&cin, 0xa0, &ex))
-		goto bad;
+		return -1;
 	der exin = ex.content;
 	if (der_expect(&exin, 0x30, &ed))
-		goto bad;
-	der edin = ed.content;
-	if (der_expect(&edin, 0x02, &v))
-		goto bad;
+		return -1;
+	*edin = ed.content;
+	if (der_expect(edin, 0x02, &v))
+		return -1;
 	e->version = v.whole;
-	if (der_next(&edin, &t))
-		goto bad;
-	if (t.tag == 0xa0) {
-		e->originator = t.whole;
-		if (der_next(&edin, &t))
-			goto bad;
+	if (der_next(edin, t))
+		return -1;
+	if (t->tag == 0xa0) {
+		e->originator = t->whole;
+		if (der_next(edin, t))
+			return -1;
 	}
-	if (t.tag != 0x31)
-		goto bad;
-	rset = t;
-	der rin = rset.content;
+	return t->tag == 0x31 ? 0 : -1;
+}
+
+/* RecipientInfos: key transport ones parsed, others kept for removal.
+ * 0, -1 malformed, COCOIMG_ENOMEM. */
+static int parse_recipients(const tlv *rset, envelope *e)
+{
+	der rin = rset->content;
 	while (rin.len) {
 		tlv r;
 		if (der_next(&rin, &r))
-			goto bad;
+			return -1;
 		ri one;
 		int prc = r.tag == 0x30 ? parse_ri(&r, &one) : 1;
 		if (prc < 0)
-			goto bad;
+			return -1;
 		if (prc > 0) {
 			/* other RecipientInfo kinds: keep for removal, not usable */
 			memset(&one, 0, sizeof(one));
 			one.whole = r.whole;
 		}
 		ri *n = realloc(e->ris, (e->n_ris + 1) * sizeof(*n));
-		if (!n) {
-			env_free(e);
+		if (!n)
 			return COCOIMG_ENOMEM;
-		}
 		e->ris = n;
 		e->ris[e->n_ris++] = one;
 	}
-	if (der_expect(&edin, 0x30, &eci))
-		goto bad;
+	return 0;
+}
+
+/* The encrypted content: [0] IMPLICIT primitive, or constructed from
+ * OCTET STRING pieces.  0, -1, COCOIMG_ENOMEM. */
+static int content_bytes(const tlv *content, envelope *e)
+{
+	if (content->tag == 0x80)
+		return coco_buf_append(&e->ct, content->content.p, content->content.len) ?
+		               COCOIMG_ENOMEM : 0;
+	if (content->tag != 0xa0)
+		return -1;
+	der cc = content->content;
+	while (cc.len) {
+		tlv piece;
+		if (der_expect(&cc, 0x04, &piece))
+			return -1;
+		if (coco_buf_append(&e->ct, piece.content.p, piece.content.len))
+			return COCOIMG_ENOMEM;
+	}
+	return 0;
+}
+
+/* EncryptedContentInfo and the optional [1] unprotectedAttrs. */
+static int parse_encrypted_content(der *edin, envelope *e)
+{
+	tlv eci, t;
+	if (der_expect(edin, 0x30, &eci))
+		return -1;
 	e->eci = eci.whole;
-	if (edin.len) {
-		if (der_next(&edin, &t) || t.tag != 0xa1 || edin.len)
-			goto bad;
+	if (edin->len) {
+		if (der_next(edin, &t) || t.tag != 0xa1 || edin->len)
+			return -1;
 		e->unprot = t.whole;
 	}
 	der ein = eci.content;
 	tlv ctype, alg, content;
 	if (der_expect(&ein, 0x06, &ctype) || der_expect(&ein, 0x30, &alg) ||
-	    parse_content_alg(&alg, e))
-		goto bad;
-	if (der_next(&ein, &content))
-		goto bad;
-	if (content.tag == 0x80) {
-		if (coco_buf_append(&e->ct, content.content.p, content.content.len))
-			goto nomem;
-	} else if (content.tag == 0xa0) {
-		der cc = content.content;
-		while (cc.len) {
-			tlv piece;
-			if (der_expect(&cc, 0x04, &piece))
-				goto bad;
-			if (coco_buf_append(&e->ct, piece.content.p, piece.content.len))
-				goto nomem;
-		}
-	} else {
-		goto bad;
-	}
-	return 0;
-nomem:
+	    parse_content_alg(&alg, e) || der_next(&ein, &content))
+		return -1;
+	return content_bytes(&content, e);
+}
+
+static int env_parse(const unsigned char *data, size_t len, envelope *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (len > MAX_PKCS7)
+		return COCOIMG_EBADIMAGE;
+	der edin;
+	tlv rset;
+	int rc = parse_outer(data, len, e, &edin, &rset);
+	if (!rc)
+		rc = parse_recipients(&rset, e);
+	if (!rc)
+		rc = parse_encrypted_content(&edin, e);
+	if (!rc)
+		return 0;
 	env_free(e);
-	return COCOIMG_ENOMEM;
-bad:
-	env_free(e);
-	return COCOIMG_EBADIMAGE;
+	return rc == COCOIMG_ENOMEM ? rc : COCOIMG_EBADIMAGE;
 }
 
 static bool ri_matches_cert(const ri *r, X509 *cert)
@@ -554,67 +585,81 @@ out:
 	return rc;
 }
 
-static int wrap_all(cocoimg_ctx *ctx, cocoimg_keyring *kr, const unsigned char *pt, size_t ptlen,
-                    coco_buf *out)
+/* AES-128-GCM of pt; ct receives ciphertext and tag.  0, COCOIMG_ENOMEM,
+ * or -1 when the cipher failed. */
+static int gcm_seal(const unsigned char cek[16], const unsigned char nonce[12],
+                    const unsigned char *pt, size_t ptlen, coco_buf *ct)
 {
-	unsigned char cek[16], nonce[12], tag[16];
-	coco_buf ris = COCO_BUF_INIT, ct = COCO_BUF_INIT, eci = COCO_BUF_INIT, alg = COCO_BUF_INIT,
-	         prm = COCO_BUF_INIT, inner = COCO_BUF_INIT, body = COCO_BUF_INIT;
-	int rc = COCOIMG_ENOMEM;
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	if (!c)
-		goto out;
-	if (RAND_priv_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1) {
-		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "random number generator failed");
-		goto out;
-	}
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		if (!is_pkcs7_recipient(&kr->keys[i]))
-			continue;
-		rc = build_ri(ctx, &kr->keys[i], cek, sizeof(cek), &ris);
-		if (rc)
-			goto out;
-	}
-	rc = COCOIMG_ENOMEM;
+	unsigned char tag[16];
 	int l1 = 0, l2 = 0;
-	if (coco_buf_reserve(&ct, ptlen + 32))
-		goto out;
-	if (!EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL) ||
-	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) ||
-	    !EVP_EncryptInit_ex(c, NULL, NULL, cek, nonce) ||
-	    !EVP_EncryptUpdate(c, ct.data, &l1, pt, (int)ptlen) ||
-	    !EVP_EncryptFinal_ex(c, ct.data + l1, &l2) ||
-	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag)) {
-		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "AES-GCM encryption failed");
-		goto out;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	if (!c || coco_buf_reserve(ct, ptlen + 32)) {
+		EVP_CIPHER_CTX_free(c);
+		return COCOIMG_ENOMEM;
 	}
-	ct.len = (size_t)(l1 + l2);
+	int ok = EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL) &&
+	         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
+	         EVP_EncryptInit_ex(c, NULL, NULL, cek, nonce) &&
+	         EVP_EncryptUpdate(c, ct->data, &l1, pt, (int)ptlen) &&
+	         EVP_EncryptFinal_ex(c, ct->data + l1, &l2) &&
+	         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag);
+	EVP_CIPHER_CTX_free(c);
+	if (!ok)
+		return -1;
+	ct->len = (size_t)(l1 + l2);
+	return coco_buf_append(ct, tag, 16) ? COCOIMG_ENOMEM : 0;
+}
+
+/* EncryptedContentInfo { id-data, aes128-GCM with ocicrypt's parameter
+ * quirk, [0] IMPLICIT ciphertext } into eci. */
+static int build_eci(const unsigned char nonce[12], const coco_buf *ct, coco_buf *eci)
+{
 	static const unsigned char icv[] = { 16 };
 	static const unsigned char aes128gcm[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x06 };
-	if (coco_buf_append(&ct, tag, 16) ||
-	    /* the quirk: [4] IMPLICIT nonce inside a SEQUENCE, wrapped in a
-	     * primitive element with tag number 16 */
-	    der_put(&inner, 0x84, nonce, sizeof(nonce)) || der_put(&inner, 0x02, icv, 1) ||
-	    der_put(&prm, 0x30, inner.data, inner.len) ||
-	    der_put(&alg, 0x06, aes128gcm, sizeof(aes128gcm)) ||
-	    der_put(&alg, 0x10, prm.data, prm.len) ||
-	    der_put(&body, 0x06, OID_DATA, sizeof(OID_DATA)) ||
-	    der_put(&body, 0x30, alg.data, alg.len) || der_put(&body, 0x80, ct.data, ct.len) ||
-	    der_put(&eci, 0x30, body.data, body.len))
-		goto out;
-	static const unsigned char version[] = { 0x02, 0x01, 0x00 };
-	der v = { version, sizeof(version) }, none = { NULL, 0 }, e = { eci.data, eci.len };
-	rc = build_envelope(&v, &none, &ris, &e, &none, out);
-out:
-	coco_wipe(cek, sizeof(cek));
-	EVP_CIPHER_CTX_free(c);
-	coco_buf_free(&ris);
-	coco_buf_free(&ct);
-	coco_buf_free(&eci);
+	coco_buf alg = COCO_BUF_INIT, prm = COCO_BUF_INIT, inner = COCO_BUF_INIT,
+	         body = COCO_BUF_INIT;
+	/* the quirk: [4] IMPLICIT nonce inside a SEQUENCE, wrapped in a
+	 * primitive element with tag number 16 */
+	int rc = der_put(&inner, 0x84, nonce, 12) || der_put(&inner, 0x02, icv, 1) ||
+	         der_put(&prm, 0x30, inner.data, inner.len) ||
+	         der_put(&alg, 0x06, aes128gcm, sizeof(aes128gcm)) ||
+	         der_put(&alg, 0x10, prm.data, prm.len) ||
+	         der_put(&body, 0x06, OID_DATA, sizeof(OID_DATA)) ||
+	         der_put(&body, 0x30, alg.data, alg.len) || der_put(&body, 0x80, ct->data, ct->len) ||
+	         der_put(eci, 0x30, body.data, body.len);
 	coco_buf_free(&alg);
 	coco_buf_free(&prm);
 	coco_buf_free(&inner);
 	coco_buf_free(&body);
+	return rc ? COCOIMG_ENOMEM : 0;
+}
+
+static int wrap_all(cocoimg_ctx *ctx, cocoimg_keyring *kr, const unsigned char *pt, size_t ptlen,
+                    coco_buf *out)
+{
+	unsigned char cek[16], nonce[12];
+	coco_buf ris = COCO_BUF_INIT, ct = COCO_BUF_INIT, eci = COCO_BUF_INIT;
+	int rc = 0;
+	if (RAND_priv_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1)
+		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "random number generator failed");
+	for (size_t i = 0; !rc && i < kr->n_keys; i++)
+		if (is_pkcs7_recipient(&kr->keys[i]))
+			rc = build_ri(ctx, &kr->keys[i], cek, sizeof(cek), &ris);
+	if (!rc && (rc = gcm_seal(cek, nonce, pt, ptlen, &ct)) == -1)
+		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "AES-GCM encryption failed");
+	if (!rc)
+		rc = build_eci(nonce, &ct, &eci);
+	if (!rc) {
+		static const unsigned char version[] = { 0x02, 0x01, 0x00 };
+		der v = { version, sizeof(version) }, none = { NULL, 0 }, e = { eci.data, eci.len };
+		rc = build_envelope(&v, &none, &ris, &e, &none, out);
+	}
+	if (rc == COCOIMG_ENOMEM)
+		rc = coco_oom(ctx);
+	coco_wipe(cek, sizeof(cek));
+	coco_buf_free(&ris);
+	coco_buf_free(&ct);
+	coco_buf_free(&eci);
 	return rc;
 }
 

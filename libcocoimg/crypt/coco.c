@@ -123,7 +123,7 @@ static int packet_str(cocoimg_ctx *ctx, json_t *doc, const char *key, char **out
 			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "CoCo annotation packet: \"%s\" "
 			                   "contains control characters", key);
 	*out = coco_strdup(json_string_value(v));
-	return *out ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	return *out ? 0 : coco_oom(ctx);
 }
 
 /* The string members, with the historical spellings: "key_url" (2021
@@ -336,7 +336,7 @@ static int packet_seal(cocoimg_ctx *ctx, const coco_key *k, const unsigned char 
 	if (RAND_bytes(iv, sizeof(iv)) != 1)
 		return coco_seterr(ctx, COCOIMG_EINTERNAL, "no random bytes for the CoCo packet IV");
 	if (len > INT32_MAX || coco_buf_reserve(&ct, len + COCO_GCM_TAG_LEN + 16))
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int n1 = 0, n2 = 0;
 	if (!c || !EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) ||
@@ -362,7 +362,7 @@ static int packet_seal(cocoimg_ctx *ctx, const coco_key *k, const unsigned char 
 	    json_object_set_new(j, "wrap_type", json_string("A256GCM")) ||
 	    !(txt = coco_json_dump(j)) ||
 	    !(*b64_packet = coco_b64_encode((const unsigned char *)txt, strlen(txt))))
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 	json_decref(j);
 	free(txt);
 	free(wd);
@@ -421,12 +421,12 @@ static int add_keys_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *path
 	k.label = coco_asprintf("coco-keys:%s", path);
 	if (!k.label) {
 		coco_key_clear(&k);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	rc = coco_keyring_push(kr, &k);
 	if (rc) {
 		coco_key_clear(&k);
-		return rc == COCOIMG_ENOMEM ? coco_seterr(ctx, rc, "out of memory") : rc;
+		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
 	}
 	return 0;
 }
@@ -444,7 +444,7 @@ static int add_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec, bool
 	k.recipient = recipient;
 	k.kid = coco_strndup(spec, (size_t)(colon - spec));
 	if (!k.kid)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	char *path = coco_kid_resource_path(k.kid, true);
 	if (!path) {
 		int rc = coco_seterr(ctx, COCOIMG_EINVAL, "coco key: KID \"%s\" is not a KBS resource "
@@ -477,12 +477,12 @@ static int add_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec, bool
 	k.label = coco_asprintf("coco:%s", k.kid);
 	if (!k.kek || !k.label) {
 		coco_key_clear(&k);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	rc = coco_keyring_push(kr, &k);
 	if (rc) {
 		coco_key_clear(&k);
-		return rc == COCOIMG_ENOMEM ? coco_seterr(ctx, rc, "out of memory") : rc;
+		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
 	}
 	return 0;
 }
@@ -523,27 +523,27 @@ COCOIMG_API int cocoimg_keyring_set_resolver(cocoimg_keyring *kr, cocoimg_key_re
 static int packet_usable(const coco_packet *pk, wrap_alg *alg, coco_buf *tried)
 {
 	if (pk->provider && strcasecmp(pk->provider, "kbs")) {
-		coco_tried_add(tried, "CoCo packet kid %s (KMS provider \"%s\" needs a keyprovider)",
-		               pk->kid, pk->provider);
+		coco_tried_note(tried, "CoCo packet kid %s (KMS provider \"%s\" needs a keyprovider)",
+		                pk->kid, pk->provider);
 		return COCOIMG_ENOKEY;
 	}
 	if (pk->version && strcmp(pk->version, "0.1.0")) {
-		coco_tried_add(tried, "CoCo packet kid %s (unsupported packet version \"%s\")",
-		               pk->kid, pk->version);
+		coco_tried_note(tried, "CoCo packet kid %s (unsupported packet version \"%s\")",
+		                pk->kid, pk->version);
 		return COCOIMG_ENOKEY;
 	}
 	*alg = packet_alg(pk);
 	if (*alg == WRAP_UNKNOWN) {
-		coco_tried_add(tried, "CoCo packet kid %s (unsupported wrap_type \"%s\")", pk->kid,
-		               pk->wrap_type);
+		coco_tried_note(tried, "CoCo packet kid %s (unsupported wrap_type \"%s\")", pk->kid,
+		                pk->wrap_type);
 		return COCOIMG_ENOKEY;
 	}
 	/* CDH (aes-gcm crate) takes a 96-bit nonce only; CTR needs a full
 	 * 16-byte counter block. */
 	size_t want_iv = *alg == WRAP_GCM ? COCO_GCM_IV_LEN : 16;
 	if (pk->iv.len != want_iv) {
-		coco_tried_add(tried, "CoCo packet kid %s (iv is %zu bytes, %s needs %zu)", pk->kid,
-		               pk->iv.len, *alg == WRAP_GCM ? "AES-256-GCM" : "AES-256-CTR", want_iv);
+		coco_tried_note(tried, "CoCo packet kid %s (iv is %zu bytes, %s needs %zu)", pk->kid,
+		                pk->iv.len, *alg == WRAP_GCM ? "AES-256-GCM" : "AES-256-CTR", want_iv);
 		return COCOIMG_ENOKEY;
 	}
 	return 0;
@@ -558,7 +558,7 @@ static int open_with_keys_file(const coco_key *k, const coco_packet *pk, wrap_al
 	if (!v)
 		v = json_object_get(k->keys, pk->kid);
 	if (!v) {
-		coco_tried_add(notes, "%s: no entry %s", k->label, path ? path : pk->kid);
+		coco_tried_note(notes, "%s: no entry %s", k->label, path ? path : pk->kid);
 		return 2;
 	}
 	coco_buf kek = COCO_BUF_INIT;
@@ -566,10 +566,10 @@ static int open_with_keys_file(const coco_key *k, const coco_packet *pk, wrap_al
 	if (coco_json_bytes(v, &kek) == COCOIMG_ENOMEM)
 		r = COCOIMG_ENOMEM;
 	else if (kek.len != COCO_KEK_LEN)
-		coco_tried_add(notes, "%s: entry %s is %zu bytes, not a 32-byte key", k->label,
-		               path ? path : pk->kid, kek.len);
+		coco_tried_note(notes, "%s: entry %s is %zu bytes, not a 32-byte key", k->label,
+		                path ? path : pk->kid, kek.len);
 	else if ((r = packet_open(pk, alg, kek.data, kek.len, opts)) == 1)
-		coco_tried_add(notes, "%s: wrong key", k->label);
+		coco_tried_note(notes, "%s: wrong key", k->label);
 	coco_buf_wipe_free(&kek);
 	return r;
 }
@@ -586,7 +586,7 @@ static int open_with_keyring(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_p
 		if (k->kind == COCO_KEY_COCO_KEK && k->kid && !strcmp(k->kid, pk->kid)) {
 			r = packet_open(pk, alg, k->kek, k->kek_len, opts);
 			if (r == 1)
-				coco_tried_add(notes, "%s: wrong key", k->label);
+				coco_tried_note(notes, "%s: wrong key", k->label);
 		} else if (k->kind == COCO_KEY_COCO_KEYS && k->keys) {
 			r = open_with_keys_file(k, pk, alg, path, opts, notes);
 		}
@@ -611,9 +611,9 @@ static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_
 	if (cr == COCOIMG_ECANCELLED) {
 		rc = coco_seterr(ctx, COCOIMG_ECANCELLED, "key resolver cancelled for kid %s", pk->kid);
 	} else if (cr) {
-		coco_tried_add(notes, "key resolver: no key (%d)", cr);
+		coco_tried_note(notes, "key resolver: no key (%d)", cr);
 	} else if (kl > sizeof(key)) {
-		coco_tried_add(notes, "key resolver: key length %zu out of range", kl);
+		coco_tried_note(notes, "key resolver: key length %zu out of range", kl);
 	} else {
 		int r = packet_open(pk, alg, key, kl, opts);
 		if (r == 0)
@@ -621,7 +621,7 @@ static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_
 		else if (r < 0)
 			rc = coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
 		else
-			coco_tried_add(notes, "key resolver: wrong key");
+			coco_tried_note(notes, "key resolver: wrong key");
 	}
 	coco_wipe(key, sizeof(key));
 	return rc;
@@ -641,8 +641,8 @@ static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet 
 	if (rc == COCOIMG_ENOKEY && kr->resolver)
 		rc = open_with_resolver(ctx, kr, pk, alg, opts, &notes);
 	if (rc == COCOIMG_ENOKEY)
-		coco_tried_add(tried, "CoCo packet kid %s (%s)", pk->kid,
-		               notes.len ? coco_buf_cstr(&notes) : "no local key");
+		coco_tried_note(tried, "CoCo packet kid %s (%s)", pk->kid,
+		                notes.len ? coco_buf_cstr(&notes) : "no local key");
 	coco_buf_free(&notes);
 	return rc;
 }
@@ -668,7 +668,7 @@ int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *
 		if (rc == COCOIMG_ENOMEM)
 			return rc;
 		if (rc) {
-			coco_tried_add(tried, "CoCo packet %zu (%s)", idx + 1, cocoimg_ctx_last_error(ctx));
+			coco_tried_note(tried, "CoCo packet %zu (%s)", idx + 1, cocoimg_ctx_last_error(ctx));
 			continue;
 		}
 		if (!*first_kid)
@@ -724,7 +724,7 @@ static int kw_coco_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annot
 		char *b = NULL;
 		int rc = packet_seal(ctx, k, opts, len, &b);
 		if (!rc && ((out.len && coco_buf_putc(&out, ',')) || coco_buf_append(&out, b, strlen(b))))
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 		free(b);
 		if (rc) {
 			coco_buf_free(&out);
@@ -734,7 +734,7 @@ static int kw_coco_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annot
 	if (!out.len)
 		return 0;
 	*value = coco_buf_cstr(&out);
-	return *value ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	return *value ? 0 : coco_oom(ctx);
 }
 
 static int kw_coco_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,

@@ -59,8 +59,5 @@ bool coco_keyring_has_local_coco(const cocoimg_keyring *kr);
 int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *value,
                              coco_buf *opts, coco_buf *tried);
 
-/* Append "; " (if needed) and a formatted note to a "tried" buffer. */
-void coco_tried_add(coco_buf *tried, const char *fmt, ...) COCO_PRINTF(2, 3);
-
 #endif /* COCO_CRYPT_COCO_H */
 

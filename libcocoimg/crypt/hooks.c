@@ -17,7 +17,7 @@ int coco_crypt_decrypt_stage_new(cocoimg_ctx *ctx, cocoimg_keyring *kr, const co
 		*plain_media_type = NULL;
 	char *what = coco_asprintf("layer %s", d->digest ? d->digest : "(no digest)");
 	if (!what)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	int rc = 0;
 	if (!d->media_type || !coco_mt_is_encrypted(d->media_type))
 		rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s is not encrypted", what);
@@ -34,7 +34,7 @@ int coco_crypt_decrypt_stage_new(cocoimg_ctx *ctx, cocoimg_keyring *kr, const co
 			(*out)->next = NULL;
 			coco_stage_chain_free(*out);
 			*out = NULL;
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 		}
 	}
 	coco_layer_opts_clear(&o);
@@ -63,6 +63,58 @@ static void packet_kids(const char *value, json_t *kids, size_t *count)
 	}
 }
 
+/* The "cipher" of the public options annotation, or JSON null. */
+static json_t *pubopts_cipher(json_t *ann)
+{
+	json_t *pv = json_object_get(ann, COCO_ANN_PUBOPTS);
+	json_t *cipher = json_null();
+	if (!json_is_string(pv))
+		return cipher;
+	coco_buf raw = COCO_BUF_INIT;
+	if (!coco_b64_decode(json_string_value(pv), json_string_length(pv), &raw)) {
+		json_error_t je;
+		json_t *p = json_loadb((const char *)raw.data, raw.len, 0, &je);
+		json_t *c = json_object_get(p, "cipher");
+		if (json_is_string(c))
+			cipher = json_string(json_string_value(c));
+		json_decref(p);
+	}
+	coco_buf_free(&raw);
+	return cipher;
+}
+
+/* Recipients in one jwe/pkcs7 annotation value (an undecodable element
+ * counts as one); JWE kids into jwe_kids. */
+static size_t count_recipients(const char *scheme, const char *val, json_t *jwe_kids)
+{
+	size_t total = 0;
+	for (const char *e = val; e;) {
+		const char *comma = strchr(e, ',');
+		size_t el = comma ? (size_t)(comma - e) : strlen(e);
+		coco_buf raw = COCO_BUF_INIT;
+		size_t n = 1;
+		if (!coco_b64_decode(e, el, &raw)) {
+			if (!strcmp(scheme, "jwe"))
+				coco_jwe_describe(raw.data, raw.len, &n, jwe_kids);
+			else if (!strcmp(scheme, "pkcs7"))
+				coco_pkcs7_describe(raw.data, raw.len, &n);
+		}
+		total += n;
+		coco_buf_free(&raw);
+		e = comma ? comma + 1 : NULL;
+	}
+	return total;
+}
+
+/* Set key to arr when it is not empty (else drop arr). */
+static void set_nonempty(json_t *o, const char *key, json_t *arr)
+{
+	if (json_array_size(arr))
+		json_object_set_new(o, key, arr);
+	else
+		json_decref(arr);
+}
+
 json_t *coco_crypt_describe_layer(cocoimg_ctx *ctx, const coco_desc *d)
 {
 	(void)ctx;
@@ -76,21 +128,7 @@ json_t *coco_crypt_describe_layer(cocoimg_ctx *ctx, const coco_desc *d)
 		return NULL;
 	}
 	json_t *ann = d->annotations;
-	json_t *pv = json_object_get(ann, COCO_ANN_PUBOPTS);
-	json_t *cipher = json_null();
-	if (json_is_string(pv)) {
-		coco_buf raw = COCO_BUF_INIT;
-		if (!coco_b64_decode(json_string_value(pv), json_string_length(pv), &raw)) {
-			json_error_t je;
-			json_t *p = json_loadb((const char *)raw.data, raw.len, 0, &je);
-			json_t *c = json_object_get(p, "cipher");
-			if (json_is_string(c))
-				cipher = json_string(json_string_value(c));
-			json_decref(p);
-		}
-		coco_buf_free(&raw);
-	}
-	json_object_set_new(o, "cipher", cipher);
+	json_object_set_new(o, "cipher", pubopts_cipher(ann));
 	if (d->media_type && coco_mt_is_encrypted(d->media_type))
 		json_object_set_new(o, "plain_media_type",
 		                    json_stringn(d->media_type,
@@ -103,36 +141,14 @@ json_t *coco_crypt_describe_layer(cocoimg_ctx *ctx, const coco_desc *d)
 			continue;
 		const char *scheme = k + strlen(COCO_ANN_KEYS_PREFIX);
 		json_array_append_new(schemes, json_string(scheme));
-		const char *val = json_string_value(v);
-		if (!strncmp(scheme, "provider.", 9)) {
-			packet_kids(val, coco_kids, &total);
-			continue;
-		}
-		for (const char *e = val; e;) {
-			const char *comma = strchr(e, ',');
-			size_t el = comma ? (size_t)(comma - e) : strlen(e);
-			coco_buf raw = COCO_BUF_INIT;
-			size_t n = 1;
-			if (!coco_b64_decode(e, el, &raw)) {
-				if (!strcmp(scheme, "jwe"))
-					coco_jwe_describe(raw.data, raw.len, &n, jwe_kids);
-				else if (!strcmp(scheme, "pkcs7"))
-					coco_pkcs7_describe(raw.data, raw.len, &n);
-			}
-			total += n;
-			coco_buf_free(&raw);
-			e = comma ? comma + 1 : NULL;
-		}
+		if (!strncmp(scheme, "provider.", 9))
+			packet_kids(json_string_value(v), coco_kids, &total);
+		else
+			total += count_recipients(scheme, json_string_value(v), jwe_kids);
 	}
 	json_object_set_new(o, "schemes", schemes);
 	json_object_set_new(o, "recipients", json_integer((json_int_t)total));
-	if (json_array_size(jwe_kids))
-		json_object_set_new(o, "jwe_kids", jwe_kids);
-	else
-		json_decref(jwe_kids);
-	if (json_array_size(coco_kids))
-		json_object_set_new(o, "coco_kids", coco_kids);
-	else
-		json_decref(coco_kids);
+	set_nonempty(o, "jwe_kids", jwe_kids);
+	set_nonempty(o, "coco_kids", coco_kids);
 	return o;
 }

@@ -782,7 +782,7 @@ static int kw_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation
 		coco_buf_free(&one);
 		if (!rc && (!b64 || (v.len && coco_buf_putc(&v, ',')) ||
 		            coco_buf_append(&v, b64, strlen(b64))))
-			rc = COCOIMG_ENOMEM;
+			rc = coco_oom(ctx);
 		free(b64);
 		if (rc) {
 			coco_buf_free(&v);
@@ -791,7 +791,7 @@ static int kw_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation
 	}
 	if (v.len)
 		*value = coco_buf_cstr(&v);
-	return (v.len && !*value) ? COCOIMG_ENOMEM : 0;
+	return (v.len && !*value) ? coco_oom(ctx) : 0;
 }
 
 static bool is_jwe_decryption_key(const coco_key *k)
@@ -948,7 +948,7 @@ int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
 	*empty = false;
 	*removed = 0;
 	if (rc)
-		return rc == COCOIMG_ENOMEM ? rc :
+		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) :
 		       coco_seterr(ctx, COCOIMG_EBADIMAGE, "malformed JWE in %s", ANN_JWE);
 	size_t drop = 0;
 	for (size_t i = 0; i < j.n; i++)
@@ -962,7 +962,7 @@ int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
 		return 0;
 	}
 	if (!drop)
-		return coco_buf_append(out, data, len) ? COCOIMG_ENOMEM : 0;
+		return coco_buf_append(out, data, len) ? coco_oom(ctx) : 0;
 	size_t ws = 0;
 	while (ws < len && strchr(" \n\r\t", data[ws]) && data[ws])
 		ws++;
@@ -970,7 +970,7 @@ int coco_jwe_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
 		/* compact: one recipient, so drop == total above */
 		return coco_seterr(ctx, COCOIMG_EINTERNAL, "JWE recipient removal failed");
 	/* general serialization with some recipients left */
-	return rebuild_general(data, len, kids, n, out);
+	return rebuild_general(data, len, kids, n, out) ? coco_oom(ctx) : 0;
 }
 
 int coco_jwe_decrypt_one(const unsigned char *data, size_t len, EVP_PKEY *pk, coco_buf *out)

@@ -103,7 +103,7 @@ void coco_tried_note(coco_buf *tried, const char *fmt, ...)
 		return;
 	if (tried->len && coco_buf_append(tried, "; ", 2))
 		return;
-	char line[512];
+	char line[768];             /* one note; the whole message is bounded by ctx */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -183,6 +183,52 @@ out:
 	return pk;
 }
 
+/* The uncompressed point 04||X||Y of a JWK's "x" and "y" (each at most
+ * flen bytes, left-padded); 0 or -1. */
+static int jwk_ec_point(json_t *jwk, size_t flen, unsigned char *point)
+{
+	coco_buf x = COCO_BUF_INIT, y = COCO_BUF_INIT;
+	json_t *jx = json_object_get(jwk, "x"), *jy = json_object_get(jwk, "y");
+	int rc = -1;
+	if (json_is_string(jx) && json_is_string(jy) &&
+	    !coco_b64url_decode(json_string_value(jx), json_string_length(jx), &x) &&
+	    !coco_b64url_decode(json_string_value(jy), json_string_length(jy), &y) &&
+	    x.len <= flen && y.len <= flen && x.len && y.len) {
+		memset(point, 0, 1 + 2 * flen);
+		point[0] = 4;
+		memcpy(point + 1 + flen - x.len, x.data, x.len);
+		memcpy(point + 1 + 2 * flen - y.len, y.data, y.len);
+		rc = 0;
+	}
+	coco_buf_free(&x);
+	coco_buf_free(&y);
+	return rc;
+}
+
+/* An EC key from OpenSSL parameters; NULL unless the point is on the
+ * curve. */
+static EVP_PKEY *ec_from_params(OSSL_PARAM_BLD *bld, bool priv)
+{
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM *p = OSSL_PARAM_BLD_to_param(bld);
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!p || !pc || EVP_PKEY_fromdata_init(pc) <= 0 ||
+	    EVP_PKEY_fromdata(pc, &pk, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, p) <= 0)
+		pk = NULL;
+	OSSL_PARAM_free(p);
+	EVP_PKEY_CTX_free(pc);
+	if (!pk)
+		return NULL;
+	/* reject points not on the curve */
+	EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	if (!chk || EVP_PKEY_public_check(chk) != 1) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	EVP_PKEY_CTX_free(chk);
+	return pk;
+}
+
 static EVP_PKEY *jwk_ec(json_t *jwk, bool priv)
 {
 	json_t *crv = json_object_get(jwk, "crv");
@@ -191,49 +237,16 @@ static EVP_PKEY *jwk_ec(json_t *jwk, bool priv)
 		return NULL;
 	size_t flen = !strcmp(group, "prime256v1") ? 32 : !strcmp(group, "secp384r1") ? 48 : 66;
 	EVP_PKEY *pk = NULL;
-	coco_buf x = COCO_BUF_INIT, y = COCO_BUF_INIT;
 	unsigned char point[1 + 2 * 66];
 	BIGNUM *d = NULL;
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *p = NULL;
-	EVP_PKEY_CTX *pc = NULL;
-	json_t *jx = json_object_get(jwk, "x"), *jy = json_object_get(jwk, "y");
-	if (!bld || !json_is_string(jx) || !json_is_string(jy) ||
-	    coco_b64url_decode(json_string_value(jx), json_string_length(jx), &x) ||
-	    coco_b64url_decode(json_string_value(jy), json_string_length(jy), &y) ||
-	    x.len > flen || y.len > flen || !x.len || !y.len)
-		goto out;
-	memset(point, 0, sizeof(point));
-	point[0] = 4;
-	memcpy(point + 1 + flen - x.len, x.data, x.len);
-	memcpy(point + 1 + 2 * flen - y.len, y.data, y.len);
-	if (priv && !(d = jwk_bn(jwk, "d")))
-		goto out;
-	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * flen) ||
-	    (d && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d)))
-		goto out;
-	p = OSSL_PARAM_BLD_to_param(bld);
-	pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!p || !pc || EVP_PKEY_fromdata_init(pc) <= 0 ||
-	    EVP_PKEY_fromdata(pc, &pk, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, p) <= 0) {
-		pk = NULL;
-		goto out;
-	}
-	/* reject points not on the curve */
-	EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-	if (!chk || EVP_PKEY_public_check(chk) != 1) {
-		EVP_PKEY_free(pk);
-		pk = NULL;
-	}
-	EVP_PKEY_CTX_free(chk);
-out:
-	coco_buf_free(&x);
-	coco_buf_free(&y);
+	if (bld && !jwk_ec_point(jwk, flen, point) && (!priv || (d = jwk_bn(jwk, "d"))) &&
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * flen) &&
+	    (!d || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d)))
+		pk = ec_from_params(bld, priv);
 	BN_clear_free(d);
-	OSSL_PARAM_free(p);
 	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_CTX_free(pc);
 	return pk;
 }
 
@@ -590,40 +603,49 @@ static bool is_file(const char *path)
 
 /* The password part of FILE:PASSWORD: pass=X, file=PATH, fd=N or X
  * (containers/ocicrypt helpers/parse_helpers.go). */
+/* A password read from a file or descriptor ends at its line end (ocicrypt
+ * keeps a trailing newline; keys written by tools rarely have one). */
+static void chomp(coco_buf *pw)
+{
+	while (pw->len && (pw->data[pw->len - 1] == '\n' || pw->data[pw->len - 1] == '\r'))
+		pw->len--;
+}
+
+/* fd=N: one read of the password from an inherited descriptor. */
+static int password_from_fd(cocoimg_ctx *ctx, const char *file, const char *num, coco_buf *pw)
+{
+	char *end = NULL;
+	long fd = strtol(num, &end, 10);
+	if (!end || *end || fd < 0 || fd > 65535)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "%s: bad password file descriptor", file);
+	unsigned char tmp[1024];
+	ssize_t n = read((int)fd, tmp, sizeof(tmp));
+	if (n < 0)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "%s: cannot read the password file descriptor",
+		                   file);
+	int rc = coco_buf_append(pw, tmp, (size_t)n) ? coco_oom(ctx) : 0;
+	coco_wipe(tmp, sizeof(tmp));
+	if (!rc)
+		chomp(pw);
+	return rc;
+}
+
 static int password_of(cocoimg_ctx *ctx, const char *file, const char *spec, coco_buf *pw)
 {
-	if (!strncmp(spec, "pass=", 5))
-		return coco_buf_append(pw, spec + 5, strlen(spec + 5)) ? COCOIMG_ENOMEM : 0;
+	if (!strncmp(spec, "fd=", 3))
+		return password_from_fd(ctx, file, spec + 3, pw);
 	if (!strncmp(spec, "file=", 5)) {
 		int rc = coco_read_file(ctx, spec + 5, 64 * 1024, pw, COCOIMG_EINVAL);
 		if (rc && rc != COCOIMG_ENOMEM)
 			return coco_seterr(ctx, COCOIMG_EINVAL, "cannot read the password file for %s",
 			                   file);
-		/* a trailing newline is not part of the password (ocicrypt
-		 * keeps it; keys written by tools rarely have one) */
-		while (!rc && pw->len && (pw->data[pw->len - 1] == '\n' ||
-		                          pw->data[pw->len - 1] == '\r'))
-			pw->len--;
+		if (!rc)
+			chomp(pw);
 		return rc;
 	}
-	if (!strncmp(spec, "fd=", 3)) {
-		char *end = NULL;
-		long fd = strtol(spec + 3, &end, 10);
-		if (!end || *end || fd < 0 || fd > 65535)
-			return coco_seterr(ctx, COCOIMG_EINVAL, "%s: bad password file descriptor", file);
-		unsigned char tmp[1024];
-		ssize_t n = read((int)fd, tmp, sizeof(tmp));
-		if (n < 0)
-			return coco_seterr(ctx, COCOIMG_EINVAL,
-			                   "%s: cannot read the password file descriptor", file);
-		int rc = coco_buf_append(pw, tmp, (size_t)n) ? COCOIMG_ENOMEM : 0;
-		coco_wipe(tmp, sizeof(tmp));
-		while (!rc && pw->len && (pw->data[pw->len - 1] == '\n' ||
-		                          pw->data[pw->len - 1] == '\r'))
-			pw->len--;
-		return rc;
-	}
-	return coco_buf_append(pw, spec, strlen(spec)) ? COCOIMG_ENOMEM : 0;
+	if (!strncmp(spec, "pass=", 5))
+		spec += 5;
+	return coco_buf_append(pw, spec, strlen(spec)) ? coco_oom(ctx) : 0;
 }
 
 static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
@@ -638,7 +660,7 @@ static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *s
 		for (const char *c = strchr(spec, ':'); c; c = strchr(c + 1, ':')) {
 			char *f = coco_strndup(spec, (size_t)(c - spec));
 			if (!f)
-				return COCOIMG_ENOMEM;
+				return coco_oom(ctx);
 			if (is_file(f)) {
 				file = f;
 				pwspec = c + 1;
@@ -655,7 +677,7 @@ static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *s
 		}
 	}
 	if (!file)
-		return COCOIMG_ENOMEM;
+		return coco_oom(ctx);
 	coco_buf pw = COCO_BUF_INIT;
 	int rc = pwspec ? password_of(ctx, file, pwspec, &pw) : 0;
 	coco_key k;
@@ -715,7 +737,7 @@ int cocoimg_keyring_add_recipient(cocoimg_ctx *ctx, cocoimg_keyring *kr, const c
 	if (!rc) {
 		k.recipient = true;
 		k.label = coco_strdup(spec);
-		rc = k.label ? coco_keyring_push(kr, &k) : COCOIMG_ENOMEM;
+		rc = k.label ? coco_keyring_push(kr, &k) : coco_oom(ctx);
 	}
 	coco_key_clear(&k);
 	return rc;

@@ -30,7 +30,7 @@ int coco_layer_opts_generate(cocoimg_ctx *ctx, coco_layer_opts *o, const char *d
 	o->have_symkey = o->have_nonce = true;
 	o->digest = coco_strdup(digest ? digest : "");
 	if (!o->digest)
-		return COCOIMG_ENOMEM;
+		return coco_oom(ctx);
 	return 0;
 }
 
@@ -128,7 +128,7 @@ int coco_privopts_parse(cocoimg_ctx *ctx, const unsigned char *json, size_t len,
 			free(o->digest);
 			o->digest = coco_strdup(json_string_value(d));
 			if (!o->digest)
-				rc = COCOIMG_ENOMEM;
+				rc = coco_oom(ctx);
 		}
 	}
 	if (!rc && !o->have_symkey)
@@ -152,7 +152,7 @@ int coco_pubopts_parse(cocoimg_ctx *ctx, const char *b64, const char *what, coco
 	rc = coco_b64_decode(b64, strlen(b64), &raw);
 	if (rc) {
 		coco_buf_free(&raw);
-		return rc == COCOIMG_ENOMEM ? rc : coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : coco_seterr(ctx, COCOIMG_EBADIMAGE,
 		                                   "%s: %s is not base64", what, COCO_ANN_PUBOPTS);
 	}
 	json_error_t jerr;
@@ -266,7 +266,7 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 		                   what ? what : "layer", o->have_symkey ? "a nonce" : "a key");
 	layer_stage *l = calloc(1, sizeof(*l));
 	if (!l)
-		return COCOIMG_ENOMEM;
+		return coco_oom(ctx);
 	l->base.write = layer_write;
 	l->base.finish = layer_finish;
 	l->base.destroy = layer_destroy;
@@ -288,7 +288,7 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 	}
 	if (!l->buf || !l->what || !l->cipher || !l->mac) {
 		layer_destroy(&l->base);
-		return COCOIMG_ENOMEM;
+		return coco_oom(ctx);
 	}
 	char md[] = "SHA256";
 	OSSL_PARAM params[] = {

@@ -692,7 +692,7 @@ static int kw_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation
 	if (!rc) {
 		*value = coco_b64_encode(der_out.data, der_out.len);
 		if (!*value)
-			rc = COCOIMG_ENOMEM;
+			rc = coco_oom(ctx);
 	}
 	coco_buf_free(&der_out);
 	return rc;
@@ -769,7 +769,7 @@ int coco_pkcs7_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len, X
 	*removed = 0;
 	int rc = env_parse(data, len, &e);
 	if (rc)
-		return rc == COCOIMG_ENOMEM ? rc :
+		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) :
 		       coco_seterr(ctx, COCOIMG_EBADIMAGE, "malformed PKCS7 envelope in %s", ANN_PKCS7);
 	coco_buf ris = COCO_BUF_INIT;
 	size_t kept = 0;
@@ -783,14 +783,14 @@ int coco_pkcs7_remove(cocoimg_ctx *ctx, const unsigned char *data, size_t len, X
 		}
 		kept++;
 		if (coco_buf_append(&ris, e.ris[i].whole.p, e.ris[i].whole.len)) {
-			rc = COCOIMG_ENOMEM;
+			rc = coco_oom(ctx);
 			goto out;
 		}
 	}
 	if (!kept)
 		*empty = true;
 	else if (!*removed)
-		rc = coco_buf_append(out, data, len) ? COCOIMG_ENOMEM : 0;
+		rc = coco_buf_append(out, data, len) ? coco_oom(ctx) : 0;
 	else
 		rc = build_envelope(&e.version, &e.originator, &ris, &e.eci, &e.unprot, out);
 out:

@@ -20,21 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void coco_tried_add(coco_buf *tried, const char *fmt, ...)
-{
-	if (!tried)
-		return;
-	char tmp[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (tried->len)
-		coco_buf_append(tried, "; ", 2);
-	coco_buf_append(tried, tmp, strlen(tmp));
-	coco_buf_cstr(tried);
-}
-
 /* The keyring's way to a provider, or an error naming it. */
 static int provider_open(cocoimg_ctx *ctx, const cocoimg_keyring *kr, const char *name,
                          void **handle)
@@ -236,7 +221,7 @@ static int provider_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *an
 	void *h;
 	int rc = provider_open(ctx, kr, name, &h);
 	if (rc) {
-		coco_tried_add(tried, "%s", cocoimg_ctx_last_error(ctx));
+		coco_tried_note(tried, "%s", cocoimg_ctx_last_error(ctx));
 		free(params);
 		return coco_seterr(ctx, COCOIMG_ENOKEY, "keyprovider \"%s\" unusable", name);
 	}
@@ -247,9 +232,9 @@ static int provider_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *an
 	free(params);
 	if (rc == COCOIMG_ENOKEY) {
 		if (*reason)
-			coco_tried_add(tried, "%s", reason);
+			coco_tried_note(tried, "%s", reason);
 		else
-			coco_tried_add(tried, "keyprovider \"%s\" (no wrapped key)", name);
+			coco_tried_note(tried, "keyprovider \"%s\" (no wrapped key)", name);
 		coco_seterr(ctx, COCOIMG_ENOKEY, "keyprovider \"%s\" could not unwrap the layer key%s%s",
 		            name, *reason ? ": " : "", reason);
 	}

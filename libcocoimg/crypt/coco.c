@@ -419,16 +419,7 @@ static int add_keys_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *path
 	k.recipient = false;
 	k.keys = doc;
 	k.label = coco_asprintf("coco-keys:%s", path);
-	if (!k.label) {
-		coco_key_clear(&k);
-		return coco_oom(ctx);
-	}
-	rc = coco_keyring_push(kr, &k);
-	if (rc) {
-		coco_key_clear(&k);
-		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
-	}
-	return 0;
+	return coco_keyring_push(ctx, kr, &k);
 }
 
 static int add_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec, bool recipient)
@@ -475,16 +466,11 @@ static int add_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec, bool
 		memcpy(k.kek, raw.data, COCO_KEK_LEN);
 	coco_buf_wipe_free(&raw);
 	k.label = coco_asprintf("coco:%s", k.kid);
-	if (!k.kek || !k.label) {
+	if (!k.kek) {
 		coco_key_clear(&k);
 		return coco_oom(ctx);
 	}
-	rc = coco_keyring_push(kr, &k);
-	if (rc) {
-		coco_key_clear(&k);
-		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
-	}
-	return 0;
+	return coco_keyring_push(ctx, kr, &k);
 }
 
 int coco_keyring_add_coco(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec,

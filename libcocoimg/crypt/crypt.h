@@ -84,8 +84,10 @@ int coco_keyring_alloc(cocoimg_keyring **out);
 void coco_keyring_set_provider_ops(cocoimg_keyring *kr, const coco_provider_ops *ops,
                                    void *payload);
 
-/* keyring.c / keys.c (crypt core): take ownership of *k (zeroed after). */
-int coco_keyring_push(cocoimg_keyring *kr, coco_key *k);
+/* keys.c: add *k to kr, taking it whole: on success it is moved (*k
+ * zeroed), on failure (no label, no memory: "out of memory" recorded) it
+ * is cleared. */
+int coco_keyring_push(cocoimg_ctx *ctx, cocoimg_keyring *kr, coco_key *k);
 /* Free what a key owns, wiping secrets. */
 void coco_key_clear(coco_key *k);
 

@@ -78,11 +78,13 @@ void cocoimg_keyring_free(cocoimg_keyring *kr)
 	free(kr);
 }
 
-int coco_keyring_push(cocoimg_keyring *kr, coco_key *k)
+int coco_keyring_push(cocoimg_ctx *ctx, cocoimg_keyring *kr, coco_key *k)
 {
-	coco_key *n = realloc(kr->keys, (kr->n_keys + 1) * sizeof(*n));
-	if (!n)
-		return COCOIMG_ENOMEM;
+	coco_key *n = k->label ? realloc(kr->keys, (kr->n_keys + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		coco_key_clear(k);
+		return coco_oom(ctx);
+	}
 	kr->keys = n;
 	kr->keys[kr->n_keys++] = *k;
 	memset(k, 0, sizeof(*k));
@@ -690,7 +692,7 @@ static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *s
 		k.recipient = false;
 		k.label = file;
 		file = NULL;
-		rc = coco_keyring_push(kr, &k);
+		rc = coco_keyring_push(ctx, kr, &k);
 	}
 	coco_key_clear(&k);
 	free(file);
@@ -737,7 +739,7 @@ int cocoimg_keyring_add_recipient(cocoimg_ctx *ctx, cocoimg_keyring *kr, const c
 	if (!rc) {
 		k.recipient = true;
 		k.label = coco_strdup(spec);
-		rc = k.label ? coco_keyring_push(kr, &k) : coco_oom(ctx);
+		rc = coco_keyring_push(ctx, kr, &k);
 	}
 	coco_key_clear(&k);
 	return rc;

@@ -62,16 +62,11 @@ int coco_keyring_add_provider(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char 
 	/* The label leaves the options out: they are user data that may be
 	 * sensitive (paths, tokens). */
 	k.label = coco_asprintf("provider:%s", k.provider);
-	if ((colon && !k.provider_opts) || !k.label) {
+	if (colon && !k.provider_opts) {
 		coco_key_clear(&k);
 		return coco_oom(ctx);
 	}
-	rc = coco_keyring_push(kr, &k);
-	if (rc) {
-		coco_key_clear(&k);
-		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
-	}
-	return 0;
+	return coco_keyring_push(ctx, kr, &k);
 }
 
 /* ------------------------------------------------------------------ */

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		k.kind = COCO_KEY_PRIVATE;
 		k.pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 		k.label = coco_strdup("fuzz");
-		coco_keyring_push(kr, &k);
+		coco_keyring_push(NULL, kr, &k);
 	}
 	coco_buf out = COCO_BUF_INIT;
 	coco_pkcs7_decrypt_one(data, size, kr, &out);

@@ -96,7 +96,7 @@ static cocoimg_keyring *ring_with(EVP_PKEY *pub, const char *jwk_alg, X509 *cert
 	k.pkey = pub;
 	k.cert = cert;
 	k.jwk_alg = jwk_alg ? coco_strdup(jwk_alg) : NULL;
-	assert_int_equal(coco_keyring_push(kr, &k), 0);
+	assert_int_equal(coco_keyring_push(NULL, kr, &k), 0);
 	return kr;
 }
 
@@ -221,7 +221,7 @@ static void pkcs7_gcm_tag_must_be_16(void **state)
 	k.cert = cert;
 	assert_int_equal(EVP_PKEY_up_ref(pk), 1);
 	assert_int_equal(X509_up_ref(cert), 1);
-	assert_int_equal(coco_keyring_push(dk, &k), 0);
+	assert_int_equal(coco_keyring_push(NULL, dk, &k), 0);
 	assert_int_equal(coco_pkcs7_decrypt_one(der.data, der.len, dk, &out), 0);
 	assert_int_equal(out.len, strlen(PT));
 	coco_buf_free(&out);

@@ -50,6 +50,17 @@ static int bad(coco_decomp *d, const char *detail)
 	return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "%s: %s", d->what, detail);
 }
 
+/* Step past n bytes of the borrowed input chunk.  At end of input the
+ * chunk pointer is NULL, and even adding 0 to a null pointer is undefined,
+ * so nothing is done when no byte was used. */
+static void consume(coco_decomp *d, size_t n)
+{
+	if (!n)
+		return;
+	d->in += n;
+	d->in_len -= n;
+}
+
 /* Make sure some input is available; returns 1 if there is, 0 at EOF,
  * negative on a pull error. */
 static int fill(coco_decomp *d)
@@ -142,8 +153,7 @@ static int gzip_next_member(coco_decomp *d)
 		size_t i = 0;
 		while (i < d->in_len && d->in[i] == 0)
 			i++;
-		d->in += i;
-		d->in_len -= i;
+		consume(d, i);
 		if (d->in_len)
 			break;
 	}
@@ -190,8 +200,7 @@ static ssize_t read_gzip(coco_decomp *d, unsigned char *buf, size_t cap)
 		int ir = isal_inflate(s);
 		d->nsec += coco_now_ns() - t0;
 		size_t used = given - s->avail_in;
-		d->in += used;
-		d->in_len -= used;
+		consume(d, used);
 		produced += room - s->avail_out;
 		if (ir < 0) {
 			const char *why = ir == ISAL_INCORRECT_CHECKSUM ? "gzip checksum mismatch"
@@ -215,8 +224,7 @@ static ssize_t read_gzip(coco_decomp *d, unsigned char *buf, size_t cap)
 		int zr = inflate(&d->zs, Z_NO_FLUSH);
 		d->nsec += coco_now_ns() - t0;
 		size_t used = given - d->zs.avail_in;
-		d->in += used;
-		d->in_len -= used;
+		consume(d, used);
 		produced += room - d->zs.avail_out;
 		if (zr == Z_STREAM_END) {
 			d->member_done = true;
@@ -247,8 +255,7 @@ static ssize_t read_zstd(coco_decomp *d, unsigned char *buf, size_t cap)
 		uint64_t t0 = coco_now_ns();
 		size_t zr = ZSTD_decompressStream(d->zstd, &ob, &ib);
 		d->nsec += coco_now_ns() - t0;
-		d->in += ib.pos;
-		d->in_len -= ib.pos;
+		consume(d, ib.pos);
 		if (ZSTD_isError(zr))
 			return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "%s: zstd: %s", d->what,
 			                   ZSTD_getErrorName(zr));
@@ -274,8 +281,7 @@ static ssize_t read_none(coco_decomp *d, unsigned char *buf, size_t cap)
 	}
 	size_t k = d->in_len < cap ? d->in_len : cap;
 	memcpy(buf, d->in, k);
-	d->in += k;
-	d->in_len -= k;
+	consume(d, k);
 	return (ssize_t)k;
 }
 

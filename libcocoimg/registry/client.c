@@ -36,7 +36,7 @@ int coco_reg_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref, coco
 		return coco_seterr(ctx, COCOIMG_ENOMEM, "cannot initialise libcurl");
 	coco_reg *r = calloc(1, sizeof(*r));
 	if (!r)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	pthread_mutex_init(&r->mu, NULL);
 	r->ctx = ctx;
 	r->side = side;
@@ -47,7 +47,7 @@ int coco_reg_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref, coco
 	r->path = coco_strdup(ref->path);
 	if (!r->host || !r->wire_host || !r->path) {
 		coco_reg_free(r);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	r->insecure = !coco_opt_bool(ctx, side, "tls-verify", true);
 	r->retries = coco_opt_long(ctx, side, "retry-times", 3);
@@ -75,9 +75,107 @@ static int set_base(coco_reg *r, const char *scheme)
 static int ping_once(coco_reg *r, const char *scheme, coco_http_resp *resp, CURLcode *cc)
 {
 	if (set_base(r, scheme))
-		return coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(r->ctx);
 	coco_http_req req = { .method = "GET", .url = r->base };
 	return coco_http_perform(r->ctx, &r->tls, &req, resp, cc);
+}
+
+/* Ping over https (and over http for an insecure registry whose https
+ * fails), retrying transport errors, 429 and 5xx. */
+static int ping_retrying(coco_reg *r, coco_http_resp *resp, CURLcode *cc)
+{
+	unsigned attempt = 0;
+	for (;;) {
+		*cc = CURLE_OK;
+		int rc = ping_once(r, "https", resp, cc);
+		/* containers/image: an insecure registry may be plain http */
+		if (rc && r->insecure && *cc != CURLE_OK) {
+			coco_debug(r->ctx, "%s: https failed, trying http", r->host);
+			coco_clearerr(r->ctx);
+			rc = ping_once(r, "http", resp, cc);
+		}
+		bool more = attempt < (unsigned)r->retries;
+		if (rc && *cc != CURLE_OK && coco_http_retryable(*cc) &&
+		    *cc != CURLE_SSL_CONNECT_ERROR && more) {
+			coco_http_backoff(attempt++, NULL);
+			continue;
+		}
+		if (!rc && (resp->status == 429 || resp->status >= 500) && more) {
+			coco_http_backoff(attempt++, resp->retry_after);
+			continue;
+		}
+		return rc;
+	}
+}
+
+/* A registry that refuses our client certificate (TLS 1.3) often resets
+ * the connection before its alert can be read: say so in the message. */
+static void client_cert_hint(coco_reg *r, int rc, CURLcode cc)
+{
+	if (cc != CURLE_SEND_ERROR && cc != CURLE_RECV_ERROR && cc != CURLE_GOT_NOTHING &&
+	    cc != CURLE_HTTP2)
+		return;
+	if (!r->scheme || strcmp(r->scheme, "https"))
+		return;
+	char msg[sizeof(r->ctx->err_msg)];
+	snprintf(msg, sizeof(msg), "%s", cocoimg_ctx_last_error(r->ctx));
+	if (r->tls.client_cert)
+		coco_seterr(r->ctx, rc, "%s (the registry may have refused the TLS client certificate %s)",
+		            msg, r->tls.client_cert);
+	else
+		coco_seterr(r->ctx, rc, "%s (if the registry requires a TLS client certificate, put NAME.cert + NAME.key in --cert-dir)",
+		            msg);
+}
+
+/* Parse the challenges of a 401 (an array the caller frees with
+ * coco_challenges_free) and pick the preferred one.  Out of memory stops
+ * the parsing; the pick is then from what was parsed. */
+static int challenges_of(cocoimg_ctx *ctx, const coco_http_resp *resp, coco_challenge **ch,
+                         size_t *n, const coco_challenge **picked)
+{
+	int rc = 0;
+	*ch = NULL;
+	*n = 0;
+	for (size_t i = 0; i < resp->n_www_auth && !rc; i++)
+		if (coco_www_auth_parse(resp->www_auth[i], ch, n))
+			rc = coco_oom(ctx);
+	*picked = coco_challenge_pick(*ch, *n);
+	return rc;
+}
+
+/* Remember the scheme, realm and service a 401 to the ping offers. */
+static int ping_challenge(coco_reg *r, const coco_http_resp *resp)
+{
+	coco_challenge *ch;
+	size_t n;
+	const coco_challenge *c;
+	int rc = challenges_of(r->ctx, resp, &ch, &n, &c);
+	if (!rc && c) {
+		r->auth = c->scheme;
+		r->realm = coco_strdup(c->realm);
+		r->service = coco_strdup(c->service);
+	}
+	coco_challenges_free(ch, n);
+	return rc;
+}
+
+static int ping_answer(coco_reg *r, const coco_http_resp *resp)
+{
+	if (resp->status == 401)
+		return ping_challenge(r, resp);
+	if (resp->status == 200)
+		return 0;
+	char *m = coco_reg_errbody(resp);
+	int rc = coco_seterr(r->ctx, COCOIMG_ENET,
+	                     "%s does not look like a registry: GET /v2/ answered HTTP %ld (%s)",
+	                     r->host, resp->status, m);
+	free(m);
+	return rc;
+}
+
+static const char *auth_name(coco_auth_scheme a)
+{
+	return a == COCO_AUTH_BEARER ? "bearer" : a == COCO_AUTH_BASIC ? "basic" : "none";
 }
 
 int coco_reg_ping(coco_reg *r)
@@ -88,76 +186,16 @@ int coco_reg_ping(coco_reg *r)
 		return 0;
 	}
 	coco_http_resp resp = { .content_length = -1 };
-	unsigned attempt = 0;
-	int rc;
 	CURLcode cc = CURLE_OK;
-	for (;;) {
-		cc = CURLE_OK;
-		rc = ping_once(r, "https", &resp, &cc);
-		/* containers/image: an insecure registry may be plain http */
-		if (rc && r->insecure && cc != CURLE_OK) {
-			coco_debug(r->ctx, "%s: https failed, trying http", r->host);
-			coco_clearerr(r->ctx);
-			rc = ping_once(r, "http", &resp, &cc);
-		}
-		if (rc && cc != CURLE_OK && coco_http_retryable(cc) && cc != CURLE_SSL_CONNECT_ERROR &&
-		    attempt < (unsigned)r->retries) {
-			coco_http_backoff(attempt++, NULL);
-			continue;
-		}
-		if (!rc && (resp.status == 429 || resp.status >= 500) && attempt < (unsigned)r->retries) {
-			coco_http_backoff(attempt++, resp.retry_after);
-			continue;
-		}
-		break;
-	}
-	if (rc && (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING ||
-	           cc == CURLE_HTTP2) &&
-	    r->scheme && !strcmp(r->scheme, "https")) {
-		/* A registry that refuses our client certificate (TLS 1.3)
-		 * often resets the connection before its alert can be read. */
-		char msg[sizeof(r->ctx->err_msg)];
-		snprintf(msg, sizeof(msg), "%s", cocoimg_ctx_last_error(r->ctx));
-		if (r->tls.client_cert)
-			coco_seterr(r->ctx, rc, "%s (the registry may have refused the TLS client certificate %s)",
-			            msg, r->tls.client_cert);
-		else
-			coco_seterr(r->ctx, rc, "%s (if the registry requires a TLS client certificate, put NAME.cert + NAME.key in --cert-dir)",
-			            msg);
-	}
+	int rc = ping_retrying(r, &resp, &cc);
 	if (rc) {
+		client_cert_hint(r, rc, cc);
 		rc = coco_preferr(r->ctx, rc, "pinging registry %s", r->host);
-		goto out;
-	}
-	if (resp.status == 401) {
-		coco_challenge *ch = NULL;
-		size_t n = 0;
-		for (size_t i = 0; i < resp.n_www_auth; i++)
-			if (coco_www_auth_parse(resp.www_auth[i], &ch, &n)) {
-				rc = coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-				break;
-			}
-		const coco_challenge *c = rc ? NULL : coco_challenge_pick(ch, n);
-		if (c) {
-			r->auth = c->scheme;
-			r->realm = coco_strdup(c->realm);
-			r->service = coco_strdup(c->service);
-		}
-		coco_challenges_free(ch, n);
-	} else if (resp.status != 200) {
-		char *m = coco_reg_errbody(&resp);
-		rc = coco_seterr(r->ctx, COCOIMG_ENET,
-		                 "%s does not look like a registry: GET /v2/ answered HTTP %ld (%s)",
-		                 r->host, resp.status, m);
-		free(m);
-	}
-	if (!rc) {
+	} else if (!(rc = ping_answer(r, &resp))) {
 		r->pinged = true;
 		coco_debug(r->ctx, "registry %s: %s, HTTP/%s, auth %s", r->host, r->scheme,
-		           resp.http_version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1",
-		           r->auth == COCO_AUTH_BEARER ? "bearer" : r->auth == COCO_AUTH_BASIC ? "basic" : "none");
+		           resp.http_version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1", auth_name(r->auth));
 	}
-out:
 	coco_http_resp_clear(&resp);
 	pthread_mutex_unlock(&r->mu);
 	return rc;
@@ -178,64 +216,52 @@ char *coco_reg_url(coco_reg *r, const char *fmt, ...)
 	return u;
 }
 
-static char *basic_header(const coco_creds *c)
+static int authz_result(coco_reg *r, char *header, char **out)
 {
-	char *up = coco_asprintf("%s:%s", c->user, c->pass ? c->pass : "");
-	char *b64 = up ? coco_b64_encode((const unsigned char *)up, strlen(up)) : NULL;
-	char *h = b64 ? coco_asprintf("Authorization: Basic %s", b64) : NULL;
-	if (up)
-		coco_free_secret(up, strlen(up));
-	if (b64)
-		coco_free_secret(b64, strlen(b64));
-	return h;
+	*out = header;
+	return header ? 0 : coco_oom(r->ctx);
+}
+
+/* A bearer token for scope (plus the challenge's own scope). */
+static int bearer_authz(coco_reg *r, const char *scope, bool refresh, const coco_challenge *ch,
+                        char **out)
+{
+	const char *realm = ch && ch->realm ? ch->realm : r->realm;
+	const char *service = ch && ch->realm ? ch->service : r->service;
+	if (!realm)
+		return 0;
+	if (!scope)
+		scope = "";
+	char *sc = ch && ch->scope && *ch->scope ? coco_asprintf("%s %s", scope, ch->scope)
+	                                         : coco_strdup(scope);
+	if (!sc)
+		return coco_oom(r->ctx);
+	char *tok = NULL;
+	int rc = coco_token_get(r, realm, service, sc, refresh, &tok);
+	free(sc);
+	if (rc)
+		return rc;
+	rc = authz_result(r, coco_asprintf("Authorization: Bearer %s", tok), out);
+	coco_free_secret_str(tok);
+	return rc;
 }
 
 int coco_reg_authorization(coco_reg *r, const char *scope, bool refresh,
                            const coco_challenge *ch, char **out)
 {
 	*out = NULL;
-	if (r->creds.bearer) {
-		*out = coco_asprintf("Authorization: Bearer %s", r->creds.bearer);
-		return *out ? 0 : coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-	}
+	if (r->creds.bearer)
+		return authz_result(r, coco_asprintf("Authorization: Bearer %s", r->creds.bearer), out);
 	coco_auth_scheme sch = ch ? ch->scheme : r->auth;
-	if (sch == COCO_AUTH_BASIC) {
-		if (!r->creds.user)
-			return 0;
-		/* never send a password in clear over the network unless the
-		 * user said the registry is insecure */
-		if (r->scheme && strcmp(r->scheme, "https") && !r->insecure)
-			return 0;
-		*out = basic_header(&r->creds);
-		return *out ? 0 : coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-	}
-	if (sch != COCO_AUTH_BEARER)
+	if (sch == COCO_AUTH_BEARER)
+		return bearer_authz(r, scope, refresh, ch, out);
+	if (sch != COCO_AUTH_BASIC || !r->creds.user)
 		return 0;
-	const char *realm = ch && ch->realm ? ch->realm : r->realm;
-	const char *service = ch && ch->realm ? ch->service : r->service;
-	if (!realm)
+	/* never send a password in clear over the network unless the user
+	 * said the registry is insecure */
+	if (r->scheme && strcmp(r->scheme, "https") && !r->insecure)
 		return 0;
-	char *sc = NULL;
-	if (ch && ch->scope && *ch->scope)
-		sc = coco_asprintf("%s %s", scope ? scope : "", ch->scope);
-	else
-		sc = coco_strdup(scope ? scope : "");
-	if (!sc)
-		return coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-	char *tok = NULL;
-	int rc = coco_token_get(r, realm, service, sc, refresh, &tok);
-	free(sc);
-	if (rc)
-		return rc;
-	*out = coco_asprintf("Authorization: Bearer %s", tok);
-	coco_free_secret(tok, strlen(tok));
-	return *out ? 0 : coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-}
-
-static void free_authz(char *a)
-{
-	if (a)
-		coco_free_secret(a, strlen(a));
+	return authz_result(r, coco_basic_authz(&r->creds), out);
 }
 
 static bool same_origin(const char *a, const char *b)
@@ -247,125 +273,139 @@ static bool same_origin(const char *a, const char *b)
 	return same;
 }
 
+/* The state of one coco_reg_request across its attempts. */
+typedef struct req_loop {
+	coco_reg *r;
+	coco_http_req *req;
+	const char *scope, *what;
+	const char *orig;          /* the caller's URL */
+	char *cur;                 /* the URL of this attempt */
+	char *authz;               /* secret */
+	bool at_registry;          /* cur is at the registry's origin */
+	bool auth_retried, bodyless;
+	unsigned attempt;
+	int redirects;
+} req_loop;
+
+/* Back to the caller's URL for a retry.
+ * Credentials go only to the registry's origin: an upload Location
+ * elsewhere (storage, or http:// behind a TLS proxy) gets none, as for the
+ * streamed PATCH (push.c up_authz). */
+static int loop_restart(req_loop *l)
+{
+	free(l->cur);
+	l->cur = coco_strdup(l->orig);
+	l->at_registry = same_origin(l->orig, l->r->base);
+	return l->cur ? 1 : coco_oom(l->r->ctx);
+}
+
+/* Each step below returns 1 to try again, 0 when done, <0 on error. */
+
+static int on_transport_error(req_loop *l, int rc, CURLcode cc, uint64_t before)
+{
+	coco_http_req *req = l->req;
+	bool progressed = req->delivered && *req->delivered != before;
+	if (!req->sink_err && cc != CURLE_OK && coco_http_retryable(cc) && !req->sink &&
+	    !progressed && l->attempt < (unsigned)l->r->retries) {
+		coco_debug(l->r->ctx, "%s: retrying after a transport error", l->what);
+		coco_http_backoff(l->attempt++, NULL);
+		return loop_restart(l);
+	}
+	coco_preferr(l->r->ctx, rc, "%s", l->what);
+	return rc;
+}
+
+/* A 401 from the registry: fetch fresh authorization once, when the
+ * challenge (or, without one, the ping's) says how. */
+static int on_unauthorized(req_loop *l, const coco_http_resp *resp)
+{
+	coco_reg *r = l->r;
+	coco_challenge *ch;
+	size_t n;
+	const coco_challenge *c;
+	/* a challenge that cannot be parsed counts as none */
+	challenges_of(NULL, resp, &ch, &n, &c);
+	bool retry = c ? c->scheme == COCO_AUTH_BEARER ||
+	                     (c->scheme == COCO_AUTH_BASIC && r->creds.user && !l->authz)
+	               /* some registries send 401 without a challenge */
+	               : r->auth == COCO_AUTH_BEARER;
+	int rc = 0;
+	char *na = NULL;
+	if (retry) {
+		l->auth_retried = true;
+		rc = coco_reg_authorization(r, l->scope, true, c, &na);
+	}
+	coco_challenges_free(ch, n);
+	if (rc || !na)
+		return rc;
+	coco_free_secret_str(l->authz);
+	l->authz = na;
+	return 1;
+}
+
+/* Follow a redirect of a GET or HEAD: at most 10, never from https to
+ * http unless the registry is insecure. */
+static int on_redirect(req_loop *l, const coco_http_resp *resp)
+{
+	char *next = coco_url_resolve(l->cur, resp->location);
+	if (!next)
+		return coco_seterr(l->r->ctx, COCOIMG_ENET, "%s: malformed redirect", l->what);
+	bool https_to_http = !strncasecmp(l->cur, "https:", 6) && strncasecmp(next, "https:", 6);
+	if (++l->redirects > 10 || (https_to_http && !l->r->insecure) ||
+	    (strncasecmp(next, "https://", 8) && strncasecmp(next, "http://", 7))) {
+		free(next);
+		return coco_seterr(l->r->ctx, COCOIMG_ENET,
+		                   "%s: refusing redirect (too many or to an insecure URL)", l->what);
+	}
+	/* credentials go only to the registry itself */
+	l->at_registry = same_origin(next, l->r->base);
+	free(l->cur);
+	l->cur = next;
+	return 1;
+}
+
+static int attempt_once(req_loop *l, coco_http_resp *resp)
+{
+	coco_http_req *req = l->req;
+	req->url = l->cur;
+	req->authorization = l->at_registry ? l->authz : NULL;
+	CURLcode cc = CURLE_OK;
+	uint64_t before = req->delivered ? *req->delivered : 0;
+	int rc = coco_http_perform(l->r->ctx, &l->r->tls, req, resp, &cc);
+	if (rc)
+		return on_transport_error(l, rc, cc, before);
+	if (resp->status == 401 && l->at_registry && !l->auth_retried && !l->r->creds.bearer)
+		return on_unauthorized(l, resp);
+	if (resp->status >= 300 && resp->status < 400 && resp->location && l->bodyless)
+		return on_redirect(l, resp);
+	if ((resp->status == 429 || resp->status >= 500) && !req->sink &&
+	    (l->bodyless || req->send_body) && l->attempt < (unsigned)l->r->retries) {
+		coco_debug(l->r->ctx, "%s: retrying after HTTP %ld", l->what, resp->status);
+		coco_http_backoff(l->attempt++, resp->retry_after);
+		return loop_restart(l);
+	}
+	return 0;
+}
+
 int coco_reg_request(coco_reg *r, coco_http_req *req, const char *scope, const char *what,
                      coco_http_resp *resp)
 {
 	int rc = coco_reg_ping(r);
 	if (rc)
 		return rc;
-	char *authz = NULL;
-	rc = coco_reg_authorization(r, scope, false, NULL, &authz);
-	if (rc)
-		return rc;
-	const char *orig = req->url;
-	char *cur = coco_strdup(orig);
-	if (!cur) {
-		free_authz(authz);
-		return coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-	}
-	/* credentials go only to the registry's origin: an upload Location
-	 * elsewhere (storage, or http:// behind a TLS proxy) gets none, as
-	 * for the streamed PATCH (push.c up_authz) */
-	bool at_registry = same_origin(orig, r->base), auth_retried = false;
-	unsigned attempt = 0;
-	int redirects = 0;
-	bool bodyless = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
-	for (;;) {
-		req->url = cur;
-		req->authorization = at_registry ? authz : NULL;
-		CURLcode cc = CURLE_OK;
-		uint64_t before = req->delivered ? *req->delivered : 0;
-		rc = coco_http_perform(r->ctx, &r->tls, req, resp, &cc);
-		if (rc) {
-			bool progressed = req->delivered && *req->delivered != before;
-			if (!req->sink_err && cc != CURLE_OK && coco_http_retryable(cc) && !req->sink &&
-			    !progressed && attempt < (unsigned)r->retries) {
-				coco_debug(r->ctx, "%s: retrying after a transport error", what);
-				coco_http_backoff(attempt++, NULL);
-				free(cur);
-				cur = coco_strdup(orig);
-				at_registry = same_origin(orig, r->base);
-				if (!cur) {
-					rc = coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-					break;
-				}
-				continue;
-			}
-			coco_preferr(r->ctx, rc, "%s", what);
-			break;
-		}
-		if (resp->status == 401 && at_registry && !auth_retried && !r->creds.bearer) {
-			coco_challenge *ch = NULL;
-			size_t n = 0;
-			for (size_t i = 0; i < resp->n_www_auth; i++)
-				if (coco_www_auth_parse(resp->www_auth[i], &ch, &n))
-					break;
-			const coco_challenge *c = coco_challenge_pick(ch, n);
-			bool retry = false;
-			char *na = NULL;
-			if (c && c->scheme == COCO_AUTH_BEARER) {
-				retry = true;
-			} else if (!c && r->auth == COCO_AUTH_BEARER) {
-				/* some registries send 401 without a challenge:
-				 * use the ping's */
-				retry = true;
-			} else if (c && c->scheme == COCO_AUTH_BASIC && r->creds.user && !authz) {
-				retry = true;
-			}
-			if (retry) {
-				auth_retried = true;
-				rc = coco_reg_authorization(r, scope, true, c, &na);
-				coco_challenges_free(ch, n);
-				if (rc)
-					break;
-				if (na) {
-					free_authz(authz);
-					authz = na;
-					continue;
-				}
-			} else {
-				coco_challenges_free(ch, n);
-			}
-			break;
-		}
-		if (resp->status >= 300 && resp->status < 400 && resp->location && bodyless) {
-			char *next = coco_url_resolve(cur, resp->location);
-			if (!next) {
-				rc = coco_seterr(r->ctx, COCOIMG_ENET, "%s: malformed redirect", what);
-				break;
-			}
-			bool https_to_http = !strncasecmp(cur, "https:", 6) && strncasecmp(next, "https:", 6);
-			if (++redirects > 10 || (https_to_http && !r->insecure) ||
-			    (strncasecmp(next, "https://", 8) && strncasecmp(next, "http://", 7))) {
-				free(next);
-				rc = coco_seterr(r->ctx, COCOIMG_ENET, "%s: refusing redirect (too many or to an insecure URL)", what);
-				break;
-			}
-			/* credentials go only to the registry itself */
-			at_registry = same_origin(next, r->base);
-			free(cur);
-			cur = next;
-			continue;
-		}
-		if ((resp->status == 429 || resp->status >= 500) && !req->sink &&
-		    (bodyless || req->send_body) && attempt < (unsigned)r->retries) {
-			coco_debug(r->ctx, "%s: retrying after HTTP %ld", what, resp->status);
-			coco_http_backoff(attempt++, resp->retry_after);
-			free(cur);
-			cur = coco_strdup(orig);
-			at_registry = same_origin(orig, r->base);
-			if (!cur) {
-				rc = coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-				break;
-			}
-			continue;
-		}
-		break;
-	}
-	req->url = orig;
+	req_loop l = {
+		.r = r, .req = req, .scope = scope, .what = what, .orig = req->url,
+		.bodyless = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"),
+	};
+	rc = coco_reg_authorization(r, scope, false, NULL, &l.authz);
+	if (!rc)
+		rc = loop_restart(&l);
+	while (rc > 0)
+		rc = attempt_once(&l, resp);
+	req->url = l.orig;
 	req->authorization = NULL;
-	free(cur);
-	free_authz(authz);
+	free(l.cur);
+	coco_free_secret_str(l.authz);
 	return rc;
 }
 

@@ -63,6 +63,11 @@ typedef struct coco_creds {
 } coco_creds;
 
 void coco_creds_clear(coco_creds *c);
+/* "Authorization: Basic ..." for c->user and c->pass ("" when NULL): a
+ * secret, freed with coco_free_secret_str.  NULL when out of memory. */
+char *coco_basic_authz(const coco_creds *c);
+/* Wipe and free a NUL-terminated secret; NULL is fine. */
+void coco_free_secret_str(char *s);
 
 /*
  * The credential files to consult, in containers-auth.json(5) order, for a

@@ -8,7 +8,6 @@ set -u
 
 : "${COCO_IMG:?COCO_IMG must point at the coco-img binary}"
 : "${TOP_SRCDIR:?}"
-SHARED_DIR="${SHARED_DIR:-$TOP_SRCDIR/../shared}"
 PY=/usr/bin/python3            # Debian's interpreter (has grpcio, cryptography)
 LIB="$TOP_SRCDIR/tests/lib"
 

@@ -1,5 +1,5 @@
 # Helpers shared by the crypt integration scripts (sourced after common.sh).
-V="$SHARED_DIR/spec/ocicrypt-vectors"
+V="$TOP_SRCDIR/tests/data/ocicrypt-vectors"
 K="$T/keys"
 mkdir -p "$K"
 

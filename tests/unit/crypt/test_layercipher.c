@@ -13,10 +13,10 @@
 
 static cocoimg_ctx *ctx;
 
+/* ocicrypt interop vectors; tests run in the source root */
 static char *vec(const char *name)
 {
-	const char *d = getenv("SHARED_DIR");
-	return coco_asprintf("%s/spec/ocicrypt-vectors/%s", d ? d : "../shared", name);
+	return coco_asprintf("tests/data/ocicrypt-vectors/%s", name);
 }
 
 static void load(const char *name, coco_buf *b)

@@ -20,13 +20,6 @@
 #include <sodium.h>
 #endif
 
-/* fixtures: $SHARED_DIR (set by the test environment), else ../shared */
-static const char *shared_dir(void)
-{
-	const char *s = getenv("SHARED_DIR");
-	return s && *s ? s : "../shared";
-}
-
 static cocoimg_ctx *ctx;
 
 static int setup(void **state)
@@ -44,7 +37,7 @@ static int teardown(void **state)
 
 static bool read_fix(const char *rel, coco_buf *out)
 {
-	char *p = coco_asprintf("%s/fixtures/containers-image-signature/%s", shared_dir(), rel);
+	char *p = coco_asprintf("tests/data/containers-image-signature/%s", rel);
 	out->len = 0;
 	int rc = coco_read_file(ctx, p, 1 << 20, out, COCOIMG_ENOTFOUND);
 	free(p);

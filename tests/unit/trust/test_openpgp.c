@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIX "../shared/fixtures/containers-image-signature/"
+/* fixtures copied from containers/image (see its PROVENANCE.md); tests run in the source root */
+#define FIX "tests/data/containers-image-signature/"
 /* a time after every fixture was made, before the expired one's expiry
  * would matter either way */
 #define NOW ((int64_t)1760000000)

@@ -15,7 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FIX "../shared/fixtures/containers-image-signature/"
+/* fixtures copied from containers/image (see its PROVENANCE.md); tests run in the source root */
+#define FIX "tests/data/containers-image-signature/"
 #define NOW ((int64_t)1760000000)
 
 static cocoimg_ctx *ctx;

@@ -462,30 +462,18 @@ static json_t *go_desc(json_t *in, const char *media_type)
 	return o;
 }
 
-/* Copy of a map-like object with sorted keys (Go marshals maps sorted). */
-static json_t *sorted_map(json_t *m, bool empty_values)
+/* A map[string]struct{} as Go writes it: keys sorted, every value {}. */
+static json_t *sorted_set(json_t *m)
 {
-	size_t n = json_object_size(m);
-	const char **keys = calloc(n ? n : 1, sizeof(*keys));
-	json_t *o = json_object();
-	if (!keys || !o) {
-		free(keys);
-		json_decref(o);
-		return NULL;
-	}
-	size_t i = 0;
+	json_t *o = coco_json_sorted(m);
 	const char *k;
 	json_t *v;
-	json_object_foreach(m, k, v) keys[i++] = k;
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
-			const char *t = keys[b];
-			keys[b] = keys[b - 1];
-			keys[b - 1] = t;
+	json_object_foreach(m, k, v) {
+		if (o && json_object_set_new(o, k, json_object())) {
+			json_decref(o);
+			o = NULL;
 		}
-	for (i = 0; i < n; i++)
-		json_object_set_new(o, keys[i], empty_values ? json_object() : json_incref(json_object_get(m, keys[i])));
-	free(keys);
+	}
 	return o;
 }
 
@@ -551,7 +539,7 @@ static int conv_fields(cocoimg_ctx *ctx, json_t *in, json_t *out, const cfg_fiel
 			json_t *e;
 			json_object_foreach(v, k, e) ok = ok && (f[i].kind == 'm' ? json_is_object(e) : json_is_string(e));
 			if (ok && json_object_size(v))
-				nv = sorted_map(v, f[i].kind == 'm');
+				nv = f[i].kind == 'm' ? sorted_set(v) : coco_json_sorted(v);
 			break;
 		}
 		case 'b':
@@ -899,7 +887,7 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 				json_array_append(ls, w.out[i]);
 			json_object_set_new(mj, "layers", ls);
 			if (m->annotations && json_object_size(m->annotations))
-				json_object_set_new(mj, "annotations", sorted_map(m->annotations, false));
+				json_object_set_new(mj, "annotations", coco_json_sorted(m->annotations));
 			mt = COCO_MT_OCI_MANIFEST;
 		} else {
 			mj = json_deep_copy(m->json);
@@ -999,7 +987,7 @@ static int copy_index(copy_job *j, const coco_buf *raw, const coco_manifest *idx
 			json_object_set_new(ij, "mediaType", json_string(COCO_MT_OCI_INDEX));
 			json_object_set_new(ij, "manifests", ms);
 			if (idx->annotations && json_object_size(idx->annotations))
-				json_object_set_new(ij, "annotations", sorted_map(idx->annotations, false));
+				json_object_set_new(ij, "annotations", coco_json_sorted(idx->annotations));
 			mt = COCO_MT_OCI_INDEX;
 		} else {
 			ij = json_deep_copy(idx->json);

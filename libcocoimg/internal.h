@@ -196,6 +196,10 @@ char *coco_json_dump(json_t *j);
  * (Rust).  0, or COCOIMG_EINVAL for anything else (no message), or
  * COCOIMG_ENOMEM.  Absent or null -> nothing appended. */
 int coco_json_bytes(json_t *v, coco_buf *out);
+/* A copy of object obj with its members sorted by key (bytewise, as Go
+ * writes a map); values are shared (new references).  NULL when out of
+ * memory. */
+json_t *coco_json_sorted(json_t *obj);
 
 /* ------------------------------------------------------------------ */
 /* Digests                                                             */

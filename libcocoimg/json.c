@@ -1,6 +1,7 @@
 /* Thin strict helpers over jansson. */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int coco_json_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *what,
@@ -120,4 +121,34 @@ int coco_json_bytes(json_t *v, coco_buf *out)
 		return 0;
 	}
 	return COCOIMG_EINVAL;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *coco_json_sorted(json_t *obj)
+{
+	size_t n = json_object_size(obj), i = 0;
+	const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+	json_t *out = json_object();
+	if (!keys || !out) {
+		free(keys);
+		json_decref(out);
+		return NULL;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v) keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_keys);
+	for (i = 0; i < n; i++) {
+		if (json_object_set(out, keys[i], json_object_get(obj, keys[i]))) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	free(keys);
+	return out;
 }

@@ -238,37 +238,6 @@ int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
 	return 0;
 }
 
-/* Annotations as Go writes a map: sorted by key. */
-static json_t *sorted_object(json_t *o)
-{
-	const char **keys = NULL;
-	size_t n = 0;
-	const char *k;
-	json_t *v, *out = json_object();
-	if (!out)
-		return NULL;
-	json_object_foreach(o, k, v) {
-		const char **a = realloc(keys, (n + 1) * sizeof(*a));
-		if (!a) {
-			free(keys);
-			json_decref(out);
-			return NULL;
-		}
-		keys = a;
-		keys[n++] = k;
-	}
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
-			const char *t = keys[j];
-			keys[j] = keys[j - 1];
-			keys[j - 1] = t;
-		}
-	for (size_t i = 0; i < n; i++)
-		json_object_set(out, keys[i], json_object_get(o, keys[i]));
-	free(keys);
-	return out;
-}
-
 /* New descriptor: copy of in with media type, digest, size and
  * annotations replaced (ann NULL or empty = no annotations member). */
 static int make_desc(const coco_desc *in, const char *mt, const char *digest, uint64_t size,
@@ -282,7 +251,7 @@ static int make_desc(const coco_desc *in, const char *mt, const char *digest, ui
 		rc |= json_object_set_new(d, "digest", json_string(digest));
 	rc |= json_object_set_new(d, "size", json_integer((json_int_t)size));
 	if (ann && json_object_size(ann)) {
-		json_t *s = sorted_object(ann);
+		json_t *s = coco_json_sorted(ann);
 		rc |= s ? json_object_set_new(d, "annotations", s) : -1;
 	} else {
 		json_object_del(d, "annotations");

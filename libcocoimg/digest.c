@@ -90,3 +90,11 @@ int coco_digest_validate(const char *s, coco_digest_alg *alg)
 		*alg = a;
 	return 0;
 }
+
+int coco_digest_like(const char *like, const void *data, size_t len, char out[COCO_DIGEST_STRLEN])
+{
+	coco_digest_alg alg = COCO_SHA256;
+	if (like && coco_digest_validate(like, &alg))
+		alg = COCO_SHA256;
+	return coco_digest_bytes(alg, data, len, out);
+}

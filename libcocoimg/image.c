@@ -1,308 +1,11 @@
 /* Image operations: the glue between sources, destinations and stages. */
+#include "image_crypt.h"
+#include "image_open.h"
 #include "internal.h"
+#include "oci/oci.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------ */
-/* put_blob sinks                                                      */
-/* ------------------------------------------------------------------ */
-
-#define BLOB_SINK_MAGIC 0x626c6f62u
-
-typedef struct {
-	coco_stage base;           /* base.next = the verify stage */
-	unsigned magic;
-	const coco_blob_sink_ops *ops;
-	void *arg;
-	bool committed;
-	char digest[COCO_DIGEST_STRLEN];
-	uint64_t size;
-} blob_sink;
-
-static int sink_write(coco_stage *s, const unsigned char *b, size_t n)
-{
-	return coco_stage_write(s->next, b, n);
-}
-
-static int sink_finish(coco_stage *s)
-{
-	blob_sink *k = (blob_sink *)s;
-	int rc = coco_stage_finish(s->next);
-	if (rc)
-		return rc;
-	coco_verify_result(s->next, k->digest, &k->size);
-	rc = k->ops->commit(k->arg, k->digest, k->size);
-	if (!rc)
-		k->committed = true;
-	return rc;
-}
-
-static void sink_destroy(coco_stage *s)
-{
-	blob_sink *k = (blob_sink *)s;
-	if (!k->committed && k->ops->discard)
-		k->ops->discard(k->arg);
-	if (k->ops->release)
-		k->ops->release(k->arg);
-	free(k);
-}
-
-int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
-                       const char *what, coco_stage *inner, const coco_blob_sink_ops *ops, void *arg,
-                       coco_stage **out)
-{
-	*out = NULL;
-	blob_sink *k = calloc(1, sizeof(*k));
-	if (!k)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	coco_stage *v;
-	int rc = coco_verify_stage_new(ctx, expected_digest, expected_size, what, inner, &v);
-	if (rc) {
-		free(k);
-		return rc;
-	}
-	k->base.write = sink_write;
-	k->base.finish = sink_finish;
-	k->base.destroy = sink_destroy;
-	k->base.next = v;
-	k->base.ctx = ctx;
-	k->base.name = "sink";
-	k->magic = BLOB_SINK_MAGIC;
-	k->ops = ops;
-	k->arg = arg;
-	*out = &k->base;
-	return 0;
-}
-
-void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN], uint64_t *size)
-{
-	blob_sink *k = (blob_sink *)sink;
-	if (k->magic != BLOB_SINK_MAGIC || !k->committed) {
-		if (digest)
-			digest[0] = 0;
-		if (size)
-			*size = 0;
-		return;
-	}
-	if (digest)
-		memcpy(digest, k->digest, COCO_DIGEST_STRLEN);
-	if (size)
-		*size = k->size;
-}
-
-/* ------------------------------------------------------------------ */
-/* Sources and destinations                                            */
-/* ------------------------------------------------------------------ */
-
-int coco_src_open_ref(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out)
-{
-	*out = NULL;
-	switch (ref->transport) {
-	case COCO_TR_DOCKER:
-		return coco_registry_src_open(ctx, ref, side, out);
-	case COCO_TR_OCI:
-		return coco_oci_src_open(ctx, ref, side, out);
-	case COCO_TR_OCI_ARCHIVE:
-		return coco_ociarchive_src_open(ctx, ref, side, out);
-	}
-	coco_ref_free(ref);
-	return coco_seterr(ctx, COCOIMG_EINTERNAL, "unknown transport");
-}
-
-int coco_src_open(cocoimg_ctx *ctx, const char *refs, const char *side, coco_src **out)
-{
-	coco_ref *ref;
-	*out = NULL;
-	int rc = coco_ref_parse(ctx, refs, &ref);
-	if (rc)
-		return rc;
-	return coco_src_open_ref(ctx, ref, side ? side : "src", out);
-}
-
-void coco_src_close(coco_src *s)
-{
-	if (!s)
-		return;
-	if (s->ops && s->ops->close)
-		s->ops->close(s);
-	coco_ref_free(s->ref);
-	free(s);
-}
-
-int coco_dest_open(cocoimg_ctx *ctx, const char *refs, coco_dest **out)
-{
-	coco_ref *ref;
-	*out = NULL;
-	int rc = coco_ref_parse(ctx, refs, &ref);
-	if (rc)
-		return rc;
-	switch (ref->transport) {
-	case COCO_TR_DOCKER:
-		return coco_registry_dest_open(ctx, ref, out);
-	case COCO_TR_OCI:
-		return coco_oci_dest_open(ctx, ref, out);
-	case COCO_TR_OCI_ARCHIVE:
-		return coco_ociarchive_dest_open(ctx, ref, out);
-	}
-	coco_ref_free(ref);
-	return coco_seterr(ctx, COCOIMG_EINTERNAL, "unknown transport");
-}
-
-void coco_dest_close(coco_dest *d)
-{
-	if (!d)
-		return;
-	if (d->ops && d->ops->close)
-		d->ops->close(d);
-	coco_ref_free(d->ref);
-	free(d);
-}
-
-/* ------------------------------------------------------------------ */
-/* Resolving an image                                                  */
-/* ------------------------------------------------------------------ */
-
-void coco_resolved_clear(coco_resolved *r)
-{
-	if (!r)
-		return;
-	if (r->image != r->top)
-		coco_manifest_free(r->image);
-	coco_manifest_free(r->top);
-	coco_buf_free(&r->top_raw);
-	coco_buf_free(&r->raw);
-	free(r->top_media_type);
-	free(r->media_type);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Digest of manifest bytes with the algorithm of `like` (sha256 default). */
-static int digest_like(const char *like, const void *data, size_t len, char out[COCO_DIGEST_STRLEN])
-{
-	coco_digest_alg alg = COCO_SHA256;
-	if (like && coco_digest_validate(like, &alg))
-		alg = COCO_SHA256;
-	return coco_digest_bytes(alg, data, len, out);
-}
-
-/* Fetch the manifest d names from s, verify it against d, parse it. */
-int coco_fetch_manifest(coco_src *s, const coco_desc *d, coco_buf *raw, char **media_type,
-                        char digest[COCO_DIGEST_STRLEN], coco_manifest **out)
-{
-	cocoimg_ctx *ctx = s->ctx;
-	*out = NULL;
-	*media_type = NULL;
-	if (d->size > COCO_MAX_MANIFEST)
-		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest %s: size %lld is over the %d-byte limit",
-		                   d->digest, (long long)d->size, COCO_MAX_MANIFEST);
-	int rc = s->ops->get_manifest(s, d->digest, raw, media_type);
-	if (rc)
-		return rc;
-	if (digest_like(d->digest, raw->data, raw->len, digest))
-		return coco_seterr(ctx, COCOIMG_EINTERNAL, "digest computation failed");
-	if (strcmp(digest, d->digest) || raw->len != (uint64_t)d->size)
-		return coco_seterr(ctx, COCOIMG_EDIGEST,
-		                   "manifest %s: content does not match its descriptor (got %s, %zu bytes)",
-		                   d->digest, digest, raw->len);
-	rc = coco_manifest_parse(ctx, raw->data, raw->len, d->media_type, out);
-	if (rc)
-		return coco_preferr(ctx, rc, "manifest %s", d->digest);
-	free(*media_type);
-	*media_type = coco_strdup((*out)->media_type);
-	return *media_type ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-}
-
-int coco_resolve(coco_src *s, const coco_platform *p, coco_resolved *out)
-{
-	cocoimg_ctx *ctx = s->ctx;
-	memset(out, 0, sizeof(*out));
-	coco_manifest *cur = NULL;
-	const char *want = s->ref && s->ref->transport == COCO_TR_DOCKER ? s->ref->docker.digest : NULL;
-	int rc = s->ops->get_manifest(s, NULL, &out->top_raw, &out->top_media_type);
-	if (rc)
-		goto fail;
-	if (digest_like(want, out->top_raw.data, out->top_raw.len, out->top_digest)) {
-		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "digest computation failed");
-		goto fail;
-	}
-	if (want && strcmp(want, out->top_digest)) {
-		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s", want,
-		                 out->top_digest);
-		goto fail;
-	}
-	rc = coco_manifest_parse(ctx, out->top_raw.data, out->top_raw.len, out->top_media_type, &out->top);
-	if (rc) {
-		coco_preferr(ctx, rc, "manifest %s", out->top_digest);
-		goto fail;
-	}
-	free(out->top_media_type);
-	out->top_media_type = coco_strdup(out->top->media_type);
-	if (out->top->kind == COCO_KIND_IMAGE) {
-		out->image = out->top;
-		out->media_type = coco_strdup(out->top->media_type);
-		memcpy(out->digest, out->top_digest, COCO_DIGEST_STRLEN);
-		if (!out->media_type || !out->top_media_type ||
-		    coco_buf_append(&out->raw, out->top_raw.data, out->top_raw.len)) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-			goto fail;
-		}
-		return 0;
-	}
-	/* an index: select the platform instance, following nested indexes */
-	const coco_manifest *idx = out->top;
-	for (int depth = 0;; depth++) {
-		if (depth >= 4) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "image index nested too deeply");
-			goto fail;
-		}
-		size_t which;
-		if ((rc = coco_index_select(ctx, idx, p, &which)))
-			goto fail;
-		const coco_desc *d = &idx->manifests[which];
-		coco_manifest *next = NULL;
-		coco_buf_free(&out->raw);
-		free(out->media_type);
-		out->media_type = NULL;
-		rc = coco_fetch_manifest(s, d, &out->raw, &out->media_type, out->digest, &next);
-		coco_manifest_free(cur);
-		cur = next;
-		if (rc)
-			goto fail;
-		if (cur->kind == COCO_KIND_IMAGE)
-			break;
-		idx = cur;
-	}
-	out->image = cur;
-	return 0;
-fail:
-	coco_manifest_free(cur);
-	out->image = out->top;
-	coco_resolved_clear(out);
-	return rc;
-}
-
-int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out)
-{
-	cocoimg_ctx *ctx = s->ctx;
-	if (d->size < 0 || (uint64_t)d->size > max)
-		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "blob %s: size %lld is over the %zu-byte limit",
-		                   d->digest, (long long)d->size, max);
-	coco_stage *mem, *v;
-	int rc = coco_buf_stage_new(ctx, out, max, COCOIMG_EBADIMAGE, &mem);
-	if (rc)
-		return rc;
-	char what[200];
-	snprintf(what, sizeof(what), "blob %s", d->digest);
-	rc = coco_verify_stage_new(ctx, d->digest, d->size, what, mem, &v);
-	if (rc) {
-		coco_stage_chain_free(mem);
-		return rc;
-	}
-	rc = s->ops->get_blob(s, d, v);
-	coco_stage_chain_free(v);
-	return rc;
-}
 
 /* ------------------------------------------------------------------ */
 /* Copy                                                                */
@@ -443,232 +146,6 @@ static int put_bytes(copy_job *j, const void *data, size_t len, const char *dige
 		j->bytes += len;
 		pthread_mutex_unlock(&j->mu);
 	}
-	return rc;
-}
-
-/* A descriptor object in Go field order (image-spec Descriptor). */
-static json_t *go_desc(json_t *in, const char *media_type)
-{
-	static const char *const order[] = { "mediaType", "digest", "size", "urls", "annotations",
-		"data", "platform", "artifactType" };
-	json_t *o = json_object();
-	for (size_t i = 0; o && i < COCO_ARRAY_SIZE(order); i++) {
-		json_t *v = json_object_get(in, order[i]);
-		if (i == 0 && media_type)
-			json_object_set_new(o, order[i], json_string(media_type));
-		else if (v && !json_is_null(v))
-			json_object_set(o, order[i], v);
-	}
-	return o;
-}
-
-/* A map[string]struct{} as Go writes it: keys sorted, every value {}. */
-static json_t *sorted_set(json_t *m)
-{
-	json_t *o = coco_json_sorted(m);
-	const char *k;
-	json_t *v;
-	json_object_foreach(m, k, v) {
-		if (o && json_object_set_new(o, k, json_object())) {
-			json_decref(o);
-			o = NULL;
-		}
-	}
-	return o;
-}
-
-/* Go's RFC3339Nano re-formatting of a timestamp: zero offset as "Z",
- * trailing zeros of the fraction dropped. */
-static json_t *go_time(const char *s)
-{
-	char buf[128];
-	snprintf(buf, sizeof(buf), "%s", s);
-	size_t n = strlen(buf);
-	if (n > 6 && (!strcmp(buf + n - 6, "+00:00") || !strcmp(buf + n - 6, "-00:00"))) {
-		strcpy(buf + n - 6, "Z");
-		n = strlen(buf);
-	}
-	char *dot = strchr(buf, '.');
-	if (dot) {
-		char *end = dot + 1;
-		while (*end >= '0' && *end <= '9')
-			end++;
-		char *last = end;
-		while (last > dot + 1 && last[-1] == '0')
-			last--;
-		if (last == dot + 1)
-			last = dot;
-		memmove(last, end, strlen(end) + 1);
-	}
-	return json_string(buf);
-}
-
-typedef struct {
-	const char *key;
-	char kind;                 /* s string, a string array, m map of {}, M string map, b bool */
-} cfg_field;
-
-static int conv_fields(cocoimg_ctx *ctx, json_t *in, json_t *out, const cfg_field *f, size_t n,
-                       const char *what)
-{
-	for (size_t i = 0; i < n; i++) {
-		json_t *v = json_object_get(in, f[i].key);
-		if (!v || json_is_null(v))
-			continue;
-		bool ok = true;
-		json_t *nv = NULL;
-		switch (f[i].kind) {
-		case 's':
-			ok = json_is_string(v);
-			if (ok && json_string_length(v))
-				nv = json_incref(v);
-			break;
-		case 'a': {
-			ok = json_is_array(v);
-			size_t k;
-			json_t *e;
-			json_array_foreach(v, k, e) ok = ok && json_is_string(e);
-			if (ok && json_array_size(v))
-				nv = json_incref(v);
-			break;
-		}
-		case 'm':
-		case 'M': {
-			ok = json_is_object(v);
-			const char *k;
-			json_t *e;
-			json_object_foreach(v, k, e) ok = ok && (f[i].kind == 'm' ? json_is_object(e) : json_is_string(e));
-			if (ok && json_object_size(v))
-				nv = f[i].kind == 'm' ? sorted_set(v) : coco_json_sorted(v);
-			break;
-		}
-		case 'b':
-			ok = json_is_boolean(v);
-			if (ok && json_is_true(v))
-				nv = json_true();
-			break;
-		}
-		if (!ok)
-			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"%s\" has the wrong type", what,
-			                   f[i].key);
-		if (nv)
-			json_object_set_new(out, f[i].key, nv);
-	}
-	return 0;
-}
-
-/*
- * Docker image config -> OCI image config as containers/image does it:
- * decode into the image-spec Image struct and encode again, dropping the
- * Docker-only fields (container_config, docker_version, ...).
- */
-static int convert_config(cocoimg_ctx *ctx, const coco_buf *raw, char **out, size_t *outlen)
-{
-	json_t *in;
-	int rc = coco_json_parse(ctx, raw->data, raw->len, "image config", COCOIMG_EBADIMAGE, &in);
-	if (rc)
-		return rc;
-	json_t *o = json_object();
-	const char *what = "image config";
-	const char *created = NULL;
-	if ((rc = coco_json_opt_str(ctx, in, "created", what, COCOIMG_EBADIMAGE, &created)))
-		goto done;
-	if (created)
-		json_object_set_new(o, "created", go_time(created));
-	static const cfg_field top1[] = { { "author", 's' } };
-	if ((rc = conv_fields(ctx, in, o, top1, 1, what)))
-		goto done;
-	const char *arch, *os;
-	if ((rc = coco_json_opt_str(ctx, in, "architecture", what, COCOIMG_EBADIMAGE, &arch)) ||
-	    (rc = coco_json_opt_str(ctx, in, "os", what, COCOIMG_EBADIMAGE, &os)))
-		goto done;
-	json_object_set_new(o, "architecture", json_string(arch ? arch : ""));
-	static const cfg_field var[] = { { "variant", 's' } };
-	if ((rc = conv_fields(ctx, in, o, var, 1, what)))
-		goto done;
-	json_object_set_new(o, "os", json_string(os ? os : ""));
-	static const cfg_field osx[] = { { "os.version", 's' }, { "os.features", 'a' } };
-	if ((rc = conv_fields(ctx, in, o, osx, 2, what)))
-		goto done;
-	json_t *cin = json_object_get(in, "config");
-	json_t *cout = json_object();
-	json_object_set_new(o, "config", cout);
-	if (cin && !json_is_null(cin)) {
-		if (!json_is_object(cin)) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"config\" must be an object", what);
-			goto done;
-		}
-		static const cfg_field cf[] = {
-			{ "User", 's' }, { "ExposedPorts", 'm' }, { "Env", 'a' }, { "Entrypoint", 'a' },
-			{ "Cmd", 'a' }, { "Volumes", 'm' }, { "WorkingDir", 's' }, { "Labels", 'M' },
-			{ "StopSignal", 's' }, { "ArgsEscaped", 'b' },
-		};
-		if ((rc = conv_fields(ctx, cin, cout, cf, COCO_ARRAY_SIZE(cf), "image config config")))
-			goto done;
-	}
-	json_t *rin = json_object_get(in, "rootfs");
-	json_t *rout = json_object();
-	json_object_set_new(o, "rootfs", rout);
-	if (rin && !json_is_null(rin)) {
-		if (!json_is_object(rin)) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"rootfs\" must be an object", what);
-			goto done;
-		}
-		const char *type;
-		if ((rc = coco_json_opt_str(ctx, rin, "type", what, COCOIMG_EBADIMAGE, &type)))
-			goto done;
-		json_object_set_new(rout, "type", json_string(type ? type : ""));
-		json_t *ids = json_object_get(rin, "diff_ids");
-		size_t k;
-		json_t *e;
-		bool ok = !ids || json_is_null(ids) || json_is_array(ids);
-		if (ok && json_is_array(ids))
-			json_array_foreach(ids, k, e) ok = ok && json_is_string(e);
-		if (!ok) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: rootfs.diff_ids must be an array of strings", what);
-			goto done;
-		}
-		json_object_set_new(rout, "diff_ids", ids && json_is_array(ids) ? json_incref(ids) : json_null());
-	} else {
-		json_object_set_new(rout, "type", json_string(""));
-		json_object_set_new(rout, "diff_ids", json_null());
-	}
-	json_t *hin = json_object_get(in, "history");
-	if (hin && !json_is_null(hin)) {
-		if (!json_is_array(hin)) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"history\" must be an array", what);
-			goto done;
-		}
-		if (json_array_size(hin)) {
-			json_t *hout = json_array();
-			json_object_set_new(o, "history", hout);
-			size_t k;
-			json_t *e;
-			json_array_foreach(hin, k, e) {
-				if (!json_is_object(e)) {
-					rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: history[%zu] must be an object", what, k);
-					goto done;
-				}
-				json_t *h = json_object();
-				json_array_append_new(hout, h);
-				const char *hc;
-				if ((rc = coco_json_opt_str(ctx, e, "created", what, COCOIMG_EBADIMAGE, &hc)))
-					goto done;
-				if (hc)
-					json_object_set_new(h, "created", go_time(hc));
-				static const cfg_field hf[] = { { "created_by", 's' }, { "author", 's' },
-					{ "comment", 's' }, { "empty_layer", 'b' } };
-				if ((rc = conv_fields(ctx, e, h, hf, COCO_ARRAY_SIZE(hf), "image config history")))
-					goto done;
-			}
-		}
-	}
-	*out = coco_json_dump_go(o, outlen);
-	if (!*out)
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-done:
-	json_decref(o);
-	json_decref(in);
 	return rc;
 }
 
@@ -829,7 +306,7 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 		char *nb = NULL;
 		size_t nl = 0;
 		char dg[COCO_DIGEST_STRLEN];
-		if ((rc = convert_config(ctx, &cfg, &nb, &nl)))
+		if ((rc = coco_oci_convert_config(ctx, &cfg, &nb, &nl)))
 			goto done;
 		coco_digest_bytes(COCO_SHA256, nb, nl, dg);
 		rc = put_bytes(j, nb, nl, dg);
@@ -857,7 +334,7 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 		json_array_append(lrep, w.reports[i]);
 		if (convert) {
 			const char *nmt = coco_mt_docker_to_oci(m->layers[i].media_type);
-			json_t *nd = go_desc(m->layers[i].json, nmt ? nmt : m->layers[i].media_type);
+			json_t *nd = coco_oci_convert_desc(m->layers[i].json, nmt ? nmt : m->layers[i].media_type);
 			rc = coco_desc_parse(ctx, nd, "layer", &w.in[i]);
 			json_decref(nd);
 		} else {
@@ -980,7 +457,7 @@ static int copy_index(copy_job *j, const coco_buf *raw, const coco_manifest *idx
 	if (changed) {
 		json_t *ms = json_array();
 		for (size_t i = 0; i < idx->n_manifests; i++)
-			json_array_append_new(ms, convert ? go_desc(descs[i], NULL) : json_incref(descs[i]));
+			json_array_append_new(ms, convert ? coco_oci_convert_desc(descs[i], NULL) : json_incref(descs[i]));
 		if (convert) {
 			ij = json_object();
 			json_object_set_new(ij, "schemaVersion", json_integer(2));
@@ -1066,7 +543,7 @@ COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *d
 	}
 	char tdg[COCO_DIGEST_STRLEN];
 	const char *want = j.src->ref->transport == COCO_TR_DOCKER ? j.src->ref->docker.digest : NULL;
-	digest_like(want, top.data, top.len, tdg);
+	coco_digest_like(want, top.data, top.len, tdg);
 	if (want && strcmp(want, tdg)) {
 		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s", want, tdg);
 		goto done_tm;
@@ -1229,7 +706,7 @@ COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **repo
 	bool list = !rc && tm->kind == COCO_KIND_INDEX && !coco_opt(ctx, NULL, "platform");
 	if (list) {
 		char dg[COCO_DIGEST_STRLEN];
-		digest_like(NULL, top.data, top.len, dg);
+		coco_digest_like(NULL, top.data, top.len, dg);
 		json_object_set_new(rep, "digest", json_string(dg));
 		json_object_set_new(rep, "media_type", json_string(tm->media_type));
 		json_object_set_new(rep, "size", json_integer((json_int_t)top.len));

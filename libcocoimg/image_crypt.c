@@ -8,6 +8,7 @@
  */
 #include "broker/keyprovider.h"
 #include "crypt/crypt.h"
+#include "image_crypt.h"
 
 #include <stdlib.h>
 #include <string.h>

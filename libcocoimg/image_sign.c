@@ -4,7 +4,10 @@
  * to the sigstore attachment "sha256-<hex>.sig" in the same repository or
  * layout (trust/cosign_sign.c lays the attachment out as cosign does).
  */
+#include "image_open.h"
 #include "internal.h"
+#include "oci/oci.h"
+#include "registry/registry.h"
 #include "trust/trust.h"
 
 #include <errno.h>

@@ -5,6 +5,7 @@
  * trust/; this file resolves the image and implements the fetcher through
  * which trust/ reads signatures (registry, OCI layout, HTTP, local files).
  */
+#include "image_open.h"
 #include "image_trust.h"
 
 #include <errno.h>

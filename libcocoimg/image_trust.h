@@ -6,7 +6,7 @@
 #ifndef COCO_IMAGE_TRUST_H
 #define COCO_IMAGE_TRUST_H
 
-#include "internal.h"
+#include "oci/oci.h"
 #include "trust/policy.h"
 
 typedef struct coco_src_sigfetch {
@@ -19,5 +19,16 @@ typedef struct coco_src_sigfetch {
 void coco_src_sigfetch_init(coco_src_sigfetch *sf, coco_src *src);
 /* Close what the fetcher opened. */
 void coco_src_sigfetch_clear(coco_src_sigfetch *sf);
+
+/*
+ * Evaluate the policy (trust/policy.h) for the image src resolves to (called
+ * before any layer is fetched).  policy_path NULL = ctx "policy" option or
+ * /etc/containers/policy.json.  Returns 0 if accepted, COCOIMG_EPOLICY if
+ * rejected, other codes for lookup/config failures.  *report (optional)
+ * receives the verdict JSON.
+ */
+int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *img,
+                        const char *policy_path, json_t **report);
+
 
 #endif

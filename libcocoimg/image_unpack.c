@@ -19,7 +19,10 @@
  * and digest checked; when their turn comes they are replayed through the
  * same producer chain (digest checked again, then decrypted).
  */
+#include "image_open.h"
+#include "image_trust.h"
 #include "internal.h"
+#include "oci/oci.h"
 #include "unpack/unpack.h"
 
 #include <dirent.h>

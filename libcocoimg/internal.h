@@ -232,6 +232,10 @@ int coco_digest_bytes(coco_digest_alg alg, const void *data, size_t len,
  * (no message set: callers say what was wrong in context).
  */
 int coco_digest_validate(const char *s, coco_digest_alg *alg);
+/* One-shot digest of data with the algorithm of the digest string `like`
+ * (sha256 when like is NULL or not a valid digest). */
+int coco_digest_like(const char *like, const void *data, size_t len,
+                     char out[COCO_DIGEST_STRLEN]);
 
 /* ------------------------------------------------------------------ */
 /* Stages: push-style streaming                                        */
@@ -510,166 +514,8 @@ char *coco_json_dump_go(json_t *j, size_t *len);
 int coco_json_go_string(coco_buf *b, const char *s, size_t n);
 
 /* ------------------------------------------------------------------ */
-/* Image sources and destinations                                      */
-/* ------------------------------------------------------------------ */
-
-typedef struct coco_src coco_src;
-typedef struct coco_dest coco_dest;
-
-struct coco_src_ops {
-	/*
-	 * Fetch a manifest.  digest NULL means "the one the reference names"
-	 * (tag, digest, or the layout's only/tagged entry).  Returns the raw
-	 * bytes exactly as stored (the caller digests them) and the media
-	 * type.  For a digest request the source verifies the bytes match.
-	 */
-	int (*get_manifest)(coco_src *s, const char *digest, coco_buf *out,
-	                    char **media_type);
-	/*
-	 * Stream a blob into sink (and finish it).  The source does not
-	 * verify: callers put a verify stage first in the chain.  A source
-	 * that can resume (registry Range) hands each byte to sink once.
-	 */
-	int (*get_blob)(coco_src *s, const coco_desc *d, coco_stage *sink);
-	/* Optional: simple-signing signatures stored beside the image (dir,
-	 * lookaside handled by trust/registry).  NULL if unsupported. */
-	void (*close)(coco_src *s);
-};
-
-struct coco_src {
-	const struct coco_src_ops *ops;
-	cocoimg_ctx *ctx;
-	coco_ref *ref;             /* owned */
-	const char *side;          /* "src" or "dest" config side */
-	void *impl;
-};
-
-/* Open a source for any transport (dispatches to oci/registry). */
-int coco_src_open(cocoimg_ctx *ctx, const char *ref, const char *side, coco_src **out);
-int coco_src_open_ref(cocoimg_ctx *ctx, coco_ref *ref /* taken */, const char *side,
-                      coco_src **out);
-void coco_src_close(coco_src *s);
-
-struct coco_dest_ops {
-	/* 1 if the blob is already present, 0 if not, <0 error. */
-	int (*has_blob)(coco_dest *d, const char *digest, int64_t size);
-	/*
-	 * Start writing a blob.  expected_digest/size may be NULL/-1 when not
-	 * known in advance (encryption).  Returns a sink stage; after its
-	 * finish() succeeded, coco_dest_blob_done() gives digest and size and
-	 * the blob is stored under its digest.  Destroying the sink without a
-	 * successful finish discards it.
-	 */
-	int (*put_blob)(coco_dest *d, const char *expected_digest, int64_t size,
-	                coco_stage **sink);
-	/* Copy a blob that the source has in the same registry (cross-repo
-	 * mount). Optional; NULL or COCOIMG_EUNSUPPORTED = not possible. */
-	int (*mount_blob)(coco_dest *d, coco_src *from, const char *digest);
-	/*
-	 * Store a manifest.  top=true for the manifest the destination
-	 * reference names (tagged with the ref's tag); false for instances of
-	 * an index (stored by digest only).
-	 */
-	int (*put_manifest)(coco_dest *d, const void *data, size_t len,
-	                    const char *media_type, bool top);
-	/* Make everything visible (layout index.json, archive file).  On
-	 * failure or without commit, close() leaves nothing behind. */
-	int (*commit)(coco_dest *d);
-	void (*close)(coco_dest *d);
-};
-
-struct coco_dest {
-	const struct coco_dest_ops *ops;
-	cocoimg_ctx *ctx;
-	coco_ref *ref;             /* owned */
-	const char *side;
-	void *impl;
-};
-
-int coco_dest_open(cocoimg_ctx *ctx, const char *ref, coco_dest **out);
-void coco_dest_close(coco_dest *d);
-/* After a put_blob sink finished: the digest and size of what was stored. */
-void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN],
-                         uint64_t *size);
-
-/*
- * How every put_blob sink is made (so coco_dest_blob_done() works on any
- * destination): coco_blob_sink_new() returns a head stage whose `next` is
- * a verify stage (counts, digests, checks expected_digest/size when given)
- * which feeds `inner`, the back end's writer (temp file, upload body...).
- * The sink's finish() finishes verify+inner, then calls
- * ops->commit(arg, digest, size) to store the blob under its digest
- * (rename, PUT ?digest=).  If finish fails or the sink is destroyed before
- * a successful commit, ops->discard(arg) runs (unlink the temp file, cancel
- * the upload); ops->release(arg) (may be NULL) always runs at destroy.
- * Callers free the whole chain with coco_stage_chain_free(sink) (or the
- * head of a chain that ends in it).  commit may be called from any
- * thread; put_blob implementations must be thread-safe.
- */
-typedef struct coco_blob_sink_ops {
-	int (*commit)(void *arg, const char *digest, uint64_t size);
-	void (*discard)(void *arg);
-	void (*release)(void *arg);
-} coco_blob_sink_ops;
-int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
-                       const char *what, coco_stage *inner, const coco_blob_sink_ops *ops,
-                       void *arg, coco_stage **out);
-
-/* Transport back ends (called by coco_src_open / coco_dest_open). */
-int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out);
-int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
-int coco_ociarchive_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side,
-                             coco_src **out);
-int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
-int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side,
-                           coco_src **out);
-int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
-
-/*
- * Resolve the image a source names to one image manifest: fetch the top
- * manifest, and if it is an index select the platform instance.  Returns
- * both (index may be NULL) with their digests.  Verifies the instance
- * digest.
- */
-typedef struct coco_resolved {
-	coco_buf top_raw;          /* bytes of the top manifest */
-	char *top_media_type;
-	char top_digest[COCO_DIGEST_STRLEN];
-	coco_manifest *top;        /* parsed top (index or image) */
-	coco_buf raw;              /* the image manifest bytes */
-	char *media_type;
-	char digest[COCO_DIGEST_STRLEN];
-	coco_manifest *image;      /* the image manifest (== top if no index) */
-} coco_resolved;
-
-int coco_resolve(coco_src *s, const coco_platform *p, coco_resolved *out);
-void coco_resolved_clear(coco_resolved *r);
-
-/* Fetch the manifest or index descriptor d names, check digest and size
- * against d, parse it (d->media_type as hint).  *media_type receives the
- * effective media type; digest the computed digest. */
-int coco_fetch_manifest(coco_src *s, const coco_desc *d, coco_buf *raw, char **media_type,
-                        char digest[COCO_DIGEST_STRLEN], coco_manifest **out);
-
-/* Fetch a small blob (config, signature) fully into memory, verified. */
-int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out);
-
-/* ------------------------------------------------------------------ */
 /* Hooks between modules (each implemented by the named module)        */
 /* ------------------------------------------------------------------ */
-
-/*
- * image_crypt.c (over crypt/transform.c): transform one layer during
- * cocoimg_copy() when opts->crypt_mode != COCOIMG_CRYPT_NONE.  Fetches the
- * blob `in` from src, encrypts/decrypts (or only rewraps keys / leaves it
- * alone, per opts and the layer's index idx of n), stores the result in dst, and returns the
- * descriptor to put in the new manifest (*out_desc, new reference).
- * `report` is a JSON object for this layer the function may add fields to
- * ("encrypted": true, "recipients": [...], ...).
- */
-int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
-                               coco_src *src, coco_dest *dst, const coco_desc *in,
-                               size_t idx, size_t n, json_t **out_desc, json_t *report);
 
 /*
  * crypt/: a decrypting stage for an encrypted layer descriptor: unwraps
@@ -684,16 +530,6 @@ int coco_crypt_decrypt_stage_new(cocoimg_ctx *ctx, cocoimg_keyring *kr, const co
 /* crypt/: describe an encrypted layer for inspect (cipher, schemes, key
  * ids of CoCo packets; never key material).  Returns a new JSON object. */
 json_t *coco_crypt_describe_layer(cocoimg_ctx *ctx, const coco_desc *d);
-
-/*
- * trust/: evaluate the policy for the image src resolves to (called
- * before any layer is fetched).  policy_path NULL = ctx "policy" option or
- * /etc/containers/policy.json.  Returns 0 if accepted, COCOIMG_EPOLICY if
- * rejected, other codes for lookup/config failures.  *report (optional)
- * receives the verdict JSON.
- */
-int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *img,
-                        const char *policy_path, json_t **report);
 
 /*
  * registry/: plain HTTP(S) GET of a URL (lookaside signatures, Rekor,

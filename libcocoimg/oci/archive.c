@@ -13,7 +13,7 @@
  * archive.  Like skopeo, writing replaces the whole file with one image.
  * (libarchive is used as a reader only, so the small tar writer is here.)
  */
-#include "../internal.h"
+#include "oci.h"
 
 #include <archive.h>
 #include <archive_entry.h>

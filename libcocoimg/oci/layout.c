@@ -15,7 +15,7 @@
  * commit under flock(DIR).  A DIR created by this destination is removed
  * again when the copy does not commit.
  */
-#include "../internal.h"
+#include "oci.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
 #ifndef COCO_REGISTRY_H
 #define COCO_REGISTRY_H
 
-#include "internal.h"
+#include "transport.h"
 
 #include <curl/curl.h>
 
@@ -274,5 +274,10 @@ int coco_resume_plan(uint64_t delivered, long status, const char *content_range,
 
 /* For push.c mount: is `s` a registry source, and its client. */
 coco_reg *coco_registry_src_client(coco_src *s);
+
+/* The docker:// transport (pull.c, push.c). */
+int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side,
+                           coco_src **out);
+int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
 
 #endif /* COCO_REGISTRY_H */

@@ -14,7 +14,9 @@
  * KEY=VALUE are cocoimg_ctx_set() options (creds=..., tls-verify=false).
  * Exit status as coco-img: cocoimg_error_exit_code().
  */
+#include "image_open.h"
 #include "internal.h"
+#include "oci/oci.h"
 
 #include <stdlib.h>
 #include <string.h>

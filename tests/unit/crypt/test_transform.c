@@ -5,8 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "internal.h"
 #include "crypt/crypt.h"
+#include "image_crypt.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>

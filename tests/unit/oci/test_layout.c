@@ -4,7 +4,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "image_open.h"
 #include "internal.h"
+#include "oci/oci.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,8 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "image_open.h"
 #include "image_trust.h"
+#include "internal.h"
 #include "trust/trust.h"
 
 #include <dirent.h>

@@ -1,0 +1,138 @@
+/*
+ * Image transports, the shared part: how every destination's blob sink is
+ * built (so coco_dest_blob_done() works on any of them), closing sources
+ * and destinations, and reading a small verified blob.
+ */
+#include "transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* put_blob sinks                                                      */
+/* ------------------------------------------------------------------ */
+
+#define BLOB_SINK_MAGIC 0x626c6f62u
+
+typedef struct {
+	coco_stage base;           /* base.next = the verify stage */
+	unsigned magic;
+	const coco_blob_sink_ops *ops;
+	void *arg;
+	bool committed;
+	char digest[COCO_DIGEST_STRLEN];
+	uint64_t size;
+} blob_sink;
+
+static int sink_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	return coco_stage_write(s->next, b, n);
+}
+
+static int sink_finish(coco_stage *s)
+{
+	blob_sink *k = (blob_sink *)s;
+	int rc = coco_stage_finish(s->next);
+	if (rc)
+		return rc;
+	coco_verify_result(s->next, k->digest, &k->size);
+	rc = k->ops->commit(k->arg, k->digest, k->size);
+	if (!rc)
+		k->committed = true;
+	return rc;
+}
+
+static void sink_destroy(coco_stage *s)
+{
+	blob_sink *k = (blob_sink *)s;
+	if (!k->committed && k->ops->discard)
+		k->ops->discard(k->arg);
+	if (k->ops->release)
+		k->ops->release(k->arg);
+	free(k);
+}
+
+int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
+                       const char *what, coco_stage *inner, const coco_blob_sink_ops *ops, void *arg,
+                       coco_stage **out)
+{
+	*out = NULL;
+	blob_sink *k = calloc(1, sizeof(*k));
+	if (!k)
+		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	coco_stage *v;
+	int rc = coco_verify_stage_new(ctx, expected_digest, expected_size, what, inner, &v);
+	if (rc) {
+		free(k);
+		return rc;
+	}
+	k->base.write = sink_write;
+	k->base.finish = sink_finish;
+	k->base.destroy = sink_destroy;
+	k->base.next = v;
+	k->base.ctx = ctx;
+	k->base.name = "sink";
+	k->magic = BLOB_SINK_MAGIC;
+	k->ops = ops;
+	k->arg = arg;
+	*out = &k->base;
+	return 0;
+}
+
+void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN], uint64_t *size)
+{
+	blob_sink *k = (blob_sink *)sink;
+	if (k->magic != BLOB_SINK_MAGIC || !k->committed) {
+		if (digest)
+			digest[0] = 0;
+		if (size)
+			*size = 0;
+		return;
+	}
+	if (digest)
+		memcpy(digest, k->digest, COCO_DIGEST_STRLEN);
+	if (size)
+		*size = k->size;
+}
+
+void coco_src_close(coco_src *s)
+{
+	if (!s)
+		return;
+	if (s->ops && s->ops->close)
+		s->ops->close(s);
+	coco_ref_free(s->ref);
+	free(s);
+}
+
+void coco_dest_close(coco_dest *d)
+{
+	if (!d)
+		return;
+	if (d->ops && d->ops->close)
+		d->ops->close(d);
+	coco_ref_free(d->ref);
+	free(d);
+}
+
+int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out)
+{
+	cocoimg_ctx *ctx = s->ctx;
+	if (d->size < 0 || (uint64_t)d->size > max)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "blob %s: size %lld is over the %zu-byte limit",
+		                   d->digest, (long long)d->size, max);
+	coco_stage *mem, *v;
+	int rc = coco_buf_stage_new(ctx, out, max, COCOIMG_EBADIMAGE, &mem);
+	if (rc)
+		return rc;
+	char what[200];
+	snprintf(what, sizeof(what), "blob %s", d->digest);
+	rc = coco_verify_stage_new(ctx, d->digest, d->size, what, mem, &v);
+	if (rc) {
+		coco_stage_chain_free(mem);
+		return rc;
+	}
+	rc = s->ops->get_blob(s, d, v);
+	coco_stage_chain_free(v);
+	return rc;
+}

@@ -630,27 +630,6 @@ static const char *ecdh_alg(const char *alg, size_t *kwlen)
 	return alg;
 }
 
-/* The ephemeral public key as a JWK ("epk"); NULL on failure. */
-static json_t *epk_jwk(EVP_PKEY *eph, const char *crv, size_t flen)
-{
-	BIGNUM *x = NULL, *y = NULL;
-	unsigned char xb[66], yb[66];
-	json_t *epk = json_object();
-	int ok = epk && EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_X, &x) &&
-	         EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_EC_PUB_Y, &y) &&
-	         BN_bn2binpad(x, xb, (int)flen) > 0 && BN_bn2binpad(y, yb, (int)flen) > 0 &&
-	         !json_object_set_new(epk, "kty", json_string("EC")) &&
-	         !json_object_set_new(epk, "crv", json_string(crv)) && !set_b64u(epk, "x", xb, flen) &&
-	         !set_b64u(epk, "y", yb, flen);
-	BN_free(x);
-	BN_free(y);
-	if (!ok) {
-		json_decref(epk);
-		return NULL;
-	}
-	return epk;
-}
-
 /* ECDH-ES+AxxxKW: an ephemeral key on the recipient's curve, Concat KDF,
  * AES key wrap of the CEK. */
 static int wrap_cek_ecdh(cocoimg_ctx *ctx, const coco_key *k, const unsigned char *cek,
@@ -671,7 +650,7 @@ static int wrap_cek_ecdh(cocoimg_ctx *ctx, const coco_key *k, const unsigned cha
 	        aes_kw(true, kek, kwlen, cek, ceklen, ek, eklen);
 	coco_wipe(z, sizeof(z));
 	coco_wipe(kek, sizeof(kek));
-	json_t *epk = r ? NULL : epk_jwk(eph, crv, flen);
+	json_t *epk = r ? NULL : coco_pkey_public_jwk(eph);
 	EVP_PKEY_free(eph);
 	if (!epk || json_object_set_new(hdr, "alg", json_string(alg)) ||
 	    json_object_set_new(hdr, "epk", epk))

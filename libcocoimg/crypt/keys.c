@@ -326,6 +326,40 @@ out:
 	return out;
 }
 
+/* A public JWK member holding a big number, padded to pad bytes. */
+static int jwk_set_bn(json_t *jwk, const char *name, EVP_PKEY *pk, const char *param,
+                      size_t pad)
+{
+	BIGNUM *bn = NULL;
+	char *s = EVP_PKEY_get_bn_param(pk, param, &bn) ? bn_b64url(bn, pad) : NULL;
+	BN_free(bn);
+	int rc = !s || json_object_set_new(jwk, name, json_string(s)) ? -1 : 0;
+	free(s);
+	return rc;
+}
+
+json_t *coco_pkey_public_jwk(EVP_PKEY *pk)
+{
+	const char *crv = NULL;
+	size_t flen = 0;
+	json_t *jwk = json_object();
+	int rc = -1;
+	if (jwk && EVP_PKEY_is_a(pk, "RSA"))
+		rc = json_object_set_new(jwk, "kty", json_string("RSA")) ||
+		     jwk_set_bn(jwk, "n", pk, OSSL_PKEY_PARAM_RSA_N, 0) ||
+		     jwk_set_bn(jwk, "e", pk, OSSL_PKEY_PARAM_RSA_E, 0);
+	else if (jwk && !coco_ec_info(pk, &crv, &flen))
+		rc = json_object_set_new(jwk, "kty", json_string("EC")) ||
+		     json_object_set_new(jwk, "crv", json_string(crv)) ||
+		     jwk_set_bn(jwk, "x", pk, OSSL_PKEY_PARAM_EC_PUB_X, flen) ||
+		     jwk_set_bn(jwk, "y", pk, OSSL_PKEY_PARAM_EC_PUB_Y, flen);
+	if (rc) {
+		json_decref(jwk);
+		return NULL;
+	}
+	return jwk;
+}
+
 int coco_ec_info(EVP_PKEY *pk, const char **crv, size_t *flen)
 {
 	char group[64];

@@ -1,0 +1,480 @@
+/* broker/kbs.c against the KBS double (tests/integration/broker/
+ * kbs_double.py, sample TEE): one attestation for several resources, both
+ * TEE key types, token expiry and refusal with exactly one re-attestation,
+ * attestation refused, unknown resources, HTTPS with and without the CA,
+ * the challenge's hash selection; and the double's own strictness (a
+ * client that skips the session or the token is refused). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "internal.h"
+#include "broker/kbs.h"
+
+#include <curl/curl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char tmpdir[256];
+static char *resdir, *cert, *key;
+static pid_t live[4];
+
+typedef struct dbl {
+	pid_t pid;
+	int port;
+	char *log;
+	char *url;
+} dbl;
+
+static void put_file(const char *rel, const char *content)
+{
+	char *p = coco_asprintf("%s/%s", tmpdir, rel);
+	char *slash = strrchr(p, '/');
+	*slash = 0;
+	assert_int_equal(coco_mkdir_p(NULL, p, 0700), 0);
+	*slash = '/';
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+	free(p);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/kbs-test-XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	resdir = coco_asprintf("%s/res", tmpdir);
+	put_file("res/default/key/k1", "key one");
+	put_file("res/default/key/k2", "key two");
+	put_file("res/default/policy/p", "{\"default\":[{\"type\":\"reject\"}]}");
+	cert = coco_asprintf("%s/kbs.crt", tmpdir);
+	key = coco_asprintf("%s/kbs.key", tmpdir);
+	char *cmd = coco_asprintf(
+		"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+		"-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+		">/dev/null 2>&1", key, cert);
+	int rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
+		if (live[i] > 0) {
+			kill(live[i], SIGKILL);
+			waitpid(live[i], NULL, 0);
+		}
+	coco_rm_rf(NULL, tmpdir);
+	free(resdir);
+	free(cert);
+	free(key);
+	return 0;
+}
+
+/* Start the double with up to four extra arguments (NULL-terminated). */
+static void start(dbl *d, bool tls, ...)
+{
+	static int n;
+	const char *top = getenv("TOP_SRCDIR") ? getenv("TOP_SRCDIR") : ".";
+	char *py = coco_asprintf("%s/tests/integration/broker/kbs_double.py", top);
+	d->log = coco_asprintf("%s/kbs-%d.log", tmpdir, n++);
+	char *argv[16] = { (char *)"/usr/bin/python3", py, (char *)"--log", d->log,
+	                   (char *)"--resources", resdir };
+	int argc = 6;
+	if (tls) {
+		argv[argc++] = (char *)"--tls";
+		argv[argc++] = cert;
+		argv[argc++] = key;
+	}
+	va_list ap;
+	va_start(ap, tls);
+	for (const char *a; argc < 15 && (a = va_arg(ap, const char *));)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	assert_int_equal(posix_spawn(&d->pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
+		if (live[i] <= 0) {
+			live[i] = d->pid;
+			break;
+		}
+	close(p[1]);
+	char line[64] = "";
+	size_t len = 0;
+	struct pollfd pf = { .fd = p[0], .events = POLLIN };
+	while (len < sizeof(line) - 1 && !strchr(line, '\n') && poll(&pf, 1, 20000) > 0) {
+		ssize_t r = read(p[0], line + len, sizeof(line) - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		line[len] = 0;
+	}
+	close(p[0]);
+	assert_int_equal(sscanf(line, "PORT %d", &d->port), 1);
+	d->url = coco_asprintf("%s://127.0.0.1:%d", tls ? "https" : "http", d->port);
+	free(py);
+}
+
+static void stop(dbl *d)
+{
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, NULL, 0);
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
+		if (live[i] == d->pid)
+			live[i] = 0;
+	free(d->log);
+	free(d->url);
+}
+
+/* Lines of the double's log containing needle. */
+static int log_count(const dbl *d, const char *needle)
+{
+	FILE *f = fopen(d->log, "r");
+	if (!f)
+		return 0;
+	char line[4096];
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static coco_kbs *client(cocoimg_ctx *ctx, const dbl *d, const char *ca, coco_kbs_key_type kt)
+{
+	coco_attester *a = NULL;
+	assert_int_equal(coco_attester_sample(ctx, &a), 0);
+	coco_kbs *k = NULL;
+	assert_int_equal(coco_kbs_new(ctx, d->url, ca, a, &k), 0);
+	assert_int_equal(coco_kbs_set_key_type(k, kt), 0);
+	return k;
+}
+
+static void expect_resource(coco_kbs *k, cocoimg_ctx *ctx, const char *path, const char *want)
+{
+	coco_buf b = COCO_BUF_INIT;
+	int rc = coco_kbs_get_resource(k, path, &b);
+	if (rc)
+		fail_msg("%s: %s", path, cocoimg_ctx_last_error(ctx));
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
+	coco_buf_wipe_free(&b);
+}
+
+static void expect_error(coco_kbs *k, cocoimg_ctx *ctx, const char *path, int code,
+                         const char *msg)
+{
+	coco_buf b = COCO_BUF_INIT;
+	assert_int_equal(coco_kbs_get_resource(k, path, &b), code);
+	assert_int_equal(b.len, 0);
+	const char *e = cocoimg_ctx_last_error(ctx);
+	if (!strstr(e, msg))
+		fail_msg("message \"%s\" lacks \"%s\"", e, msg);
+	coco_buf_free(&b);
+}
+
+static void several_resources(coco_kbs_key_type kt)
+{
+	dbl d;
+	start(&d, false, NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, NULL, kt);
+	expect_resource(k, ctx, "default/key/k1", "key one");
+	expect_resource(k, ctx, "default/key/k2", "key two");
+	expect_resource(k, ctx, "default/policy/p", "{\"default\":[{\"type\":\"reject\"}]}");
+	assert_int_equal(coco_kbs_attestations(k), 1);
+	assert_int_equal(log_count(&d, "\"event\": \"challenge\""), 1);
+	assert_int_equal(log_count(&d, "\"event\": \"attested\""), 1);
+	/* every GET carried the session cookie and the token */
+	assert_int_equal(log_count(&d, "\"cookie\": true, \"bearer\": true, \"event\": \"released\""), 3);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+}
+
+static void test_several_resources_ec(void **state)
+{
+	(void)state;
+	several_resources(COCO_KBS_KEY_EC_P256);
+}
+
+static void test_several_resources_rsa(void **state)
+{
+	(void)state;
+	several_resources(COCO_KBS_KEY_RSA);
+}
+
+/* The token serves two GETs; the third is refused: one re-attestation. */
+static void test_token_expiry(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, false, "--expire-after", "2", NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
+	expect_resource(k, ctx, "default/key/k1", "key one");
+	expect_resource(k, ctx, "default/key/k2", "key two");
+	expect_resource(k, ctx, "default/policy/p", "{\"default\":[{\"type\":\"reject\"}]}");
+	assert_int_equal(coco_kbs_attestations(k), 2);
+	assert_int_equal(log_count(&d, "\"event\": \"attested\""), 2);
+	assert_int_equal(log_count(&d, "token expired"), 1);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+}
+
+/* A token whose exp claim has passed is replaced before it is used. */
+static void test_token_exp_claim(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, false, "--token-exp", "-60", NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
+	expect_resource(k, ctx, "default/key/k1", "key one");
+	expect_resource(k, ctx, "default/key/k2", "key two");
+	assert_int_equal(coco_kbs_attestations(k), 2);
+	assert_int_equal(log_count(&d, "\"status\": 401"), 0);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+}
+
+static void test_attestation_refused(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, false, "--refuse-attestation", NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
+	expect_error(k, ctx, "default/key/k1", COCOIMG_EAUTH, "attestation refused at attest");
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "PolicyDeny"));
+	assert_int_equal(coco_kbs_attestations(k), 0);
+	assert_int_equal(log_count(&d, "/kbs/v0/resource/"), 0);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+}
+
+/* Unknown resources: Trustee's 401 (after one re-attestation when the
+ * token was not fresh) and a 404, both "not found or not released". */
+static void test_unknown_resource(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, false, NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
+	expect_error(k, ctx, "default/key/nope", COCOIMG_ENOTFOUND,
+	             "kbs:///default/key/nope not found or not released");
+	assert_int_equal(coco_kbs_attestations(k), 1);   /* fresh token: no second try */
+	expect_resource(k, ctx, "default/key/k1", "key one");
+	expect_error(k, ctx, "default/key/nope", COCOIMG_ENOTFOUND, "not found or not released");
+	assert_int_equal(coco_kbs_attestations(k), 2);   /* exactly one re-attestation */
+	expect_resource(k, ctx, "default/key/k2", "key two");
+	assert_int_equal(coco_kbs_attestations(k), 2);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+
+	start(&d, false, "--missing-status", "404", NULL);
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
+	expect_resource(k, ctx, "default/key/k1", "key one");
+	expect_error(k, ctx, "default/key/nope", COCOIMG_ENOTFOUND, "not found or not released (HTTP 404");
+	assert_int_equal(coco_kbs_attestations(k), 1);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+}
+
+static void test_bad_paths(void **state)
+{
+	(void)state;
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_attester *a = NULL;
+	assert_int_equal(coco_attester_sample(ctx, &a), 0);
+	coco_kbs *k = NULL;
+	assert_int_equal(coco_kbs_new(ctx, "http://127.0.0.1:1/", NULL, a, &k), 0);
+	static const char *const bad[] = { "a/b", "a/b/c/d", "a//c", "a/../c", "/a/b/c", "a/b/",
+	                                   "a/b/.", "a/\n/c", "" };
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(bad); i++)
+		expect_error(k, ctx, bad[i], COCOIMG_EINVAL, "is not REPOSITORY/TYPE/TAG");
+	/* nothing listens on port 1 */
+	expect_error(k, ctx, "a/b/c", COCOIMG_ENET, "KBS http://127.0.0.1:1");
+	coco_kbs_free(k);
+	a = NULL;
+	assert_int_equal(coco_attester_sample(ctx, &a), 0);
+	assert_int_equal(coco_kbs_new(ctx, "ftp://x", NULL, a, &k), COCOIMG_EINVAL);
+	assert_null(k);
+	cocoimg_ctx_free(ctx);
+}
+
+static void test_tls(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, true, NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, cert, COCO_KBS_KEY_EC_P256);
+	expect_resource(k, ctx, "default/key/k1", "key one");
+	coco_kbs_free(k);
+	/* the system CAs do not know the double's certificate */
+	k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
+	expect_error(k, ctx, "default/key/k1", COCOIMG_ENET, d.url);
+	assert_int_equal(coco_kbs_attestations(k), 0);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	assert_int_equal(log_count(&d, "\"event\": \"attested\""), 1);
+	stop(&d);
+}
+
+static void test_selected_hash(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, false, "--select-hash", "sha512", NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_RSA);
+	expect_resource(k, ctx, "default/key/k2", "key two");
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+}
+
+/* ---- the double is strict: skipped steps fail ---- */
+
+static size_t sink(char *p, size_t s, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return s * n;
+}
+
+static long raw(const char *url, const char *body, const char *hdr)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
+	if (hdr)
+		l = curl_slist_append(l, hdr);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	if (body)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	long status = 0;
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(l);
+	curl_easy_cleanup(h);
+	return status;
+}
+
+static void test_double_strict(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, false, NULL);
+	char *u = coco_asprintf("%s/kbs/v0/resource/default/key/k1", d.url);
+	assert_int_equal(raw(u, NULL, NULL), 401);                        /* no token */
+	assert_int_equal(raw(u, NULL, "Authorization: Bearer x.y.z"), 401); /* forged token */
+	free(u);
+	u = coco_asprintf("%s/kbs/v0/attest", d.url);
+	assert_int_equal(raw(u, "{}", NULL), 401);                        /* no session */
+	free(u);
+	u = coco_asprintf("%s/kbs/v0/auth", d.url);
+	assert_int_equal(raw(u, "{\"version\":\"0.1.1\",\"tee\":\"sample\",\"extra-params\":\"\"}",
+	                     NULL), 401);                                  /* old version */
+	assert_int_equal(raw(u, "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":\"\"}",
+	                     NULL), 401);                                  /* not sample */
+	assert_int_equal(raw(u, "{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":\"\"}",
+	                     NULL), 200);
+	free(u);
+	stop(&d);
+}
+
+/* Evidence that binds another key is refused: a callback attester that
+ * answers with sample evidence over the wrong report data. */
+static int wrong_binding(void *payload, const unsigned char *rd, size_t len,
+                         unsigned char **ev, size_t *evlen, char **tee)
+{
+	(void)payload;
+	*tee = coco_strdup("sample");
+	if (!rd)
+		return 0;
+	unsigned char other[64];
+	memcpy(other, rd, len);
+	other[0] ^= 1;
+	char *b64 = coco_b64_encode(other, len);
+	char *s = coco_asprintf("{\"svn\":\"1\",\"report_data\":\"%s\"}", b64);
+	free(b64);
+	*ev = (unsigned char *)s;
+	*evlen = strlen(s);
+	return 0;
+}
+
+static void test_wrong_binding_refused(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, false, NULL);
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_attester *a = NULL;
+	assert_int_equal(coco_attester_callback(ctx, wrong_binding, NULL, &a), 0);
+	coco_kbs *k = NULL;
+	assert_int_equal(coco_kbs_new(ctx, d.url, NULL, a, &k), 0);
+	expect_error(k, ctx, "default/key/k1", COCOIMG_EAUTH, "attestation refused at attest");
+	assert_int_equal(log_count(&d, "REPORT_DATA does not bind"), 1);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	stop(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_several_resources_ec),
+		cmocka_unit_test(test_several_resources_rsa),
+		cmocka_unit_test(test_token_expiry),
+		cmocka_unit_test(test_token_exp_claim),
+		cmocka_unit_test(test_attestation_refused),
+		cmocka_unit_test(test_unknown_resource),
+		cmocka_unit_test(test_bad_paths),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_selected_hash),
+		cmocka_unit_test(test_double_strict),
+		cmocka_unit_test(test_wrong_binding_refused),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

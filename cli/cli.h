@@ -81,6 +81,6 @@ int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients
 
 /* Commands (one file each). */
 extern const cli_command cli_cmd_copy, cli_cmd_encrypt, cli_cmd_decrypt, cli_cmd_verify,
-	cli_cmd_unpack, cli_cmd_inspect, cli_cmd_sign, cli_cmd_version;
+	cli_cmd_unpack, cli_cmd_inspect, cli_cmd_sign, cli_cmd_version, cli_cmd_verify_blob;
 
 #endif

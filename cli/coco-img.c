@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const cli_command *const commands[] = {
-	&cli_cmd_copy, &cli_cmd_encrypt, &cli_cmd_decrypt, &cli_cmd_verify, &cli_cmd_unpack,
+	&cli_cmd_copy, &cli_cmd_encrypt, &cli_cmd_decrypt, &cli_cmd_verify, &cli_cmd_verify_blob, &cli_cmd_unpack,
 	&cli_cmd_inspect, &cli_cmd_sign, &cli_cmd_version,
 };
 
@@ -18,13 +18,14 @@ static void usage(FILE *f)
 		{ "encrypt", "encrypt layers for recipients (JWE, PKCS7, keyprovider, CoCo)" },
 		{ "decrypt", "decrypt every encrypted layer (exit 4 if a key is missing)" },
 		{ "verify", "evaluate the trust policy for an image and print the verdict" },
+		{ "verify-blob", "verify a Sigstore bundle for a file or digest (cosign verify-blob)" },
 		{ "unpack", "verify, pull, decrypt and unpack an image into a root filesystem" },
 		{ "inspect", "show manifest, config, layers and encryption details" },
 		{ "sign", "write a cosign-compatible signature for an image" },
 		{ "version", "print the versions of coco-img and its libraries" },
 	};
 	for (size_t i = 0; i < sizeof(brief) / sizeof(brief[0]); i++)
-		fprintf(f, "  %-9s %s\n", brief[i][0], brief[i][1]);
+		fprintf(f, "  %-11s %s\n", brief[i][0], brief[i][1]);
 	fprintf(f, "\nImage locations: docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST], oci:DIR[:TAG],\n"
 	           "oci-archive:FILE[:TAG].  Run 'coco-img COMMAND --help' for a command's options.\n");
 }

@@ -172,6 +172,61 @@ typedef struct cocoimg_sign_options {
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report);
 
+/* ------------------------------------------------------------------ */
+/* Sigstore bundles for any artifact (cosign verify-blob)              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Options for cocoimg_verify_blob().  Either key_path, or an identity
+ * (identity or identity_regexp) and an issuer (issuer or issuer_regexp)
+ * with trusted_root_path.
+ */
+typedef struct cocoimg_verify_blob_options {
+	unsigned version;              /* COCOIMG_VERIFY_BLOB_OPTIONS_VERSION */
+	const char *bundle_path;       /* Sigstore bundle v0.1 .. v0.3 (JSON) */
+	const char *key_path;          /* PEM public key (cosign --key) */
+	/* Certificate SAN and OIDC issuer: exact strings, or POSIX extended
+	 * regular expressions matched anywhere (anchor with ^...$). */
+	const char *identity;
+	const char *identity_regexp;
+	const char *issuer;
+	const char *issuer_regexp;
+	/* A sigstore trusted_root.json: Fulcio CAs, Rekor keys, CT log keys,
+	 * timestamp authorities.  Required for certificates and for bundles
+	 * with transparency log entries; coco-img ships none. */
+	const char *trusted_root_path;
+	/* Key mode only: accept a bundle without verifying transparency log
+	 * entries or timestamps (cosign --insecure-ignore-tlog). */
+	int insecure_ignore_tlog;
+} cocoimg_verify_blob_options;
+
+#define COCOIMG_VERIFY_BLOB_OPTIONS_VERSION 1
+#define COCOIMG_VERIFY_BLOB_OPTIONS_INIT { COCOIMG_VERIFY_BLOB_OPTIONS_VERSION }
+
+/**
+ * Verify a Sigstore bundle for `artifact`: a file path, or "sha256:HEX"
+ * when only the digest is known.  Checks, in sigstore-go's order: the
+ * signature (or DSSE envelope and its in-toto subject), every
+ * transparency log entry (body, signed entry timestamp, inclusion proof
+ * and checkpoint), RFC 3161 timestamps, the certificate chain at the
+ * proven signing times with its embedded SCTs, then identity and issuer.
+ *
+ * Returns 0 when verified; COCOIMG_EPOLICY when refused; COCOIMG_EINVAL
+ * for bad options or an unreadable or malformed bundle, key or trusted
+ * root (COCOIMG_ECONFIG for a malformed trusted root); other codes for
+ * I/O failures.
+ *
+ * report (optional, also on refusal): JSON {"artifact", "bundle",
+ * "verified": bool, "failed_check": "" | "bundle" | "signature" |
+ * "digest" | "tlog" | "timestamp" | "chain" | "sct" | "identity" |
+ * "issuer", "message", "media_type", "content": "message-signature" |
+ * "dsse", "payload_type", "predicate_type", "signed_time" (Unix seconds,
+ * 0 when none), "identity", "issuer", "tlog_entries", "timestamps"};
+ * release with cocoimg_free().
+ */
+COCOIMG_API int cocoimg_verify_blob(cocoimg_ctx *ctx, const char *artifact,
+                                    const cocoimg_verify_blob_options *opts, char **report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,13 +2,16 @@
  * libcocoimg trust/: Sigstore verification at the byte level (helper
  * "sig-core", issue 12).  Not installed.
  *
- *   trustroot.c  trusted_root.json (protobuf-specs TrustedRoot, JSON form)
- *   fulcio.c     certificate chain at a proven time, SAN / OIDC issuer,
- *                embedded SCTs against the CT log keys
- *   rekor.c      SET, RFC 6962 inclusion proofs, signed-note checkpoints,
- *                entry bodies (hashedrekord, dsse, intoto)
- *   tsa.c        RFC 3161 timestamp tokens
- *   bundle.c     Sigstore bundles v0.1 .. v0.3 (message signature or DSSE)
+ *   trustroot.c     trusted_root.json (protobuf-specs TrustedRoot, JSON form)
+ *   bundle.c        Sigstore bundles v0.1 .. v0.3 parsed (message signature or DSSE)
+ *   bundle_verify.c the whole verification, in sigstore-go's order
+ *   fulcio.c        certificate chain at a proven time, SAN / OIDC issuer, matching
+ *   sct.c           embedded SCTs against the CT log keys
+ *   rekor.c         SET, entry bodies (hashedrekord, dsse, intoto)
+ *   merkle.c        RFC 6962 inclusion proofs
+ *   checkpoint.c    signed-note checkpoints
+ *   tsa.c           RFC 3161 timestamp tokens
+ *   sigstore_util.c times, key hashes, signature checks, protobuf-JSON members
  *
  * Nothing here fetches anything: every input is bytes the caller read.
  * Times are Unix seconds.  A signature that does not verify is
@@ -72,8 +75,8 @@ typedef struct coco_trustroot {
 /*
  * Parse a trusted_root.json (media type
  * application/vnd.dev.sigstore.trustedroot+json;version=0.1 or v0.2).
- * Unknown members are refused where protobuf-specs defines the object;
- * every key and certificate must parse; a validity window needs a start.
+ * Unknown members are ignored (as protojson with DiscardUnknown); every
+ * key and certificate must parse; a validity window needs a start.
  * COCOIMG_ECONFIG with a message naming the member when malformed.
  */
 int coco_trustroot_parse(cocoimg_ctx *ctx, const void *json, size_t len, coco_trustroot **out);
@@ -87,6 +90,9 @@ int coco_trustroot_new(cocoimg_ctx *ctx, coco_trustroot **out);
 int coco_trustroot_add_ca_pem(cocoimg_ctx *ctx, coco_trustroot *tr, const void *pem, size_t len);
 int coco_trustroot_add_tlog_key(cocoimg_ctx *ctx, coco_trustroot *tr, EVP_PKEY *key);
 void coco_trustroot_free(coco_trustroot *tr);
+/* The log among logs[0..n) whose log id is id (any validity), or NULL. */
+const coco_tlog_key *coco_trustroot_find_log(const coco_tlog_key *logs, size_t n,
+                                             const unsigned char *id, size_t id_len);
 
 /* ------------------------------------------------------------------ */
 /* Which check failed                                                  */
@@ -158,6 +164,8 @@ typedef struct coco_sigstore_result {
 } coco_sigstore_result;
 
 void coco_sigstore_result_clear(coco_sigstore_result *r);
+/* Free what a result holds but keep `failed`. */
+void coco_sigstore_result_clear_data(coco_sigstore_result *r);
 
 /*
  * Verify one Sigstore bundle (JSON bytes) for an artifact, following
@@ -210,6 +218,18 @@ int coco_fulcio_verify(cocoimg_ctx *ctx, const coco_trustroot *root, X509 *leaf,
                        STACK_OF(X509) *chain, int64_t at, bool check_sct,
                        coco_fulcio_identity *id, coco_sigcheck *failed);
 
+/* SANs and OIDC issuer of a certificate (no chain check).  0, ENOMEM, or
+ * EPOLICY when the v1 and v2 issuer extensions disagree. */
+int coco_fulcio_identity_get(cocoimg_ctx *ctx, X509 *leaf, coco_fulcio_identity *id);
+
+/*
+ * sct.c: at least one SCT embedded in leaf (RFC 6962 precertificate SCT
+ * list) verifies against a CT log key of root whose validity contains the
+ * SCT's time; issuer is the certificate that signed leaf (its key hash is
+ * part of the signed data).  0 or COCOIMG_EPOLICY.
+ */
+int coco_sct_verify(cocoimg_ctx *ctx, const coco_trustroot *root, X509 *leaf, X509 *issuer);
+
 /* The identity constraints of a policy against *id: 0, or EPOLICY with
  * *failed = IDENTITY or ISSUER.  COCOIMG_EINVAL for a bad regexp. */
 int coco_fulcio_match(cocoimg_ctx *ctx, const coco_fulcio_identity *id,
@@ -217,18 +237,45 @@ int coco_fulcio_match(cocoimg_ctx *ctx, const coco_fulcio_identity *id,
 
 /*
  * Rekor SET (rekor.c): verify the signed entry timestamp over the canonical
- * JSON {"body","integratedTime","logID","logIndex"} with the log key whose
- * id is log_id (raw bytes) and whose validity contains integrated_time.
- * body_b64 is the base64 canonicalized body as the bundle carries it.
- * 0 or COCOIMG_EPOLICY.
+ * JSON {"body","integratedTime","logID","logIndex"} with `log` (whose id
+ * is logID, hex-encoded in the JSON).  body is the canonicalized entry
+ * body (raw bytes; base64-encoded in the JSON).  0 or COCOIMG_EPOLICY.
  */
-int coco_rekor_set_verify(cocoimg_ctx *ctx, const coco_trustroot *root, const char *body_b64,
-                          int64_t integrated_time, int64_t log_index,
-                          const unsigned char *log_id, size_t log_id_len,
+int coco_rekor_set_verify(cocoimg_ctx *ctx, const coco_tlog_key *log, const unsigned char *body,
+                          size_t body_len, int64_t integrated_time, int64_t log_index,
                           const unsigned char *set, size_t set_len);
 
+/* What a transparency log entry must describe (rekor.c). */
+typedef struct coco_sig_content {
+	bool dsse;                      /* DSSE envelope, else message signature */
+	const unsigned char *sig;       /* the signature bytes */
+	size_t sig_len;
+	/* Message signature: the artifact digest (algorithm name as Rekor
+	 * writes it: "sha256", "sha384", "sha512").  DSSE: SHA-256 of the
+	 * payload. */
+	const char *digest_alg;
+	const unsigned char *digest;
+	size_t digest_len;
+	/* DSSE only: SHA-256 of PAE(payloadType, payload) (Rekor v2
+	 * hashedrekord over DSSE). */
+	const unsigned char *pae_digest;
+	/* The signer: leaf certificate DER, or the key's SubjectPublicKeyInfo
+	 * DER (signer_is_cert false). */
+	const unsigned char *signer_der;
+	size_t signer_der_len;
+	bool signer_is_cert;
+} coco_sig_content;
+
 /*
- * RFC 6962 section 2.1.1 inclusion proof: leaf_hash at index in a tree of
+ * The canonicalized body of an entry of kind/version (from the bundle's
+ * kindVersion, which must agree with the body) matches c: hashedrekord
+ * 0.0.1 and 0.0.2, dsse 0.0.1, intoto 0.0.2.  0 or COCOIMG_EPOLICY.
+ */
+int coco_rekor_body_verify(cocoimg_ctx *ctx, const char *kind, const char *version,
+                           const unsigned char *body, size_t len, const coco_sig_content *c);
+
+/*
+ * merkle.c: RFC 6962 section 2.1.1 inclusion proof: leaf_hash at index in a tree of
  * tree_size leaves with audit path hashes (32 bytes each, n of them)
  * yields root.  0 or COCOIMG_EPOLICY.
  */
@@ -239,7 +286,7 @@ int coco_merkle_verify_inclusion(cocoimg_ctx *ctx, uint64_t index, uint64_t tree
 /* SHA-256(0x00 || data), RFC 6962 leaf hash. */
 void coco_merkle_leaf_hash(const void *data, size_t len, unsigned char out[32]);
 
-/* A parsed signed-note checkpoint (rekor.c). */
+/* A parsed signed-note checkpoint (checkpoint.c). */
 typedef struct coco_checkpoint {
 	char *origin;
 	uint64_t size;
@@ -248,13 +295,16 @@ typedef struct coco_checkpoint {
 
 /*
  * Parse a checkpoint envelope (signed note: origin, size, base64 root hash,
- * optional extension lines, blank line, "— NAME BASE64(keyhash4||sig)"
- * lines) and verify at least one signature line by a tlog key of root
- * (key hash = first 4 bytes of SHA-256(origin "\n" 0x02/0x01 ... ) as
- * sigstore derives it).  0 and *out, or COCOIMG_EPOLICY.
+ * optional extension lines, blank line, "\u2014 NAME BASE64(keyhint4||sig)"
+ * lines) and require one signature line by `log`: key hint = the first 4
+ * bytes of its log id (how Sigstore logs, v1 and v2, name their key), the
+ * signer name equal to the origin or to its part before " - " (Rekor v1
+ * origins carry the tree id), and the signature valid over the note text.
+ * Other lines (witness cosignatures) are ignored.  0 and *out, or
+ * COCOIMG_EPOLICY.
  */
-int coco_checkpoint_verify(cocoimg_ctx *ctx, const coco_trustroot *root, const char *envelope,
-                           size_t len, const coco_tlog_key **by, coco_checkpoint *out);
+int coco_checkpoint_verify(cocoimg_ctx *ctx, const coco_tlog_key *log, const char *envelope,
+                           size_t len, coco_checkpoint *out);
 /* Syntax only (for fuzzing and diagnostics). */
 int coco_checkpoint_parse(cocoimg_ctx *ctx, const char *envelope, size_t len, coco_checkpoint *out);
 void coco_checkpoint_clear(coco_checkpoint *c);
@@ -267,5 +317,87 @@ void coco_checkpoint_clear(coco_checkpoint *c);
 int coco_tsa_verify(cocoimg_ctx *ctx, const coco_trustroot *root, const unsigned char *token,
                     size_t token_len, const unsigned char *signature, size_t sig_len,
                     int64_t *at);
+
+/* ------------------------------------------------------------------ */
+/* Parsed bundle (bundle.c)                                            */
+/* ------------------------------------------------------------------ */
+
+/* One TransparencyLogEntry. */
+typedef struct coco_tlog_entry {
+	int64_t log_index;
+	unsigned char log_id[32];
+	size_t log_id_len;
+	char *kind;
+	char *version;
+	int64_t integrated_time;        /* 0 when absent (Rekor v2) */
+	coco_buf body;                  /* canonicalizedBody */
+	coco_buf set;                   /* inclusionPromise.signedEntryTimestamp */
+	bool has_proof;                 /* inclusionProof present */
+	int64_t proof_index;
+	int64_t tree_size;
+	unsigned char root_hash[32];
+	unsigned char (*hashes)[32];
+	size_t n_hashes;
+	char *checkpoint;               /* inclusionProof.checkpoint.envelope */
+} coco_tlog_entry;
+
+typedef struct coco_bundle {
+	char *media_type;
+	int minor;                      /* 1, 2 or 3 (v0.x) */
+	X509 *leaf;                     /* NULL in key mode */
+	STACK_OF(X509) *chain;          /* certificates after the leaf (v0.1/v0.2) */
+	bool key_hint;                  /* verificationMaterial.publicKey */
+	coco_tlog_entry *tlogs;
+	size_t n_tlogs;
+	coco_buf *tsts;                 /* RFC 3161 signed timestamps (DER) */
+	size_t n_tsts;
+	bool dsse;
+	char *digest_alg;               /* message: "sha256"/"sha384"/"sha512" or NULL */
+	coco_buf msg_digest;            /* message: messageDigest.digest (may be empty) */
+	coco_buf sig;                   /* message signature or the DSSE signature */
+	char *payload_type;             /* DSSE */
+	coco_buf payload;               /* DSSE */
+} coco_bundle;
+
+/* Parse a bundle v0.1 .. v0.3 (JSON).  0, or COCOIMG_EBADIMAGE with the
+ * member named, or ENOMEM.  Clear with coco_bundle_clear (also after a
+ * failure). */
+int coco_bundle_parse(cocoimg_ctx *ctx, const void *json, size_t len, coco_bundle *out);
+void coco_bundle_clear(coco_bundle *b);
+
+/* ------------------------------------------------------------------ */
+/* Shared helpers (sigstore_util.c)                                    */
+/* ------------------------------------------------------------------ */
+
+/* RFC 3339 "2021-01-12T11:53:27Z" (fraction and offset allowed) -> Unix
+ * seconds (fraction dropped).  0 or COCOIMG_EINVAL (no message). */
+int coco_rfc3339_parse(const char *s, int64_t *out);
+/* Closed interval test. */
+static inline bool coco_validity_contains(const coco_validity *v, int64_t t)
+{
+	return t >= v->start && t <= v->end;
+}
+/* The digest a Sigstore client pairs with a key: SHA-256 for P-256 and
+ * RSA, SHA-384 for P-384, SHA-512 for P-521; NULL for Ed25519 (pure). */
+const EVP_MD *coco_sigstore_key_md(EVP_PKEY *key);
+/* Verify sig over data with key (hash from coco_sigstore_key_md).
+ * 1 valid, 0 not. */
+int coco_sigstore_verify_data(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
+                              const void *data, size_t len);
+/* Verify sig over an already computed digest (md names its algorithm).
+ * Not possible for Ed25519 (0).  1 valid, 0 not. */
+int coco_sigstore_verify_digest(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
+                                const EVP_MD *md, const unsigned char *digest, size_t dlen);
+/* DER SubjectPublicKeyInfo of key into out (appended).  0 or ENOMEM. */
+int coco_spki_der(EVP_PKEY *key, coco_buf *out);
+/* A protobuf-JSON bytes member (base64): 0 with the bytes, COCOIMG_EINVAL
+ * when absent (unless optional), not a string or not base64.  No message. */
+int coco_pbjson_bytes(json_t *obj, const char *key, bool optional, coco_buf *out);
+/* A protobuf-JSON int64 member (decimal string, or a JSON integer):
+ * 0, or COCOIMG_EINVAL when absent (unless optional: *out = 0), malformed
+ * or negative.  No message. */
+int coco_pbjson_u63(json_t *obj, const char *key, bool optional, int64_t *out);
+/* Parse a DER certificate (whole buffer).  NULL when malformed. */
+X509 *coco_x509_from_der(const unsigned char *der, size_t len);
 
 #endif

@@ -24,6 +24,13 @@ int main(int argc, char **argv)
 	int rc = cocoimg_reference_normalize(ctx, argv[1], &canonical);
 	if (rc == 0) {
 		printf("reference: %s\n", canonical);
+		char *digest = NULL;
+		rc = cocoimg_image_resolve(ctx, argv[1], NULL, &digest, NULL);
+		if (rc == 0)
+			printf("manifest for this platform: %s\n", digest);
+		cocoimg_free(digest);
+	}
+	if (rc == 0) {
 		char *report = NULL;
 		rc = cocoimg_inspect(ctx, argv[1], &report);
 		if (rc == 0)

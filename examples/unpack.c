@@ -19,7 +19,7 @@ static int progress(const cocoimg_progress *p, void *payload)
 	if (p->finished)
 		fprintf(stderr, "%s %s: %llu bytes\n", p->what, p->digest,
 		        (unsigned long long)p->done);
-	return 0; /* non-zero would cancel */
+	return 0; /* non-zero would stop the unpack (COCOIMG_ECANCELLED) */
 }
 
 int main(int argc, char **argv)
@@ -34,9 +34,10 @@ int main(int argc, char **argv)
 		return 1;
 	cocoimg_ctx_set_progress(ctx, progress, NULL);
 
-	cocoimg_unpack_options opts = COCOIMG_UNPACK_OPTIONS_INIT;
+	/* or: cocoimg_unpack_options opts = COCOIMG_UNPACK_OPTIONS_INIT; */
+	cocoimg_unpack_options opts;
+	int rc = cocoimg_unpack_options_init(&opts, COCOIMG_UNPACK_OPTIONS_VERSION);
 	opts.keyring = keys;
-	int rc = 0;
 	for (int i = 3; i + 1 < argc && !rc; i += 2) {
 		if (!strcmp(argv[i], "--key"))
 			rc = cocoimg_keyring_add_decryption_key(ctx, keys, argv[i + 1]);

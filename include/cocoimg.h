@@ -10,15 +10,31 @@
  *    object (image, layer digest, file) and never contain key material.
  *  - Objects are opaque, created by cocoimg_X_new(&out, ...) and released
  *    by cocoimg_X_free(); passing NULL to a _free function is a no-op.
- *  - Option structs start with `unsigned version`; initialise them with
- *    the matching COCOIMG_..._OPTIONS_INIT macro.  New fields are only
- *    ever added at the end.
+ *  - Every operation that takes a context first clears the context's last
+ *    error: after a failed call, cocoimg_ctx_last_error() describes that
+ *    call and no earlier one.  A NULL context is refused with
+ *    COCOIMG_EINVAL.
+ *  - Option structs start with `unsigned version`.  Initialise them with
+ *    the matching COCOIMG_X_OPTIONS_INIT macro or cocoimg_X_options_init(
+ *    &opts, COCOIMG_X_OPTIONS_VERSION).  An operation refuses a struct whose
+ *    version is 0 (never initialised) or newer than the library it runs
+ *    against knows, with COCOIMG_EINVAL.  New fields are only ever added at
+ *    the end, with a new version number.
  *  - Strings returned to the caller are allocated and must be released
  *    with cocoimg_free() unless documented otherwise.
  *  - There is no global mutable state.  A handle may be used by one thread
  *    at a time; different handles may be used concurrently.
- *  - Callbacks receive a `void *payload`; a non-zero return aborts the
- *    operation with COCOIMG_ECANCELLED.
+ *  - Callbacks take a `void *payload` as their last argument, passed
+ *    through untouched.  What a callback returns, for every callback of the
+ *    API:
+ *      0          carry on;
+ *      non-zero   stop: the operation fails with COCOIMG_ECANCELLED (the
+ *                 value itself is not passed on).
+ *    Two callbacks say more with their return value, and only these:
+ *    cocoimg_read_cb returns a byte count (>= 0; a negative value stops
+ *    the operation as above), and a cocoimg_key_resolver_cb may return
+ *    COCOIMG_ENOKEY to say "no key for this id", after which the library
+ *    goes on with its other keys.
  */
 #ifndef COCOIMG_H
 #define COCOIMG_H
@@ -37,10 +53,10 @@ extern "C" {
 #endif
 
 #define COCOIMG_VERSION_MAJOR 0
-#define COCOIMG_VERSION_MINOR 1
+#define COCOIMG_VERSION_MINOR 2
 #define COCOIMG_VERSION_PATCH 0
 
-/** The library's version string, e.g. "0.1.0". Static storage. */
+/** The library's version string, e.g. "0.2.0". Static storage. */
 COCOIMG_API const char *cocoimg_version(void);
 
 /**
@@ -155,7 +171,7 @@ typedef enum cocoimg_log_level {
 /**
  * Log callback.  Called from the thread doing the work (possibly a worker
  * thread of the library); must be thread-safe.  The message never
- * contains secrets.
+ * contains secrets.  Returns nothing: logging cannot stop an operation.
  */
 typedef void (*cocoimg_log_cb)(cocoimg_log_level level, const char *msg, void *payload);
 
@@ -173,7 +189,11 @@ typedef struct cocoimg_progress {
 	int finished;              /* 1 on the last report for this blob */
 } cocoimg_progress;
 
-/** Progress callback; may be called from worker threads. Non-zero aborts. */
+/**
+ * Progress callback; may be called from worker threads.  Return 0 to carry
+ * on; non-zero stops the operation (COCOIMG_ECANCELLED, see "Callbacks"
+ * at the top of this file).
+ */
 typedef int (*cocoimg_progress_cb)(const cocoimg_progress *p, void *payload);
 
 COCOIMG_API void cocoimg_ctx_set_progress(cocoimg_ctx *ctx, cocoimg_progress_cb cb,

@@ -1,4 +1,5 @@
 /* Error codes, per-context error messages, logging and configuration. */
+#include "api.h"
 #include "internal.h"
 
 #include <openssl/crypto.h>
@@ -249,8 +250,9 @@ static bool key_known(const char *key)
 
 COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *value)
 {
-	if (!c || !key)
-		return COCOIMG_EINVAL;
+	COCO_API_ENTER(c);
+	if (!key)
+		return coco_seterr(c, COCOIMG_EINVAL, "no configuration key given");
 	if (!key_known(key))
 		return coco_seterr(c, COCOIMG_EINVAL, "unknown configuration key \"%s\"", key);
 	const char *base = strchr(key, '.') && strncmp(key, "registries.d", 12) ? strchr(key, '.') + 1 : key;

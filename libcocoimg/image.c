@@ -1,4 +1,5 @@
 /* Image operations: the glue between sources, destinations and stages. */
+#include "api.h"
 #include "image_crypt.h"
 #include "image_open.h"
 #include "internal.h"
@@ -500,15 +501,16 @@ COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *d
                              const cocoimg_copy_options *opts, char **report)
 {
 	static const cocoimg_copy_options defaults = COCOIMG_COPY_OPTIONS_INIT;
+	COCO_API_ENTER(ctx);
 	if (report)
 		*report = NULL;
-	if (!ctx || !srcref || !dstref)
+	if (!srcref || !dstref)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: missing argument");
-	coco_clearerr(ctx);
 	if (!opts)
 		opts = &defaults;
-	if (opts->version < 1)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: unsupported options version %u", opts->version);
+	if (coco_api_check_version(ctx, "cocoimg_copy_options", opts->version,
+	                           COCOIMG_COPY_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
 	if (opts->multi_arch > COCOIMG_MULTI_ARCH_INDEX_ONLY || opts->crypt_mode > COCOIMG_CRYPT_DECRYPT)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: invalid option value");
 	copy_job j = { 0 };
@@ -680,11 +682,11 @@ static int inspect_image(coco_src *s, const coco_manifest *m, json_t *rep)
 
 COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **report)
 {
+	COCO_API_ENTER(ctx);
 	if (report)
 		*report = NULL;
-	if (!ctx || !image || !report)
+	if (!image || !report)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "inspect: missing argument");
-	coco_clearerr(ctx);
 	coco_src *s = NULL;
 	coco_resolved r = { 0 };
 	json_t *rep = json_object();
@@ -754,6 +756,7 @@ done:
 
 COCOIMG_API int cocoimg_reference_normalize(cocoimg_ctx *ctx, const char *ref, char **out)
 {
+	COCO_API_ENTER(ctx);
 	if (out)
 		*out = NULL;
 	if (!ref || !out)

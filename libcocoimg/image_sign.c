@@ -4,6 +4,7 @@
  * to the sigstore attachment "sha256-<hex>.sig" in the same repository or
  * layout (trust/cosign_sign.c lays the attachment out as cosign does).
  */
+#include "api.h"
 #include "image_open.h"
 #include "internal.h"
 #include "oci/oci.h"
@@ -265,12 +266,14 @@ static int load_key(cocoimg_ctx *ctx, const cocoimg_sign_options *o, EVP_PKEY **
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report)
 {
+	COCO_API_ENTER(ctx);
 	if (report)
 		*report = NULL;
-	if (!ctx)
-		return COCOIMG_EINVAL;
-	if (!image || !opts || opts->version < 1)
+	if (!image || !opts)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: an image and options are needed");
+	if (coco_api_check_version(ctx, "cocoimg_sign_options", opts->version,
+	                           COCOIMG_SIGN_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
 	if (!!opts->key_path == !!opts->key_pem)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: exactly one of a key file or key data is needed");
 	coco_ref *ref = NULL;

@@ -5,6 +5,7 @@
  * trust/; this file resolves the image and implements the fetcher through
  * which trust/ reads signatures (registry, OCI layout, HTTP, local files).
  */
+#include "api.h"
 #include "image_open.h"
 #include "image_trust.h"
 
@@ -212,11 +213,11 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 
 int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path, char **report)
 {
+	COCO_API_ENTER(ctx);
 	if (report)
 		*report = NULL;
-	if (!ctx || !image)
-		return COCOIMG_EINVAL;
-	coco_clearerr(ctx);
+	if (!image)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "verify: an image is required");
 	/* The policy is checked first: a missing or broken policy is the
 	 * user's mistake whatever the image. */
 	char *path = policy_path_default(ctx, policy_path);
@@ -271,12 +272,15 @@ static int collect_from_blobs(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *
 
 int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char **report)
 {
+	COCO_API_ENTER(ctx);
 	if (report)
 		*report = NULL;
-	if (!ctx)
+	if (!in)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "cocoimg_verify_blobs: no input");
+	if (coco_api_check_version(ctx, "cocoimg_verify_input", in->version,
+	                           COCOIMG_VERIFY_INPUT_VERSION))
 		return COCOIMG_EINVAL;
-	coco_clearerr(ctx);
-	if (!in || in->version < 1 || !in->image || (!in->manifest && in->manifest_len) ||
+	if (!in->image || (!in->manifest && in->manifest_len) ||
 	    (in->n_signatures && (!in->signatures || !in->signature_lens)))
 		return coco_seterr(ctx, COCOIMG_EINVAL, "cocoimg_verify_blobs: invalid input");
 	coco_policy *pol = NULL;

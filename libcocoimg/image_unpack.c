@@ -19,6 +19,7 @@
  * and digest checked; when their turn comes they are replayed through the
  * same producer chain (digest checked again, then decrypted).
  */
+#include "api.h"
 #include "image_open.h"
 #include "image_trust.h"
 #include "internal.h"
@@ -726,17 +727,16 @@ static json_t *stats_report(const ustats *s, uint64_t total)
 COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *rootfs,
                                const cocoimg_unpack_options *opts, char **report)
 {
-	if (!ctx)
-		return COCOIMG_EINVAL;
+	COCO_API_ENTER(ctx);
 	if (report)
 		*report = NULL;
 	if (!ref || !rootfs || !*rootfs)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "unpack: an image and a rootfs path are required");
 	cocoimg_unpack_options dflt;
 	const cocoimg_unpack_options *o = opts_or_default(opts, &dflt);
-	if (o->version < 1)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "unpack: options version %u unknown", o->version);
-	coco_clearerr(ctx);
+	if (coco_api_check_version(ctx, "cocoimg_unpack_options", o->version,
+	                           COCOIMG_UNPACK_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
 	uint64_t t0 = coco_now_ns();
 	int rc = check_rootfs(ctx, rootfs);
 	if (rc)
@@ -837,11 +837,12 @@ out:
 	return rc;
 }
 
-COCOIMG_API int cocoimg_unpack_resolve(cocoimg_ctx *ctx, const char *ref, const char *platform,
-                                       char **manifest_digest, char **manifest)
+COCOIMG_API int cocoimg_image_resolve(cocoimg_ctx *ctx, const char *ref, const char *platform,
+                                      char **manifest_digest, char **manifest)
 {
-	if (!ctx || !ref)
-		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required") : COCOIMG_EINVAL;
+	COCO_API_ENTER(ctx);
+	if (!ref)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required");
 	image im;
 	int rc = image_open(ctx, ref, platform, &im);
 	if (!rc && manifest_digest && !(*manifest_digest = coco_strdup(im.res.digest)))
@@ -852,11 +853,12 @@ COCOIMG_API int cocoimg_unpack_resolve(cocoimg_ctx *ctx, const char *ref, const 
 	return rc;
 }
 
-COCOIMG_API int cocoimg_unpack_fetch_config(cocoimg_ctx *ctx, const char *ref, const char *platform,
-                                            char **config_digest, char **config)
+COCOIMG_API int cocoimg_image_fetch_config(cocoimg_ctx *ctx, const char *ref, const char *platform,
+                                           char **config_digest, char **config)
 {
-	if (!ctx || !ref)
-		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required") : COCOIMG_EINVAL;
+	COCO_API_ENTER(ctx);
+	if (!ref)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required");
 	image im;
 	int rc = image_open(ctx, ref, platform, &im);
 	if (!rc)
@@ -874,10 +876,14 @@ COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *ref, size_t i
                                      const char *rootfs, const cocoimg_unpack_options *opts,
                                      char **diff_id)
 {
-	if (!ctx || !ref || !rootfs)
-		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "an image and a rootfs are required") : COCOIMG_EINVAL;
+	COCO_API_ENTER(ctx);
+	if (!ref || !rootfs)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "an image and a rootfs are required");
 	cocoimg_unpack_options dflt;
 	const cocoimg_unpack_options *o = opts_or_default(opts, &dflt);
+	if (coco_api_check_version(ctx, "cocoimg_unpack_options", o->version,
+	                           COCOIMG_UNPACK_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
 	image im;
 	run r;
 	bool have_run = false;
@@ -928,7 +934,7 @@ typedef struct cb_src {
 static ssize_t cb_pull(void *arg, const unsigned char **data)
 {
 	cb_src *c = arg;
-	int64_t n = c->read(c->payload, c->buf, COCO_BUFSZ);
+	int64_t n = c->read(c->buf, COCO_BUFSZ, c->payload);
 	if (n < 0 || n > COCO_BUFSZ)
 		return coco_seterr(c->ctx, COCOIMG_ECANCELLED, "layer stream: the read callback failed");
 	*data = c->buf;
@@ -940,8 +946,7 @@ COCOIMG_API int cocoimg_unpack_layer_stream(cocoimg_ctx *ctx, const char *rootfs
                                             void *payload, const char *expected_diff_id,
                                             unsigned flags, char **diff_id)
 {
-	if (!ctx)
-		return COCOIMG_EINVAL;
+	COCO_API_ENTER(ctx);
 	if (!rootfs || !media_type || !read)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "layer stream: rootfs, media type and reader are required");
 	if (coco_mt_is_encrypted(media_type))

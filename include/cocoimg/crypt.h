@@ -1,4 +1,6 @@
-/* libcocoimg: layer encryption keys and recipients.  Include <cocoimg.h>. */
+/* libcocoimg: layer encryption keys and recipients.  Part of <cocoimg.h>. */
+#include <cocoimg.h>
+
 #ifndef COCOIMG_CRYPT_H
 #define COCOIMG_CRYPT_H
 
@@ -62,12 +64,14 @@ COCOIMG_API int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_key
  *
  * On entry *key_len is the capacity of key (64 bytes); on success the
  * callback writes the key (32 bytes for the A256GCM/A256CTR packets in
- * use), sets *key_len and returns 0.  Any other return value means "no
- * key for this id" (the layer then stays closed unless another key opens
- * it: COCOIMG_ENOKEY), except COCOIMG_ECANCELLED, which aborts the
- * operation.  The library wipes the buffer after use.  The callback runs
- * on the thread of the operation, may be called once per encrypted layer
- * and must not call back into the same context.
+ * use), sets *key_len and returns 0.  It returns COCOIMG_ENOKEY when it
+ * has no key for this id: the layer then stays closed unless another key
+ * opens it (else the operation fails with COCOIMG_ENOKEY).  Any other
+ * non-zero value stops the operation with COCOIMG_ECANCELLED, as for
+ * every callback (see "Callbacks" in cocoimg.h).  The library wipes the
+ * buffer after use.  The callback runs on the thread of the operation,
+ * may be called once per encrypted layer and must not call back into the
+ * same context.
  */
 typedef int (*cocoimg_key_resolver_cb)(const char *kid, unsigned char *key, size_t *key_len,
                                        void *payload);

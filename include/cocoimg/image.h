@@ -1,4 +1,6 @@
-/* libcocoimg: image operations (copy, inspect).  Include <cocoimg.h>. */
+/* libcocoimg: image operations (copy, inspect, resolve).  Part of <cocoimg.h>. */
+#include <cocoimg.h>
+
 #ifndef COCOIMG_IMAGE_H
 #define COCOIMG_IMAGE_H
 
@@ -44,7 +46,19 @@ typedef struct cocoimg_copy_options {
 } cocoimg_copy_options;
 
 #define COCOIMG_COPY_OPTIONS_VERSION 1
-#define COCOIMG_COPY_OPTIONS_INIT { COCOIMG_COPY_OPTIONS_VERSION }
+/* Every field spelled out, so that the macro is valid C89 and C++ and
+ * quiet under -Wextra (-Wmissing-field-initializers). */
+#define COCOIMG_COPY_OPTIONS_INIT                                            \
+	{ COCOIMG_COPY_OPTIONS_VERSION, COCOIMG_MULTI_ARCH_SYSTEM,           \
+	  COCOIMG_CRYPT_NONE, NULL, NULL, 0, NULL, 0, 0 }
+
+/**
+ * Initialise *opts to the defaults of the given version (pass
+ * COCOIMG_COPY_OPTIONS_VERSION), like COCOIMG_COPY_OPTIONS_INIT.  Returns
+ * 0, or COCOIMG_EINVAL for a NULL opts or a version of 0 or one this
+ * library does not know.
+ */
+COCOIMG_API int cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned version);
 
 /**
  * Copy the image at src to dst, verifying every blob by size and digest,
@@ -103,6 +117,28 @@ COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **repo
  * COCOIMG_EINVAL with a message for malformed references.
  */
 COCOIMG_API int cocoimg_reference_normalize(cocoimg_ctx *ctx, const char *ref, char **out);
+
+/**
+ * Resolve `image` to one image manifest (selecting `platform`, NULL =
+ * the ctx "platform" key, else the running machine, from an index).
+ * *manifest_digest (optional) receives its digest, *manifest (optional)
+ * its bytes as a NUL-terminated string; release both with cocoimg_free().
+ * (Called cocoimg_unpack_resolve() before 0.2.)
+ */
+COCOIMG_API int cocoimg_image_resolve(cocoimg_ctx *ctx, const char *image, const char *platform,
+                                      char **manifest_digest, char **manifest);
+
+/**
+ * Fetch and verify the config of the image manifest `image` resolves to
+ * (platform as for cocoimg_image_resolve()).  *config_digest (optional)
+ * receives its digest, *config (optional) its JSON text; release both
+ * with cocoimg_free().  Checks that rootfs.type is "layers" and that there
+ * is one diff_id per layer (COCOIMG_EBADIMAGE).  (Called
+ * cocoimg_unpack_fetch_config() before 0.2.)
+ */
+COCOIMG_API int cocoimg_image_fetch_config(cocoimg_ctx *ctx, const char *image,
+                                           const char *platform, char **config_digest,
+                                           char **config);
 
 #ifdef __cplusplus
 }

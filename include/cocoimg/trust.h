@@ -1,4 +1,6 @@
-/* libcocoimg: trust policy and signatures.  Include <cocoimg.h>. */
+/* libcocoimg: trust policy and signatures.  Part of <cocoimg.h>. */
+#include <cocoimg.h>
+
 #ifndef COCOIMG_TRUST_H
 #define COCOIMG_TRUST_H
 
@@ -103,7 +105,16 @@ typedef struct cocoimg_verify_input {
 } cocoimg_verify_input;
 
 #define COCOIMG_VERIFY_INPUT_VERSION 1
-#define COCOIMG_VERIFY_INPUT_INIT { COCOIMG_VERIFY_INPUT_VERSION }
+/* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
+#define COCOIMG_VERIFY_INPUT_INIT                                            \
+	{ COCOIMG_VERIFY_INPUT_VERSION, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, 0, 0 }
+
+/**
+ * Initialise *in to the defaults of the given version (pass
+ * COCOIMG_VERIFY_INPUT_VERSION), like COCOIMG_VERIFY_INPUT_INIT.  Returns
+ * 0, or COCOIMG_EINVAL for a NULL in or an unknown version.
+ */
+COCOIMG_API int cocoimg_verify_input_init(cocoimg_verify_input *in, unsigned version);
 
 /**
  * Evaluate a policy for an image given as bytes (manifest + signatures):
@@ -146,7 +157,16 @@ typedef struct cocoimg_sign_options {
 } cocoimg_sign_options;
 
 #define COCOIMG_SIGN_OPTIONS_VERSION 1
-#define COCOIMG_SIGN_OPTIONS_INIT { COCOIMG_SIGN_OPTIONS_VERSION }
+/* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
+#define COCOIMG_SIGN_OPTIONS_INIT                                            \
+	{ COCOIMG_SIGN_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, NULL, 0 }
+
+/**
+ * Initialise *opts to the defaults of the given version (pass
+ * COCOIMG_SIGN_OPTIONS_VERSION), like COCOIMG_SIGN_OPTIONS_INIT.  Returns
+ * 0, or COCOIMG_EINVAL for a NULL opts or an unknown version.
+ */
+COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned version);
 
 /**
  * Sign the manifest `image` names (docker://... or oci:DIR[:TAG]) the way

@@ -1,4 +1,6 @@
-/* libcocoimg: unpacking an image into a root filesystem.  Include <cocoimg.h>. */
+/* libcocoimg: unpacking an image into a root filesystem.  Part of <cocoimg.h>. */
+#include <cocoimg.h>
+
 #ifndef COCOIMG_UNPACK_H
 #define COCOIMG_UNPACK_H
 
@@ -60,7 +62,16 @@ typedef struct cocoimg_unpack_options {
 } cocoimg_unpack_options;
 
 #define COCOIMG_UNPACK_OPTIONS_VERSION 1
-#define COCOIMG_UNPACK_OPTIONS_INIT { COCOIMG_UNPACK_OPTIONS_VERSION }
+/* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
+#define COCOIMG_UNPACK_OPTIONS_INIT                                          \
+	{ COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0, 0, 0 }
+
+/**
+ * Initialise *opts to the defaults of the given version (pass
+ * COCOIMG_UNPACK_OPTIONS_VERSION), like COCOIMG_UNPACK_OPTIONS_INIT.
+ * Returns 0, or COCOIMG_EINVAL for a NULL opts or an unknown version.
+ */
+COCOIMG_API int cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned version);
 
 /**
  * Pull, verify, decrypt and unpack the image `image` (transport syntax,
@@ -73,7 +84,7 @@ typedef struct cocoimg_unpack_options {
  * rootfs is left absent or untouched.
  *
  * Progress is reported through the context's progress callback (what =
- * "layer"); a non-zero return from it cancels the job.
+ * "layer"); a non-zero return from it stops the job (COCOIMG_ECANCELLED).
  *
  * opts may be NULL (defaults).  report (optional) receives a JSON
  * document, release it with cocoimg_free():
@@ -96,32 +107,13 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *image, const char *
                                const cocoimg_unpack_options *opts, char **report);
 
 /**
- * Resolve `image` to one image manifest (selecting `platform`, NULL =
- * default, from an index).  *manifest_digest (optional) receives its
- * digest, *manifest (optional) its bytes as a NUL-terminated string;
- * release both with cocoimg_free().
- */
-COCOIMG_API int cocoimg_unpack_resolve(cocoimg_ctx *ctx, const char *image, const char *platform,
-                                       char **manifest_digest, char **manifest);
-
-/**
- * Fetch and verify the config of the image `image` resolves to.
- * *config_digest (optional) receives its digest, *config (optional) its
- * JSON text; release both with cocoimg_free().  Checks that rootfs.type is
- * "layers" and that there is one diff_id per layer (COCOIMG_EBADIMAGE).
- */
-COCOIMG_API int cocoimg_unpack_fetch_config(cocoimg_ctx *ctx, const char *image,
-                                            const char *platform, char **config_digest,
-                                            char **config);
-
-/**
  * Fetch, verify, decrypt and apply layer number `index` (0 = base) of the
  * image to the existing directory `rootfs`, in place (for runtimes that
  * keep one directory per layer or manage snapshots themselves).  The
  * layer's diff_id is checked against the config.  Unlike
  * cocoimg_unpack(), nothing is staged: on failure rootfs may hold part of
  * the layer.  opts->policy/verify are honoured; keyring, platform, flags
- * as for cocoimg_unpack().  *diff_id (optional) receives the layer's
+ * as for cocoimg_unpack(); opts may be NULL (defaults).  *diff_id (optional) receives the layer's
  * diff_id; release with cocoimg_free().
  */
 COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *image, size_t index,
@@ -131,9 +123,10 @@ COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *image, size_t
 /**
  * Read callback for cocoimg_unpack_layer_stream(): fill buf with up to len
  * bytes; return the count, 0 at the end of the stream, or a negative
- * value to abort (the call then fails with COCOIMG_ECANCELLED).
+ * value to stop (the call then fails with COCOIMG_ECANCELLED).  payload
+ * comes last, as in every callback (before 0.2 it came first).
  */
-typedef int64_t (*cocoimg_read_cb)(void *payload, void *buf, size_t len);
+typedef int64_t (*cocoimg_read_cb)(void *buf, size_t len, void *payload);
 
 /**
  * Apply one plain (not encrypted) layer blob read from `read` to the

@@ -585,7 +585,8 @@ static int open_with_keyring(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_p
 	return rc;
 }
 
-/* The runtime's key resolver callback: 0 opened, ENOKEY, ECANCELLED, <0. */
+/* The runtime's key resolver callback returns 0 (key written), ENOKEY (no
+ * key for this id), or anything else: stop (ECANCELLED). */
 static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
                               wrap_alg alg, coco_buf *opts, coco_buf *notes)
 {
@@ -594,10 +595,11 @@ static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_
 	size_t kl = sizeof(key);
 	int rc = COCOIMG_ENOKEY;
 	int cr = cb(pk->kid, key, &kl, kr->resolver_payload);
-	if (cr == COCOIMG_ECANCELLED) {
-		rc = coco_seterr(ctx, COCOIMG_ECANCELLED, "key resolver cancelled for kid %s", pk->kid);
+	if (cr == COCOIMG_ENOKEY) {
+		coco_tried_note(notes, "key resolver: no key");
 	} else if (cr) {
-		coco_tried_note(notes, "key resolver: no key (%d)", cr);
+		rc = coco_seterr(ctx, COCOIMG_ECANCELLED,
+		                 "key resolver stopped the operation at kid %s (it returned %d)", pk->kid, cr);
 	} else if (kl > sizeof(key)) {
 		coco_tried_note(notes, "key resolver: key length %zu out of range", kl);
 	} else {

@@ -7,6 +7,7 @@
  * This is a superset of what ocicrypt reads (it refuses PEM SEC1 and
  * encrypted PKCS#8).  Error messages name the file, never its contents.
  */
+#include "api.h"
 #include "crypt.h"
 
 #include <openssl/bn.h>
@@ -735,8 +736,9 @@ static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *s
 
 int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
 {
-	if (!ctx || !kr || !spec || !*spec)
-		return ctx ? coco_seterr(ctx, COCOIMG_EINVAL, "empty decryption key") : COCOIMG_EINVAL;
+	COCO_API_ENTER(ctx);
+	if (!kr || !spec || !*spec)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "empty decryption key");
 	if (!strncmp(spec, "provider:", 9))
 		return coco_keyring_add_provider(ctx, kr, spec + 9, false);
 	if (!strncmp(spec, "coco-keys:", 10))
@@ -746,8 +748,9 @@ int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr, co
 
 int cocoimg_keyring_add_recipient(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
 {
-	if (!ctx || !kr || !spec)
-		return COCOIMG_EINVAL;
+	COCO_API_ENTER(ctx);
+	if (!kr || !spec)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "no keyring or no recipient given");
 	coco_key k;
 	memset(&k, 0, sizeof(k));
 	int rc;

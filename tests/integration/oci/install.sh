@@ -1,5 +1,5 @@
 #!/bin/bash
-# meson install --destdir gives library (soname libcocoimg.so.0), headers,
+# meson install --destdir gives library (soname libcocoimg.so.1), headers,
 # pkg-config file and coco-img; examples/inspect.c builds against the
 # installed library through pkg-config and runs.
 . "$TOP_SRCDIR/tests/lib/common.sh"
@@ -7,14 +7,14 @@
 D="$T/dest"
 
 check "meson install --destdir" meson install -C "$TOP_BUILDDIR" --destdir "$D" --no-rebuild --quiet
-LIBSO=$(find "$D" -name 'libcocoimg.so.0' | head -1)
+LIBSO=$(find "$D" -name 'libcocoimg.so.1' | head -1)
 LIBDIR=$(dirname "${LIBSO:-/nonexistent/x}")
 PCFILE=$(find "$D" -name 'libcocoimg.pc' | head -1)
 BIN=$(find "$D" -path '*/bin/coco-img' | head -1)
 check "library installed" test -n "$LIBSO"
-check "soname is libcocoimg.so.0" sh -c "readelf -d '$LIBSO' | grep -q 'SONAME.*\[libcocoimg.so.0\]'"
+check "soname is libcocoimg.so.1" sh -c "readelf -d '$LIBSO' | grep -q 'SONAME.*\[libcocoimg.so.1\]'"
 check "development symlink" test -e "$LIBDIR/libcocoimg.so"
-check "only cocoimg_ symbols exported" sh -c "! nm -D --defined-only '$LIBSO' | awk '{print \$3}' | grep -v -e '^cocoimg_' -e '^LIBCOCOIMG_0$' | grep ."
+check "only cocoimg_ symbols exported" sh -c "! nm -D --defined-only '$LIBSO' | awk '{print \$3}' | grep -v -e '^cocoimg_' -e '^LIBCOCOIMG_1$' | grep ."
 check "umbrella header" test -n "$(find "$D" -path '*/include/cocoimg.h')"
 check "module headers" test -n "$(find "$D" -path '*/include/cocoimg/image.h')"
 check "pkg-config file" test -n "$PCFILE"
@@ -38,5 +38,5 @@ run_example() {
     echo "$out" | grep -q '"digest":"sha256:' && echo "$out" | grep -q "^reference: oci:$T/img:v1"
 }
 check "example runs" run_example
-check "example links the installed library" sh -c "LD_LIBRARY_PATH='$LIBDIR' ldd '$T/inspect' | grep -q '$LIBDIR/libcocoimg.so.0'"
+check "example links the installed library" sh -c "LD_LIBRARY_PATH='$LIBDIR' ldd '$T/inspect' | grep -q '$LIBDIR/libcocoimg.so.1'"
 finish

@@ -267,8 +267,16 @@ static void test_vector_resolver(void **state)
 	assert_int_equal(coco_kw_coco.unwrap(ctx, kr, COCO_AA_ANNOTATION, ann, &opts, &tried),
 	                 COCOIMG_ENOKEY);
 	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "vector1"));
-	/* resolver cancels */
+	/* resolver stops the operation: any non-zero value but COCOIMG_ENOKEY */
 	st.ret = COCOIMG_ECANCELLED;
+	assert_int_equal(coco_kw_coco.unwrap(ctx, kr, COCO_AA_ANNOTATION, ann, &opts, &tried),
+	                 COCOIMG_ECANCELLED);
+	st.ret = -1;
+	coco_clearerr(ctx);   /* an earlier error would win over the cancellation */
+	assert_int_equal(coco_kw_coco.unwrap(ctx, kr, COCO_AA_ANNOTATION, ann, &opts, &tried),
+	                 COCOIMG_ECANCELLED);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "returned -1"));
+	st.ret = 7;
 	assert_int_equal(coco_kw_coco.unwrap(ctx, kr, COCO_AA_ANNOTATION, ann, &opts, &tried),
 	                 COCOIMG_ECANCELLED);
 	/* resolver gives a key of the wrong size */

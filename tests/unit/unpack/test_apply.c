@@ -510,7 +510,7 @@ static void test_rootless(void **state)
 	apply_flags = saved;
 }
 
-static int64_t cb_read(void *payload, void *buf, size_t len)
+static int64_t cb_read(void *buf, size_t len, void *payload)
 {
 	mem_src *m = payload;
 	size_t k = m->len - m->pos;

@@ -150,9 +150,56 @@ static int bad(cocoimg_ctx *ctx, const char *s, const char *why)
 	return coco_seterr(ctx, COCOIMG_EINVAL, "invalid image reference \"%.300s\": %s", s, why);
 }
 
-int coco_dref_parse(cocoimg_ctx *ctx, const char *s, coco_dref *out)
+/* splitDockerDomain: the first component is a registry host when it has a
+ * '.' or ':', is "localhost", or (upper_is_host, as docker's CLI does)
+ * holds an upper-case letter; else the host is docker.io.
+ * index.docker.io becomes docker.io. */
+static void split_domain(const char *s, bool upper_is_host, const char **domain, size_t *dl,
+                         const char **rem)
 {
-	memset(out, 0, sizeof(*out));
+	const char *slash = strchr(s, '/');
+	*domain = "docker.io";
+	*dl = 9;
+	*rem = s;
+	if (slash) {
+		size_t fl = (size_t)(slash - s);
+		bool upper = false;
+		for (size_t i = 0; upper_is_host && i < fl; i++)
+			upper = upper || (s[i] >= 'A' && s[i] <= 'Z');
+		if (upper || memchr(s, '.', fl) || memchr(s, ':', fl) ||
+		    (fl == 9 && !memcmp(s, "localhost", 9))) {
+			*domain = s;
+			*dl = fl;
+			*rem = slash + 1;
+		}
+	}
+	if (*dl == 15 && !memcmp(*domain, "index.docker.io", 15)) {
+		*domain = "docker.io";
+		*dl = 9;
+	}
+}
+
+/* In the name part rem[0..namel) a tag follows the last ':' after the last
+ * '/'; *pathl is what comes before it. */
+static void split_tag(const char *rem, size_t namel, const char **tag, size_t *tagl,
+                      size_t *pathl)
+{
+	*tag = NULL;
+	*tagl = 0;
+	*pathl = namel;
+	for (size_t i = namel; i > 0 && rem[i - 1] != '/'; i--) {
+		if (rem[i - 1] == ':') {
+			*tag = rem + i;
+			*tagl = namel - i;
+			*pathl = i - 1;
+			return;
+		}
+	}
+}
+
+/* What the whole string must satisfy before it is split. */
+static int dref_check_string(cocoimg_ctx *ctx, const char *s)
+{
 	size_t n = strlen(s);
 	if (n == 0)
 		return bad(ctx, s, "empty reference");
@@ -163,96 +210,89 @@ int coco_dref_parse(cocoimg_ctx *ctx, const char *s, coco_dref *out)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
 			return bad(ctx, s, "invalid character");
+	return 0;
+}
 
-	/* Split domain from the remainder (splitDockerDomain). */
-	const char *slash = strchr(s, '/');
-	const char *dom = "docker.io";
-	size_t domlen = 9;
-	const char *rem = s;
-	if (slash) {
-		size_t fl = (size_t)(slash - s);
-		bool has_upper = false, has_dot_colon = false;
-		for (size_t i = 0; i < fl; i++) {
-			if (s[i] >= 'A' && s[i] <= 'Z')
-				has_upper = true;
-			if (s[i] == '.' || s[i] == ':')
-				has_dot_colon = true;
-		}
-		if (has_upper || has_dot_colon || (fl == 9 && !strncmp(s, "localhost", 9))) {
-			dom = s;
-			domlen = fl;
-			rem = slash + 1;
-		}
-	}
-	if (domlen == 15 && !strncmp(dom, "index.docker.io", 15)) {
-		dom = "docker.io";
-		domlen = 9;
-	}
-	bool hub = domlen == 9 && !strncmp(dom, "docker.io", 9);
-
-	/* Split the remainder: digest after '@', tag after a ':' following
-	 * the last '/'. */
-	const char *at = strchr(rem, '@');
-	size_t namelen = at ? (size_t)(at - rem) : strlen(rem);
-	const char *tag = NULL;
-	size_t taglen = 0;
-	for (size_t i = namelen; i > 0; i--) {
-		if (rem[i - 1] == '/')
-			break;
-		if (rem[i - 1] == ':') {
-			tag = rem + i;
-			taglen = namelen - i;
-			namelen = i - 1;
-			break;
-		}
-	}
-	/* Upper case in the repository is its own, clearer error. */
-	for (size_t i = 0; i < namelen; i++)
-		if (rem[i] >= 'A' && rem[i] <= 'Z')
-			return bad(ctx, s, "repository name must be lowercase");
-	if (!coco_ref_domain_ok(dom, domlen))
-		return bad(ctx, s, "invalid registry host");
-	if (!coco_ref_path_ok(rem, namelen))
-		return bad(ctx, s, "invalid repository name");
-	if (tag && !coco_ref_tag_ok(tag, taglen))
-		return bad(ctx, s, "invalid tag");
-	if (at) {
-		const char *d = at + 1;
-		const char *colon = strchr(d, ':');
-		if (!colon)
+/* The digest d after '@': the grammar's algorithm, then what we support. */
+static int dref_check_digest(cocoimg_ctx *ctx, const char *s, const char *d)
+{
+	const char *colon = strchr(d, ':');
+	if (!colon)
+		return bad(ctx, s, "invalid digest");
+	for (const char *p = d; p < colon; p++)
+		if (!is_alnum(*p) && !strchr("-_+.", *p))
 			return bad(ctx, s, "invalid digest");
-		/* alg grammar first, then what we support */
-		for (const char *p = d; p < colon; p++)
-			if (!is_alnum(*p) && !strchr("-_+.", *p))
-				return bad(ctx, s, "invalid digest");
-		coco_digest_alg alg;
-		if (coco_digest_validate(d, &alg)) {
-			if ((colon - d == 6 && !strncmp(d, "sha256", 6)) ||
-			    (colon - d == 6 && !strncmp(d, "sha512", 6)))
-				return bad(ctx, s, "invalid digest (wrong length or not lower-case hex)");
-			return bad(ctx, s, "unsupported or invalid digest algorithm");
-		}
-	}
-	size_t pathlen = namelen + (hub && !memchr(rem, '/', namelen) ? 8 : 0);
-	if (domlen + 1 + pathlen > NAME_MAX_TOTAL)
-		return bad(ctx, s, "repository name must not be more than 255 characters");
+	coco_digest_alg alg;
+	if (!coco_digest_validate(d, &alg))
+		return 0;
+	if (colon - d == 6 && (!strncmp(d, "sha256", 6) || !strncmp(d, "sha512", 6)))
+		return bad(ctx, s, "invalid digest (wrong length or not lower-case hex)");
+	return bad(ctx, s, "unsupported or invalid digest algorithm");
+}
 
-	out->domain = coco_strndup(dom, domlen);
-	if (hub && !memchr(rem, '/', namelen))
-		out->path = coco_asprintf("library/%.*s", (int)namelen, rem);
+/* The pieces of a docker reference, as split. */
+typedef struct dref_parts {
+	const char *dom, *rem, *tag, *at;
+	size_t domlen, namelen, taglen;
+	bool library;              /* a Docker Hub name without '/': library/NAME */
+} dref_parts;
+
+static int dref_check_parts(cocoimg_ctx *ctx, const char *s, const dref_parts *p)
+{
+	/* Upper case in the repository is its own, clearer error. */
+	for (size_t i = 0; i < p->namelen; i++)
+		if (p->rem[i] >= 'A' && p->rem[i] <= 'Z')
+			return bad(ctx, s, "repository name must be lowercase");
+	if (!coco_ref_domain_ok(p->dom, p->domlen))
+		return bad(ctx, s, "invalid registry host");
+	if (!coco_ref_path_ok(p->rem, p->namelen))
+		return bad(ctx, s, "invalid repository name");
+	if (p->tag && !coco_ref_tag_ok(p->tag, p->taglen))
+		return bad(ctx, s, "invalid tag");
+	if (p->at && dref_check_digest(ctx, s, p->at + 1))
+		return COCOIMG_EINVAL;
+	size_t pathlen = p->namelen + (p->library ? 8 : 0);
+	if (p->domlen + 1 + pathlen > NAME_MAX_TOTAL)
+		return bad(ctx, s, "repository name must not be more than 255 characters");
+	return 0;
+}
+
+/* Without tag or digest the tag is "latest". */
+static int dref_fill(cocoimg_ctx *ctx, const dref_parts *p, coco_dref *out)
+{
+	out->domain = coco_strndup(p->dom, p->domlen);
+	if (p->library)
+		out->path = coco_asprintf("library/%.*s", (int)p->namelen, p->rem);
 	else
-		out->path = coco_strndup(rem, namelen);
-	if (tag)
-		out->tag = coco_strndup(tag, taglen);
-	else if (!at)
+		out->path = coco_strndup(p->rem, p->namelen);
+	if (p->tag)
+		out->tag = coco_strndup(p->tag, p->taglen);
+	else if (!p->at)
 		out->tag = coco_strdup("latest");
-	if (at)
-		out->digest = coco_strdup(at + 1);
-	if (!out->domain || !out->path || (!out->tag && !at) || (at && !out->digest)) {
+	if (p->at)
+		out->digest = coco_strdup(p->at + 1);
+	if (!out->domain || !out->path || (!out->tag && !p->at) || (p->at && !out->digest)) {
 		coco_dref_clear(out);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	return 0;
+}
+
+int coco_dref_parse(cocoimg_ctx *ctx, const char *s, coco_dref *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = dref_check_string(ctx, s);
+	if (rc)
+		return rc;
+	dref_parts p;
+	split_domain(s, true, &p.dom, &p.domlen, &p.rem);
+	p.at = strchr(p.rem, '@');
+	size_t namel = p.at ? (size_t)(p.at - p.rem) : strlen(p.rem);
+	split_tag(p.rem, namel, &p.tag, &p.taglen, &p.namelen);
+	p.library = p.domlen == 9 && !strncmp(p.dom, "docker.io", 9) &&
+	            !memchr(p.rem, '/', p.namelen);
+	rc = dref_check_parts(ctx, s, &p);
+	return rc ? rc : dref_fill(ctx, &p, out);
 }
 
 char *coco_dref_repo(const coco_dref *r)
@@ -270,6 +310,20 @@ char *coco_dref_string(const coco_dref *r)
 /* Go's docker/reference as containers/image vendors it                */
 /* ------------------------------------------------------------------ */
 
+/* algorithm: [A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)* */
+static bool go_alg_ok(const char *s, size_t al)
+{
+	if (al == 0 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < al; i++) {
+		if (is_alnum(s[i]))
+			continue;
+		if (!s[i] || !strchr("-_+.", s[i]) || i + 1 == al || !isalpha((unsigned char)s[i + 1]))
+			return false;
+	}
+	return true;
+}
+
 /* The reference grammar's digest, then go-digest's validation (sha256,
  * sha384, sha512; lower-case hex of the right length). */
 static bool go_digest_ok(const char *s, size_t n, const char **err)
@@ -279,18 +333,7 @@ static bool go_digest_ok(const char *s, size_t n, const char **err)
 	if (!c)
 		return false;
 	size_t al = (size_t)(c - s), hl = n - al - 1;
-	/* algorithm: [A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)* */
-	if (al == 0 || !isalpha((unsigned char)s[0]))
-		return false;
-	for (size_t i = 1; i < al; i++) {
-		if (is_alnum(s[i]))
-			continue;
-		if ((s[i] == '-' || s[i] == '_' || s[i] == '+' || s[i] == '.') && i + 1 < al &&
-		    isalpha((unsigned char)s[i + 1]))
-			continue;
-		return false;
-	}
-	if (hl < 32)
+	if (!go_alg_ok(s, al) || hl < 32)
 		return false;
 	for (size_t i = 0; i < hl; i++)
 		if (!isxdigit((unsigned char)c[1 + i]))
@@ -316,17 +359,9 @@ static int named_parse_full(const char *domain, size_t dl, const char *rem, coco
 	size_t rl = strlen(rem);
 	const char *at = memchr(rem, '@', rl);
 	size_t namel = at ? (size_t)(at - rem) : rl;
-	/* a tag follows the last ':' of the name part, after the last '/' */
-	const char *tag = NULL;
-	size_t tagl = 0, pathl = namel;
-	for (size_t i = namel; i > 0 && rem[i - 1] != '/'; i--) {
-		if (rem[i - 1] == ':') {
-			tag = rem + i;
-			tagl = namel - i;
-			pathl = i - 1;
-			break;
-		}
-	}
+	const char *tag;
+	size_t tagl, pathl;
+	split_tag(rem, namel, &tag, &tagl, &pathl);
 	*err = "invalid reference format";
 	if (!coco_ref_domain_ok(domain, dl) || !coco_ref_path_ok(rem, pathl) ||
 	    (tag && !coco_ref_tag_ok(tag, tagl)))
@@ -349,27 +384,6 @@ static int named_parse_full(const char *domain, size_t dl, const char *rem, coco
 	return 0;
 }
 
-/* splitDockerDomain of the vendored package (no upper-case rule). */
-static void named_split_domain(const char *s, const char **domain, size_t *dl, const char **rem)
-{
-	const char *slash = strchr(s, '/');
-	*domain = "docker.io";
-	*dl = 9;
-	*rem = s;
-	if (slash) {
-		size_t fl = (size_t)(slash - s);
-		if (memchr(s, '.', fl) || memchr(s, ':', fl) || (fl == 9 && !memcmp(s, "localhost", 9))) {
-			*domain = s;
-			*dl = fl;
-			*rem = slash + 1;
-		}
-	}
-	if (*dl == 15 && !memcmp(*domain, "index.docker.io", 15)) {
-		*domain = "docker.io";
-		*dl = 9;
-	}
-}
-
 /* ParseNormalizedNamed. */
 static int parse_normalized_named(const char *s, coco_dref *out, const char **err)
 {
@@ -383,7 +397,7 @@ static int parse_normalized_named(const char *s, coco_dref *out, const char **er
 	}
 	const char *domain, *rem;
 	size_t dl;
-	named_split_domain(s, &domain, &dl, &rem);
+	split_domain(s, false, &domain, &dl, &rem);  /* the vendored package: no upper-case rule */
 	char *owned = NULL;
 	if (dl == 9 && !memcmp(domain, "docker.io", 9) && !strchr(rem, '/')) {
 		if (!(owned = coco_asprintf("library/%s", rem))) {

@@ -1,7 +1,8 @@
 /*
- * libcocoimg trust/: internal interfaces of the policy engine (policy.c,
- * identity.c, registries_d.c, lookaside.c, collect.c), simple signing
- * (simplesign.c) and the OpenPGP code (openpgp.c).  Not installed.  The
+ * libcocoimg trust/: internal interfaces of the policy engine
+ * (policy_parse.c, policy_eval.c, identity.c, registries_d.c, lookaside.c,
+ * collect.c), simple signing (simplesign.c) and the OpenPGP code
+ * (openpgp.c).  Not installed.  The
  * interface to the cosign code and the fetcher are in trust.h.
  */
 #ifndef COCO_TRUST_POLICY_H
@@ -59,7 +60,7 @@ char **coco_docker_namespaces(const coco_dref *r);
 void coco_trust_strv_free(char **v);
 
 /* ------------------------------------------------------------------ */
-/* Policy (policy.c)                                                   */
+/* Policy (policy_parse.c, policy_eval.c)                             */
 /* ------------------------------------------------------------------ */
 
 typedef struct coco_policy coco_policy;

@@ -92,6 +92,62 @@ static int new_len(const uint8_t *p, size_t n, size_t *off, size_t *len, bool *p
 	return 0;
 }
 
+/* The body of a new-format packet with partial body lengths, reassembled
+ * (first chunk len).  Returns 1, or -1 (*err says why). */
+static int pkt_partial(const uint8_t *p, size_t n, size_t *off, size_t len, pgp_pkt *pk,
+                       const char **err)
+{
+	if (pk->tag != TAG_LITERAL && pk->tag != TAG_COMP && pk->tag != TAG_SED &&
+	    pk->tag != TAG_SEIPD && pk->tag != TAG_AEAD) {
+		*err = "partial body length on a packet that does not allow it";
+		return -1;
+	}
+	coco_buf acc = COCO_BUF_INIT;
+	bool partial = true;
+	const char *e = NULL;
+	for (;;) {
+		if (len > n - *off) {
+			e = "truncated packet";
+			break;
+		}
+		if (acc.len + len > PGP_MAX_DATA || coco_buf_append(&acc, p + *off, len)) {
+			e = "packet too large";
+			break;
+		}
+		*off += len;
+		if (!partial)
+			break;
+		if (new_len(p, n, off, &len, &partial) < 0) {
+			e = "truncated packet";
+			break;
+		}
+	}
+	if (e) {
+		coco_buf_free(&acc);
+		*err = e;
+		return -1;
+	}
+	pk->owned = acc.data;
+	pk->body = acc.data ? acc.data : (const uint8_t *)"";
+	pk->len = acc.len;
+	return 1;
+}
+
+/* An old-format length (length type lt) at p[*off]; -1 when truncated. */
+static int old_len(const uint8_t *p, size_t n, size_t *off, int lt, size_t *len)
+{
+	static const size_t width[3] = { 1, 2, 4 };
+	if (lt == 3) {
+		*len = n - *off;       /* indeterminate: to the end of the data */
+		return 0;
+	}
+	if (n - *off < width[lt])
+		return -1;
+	*len = lt == 0 ? p[*off] : lt == 1 ? be16(p + *off) : be32(p + *off);
+	*off += width[lt];
+	return 0;
+}
+
 /*
  * Read the packet at p[*off].  Returns 1 and fills pk, 0 at end of data,
  * -1 on malformed framing (*err says why).
@@ -106,83 +162,26 @@ static int pkt_next(const uint8_t *p, size_t n, size_t *off, pgp_pkt *pk, const 
 		*err = "not an OpenPGP packet header";
 		return -1;
 	}
+	size_t len;
+	bool partial = false;
+	int rc;
 	if (b & 0x40) {
 		pk->tag = b & 0x3f;
-		size_t len;
-		bool partial;
-		if (new_len(p, n, off, &len, &partial) < 0)
-			goto trunc;
-		if (!partial) {
-			if (len > n - *off)
-				goto trunc;
-			pk->body = p + *off;
-			pk->len = len;
-			*off += len;
-			return 1;
-		}
-		if (pk->tag != TAG_LITERAL && pk->tag != TAG_COMP && pk->tag != TAG_SED &&
-		    pk->tag != TAG_SEIPD && pk->tag != TAG_AEAD) {
-			*err = "partial body length on a packet that does not allow it";
-			return -1;
-		}
-		coco_buf acc = COCO_BUF_INIT;
-		for (;;) {
-			if (len > n - *off) {
-				coco_buf_free(&acc);
-				goto trunc;
-			}
-			if (acc.len + len > PGP_MAX_DATA || coco_buf_append(&acc, p + *off, len)) {
-				coco_buf_free(&acc);
-				*err = "packet too large";
-				return -1;
-			}
-			*off += len;
-			if (!partial)
-				break;
-			if (new_len(p, n, off, &len, &partial) < 0) {
-				coco_buf_free(&acc);
-				goto trunc;
-			}
-		}
-		pk->owned = acc.data;
-		pk->body = acc.data ? acc.data : (const uint8_t *)"";
-		pk->len = acc.len;
-		return 1;
+		rc = new_len(p, n, off, &len, &partial);
+	} else {
+		pk->tag = (b >> 2) & 0x0f;
+		rc = old_len(p, n, off, b & 3, &len);
 	}
-	pk->tag = (b >> 2) & 0x0f;
-	size_t len;
-	switch (b & 3) {
-	case 0:
-		if (n - *off < 1)
-			goto trunc;
-		len = p[*off];
-		*off += 1;
-		break;
-	case 1:
-		if (n - *off < 2)
-			goto trunc;
-		len = be16(p + *off);
-		*off += 2;
-		break;
-	case 2:
-		if (n - *off < 4)
-			goto trunc;
-		len = be32(p + *off);
-		*off += 4;
-		break;
-	default:
-		len = n - *off;        /* indeterminate: to the end of the data */
-		break;
+	if (rc == 0 && partial)
+		return pkt_partial(p, n, off, len, pk, err);
+	if (rc < 0 || len > n - *off) {
+		*err = "truncated packet";
+		return -1;
 	}
-	if (len > n - *off)
-		goto trunc;
 	pk->body = p + *off;
 	pk->len = len;
 	*off += len;
 	return 1;
-trunc:
-	*err = "truncated packet";
-	return -1;
 }
 
 /* A multiprecision integer: pointer to its bytes (leading zero bytes
@@ -336,6 +335,86 @@ static const uint8_t OID_ED25519[] = { 0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47,
 
 #define OID_IS(o, ol, ref) ((ol) == sizeof(ref) && memcmp((o), (ref), sizeof(ref)) == 0)
 
+/* An ECDSA or EdDSA (legacy) public key at b[off..n): curve OID, then the
+ * point with its leading byte (0x04 / 0x40).  -1 when malformed; an
+ * unknown curve leaves k->pkey NULL. */
+static int ec_key_material(const uint8_t *b, size_t n, size_t off, pgp_key *k)
+{
+	if (off >= n)
+		return -1;
+	size_t ol = b[off++];
+	if (ol == 0 || ol == 0xff || ol > n - off)
+		return -1;
+	const uint8_t *oid = b + off;
+	off += ol;
+	/* the point keeps its leading byte: re-read raw, not as an MPI */
+	if (n - off < 2)
+		return -1;
+	size_t bytes = ((size_t)be16(b + off) + 7) / 8;
+	if (bytes > n - off - 2)
+		return -1;
+	const uint8_t *pt = b + off + 2;
+	if (k->algo == PK_ECDSA) {
+		const char *g = OID_IS(oid, ol, OID_P256) ? "P-256" :
+		                OID_IS(oid, ol, OID_P384) ? "P-384" :
+		                OID_IS(oid, ol, OID_P521) ? "P-521" : NULL;
+		if (g && bytes > 0 && pt[0] == 0x04)
+			k->pkey = ec_pkey(g, pt, bytes);
+	} else if (OID_IS(oid, ol, OID_ED25519) && bytes == 33 && pt[0] == 0x40) {
+		k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pt + 1, 32);
+	}
+	return 0;
+}
+
+/* The public key material after the 6-byte v4 header.  -1 when
+ * malformed; an algorithm we cannot verify with leaves k->pkey NULL. */
+static int key_material(const uint8_t *b, size_t n, pgp_key *k)
+{
+	size_t off = 6;
+	const uint8_t *v1, *v2;
+	size_t l1, l2;
+	switch (k->algo) {
+	case PK_RSA:
+	case PK_RSA_E:
+	case PK_RSA_S:
+		if (read_mpi(b, n, &off, &v1, &l1) || read_mpi(b, n, &off, &v2, &l2))
+			return -1;
+		k->pkey = rsa_pkey(v1, l1, v2, l2);
+		return 0;
+	case PK_ECDSA:
+	case PK_EDDSA:
+		return ec_key_material(b, n, off, k);
+	case PK_ED25519:
+		if (n - off < 32)
+			return -1;
+		k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, b + off, 32);
+		return 0;
+	default:
+		return 0;          /* DSA, ElGamal, ECDH...: usable for nothing here */
+	}
+}
+
+/* Keep the key packet body (for hashing) and its v4 fingerprint
+ * (SHA-1 over 0x99, length, body) and key id. */
+static int key_fingerprint(const uint8_t *b, size_t n, pgp_key *k)
+{
+	k->body = malloc(n);
+	if (!k->body)
+		return -1;
+	memcpy(k->body, b, n);
+	k->body_len = n;
+	uint8_t hdr[3] = { 0x99, (uint8_t)(n >> 8), (uint8_t)n };
+	unsigned int fl = 0;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	int ok = m && EVP_DigestInit_ex(m, EVP_sha1(), NULL) && EVP_DigestUpdate(m, hdr, 3) &&
+	         EVP_DigestUpdate(m, b, n) && EVP_DigestFinal_ex(m, k->fpr, &fl) && fl == 20;
+	EVP_MD_CTX_free(m);
+	if (!ok)
+		return -1;
+	memcpy(k->keyid, k->fpr + 12, 8);
+	return 0;
+}
+
 /* Parse a v4 key packet body into k.  Returns 0, 1 (not a v4 key: skip),
  * or -1 (malformed). An unsupported algorithm gives pkey NULL. */
 static int key_parse(const uint8_t *b, size_t n, pgp_key *k)
@@ -349,72 +428,10 @@ static int key_parse(const uint8_t *b, size_t n, pgp_key *k)
 		return -1;
 	k->created = be32(b + 1);
 	k->algo = b[5];
-	size_t off = 6;
-	const uint8_t *v1, *v2;
-	size_t l1, l2;
-	switch (k->algo) {
-	case PK_RSA:
-	case PK_RSA_E:
-	case PK_RSA_S:
-		if (read_mpi(b, n, &off, &v1, &l1) || read_mpi(b, n, &off, &v2, &l2))
-			return -1;
-		k->pkey = rsa_pkey(v1, l1, v2, l2);
-		break;
-	case PK_ECDSA:
-	case PK_EDDSA: {
-		if (off >= n)
-			return -1;
-		size_t ol = b[off++];
-		if (ol == 0 || ol == 0xff || ol > n - off)
-			return -1;
-		const uint8_t *oid = b + off;
-		off += ol;
-		/* the point keeps its leading byte (0x04 / 0x40): re-read raw */
-		if (n - off < 2)
-			return -1;
-		size_t bits = be16(b + off);
-		size_t bytes = (bits + 7) / 8;
-		if (bytes > n - off - 2)
-			return -1;
-		const uint8_t *pt = b + off + 2;
-		off += 2 + bytes;
-		if (k->algo == PK_ECDSA) {
-			const char *g = OID_IS(oid, ol, OID_P256) ? "P-256" :
-			                OID_IS(oid, ol, OID_P384) ? "P-384" :
-			                OID_IS(oid, ol, OID_P521) ? "P-521" : NULL;
-			if (g && bytes > 0 && pt[0] == 0x04)
-				k->pkey = ec_pkey(g, pt, bytes);
-		} else if (OID_IS(oid, ol, OID_ED25519) && bytes == 33 && pt[0] == 0x40) {
-			k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pt + 1, 32);
-		}
-		break;
-	}
-	case PK_ED25519:
-		if (n - off < 32)
-			return -1;
-		k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, b + off, 32);
-		break;
-	default:
-		break;             /* DSA, ElGamal, ECDH...: usable for nothing here */
-	}
-	k->body = malloc(n);
-	if (!k->body) {
+	if (key_material(b, n, k) || key_fingerprint(b, n, k)) {
 		key_clear(k);
 		return -1;
 	}
-	memcpy(k->body, b, n);
-	k->body_len = n;
-	uint8_t hdr[3] = { 0x99, (uint8_t)(n >> 8), (uint8_t)n };
-	unsigned int fl = 0;
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	int ok = m && EVP_DigestInit_ex(m, EVP_sha1(), NULL) && EVP_DigestUpdate(m, hdr, 3) &&
-	         EVP_DigestUpdate(m, b, n) && EVP_DigestFinal_ex(m, k->fpr, &fl) && fl == 20;
-	EVP_MD_CTX_free(m);
-	if (!ok) {
-		key_clear(k);
-		return -1;
-	}
-	memcpy(k->keyid, k->fpr + 12, 8);
 	return 0;
 }
 
@@ -451,13 +468,87 @@ typedef struct pgp_sig {
  * signature, RFC 4880 5.2.3.1). */
 static bool subpkt_known(int t)
 {
-	switch (t) {
-	case 2: case 3: case 4: case 5: case 7: case 9: case 11: case 12: case 16:
-	case 21: case 22: case 23: case 24: case 25: case 26: case 27: case 28:
-	case 29: case 30: case 31: case 32: case 33: case 34: case 35:
-		return true;
+	static const uint64_t known =
+		1ull << 2 | 1ull << 3 | 1ull << 4 | 1ull << 5 | 1ull << 7 | 1ull << 9 |
+		1ull << 11 | 1ull << 12 | 1ull << 16 | 0xFFFull << 21 /* 21 to 32 */ |
+		1ull << 33 | 1ull << 34 | 1ull << 35;
+	return t >= 0 && t < 64 && (known >> t & 1);
+}
+
+/* The length of the subpacket at p[*off] (RFC 4880 5.2.3.1): -1 when
+ * truncated, empty or longer than what is left. */
+static int subpkt_len(const uint8_t *p, size_t n, size_t *off, size_t *len)
+{
+	uint8_t o1 = p[(*off)++];
+	if (o1 < 192) {
+		*len = o1;
+	} else if (o1 < 255) {
+		if (*off >= n)
+			return -1;
+		*len = ((size_t)(o1 - 192) << 8) + p[(*off)++] + 192;
+	} else {
+		if (n - *off < 4)
+			return -1;
+		*len = be32(p + *off);
+		*off += 4;
+	}
+	return *len == 0 || *len > n - *off ? -1 : 0;
+}
+
+/* A 4-byte time subpacket: -1 unless exactly 4 bytes; taken only from
+ * the hashed area. */
+static int subpkt_time(const uint8_t *d, size_t dl, bool hashed, bool *has, uint32_t *v)
+{
+	if (dl != 4)
+		return -1;
+	if (hashed) {
+		*has = true;
+		*v = be32(d);
+	}
+	return 0;
+}
+
+/* Apply one subpacket (type, data d of dl bytes) to s. */
+static int subpkt_apply(int type, const uint8_t *d, size_t dl, bool hashed, pgp_sig *s)
+{
+	bool ignored;
+	switch (type) {
+	case 2:
+		return subpkt_time(d, dl, hashed, &s->has_created, &s->created);
+	case 3:
+		return subpkt_time(d, dl, hashed, &ignored, &s->sig_expires);
+	case 9:
+		return subpkt_time(d, dl, hashed, &s->has_key_expires, &s->key_expires);
+	case 16:
+		if (dl != 8)
+			return -1;
+		s->has_issuer = true;
+		memcpy(s->issuer, d, 8);
+		return 0;
+	case 33:
+		if (dl == 21 && d[0] == 4) {
+			s->has_issuer_fpr = true;
+			memcpy(s->issuer_fpr, d + 1, 20);
+		}
+		return 0;
+	case 27:
+		if (hashed && dl >= 1) {
+			s->has_flags = true;
+			s->flags = d[0];
+		}
+		return 0;
+	case 29:
+		if (hashed && dl >= 1) {
+			s->has_revocation_reason = true;
+			s->revocation_reason = d[0];
+		}
+		return 0;
+	case 32:
+		s->embedded = d;
+		s->embedded_len = dl;
+		return 0;
 	default:
-		return false;
+		return 0;
 	}
 }
 
@@ -466,82 +557,15 @@ static int subpkts_parse(const uint8_t *p, size_t n, bool hashed, pgp_sig *s)
 	size_t off = 0;
 	while (off < n) {
 		size_t len;
-		uint8_t o1 = p[off++];
-		if (o1 < 192) {
-			len = o1;
-		} else if (o1 < 255) {
-			if (off >= n)
-				return -1;
-			len = ((size_t)(o1 - 192) << 8) + p[off++] + 192;
-		} else {
-			if (n - off < 4)
-				return -1;
-			len = be32(p + off);
-			off += 4;
-		}
-		if (len == 0 || len > n - off)
+		if (subpkt_len(p, n, &off, &len))
 			return -1;
 		int type = p[off] & 0x7f;
 		bool critical = p[off] & 0x80;
-		const uint8_t *d = p + off + 1;
-		size_t dl = len - 1;
-		off += len;
 		if (critical && hashed && !subpkt_known(type))
 			s->unknown_critical = true;
-		switch (type) {
-		case 2:
-			if (dl != 4)
-				return -1;
-			if (hashed) {
-				s->has_created = true;
-				s->created = be32(d);
-			}
-			break;
-		case 3:
-			if (dl != 4)
-				return -1;
-			if (hashed)
-				s->sig_expires = be32(d);
-			break;
-		case 9:
-			if (dl != 4)
-				return -1;
-			if (hashed) {
-				s->has_key_expires = true;
-				s->key_expires = be32(d);
-			}
-			break;
-		case 16:
-			if (dl != 8)
-				return -1;
-			s->has_issuer = true;
-			memcpy(s->issuer, d, 8);
-			break;
-		case 33:
-			if (dl == 21 && d[0] == 4) {
-				s->has_issuer_fpr = true;
-				memcpy(s->issuer_fpr, d + 1, 20);
-			}
-			break;
-		case 27:
-			if (hashed && dl >= 1) {
-				s->has_flags = true;
-				s->flags = d[0];
-			}
-			break;
-		case 29:
-			if (hashed && dl >= 1) {
-				s->has_revocation_reason = true;
-				s->revocation_reason = d[0];
-			}
-			break;
-		case 32:
-			s->embedded = d;
-			s->embedded_len = dl;
-			break;
-		default:
-			break;
-		}
+		if (subpkt_apply(type, p + off + 1, len - 1, hashed, s))
+			return -1;
+		off += len;
 	}
 	return 0;
 }
@@ -636,18 +660,92 @@ static void hash_key(EVP_MD_CTX *m, const pgp_key *k)
 	EVP_DigestUpdate(m, k->body, k->body_len);
 }
 
+/* RSA PKCS#1 v1.5: the MPI left-padded to the modulus length. */
+static bool verify_rsa(const pgp_key *k, const pgp_sig *s, const uint8_t *dg, unsigned int dl)
+{
+	size_t off = 0;
+	const uint8_t *r;
+	size_t rl;
+	if (read_mpi(s->mpis, s->mpis_len, &off, &r, &rl))
+		return false;
+	size_t modlen = (size_t)EVP_PKEY_get_size(k->pkey);
+	if (rl > modlen)
+		return false;
+	uint8_t *pad = calloc(1, modlen ? modlen : 1);
+	if (!pad)
+		return false;
+	memcpy(pad + modlen - rl, r, rl);
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(k->pkey, NULL);
+	bool ok = pc && EVP_PKEY_verify_init(pc) > 0 &&
+	          EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) > 0 &&
+	          EVP_PKEY_CTX_set_signature_md(pc, hash_md(s->hashalgo)) > 0 &&
+	          EVP_PKEY_verify(pc, pad, modlen, dg, dl) == 1;
+	free(pad);
+	EVP_PKEY_CTX_free(pc);
+	return ok;
+}
+
+/* ECDSA: the two MPIs r and s, as DER for OpenSSL. */
+static bool verify_ecdsa(const pgp_key *k, const pgp_sig *s, const uint8_t *dg,
+                         unsigned int dl)
+{
+	size_t off = 0;
+	const uint8_t *r, *sv;
+	size_t rl, sl;
+	if (read_mpi(s->mpis, s->mpis_len, &off, &r, &rl) ||
+	    read_mpi(s->mpis, s->mpis_len, &off, &sv, &sl))
+		return false;
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *br = BN_bin2bn(r, (int)rl, NULL), *bs = BN_bin2bn(sv, (int)sl, NULL);
+	if (!es || !br || !bs || !ECDSA_SIG_set0(es, br, bs)) {
+		BN_free(br);
+		BN_free(bs);
+		ECDSA_SIG_free(es);
+		return false;
+	}
+	unsigned char *der = NULL;
+	int derlen = i2d_ECDSA_SIG(es, &der);
+	EVP_PKEY_CTX *pc = derlen > 0 ? EVP_PKEY_CTX_new(k->pkey, NULL) : NULL;
+	bool ok = pc && EVP_PKEY_verify_init(pc) > 0 &&
+	          EVP_PKEY_verify(pc, der, (size_t)derlen, dg, dl) == 1;
+	EVP_PKEY_CTX_free(pc);
+	ECDSA_SIG_free(es);
+	OPENSSL_free(der);
+	return ok;
+}
+
+/* Ed25519: two 32-byte MPIs (legacy EdDSA) or 64 raw bytes (algorithm 27). */
+static bool verify_eddsa(const pgp_key *k, const pgp_sig *s, const uint8_t *dg,
+                         unsigned int dl)
+{
+	uint8_t raw[64] = { 0 };
+	if (k->algo == PK_EDDSA) {
+		size_t off = 0;
+		const uint8_t *r, *sv;
+		size_t rl, sl;
+		if (read_mpi(s->mpis, s->mpis_len, &off, &r, &rl) ||
+		    read_mpi(s->mpis, s->mpis_len, &off, &sv, &sl) || rl > 32 || sl > 32)
+			return false;
+		memcpy(raw + 32 - rl, r, rl);
+		memcpy(raw + 64 - sl, sv, sl);
+	} else {
+		if (s->mpis_len < 64)
+			return false;
+		memcpy(raw, s->mpis, 64);
+	}
+	EVP_MD_CTX *vm = EVP_MD_CTX_new();
+	bool ok = vm && EVP_DigestVerifyInit(vm, NULL, NULL, NULL, k->pkey) > 0 &&
+	          EVP_DigestVerify(vm, raw, 64, dg, dl) == 1;
+	EVP_MD_CTX_free(vm);
+	return ok;
+}
+
 /* Add the trailer, finish the hash and check the signature with key k.
  * Frees m.  Returns true when valid. */
 static bool sig_finish(EVP_MD_CTX *m, const pgp_sig *s, const pgp_key *k)
 {
 	uint8_t dg[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
-	bool ok = false;
-	EVP_PKEY_CTX *pc = NULL;
-	EVP_MD_CTX *vm = NULL;
-	unsigned char *der = NULL;
-	ECDSA_SIG *es = NULL;
-
 	EVP_DigestUpdate(m, s->hashed, s->hashed_len);
 	if (s->version == 4) {
 		uint8_t tr[6] = { 4, 0xff, (uint8_t)(s->hashed_len >> 24),
@@ -655,84 +753,22 @@ static bool sig_finish(EVP_MD_CTX *m, const pgp_sig *s, const pgp_key *k)
 		                  (uint8_t)s->hashed_len };
 		EVP_DigestUpdate(m, tr, 6);
 	}
-	if (!EVP_DigestFinal_ex(m, dg, &dl))
-		goto out;
-	if (dl < 2 || memcmp(dg, s->left16, 2) != 0)
-		goto out;
-	if (!k->pkey || s->pkalgo != k->algo)
-		goto out;
-	const EVP_MD *md = hash_md(s->hashalgo);
-	size_t off = 0;
-	const uint8_t *r, *sv;
-	size_t rl, sl;
+	bool done = EVP_DigestFinal_ex(m, dg, &dl);
+	EVP_MD_CTX_free(m);
+	if (!done || dl < 2 || memcmp(dg, s->left16, 2) != 0 || !k->pkey || s->pkalgo != k->algo)
+		return false;
 	switch (k->algo) {
 	case PK_RSA:
-	case PK_RSA_S: {
-		if (read_mpi(s->mpis, s->mpis_len, &off, &r, &rl))
-			goto out;
-		size_t modlen = (size_t)EVP_PKEY_get_size(k->pkey);
-		if (rl > modlen)
-			goto out;
-		uint8_t *pad = calloc(1, modlen ? modlen : 1);
-		if (!pad)
-			goto out;
-		memcpy(pad + modlen - rl, r, rl);
-		pc = EVP_PKEY_CTX_new(k->pkey, NULL);
-		ok = pc && EVP_PKEY_verify_init(pc) > 0 &&
-		     EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) > 0 &&
-		     EVP_PKEY_CTX_set_signature_md(pc, md) > 0 &&
-		     EVP_PKEY_verify(pc, pad, modlen, dg, dl) == 1;
-		free(pad);
-		break;
-	}
-	case PK_ECDSA: {
-		if (read_mpi(s->mpis, s->mpis_len, &off, &r, &rl) ||
-		    read_mpi(s->mpis, s->mpis_len, &off, &sv, &sl))
-			goto out;
-		es = ECDSA_SIG_new();
-		BIGNUM *br = BN_bin2bn(r, (int)rl, NULL), *bs = BN_bin2bn(sv, (int)sl, NULL);
-		if (!es || !br || !bs || !ECDSA_SIG_set0(es, br, bs)) {
-			BN_free(br);
-			BN_free(bs);
-			goto out;
-		}
-		int derlen = i2d_ECDSA_SIG(es, &der);
-		if (derlen <= 0)
-			goto out;
-		pc = EVP_PKEY_CTX_new(k->pkey, NULL);
-		ok = pc && EVP_PKEY_verify_init(pc) > 0 &&
-		     EVP_PKEY_verify(pc, der, (size_t)derlen, dg, dl) == 1;
-		break;
-	}
+	case PK_RSA_S:
+		return verify_rsa(k, s, dg, dl);
+	case PK_ECDSA:
+		return verify_ecdsa(k, s, dg, dl);
 	case PK_EDDSA:
-	case PK_ED25519: {
-		uint8_t raw[64] = { 0 };
-		if (k->algo == PK_EDDSA) {
-			if (read_mpi(s->mpis, s->mpis_len, &off, &r, &rl) ||
-			    read_mpi(s->mpis, s->mpis_len, &off, &sv, &sl) || rl > 32 || sl > 32)
-				goto out;
-			memcpy(raw + 32 - rl, r, rl);
-			memcpy(raw + 64 - sl, sv, sl);
-		} else {
-			if (s->mpis_len < 64)
-				goto out;
-			memcpy(raw, s->mpis, 64);
-		}
-		vm = EVP_MD_CTX_new();
-		ok = vm && EVP_DigestVerifyInit(vm, NULL, NULL, NULL, k->pkey) > 0 &&
-		     EVP_DigestVerify(vm, raw, 64, dg, dl) == 1;
-		break;
-	}
+	case PK_ED25519:
+		return verify_eddsa(k, s, dg, dl);
 	default:
-		break;
+		return false;
 	}
-out:
-	EVP_MD_CTX_free(m);
-	EVP_MD_CTX_free(vm);
-	EVP_PKEY_CTX_free(pc);
-	ECDSA_SIG_free(es);
-	OPENSSL_free(der);
-	return ok;
 }
 
 /* Does the signature claim to be issued by key k (or claim nothing)? */
@@ -816,6 +852,25 @@ static void take_props(pgp_key *k, const pgp_sig *s)
 	k->flags = s->flags;
 }
 
+/* A signature after a subkey: its binding (0x18, with an embedded primary
+ * key binding 0x19 made by the subkey) or its revocation (0x28). */
+static void imp_subkey_sig(pgp_key *pk, pgp_key *sk, const pgp_sig *s)
+{
+	if (s->type == 0x28 && verify_key_sig(pk, sk, s, pk)) {
+		sk->revoked = true;
+		return;
+	}
+	if (s->type != 0x18 || !verify_key_sig(pk, sk, s, pk))
+		return;
+	if (s->created < sk->sig_time && sk->valid)
+		return;
+	sk->valid = true;
+	take_props(sk, s);
+	pgp_sig bs;
+	sk->backsig = s->embedded && sig_parse(s->embedded, s->embedded_len, &bs) == 0 &&
+	              bs.type == 0x19 && !bs.unknown_critical && verify_key_sig(pk, sk, &bs, sk);
+}
+
 static void imp_sig(imp *st, const pgp_sig *s)
 {
 	if (st->first == SIZE_MAX)
@@ -824,37 +879,19 @@ static void imp_sig(imp *st, const pgp_sig *s)
 	if (!sig_maybe_by(s, pk) || s->unknown_critical)
 		return;            /* third-party certification: irrelevant */
 	if (st->cur_sub != SIZE_MAX) {
-		pgp_key *sk = &st->kr->keys[st->cur_sub];
-		if (s->type == 0x18 && verify_key_sig(pk, sk, s, pk)) {
-			if (s->created < sk->sig_time && sk->valid)
-				return;
-			sk->valid = true;
-			take_props(sk, s);
-			sk->backsig = false;
-			if (s->embedded) {
-				pgp_sig bs;
-				if (sig_parse(s->embedded, s->embedded_len, &bs) == 0 && bs.type == 0x19 &&
-				    !bs.unknown_critical && verify_key_sig(pk, sk, &bs, sk))
-					sk->backsig = true;
-			}
-		} else if (s->type == 0x28 && verify_key_sig(pk, sk, s, pk)) {
-			sk->revoked = true;
-		}
-		return;
-	}
-	if (st->in_uid) {
+		imp_subkey_sig(pk, &st->kr->keys[st->cur_sub], s);
+	} else if (st->in_uid) {
 		if (s->type >= 0x10 && s->type <= 0x13 &&
 		    verify_uid_cert(pk, st->uid, st->uid_len, st->uid_attr, s)) {
 			if (!st->uid_attr)
 				pk->valid = true;
 			take_props(pk, s);
 		}
-		return;
-	}
-	if (s->type == 0x20 && verify_key_sig(pk, NULL, s, pk))
+	} else if (s->type == 0x20 && verify_key_sig(pk, NULL, s, pk)) {
 		pk->revoked = true;
-	else if (s->type == 0x1f && verify_key_sig(pk, NULL, s, pk))
+	} else if (s->type == 0x1f && verify_key_sig(pk, NULL, s, pk)) {
 		take_props(pk, s);
+	}
 }
 
 /*
@@ -942,62 +979,52 @@ static void imp_finish(imp *st)
 	st->in_uid = false;
 }
 
+/* A public key or subkey packet.  Returns 0, or -2 when out of memory. */
+static int imp_key(imp *st, const pgp_pkt *pk)
+{
+	bool primary = pk->tag == TAG_PUBKEY;
+	if (primary)
+		imp_finish(st);
+	else if (st->first == SIZE_MAX)
+		return 0;
+	coco_pgp_keyring *kr = st->kr;
+	st->in_uid = false;
+	pgp_key k;
+	if (key_parse(pk->body, pk->len, &k) != 0) {
+		/* not usable: a primary we cannot parse swallows its packets;
+		 * a subkey's signatures are ignored */
+		if (primary)
+			st->first = SIZE_MAX;
+		st->cur_sub = primary ? SIZE_MAX : SIZE_MAX - 1;
+		return 0;
+	}
+	k.is_primary = primary;
+	k.primary = primary ? kr->n : st->first;
+	if (kr_push(kr, &k)) {
+		key_clear(&k);
+		return -2;
+	}
+	if (primary)
+		st->first = kr->n - 1;
+	st->cur_sub = primary ? SIZE_MAX : kr->n - 1;
+	return 0;
+}
+
 static int import_binary(coco_pgp_keyring *kr, const uint8_t *p, size_t n, size_t *added,
                          const char **err)
 {
 	imp st = { kr, SIZE_MAX, SIZE_MAX, NULL, 0, false, false, 0 };
 	size_t off = 0;
 	int rc = 0;
-	for (;;) {
-		pgp_pkt pk;
-		int r = pkt_next(p, n, &off, &pk, err);
-		if (r < 0) {
-			rc = -1;
-			break;
-		}
-		if (r == 0)
-			break;
+	pgp_pkt pk;
+	while (!rc && (rc = pkt_next(p, n, &off, &pk, err)) > 0) {
+		rc = 0;
+		pgp_sig s;
 		switch (pk.tag) {
 		case TAG_PUBKEY:
-		case TAG_PUBSUB: {
-			if (pk.tag == TAG_PUBKEY)
-				imp_finish(&st);
-			else if (st.first == SIZE_MAX)
-				break;
-			pgp_key k;
-			int kr_rc = key_parse(pk.body, pk.len, &k);
-			if (kr_rc != 0) {
-				/* not usable: a primary we cannot parse swallows its packets */
-				if (pk.tag == TAG_PUBKEY)
-					st.first = SIZE_MAX;
-				st.cur_sub = SIZE_MAX;
-				st.in_uid = false;
-				if (pk.tag == TAG_PUBSUB)
-					st.cur_sub = SIZE_MAX - 1; /* ignore its signatures */
-				break;
-			}
-			if (pk.tag == TAG_PUBKEY) {
-				k.is_primary = true;
-				k.primary = kr->n;
-				if (kr_push(kr, &k)) {
-					key_clear(&k);
-					rc = -2;
-					goto out;
-				}
-				st.first = kr->n - 1;
-				st.cur_sub = SIZE_MAX;
-			} else {
-				k.primary = st.first;
-				if (kr_push(kr, &k)) {
-					key_clear(&k);
-					rc = -2;
-					goto out;
-				}
-				st.cur_sub = kr->n - 1;
-			}
-			st.in_uid = false;
+		case TAG_PUBSUB:
+			rc = imp_key(&st, &pk);
 			break;
-		}
 		case TAG_UID:
 		case TAG_UATTR:
 			if (st.cur_sub != SIZE_MAX)
@@ -1007,23 +1034,18 @@ static int import_binary(coco_pgp_keyring *kr, const uint8_t *p, size_t n, size_
 			st.uid_attr = pk.tag == TAG_UATTR;
 			st.in_uid = true;
 			break;
-		case TAG_SIG: {
-			if (st.cur_sub == SIZE_MAX - 1)
-				break;
-			pgp_sig s;
-			if (sig_parse(pk.body, pk.len, &s) == 0)
+		case TAG_SIG:
+			if (st.cur_sub != SIZE_MAX - 1 && sig_parse(pk.body, pk.len, &s) == 0)
 				imp_sig(&st, &s);
 			break;
-		}
-		default:
-			/* trust, marker, secret keys and anything else: skipped */
-			if (pk.tag == TAG_SECKEY)
-				imp_finish(&st);
+		case TAG_SECKEY:
+			imp_finish(&st);
 			break;
+		default:
+			break;     /* trust, marker, other secret packets: skipped */
 		}
 		pkt_clear(&pk);
 	}
-out:
 	imp_finish(&st);
 	*added += st.added;
 	return rc;
@@ -1227,89 +1249,95 @@ static int inflate_all(const uint8_t *in, size_t n, int algo, coco_buf *out, con
 	return 0;
 }
 
+static int msg_walk(const uint8_t *p, size_t n, int depth, msg_state *ms, const char **err);
+
+/* A compressed data packet: walk its (inflated) contents one level down. */
+static int msg_compressed(const pgp_pkt *pk, int depth, msg_state *ms, const char **err)
+{
+	if (depth >= PGP_MAX_DEPTH || pk->len < 1) {
+		*err = "malformed compressed data packet";
+		return -1;
+	}
+	int algo = pk->body[0];
+	if (algo == 0)
+		return msg_walk(pk->body + 1, pk->len - 1, depth + 1, ms, err);
+	if (algo != 1 && algo != 2) {
+		*err = algo == 3 ? "BZip2-compressed messages are not supported"
+		                 : "unknown compression algorithm";
+		return -1;
+	}
+	coco_buf out = COCO_BUF_INIT;
+	int rc = inflate_all(pk->body + 1, pk->len - 1, algo, &out, err);
+	if (rc == 0)
+		rc = msg_walk(out.data, out.len, depth + 1, ms, err);
+	coco_buf_free(&out);
+	return rc;
+}
+
+/* The literal data packet: format, file name, date, then the content. */
+static int msg_literal(const pgp_pkt *pk, msg_state *ms, const char **err)
+{
+	if (++ms->n_literal > 1) {
+		*err = "more than one literal data packet";
+		return -1;
+	}
+	if (pk->len < 6 || pk->len < 2 + (size_t)pk->body[1] + 4) {
+		*err = "malformed literal data packet";
+		return -1;
+	}
+	ms->literal_fmt = pk->body[0];
+	size_t doff = 2 + (size_t)pk->body[1] + 4;
+	if (coco_buf_append(&ms->literal, pk->body + doff, pk->len - doff)) {
+		*err = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+static int msg_packet(const pgp_pkt *pk, int depth, msg_state *ms, const char **err)
+{
+	switch (pk->tag) {
+	case TAG_COMP:
+		return msg_compressed(pk, depth, ms, err);
+	case TAG_OPS:
+		ms->n_ops++;
+		return 0;
+	case TAG_LITERAL:
+		return msg_literal(pk, ms, err);
+	case TAG_SIG:
+		ms->n_sig++;
+		if (!ms->n_literal)
+			ms->before_literal_sig = true;
+		if (ms->n_sig == 1 && coco_buf_append(&ms->sigbody, pk->body, pk->len)) {
+			*err = "out of memory";
+			return -1;
+		}
+		return 0;
+	case TAG_MARKER:
+	case TAG_PADDING:
+		return 0;
+	case TAG_PKESK:
+	case TAG_SKESK:
+	case TAG_SED:
+	case TAG_SEIPD:
+	case TAG_AEAD:
+		ms->encrypted = true;
+		return 0;
+	default:
+		*err = "unexpected packet in a signed message";
+		return -1;
+	}
+}
+
 static int msg_walk(const uint8_t *p, size_t n, int depth, msg_state *ms, const char **err)
 {
 	size_t off = 0;
 	for (;;) {
 		pgp_pkt pk;
 		int r = pkt_next(p, n, &off, &pk, err);
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		int rc = 0;
-		switch (pk.tag) {
-		case TAG_COMP: {
-			if (depth >= PGP_MAX_DEPTH || pk.len < 1) {
-				*err = "malformed compressed data packet";
-				rc = -1;
-				break;
-			}
-			int algo = pk.body[0];
-			if (algo == 0) {
-				rc = msg_walk(pk.body + 1, pk.len - 1, depth + 1, ms, err);
-			} else if (algo == 1 || algo == 2) {
-				coco_buf out = COCO_BUF_INIT;
-				rc = inflate_all(pk.body + 1, pk.len - 1, algo, &out, err);
-				if (rc == 0)
-					rc = msg_walk(out.data, out.len, depth + 1, ms, err);
-				coco_buf_free(&out);
-			} else {
-				*err = algo == 3 ? "BZip2-compressed messages are not supported"
-				                 : "unknown compression algorithm";
-				rc = -1;
-			}
-			break;
-		}
-		case TAG_OPS:
-			ms->n_ops++;
-			break;
-		case TAG_LITERAL: {
-			ms->n_literal++;
-			if (ms->n_literal > 1 || pk.len < 6) {
-				*err = ms->n_literal > 1 ? "more than one literal data packet"
-				                         : "malformed literal data packet";
-				rc = -1;
-				break;
-			}
-			ms->literal_fmt = pk.body[0];
-			size_t fnl = pk.body[1];
-			if (pk.len < 2 + fnl + 4) {
-				*err = "malformed literal data packet";
-				rc = -1;
-				break;
-			}
-			size_t doff = 2 + fnl + 4;
-			if (coco_buf_append(&ms->literal, pk.body + doff, pk.len - doff)) {
-				*err = "out of memory";
-				rc = -1;
-			}
-			break;
-		}
-		case TAG_SIG:
-			ms->n_sig++;
-			if (!ms->n_literal)
-				ms->before_literal_sig = true;
-			if (ms->n_sig == 1 && coco_buf_append(&ms->sigbody, pk.body, pk.len)) {
-				*err = "out of memory";
-				rc = -1;
-			}
-			break;
-		case TAG_MARKER:
-		case TAG_PADDING:
-			break;
-		case TAG_PKESK:
-		case TAG_SKESK:
-		case TAG_SED:
-		case TAG_SEIPD:
-		case TAG_AEAD:
-			ms->encrypted = true;
-			break;
-		default:
-			*err = "unexpected packet in a signed message";
-			rc = -1;
-			break;
-		}
+		if (r <= 0)
+			return r;
+		int rc = msg_packet(&pk, depth, ms, err);
 		pkt_clear(&pk);
 		if (rc)
 			return rc;
@@ -1347,6 +1375,106 @@ static bool key_expired(const pgp_key *k, int64_t now)
 	return k->expires && (int64_t)k->created + (int64_t)k->expires <= now;
 }
 
+/* The shape of a signed message: one literal data packet, one signature,
+ * with a one-pass signature packet or in the old signature-first order.
+ * NULL when it is right, else what is wrong (maybe written into buf). */
+static const char *msg_shape_error(const msg_state *ms, char *buf, size_t bl)
+{
+	if (ms->encrypted)
+		return "invalid signature: the OpenPGP message is encrypted, not signed";
+	if (ms->n_literal != 1)
+		return "invalid signature: no signed content in the OpenPGP message";
+	if (ms->n_sig != 1) {
+		snprintf(buf, bl, "invalid signature: unexpected GPG signature count %d", ms->n_sig);
+		return buf;
+	}
+	if (ms->n_ops && (ms->n_ops != 1 || ms->before_literal_sig))
+		return "invalid signature: malformed one-pass signed message";
+	/* Without a one-pass signature packet only the old (PGP 2) order,
+	 * signature then literal data, is a signed message: gpg refuses
+	 * literal-then-signature as "ambiguous signature data". */
+	if (!ms->n_ops && !ms->before_literal_sig)
+		return "invalid signature: signature packet after the literal data "
+		       "without a one-pass signature packet";
+	return NULL;
+}
+
+/* Hash the literal content for signature s: a text signature (0x01)
+ * hashes line endings as CR LF. */
+static void hash_content(EVP_MD_CTX *m, const pgp_sig *s, const coco_buf *lit)
+{
+	if (s->type != 0x01) {
+		if (lit->len)
+			EVP_DigestUpdate(m, lit->data, lit->len);
+		return;
+	}
+	const uint8_t *d = lit->data;
+	for (size_t i = 0; i < lit->len; i++) {
+		if (d[i] == '\n' && (i == 0 || d[i - 1] != '\r'))
+			EVP_DigestUpdate(m, "\r\n", 2);
+		else
+			EVP_DigestUpdate(m, d + i, 1);
+	}
+}
+
+/* After the cryptographic check: is the signature (made by key k, whose
+ * primary is pk) acceptable at time now?  Records why not on ctx. */
+static int check_signature_use(cocoimg_ctx *ctx, const pgp_sig *s, const pgp_key *k,
+                               const pgp_key *pk, int64_t now, const char *kid)
+{
+	int rc = COCOIMG_EPOLICY;
+	if (s->unknown_critical)
+		return coco_seterr(ctx, rc, "invalid signature by key %s: unknown critical subpacket",
+		                   kid);
+	if (s->version == 4 && !s->has_created)
+		return coco_seterr(ctx, rc, "invalid signature by key %s: no creation time", kid);
+	if (s->created < k->created)
+		return coco_seterr(ctx, rc, "invalid signature by key %s: made before the key existed",
+		                   kid);
+	if (s->sig_expires && (int64_t)s->created + (int64_t)s->sig_expires <= now)
+		return coco_seterr(ctx, rc, "signature by key %s has expired", kid);
+	if (pk->revoked || k->revoked)
+		return coco_seterr(ctx, rc, "signature by key %s: the key has been revoked", kid);
+	if (key_expired(pk, now) || key_expired(k, now))
+		return coco_seterr(ctx, rc, "signature by key %s: the key has expired", kid);
+	/* gpg refuses keys created in the future (time conflict; its import
+	 * drops their self-signatures), so containers/image rejects them. */
+	if ((int64_t)pk->created > now || (int64_t)k->created > now)
+		return coco_seterr(ctx, rc, "signature by key %s: the key was created in the future "
+		                   "(clock problem?)", kid);
+	bool can_sign = k->has_flags ? (k->flags & 0x02) != 0 : true;
+	if (!can_sign || (!k->is_primary && !k->backsig))
+		return coco_seterr(ctx, rc, "signature by key %s: the key is not valid for signing%s",
+		                   kid, !k->is_primary && can_sign ? " (no primary key binding)" : "");
+	return 0;
+}
+
+/* The signature of a well-formed message, its key in kr, and the
+ * cryptographic check over the content.  *k is the signing key. */
+static int verify_signature(cocoimg_ctx *ctx, const coco_pgp_keyring *kr, const msg_state *ms,
+                            pgp_sig *s, const pgp_key **k, char kid[41])
+{
+	int rc = COCOIMG_EPOLICY;
+	if (sig_parse(ms->sigbody.data, ms->sigbody.len, s) != 0)
+		return coco_seterr(ctx, rc, "invalid signature: unsupported or malformed signature "
+		                   "packet");
+	keyid_hex(s, kid);
+	if (s->type != 0x00 && s->type != 0x01)
+		return coco_seterr(ctx, rc, "invalid signature: signature type 0x%02x is not a "
+		                   "document signature", s->type);
+	if (!(*k = find_signer(kr, s)))
+		return coco_seterr(ctx, rc, "signature by key %s, which is not a trusted key", kid);
+	EVP_MD_CTX *m = sig_hash_start(s);
+	if (!m)
+		return coco_seterr(ctx, rc, "invalid signature: unsupported hash algorithm %d",
+		                   s->hashalgo);
+	hash_content(m, s, &ms->literal);
+	if (!sig_finish(m, s, *k))
+		return coco_seterr(ctx, rc, "invalid signature by key %s: cryptographic verification "
+		                   "failed", kid);
+	return 0;
+}
+
 int coco_pgp_verify_message(cocoimg_ctx *ctx, const coco_pgp_keyring *kr,
                             const unsigned char *msg, size_t len, int64_t now,
                             coco_buf *content, char signer[41])
@@ -1355,117 +1483,21 @@ int coco_pgp_verify_message(cocoimg_ctx *ctx, const coco_pgp_keyring *kr,
 	memset(&ms, 0, sizeof(ms));
 	const char *err = NULL;
 	int rc = COCOIMG_EPOLICY;
-	char kid[41];
-
-	if (msg_walk(msg, len, 0, &ms, &err) < 0) {
-		coco_seterr(ctx, rc, "invalid OpenPGP signature: %s", err);
-		goto out;
-	}
-	if (ms.encrypted) {
-		coco_seterr(ctx, rc, "invalid signature: the OpenPGP message is encrypted, not signed");
-		goto out;
-	}
-	if (ms.n_literal != 1) {
-		coco_seterr(ctx, rc, "invalid signature: no signed content in the OpenPGP message");
-		goto out;
-	}
-	if (ms.n_sig != 1) {
-		coco_seterr(ctx, rc, "invalid signature: unexpected GPG signature count %d", ms.n_sig);
-		goto out;
-	}
-	if (ms.n_ops && (ms.n_ops != 1 || ms.before_literal_sig)) {
-		coco_seterr(ctx, rc, "invalid signature: malformed one-pass signed message");
-		goto out;
-	}
-	/* Without a one-pass signature packet only the old (PGP 2) order,
-	 * signature then literal data, is a signed message: gpg refuses
-	 * literal-then-signature as "ambiguous signature data". */
-	if (!ms.n_ops && !ms.before_literal_sig) {
-		coco_seterr(ctx, rc, "invalid signature: signature packet after the literal data "
-		            "without a one-pass signature packet");
-		goto out;
-	}
+	char kid[41], shape[80];
 	pgp_sig s;
-	if (sig_parse(ms.sigbody.data, ms.sigbody.len, &s) != 0) {
-		coco_seterr(ctx, rc, "invalid signature: unsupported or malformed signature packet");
-		goto out;
+	const pgp_key *k = NULL;
+
+	if (msg_walk(msg, len, 0, &ms, &err) < 0)
+		coco_seterr(ctx, rc, "invalid OpenPGP signature: %s", err);
+	else if ((err = msg_shape_error(&ms, shape, sizeof(shape))))
+		coco_seterr(ctx, rc, "%s", err);
+	else if (!verify_signature(ctx, kr, &ms, &s, &k, kid) &&
+	         !check_signature_use(ctx, &s, k, &kr->keys[k->primary], now, kid)) {
+		fpr_hex(kr->keys[k->primary].fpr, signer);
+		*content = ms.literal;
+		memset(&ms.literal, 0, sizeof(ms.literal));
+		rc = 0;
 	}
-	keyid_hex(&s, kid);
-	if (s.type != 0x00 && s.type != 0x01) {
-		coco_seterr(ctx, rc, "invalid signature: signature type 0x%02x is not a document "
-		            "signature", s.type);
-		goto out;
-	}
-	const pgp_key *k = find_signer(kr, &s);
-	if (!k) {
-		coco_seterr(ctx, rc, "signature by key %s, which is not a trusted key", kid);
-		goto out;
-	}
-	EVP_MD_CTX *m = sig_hash_start(&s);
-	if (!m) {
-		coco_seterr(ctx, rc, "invalid signature: unsupported hash algorithm %d", s.hashalgo);
-		goto out;
-	}
-	if (s.type == 0x01) {
-		/* text signature: hash with CR LF line endings */
-		const uint8_t *d = ms.literal.data;
-		for (size_t i = 0; i < ms.literal.len; i++) {
-			if (d[i] == '\n' && (i == 0 || d[i - 1] != '\r'))
-				EVP_DigestUpdate(m, "\r\n", 2);
-			else
-				EVP_DigestUpdate(m, d + i, 1);
-		}
-	} else if (ms.literal.len) {
-		EVP_DigestUpdate(m, ms.literal.data, ms.literal.len);
-	}
-	if (!sig_finish(m, &s, k)) {
-		coco_seterr(ctx, rc, "invalid signature by key %s: cryptographic verification "
-		            "failed", kid);
-		goto out;
-	}
-	const pgp_key *pk = &kr->keys[k->primary];
-	if (s.unknown_critical) {
-		coco_seterr(ctx, rc, "invalid signature by key %s: unknown critical subpacket", kid);
-		goto out;
-	}
-	if (s.version == 4 && !s.has_created) {
-		coco_seterr(ctx, rc, "invalid signature by key %s: no creation time", kid);
-		goto out;
-	}
-	if (s.created < k->created) {
-		coco_seterr(ctx, rc, "invalid signature by key %s: made before the key existed", kid);
-		goto out;
-	}
-	if (s.sig_expires && (int64_t)s.created + (int64_t)s.sig_expires <= now) {
-		coco_seterr(ctx, rc, "signature by key %s has expired", kid);
-		goto out;
-	}
-	if (pk->revoked || k->revoked) {
-		coco_seterr(ctx, rc, "signature by key %s: the key has been revoked", kid);
-		goto out;
-	}
-	if (key_expired(pk, now) || key_expired(k, now)) {
-		coco_seterr(ctx, rc, "signature by key %s: the key has expired", kid);
-		goto out;
-	}
-	/* gpg refuses keys created in the future (time conflict; its import
-	 * drops their self-signatures), so containers/image rejects them. */
-	if ((int64_t)pk->created > now || (int64_t)k->created > now) {
-		coco_seterr(ctx, rc, "signature by key %s: the key was created in the future "
-		            "(clock problem?)", kid);
-		goto out;
-	}
-	bool can_sign = k->has_flags ? (k->flags & 0x02) != 0 : true;
-	if (!can_sign || (!k->is_primary && !k->backsig)) {
-		coco_seterr(ctx, rc, "signature by key %s: the key is not valid for signing%s", kid,
-		            !k->is_primary && can_sign ? " (no primary key binding)" : "");
-		goto out;
-	}
-	fpr_hex(pk->fpr, signer);
-	*content = ms.literal;
-	memset(&ms.literal, 0, sizeof(ms.literal));
-	rc = 0;
-out:
 	coco_buf_free(&ms.literal);
 	coco_buf_free(&ms.sigbody);
 	return rc;

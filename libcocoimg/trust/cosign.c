@@ -67,7 +67,7 @@ static int b64_strict(const char *in, size_t len, coco_buf *out)
  * two algorithms OCI blobs use; a sha384 value is valid in a payload and
  * then simply never matches.)
  */
-static bool go_digest_valid(const char *s)
+bool coco_go_digest_valid(const char *s)
 {
 	static const struct { const char *alg; size_t hexlen; } algs[] = {
 		{ "sha256", 64 }, { "sha384", 96 }, { "sha512", 128 },
@@ -92,7 +92,7 @@ static bool go_digest_valid(const char *s)
 
 char *coco_cosign_attachment_tag(const char *digest)
 {
-	if (!digest || !go_digest_valid(digest))
+	if (!digest || !coco_go_digest_valid(digest))
 		return NULL;
 	char *t = coco_asprintf("%s.sig", digest);
 	if (t)
@@ -151,6 +151,65 @@ static int exact_fields(cocoimg_ctx *ctx, json_t *o, const char *what, const cha
 /* Payload                                                             */
 /* ------------------------------------------------------------------ */
 
+/* "optional": null, or an object whose unknown members are ignored;
+ * creator must be a string and timestamp (Go: a float64 that must be
+ * integral) a whole number. */
+static int payload_optional(cocoimg_ctx *ctx, json_t *opt)
+{
+	if (json_is_null(opt))
+		return 0;      /* cosign writes null without annotations */
+	if (!json_is_object(opt))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: optional is not a JSON object");
+	const char *s;
+	json_t *v = json_object_get(opt, "creator");
+	int rc = v ? go_string(ctx, v, "optional.creator", &s) : 0;
+	if (rc)
+		return rc;
+	v = json_object_get(opt, "timestamp");
+	if (!v || json_is_null(v) || json_is_integer(v))
+		return 0;
+	if (!json_is_real(v))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: field optional.timestamp is not a number");
+	double d = json_real_value(v);
+	if (!(d >= -9.2e18 && d <= 9.2e18) || (double)(int64_t)d != d)
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: field optional.timestamp is not an integer");
+	return 0;
+}
+
+/* "critical": type, image.docker-manifest-digest, identity.docker-reference
+ * (each object with exactly its fields).  *digest and *ref are borrowed
+ * from crit. */
+static int payload_critical(cocoimg_ctx *ctx, json_t *crit, const char **digest,
+                            const char **ref)
+{
+	static const char *const crit_keys[] = { "type", "image", "identity" };
+	static const char *const img_keys[] = { "docker-manifest-digest" };
+	static const char *const id_keys[] = { "docker-reference" };
+	const char *s = NULL;
+	json_t *img = json_object_get(crit, "image"), *id = json_object_get(crit, "identity");
+	int rc;
+	if ((rc = exact_fields(ctx, crit, "critical", crit_keys, 3)) ||
+	    (rc = go_string(ctx, json_object_get(crit, "type"), "critical.type", &s)))
+		return rc;
+	if (strcmp(s, "cosign container image signature"))
+		return coco_seterr(ctx, COCOIMG_EPOLICY, "Unrecognized signature type %.100s", s);
+	if ((rc = exact_fields(ctx, img, "critical.image", img_keys, 1)) ||
+	    (rc = go_string(ctx, json_object_get(img, "docker-manifest-digest"),
+	                    "critical.image.docker-manifest-digest", digest)))
+		return rc;
+	if (!coco_go_digest_valid(*digest))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature payload: invalid docker-manifest-digest value \"%.150s\"",
+		                   *digest);
+	if ((rc = exact_fields(ctx, id, "critical.identity", id_keys, 1)))
+		return rc;
+	return go_string(ctx, json_object_get(id, "docker-reference"),
+	                 "critical.identity.docker-reference", ref);
+}
+
 /*
  * Differences from Go that remain: jansson refuses invalid UTF-8 and
  * duplicate keys at any depth (Go ignores nested duplicates inside unknown
@@ -167,85 +226,22 @@ int coco_cosign_payload_parse(cocoimg_ctx *ctx, const void *data, size_t len,
 		return coco_seterr(ctx, COCOIMG_EPOLICY,
 		                   "invalid signature payload: invalid JSON at line %d column %d: %s",
 		                   je.line, je.column, je.text);
-	int rc;
 	static const char *const top_keys[] = { "critical", "optional" };
-	static const char *const crit_keys[] = { "type", "image", "identity" };
-	static const char *const img_keys[] = { "docker-manifest-digest" };
-	static const char *const id_keys[] = { "docker-reference" };
-	const char *s = NULL;
-
-	if ((rc = exact_fields(ctx, top, "the payload", top_keys, 2)))
-		goto out;
-	json_t *opt = json_object_get(top, "optional");
-	if (!json_is_null(opt)) {
-		/* cosign writes null without annotations; otherwise an object
-		 * whose unknown members are ignored */
-		if (!json_is_object(opt)) {
-			rc = coco_seterr(ctx, COCOIMG_EPOLICY,
-			                 "invalid signature payload: optional is not a JSON object");
-			goto out;
-		}
-		json_t *v = json_object_get(opt, "creator");
-		if (v && (rc = go_string(ctx, v, "optional.creator", &s)))
-			goto out;
-		v = json_object_get(opt, "timestamp");
-		if (v && !json_is_null(v)) {
-			/* Go decodes into float64, then requires an integral value */
-			if (json_is_integer(v)) {
-				/* fine */
-			} else if (json_is_real(v)) {
-				double d = json_real_value(v);
-				if (!(d >= -9.2e18 && d <= 9.2e18) || (double)(int64_t)d != d) {
-					rc = coco_seterr(ctx, COCOIMG_EPOLICY,
-					                 "invalid signature payload: field optional.timestamp is not an integer");
-					goto out;
-				}
-			} else {
-				rc = coco_seterr(ctx, COCOIMG_EPOLICY,
-				                 "invalid signature payload: field optional.timestamp is not a number");
-				goto out;
-			}
+	const char *digest = NULL, *ref = NULL;
+	int rc;
+	if (!(rc = exact_fields(ctx, top, "the payload", top_keys, 2)) &&
+	    !(rc = payload_optional(ctx, json_object_get(top, "optional"))) &&
+	    !(rc = payload_critical(ctx, json_object_get(top, "critical"), &digest, &ref))) {
+		*manifest_digest = coco_strdup(digest);
+		*docker_reference = coco_strdup(ref);
+		if (!*manifest_digest || !*docker_reference) {
+			free(*manifest_digest);
+			free(*docker_reference);
+			*manifest_digest = *docker_reference = NULL;
+			rc = coco_oom(ctx);
 		}
 	}
-
-	json_t *crit = json_object_get(top, "critical");
-	if ((rc = exact_fields(ctx, crit, "critical", crit_keys, 3)))
-		goto out;
-	if ((rc = go_string(ctx, json_object_get(crit, "type"), "critical.type", &s)))
-		goto out;
-	if (strcmp(s, "cosign container image signature")) {
-		rc = coco_seterr(ctx, COCOIMG_EPOLICY, "Unrecognized signature type %.100s", s);
-		goto out;
-	}
-	json_t *img = json_object_get(crit, "image");
-	if ((rc = exact_fields(ctx, img, "critical.image", img_keys, 1)))
-		goto out;
-	if ((rc = go_string(ctx, json_object_get(img, "docker-manifest-digest"),
-	                    "critical.image.docker-manifest-digest", &s)))
-		goto out;
-	if (!go_digest_valid(s)) {
-		rc = coco_seterr(ctx, COCOIMG_EPOLICY,
-		                 "invalid signature payload: invalid docker-manifest-digest value \"%.150s\"",
-		                 s);
-		goto out;
-	}
-	*manifest_digest = coco_strdup(s);
-	json_t *id = json_object_get(crit, "identity");
-	if ((rc = exact_fields(ctx, id, "critical.identity", id_keys, 1)))
-		goto out;
-	if ((rc = go_string(ctx, json_object_get(id, "docker-reference"),
-	                    "critical.identity.docker-reference", &s)))
-		goto out;
-	*docker_reference = coco_strdup(s);
-	if (!*manifest_digest || !*docker_reference)
-		rc = coco_oom(ctx);
-out:
 	json_decref(top);
-	if (rc) {
-		free(*manifest_digest);
-		free(*docker_reference);
-		*manifest_digest = *docker_reference = NULL;
-	}
 	return rc;
 }
 

@@ -134,6 +134,39 @@ static int b64_member(cocoimg_ctx *ctx, json_t *o, const char *key, const char *
 	return 0;
 }
 
+/* The kdf and cipher: scrypt and nacl/secretbox.  NULL or what is wrong. */
+static const char *enc_algorithms(json_t *kdf, json_t *cipher)
+{
+	json_t *kname = json_object_get(kdf, "name");
+	json_t *cname = json_object_get(cipher, "name");
+	if (!json_is_object(kdf) || !json_is_object(cipher) ||
+	    !json_is_object(json_object_get(kdf, "params")))
+		return "kdf, kdf.params and cipher must be objects";
+	if (!json_is_string(kname) || strcmp(json_string_value(kname), "scrypt"))
+		return "unknown kdf name (scrypt expected)";
+	if (!json_is_string(cname) || strcmp(json_string_value(cname), "nacl/secretbox"))
+		return "unknown cipher name (nacl/secretbox expected)";
+	return NULL;
+}
+
+/* The scrypt parameters: the sets current go-securesystemslib / go-tuf
+ * accept (legacy 2^15, standard 2^16, OWASP 2^17; r=8, p=1): anything
+ * else could be a denial of service.  NULL or what is wrong. */
+static const char *enc_scrypt_params(json_t *params, coco_cosign_encrypted *out)
+{
+	json_t *jn = json_object_get(params, "N"), *jr = json_object_get(params, "r"),
+	       *jp = json_object_get(params, "p");
+	if (!json_is_integer(jn) || !json_is_integer(jr) || !json_is_integer(jp))
+		return "scrypt parameters N, r, p must be integers";
+	out->n = (int64_t)json_integer_value(jn);
+	out->r = (int64_t)json_integer_value(jr);
+	out->p = (int64_t)json_integer_value(jp);
+	if (!((out->n == 32768 || out->n == 65536 || out->n == 131072) && out->r == 8 &&
+	      out->p == 1))
+		return "unexpected scrypt parameters";
+	return NULL;
+}
+
 /*
  * go-securesystemslib decodes with encoding/json (unknown members ignored);
  * we also ignore unknown members but insist on the types of the known ones.
@@ -148,51 +181,20 @@ int coco_cosign_encrypted_parse(cocoimg_ctx *ctx, const void *data, size_t len,
 		return rc;
 	json_t *kdf = json_object_get(j, "kdf");
 	json_t *cipher = json_object_get(j, "cipher");
-	json_t *params = json_object_get(kdf, "params");
-	json_t *kname = json_object_get(kdf, "name");
-	json_t *cname = json_object_get(cipher, "name");
-	if (!json_is_object(kdf) || !json_is_object(cipher) || !json_is_object(params)) {
-		rc = enc_err(ctx, what, "kdf, kdf.params and cipher must be objects");
-		goto out;
-	}
-	if (!json_is_string(kname) || strcmp(json_string_value(kname), "scrypt")) {
-		rc = enc_err(ctx, what, "unknown kdf name (scrypt expected)");
-		goto out;
-	}
-	if (!json_is_string(cname) || strcmp(json_string_value(cname), "nacl/secretbox")) {
-		rc = enc_err(ctx, what, "unknown cipher name (nacl/secretbox expected)");
-		goto out;
-	}
-	json_t *jn = json_object_get(params, "N"), *jr = json_object_get(params, "r"),
-	       *jp = json_object_get(params, "p");
-	if (!json_is_integer(jn) || !json_is_integer(jr) || !json_is_integer(jp)) {
-		rc = enc_err(ctx, what, "scrypt parameters N, r, p must be integers");
-		goto out;
-	}
-	out->n = (int64_t)json_integer_value(jn);
-	out->r = (int64_t)json_integer_value(jr);
-	out->p = (int64_t)json_integer_value(jp);
-	/* The parameter sets current go-securesystemslib / go-tuf accept
-	 * (legacy 2^15, standard 2^16, OWASP 2^17; r=8, p=1): anything else
-	 * could be a denial of service. */
-	if (!((out->n == 32768 || out->n == 65536 || out->n == 131072) && out->r == 8 &&
-	      out->p == 1)) {
-		rc = enc_err(ctx, what, "unexpected scrypt parameters");
-		goto out;
-	}
-	if ((rc = b64_member(ctx, kdf, "salt", what, &out->salt)) ||
-	    (rc = b64_member(ctx, cipher, "nonce", what, &out->nonce)) ||
-	    (rc = b64_member(ctx, j, "ciphertext", what, &out->ciphertext)))
-		goto out;
-	if (out->nonce.len != 24) {
+	const char *why = enc_algorithms(kdf, cipher);
+	if (!why)
+		why = enc_scrypt_params(json_object_get(kdf, "params"), out);
+	rc = why ? enc_err(ctx, what, why) : 0;
+	if (!rc)
+		rc = b64_member(ctx, kdf, "salt", what, &out->salt);
+	if (!rc)
+		rc = b64_member(ctx, cipher, "nonce", what, &out->nonce);
+	if (!rc)
+		rc = b64_member(ctx, j, "ciphertext", what, &out->ciphertext);
+	if (!rc && out->nonce.len != 24)
 		rc = enc_err(ctx, what, "incorrect nonce size");
-		goto out;
-	}
-	if (out->ciphertext.len < 16) {
+	if (!rc && out->ciphertext.len < 16)
 		rc = enc_err(ctx, what, "ciphertext too short");
-		goto out;
-	}
-out:
 	json_decref(j);
 	if (rc)
 		coco_cosign_encrypted_clear(out);

@@ -128,25 +128,25 @@ static json_t *build_config(json_t *old, const char *payload_digest)
 	if (!c)
 		return NULL;
 	int bad = 0;
-	json_t *v = old ? json_object_get(old, "architecture") : NULL;
+	json_t *v = json_object_get(old, "architecture");
 	bad |= set_str_or(c, "architecture", v, "");
 	bad |= copy_nonempty_str(c, old, "author");
 	bad |= copy_nonempty_str(c, old, "container");
-	v = old ? json_object_get(old, "created") : NULL;
+	v = json_object_get(old, "created");
 	bad |= set_str_or(c, "created", v, GGCR_ZERO_TIME);
 	bad |= copy_nonempty_str(c, old, "docker_version");
 	json_t *hist = json_array();
-	v = old ? json_object_get(old, "history") : NULL;
+	v = json_object_get(old, "history");
 	if (hist && json_is_array(v))
 		bad |= json_array_extend(hist, v);
 	json_t *h = json_object();
 	bad |= !h || set_new(h, "created", json_string(GGCR_ZERO_TIME)) ||
 	       json_array_append_new(hist, h);
 	bad |= set_new(c, "history", hist);
-	v = old ? json_object_get(old, "os") : NULL;
+	v = json_object_get(old, "os");
 	bad |= set_str_or(c, "os", v, "");
 	json_t *rootfs = json_object();
-	json_t *oldfs = old ? json_object_get(old, "rootfs") : NULL;
+	json_t *oldfs = json_object_get(old, "rootfs");
 	v = json_object_get(oldfs, "type");
 	bad |= !rootfs || set_str_or(rootfs, "type", v, "layers");
 	json_t *ids = json_array();
@@ -156,12 +156,12 @@ static json_t *build_config(json_t *old, const char *payload_digest)
 	bad |= !ids || json_array_append_new(ids, json_string(payload_digest));
 	bad |= set_new(rootfs, "diff_ids", ids);
 	bad |= set_new(c, "rootfs", rootfs);
-	v = old ? json_object_get(old, "config") : NULL;
+	v = json_object_get(old, "config");
 	bad |= json_is_object(v) ? json_object_set(c, "config", v)
 	                         : set_new(c, "config", json_object());
 	bad |= copy_nonempty_str(c, old, "os.version");
 	bad |= copy_nonempty_str(c, old, "variant");
-	v = old ? json_object_get(old, "os.features") : NULL;
+	v = json_object_get(old, "os.features");
 	if (json_is_array(v) && json_array_size(v))
 		bad |= json_object_set(c, "os.features", v);
 	if (bad) {
@@ -184,69 +184,72 @@ static json_t *descriptor(const char *mt, int64_t size, const char *digest, json
 	return d;
 }
 
+/* The attachment manifest: the old one's layers plus one for the payload
+ * (its signature as annotation); manifest annotations and subject kept
+ * (they survive an append).  NULL when out of memory. */
+static json_t *attachment_manifest(json_t *om, const char *cfg_s, const char *cfg_digest,
+                                   const char *payload_digest, size_t payload_size,
+                                   const char *sig_b64)
+{
+	json_t *m = json_object(), *ann = json_object(), *layers = json_array();
+	json_t *cmt = json_object_get(json_object_get(om, "config"), "mediaType");
+	json_t *ol = json_object_get(om, "layers");
+	json_t *oa = json_object_get(om, "annotations"), *os = json_object_get(om, "subject");
+	bool bad = !m || !ann || !layers ||
+	           set_new(ann, COCO_COSIGN_ANN_SIGNATURE, json_string(sig_b64)) ||
+	           set_new(m, "schemaVersion", json_integer(2)) ||
+	           set_str_or(m, "mediaType", json_object_get(om, "mediaType"), COCO_MT_OCI_MANIFEST) ||
+	           set_new(m, "config",
+	                   descriptor(json_is_string(cmt) ? json_string_value(cmt) : COCO_MT_OCI_CONFIG,
+	                              (int64_t)strlen(cfg_s), cfg_digest, NULL)) ||
+	           (json_is_array(ol) && json_array_extend(layers, ol)) ||
+	           json_array_append_new(layers, descriptor(COCO_COSIGN_SIMPLESIGNING_MT,
+	                                                    (int64_t)payload_size, payload_digest,
+	                                                    ann)) ||
+	           json_object_set(m, "layers", layers) ||
+	           (json_is_object(oa) && json_object_size(oa) &&
+	            json_object_set(m, "annotations", oa)) ||
+	           (json_is_object(os) && json_object_set(m, "subject", os));
+	json_decref(ann);
+	json_decref(layers);
+	if (bad) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
 int coco_cosign_attachment_build(cocoimg_ctx *ctx, const void *old_manifest, size_t old_manifest_len,
                                  const void *old_config, size_t old_config_len,
                                  const char *payload_digest, size_t payload_size,
                                  const char *sig_b64, coco_buf *manifest, coco_buf *config)
 {
-	json_t *om = NULL, *oc = NULL, *cfg = NULL, *m = NULL, *ann = NULL;
+	json_t *om = NULL, *oc = NULL, *cfg = NULL, *m = NULL;
 	char *cfg_s = NULL, *m_s = NULL;
+	char cfg_digest[COCO_DIGEST_STRLEN];
 	int rc = 0;
-	if (old_manifest &&
-	    (rc = coco_json_parse(ctx, old_manifest, old_manifest_len, "existing signature manifest",
-	                          COCOIMG_EBADIMAGE, &om)))
-		goto out;
-	if (old_config &&
-	    (rc = coco_json_parse(ctx, old_config, old_config_len, "existing signature config",
-	                          COCOIMG_EBADIMAGE, &oc)))
+	if (old_manifest)
+		rc = coco_json_parse(ctx, old_manifest, old_manifest_len, "existing signature manifest",
+		                     COCOIMG_EBADIMAGE, &om);
+	if (!rc && old_config)
+		rc = coco_json_parse(ctx, old_config, old_config_len, "existing signature config",
+		                     COCOIMG_EBADIMAGE, &oc);
+	if (rc)
 		goto out;
 	cfg = build_config(oc, payload_digest);
 	cfg_s = cfg ? coco_json_dump(cfg) : NULL;
-	if (!cfg_s)
-		goto oom;
-	char cfg_digest[COCO_DIGEST_STRLEN];
-	if (coco_digest_bytes(COCO_SHA256, cfg_s, strlen(cfg_s), cfg_digest))
-		goto oom;
-
-	m = json_object();
-	ann = json_object();
-	if (!m || !ann || set_new(ann, COCO_COSIGN_ANN_SIGNATURE, json_string(sig_b64)))
-		goto oom;
-	json_t *v = om ? json_object_get(om, "mediaType") : NULL;
-	json_t *ocd = om ? json_object_get(om, "config") : NULL;
-	json_t *cmt = json_object_get(ocd, "mediaType");
-	json_t *layers = json_array();
-	json_t *ol = om ? json_object_get(om, "layers") : NULL;
-	if (!layers || set_new(m, "schemaVersion", json_integer(2)) ||
-	    set_str_or(m, "mediaType", v, COCO_MT_OCI_MANIFEST) ||
-	    set_new(m, "config",
-	            descriptor(json_is_string(cmt) ? json_string_value(cmt) : COCO_MT_OCI_CONFIG,
-	                       (int64_t)strlen(cfg_s), cfg_digest, NULL)) ||
-	    (json_is_array(ol) && json_array_extend(layers, ol)) ||
-	    json_array_append_new(layers, descriptor(COCO_COSIGN_SIMPLESIGNING_MT,
-	                                             (int64_t)payload_size, payload_digest, ann)) ||
-	    set_new(m, "layers", layers))
-		goto oom;
-	/* manifest-level annotations and subject survive an append */
-	v = om ? json_object_get(om, "annotations") : NULL;
-	if (json_is_object(v) && json_object_size(v) && json_object_set(m, "annotations", v))
-		goto oom;
-	v = om ? json_object_get(om, "subject") : NULL;
-	if (json_is_object(v) && json_object_set(m, "subject", v))
-		goto oom;
-	m_s = coco_json_dump(m);
-	if (!m_s)
-		goto oom;
+	if (!cfg_s || coco_digest_bytes(COCO_SHA256, cfg_s, strlen(cfg_s), cfg_digest) ||
+	    !(m = attachment_manifest(om, cfg_s, cfg_digest, payload_digest, payload_size, sig_b64)) ||
+	    !(m_s = coco_json_dump(m))) {
+		rc = coco_oom(ctx);
+		goto out;
+	}
 	manifest->len = config->len = 0;
 	if (coco_buf_append(manifest, m_s, strlen(m_s)) || coco_buf_append(config, cfg_s, strlen(cfg_s)))
-		goto oom;
-	goto out;
-oom:
-	rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory building the signature manifest");
+		rc = coco_oom(ctx);
 out:
 	free(cfg_s);
 	free(m_s);
-	json_decref(ann);
 	json_decref(m);
 	json_decref(cfg);
 	json_decref(om);

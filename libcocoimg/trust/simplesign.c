@@ -51,116 +51,90 @@ static int go_string(cocoimg_ctx *ctx, json_t *v, const char *where, const char 
 	return 0;
 }
 
-/* go-digest Parse: registered algorithm, lower-case hex of the right
- * length. */
-static bool go_digest_valid(const char *d)
+/* "optional": an object (null too for cosign payloads) whose creator is
+ * a string and timestamp a whole number; other members are ignored. */
+static int simple_optional(cocoimg_ctx *ctx, json_t *opt, bool cosign)
 {
-	const char *c = strchr(d, ':');
-	if (!c)
-		return false;
-	size_t al = (size_t)(c - d), want;
-	if (al == 6 && !memcmp(d, "sha256", 6))
-		want = 64;
-	else if (al == 6 && !memcmp(d, "sha384", 6))
-		want = 96;
-	else if (al == 6 && !memcmp(d, "sha512", 6))
-		want = 128;
-	else
-		return false;
-	const char *h = c + 1;
-	if (strlen(h) != want)
-		return false;
-	for (; *h; h++)
-		if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
-			return false;
-	return true;
+	if (cosign && json_is_null(opt))
+		return 0;
+	if (!json_is_object(opt))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature: \"optional\" is not a JSON object");
+	json_t *c = json_object_get(opt, "creator");
+	if (c && !json_is_null(c) && !json_is_string(c))
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "invalid signature: optional.creator must be a string");
+	json_t *ts = json_object_get(opt, "timestamp");
+	if (!ts || json_is_null(ts))
+		return 0;
+	bool ok = json_is_integer(ts);
+	if (json_is_real(ts)) {
+		double d = json_real_value(ts);
+		ok = d >= -9.2e18 && d <= 9.2e18 && (double)(int64_t)d == d;
+	}
+	if (!ok)
+		return coco_seterr(ctx, COCOIMG_EPOLICY, "invalid signature: field "
+		                   "optional.timestamp is not an integer");
+	return 0;
+}
+
+/* "critical": type want_type, image.docker-manifest-digest (a valid
+ * digest: containers/image >= 5.31 checks its syntax here) and
+ * identity.docker-reference.  *d and *r are borrowed from cr. */
+static int simple_critical(cocoimg_ctx *ctx, json_t *cr, const char *want_type, const char **d,
+                           const char **r)
+{
+	static const char *const crit[] = { "type", "image", "identity" };
+	static const char *const img[] = { "docker-manifest-digest" };
+	static const char *const idn[] = { "docker-reference" };
+	json_t *im = json_object_get(cr, "image"), *id = json_object_get(cr, "identity");
+	const char *t = NULL;
+	int rc;
+	if ((rc = exact_fields(ctx, cr, "critical", crit, 3)) ||
+	    (rc = go_string(ctx, json_object_get(cr, "type"), "critical.type", &t)))
+		return rc;
+	if (strcmp(t, want_type) != 0)
+		return coco_seterr(ctx, COCOIMG_EPOLICY, "invalid signature: unrecognized signature "
+		                   "type \"%s\"", t);
+	if ((rc = exact_fields(ctx, im, "critical.image", img, 1)) ||
+	    (rc = go_string(ctx, json_object_get(im, "docker-manifest-digest"),
+	                    "critical.image.docker-manifest-digest", d)))
+		return rc;
+	if (!coco_go_digest_valid(*d))
+		return coco_seterr(ctx, COCOIMG_EPOLICY, "invalid signature: invalid "
+		                   "docker-manifest-digest value \"%s\"", *d);
+	if ((rc = exact_fields(ctx, id, "critical.identity", idn, 1)))
+		return rc;
+	return go_string(ctx, json_object_get(id, "docker-reference"),
+	                 "critical.identity.docker-reference", r);
 }
 
 int coco_simple_payload_parse(cocoimg_ctx *ctx, const unsigned char *data, size_t len,
                               bool cosign, char **digest, char **reference)
 {
 	static const char *const top[] = { "critical", "optional" };
-	static const char *const crit[] = { "type", "image", "identity" };
-	static const char *const img[] = { "docker-manifest-digest" };
-	static const char *const idn[] = { "docker-reference" };
 	const char *want_type = cosign ? "cosign container image signature"
 	                               : "atomic container signature";
 	json_error_t je;
-	int rc;
 	*digest = *reference = NULL;
 	json_t *j = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j)
 		return coco_seterr(ctx, COCOIMG_EPOLICY, "invalid signature: payload is not valid "
 		                   "JSON: %s", je.text);
-	if ((rc = exact_fields(ctx, j, "the signature", top, 2)))
-		goto out;
-	json_t *opt = json_object_get(j, "optional");
-	if (!(cosign && json_is_null(opt))) {
-		if (!json_is_object(opt)) {
-			rc = coco_seterr(ctx, COCOIMG_EPOLICY,
-			                 "invalid signature: \"optional\" is not a JSON object");
-			goto out;
-		}
-		json_t *c = json_object_get(opt, "creator");
-		if (c && !json_is_null(c) && !json_is_string(c)) {
-			rc = coco_seterr(ctx, COCOIMG_EPOLICY,
-			                 "invalid signature: optional.creator must be a string");
-			goto out;
-		}
-		json_t *ts = json_object_get(opt, "timestamp");
-		if (ts && !json_is_null(ts)) {
-			bool ok = json_is_integer(ts);
-			if (json_is_real(ts)) {
-				double d = json_real_value(ts);
-				ok = d >= -9.2e18 && d <= 9.2e18 && (double)(int64_t)d == d;
-			}
-			if (!ok) {
-				rc = coco_seterr(ctx, COCOIMG_EPOLICY, "invalid signature: field "
-				                 "optional.timestamp is not an integer");
-				goto out;
-			}
+	const char *d = NULL, *r = NULL;
+	int rc;
+	if (!(rc = exact_fields(ctx, j, "the signature", top, 2)) &&
+	    !(rc = simple_optional(ctx, json_object_get(j, "optional"), cosign)) &&
+	    !(rc = simple_critical(ctx, json_object_get(j, "critical"), want_type, &d, &r))) {
+		*digest = coco_strdup(d);
+		*reference = coco_strdup(r);
+		if (!*digest || !*reference) {
+			free(*digest);
+			free(*reference);
+			*digest = *reference = NULL;
+			rc = coco_oom(ctx);
 		}
 	}
-	json_t *cr = json_object_get(j, "critical");
-	if ((rc = exact_fields(ctx, cr, "critical", crit, 3)))
-		goto out;
-	const char *t = NULL;
-	if ((rc = go_string(ctx, json_object_get(cr, "type"), "critical.type", &t)))
-		goto out;
-	if (strcmp(t, want_type) != 0) {
-		rc = coco_seterr(ctx, COCOIMG_EPOLICY, "invalid signature: unrecognized signature "
-		                 "type \"%s\"", t);
-		goto out;
-	}
-	json_t *im = json_object_get(cr, "image");
-	if ((rc = exact_fields(ctx, im, "critical.image", img, 1)))
-		goto out;
-	const char *d = NULL;
-	if ((rc = go_string(ctx, json_object_get(im, "docker-manifest-digest"),
-	                    "critical.image.docker-manifest-digest", &d)))
-		goto out;
-	/* containers/image >= 5.31 validates the digest syntax here. */
-	if (!go_digest_valid(d)) {
-		rc = coco_seterr(ctx, COCOIMG_EPOLICY, "invalid signature: invalid "
-		                 "docker-manifest-digest value \"%s\"", d);
-		goto out;
-	}
-	json_t *id = json_object_get(cr, "identity");
-	if ((rc = exact_fields(ctx, id, "critical.identity", idn, 1)))
-		goto out;
-	const char *r = NULL;
-	if ((rc = go_string(ctx, json_object_get(id, "docker-reference"),
-	                    "critical.identity.docker-reference", &r)))
-		goto out;
-	*digest = coco_strdup(d);
-	*reference = coco_strdup(r);
-	if (!*digest || !*reference) {
-		free(*digest);
-		free(*reference);
-		*digest = *reference = NULL;
-		rc = coco_oom(ctx);
-	}
-out:
 	json_decref(j);
 	return rc;
 }
@@ -168,6 +142,62 @@ out:
 /* ------------------------------------------------------------------ */
 /* Manifest digest                                                     */
 /* ------------------------------------------------------------------ */
+
+/* formatLength and formatTail (base64url) from the protected header of
+ * one schema 1 signature.  0, or -1 when malformed. */
+static int sig_format(json_t *sig, int64_t *flen, coco_buf *tail)
+{
+	json_t *prot = json_object_get(sig, "protected");
+	if (!json_is_string(prot))
+		return -1;
+	coco_buf ph = COCO_BUF_INIT;
+	json_t *pj = NULL;
+	if (!coco_b64url_decode(json_string_value(prot), json_string_length(prot), &ph))
+		pj = json_loadb((const char *)ph.data, ph.len, 0, NULL);
+	coco_buf_free(&ph);
+	json_t *fl = json_object_get(pj, "formatLength");
+	json_t *ft = json_object_get(pj, "formatTail");
+	int rc = -1;
+	if (json_is_integer(fl) && json_is_string(ft) &&
+	    !coco_b64url_decode(json_string_value(ft), json_string_length(ft), tail)) {
+		*flen = json_integer_value(fl);
+		rc = 0;
+	}
+	json_decref(pj);
+	return rc;
+}
+
+/* The JWS payload of a signed schema 1 manifest m: every signature must
+ * name the same formatLength and formatTail.  0 or -1. */
+static int schema1_jws_payload(const unsigned char *m, size_t len, json_t *sigs, coco_buf *out)
+{
+	int64_t flen = -1;
+	coco_buf tail = COCO_BUF_INIT;
+	size_t i;
+	json_t *s;
+	int rc = 0;
+	json_array_foreach(sigs, i, s) {
+		int64_t l;
+		coco_buf t = COCO_BUF_INIT;
+		rc = sig_format(s, &l, &t);
+		if (!rc && flen == -1) {
+			flen = l;
+			tail = t;
+			continue;
+		}
+		if (!rc && !(flen == l && t.len == tail.len &&
+		             (t.len == 0 || memcmp(t.data, tail.data, t.len) == 0)))
+			rc = -1;
+		coco_buf_free(&t);
+		if (rc)
+			break;
+	}
+	if (!rc && (flen < 0 || (uint64_t)flen > len || coco_buf_append(out, m, (size_t)flen) ||
+	            coco_buf_append(out, tail.data, tail.len)))
+		rc = -1;
+	coco_buf_free(&tail);
+	return rc;
+}
 
 /*
  * For a signed Docker schema 1 manifest, the digest covers the JWS
@@ -179,67 +209,15 @@ out:
 static int schema1_payload(const unsigned char *m, size_t len, coco_buf *out)
 {
 	json_t *j = json_loadb((const char *)m, len, 0, NULL);
-	if (!j)
-		return 0;
-	int rc = 0;
 	json_t *sv = json_object_get(j, "schemaVersion");
 	json_t *sigs = json_object_get(j, "signatures");
+	int rc = 0;
 	if (!json_is_integer(sv) || json_integer_value(sv) != 1 || !sigs)
-		goto out;
-	rc = -1;
-	if (!json_is_array(sigs) || json_array_size(sigs) == 0)
-		goto out;
-	int64_t flen = -1;
-	coco_buf tail = COCO_BUF_INIT;
-	size_t i;
-	json_t *s;
-	json_array_foreach(sigs, i, s) {
-		json_t *prot = json_object_get(s, "protected");
-		if (!json_is_string(prot))
-			goto bad;
-		coco_buf ph = COCO_BUF_INIT;
-		if (coco_b64url_decode(json_string_value(prot), json_string_length(prot), &ph)) {
-			coco_buf_free(&ph);
-			goto bad;
-		}
-		json_t *pj = json_loadb((const char *)ph.data, ph.len, 0, NULL);
-		coco_buf_free(&ph);
-		json_t *fl = pj ? json_object_get(pj, "formatLength") : NULL;
-		json_t *ft = pj ? json_object_get(pj, "formatTail") : NULL;
-		if (!json_is_integer(fl) || !json_is_string(ft)) {
-			json_decref(pj);
-			goto bad;
-		}
-		coco_buf t = COCO_BUF_INIT;
-		if (coco_b64url_decode(json_string_value(ft), json_string_length(ft), &t)) {
-			json_decref(pj);
-			coco_buf_free(&t);
-			goto bad;
-		}
-		int64_t l = json_integer_value(fl);
-		json_decref(pj);
-		if (flen == -1) {
-			flen = l;
-			tail = t;
-		} else {
-			bool same = flen == l && t.len == tail.len &&
-			            (t.len == 0 || memcmp(t.data, tail.data, t.len) == 0);
-			coco_buf_free(&t);
-			if (!same)
-				goto bad;
-		}
-	}
-	if (flen < 0 || (uint64_t)flen > len)
-		goto bad;
-	if (coco_buf_append(out, m, (size_t)flen) || coco_buf_append(out, tail.data, tail.len))
-		goto bad;
-	coco_buf_free(&tail);
-	rc = 1;
-	goto out;
-bad:
-	coco_buf_free(&tail);
-	rc = -1;
-out:
+		rc = 0;
+	else if (!json_is_array(sigs) || json_array_size(sigs) == 0)
+		rc = -1;
+	else
+		rc = schema1_jws_payload(m, len, sigs, out) ? -1 : 1;
 	json_decref(j);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * libcocoimg trust/: internal interfaces between the policy engine
- * (policy.c, identity rules, simple signing / OpenPGP) and the cosign
- * code (cosign.c, signing).  Not installed.
+ * (policy_parse.c/policy_eval.c, identity rules, simple signing / OpenPGP)
+ * and the cosign code (cosign.c, signing).  Not installed.
  */
 #ifndef COCO_TRUST_H
 #define COCO_TRUST_H
@@ -93,6 +93,9 @@ void coco_pubkeys_free(EVP_PKEY **keys, size_t n);
 /* "sha256:<hex>" -> "sha256-<hex>.sig" (malloc'd), NULL if the digest is
  * malformed. */
 char *coco_cosign_attachment_tag(const char *digest);
+/* go-digest's Parse as signature payloads use it: sha256, sha384 or sha512
+ * and lower-case hex of the right length. */
+bool coco_go_digest_valid(const char *s);
 
 /*
  * Strict parse of a cosign payload with containers/image's rules for

@@ -87,39 +87,46 @@ char *coco_json_dump(json_t *j)
 
 /* Go's encoding/json for []byte is standard base64 with padding; the Rust
  * serde form of the same fields is an array of byte values. */
+/* Go's []byte from a string: standard base64 with padding. */
+static int bytes_from_base64(json_t *v, coco_buf *out)
+{
+	size_t n = json_string_length(v);
+	const char *s = json_string_value(v);
+	if (n % 4)
+		return COCOIMG_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '='))
+			return COCOIMG_EINVAL;
+	}
+	return coco_b64_decode(s, n, out) ? COCOIMG_EINVAL : 0;
+}
+
+/* Bytes as an array of integers 0..255. */
+static int bytes_from_array(json_t *v, coco_buf *out)
+{
+	size_t n = json_array_size(v);
+	if (coco_buf_reserve(out, n + 1))
+		return COCOIMG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(v, i);
+		json_int_t b = json_is_integer(e) ? json_integer_value(e) : -1;
+		if (b < 0 || b > 255)
+			return COCOIMG_EINVAL;
+		out->data[out->len++] = (unsigned char)b;
+	}
+	return 0;
+}
+
 int coco_json_bytes(json_t *v, coco_buf *out)
 {
 	if (!v || json_is_null(v))
 		return 0;
-	if (json_is_string(v)) {
-		size_t n = json_string_length(v);
-		const char *s = json_string_value(v);
-		/* Go's []byte decoding: standard base64 with padding. */
-		if (n % 4)
-			return COCOIMG_EINVAL;
-		for (size_t i = 0; i < n; i++) {
-			char c = s[i];
-			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			      c == '+' || c == '/' || c == '='))
-				return COCOIMG_EINVAL;
-		}
-		return coco_b64_decode(s, n, out) ? COCOIMG_EINVAL : 0;
-	}
-	if (json_is_array(v)) {
-		size_t n = json_array_size(v);
-		if (coco_buf_reserve(out, n + 1))
-			return COCOIMG_ENOMEM;
-		for (size_t i = 0; i < n; i++) {
-			json_t *e = json_array_get(v, i);
-			if (!json_is_integer(e))
-				return COCOIMG_EINVAL;
-			json_int_t b = json_integer_value(e);
-			if (b < 0 || b > 255)
-				return COCOIMG_EINVAL;
-			out->data[out->len++] = (unsigned char)b;
-		}
-		return 0;
-	}
+	if (json_is_string(v))
+		return bytes_from_base64(v, out);
+	if (json_is_array(v))
+		return bytes_from_array(v, out);
 	return COCOIMG_EINVAL;
 }
 

@@ -246,6 +246,39 @@ static int check_layout_file(cocoimg_ctx *ctx, const char *dir)
 	return rc;
 }
 
+/* The index entry a reference names: "@N", an image name
+ * (org.opencontainers.image.ref.name), or, without either, the only one. */
+static int select_entry(cocoimg_ctx *ctx, oci_src *o, const char *tag)
+{
+	const coco_manifest *ix = o->index;
+	if (tag && tag[0] == '@') {
+		unsigned long n = strtoul(tag + 1, NULL, 10);
+		if (n >= ix->n_manifests)
+			return coco_seterr(ctx, COCOIMG_ENOTFOUND, "layout %s has no entry %s (%zu entries)",
+			                   o->dir, tag, ix->n_manifests);
+		o->entry = n;
+		return 0;
+	}
+	if (tag) {
+		for (size_t i = 0; i < ix->n_manifests; i++) {
+			json_t *v = json_object_get(ix->manifests[i].annotations, REFNAME);
+			if (v && !strcmp(json_string_value(v), tag)) {
+				o->entry = i;
+				return 0;
+			}
+		}
+		return coco_seterr(ctx, COCOIMG_ENOTFOUND, "no image named \"%s\" in layout %s", tag,
+		                   o->dir);
+	}
+	if (ix->n_manifests == 0)
+		return coco_seterr(ctx, COCOIMG_ENOTFOUND, "layout %s holds no image", o->dir);
+	if (ix->n_manifests != 1)
+		return coco_seterr(ctx, COCOIMG_EINVAL,
+		                   "layout %s holds %zu images: name one with oci:%s:TAG or @N", o->dir,
+		                   ix->n_manifests, o->dir);
+	return 0;
+}
+
 int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out)
 {
 	*out = NULL;
@@ -261,7 +294,7 @@ int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_sr
 	oci_src *o = calloc(1, sizeof(*o));
 	int rc = 0;
 	if (!s || !o || !(o->dir = coco_strdup(ref->path))) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto fail;
 	}
 	s->ops = &oci_src_ops;
@@ -279,37 +312,8 @@ int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_sr
 		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s/index.json is not an image index", o->dir);
 		goto fail;
 	}
-	const char *tag = ref->tag;
-	if (tag && tag[0] == '@') {
-		unsigned long n = strtoul(tag + 1, NULL, 10);
-		if (n >= o->index->n_manifests) {
-			rc = coco_seterr(ctx, COCOIMG_ENOTFOUND, "layout %s has no entry %s (%zu entries)",
-			                 o->dir, tag, o->index->n_manifests);
-			goto fail;
-		}
-		o->entry = n;
-	} else if (tag) {
-		size_t i;
-		for (i = 0; i < o->index->n_manifests; i++) {
-			json_t *a = o->index->manifests[i].annotations;
-			json_t *v = a ? json_object_get(a, REFNAME) : NULL;
-			if (v && !strcmp(json_string_value(v), tag))
-				break;
-		}
-		if (i == o->index->n_manifests) {
-			rc = coco_seterr(ctx, COCOIMG_ENOTFOUND, "no image named \"%s\" in layout %s", tag, o->dir);
-			goto fail;
-		}
-		o->entry = i;
-	} else if (o->index->n_manifests != 1) {
-		if (o->index->n_manifests == 0)
-			rc = coco_seterr(ctx, COCOIMG_ENOTFOUND, "layout %s holds no image", o->dir);
-		else
-			rc = coco_seterr(ctx, COCOIMG_EINVAL,
-			                 "layout %s holds %zu images: name one with oci:%s:TAG or @N", o->dir,
-			                 o->index->n_manifests, o->dir);
+	if ((rc = select_entry(ctx, o, ref->tag)))
 		goto fail;
-	}
 	if (!coco_mt_is_manifest(o->index->manifests[o->entry].media_type)) {
 		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "layout %s: entry has unsupported media type \"%.200s\"",
 		                 o->dir, o->index->manifests[o->entry].media_type);

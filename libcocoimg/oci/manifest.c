@@ -388,42 +388,32 @@ static int parse_desc_array(cocoimg_ctx *ctx, json_t *doc, const char *key, cons
 	return 0;
 }
 
-int coco_manifest_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *hint,
-                        coco_manifest **out)
+/* schemaVersion: 2 (schema 1 is refused as unsupported). */
+static int manifest_schema_version(cocoimg_ctx *ctx, json_t *j)
 {
-	*out = NULL;
-	const char *what = "manifest";
-	if (len > COCO_MAX_MANIFEST)
-		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest too large (%zu bytes, limit %d)", len,
-		                   COCO_MAX_MANIFEST);
-	coco_manifest *m = calloc(1, sizeof(*m));
-	if (!m)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	int rc = coco_json_parse(ctx, data, len, what, COCOIMG_EBADIMAGE, &m->json);
-	if (rc)
-		goto fail;
-	json_t *sv = json_object_get(m->json, "schemaVersion");
-	if (!sv) {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: missing field \"schemaVersion\"");
-		goto fail;
-	}
-	if (!json_is_integer(sv)) {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: field \"schemaVersion\" must be an integer");
-		goto fail;
-	}
-	if (json_integer_value(sv) == 1) {
-		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "Docker schema1 manifests are not supported");
-		goto fail;
-	}
-	if (json_integer_value(sv) != 2) {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: unsupported schemaVersion %lld",
-		                 (long long)json_integer_value(sv));
-		goto fail;
-	}
+	json_t *sv = json_object_get(j, "schemaVersion");
+	if (!sv)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: missing field \"schemaVersion\"");
+	if (!json_is_integer(sv))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                   "manifest: field \"schemaVersion\" must be an integer");
+	if (json_integer_value(sv) == 1)
+		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "Docker schema1 manifests are not supported");
+	if (json_integer_value(sv) != 2)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: unsupported schemaVersion %lld",
+		                   (long long)json_integer_value(sv));
+	return 0;
+}
+
+/* The media type: the document's own, which must agree with hint (a
+ * Content-Type or descriptor media type, parameters stripped); else the
+ * hint; else guessed from the fields present. */
+static int manifest_media_type(cocoimg_ctx *ctx, coco_manifest *m, const char *hint)
+{
 	const char *doc_mt;
-	if ((rc = coco_json_opt_str(ctx, m->json, "mediaType", what, COCOIMG_EBADIMAGE, &doc_mt)))
-		goto fail;
-	/* hint: Content-Type or descriptor media type, parameters stripped */
+	int rc = coco_json_opt_str(ctx, m->json, "mediaType", "manifest", COCOIMG_EBADIMAGE, &doc_mt);
+	if (rc)
+		return rc;
 	const char *hint_mt = NULL;
 	if (hint) {
 		size_t hn = strcspn(hint, ";");
@@ -433,17 +423,13 @@ int coco_manifest_parse(cocoimg_ctx *ctx, const void *data, size_t len, const ch
 	}
 	if (doc_mt) {
 		m->media_type = known_manifest_type(doc_mt, strlen(doc_mt));
-		if (!m->media_type) {
-			rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "unsupported manifest media type \"%.200s\"",
-			                 doc_mt);
-			goto fail;
-		}
-		if (hint_mt && hint_mt != m->media_type) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
-			                 "manifest: mediaType \"%s\" does not match the expected \"%s\"",
-			                 m->media_type, hint_mt);
-			goto fail;
-		}
+		if (!m->media_type)
+			return coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
+			                   "unsupported manifest media type \"%.200s\"", doc_mt);
+		if (hint_mt && hint_mt != m->media_type)
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+			                   "manifest: mediaType \"%s\" does not match the expected \"%s\"",
+			                   m->media_type, hint_mt);
 	} else if (hint_mt) {
 		m->media_type = hint_mt;
 	} else if (json_object_get(m->json, "manifests")) {
@@ -451,43 +437,64 @@ int coco_manifest_parse(cocoimg_ctx *ctx, const void *data, size_t len, const ch
 	} else if (json_object_get(m->json, "config")) {
 		m->media_type = COCO_MT_OCI_MANIFEST;
 	} else {
-		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
-		                 "manifest: no \"mediaType\", \"config\" or \"manifests\" field: unknown format");
-		goto fail;
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                   "manifest: no \"mediaType\", \"config\" or \"manifests\" field: unknown format");
 	}
-	m->kind = coco_mt_is_index(m->media_type) ? COCO_KIND_INDEX : COCO_KIND_IMAGE;
-	if ((rc = check_string_map(ctx, m->json, "annotations", what, &m->annotations)))
-		goto fail;
-	if (m->kind == COCO_KIND_IMAGE) {
-		if (json_object_get(m->json, "manifests")) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
-			                 "manifest: an image manifest must not have a \"manifests\" field");
-			goto fail;
-		}
-		json_t *c = json_object_get(m->json, "config");
-		if (!c) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: missing field \"config\"");
-			goto fail;
-		}
-		if ((rc = coco_desc_parse(ctx, c, "manifest config", &m->config)))
-			goto fail;
-		if ((rc = parse_desc_array(ctx, m->json, "layers", what, &m->layers, &m->n_layers)))
-			goto fail;
-	} else {
-		if (json_object_get(m->json, "config") || json_object_get(m->json, "layers")) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE,
-			                 "index: an index must not have \"config\" or \"layers\" fields");
-			goto fail;
-		}
-		if ((rc = parse_desc_array(ctx, m->json, "manifests", "index", &m->manifests,
-		                           &m->n_manifests)))
-			goto fail;
+	return 0;
+}
+
+/* An image manifest's config and layers. */
+static int manifest_image_fields(cocoimg_ctx *ctx, coco_manifest *m)
+{
+	if (json_object_get(m->json, "manifests"))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                   "manifest: an image manifest must not have a \"manifests\" field");
+	json_t *c = json_object_get(m->json, "config");
+	if (!c)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: missing field \"config\"");
+	int rc = coco_desc_parse(ctx, c, "manifest config", &m->config);
+	if (rc)
+		return rc;
+	return parse_desc_array(ctx, m->json, "layers", "manifest", &m->layers, &m->n_layers);
+}
+
+/* An index's manifests. */
+static int manifest_index_fields(cocoimg_ctx *ctx, coco_manifest *m)
+{
+	if (json_object_get(m->json, "config") || json_object_get(m->json, "layers"))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                   "index: an index must not have \"config\" or \"layers\" fields");
+	return parse_desc_array(ctx, m->json, "manifests", "index", &m->manifests, &m->n_manifests);
+}
+
+int coco_manifest_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char *hint,
+                        coco_manifest **out)
+{
+	*out = NULL;
+	if (len > COCO_MAX_MANIFEST)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest too large (%zu bytes, limit %d)", len,
+		                   COCO_MAX_MANIFEST);
+	coco_manifest *m = calloc(1, sizeof(*m));
+	if (!m)
+		return coco_oom(ctx);
+	int rc = coco_json_parse(ctx, data, len, "manifest", COCOIMG_EBADIMAGE, &m->json);
+	if (!rc)
+		rc = manifest_schema_version(ctx, m->json);
+	if (!rc)
+		rc = manifest_media_type(ctx, m, hint);
+	if (!rc) {
+		m->kind = coco_mt_is_index(m->media_type) ? COCO_KIND_INDEX : COCO_KIND_IMAGE;
+		rc = check_string_map(ctx, m->json, "annotations", "manifest", &m->annotations);
+	}
+	if (!rc)
+		rc = m->kind == COCO_KIND_IMAGE ? manifest_image_fields(ctx, m)
+		                                : manifest_index_fields(ctx, m);
+	if (rc) {
+		coco_manifest_free(m);
+		return rc;
 	}
 	*out = m;
 	return 0;
-fail:
-	coco_manifest_free(m);
-	return rc;
 }
 
 char *coco_manifest_serialize(const coco_manifest *m, size_t *len)

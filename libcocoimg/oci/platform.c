@@ -179,19 +179,60 @@ static bool is_attestation(const coco_desc *d)
 	return v && json_is_string(v) && !strcmp(json_string_value(v), "attestation-manifest");
 }
 
+/* How well index entry d fits want: the position of its variant in
+ * variants (lower is better), or SIZE_MAX when it does not fit.  An entry
+ * without a platform fits (last) only when it is the index's only image. */
+static size_t entry_rank(const coco_desc *d, const norm_plat *want, const char *const *variants,
+                         size_t nv, bool only_image)
+{
+	if (!coco_mt_is_manifest(d->media_type) || is_attestation(d))
+		return SIZE_MAX;
+	if (!d->platform.os)
+		return only_image ? nv : SIZE_MAX;
+	norm_plat have;
+	normalize(d->platform.os, d->platform.arch, d->platform.variant, &have);
+	if (strcmp(have.os, want->os) || strcmp(have.arch, want->arch))
+		return SIZE_MAX;
+	for (size_t k = 0; k < nv; k++)
+		if (!strcmp(have.variant, variants[k]))
+			return k;
+	return SIZE_MAX;
+}
+
+/* ENOTFOUND naming the wanted platform and listing what the index has. */
+static int no_platform(cocoimg_ctx *ctx, const coco_manifest *index, const norm_plat *want)
+{
+	char list[600] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < index->n_manifests && used < sizeof(list) - 80; i++) {
+		const coco_desc *d = &index->manifests[i];
+		if (!coco_mt_is_manifest(d->media_type))
+			continue;
+		const coco_platform *dp = &d->platform;
+		int w = snprintf(list + used, sizeof(list) - used, "%s%.20s/%.20s%s%.20s", used ? ", " : "",
+		                 dp->os ? dp->os : "?", dp->arch ? dp->arch : "?", dp->variant ? "/" : "",
+		                 dp->variant ? dp->variant : "");
+		if (w > 0)
+			used += (size_t)w;
+	}
+	return coco_seterr(ctx, COCOIMG_ENOTFOUND,
+	                   "no image found in the index for platform %s/%s%s%s (available: %s)", want->os,
+	                   want->arch, want->variant[0] ? "/" : "", want->variant, used ? list : "none");
+}
+
 int coco_index_select(cocoimg_ctx *ctx, const coco_manifest *index, const coco_platform *p,
                       size_t *which)
 {
 	coco_platform own = { 0 };
 	if (!p) {
 		const char *opt = coco_opt(ctx, NULL, "platform");
-		if (opt) {
-			int rc = coco_platform_parse(ctx, opt, &own);
-			if (rc)
-				return rc;
-		} else {
+		int rc = 0;
+		if (opt)
+			rc = coco_platform_parse(ctx, opt, &own);
+		else
 			coco_platform_host(&own);
-		}
+		if (rc)
+			return rc;
 		p = &own;
 	}
 	norm_plat want;
@@ -199,62 +240,23 @@ int coco_index_select(cocoimg_ctx *ctx, const coco_manifest *index, const coco_p
 	const char *variants[8];
 	size_t nv = wanted_variants(&want, variants);
 
-	size_t best = SIZE_MAX, best_rank = SIZE_MAX;
-	size_t n_manifest_entries = 0;
+	size_t n_images = 0;
 	for (size_t i = 0; i < index->n_manifests; i++)
 		if (coco_mt_is_manifest(index->manifests[i].media_type))
-			n_manifest_entries++;
+			n_images++;
+	size_t best = SIZE_MAX, best_rank = SIZE_MAX;
 	for (size_t i = 0; i < index->n_manifests; i++) {
-		const coco_desc *d = &index->manifests[i];
-		if (!coco_mt_is_manifest(d->media_type) || is_attestation(d))
-			continue;
-		size_t rank;
-		if (!d->platform.os) {
-			/* no platform: only when it is the index's only image */
-			if (n_manifest_entries != 1)
-				continue;
-			rank = nv;
-		} else {
-			norm_plat have;
-			normalize(d->platform.os, d->platform.arch, d->platform.variant, &have);
-			if (strcmp(have.os, want.os) || strcmp(have.arch, want.arch))
-				continue;
-			rank = SIZE_MAX;
-			for (size_t k = 0; k < nv; k++)
-				if (!strcmp(have.variant, variants[k])) {
-					rank = k;
-					break;
-				}
-			if (rank == SIZE_MAX)
-				continue;
-		}
+		size_t rank = entry_rank(&index->manifests[i], &want, variants, nv, n_images == 1);
 		if (rank < best_rank) {
 			best_rank = rank;
 			best = i;
 		}
 	}
-	if (best != SIZE_MAX) {
+	int rc = 0;
+	if (best != SIZE_MAX)
 		*which = best;
-		coco_platform_clear(&own);
-		return 0;
-	}
-	/* list what is there */
-	char list[600] = "";
-	size_t used = 0;
-	for (size_t i = 0; i < index->n_manifests && used < sizeof(list) - 80; i++) {
-		const coco_desc *d = &index->manifests[i];
-		if (!coco_mt_is_manifest(d->media_type))
-			continue;
-		int w = snprintf(list + used, sizeof(list) - used, "%s%.20s/%.20s%s%.20s", used ? ", " : "",
-		                 d->platform.os ? d->platform.os : "?",
-		                 d->platform.arch ? d->platform.arch : "?", d->platform.variant ? "/" : "",
-		                 d->platform.variant ? d->platform.variant : "");
-		if (w > 0)
-			used += (size_t)w;
-	}
-	int rc = coco_seterr(ctx, COCOIMG_ENOTFOUND,
-	                     "no image found in the index for platform %s/%s%s%s (available: %s)", want.os,
-	                     want.arch, want.variant[0] ? "/" : "", want.variant, used ? list : "none");
+	else
+		rc = no_platform(ctx, index, &want);
 	coco_platform_clear(&own);
 	return rc;
 }

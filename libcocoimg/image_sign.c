@@ -263,6 +263,76 @@ static int load_key(cocoimg_ctx *ctx, const cocoimg_sign_options *o, EVP_PKEY **
 	return rc;
 }
 
+/* The identity to sign for: --sign-identity verbatim (as cosign
+ * --sign-container-identity writes it, after checking it parses), else the
+ * docker reference's repository. */
+static int sign_identity(cocoimg_ctx *ctx, const coco_ref *ref, const char *given, char **identity)
+{
+	if (given) {
+		coco_dref chk;
+		int rc = coco_dref_parse(ctx, given, &chk);
+		if (rc) {
+			coco_preferr(ctx, COCOIMG_EINVAL, "sign: --sign-identity");
+			return rc;
+		}
+		coco_dref_clear(&chk);
+		*identity = coco_strdup(given);
+	} else if (ref->transport == COCO_TR_DOCKER) {
+		*identity = coco_cosign_identity_for(&ref->docker);
+	} else {
+		return coco_seterr(ctx, COCOIMG_EINVAL,
+		                   "sign: an oci: layout has no repository name to sign for; give the "
+		                   "identity with --sign-identity REF");
+	}
+	return *identity ? 0 : coco_oom(ctx);
+}
+
+/* The manifest the reference names (for an index: the index), its digest
+ * (top, checked against a digest reference) and its parsed form. */
+static int read_top_manifest(cocoimg_ctx *ctx, coco_src *src, const coco_ref *ref, coco_buf *raw,
+                             char **mt, char top[COCO_DIGEST_STRLEN], coco_manifest **m)
+{
+	int rc = src->ops->get_manifest(src, NULL, raw, mt);
+	if (rc)
+		return rc;
+	coco_digest_bytes(COCO_SHA256, raw->data, raw->len, top);
+	if (ref->transport == COCO_TR_DOCKER && ref->docker.digest && strcmp(ref->docker.digest, top))
+		return coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s",
+		                   ref->docker.digest, top);
+	if ((rc = coco_manifest_parse(ctx, raw->data, raw->len, *mt, m)))
+		coco_preferr(ctx, rc, "manifest %s", top);
+	return rc;
+}
+
+/* Sign every distinct manifest an index lists. */
+static int sign_index_entries(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key,
+                              const char *identity, const coco_manifest *m, json_t *sigs)
+{
+	for (size_t i = 0; i < m->n_manifests; i++) {
+		const char *d = m->manifests[i].digest;
+		bool dup = false;
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(m->manifests[j].digest, d);
+		int rc = dup ? 0 : sign_digest(ctx, ref, key, identity, d, sigs);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The report document: image, manifest digest, one entry a signature. */
+static int sign_report(cocoimg_ctx *ctx, const coco_ref *ref, const char *top, json_t *sigs,
+                       char **report)
+{
+	char *img = coco_ref_string(ref);
+	json_t *rep = json_pack("{s:s?,s:s,s:O}", "image", img, "manifest_digest", top, "signatures",
+	                        sigs);
+	free(img);
+	*report = rep ? coco_json_dump(rep) : NULL;
+	json_decref(rep);
+	return *report ? 0 : coco_oom(ctx);
+}
+
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report)
 {
@@ -283,7 +353,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 	coco_buf raw = COCO_BUF_INIT;
 	char *mt = NULL;
 	coco_manifest *m = NULL;
-	json_t *sigs = NULL, *rep = NULL;
+	json_t *sigs = NULL;
 	int rc = coco_ref_parse(ctx, image, &ref);
 	if (rc)
 		return rc;
@@ -293,46 +363,12 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 		                 "or oci: layout copy");
 		goto out;
 	}
-	if (opts->sign_identity) {
-		coco_dref chk;
-		if ((rc = coco_dref_parse(ctx, opts->sign_identity, &chk))) {
-			coco_preferr(ctx, COCOIMG_EINVAL, "sign: --sign-identity");
-			goto out;
-		}
-		coco_dref_clear(&chk);
-		/* written verbatim, as cosign --sign-container-identity does */
-		identity = coco_strdup(opts->sign_identity);
-	} else if (ref->transport == COCO_TR_DOCKER) {
-		identity = coco_cosign_identity_for(&ref->docker);
-	} else {
-		rc = coco_seterr(ctx, COCOIMG_EINVAL,
-		                 "sign: an oci: layout has no repository name to sign for; give the "
-		                 "identity with --sign-identity REF");
-		goto out;
-	}
-	if (!identity) {
-		rc = coco_oom(ctx);
-		goto out;
-	}
-	if ((rc = load_key(ctx, opts, &key)))
-		goto out;
-
-	/* the manifest the reference names (for an index: the index) */
-	if ((rc = coco_src_open(ctx, image, "src", &src)))
-		goto out;
-	if ((rc = src->ops->get_manifest(src, NULL, &raw, &mt)))
-		goto out;
 	char top[COCO_DIGEST_STRLEN];
-	coco_digest_bytes(COCO_SHA256, raw.data, raw.len, top);
-	if (ref->transport == COCO_TR_DOCKER && ref->docker.digest && strcmp(ref->docker.digest, top)) {
-		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s",
-		                 ref->docker.digest, top);
+	if ((rc = sign_identity(ctx, ref, opts->sign_identity, &identity)) ||
+	    (rc = load_key(ctx, opts, &key)) ||
+	    (rc = coco_src_open(ctx, image, "src", &src)) ||
+	    (rc = read_top_manifest(ctx, src, ref, &raw, &mt, top, &m)))
 		goto out;
-	}
-	if ((rc = coco_manifest_parse(ctx, raw.data, raw.len, mt, &m))) {
-		coco_preferr(ctx, rc, "manifest %s", top);
-		goto out;
-	}
 	sigs = json_array();
 	if (!sigs) {
 		rc = coco_oom(ctx);
@@ -340,28 +376,12 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 	}
 	if ((rc = sign_digest(ctx, ref, key, identity, top, sigs)))
 		goto out;
-	if (m->kind == COCO_KIND_INDEX && opts->recursive) {
-		for (size_t i = 0; i < m->n_manifests; i++) {
-			const char *d = m->manifests[i].digest;
-			bool dup = false;
-			for (size_t j = 0; j < i; j++)
-				dup |= !strcmp(m->manifests[j].digest, d);
-			if (dup)
-				continue;
-			if ((rc = sign_digest(ctx, ref, key, identity, d, sigs)))
-				goto out;
-		}
-	}
-	if (report) {
-		char *img = coco_ref_string(ref);
-		rep = json_pack("{s:s?,s:s,s:O}", "image", img, "manifest_digest", top, "signatures", sigs);
-		free(img);
-		*report = rep ? coco_json_dump(rep) : NULL;
-		if (!*report)
-			rc = coco_oom(ctx);
-	}
+	if (m->kind == COCO_KIND_INDEX && opts->recursive &&
+	    (rc = sign_index_entries(ctx, ref, key, identity, m, sigs)))
+		goto out;
+	if (report)
+		rc = sign_report(ctx, ref, top, sigs, report);
 out:
-	json_decref(rep);
 	json_decref(sigs);
 	coco_manifest_free(m);
 	free(mt);

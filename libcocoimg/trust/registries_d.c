@@ -97,6 +97,73 @@ static int section_find(coco_regd *rd, const char *ns)
 	return -1;
 }
 
+/* The section's name in messages. */
+static const char *section_name(const char *ns)
+{
+	return ns ? ns : "default-docker";
+}
+
+/* lookaside, sigstore and their -staging variants: strings; only the
+ * first two are kept.  Go keeps "" as unset: the search goes on (to the
+ * legacy key, then to less specific sections). */
+static int section_string(cocoimg_ctx *ctx, regd_section *sec, const char *k, yaml_node_t *v,
+                          const char *ns, const char *name)
+{
+	if (!v || v->type != YAML_SCALAR_NODE)
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: %s of %s must be a string", name, k,
+		                   section_name(ns));
+	char **dst = !strcmp(k, "lookaside") ? &sec->lookaside
+	           : !strcmp(k, "sigstore") ? &sec->sigstore : NULL;
+	if (!dst || is_null(v) || !*scalar(v))
+		return 0;
+	free(*dst);
+	*dst = coco_strdup(scalar(v));
+	return 0;
+}
+
+/* use-sigstore-attachments: a YAML boolean (or null: unset). */
+static int section_bool(cocoimg_ctx *ctx, regd_section *sec, yaml_node_t *v, const char *ns,
+                        const char *name)
+{
+	static const char *const yes[] = { "true", "True", "TRUE" };
+	static const char *const no[] = { "false", "False", "FALSE" };
+	const char *s = scalar(v);
+	if (is_null(v))
+		return 0;
+	for (size_t i = 0; s && i < 3; i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			sec->use_attachments = !strcmp(s, yes[i]);
+			return 0;
+		}
+	}
+	return coco_seterr(ctx, COCOIMG_ECONFIG,
+	                   "%s: use-sigstore-attachments of %s must be true or false", name,
+	                   section_name(ns));
+}
+
+/* The keys of a section mapping n; others are ignored, as containers/image
+ * does. */
+static int section_keys(cocoimg_ctx *ctx, yaml_document_t *d, yaml_node_t *n, regd_section *sec,
+                        const char *ns, const char *name)
+{
+	static const char *const strs[] = { "lookaside", "sigstore", "lookaside-staging",
+	                                    "sigstore-staging" };
+	int rc = 0;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+	     !rc && p < n->data.mapping.pairs.top; p++) {
+		const char *k = scalar(yaml_document_get_node(d, p->key));
+		yaml_node_t *v = yaml_document_get_node(d, p->value);
+		bool is_str = false;
+		for (size_t i = 0; i < COCO_ARRAY_SIZE(strs); i++)
+			is_str = is_str || !strcmp(k, strs[i]);
+		if (is_str)
+			rc = section_string(ctx, sec, k, v, ns, name);
+		else if (!strcmp(k, "use-sigstore-attachments"))
+			rc = section_bool(ctx, sec, v, ns, name);
+	}
+	return rc;
+}
+
 static int parse_section(cocoimg_ctx *ctx, coco_regd *rd, yaml_document_t *d, yaml_node_t *n,
                          const char *ns, const char *name)
 {
@@ -110,62 +177,22 @@ static int parse_section(cocoimg_ctx *ctx, coco_regd *rd, yaml_document_t *d, ya
 	if (n && !is_null(n)) {
 		if (n->type != YAML_MAPPING_NODE)
 			return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: %s must be a mapping", name,
-			                   ns ? ns : "default-docker");
+			                   section_name(ns));
 		if ((rc = check_dups(ctx, d, n, name)))
 			return rc;
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-		     p++) {
-			const char *k = scalar(yaml_document_get_node(d, p->key));
-			yaml_node_t *v = yaml_document_get_node(d, p->value);
-			bool is_la = !strcmp(k, "lookaside"), is_ss = !strcmp(k, "sigstore");
-			bool is_str = is_la || is_ss || !strcmp(k, "lookaside-staging") ||
-			              !strcmp(k, "sigstore-staging");
-			if (is_str) {
-				if (!v || v->type != YAML_SCALAR_NODE) {
-					rc = coco_seterr(ctx, COCOIMG_ECONFIG, "%s: %s of %s must be a "
-					                 "string", name, k, ns ? ns : "default-docker");
-					goto fail;
-				}
-				/* Go keeps "" as unset: the search goes on (to the
-				 * legacy key, then to less specific sections) */
-				if (is_null(v) || !*scalar(v) || (!is_la && !is_ss))
-					continue;
-				char **dst = is_la ? &sec.lookaside : &sec.sigstore;
-				free(*dst);
-				*dst = coco_strdup(scalar(v));
-			} else if (!strcmp(k, "use-sigstore-attachments")) {
-				const char *s = scalar(v);
-				if (is_null(v))
-					continue;
-				if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
-					sec.use_attachments = 1;
-				else if (s && (!strcmp(s, "false") || !strcmp(s, "False") ||
-				               !strcmp(s, "FALSE")))
-					sec.use_attachments = 0;
-				else {
-					rc = coco_seterr(ctx, COCOIMG_ECONFIG, "%s: use-sigstore-"
-					                 "attachments of %s must be true or false", name,
-					                 ns ? ns : "default-docker");
-					goto fail;
-				}
-			}
-			/* other keys: ignored, as containers/image does */
-		}
+		rc = section_keys(ctx, d, n, &sec, ns, name);
 	}
-	regd_section *nv = realloc(rd->v, (rd->n + 1) * sizeof(*nv));
+	regd_section *nv = rc ? NULL : realloc(rd->v, (rd->n + 1) * sizeof(*nv));
 	if (!nv) {
-		rc = coco_oom(ctx);
-		goto fail;
+		free(sec.lookaside);
+		free(sec.sigstore);
+		return rc ? rc : coco_oom(ctx);
 	}
 	rd->v = nv;
 	sec.ns = ns ? coco_strdup(ns) : NULL;
 	sec.file = coco_strdup(name);
 	rd->v[rd->n++] = sec;
 	return 0;
-fail:
-	free(sec.lookaside);
-	free(sec.sigstore);
-	return rc;
 }
 
 int coco_regd_add_yaml(cocoimg_ctx *ctx, coco_regd *rd, const void *data, size_t len,

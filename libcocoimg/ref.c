@@ -56,17 +56,23 @@ static bool path_comp_ok(const char *s, size_t n)
 	return true;
 }
 
-bool coco_ref_path_ok(const char *s, size_t n)
+/* Every sep-separated part of s[0..n) satisfies ok (empty parts included). */
+static bool parts_ok(const char *s, size_t n, char sep, bool (*ok)(const char *, size_t))
 {
 	size_t start = 0;
 	for (size_t i = 0; i <= n; i++) {
-		if (i == n || s[i] == '/') {
-			if (!path_comp_ok(s + start, i - start))
+		if (i == n || s[i] == sep) {
+			if (!ok(s + start, i - start))
 				return false;
 			start = i + 1;
 		}
 	}
 	return true;
+}
+
+bool coco_ref_path_ok(const char *s, size_t n)
+{
+	return parts_ok(s, n, '/', path_comp_ok);
 }
 
 /* dns label: [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] */
@@ -95,14 +101,8 @@ bool coco_ref_domain_ok(const char *s, size_t n)
 		const char *colon = memchr(s, ':', n);
 		if (colon)
 			hostlen = (size_t)(colon - s);
-		size_t start = 0;
-		for (size_t i = 0; i <= hostlen; i++) {
-			if (i == hostlen || s[i] == '.') {
-				if (!label_ok(s + start, i - start))
-					return false;
-				start = i + 1;
-			}
-		}
+		if (!parts_ok(s, hostlen, '.', label_ok))
+			return false;
 	}
 	if (hostlen == n)
 		return true;

@@ -58,6 +58,40 @@ static char *manifest_media_type(const coco_http_resp *resp)
 	return out;
 }
 
+/* A manifest answer: 200 with content of the digest asked for (want,
+ * if any) and of the Docker-Content-Digest the registry sent (if any). */
+static int manifest_answer_ok(coco_src *s, const coco_http_resp *resp, const char *what,
+                              const char *want, coco_digest_alg alg)
+{
+	reg_src *rs = s->impl;
+	cocoimg_ctx *ctx = s->ctx;
+	if (resp->status == 404) {
+		char *m = coco_reg_errbody(resp);
+		int rc = coco_seterr(ctx, COCOIMG_ENOTFOUND, "%s not found (%s)", what,
+		                     m ? m : "HTTP 404");
+		free(m);
+		return rc;
+	}
+	if (resp->status != 200)
+		return coco_reg_status_error(rs->reg, resp, what);
+	char got[COCO_DIGEST_STRLEN];
+	if (want) {
+		coco_digest_bytes(alg, resp->body.data, resp->body.len, got);
+		if (strcmp(got, want))
+			return coco_seterr(ctx, COCOIMG_EDIGEST,
+			                   "%s: the registry sent content with digest %s", what, got);
+	}
+	coco_digest_alg halg;
+	if (resp->docker_digest && !coco_digest_validate(resp->docker_digest, &halg)) {
+		coco_digest_bytes(halg, resp->body.data, resp->body.len, got);
+		if (strcmp(got, resp->docker_digest))
+			return coco_seterr(ctx, COCOIMG_EDIGEST,
+			                   "%s: Docker-Content-Digest %s does not match the content (%s)",
+			                   what, resp->docker_digest, got);
+	}
+	return 0;
+}
+
 static int src_get_manifest(coco_src *s, const char *digest, coco_buf *out, char **media_type)
 {
 	reg_src *rs = s->impl;
@@ -76,49 +110,19 @@ static int src_get_manifest(coco_src *s, const char *digest, coco_buf *out, char
 		free(what);
 		free(url);
 		curl_slist_free_all(h);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	coco_http_req req = { .method = "GET", .url = url, .headers = h,
 	                      .max_body = COCO_MAX_MANIFEST };
 	coco_http_resp resp = { .content_length = -1 };
 	int rc = coco_reg_request(r, &req, rs->scope, what, &resp);
+	if (!rc)
+		rc = manifest_answer_ok(s, &resp, what, want, alg);
+	char *mt = rc ? NULL : manifest_media_type(&resp);
+	if (!rc && !mt)
+		rc = coco_oom(ctx);
 	if (rc)
 		goto out;
-	if (resp.status != 200) {
-		if (resp.status == 404) {
-			char *m = coco_reg_errbody(&resp);
-			rc = coco_seterr(ctx, COCOIMG_ENOTFOUND, "%s not found (%s)", what,
-			                 m ? m : "HTTP 404");
-			free(m);
-		} else {
-			rc = coco_reg_status_error(r, &resp, what);
-		}
-		goto out;
-	}
-	char got[COCO_DIGEST_STRLEN];
-	if (want) {
-		coco_digest_bytes(alg, resp.body.data, resp.body.len, got);
-		if (strcmp(got, want)) {
-			rc = coco_seterr(ctx, COCOIMG_EDIGEST,
-			                 "%s: the registry sent content with digest %s", what, got);
-			goto out;
-		}
-	}
-	coco_digest_alg halg;
-	if (resp.docker_digest && !coco_digest_validate(resp.docker_digest, &halg)) {
-		coco_digest_bytes(halg, resp.body.data, resp.body.len, got);
-		if (strcmp(got, resp.docker_digest)) {
-			rc = coco_seterr(ctx, COCOIMG_EDIGEST,
-			                 "%s: Docker-Content-Digest %s does not match the content (%s)",
-			                 what, resp.docker_digest, got);
-			goto out;
-		}
-	}
-	char *mt = manifest_media_type(&resp);
-	if (!mt) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		goto out;
-	}
 	coco_buf_free(out);
 	*out = resp.body;
 	memset(&resp.body, 0, sizeof(resp.body));
@@ -139,6 +143,26 @@ static bool blob_is_layer(const char *mt)
 	return mt && (strstr(mt, "layer") || strstr(mt, "rootfs"));
 }
 
+/* After one blob request (result *rc): true when it failed in a way worth
+ * resuming (a transport error, 429 or 5xx; *rc then records it, and
+ * *retry_after the server's Retry-After). */
+static bool blob_attempt_transient(coco_reg *r, const coco_http_req *req,
+                                   const coco_http_resp *resp, const char *what, int *rc,
+                                   const char **retry_after)
+{
+	if (*rc)
+		return !req->sink_err && !req->range_mismatch && coco_http_retryable(req->cc);
+	*retry_after = resp->retry_after;
+	if (resp->status == 200 || resp->status == 206)
+		return false;
+	if (resp->status != 429 && resp->status < 500) {
+		*rc = coco_reg_status_error(r, resp, what);
+		return false;
+	}
+	*rc = coco_seterr(r->ctx, COCOIMG_ENET, "%s: HTTP %ld", what, resp->status);
+	return true;
+}
+
 static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 {
 	reg_src *rs = s->impl;
@@ -153,7 +177,7 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	if (!what || !url) {
 		free(what);
 		free(url);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	uint64_t delivered = 0, at_last_failure = 0;
 	unsigned attempt = 0, failures = 0;
@@ -167,24 +191,8 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 			.progress_total = total, .progress_last = delivered,
 		};
 		rc = coco_reg_request(r, &req, rs->scope, what, &resp);
-		bool transient;
 		const char *retry_after = NULL;
-		if (rc) {
-			if (req.sink_err || req.range_mismatch)
-				break;
-			transient = coco_http_retryable(req.cc);
-		} else if (resp.status == 200 || resp.status == 206) {
-			break;
-		} else {
-			transient = resp.status == 429 || resp.status >= 500;
-			retry_after = resp.retry_after;
-			if (!transient) {
-				rc = coco_reg_status_error(r, &resp, what);
-				break;
-			}
-			rc = coco_seterr(ctx, COCOIMG_ENET, "%s: HTTP %ld", what, resp.status);
-		}
-		if (!transient)
+		if (!blob_attempt_transient(r, &req, &resp, what, &rc, &retry_after))
 			break;
 		/* A cut after real progress is resumed without using up a
 		 * retry (containers/image: at least 1 MiB since the previous
@@ -243,7 +251,7 @@ int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, co
 		free(s);
 		free(rs);
 		coco_ref_free(ref);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	s->ops = &reg_src_ops;
 	s->ctx = ctx;

@@ -369,20 +369,48 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 
 /* ---- manifests ---- */
 
+/* The manifest's digest (in the algorithm of the digest the destination
+ * names, for the top manifest), which must then match that digest. */
+static int manifest_digest_for(coco_dest *d, const void *data, size_t len, bool top,
+                               char dg[COCO_DIGEST_STRLEN])
+{
+	const char *named = top ? d->ref->docker.digest : NULL;
+	coco_digest_alg alg = COCO_SHA256;
+	if (named)
+		coco_digest_validate(named, &alg);
+	coco_digest_bytes(alg, data, len, dg);
+	if (named && strcmp(named, dg))
+		return coco_seterr(d->ctx, COCOIMG_EINVAL,
+		                   "destination %s names digest %s but the manifest has digest %s",
+		                   ((reg_dest *)d->impl)->name, named, dg);
+	return 0;
+}
+
+/* The Docker-Content-Digest the registry answered, if any, must be the
+ * manifest's digest in that algorithm. */
+static int stored_digest_ok(cocoimg_ctx *ctx, const coco_http_resp *resp, const void *data,
+                            size_t len, const char *what)
+{
+	coco_digest_alg alg;
+	if (!resp->docker_digest || coco_digest_validate(resp->docker_digest, &alg))
+		return 0;
+	char got[COCO_DIGEST_STRLEN];
+	coco_digest_bytes(alg, data, len, got);
+	if (strcmp(got, resp->docker_digest))
+		return coco_seterr(ctx, COCOIMG_EDIGEST, "%s: the registry stored digest %s", what,
+		                   resp->docker_digest);
+	return 0;
+}
+
 static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const char *media_type,
                              bool top)
 {
 	reg_dest *rd = d->impl;
 	const coco_dref *dr = &d->ref->docker;
 	char dg[COCO_DIGEST_STRLEN];
-	coco_digest_alg alg = COCO_SHA256;
-	if (top && dr->digest)
-		coco_digest_validate(dr->digest, &alg);
-	coco_digest_bytes(alg, data, len, dg);
-	if (top && dr->digest && strcmp(dr->digest, dg))
-		return coco_seterr(d->ctx, COCOIMG_EINVAL,
-		                   "destination %s names digest %s but the manifest has digest %s",
-		                   rd->name, dr->digest, dg);
+	int rc = manifest_digest_for(d, data, len, top, dg);
+	if (rc)
+		return rc;
 	if (!media_type || !*media_type || strchr(media_type, '\n') || strchr(media_type, '\r'))
 		return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "manifest without a media type");
 	const char *reference = top && dr->tag ? dr->tag : dg;
@@ -395,21 +423,16 @@ static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const c
 		free(url);
 		free(what);
 		curl_slist_free_all(h);
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	}
 	coco_http_req req = { .method = "PUT", .url = url, .headers = h, .body = data,
 	                      .body_len = len, .send_body = true };
 	coco_http_resp resp = { .content_length = -1 };
-	int rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
+	rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
 	if (!rc && resp.status != 201 && resp.status != 200 && resp.status != 202)
 		rc = coco_reg_status_error(rd->reg, &resp, what);
-	if (!rc && resp.docker_digest && !coco_digest_validate(resp.docker_digest, &alg)) {
-		char got[COCO_DIGEST_STRLEN];
-		coco_digest_bytes(alg, data, len, got);
-		if (strcmp(got, resp.docker_digest))
-			rc = coco_seterr(d->ctx, COCOIMG_EDIGEST, "%s: the registry stored digest %s",
-			                 what, resp.docker_digest);
-	}
+	if (!rc)
+		rc = stored_digest_ok(d->ctx, &resp, data, len, what);
 	coco_http_resp_clear(&resp);
 	curl_slist_free_all(h);
 	free(url);

@@ -54,6 +54,7 @@ struct coco_kbs {
 	char *token;               /* attestation token (secret) */
 	char *cookie;              /* session id (secret) */
 	unsigned attestations;
+	long timeout;              /* seconds per request, 0 = none */
 	CURL *curl;                /* one handle: connections are reused */
 };
 
@@ -428,7 +429,7 @@ static void kbs_curl_setup(coco_kbs *k, const char *url, const coco_buf *body,
 	if (k->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, k->ca_file);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, coco_opt_long(k->ctx, NULL, "kbs-timeout", 60));
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, k->timeout);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rx_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, rx);
@@ -805,6 +806,7 @@ int coco_kbs_new(cocoimg_ctx *ctx, const char *url, const char *ca_file,
 	}
 	k->ctx = ctx;
 	k->attester = attester;
+	k->timeout = 60;
 	k->url = coco_strdup(url);
 	k->ca_file = ca_file ? coco_strdup(ca_file) : NULL;
 	k->curl = curl_easy_init();
@@ -826,6 +828,11 @@ int coco_kbs_set_key_type(coco_kbs *k, coco_kbs_key_type type)
 		                   k->url);
 	k->key_type = type;
 	return 0;
+}
+
+void coco_kbs_set_timeout(coco_kbs *k, long seconds)
+{
+	k->timeout = seconds > 0 ? seconds : 0;
 }
 
 unsigned coco_kbs_attestations(const coco_kbs *k)

@@ -49,7 +49,6 @@ typedef struct coco_kbs coco_kbs;
  * the system CAs).  The client takes ownership of attester (freed by
  * coco_kbs_free, also when this fails).  Nothing is sent until the first
  * resource is asked for.  COCOIMG_EINVAL for a bad URL, COCOIMG_ENOMEM.
- * Timeout per request: ctx option "kbs-timeout" seconds (default 60).
  */
 int coco_kbs_new(cocoimg_ctx *ctx, const char *url, const char *ca_file,
                  coco_attester *attester, coco_kbs **out);
@@ -62,8 +61,11 @@ int coco_kbs_set_key_type(coco_kbs *kbs, coco_kbs_key_type type);
  * Fetch resource "REPO/TYPE/TAG" (three non-empty segments, none "." or
  * ".."): attest when there is no token yet or it has expired, GET the
  * resource, decrypt it into out (appended; caller wipes it).  A 401
- * answer is followed by one new attestation and one more GET; a second
- * refusal, a 403 or a 404 is "not found or not released".
+ * answer to a token from an earlier call is followed by one new
+ * attestation and one more GET (a token obtained in this call is not
+ * renewed: Trustee answers 401 for resources it does not have or does not
+ * release); a remaining 401, a 403 or a 404 is "not found or not
+ * released".
  * Errors (recorded on ctx, naming the KBS URL and kbs:///R/T/G):
  *   COCOIMG_ENOTFOUND  resource not found or not released
  *   COCOIMG_EAUTH      attestation refused (auth or attest answered 401)
@@ -74,6 +76,9 @@ int coco_kbs_set_key_type(coco_kbs *kbs, coco_kbs_key_type type);
  * The caller maps these to what was being fetched (cli.md).
  */
 int coco_kbs_get_resource(coco_kbs *kbs, const char *path, coco_buf *out);
+
+/* Limit each request to the KBS to seconds (default 60; 0 = no limit). */
+void coco_kbs_set_timeout(coco_kbs *kbs, long seconds);
 
 /* How many attestations (successful /attest answers) this client made:
  * for callers' logs and tests. */

@@ -13,12 +13,16 @@
 #include "broker/kbs.h"
 
 #include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -338,6 +342,31 @@ static void test_bad_paths(void **state)
 	cocoimg_ctx_free(ctx);
 }
 
+/* A peer that accepts the connection and never answers: the request
+ * gives up after the client's timeout. */
+static void test_timeout(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	dbl d = { .url = coco_asprintf("http://127.0.0.1:%d", ntohs(sa.sin_port)) };
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
+	coco_kbs_set_timeout(k, 1);
+	time_t t0 = time(NULL);
+	expect_error(k, ctx, "default/key/k1", COCOIMG_ENET, "/kbs/v0/auth");
+	assert_true(time(NULL) - t0 < 10);
+	coco_kbs_free(k);
+	cocoimg_ctx_free(ctx);
+	free(d.url);
+	close(fd);
+}
+
 static void test_tls(void **state)
 {
 	(void)state;
@@ -471,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_attestation_refused),
 		cmocka_unit_test(test_unknown_resource),
 		cmocka_unit_test(test_bad_paths),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_selected_hash),
 		cmocka_unit_test(test_double_strict),

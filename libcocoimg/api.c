@@ -59,6 +59,13 @@ COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned v
 	return options_init(opts, &tpl, sizeof(tpl), version, COCOIMG_SIGN_OPTIONS_VERSION);
 }
 
+COCOIMG_API int cocoimg_verify_blob_options_init(cocoimg_verify_blob_options *opts,
+                                                 unsigned version)
+{
+	static const cocoimg_verify_blob_options tpl = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
+	return options_init(opts, &tpl, sizeof(tpl), version, COCOIMG_VERIFY_BLOB_OPTIONS_VERSION);
+}
+
 COCOIMG_API int cocoimg_verify_input_init(cocoimg_verify_input *in, unsigned version)
 {
 	static const cocoimg_verify_input tpl = COCOIMG_VERIFY_INPUT_INIT;

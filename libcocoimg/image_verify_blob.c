@@ -3,6 +3,7 @@
  * the artifact, bundle, key and trusted root named by the caller and hands
  * the bytes to trust/ (bundle_verify.c), then writes the verdict report.
  */
+#include "api.h"
 #include "internal.h"
 #include "trust/sigstore.h"
 #include "trust/trust.h"
@@ -29,7 +30,10 @@ static void job_clear(blob_job *j)
 static int check_options(cocoimg_ctx *ctx, const char *artifact,
                          const cocoimg_verify_blob_options *o)
 {
-	if (!o || o->version != COCOIMG_VERIFY_BLOB_OPTIONS_VERSION || !artifact || !o->bundle_path)
+	if (o && coco_api_check_version(ctx, "cocoimg_verify_blob_options", o->version,
+	                                COCOIMG_VERIFY_BLOB_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
+	if (!o || !artifact || !o->bundle_path)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "verify-blob: an artifact and a bundle are needed");
 	bool ident = o->identity || o->identity_regexp, iss = o->issuer || o->issuer_regexp;
 	if (o->key_path && (ident || iss))
@@ -117,6 +121,7 @@ static char *make_report(const char *artifact, const cocoimg_verify_blob_options
 COCOIMG_API int cocoimg_verify_blob(cocoimg_ctx *ctx, const char *artifact,
                                     const cocoimg_verify_blob_options *opts, char **report)
 {
+	COCO_API_ENTER(ctx);
 	if (report)
 		*report = NULL;
 	int rc = check_options(ctx, artifact, opts);

@@ -10,7 +10,7 @@ BUILD_PKGS="build-essential meson ninja-build pkg-config \
 libarchive-dev libssl-dev libjansson-dev libcurl4-openssl-dev \
 zlib1g-dev libzstd-dev libisal-dev libsodium-dev libyaml-dev libcmocka-dev"
 
-TEST_PKGS="docker-registry skopeo umoci gnupg openssl \
+TEST_PKGS="docker-registry skopeo umoci gnupg openssl g++ \
 python3-grpcio python3-cryptography python3-protobuf \
 clang libclang-rt-14-dev apache2-utils tar gzip zstd curl time bc"
 

@@ -221,7 +221,18 @@ typedef struct cocoimg_verify_blob_options {
 } cocoimg_verify_blob_options;
 
 #define COCOIMG_VERIFY_BLOB_OPTIONS_VERSION 1
-#define COCOIMG_VERIFY_BLOB_OPTIONS_INIT { COCOIMG_VERIFY_BLOB_OPTIONS_VERSION }
+/* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
+#define COCOIMG_VERIFY_BLOB_OPTIONS_INIT                                     \
+	{ COCOIMG_VERIFY_BLOB_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/**
+ * Initialise *opts to the defaults of the given version (pass
+ * COCOIMG_VERIFY_BLOB_OPTIONS_VERSION), like
+ * COCOIMG_VERIFY_BLOB_OPTIONS_INIT.  Returns 0, or COCOIMG_EINVAL for a
+ * NULL opts or an unknown version.
+ */
+COCOIMG_API int cocoimg_verify_blob_options_init(cocoimg_verify_blob_options *opts,
+                                                 unsigned version);
 
 /**
  * Verify a Sigstore bundle for `artifact`: a file path, or "sha256:HEX"

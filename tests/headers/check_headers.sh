@@ -18,7 +18,8 @@ int main(void)
 	cocoimg_unpack_options u = COCOIMG_UNPACK_OPTIONS_INIT;
 	cocoimg_sign_options s = COCOIMG_SIGN_OPTIONS_INIT;
 	cocoimg_verify_input v = COCOIMG_VERIFY_INPUT_INIT;
-	return (int)(c.version + u.version + s.version + v.version) - 4;
+	cocoimg_verify_blob_options b = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
+	return (int)(c.version + u.version + s.version + v.version + b.version) - 5;
 }
 C
 

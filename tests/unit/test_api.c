@@ -116,6 +116,18 @@ static int verify_blobs_v(unsigned v)
 	return cocoimg_verify_blobs(ctx, &in, NULL);
 }
 
+static int verify_blob_v(unsigned v)
+{
+	cocoimg_verify_blob_options o = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
+	char path[128];
+	o.version = v;
+	snprintf(path, sizeof(path), "%s/nosuch.bundle", dir);
+	o.bundle_path = path;
+	o.key_path = path;
+	o.insecure_ignore_tlog = 1;
+	return cocoimg_verify_blob(ctx, path, &o, NULL);
+}
+
 static void test_version_copy(void **state)
 {
 	(void)state;
@@ -138,6 +150,12 @@ static void test_version_sign(void **state)
 {
 	(void)state;
 	check_rule(sign_v, COCOIMG_SIGN_OPTIONS_VERSION, "cocoimg_sign_options");
+}
+
+static void test_version_verify_blob(void **state)
+{
+	(void)state;
+	check_rule(verify_blob_v, COCOIMG_VERIFY_BLOB_OPTIONS_VERSION, "cocoimg_verify_blob_options");
 }
 
 static void test_version_verify_blobs(void **state)
@@ -213,6 +231,19 @@ static void test_options_init(void **state)
 	assert_null(v.policy_json);
 	assert_int_equal(v.policy_json_len, 0);
 	assert_int_equal(v.now, 0);
+
+	cocoimg_verify_blob_options b;
+	memset(&b, 0x5a, sizeof(b));
+	assert_int_equal(cocoimg_verify_blob_options_init(&b, COCOIMG_VERIFY_BLOB_OPTIONS_VERSION), 0);
+	assert_int_equal(b.version, COCOIMG_VERIFY_BLOB_OPTIONS_VERSION);
+	assert_null(b.bundle_path);
+	assert_null(b.key_path);
+	assert_null(b.identity);
+	assert_null(b.identity_regexp);
+	assert_null(b.issuer);
+	assert_null(b.issuer_regexp);
+	assert_null(b.trusted_root_path);
+	assert_int_equal(b.insecure_ignore_tlog, 0);
 }
 
 /* 0, newer than known and NULL are refused, and the struct is untouched. */
@@ -241,6 +272,13 @@ static void test_options_init_refused(void **state)
 	assert_int_equal(cocoimg_verify_input_init(&v, 0), COCOIMG_EINVAL);
 	assert_int_equal(cocoimg_verify_input_init(&v, COCOIMG_VERIFY_INPUT_VERSION + 1), COCOIMG_EINVAL);
 	assert_int_equal(cocoimg_verify_input_init(NULL, COCOIMG_VERIFY_INPUT_VERSION), COCOIMG_EINVAL);
+
+	cocoimg_verify_blob_options b;
+	assert_int_equal(cocoimg_verify_blob_options_init(&b, 0), COCOIMG_EINVAL);
+	assert_int_equal(cocoimg_verify_blob_options_init(&b, COCOIMG_VERIFY_BLOB_OPTIONS_VERSION + 1),
+	                 COCOIMG_EINVAL);
+	assert_int_equal(cocoimg_verify_blob_options_init(NULL, COCOIMG_VERIFY_BLOB_OPTIONS_VERSION),
+	                 COCOIMG_EINVAL);
 }
 
 /* A struct from _options_init() is accepted by its operation. */
@@ -283,7 +321,7 @@ static void test_prologue_clears(void **state)
 	assert_int_equal(cocoimg_ctx_last_error_code(ctx), 0);
 
 	/* failed calls report themselves, never the stale message */
-	struct { const char *name; int rc; } r[12];
+	struct { const char *name; int rc; } r[16];
 	size_t n = 0;
 #define RUN(call) do { make_stale(); r[n].name = #call; r[n].rc = (call); n++;       \
 	               assert_false(said(STALE)); } while (0)
@@ -293,6 +331,7 @@ static void test_prologue_clears(void **state)
 	RUN(cocoimg_verify(ctx, missing_image(), "/nonexistent/policy.json", NULL));
 	RUN(verify_blobs_v(COCOIMG_VERIFY_INPUT_VERSION));
 	RUN(sign_v(COCOIMG_SIGN_OPTIONS_VERSION));
+	RUN(verify_blob_v(COCOIMG_VERIFY_BLOB_OPTIONS_VERSION));
 	RUN(cocoimg_unpack(ctx, missing_image(), root, NULL, NULL));
 	RUN(cocoimg_image_resolve(ctx, missing_image(), NULL, &out, NULL));
 	RUN(cocoimg_image_fetch_config(ctx, missing_image(), NULL, &out, NULL));
@@ -364,6 +403,7 @@ int main(void)
 		T(test_version_unpack_layer),
 		T(test_version_sign),
 		T(test_version_verify_blobs),
+		T(test_version_verify_blob),
 		T(test_null_options),
 		T(test_options_init),
 		T(test_options_init_refused),

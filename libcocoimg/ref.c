@@ -528,7 +528,7 @@ int coco_ref_parse(cocoimg_ctx *ctx, const char *s, coco_ref **out)
 	coco_ref *r = calloc(1, sizeof(*r));
 	if (!r || !(r->raw = coco_strdup(s))) {
 		free(r);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	int rc;
 	const char *colon = strchr(s, ':');
@@ -559,7 +559,7 @@ int coco_ref_parse(cocoimg_ctx *ctx, const char *s, coco_ref **out)
 	}
 	if (rc) {
 		if (rc == COCOIMG_ENOMEM)
-			coco_seterr(ctx, rc, "out of memory");
+			coco_oom(ctx);
 		coco_ref_free(r);
 		return rc;
 	}

@@ -157,7 +157,7 @@ static int extract(cocoimg_ctx *ctx, const char *file, const char *dir)
 {
 	struct archive *ar = archive_read_new();
 	if (!ar)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	archive_read_support_format_tar(ar);
 	archive_read_support_filter_all(ar);
 	int rc = 0;
@@ -282,7 +282,7 @@ int coco_ociarchive_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, 
 		free(s);
 		free(a);
 		coco_ref_free(ref);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	s->ops = &arch_src_ops;
 	s->ctx = ctx;
@@ -312,7 +312,7 @@ int coco_ociarchive_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, 
 		goto fail;
 	coco_ref *lr = layout_ref(ref, a->tmpdir);
 	if (!lr) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto fail;
 	}
 	if ((rc = coco_oci_src_open(ctx, lr, side, &a->src))) {
@@ -414,7 +414,7 @@ static int tar_tree(cocoimg_ctx *ctx, int out, const char *root, const char *rel
 			free(nn ? nn : names);
 			names = NULL;
 			n = 0;
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 			break;
 		}
 		names = nn;
@@ -511,7 +511,7 @@ static int adst_commit(coco_dest *d)
 	}
 	unsigned char *buf = malloc(COCO_BUFSZ);
 	if (!buf)
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 	if (!rc)
 		rc = tar_tree(ctx, fd, a->tmpdir, "", buf);
 	free(buf);
@@ -556,7 +556,7 @@ int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 		free(d);
 		free(a);
 		coco_ref_free(ref);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	d->ops = &arch_dest_ops;
 	d->ctx = ctx;
@@ -579,7 +579,7 @@ int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 	if (!a->file || !copy || !base) {
 		free(copy);
 		free(base);
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto fail;
 	}
 	a->tmpdir = coco_asprintf("%s/.%s.coco-XXXXXX", dirname(copy), basename(base));
@@ -594,7 +594,7 @@ int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 	}
 	coco_ref *lr = layout_ref(ref, a->tmpdir);
 	if (!lr) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto fail;
 	}
 	if ((rc = coco_oci_dest_open(ctx, lr, &a->dst)))

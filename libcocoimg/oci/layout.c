@@ -100,7 +100,7 @@ static int read_index(cocoimg_ctx *ctx, const char *dir, coco_manifest **out, bo
 	*out = NULL;
 	char *p = coco_asprintf("%s/index.json", dir);
 	if (!p)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	if (missing_ok && access(p, F_OK) < 0 && errno == ENOENT) {
 		free(p);
 		return 0;
@@ -170,7 +170,7 @@ static int src_get_manifest(coco_src *s, const char *digest, coco_buf *out, char
 	if (rc)
 		return rc;
 	if (d && !(*media_type = coco_strdup(d->media_type)))
-		return coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(s->ctx);
 	return 0;
 }
 
@@ -414,14 +414,14 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	*sink = NULL;
 	blob_tmp *t = calloc(1, sizeof(*t));
 	if (!t)
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	t->ctx = d->ctx;
 	t->fd = -1;
 	t->dir = coco_strdup(o->dir);
 	t->tmp = coco_asprintf("%s/blobs/.tmp-blob-XXXXXX", o->dir);
 	if (!t->dir || !t->tmp) {
 		tmp_release(t);
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	}
 	t->fd = mkostemp(t->tmp, O_CLOEXEC);
 	if (t->fd < 0) {
@@ -477,7 +477,7 @@ static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const c
 	if (top) {
 		json_t *j = make_desc(media_type, dg, len, d->ref->tag);
 		if (!j)
-			return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(d->ctx);
 		pthread_mutex_lock(&o->mu);
 		json_decref(o->top);
 		o->top = j;
@@ -533,7 +533,7 @@ static int dest_commit(coco_dest *d)
 	json_t *index = NULL;
 	char *out = NULL;
 	if (!ip || !lp) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto done;
 	}
 	if (access(ip, F_OK) == 0) {
@@ -549,13 +549,13 @@ static int dest_commit(coco_dest *d)
 	}
 	json_t *manifests = index ? json_object_get(index, "manifests") : NULL;
 	if (!manifests || add_entry(manifests, json_deep_copy(o->top), d->ref->tag)) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto done;
 	}
 	size_t len;
 	out = coco_json_dump_go(index, &len);
 	if (!out) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		rc = coco_oom(ctx);
 		goto done;
 	}
 	if (access(lp, F_OK) < 0 &&
@@ -636,7 +636,7 @@ int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 			free(o->dir);
 		free(o);
 		coco_ref_free(ref);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	pthread_mutex_init(&o->mu, NULL);
 	d->ops = &oci_dest_ops;

@@ -375,7 +375,7 @@ static int parse_desc_array(cocoimg_ctx *ctx, json_t *doc, const char *key, cons
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: too many entries in \"%s\"", what, key);
 	*out = calloc(cnt ? cnt : 1, sizeof(coco_desc));
 	if (!*out)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	for (size_t i = 0; i < cnt; i++) {
 		char w[128];
 		snprintf(w, sizeof(w), "%s %s[%zu]", what, key, i);

@@ -360,7 +360,7 @@ static int decode_entry(cocoimg_ctx *ctx, json_t *ent, const char *file, const c
 		if (colon && (!user || !pass)) {
 			free(user);
 			coco_free_secret_str(pass);
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			return coco_oom(ctx);
 		}
 	}
 	if (!user && !(idt && *idt))
@@ -396,7 +396,7 @@ int coco_authjson_lookup(cocoimg_ctx *ctx, const char *data, size_t len, const c
 	char *key = legacy || !path || !*path ? coco_strdup(host) : coco_asprintf("%s/%s", host, path);
 	if (!key) {
 		json_decref(j);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	for (;;) {
 		json_t *ent = json_object_get(auths, key);
@@ -417,7 +417,7 @@ int coco_authjson_lookup(cocoimg_ctx *ctx, const char *data, size_t len, const c
 	json_object_foreach(auths, k, ent) {
 		char *nk = normalize_key(k, legacy);
 		if (!nk) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(ctx);
 			goto done;
 		}
 		bool match = !strcmp(nk, want);

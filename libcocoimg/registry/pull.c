@@ -260,7 +260,7 @@ int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, co
 	s->impl = rs;
 	rs->scope = coco_asprintf("repository:%s:pull", ref->docker.path);
 	rs->name = coco_dref_repo(&ref->docker);
-	int rc = rs->scope && rs->name ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	int rc = rs->scope && rs->name ? 0 : coco_oom(ctx);
 	if (!rc)
 		rc = coco_reg_open(ctx, side, &ref->docker, &rs->reg);
 	if (!rc)

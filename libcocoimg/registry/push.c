@@ -39,7 +39,7 @@ static int start_session(coco_dest *d, const char *query, const char *scope, cha
 	if (!url || !what) {
 		free(url);
 		free(what);
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	}
 	coco_http_req req = { .method = "POST", .url = url, .send_body = true };
 	coco_http_resp resp = { .content_length = -1 };
@@ -97,7 +97,7 @@ static int dest_has_blob(coco_dest *d, const char *digest, int64_t size)
 	if (!url || !what) {
 		free(url);
 		free(what);
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	}
 	coco_http_req req = { .method = "HEAD", .url = url };
 	coco_http_resp resp = { .content_length = -1 };
@@ -134,7 +134,7 @@ static int dest_mount_blob(coco_dest *d, coco_src *from, const char *digest)
 	if (!q || !scope) {
 		free(q);
 		free(scope);
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	}
 	char *loc = NULL;
 	long status = 0;
@@ -215,7 +215,7 @@ static int up_write(coco_stage *s, const unsigned char *b, size_t n)
 	if (!u->stream) {
 		if (u->buf.len + n <= COCO_REG_MONOLITHIC_MAX)
 			return coco_buf_append(&u->buf, b, n)
-			               ? coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory")
+			               ? coco_oom(s->ctx)
 			               : 0;
 		int rc = up_start_stream(u);
 		if (rc)
@@ -240,7 +240,7 @@ static int up_finish(coco_stage *s)
 	if (!rc && resp.location) {
 		char *next = coco_url_resolve(u->loc, resp.location);
 		if (!next) {
-			rc = coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory");
+			rc = coco_oom(s->ctx);
 		} else {
 			free(u->loc);
 			u->loc = next;
@@ -262,7 +262,7 @@ static int up_put_final(up_stage *u, const char *digest, const void *body, size_
 	if (!url || !what) {
 		free(url);
 		free(what);
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	}
 	coco_http_req req = { .method = "PUT", .url = url, .body = body, .body_len = len,
 	                      .send_body = true };
@@ -345,7 +345,7 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	reg_dest *rd = d->impl;
 	up_stage *u = calloc(1, sizeof(*u));
 	if (!u)
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	pthread_mutex_init(&u->mu, NULL);
 	u->base.write = up_write;
 	u->base.finish = up_finish;
@@ -358,7 +358,7 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	                           rd->name);
 	if (!what) {
 		up_destroy(&u->base);
-		return coco_seterr(d->ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(d->ctx);
 	}
 	int rc = coco_blob_sink_new(d->ctx, expected_digest, size, what, &u->base, &up_ops, u, sink);
 	free(what);
@@ -481,7 +481,7 @@ int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 		free(d);
 		free(rd);
 		coco_ref_free(ref);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+		return coco_oom(ctx);
 	}
 	d->ops = &reg_dest_ops;
 	d->ctx = ctx;
@@ -490,7 +490,7 @@ int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 	d->impl = rd;
 	rd->scope = coco_asprintf("repository:%s:pull,push", ref->docker.path);
 	rd->name = coco_dref_repo(&ref->docker);
-	int rc = rd->scope && rd->name ? 0 : coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	int rc = rd->scope && rd->name ? 0 : coco_oom(ctx);
 	if (!rc)
 		rc = coco_reg_open(ctx, "dest", &ref->docker, &rd->reg);
 	if (!rc)

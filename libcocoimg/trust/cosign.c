@@ -210,6 +210,19 @@ static int payload_critical(cocoimg_ctx *ctx, json_t *crit, const char **digest,
 	                 "critical.identity.docker-reference", ref);
 }
 
+int coco_payload_claims_copy(cocoimg_ctx *ctx, const char *digest, const char *ref,
+                             char **digest_out, char **ref_out)
+{
+	*digest_out = coco_strdup(digest);
+	*ref_out = coco_strdup(ref);
+	if (*digest_out && *ref_out)
+		return 0;
+	free(*digest_out);
+	free(*ref_out);
+	*digest_out = *ref_out = NULL;
+	return coco_oom(ctx);
+}
+
 /*
  * Differences from Go that remain: jansson refuses invalid UTF-8 and
  * duplicate keys at any depth (Go ignores nested duplicates inside unknown
@@ -231,16 +244,8 @@ int coco_cosign_payload_parse(cocoimg_ctx *ctx, const void *data, size_t len,
 	int rc;
 	if (!(rc = exact_fields(ctx, top, "the payload", top_keys, 2)) &&
 	    !(rc = payload_optional(ctx, json_object_get(top, "optional"))) &&
-	    !(rc = payload_critical(ctx, json_object_get(top, "critical"), &digest, &ref))) {
-		*manifest_digest = coco_strdup(digest);
-		*docker_reference = coco_strdup(ref);
-		if (!*manifest_digest || !*docker_reference) {
-			free(*manifest_digest);
-			free(*docker_reference);
-			*manifest_digest = *docker_reference = NULL;
-			rc = coco_oom(ctx);
-		}
-	}
+	    !(rc = payload_critical(ctx, json_object_get(top, "critical"), &digest, &ref)))
+		rc = coco_payload_claims_copy(ctx, digest, ref, manifest_digest, docker_reference);
 	json_decref(top);
 	return rc;
 }

@@ -125,16 +125,8 @@ int coco_simple_payload_parse(cocoimg_ctx *ctx, const unsigned char *data, size_
 	int rc;
 	if (!(rc = exact_fields(ctx, j, "the signature", top, 2)) &&
 	    !(rc = simple_optional(ctx, json_object_get(j, "optional"), cosign)) &&
-	    !(rc = simple_critical(ctx, json_object_get(j, "critical"), want_type, &d, &r))) {
-		*digest = coco_strdup(d);
-		*reference = coco_strdup(r);
-		if (!*digest || !*reference) {
-			free(*digest);
-			free(*reference);
-			*digest = *reference = NULL;
-			rc = coco_oom(ctx);
-		}
-	}
+	    !(rc = simple_critical(ctx, json_object_get(j, "critical"), want_type, &d, &r)))
+		rc = coco_payload_claims_copy(ctx, d, r, digest, reference);
 	json_decref(j);
 	return rc;
 }

@@ -96,6 +96,10 @@ char *coco_cosign_attachment_tag(const char *digest);
 /* go-digest's Parse as signature payloads use it: sha256, sha384 or sha512
  * and lower-case hex of the right length. */
 bool coco_go_digest_valid(const char *s);
+/* Copy a payload's claims (manifest digest, docker reference) for the
+ * caller: 0, or out of memory (recorded on ctx, both outputs NULL). */
+int coco_payload_claims_copy(cocoimg_ctx *ctx, const char *digest, const char *ref,
+                             char **digest_out, char **ref_out);
 
 /*
  * Strict parse of a cosign payload with containers/image's rules for

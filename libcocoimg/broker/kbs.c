@@ -33,10 +33,12 @@
 #include "../crypt/crypt.h"
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define KBS_PREFIX "/kbs/v0"
 #define COOKIE_NAME "kbs-session-id"
@@ -568,22 +570,24 @@ static int kbs_auth(coco_kbs *k, const char *tee, char **nonce, const char **has
 	return rc;
 }
 
-/* The Attestation payload for nonce with evidence (JSON text). */
+/* The Attestation payload for nonce with evidence (JSON text, checked
+ * by the attester).  The evidence is spliced in as it is, so that no
+ * copy of it is left in a JSON tree. */
 static int attestation_body(coco_kbs *k, const char *nonce, const coco_buf *evidence,
                             coco_buf *out)
 {
-	json_error_t e;
-	json_t *ev = json_loadb((const char *)evidence->data, evidence->len, JSON_DECODE_ANY, &e);
-	json_t *doc = ev ? json_pack("{s:{s:s, s:O}, s:{s:o, s:s}}", "runtime-data", "nonce", nonce,
-	                             "tee-pubkey", k->jwk, "tee-evidence", "primary_evidence", ev,
-	                             "additional_evidence", "")
-	                 : NULL;
-	char *txt = doc ? coco_json_dump(doc) : NULL;
-	json_decref(doc);
-	int rc = txt && !coco_buf_append(out, txt, strlen(txt)) ? 0 : coco_oom(k->ctx);
-	if (txt)
-		coco_free_secret(txt, strlen(txt));
-	return rc;
+	json_t *rt = json_pack("{s:s, s:O}", "nonce", nonce, "tee-pubkey", k->jwk);
+	char *txt = rt ? coco_json_dump(rt) : NULL;
+	json_decref(rt);
+	static const char tail[] = ",\"additional_evidence\":\"\"}}";
+	/* one allocation: no partial copies left behind by growth */
+	int bad = !txt || coco_buf_reserve(out, strlen(txt) + evidence->len + 96) ||
+	          coco_buf_appendf(out, "{\"runtime-data\":%s,\"tee-evidence\":{"
+	                                        "\"primary_evidence\":", txt) ||
+	          coco_buf_append(out, evidence->data, evidence->len) ||
+	          coco_buf_append(out, tail, sizeof(tail) - 1);
+	free(txt);
+	return bad ? coco_oom(k->ctx) : 0;
 }
 
 /* Evidence for the challenge, POST /attest, keep the token. */
@@ -795,6 +799,9 @@ int coco_kbs_new(cocoimg_ctx *ctx, const char *url, const char *ca_file,
 		                            : "KBS \"%.200s\": no attester", url ? url : "");
 	}
 	int rc = coco_curl_global_init(ctx);
+	if (!rc && ca_file && access(ca_file, R_OK))
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "KBS certificate %s: %s", ca_file,
+		                 strerror(errno));
 	if (rc) {
 		coco_attester_free(attester);
 		return rc;

@@ -48,7 +48,8 @@ typedef struct coco_kbs coco_kbs;
  * without a trailing '/').  ca_file: PEM file trusted for HTTPS (NULL:
  * the system CAs).  The client takes ownership of attester (freed by
  * coco_kbs_free, also when this fails).  Nothing is sent until the first
- * resource is asked for.  COCOIMG_EINVAL for a bad URL, COCOIMG_ENOMEM.
+ * resource is asked for.  COCOIMG_EINVAL for a bad URL or an unreadable
+ * ca_file (message names it), COCOIMG_ENOMEM.
  */
 int coco_kbs_new(cocoimg_ctx *ctx, const char *url, const char *ca_file,
                  coco_attester *attester, coco_kbs **out);

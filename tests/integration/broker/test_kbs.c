@@ -339,6 +339,11 @@ static void test_bad_paths(void **state)
 	assert_int_equal(coco_attester_sample(ctx, &a), 0);
 	assert_int_equal(coco_kbs_new(ctx, "ftp://x", NULL, a, &k), COCOIMG_EINVAL);
 	assert_null(k);
+	assert_int_equal(coco_attester_sample(ctx, &a), 0);
+	assert_int_equal(coco_kbs_new(ctx, "https://127.0.0.1:1", "/nonexistent/kbs.crt", a, &k),
+	                 COCOIMG_EINVAL);
+	assert_null(k);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "/nonexistent/kbs.crt"));
 	cocoimg_ctx_free(ctx);
 }
 

@@ -2,8 +2,8 @@
  * prologue, the options version rule, and the cocoimg_*_options_init()
  * functions.  See api.h. */
 #include "api.h"
+#include "base.h"
 
-#include "internal.h"
 
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /* Streaming digests over OpenSSL EVP. */
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
 
 #include <openssl/evp.h>
 #include <string.h>

@@ -1,9 +1,16 @@
 /* Image operations: the glue between sources, destinations and stages. */
 #include "api.h"
+#include "base.h"
+#include "crypt/crypt.h"
+#include "digest.h"
 #include "image_crypt.h"
 #include "image_open.h"
-#include "internal.h"
+#include "json.h"
 #include "oci/oci.h"
+#include "oci/resolve.h"
+#include "ref.h"
+#include "stream.h"
+#include "transport.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,9 +6,15 @@
  * happens and builds the stage chain, this file fetches the source blob
  * and stores the result at the destination.
  */
+#include "base.h"
 #include "broker/keyprovider.h"
 #include "crypt/crypt.h"
+#include "digest.h"
 #include "image_crypt.h"
+#include "json.h"
+#include "oci/oci.h"
+#include "stream.h"
+#include "transport.h"
 
 #include <stdlib.h>
 #include <string.h>

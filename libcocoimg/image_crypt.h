@@ -5,6 +5,9 @@
 #ifndef COCO_IMAGE_CRYPT_H
 #define COCO_IMAGE_CRYPT_H
 
+#include "base.h"
+#include "json.h"
+#include "oci/oci.h"
 #include "transport.h"
 
 /*

@@ -1,8 +1,11 @@
 /* Opening a source or destination for a reference: the back end is
  * chosen by transport. */
+#include "base.h"
 #include "image_open.h"
-#include "oci/oci.h"
+#include "oci/layout.h"
+#include "ref.h"
 #include "registry/registry.h"
+#include "transport.h"
 
 int coco_src_open_ref(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out)
 {

@@ -5,6 +5,8 @@
 #ifndef COCO_IMAGE_OPEN_H
 #define COCO_IMAGE_OPEN_H
 
+#include "base.h"
+#include "ref.h"
 #include "transport.h"
 
 /* Open a source for any transport (dispatches to oci/ or registry/). */

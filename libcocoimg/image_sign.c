@@ -5,10 +5,17 @@
  * layout (trust/cosign_sign.c lays the attachment out as cosign does).
  */
 #include "api.h"
+#include "base.h"
+#include "digest.h"
 #include "image_open.h"
-#include "internal.h"
+#include "json.h"
+#include "oci/layout.h"
 #include "oci/oci.h"
+#include "oci/resolve.h"
+#include "ref.h"
 #include "registry/registry.h"
+#include "stream.h"
+#include "transport.h"
 #include "trust/trust.h"
 
 #include <errno.h>

@@ -6,8 +6,17 @@
  * which trust/ reads signatures (registry, OCI layout, HTTP, local files).
  */
 #include "api.h"
+#include "base.h"
+#include "digest.h"
 #include "image_open.h"
 #include "image_trust.h"
+#include "json.h"
+#include "oci/oci.h"
+#include "oci/resolve.h"
+#include "ref.h"
+#include "registry/registry.h"
+#include "transport.h"
+#include "trust/policy.h"
 
 #include <errno.h>
 #include <stdint.h>

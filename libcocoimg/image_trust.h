@@ -6,8 +6,11 @@
 #ifndef COCO_IMAGE_TRUST_H
 #define COCO_IMAGE_TRUST_H
 
-#include "oci/oci.h"
-#include "trust/policy.h"
+#include "base.h"
+#include "json.h"
+#include "oci/resolve.h"
+#include "transport.h"
+#include "trust/trust.h"
 
 typedef struct coco_src_sigfetch {
 	coco_sig_fetcher f;        /* hand &f to trust/ */

@@ -20,10 +20,17 @@
  * same producer chain (digest checked again, then decrypted).
  */
 #include "api.h"
+#include "base.h"
+#include "crypt/crypt.h"
+#include "digest.h"
 #include "image_open.h"
 #include "image_trust.h"
-#include "internal.h"
+#include "json.h"
 #include "oci/oci.h"
+#include "oci/resolve.h"
+#include "ref.h"
+#include "stream.h"
+#include "transport.h"
 #include "unpack/unpack.h"
 
 #include <dirent.h>

@@ -4,7 +4,9 @@
  * the bytes to trust/ (bundle_verify.c), then writes the verdict report.
  */
 #include "api.h"
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
+#include "json.h"
 #include "trust/sigstore.h"
 #include "trust/trust.h"
 

@@ -11,7 +11,9 @@
  *   tag        = [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
  *   digest     = alg ":" hex   (we accept sha256 and sha512, lower-case hex)
  */
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
+#include "ref.h"
 
 #include <ctype.h>
 #include <stdlib.h>

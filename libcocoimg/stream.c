@@ -1,5 +1,7 @@
 /* Stage plumbing: verify, memory and fd sinks, pumps, and the thread ring. */
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -9,7 +9,10 @@
 #ifndef COCO_TRANSPORT_H
 #define COCO_TRANSPORT_H
 
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
+#include "ref.h"
+#include "stream.h"
 
 /* A content descriptor (oci/): transports only pass it along. */
 typedef struct coco_desc coco_desc;
@@ -110,9 +113,6 @@ typedef struct coco_blob_sink_ops {
 int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
                        const char *what, coco_stage *inner, const coco_blob_sink_ops *ops,
                        void *arg, coco_stage **out);
-
-/* Fetch a small blob (config, signature) fully into memory, verified. */
-int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out);
 
 
 #endif

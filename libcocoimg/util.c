@@ -1,5 +1,5 @@
 /* Buffers, strings, files, base64: small helpers used everywhere. */
-#include "internal.h"
+#include "base.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int coco_buf_reserve(coco_buf *b, size_t extra)
@@ -467,4 +468,11 @@ int coco_curl_global_init(cocoimg_ctx *ctx)
 		return coco_seterr(ctx, COCOIMG_EINTERNAL, "libcurl initialisation failed: %s",
 		                   curl_easy_strerror(curl_init_rc));
 	return 0;
+}
+
+uint64_t coco_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

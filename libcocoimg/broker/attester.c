@@ -11,6 +11,8 @@
  * hash it computes).
  */
 #include "attester.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <errno.h>
 #include <fcntl.h>

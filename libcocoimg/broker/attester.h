@@ -17,7 +17,7 @@
 #ifndef COCO_BROKER_ATTESTER_H
 #define COCO_BROKER_ATTESTER_H
 
-#include "../internal.h"
+#include "../base.h"
 
 /* Largest evidence we accept from any backend (a TDX quote with its
  * certification data is a few KiB; CCA tokens are smaller). */

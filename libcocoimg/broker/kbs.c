@@ -28,9 +28,12 @@
  * checked; its "exp" claim, when readable, only triggers re-attestation
  * before it is refused.
  */
+#include "attester.h"
 #include "kbs.h"
-
+#include "../base.h"
 #include "../crypt/crypt.h"
+#include "../json.h"
+
 
 #include <curl/curl.h>
 #include <errno.h>

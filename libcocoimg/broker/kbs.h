@@ -29,6 +29,8 @@
 #define COCO_BROKER_KBS_H
 
 #include "attester.h"
+#include "../base.h"
+#include "../json.h"
 
 /* The protocol version this client speaks. */
 #define COCO_KBS_PROTOCOL_VERSION "0.4.0"

@@ -19,6 +19,8 @@
  *    short, redacted line (it may echo its input, which holds the key).
  */
 #include "keyprovider.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <curl/curl.h>
 #include <errno.h>

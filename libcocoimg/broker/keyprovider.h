@@ -7,7 +7,8 @@
 #ifndef COCO_BROKER_KEYPROVIDER_H
 #define COCO_BROKER_KEYPROVIDER_H
 
-#include "../internal.h"
+#include "../base.h"
+#include "../json.h"
 
 /* Largest keyprovider answer we read (stdout of a cmd provider, gRPC
  * message); the wrapped blobs are a few hundred bytes. */

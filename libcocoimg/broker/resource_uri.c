@@ -3,6 +3,7 @@
  * resource_uri.h for what is accepted and why).
  */
 #include "resource_uri.h"
+#include "../base.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -24,7 +24,7 @@
 #ifndef COCO_BROKER_RESOURCE_URI_H
 #define COCO_BROKER_RESOURCE_URI_H
 
-#include "../internal.h"
+#include "../base.h"
 
 typedef struct coco_ruri {
 	char *repo;

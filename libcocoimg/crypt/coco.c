@@ -21,6 +21,9 @@
  * spellings).
  */
 #include "coco.h"
+#include "crypt.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #ifndef COCO_CRYPT_COCO_H
 #define COCO_CRYPT_COCO_H
 
-#include "crypt.h"
+#include "../base.h"
 
 #define COCO_KP_ANNOTATION_PREFIX "org.opencontainers.image.enc.keys.provider."
 #define COCO_AA_PROVIDER "attestation-agent"

@@ -9,7 +9,10 @@
 #ifndef COCO_CRYPT_H
 #define COCO_CRYPT_H
 
-#include "../internal.h"
+#include "../base.h"
+#include "../json.h"
+#include "../oci/oci.h"
+#include "../stream.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -321,5 +324,19 @@ int coco_pkcs7_describe(const unsigned char *der, size_t len, size_t *recipients
  * COCOIMG_ENOKEY, COCOIMG_EBADIMAGE. */
 int coco_pkcs7_decrypt_one(const unsigned char *der, size_t len, cocoimg_keyring *kr,
                            coco_buf *out);
+
+/*
+ * hooks.c: a decrypting stage for an encrypted layer descriptor: unwraps
+ * the layer key with the keyring (COCOIMG_ENOKEY with a message naming the
+ * layer and what was tried), then decrypts bytes into next, checking the
+ * HMAC at finish (COCOIMG_EDIGEST).  *plain_media_type receives the
+ * media type without "+encrypted" (caller frees).
+ */
+int coco_crypt_decrypt_stage_new(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *d,
+                                 coco_stage *next, coco_stage **out, char **plain_media_type);
+
+/* hooks.c: describe an encrypted layer for inspect (cipher, schemes, key
+ * ids of CoCo packets; never key material).  Returns a new JSON object. */
+json_t *coco_crypt_describe_layer(cocoimg_ctx *ctx, const coco_desc *d);
 
 #endif

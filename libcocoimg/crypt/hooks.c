@@ -5,6 +5,10 @@
  * image*.c's weak fallbacks.
  */
 #include "crypt.h"
+#include "../base.h"
+#include "../json.h"
+#include "../oci/oci.h"
+#include "../stream.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,6 +19,8 @@
  * ignore it for keys that are not JWKs with a kid.
  */
 #include "crypt.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>

@@ -7,8 +7,10 @@
  * This is a superset of what ocicrypt reads (it refuses PEM SEC1 and
  * encrypted PKCS#8).  Error messages name the file, never its contents.
  */
-#include "api.h"
 #include "crypt.h"
+#include "../api.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

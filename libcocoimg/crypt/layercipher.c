@@ -5,6 +5,9 @@
  * private option documents exactly as containers/ocicrypt writes them.
  */
 #include "crypt.h"
+#include "../base.h"
+#include "../json.h"
+#include "../stream.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>

@@ -15,6 +15,7 @@
  * given without its certificate is tried on every RecipientInfo.
  */
 #include "crypt.h"
+#include "../base.h"
 
 #include <openssl/err.h>
 #include <openssl/rand.h>

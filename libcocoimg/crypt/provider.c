@@ -16,6 +16,8 @@
  *    ocicrypt-rs takes any keys.provider.* annotation).
  */
 #include "coco.h"
+#include "crypt.h"
+#include "../base.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -18,6 +18,10 @@
  * the destination blob is committed.
  */
 #include "crypt.h"
+#include "../base.h"
+#include "../json.h"
+#include "../oci/oci.h"
+#include "../stream.h"
 
 #include <openssl/x509.h>
 #include <stdlib.h>

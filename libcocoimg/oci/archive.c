@@ -13,7 +13,12 @@
  * archive.  Like skopeo, writing replaces the whole file with one image.
  * (libarchive is used as a reader only, so the small tar writer is here.)
  */
+#include "layout.h"
 #include "oci.h"
+#include "../base.h"
+#include "../ref.h"
+#include "../stream.h"
+#include "../transport.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -4,6 +4,8 @@
  * image-spec structs, descriptors in Go field order.
  */
 #include "oci.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <stdio.h>
 #include <string.h>

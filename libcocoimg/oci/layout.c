@@ -15,7 +15,14 @@
  * commit under flock(DIR).  A DIR created by this destination is removed
  * again when the copy does not commit.
  */
+#include "layout.h"
 #include "oci.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../json.h"
+#include "../ref.h"
+#include "../stream.h"
+#include "../transport.h"
 
 #include <errno.h>
 #include <fcntl.h>

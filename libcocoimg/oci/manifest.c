@@ -1,158 +1,16 @@
 /*
  * Manifests and indexes (OCI image manifest / index, Docker schema2
- * manifest / manifest list): strict parsing, serialisation that matches
- * Go's encoding/json byte for byte (what skopeo writes), media type
+ * manifest / manifest list): strict parsing, serialisation (Go's
+ * encoding/json byte for byte, what skopeo writes: json.c), media type
  * helpers.
  */
-#include "../internal.h"
+#include "oci.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../json.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- Go-compatible JSON output ---- */
-
-/*
- * Go's encoding/json: compact; "<", ">", "&", U+2028 and U+2029 escaped as
- * \u00XX / \u20XX; control characters other than \n \r \t as \u00XX (Go
- * before 1.22, which skopeo 1.9.3 is built with, has no \b \f short forms);
- * everything else raw UTF-8.  Object keys come out in insertion order: the
- * caller builds struct-like objects in Go field order and map-like objects
- * (annotations, labels) sorted.
- */
-int coco_json_go_string(coco_buf *b, const char *s, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	int rc = coco_buf_putc(b, '"');
-	for (size_t i = 0; i < n && !rc; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			rc = coco_buf_append(b, e, 2);
-		} else if (c == '\n') {
-			rc = coco_buf_append(b, "\\n", 2);
-		} else if (c == '\r') {
-			rc = coco_buf_append(b, "\\r", 2);
-		} else if (c == '\t') {
-			rc = coco_buf_append(b, "\\t", 2);
-		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			char e[6] = { '\\', 'u', '0', '0', hx[c >> 4], hx[c & 15] };
-			rc = coco_buf_append(b, e, 6);
-		} else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-		           ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-			rc = coco_buf_append(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-			i += 2;
-		} else {
-			rc = coco_buf_putc(b, (char)c);
-		}
-	}
-	return rc ? rc : coco_buf_putc(b, '"');
-}
-
-static int go_real(coco_buf *b, double v)
-{
-	if (!isfinite(v))
-		return COCOIMG_EINVAL;
-	/* shortest representation that round-trips, like strconv 'g' -1 */
-	char tmp[64];
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	double a = fabs(v);
-	if (a != 0 && (a < 1e-6 || a >= 1e21)) {
-		/* Go: exponent form with at least two exponent digits, "e-07" */
-		char *e = strchr(tmp, 'e');
-		if (e) {
-			char mant[40];
-			snprintf(mant, sizeof(mant), "%.*s", (int)(e - tmp), tmp);
-			int ex = atoi(e + 1);
-			return coco_buf_appendf(b, "%se%c%02d", mant, ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
-		}
-		return coco_buf_appendf(b, "%s", tmp);
-	}
-	/* plain decimal form */
-	char *e = strchr(tmp, 'e');
-	if (!e)
-		return coco_buf_appendf(b, "%s", tmp);
-	/* expand an exponent %g chose but Go would not use */
-	int digits = 0;
-	for (const char *p = tmp; p < e; p++)
-		if (*p >= '0' && *p <= '9')
-			digits++;
-	int ex = atoi(e + 1);
-	int decimals = digits - 1 - ex;
-	if (decimals < 0)
-		decimals = 0;
-	return coco_buf_appendf(b, "%.*f", decimals, v);
-}
-
-static int go_dump(coco_buf *b, json_t *j, int depth)
-{
-	if (depth > 200)
-		return COCOIMG_EINVAL;
-	int rc = 0;
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: {
-		const char *k;
-		json_t *v;
-		bool first = true;
-		rc = coco_buf_putc(b, '{');
-		json_object_foreach(j, k, v) {
-			if (rc)
-				break;
-			if (!first)
-				rc = coco_buf_putc(b, ',');
-			first = false;
-			if (!rc)
-				rc = coco_json_go_string(b, k, strlen(k));
-			if (!rc)
-				rc = coco_buf_putc(b, ':');
-			if (!rc)
-				rc = go_dump(b, v, depth + 1);
-		}
-		return rc ? rc : coco_buf_putc(b, '}');
-	}
-	case JSON_ARRAY: {
-		size_t i;
-		json_t *v;
-		rc = coco_buf_putc(b, '[');
-		json_array_foreach(j, i, v) {
-			if (!rc && i)
-				rc = coco_buf_putc(b, ',');
-			if (!rc)
-				rc = go_dump(b, v, depth + 1);
-		}
-		return rc ? rc : coco_buf_putc(b, ']');
-	}
-	case JSON_STRING:
-		return coco_json_go_string(b, json_string_value(j), json_string_length(j));
-	case JSON_INTEGER:
-		return coco_buf_appendf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-	case JSON_REAL:
-		return go_real(b, json_real_value(j));
-	case JSON_TRUE:
-		return coco_buf_append(b, "true", 4);
-	case JSON_FALSE:
-		return coco_buf_append(b, "false", 5);
-	case JSON_NULL:
-		return coco_buf_append(b, "null", 4);
-	}
-	return COCOIMG_EINVAL;
-}
-
-char *coco_json_dump_go(json_t *j, size_t *len)
-{
-	coco_buf b = COCO_BUF_INIT;
-	if (go_dump(&b, j, 0) || !coco_buf_cstr(&b)) {
-		coco_buf_free(&b);
-		return NULL;
-	}
-	if (len)
-		*len = b.len;
-	return (char *)b.data;
-}
 
 /* ---- media types ---- */
 

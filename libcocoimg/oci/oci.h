@@ -1,45 +1,107 @@
 /*
- * The OCI image format: layouts and archives as transports, resolving a
- * source to one image manifest, and Docker-to-OCI conversion.  Not
- * installed.
+ * The OCI image format (oci/): manifests, indexes, descriptors and media
+ * types (manifest.c), platforms and index selection (platform.c), and
+ * Docker-to-OCI conversion (convert.c).  On bytes and JSON only; any
+ * module may include it.  Not installed.
  */
 #ifndef COCO_OCI_H
 #define COCO_OCI_H
 
-#include "../transport.h"
+#include "../base.h"
+#include "../json.h"
 
-/* The oci: and oci-archive: transports (layout.c, archive.c). */
-int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out);
-int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
-int coco_ociarchive_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side,
-                             coco_src **out);
-int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
+#define COCO_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define COCO_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define COCO_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define COCO_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define COCO_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define COCO_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+
+typedef struct coco_platform {
+	char *os;
+	char *arch;
+	char *variant;             /* may be NULL */
+	char *os_version;          /* may be NULL */
+} coco_platform;
+
+/* A content descriptor.  `json` is the descriptor object as parsed (kept so
+ * unknown fields and annotations survive a copy); the other fields are
+ * views into it or parsed values. */
+typedef struct coco_desc {
+	const char *media_type;
+	const char *digest;
+	int64_t size;
+	json_t *annotations;       /* borrowed from json, may be NULL */
+	coco_platform platform;    /* for index entries; fields NULL if absent */
+	json_t *json;              /* owned reference */
+} coco_desc;
+
+typedef enum coco_manifest_kind {
+	COCO_KIND_IMAGE = 0,       /* OCI image manifest / Docker schema2 */
+	COCO_KIND_INDEX = 1        /* OCI index / Docker manifest list */
+} coco_manifest_kind;
+
+typedef struct coco_manifest {
+	coco_manifest_kind kind;
+	const char *media_type;    /* effective media type */
+	json_t *json;              /* whole document, owned */
+	coco_desc config;          /* images only */
+	coco_desc *layers;         /* images only */
+	size_t n_layers;
+	coco_desc *manifests;      /* indexes only */
+	size_t n_manifests;
+	json_t *annotations;       /* borrowed, may be NULL */
+} coco_manifest;
 
 /*
- * Resolve the image a source names to one image manifest: fetch the top
- * manifest, and if it is an index select the platform instance.  Returns
- * both (index may be NULL) with their digests.  Verifies the instance
- * digest.
+ * Parse a manifest or index strictly.  media_type_hint is the
+ * Content-Type / descriptor media type when known (may be NULL); the
+ * document's own mediaType must agree when both are present.  Errors:
+ * COCOIMG_EBADIMAGE with a message naming the field.
  */
-typedef struct coco_resolved {
-	coco_buf top_raw;          /* bytes of the top manifest */
-	char *top_media_type;
-	char top_digest[COCO_DIGEST_STRLEN];
-	coco_manifest *top;        /* parsed top (index or image) */
-	coco_buf raw;              /* the image manifest bytes */
-	char *media_type;
-	char digest[COCO_DIGEST_STRLEN];
-	coco_manifest *image;      /* the image manifest (== top if no index) */
-} coco_resolved;
+int coco_manifest_parse(cocoimg_ctx *ctx, const void *data, size_t len,
+                        const char *media_type_hint, coco_manifest **out);
+void coco_manifest_free(coco_manifest *m);
+/* Serialize back (for manifests we modified): compact, Go-like key order
+ * as stored in m->json. Caller frees. */
+char *coco_manifest_serialize(const coco_manifest *m, size_t *len);
 
-int coco_resolve(coco_src *s, const coco_platform *p, coco_resolved *out);
-void coco_resolved_clear(coco_resolved *r);
+/* Parse "os/arch[/variant]". */
+int coco_platform_parse(cocoimg_ctx *ctx, const char *s, coco_platform *out);
+/* The running machine (GOOS/GOARCH names: linux/amd64, linux/arm64/v8...). */
+void coco_platform_host(coco_platform *out);
+void coco_platform_clear(coco_platform *p);
+/*
+ * Pick the best index entry for platform p (NULL = from ctx "platform"
+ * option, else host), with containers/image's variant rules.  Returns the
+ * index in m->manifests, or COCOIMG_ENOTFOUND with a message listing the
+ * platforms present.
+ */
+int coco_index_select(cocoimg_ctx *ctx, const coco_manifest *index,
+                      const coco_platform *p, size_t *which);
 
-/* Fetch the manifest or index descriptor d names, check digest and size
- * against d, parse it (d->media_type as hint).  *media_type receives the
- * effective media type; digest the computed digest. */
-int coco_fetch_manifest(coco_src *s, const coco_desc *d, coco_buf *raw, char **media_type,
-                        char digest[COCO_DIGEST_STRLEN], coco_manifest **out);
+/* Image layer media type helpers. */
+bool coco_mt_is_layer(const char *mt);
+bool coco_mt_is_encrypted(const char *mt);  /* ends with "+encrypted" */
+/* Compression of a (decrypted) layer media type. */
+typedef enum coco_compression {
+	COCO_COMP_NONE = 0,
+	COCO_COMP_GZIP = 1,
+	COCO_COMP_ZSTD = 2,
+	COCO_COMP_UNKNOWN = 3
+} coco_compression;
+coco_compression coco_mt_compression(const char *mt);
+/* One of the four manifest/index media types above. */
+bool coco_mt_is_manifest(const char *mt);
+bool coco_mt_is_index(const char *mt);
+/* The OCI media type for a Docker schema2 manifest/list/config/layer type
+ * (static string), or NULL when there is none. */
+const char *coco_mt_docker_to_oci(const char *mt);
+/* Parse one descriptor strictly (mediaType, digest, size >= 0,
+ * annotations, urls, platform); `what` names it in errors. On success
+ * d->json holds a new reference (json_decref it); d->platform fields are
+ * views into the JSON (never coco_platform_clear them). */
+int coco_desc_parse(cocoimg_ctx *ctx, json_t *j, const char *what, coco_desc *d);
 
 /*
  * convert.c: a Docker image config as containers/image converts it to an

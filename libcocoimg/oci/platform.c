@@ -1,5 +1,7 @@
 /* Platforms: parsing "os/arch[/variant]" and the running machine. */
-#include "../internal.h"
+#include "oci.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,15 @@
 /*
  * Resolving a source to one image manifest: the top manifest, and through
  * an index (nested ones too) the instance for a platform, each checked
- * against its digest.
+ * against its digest; small blobs (configs, signatures) read verified.
  */
 #include "oci.h"
+#include "resolve.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../ref.h"
+#include "../stream.h"
+#include "../transport.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -115,5 +121,27 @@ fail:
 	coco_manifest_free(cur);
 	out->image = out->top;
 	coco_resolved_clear(out);
+	return rc;
+}
+
+int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out)
+{
+	cocoimg_ctx *ctx = s->ctx;
+	if (d->size < 0 || (uint64_t)d->size > max)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "blob %s: size %lld is over the %zu-byte limit",
+		                   d->digest, (long long)d->size, max);
+	coco_stage *mem, *v;
+	int rc = coco_buf_stage_new(ctx, out, max, COCOIMG_EBADIMAGE, &mem);
+	if (rc)
+		return rc;
+	char what[200];
+	snprintf(what, sizeof(what), "blob %s", d->digest);
+	rc = coco_verify_stage_new(ctx, d->digest, d->size, what, mem, &v);
+	if (rc) {
+		coco_stage_chain_free(mem);
+		return rc;
+	}
+	rc = s->ops->get_blob(s, d, v);
+	coco_stage_chain_free(v);
 	return rc;
 }

@@ -4,6 +4,8 @@
  * cached per (credentials, realm, service, scope) in the context.
  */
 #include "registry.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <ctype.h>
 #include <errno.h>

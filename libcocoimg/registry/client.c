@@ -4,6 +4,8 @@
  * redirects and retries.
  */
 #include "registry.h"
+#include "../base.h"
+#include "../ref.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -4,6 +4,9 @@
  * streamed uploads through the multi interface, and URL helpers.
  */
 #include "registry.h"
+#include "../base.h"
+#include "../json.h"
+#include "../stream.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -4,6 +4,13 @@
  * Range requests after a cut, retried with backoff.
  */
 #include "registry.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../json.h"
+#include "../oci/oci.h"
+#include "../ref.h"
+#include "../stream.h"
+#include "../transport.h"
 
 #include <stdlib.h>
 #include <string.h>

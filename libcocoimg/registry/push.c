@@ -5,6 +5,11 @@
  * computed on the fly), manifest PUTs.
  */
 #include "registry.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../ref.h"
+#include "../stream.h"
+#include "../transport.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,10 @@
 #ifndef COCO_REGISTRY_H
 #define COCO_REGISTRY_H
 
-#include "transport.h"
+#include "../base.h"
+#include "../ref.h"
+#include "../stream.h"
+#include "../transport.h"
 
 #include <curl/curl.h>
 
@@ -279,5 +282,12 @@ coco_reg *coco_registry_src_client(coco_src *s);
 int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side,
                            coco_src **out);
 int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
+
+/*
+ * http.c: plain HTTP(S) GET of a URL (lookaside signatures, Rekor,
+ * Fulcio...) honouring the ctx TLS/proxy settings.  *status receives the
+ * HTTP status; the body is limited to max bytes.
+ */
+int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out, long *status);
 
 #endif /* COCO_REGISTRY_H */

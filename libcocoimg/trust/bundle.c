@@ -15,6 +15,8 @@
  * inclusion proof (protobuf-specs' bundle rules, as sigstore-go checks).
  */
 #include "sigstore.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,6 +7,8 @@
  * The first failing check is named in the result.
  */
 #include "sigstore.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>

@@ -10,6 +10,7 @@
  * line) is what each signature covers.
  */
 #include "sigstore.h"
+#include "../base.h"
 
 #include <ctype.h>
 #include <stdlib.h>

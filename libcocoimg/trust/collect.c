@@ -5,6 +5,8 @@
  * The bytes come from the operation's fetcher (coco_sig_fetcher).
  */
 #include "policy.h"
+#include "trust.h"
+#include "../base.h"
 
 #include <stdlib.h>
 #include <string.h>

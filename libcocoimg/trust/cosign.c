@@ -10,6 +10,8 @@
  * COCOIMG_EUNSUPPORTED.
  */
 #include "trust.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>

@@ -6,6 +6,8 @@
  * file only checks and parses them.
  */
 #include "trust.h"
+#include "../base.h"
+#include "../oci/oci.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,8 @@
  * (XSalsa20-Poly1305, tag first) = PKCS#8 DER.  libsodium does both.
  */
 #include "trust.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <errno.h>
 #include <fcntl.h>

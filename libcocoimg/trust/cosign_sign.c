@@ -7,6 +7,11 @@
  * Pure functions: reading and writing the attachment is image_sign.c's job.
  */
 #include "trust.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../json.h"
+#include "../oci/oci.h"
+#include "../ref.h"
 
 #include <openssl/rsa.h>
 #include <stdlib.h>

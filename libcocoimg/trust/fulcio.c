@@ -11,6 +11,7 @@
  * username other-name 1.3.6.1.4.1.57264.1.7 (UTF8String).
  */
 #include "sigstore.h"
+#include "../base.h"
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>

@@ -6,6 +6,8 @@
  * ParseNamed).
  */
 #include "policy.h"
+#include "../base.h"
+#include "../ref.h"
 
 #include <string.h>
 

@@ -7,6 +7,10 @@
  * At most 128 signatures of at most 4 MiB each, as containers/image.
  */
 #include "policy.h"
+#include "trust.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../ref.h"
 
 #include <stdlib.h>
 #include <string.h>

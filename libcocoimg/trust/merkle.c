@@ -5,6 +5,7 @@
  * RFC 9162 section 2.1.3.2's algorithm.
  */
 #include "sigstore.h"
+#include "../base.h"
 
 #include <openssl/sha.h>
 #include <string.h>

@@ -18,6 +18,7 @@
  * All input is hostile: every length is checked before use.
  */
 #include "policy.h"
+#include "../base.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

@@ -9,6 +9,10 @@
 #define COCO_TRUST_POLICY_H
 
 #include "trust.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../json.h"
+#include "../ref.h"
 
 /* ------------------------------------------------------------------ */
 /* OpenPGP (openpgp.c)                                                 */

@@ -10,7 +10,12 @@
  * differs, current upstream wins: signatures made by a signing subkey
  * are accepted (mapped to the primary key), keyPaths/keyDatas exist.
  */
+#include "policy.h"
 #include "policy_rules.h"
+#include "trust.h"
+#include "../base.h"
+#include "../json.h"
+#include "../ref.h"
 
 #include <limits.h>
 #include <string.h>

@@ -9,7 +9,12 @@
  * transports are validated.  Messages name the place in the document:
  *   policy.json: transports.docker["example.com"][0]: unknown field "keyPth"
  */
+#include "policy.h"
 #include "policy_rules.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../json.h"
+#include "../ref.h"
 
 #include <string.h>
 

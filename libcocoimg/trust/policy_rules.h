@@ -6,7 +6,7 @@
 #ifndef COCO_TRUST_POLICY_RULES_H
 #define COCO_TRUST_POLICY_RULES_H
 
-#include "policy.h"
+#include "../base.h"
 
 /* Key files and inline key data are bounded (they are small); so is
  * policy.json itself. */

@@ -11,6 +11,8 @@
  * sigstore-staging are for writers and ignored here.
  */
 #include "policy.h"
+#include "../base.h"
+#include "../ref.h"
 
 #include <dirent.h>
 #include <errno.h>

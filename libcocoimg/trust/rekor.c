@@ -19,6 +19,8 @@
  *                       .signatures [{sig b64(b64), publicKey b64 PEM}]
  */
 #include "sigstore.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

@@ -12,6 +12,7 @@
  * be valid at the SCT's time.
  */
 #include "sigstore.h"
+#include "../base.h"
 
 #include <openssl/ct.h>
 #include <openssl/err.h>

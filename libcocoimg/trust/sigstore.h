@@ -21,7 +21,8 @@
 #ifndef COCO_TRUST_SIGSTORE_H
 #define COCO_TRUST_SIGSTORE_H
 
-#include "../internal.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>

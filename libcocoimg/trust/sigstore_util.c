@@ -5,6 +5,8 @@
  * decimal strings).
  */
 #include "sigstore.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -5,6 +5,10 @@
  * (signatures.md 2.1, 2.3, 2.5, 4.3).
  */
 #include "policy.h"
+#include "trust.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../json.h"
 
 #include <string.h>
 

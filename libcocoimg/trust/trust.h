@@ -6,7 +6,10 @@
 #ifndef COCO_TRUST_H
 #define COCO_TRUST_H
 
-#include "../internal.h"
+#include "../base.h"
+#include "../json.h"
+#include "../oci/oci.h"
+#include "../ref.h"
 
 #include <openssl/evp.h>
 

@@ -12,6 +12,8 @@
  * "since forever").
  */
 #include "sigstore.h"
+#include "../base.h"
+#include "../json.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

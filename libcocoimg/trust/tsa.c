@@ -8,6 +8,7 @@
  * still proves past times).
  */
 #include "sigstore.h"
+#include "../base.h"
 
 #include <openssl/err.h>
 #include <openssl/ts.h>

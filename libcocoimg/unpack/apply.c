@@ -26,6 +26,10 @@
  *    missing zeros.  A stream that ends inside an entry's data is corrupt.
  */
 #include "unpack.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../oci/oci.h"
+#include "../stream.h"
 
 #include <archive.h>
 #include <archive_entry.h>

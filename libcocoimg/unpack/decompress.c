@@ -10,6 +10,8 @@
  * HMAC checks of the producer side have seen every byte.
  */
 #include "unpack.h"
+#include "../base.h"
+#include "../oci/oci.h"
 
 #include <errno.h>
 #include <stdlib.h>

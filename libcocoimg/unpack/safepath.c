@@ -20,6 +20,7 @@
  * applier removes or replaces something.
  */
 #include "unpack.h"
+#include "../base.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,9 @@
 #ifndef COCO_UNPACK_H
 #define COCO_UNPACK_H
 
-#include "../internal.h"
+#include "../base.h"
+#include "../digest.h"
+#include "../oci/oci.h"
 
 #include <sys/stat.h>
 

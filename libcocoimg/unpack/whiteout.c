@@ -11,6 +11,7 @@
  * Removal works on (directory fd, name) pairs and never follows a symlink.
  */
 #include "unpack.h"
+#include "../base.h"
 
 #include <dirent.h>
 #include <errno.h>

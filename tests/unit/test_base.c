@@ -5,8 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
+#include "stream.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_exit_codes(void **state)

@@ -1,8 +1,9 @@
 /* Fuzz target: what a KBS sends (broker/kbs.c): the Challenge, the
  * attestation answer (token) and the resource Response parsers; and the
  * RFC 8785 writer, whose output must read back as the same JSON. */
-#include "internal.h"
+#include "base.h"
 #include "broker/kbs.h"
+#include "json.h"
 
 #include <stdlib.h>
 

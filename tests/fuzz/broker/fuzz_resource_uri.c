@@ -1,6 +1,6 @@
 /* Fuzz target: resource URIs (broker/resource_uri.c) in both modes, and
  * the normal form must parse again to itself. */
-#include "internal.h"
+#include "base.h"
 #include "broker/resource_uri.h"
 
 #include <stdlib.h>

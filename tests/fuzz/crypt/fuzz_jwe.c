@@ -1,8 +1,9 @@
 /* Fuzz target: the JWE reader (crypt/jwe.c): compact, flattened and
  * general serializations, every recipient tried with an RSA and an EC
  * key, plus inspect and recipient removal on the same input. */
-#include "internal.h"
+#include "base.h"
 #include "crypt/crypt.h"
+#include "json.h"
 
 #include <openssl/evp.h>
 

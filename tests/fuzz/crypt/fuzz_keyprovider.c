@@ -1,6 +1,6 @@
 /* Fuzz target: keyprovider answers (broker/keyprovider.c): the JSON
  * response parser for both operations and the gRPC message decoder. */
-#include "internal.h"
+#include "base.h"
 #include "broker/keyprovider.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

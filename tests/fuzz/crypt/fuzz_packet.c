@@ -1,8 +1,9 @@
 /* Fuzz target: CoCo annotation packets (crypt/coco.c): the JSON packet
  * parser, kid -> resource path, and opening through the local path with a
  * resolver that always answers (so the AES-GCM/CTR code runs too). */
-#include "internal.h"
+#include "base.h"
 #include "crypt/coco.h"
+#include "crypt/crypt.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Fuzz target: the hand-written CMS EnvelopedData reader (crypt/pkcs7.c):
  * parse, decrypt attempt with an RSA key, inspect, recipient removal. */
-#include "internal.h"
+#include "base.h"
 #include "crypt/crypt.h"
 
 #include <openssl/evp.h>

@@ -1,8 +1,9 @@
 /* Fuzz target: the layer option parsers (crypt/layercipher.c): private
  * options JSON, public options (as the base64 annotation value), and a
  * short decrypt through the layer stage when both parse. */
-#include "internal.h"
+#include "base.h"
 #include "crypt/crypt.h"
+#include "stream.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* Fuzz target: manifest / index parsing, serialisation, platform selection. */
-#include "internal.h"
+#include "base.h"
+#include "oci/oci.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* Fuzz target: image reference parsing and normalisation. */
-#include "internal.h"
+#include "base.h"
+#include "ref.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* Fuzz target: auth.json / config.json / .dockercfg credential lookup.
  * The first input line is "HOST PATH" to look up, the rest the file. */
+#include "base.h"
 #include "registry/registry.h"
 
 #include <stdlib.h>

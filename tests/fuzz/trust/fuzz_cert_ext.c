@@ -1,7 +1,7 @@
 /* Fuzz certificate extension handling: a DER certificate's SANs and
  * Fulcio issuer extensions, and the embedded SCT list (against an empty
  * trusted root, with the certificate as its own issuer). */
-#include "internal.h"
+#include "base.h"
 #include "trust/sigstore.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Fuzz the signed-note checkpoint parser and verifier (a fixed Ed25519
  * log key whose id starts with the bytes the seeds use). */
-#include "internal.h"
+#include "base.h"
 #include "trust/sigstore.h"
 
 #include <openssl/evp.h>

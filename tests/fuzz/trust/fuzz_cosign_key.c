@@ -1,5 +1,5 @@
 /* Fuzz cosign's encrypted private key JSON and the PEM public key loader. */
-#include "internal.h"
+#include "base.h"
 #include "trust/trust.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,6 @@
 /* Fuzz the cosign payload parser, containers/image's stored sigstore
  * signature form and the Rekor bundle annotation parser. */
-#include "internal.h"
+#include "base.h"
 #include "trust/trust.h"
 
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * each 32 bytes.  The proof must accept exactly when recomputing the
  * root by the RFC 9162 reference algorithm (written independently here
  * as a recursive split) agrees. */
-#include "internal.h"
+#include "base.h"
 #include "trust/sigstore.h"
 
 #include <openssl/sha.h>

@@ -1,6 +1,6 @@
 /* Fuzz the OpenPGP reader: the input is used both as a keyring and as a
  * signed message checked against the fixture key and against itself. */
-#include "internal.h"
+#include "base.h"
 #include "trust/policy.h"
 
 #include <stdint.h>

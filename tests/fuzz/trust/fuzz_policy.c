@@ -1,5 +1,7 @@
 /* Fuzz policy.json parsing and evaluation (no signatures, no files). */
-#include "internal.h"
+#include "base.h"
+#include "json.h"
+#include "ref.h"
 #include "trust/policy.h"
 
 #include <stdint.h>

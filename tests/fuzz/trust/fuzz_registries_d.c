@@ -1,5 +1,6 @@
 /* Fuzz registries.d YAML parsing and the lookaside lookup. */
-#include "internal.h"
+#include "base.h"
+#include "ref.h"
 #include "trust/policy.h"
 
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* Fuzz the Sigstore bundle parser and the verifier behind it: key mode
  * without a log (signature checks) and keyless against an empty trusted
  * root (every log / CA lookup fails cleanly).  Nothing may verify. */
-#include "internal.h"
+#include "base.h"
 #include "trust/sigstore.h"
 
 #include <openssl/evp.h>

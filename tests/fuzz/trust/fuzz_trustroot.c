@@ -1,5 +1,5 @@
 /* Fuzz the trusted_root.json parser. */
-#include "internal.h"
+#include "base.h"
 #include "trust/sigstore.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,7 +7,8 @@
  * O_NOFOLLOW walk) and whether a second copy of the layer is applied on
  * top (exercising replacement and whiteouts of lower entries).
  */
-#include "internal.h"
+#include "base.h"
+#include "oci/oci.h"
 #include "unpack/unpack.h"
 
 #include <dirent.h>

@@ -9,7 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
+#include "broker/attester.h"
 #include "broker/kbs.h"
 
 #include <curl/curl.h>

@@ -14,9 +14,14 @@
  * KEY=VALUE are cocoimg_ctx_set() options (creds=..., tls-verify=false).
  * Exit status as coco-img: cocoimg_error_exit_code().
  */
+#include "base.h"
+#include "digest.h"
 #include "image_open.h"
-#include "internal.h"
 #include "oci/oci.h"
+#include "oci/resolve.h"
+#include "registry/registry.h"
+#include "stream.h"
+#include "transport.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,8 +7,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
+#include "broker/attester.h"
 #include "broker/kbs.h"
+#include "json.h"
 
 #include <stdlib.h>
 #include <string.h>

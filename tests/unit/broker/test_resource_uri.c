@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
 #include "broker/resource_uri.h"
 
 #include <stdlib.h>

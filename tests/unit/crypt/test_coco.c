@@ -5,8 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
 #include "crypt/coco.h"
+#include "crypt/crypt.h"
+#include "json.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>

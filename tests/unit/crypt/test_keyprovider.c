@@ -7,9 +7,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
 #include "broker/keyprovider.h"
 #include "crypt/coco.h"
+#include "crypt/crypt.h"
+#include "json.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -4,8 +4,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
 #include "crypt/crypt.h"
+#include "json.h"
+#include "stream.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>

@@ -5,9 +5,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "base.h"
 #include "crypt/crypt.h"
+#include "digest.h"
 #include "image_crypt.h"
-#include "internal.h"
+#include "json.h"
+#include "oci/oci.h"
+#include "stream.h"
+#include "transport.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,8 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
 #include "crypt/crypt.h"
+#include "json.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

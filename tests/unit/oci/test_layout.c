@@ -4,9 +4,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "base.h"
+#include "digest.h"
 #include "image_open.h"
-#include "internal.h"
 #include "oci/oci.h"
+#include "oci/resolve.h"
+#include "stream.h"
+#include "transport.h"
 
 #include <stdlib.h>
 #include <string.h>

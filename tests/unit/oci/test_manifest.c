@@ -4,7 +4,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
+#include "json.h"
+#include "oci/oci.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
+#include "ref.h"
 
 #include <stdlib.h>
 #include <string.h>

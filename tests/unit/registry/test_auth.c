@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "registry/registry.h"
 
 static cocoimg_ctx *new_ctx(void)

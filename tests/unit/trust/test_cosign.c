@@ -6,9 +6,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "base.h"
+#include "digest.h"
 #include "image_open.h"
 #include "image_trust.h"
-#include "internal.h"
+#include "oci/oci.h"
+#include "oci/resolve.h"
+#include "ref.h"
+#include "transport.h"
 #include "trust/trust.h"
 
 #include <dirent.h>

@@ -6,7 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
 #include "trust/policy.h"
 
 #include <stdlib.h>

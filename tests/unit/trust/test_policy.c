@@ -6,8 +6,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
 #include "image_trust.h"
+#include "json.h"
+#include "ref.h"
 #include "trust/policy.h"
 
 #include <stdlib.h>

@@ -5,7 +5,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base.h"
+#include "digest.h"
+#include "oci/oci.h"
 #include "unpack/unpack.h"
 
 #include <archive.h>

@@ -1,0 +1,158 @@
+/*
+ * The base of libcocoimg: the context (errors, logging, progress,
+ * configuration), buffers and strings, files and directories, encodings,
+ * the libcurl global init.  Every module may include it.  Not installed.
+ */
+#ifndef COCO_BASE_H
+#define COCO_BASE_H
+
+#include "config.h"
+
+#include <cocoimg.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define COCO_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define COCO_UNUSED __attribute__((unused))
+#define COCO_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Largest manifest/index/config/signature we accept into memory. */
+#define COCO_MAX_MANIFEST (4 * 1024 * 1024)
+#define COCO_MAX_CONFIG (32 * 1024 * 1024)
+
+/* ---- the context (ctx.c), its error message (error.c) ---- */
+
+struct coco_kv {
+	char *key;
+	char *value;
+};
+
+struct cocoimg_ctx {
+	pthread_mutex_t lock;      /* guards err_* (worker threads set errors) */
+	int err_code;
+	char err_msg[1024];
+
+	cocoimg_log_cb log_cb;
+	cocoimg_log_level log_max;
+	void *log_payload;
+
+	cocoimg_progress_cb progress_cb;
+	void *progress_payload;
+
+	struct coco_kv *opts;      /* configuration, see cocoimg_ctx_set() */
+	size_t n_opts;
+
+	void *registry_state;      /* owned by registry/: connection pool, tokens */
+	void (*registry_state_free)(void *);
+};
+
+/*
+ * Record an error on the context and return `code` (so callers can write
+ * `return coco_seterr(ctx, COCOIMG_EIO, "...")`).  Thread-safe.  A
+ * COCOIMG_ECANCELLED never overwrites an earlier, more specific error.
+ * The message must never include key material.
+ */
+int coco_seterr(cocoimg_ctx *ctx, int code, const char *fmt, ...) COCO_PRINTF(3, 4);
+/* Prefix the current message: "CONTEXT: previous message". Returns code. */
+int coco_preferr(cocoimg_ctx *ctx, int code, const char *fmt, ...) COCO_PRINTF(3, 4);
+void coco_clearerr(cocoimg_ctx *ctx);
+
+void coco_log(cocoimg_ctx *ctx, cocoimg_log_level lvl, const char *fmt, ...) COCO_PRINTF(3, 4);
+#define coco_warn(ctx, ...) coco_log((ctx), COCOIMG_LOG_WARN, __VA_ARGS__)
+#define coco_info(ctx, ...) coco_log((ctx), COCOIMG_LOG_INFO, __VA_ARGS__)
+#define coco_debug(ctx, ...) coco_log((ctx), COCOIMG_LOG_DEBUG, __VA_ARGS__)
+
+/* Progress: returns COCOIMG_ECANCELLED (with message) if the callback
+ * asks to stop, else 0. */
+int coco_progress(cocoimg_ctx *ctx, const char *what, const char *digest,
+                  uint64_t done, uint64_t total, int finished);
+
+/*
+ * Configuration lookup.  side is "src", "dest" or NULL; a side-specific
+ * value ("src.creds") wins over the plain one ("creds").  Returns NULL when
+ * unset.
+ */
+const char *coco_opt(const cocoimg_ctx *ctx, const char *side, const char *key);
+/* Boolean/integer helpers with defaults. */
+bool coco_opt_bool(const cocoimg_ctx *ctx, const char *side, const char *key, bool dflt);
+long coco_opt_long(const cocoimg_ctx *ctx, const char *side, const char *key, long dflt);
+
+/* ---- memory, buffers, files (util.c) ---- */
+
+typedef struct coco_buf {
+	unsigned char *data;
+	size_t len;
+	size_t cap;
+} coco_buf;
+
+#define COCO_BUF_INIT { NULL, 0, 0 }
+
+int coco_buf_reserve(coco_buf *b, size_t extra);                 /* ENOMEM */
+int coco_buf_append(coco_buf *b, const void *data, size_t len);  /* ENOMEM */
+int coco_buf_appendf(coco_buf *b, const char *fmt, ...) COCO_PRINTF(2, 3);
+int coco_buf_putc(coco_buf *b, char c);
+/* Ensure a NUL after len (not counted) and return data as a string. */
+char *coco_buf_cstr(coco_buf *b);
+void coco_buf_free(coco_buf *b);
+/* Wipe (OPENSSL_cleanse) then free: for anything that held secrets. */
+void coco_buf_wipe_free(coco_buf *b);
+/* Detach: return data (caller frees), reset buffer. */
+unsigned char *coco_buf_detach(coco_buf *b, size_t *len);
+
+char *coco_strdup(const char *s);                    /* NULL-safe */
+char *coco_strndup(const char *s, size_t n);
+char *coco_asprintf(const char *fmt, ...) COCO_PRINTF(1, 2);
+void coco_wipe(void *p, size_t n);                   /* OPENSSL_cleanse */
+void coco_free_secret(void *p, size_t n);            /* wipe then free */
+
+/* Read a whole file (up to max bytes, else COCOIMG_EBADIMAGE / EINVAL via
+ * err_code_too_big).  Errors are recorded on ctx naming the path. */
+int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
+                   int err_code_missing);
+/* Write a file atomically: PATH.tmp-XXXXXX, fsync optional, rename. */
+int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data,
+                           size_t len, mode_t mode);
+/* mkdir -p */
+int coco_mkdir_p(cocoimg_ctx *ctx, const char *path, mode_t mode);
+/* rm -rf (does not follow symlinks).  Returns 0 or COCOIMG_EIO. */
+int coco_rm_rf(cocoimg_ctx *ctx, const char *path);
+/*
+ * List the names in directory `path` (no "." or "..", no names starting
+ * with '.' unless with_hidden), sorted bytewise.  When suffix is not NULL
+ * only names ending with it are listed.  *names is a NULL-terminated array
+ * (free with coco_strv_free(*names, *n)), *n its length.  A missing directory gives an
+ * empty list when missing_ok, else COCOIMG_ENOTFOUND.  Other failures:
+ * COCOIMG_EIO (message names the path) or COCOIMG_ENOMEM (recorded).
+ */
+int coco_list_dir(cocoimg_ctx *ctx, const char *path, const char *suffix, bool with_hidden,
+                  bool missing_ok, char ***names, size_t *n);
+/* Free n strings of v, then v.  NULL-safe. */
+void coco_strv_free(char **v, size_t n);
+/* Record "out of memory" on ctx (ctx may be NULL) and return COCOIMG_ENOMEM. */
+int coco_oom(cocoimg_ctx *ctx);
+/* libcurl's global initialisation, run once per process (thread-safe).
+ * Returns 0 or COCOIMG_EINTERNAL (recorded on ctx). */
+int coco_curl_global_init(cocoimg_ctx *ctx);
+
+/* Base64 (standard alphabet, padded; decoder also accepts unpadded and
+ * URL-safe input when url is true). Output NUL-terminated. */
+char *coco_b64_encode(const unsigned char *in, size_t len);
+char *coco_b64url_encode(const unsigned char *in, size_t len); /* no padding */
+int coco_b64_decode(const char *in, size_t inlen, coco_buf *out);     /* EINVAL */
+int coco_b64url_decode(const char *in, size_t inlen, coco_buf *out);  /* EINVAL */
+/* Lower-case hex. */
+void coco_hex_encode(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
+
+/* Constant-time compare. */
+int coco_ct_equal(const void *a, const void *b, size_t n);
+
+/* Monotonic nanoseconds, for stats. */
+uint64_t coco_now_ns(void);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * The context: creation, logging and progress callbacks, configuration
+ * keys (validated on set, looked up per side).  Its error message lives in
+ * error.c.
+ */
+#include "api.h"
+#include "base.h"
+#include "oci/oci.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+COCOIMG_API int cocoimg_ctx_new(cocoimg_ctx **out)
+{
+	cocoimg_ctx *c = calloc(1, sizeof(*c));
+	if (!c)
+		return COCOIMG_ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->log_max = COCOIMG_LOG_WARN;
+	*out = c;
+	return 0;
+}
+
+COCOIMG_API void cocoimg_ctx_free(cocoimg_ctx *c)
+{
+	if (!c)
+		return;
+	if (c->registry_state && c->registry_state_free)
+		c->registry_state_free(c->registry_state);
+	for (size_t i = 0; i < c->n_opts; i++) {
+		free(c->opts[i].key);
+		if (c->opts[i].value)
+			coco_free_secret(c->opts[i].value, strlen(c->opts[i].value));
+	}
+	free(c->opts);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void coco_log(cocoimg_ctx *c, cocoimg_log_level lvl, const char *fmt, ...)
+{
+	if (!c || !c->log_cb || lvl > c->log_max)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->log_cb(lvl, msg, c->log_payload);
+}
+
+COCOIMG_API void cocoimg_ctx_set_log(cocoimg_ctx *c, cocoimg_log_cb cb,
+                                     cocoimg_log_level max_level, void *payload)
+{
+	c->log_cb = cb;
+	c->log_max = max_level;
+	c->log_payload = payload;
+}
+
+COCOIMG_API void cocoimg_ctx_set_progress(cocoimg_ctx *c, cocoimg_progress_cb cb, void *payload)
+{
+	c->progress_cb = cb;
+	c->progress_payload = payload;
+}
+
+int coco_progress(cocoimg_ctx *c, const char *what, const char *digest, uint64_t done,
+                  uint64_t total, int finished)
+{
+	if (!c || !c->progress_cb)
+		return 0;
+	cocoimg_progress p = { 1, digest, what, done, total, finished };
+	if (c->progress_cb(&p, c->progress_payload))
+		return coco_seterr(c, COCOIMG_ECANCELLED, "cancelled by progress callback");
+	return 0;
+}
+
+/* Known configuration keys (without side prefix). */
+static const char *const known_keys[] = {
+	"authfile", "creds", "cert-dir", "tls-verify", "platform", "retry-times",
+	"policy", "registries.d", "keyprovider-config", "keyprovider-timeout",
+	"proxy", "tmpdir", "parallel", "user-agent", "registry-token",
+	"no-creds",
+};
+
+static bool key_known(const char *key)
+{
+	const char *k = key;
+	if (!strncmp(k, "src.", 4))
+		k += 4;
+	else if (!strncmp(k, "dest.", 5))
+		k += 5;
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(known_keys); i++)
+		if (!strcmp(k, known_keys[i]))
+			return true;
+	return false;
+}
+
+COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *value)
+{
+	COCO_API_ENTER(c);
+	if (!key)
+		return coco_seterr(c, COCOIMG_EINVAL, "no configuration key given");
+	if (!key_known(key))
+		return coco_seterr(c, COCOIMG_EINVAL, "unknown configuration key \"%s\"", key);
+	const char *base = strchr(key, '.') && strncmp(key, "registries.d", 12) ? strchr(key, '.') + 1 : key;
+	if (value && !strcmp(base, "tls-verify") && strcmp(value, "true") && strcmp(value, "false"))
+		return coco_seterr(c, COCOIMG_EINVAL, "tls-verify must be true or false, not \"%s\"", value);
+	if (value && (!strcmp(base, "retry-times") || !strcmp(base, "parallel") ||
+	              !strcmp(base, "keyprovider-timeout"))) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || v < 0 || v > 1000000)
+			return coco_seterr(c, COCOIMG_EINVAL, "%s must be a non-negative number, not \"%s\"",
+			                   base, value);
+	}
+	if (value && !strcmp(base, "platform")) {
+		coco_platform p;
+		int rc = coco_platform_parse(c, value, &p);
+		if (rc)
+			return rc;
+		coco_platform_clear(&p);
+	}
+	for (size_t i = 0; i < c->n_opts; i++) {
+		if (!strcmp(c->opts[i].key, key)) {
+			char *nv = value ? coco_strdup(value) : NULL;
+			if (value && !nv)
+				return COCOIMG_ENOMEM;
+			if (c->opts[i].value)
+				coco_free_secret(c->opts[i].value, strlen(c->opts[i].value));
+			c->opts[i].value = nv;
+			return 0;
+		}
+	}
+	struct coco_kv *n = realloc(c->opts, (c->n_opts + 1) * sizeof(*n));
+	if (!n)
+		return COCOIMG_ENOMEM;
+	c->opts = n;
+	n[c->n_opts].key = coco_strdup(key);
+	n[c->n_opts].value = value ? coco_strdup(value) : NULL;
+	if (!n[c->n_opts].key || (value && !n[c->n_opts].value))
+		return COCOIMG_ENOMEM;
+	c->n_opts++;
+	return 0;
+}
+
+COCOIMG_API const char *cocoimg_ctx_get(const cocoimg_ctx *c, const char *key)
+{
+	for (size_t i = 0; c && i < c->n_opts; i++)
+		if (!strcmp(c->opts[i].key, key))
+			return c->opts[i].value;
+	return NULL;
+}
+
+const char *coco_opt(const cocoimg_ctx *c, const char *side, const char *key)
+{
+	if (side) {
+		char full[64];
+		snprintf(full, sizeof(full), "%s.%s", side, key);
+		const char *v = cocoimg_ctx_get(c, full);
+		if (v)
+			return v;
+	}
+	return cocoimg_ctx_get(c, key);
+}
+
+bool coco_opt_bool(const cocoimg_ctx *c, const char *side, const char *key, bool dflt)
+{
+	const char *v = coco_opt(c, side, key);
+	if (!v)
+		return dflt;
+	return !strcmp(v, "true") || !strcmp(v, "1");
+}
+
+long coco_opt_long(const cocoimg_ctx *c, const char *side, const char *key, long dflt)
+{
+	const char *v = coco_opt(c, side, key);
+	if (!v || !*v)
+		return dflt;
+	return strtol(v, NULL, 10);
+}

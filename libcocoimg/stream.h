@@ -1,0 +1,118 @@
+/*
+ * Stages: push-style streaming of bytes through a chain (write, finish,
+ * destroy), the standard stages (verify, memory, fd, async split, meter)
+ * and the buffer ring between threads (stream.c).  Every module may
+ * include it.  Not installed.
+ */
+#ifndef COCO_STREAM_H
+#define COCO_STREAM_H
+
+#include "base.h"
+#include "digest.h"
+
+/* Default streaming buffer size for every stage. */
+#define COCO_BUFSZ (512 * 1024)
+
+/*
+ * A stage receives bytes with write() and end-of-stream with finish().
+ * A stage that transforms bytes forwards them to `next` itself; finish()
+ * must call the next stage's finish.  destroy() frees the stage only (not
+ * next).  Errors are recorded on ctx and returned as negative codes.
+ * After an error no further calls are made except destroy().
+ */
+typedef struct coco_stage coco_stage;
+struct coco_stage {
+	int (*write)(coco_stage *s, const unsigned char *buf, size_t len);
+	int (*finish)(coco_stage *s);
+	void (*destroy)(coco_stage *s);
+	coco_stage *next;
+	cocoimg_ctx *ctx;
+	const char *name;          /* for --stats: "digest", "decrypt", ... */
+	uint64_t nsec;             /* time spent in this stage's own work */
+};
+
+static inline int coco_stage_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	return n ? s->write(s, b, n) : 0;
+}
+static inline int coco_stage_finish(coco_stage *s) { return s->finish(s); }
+/* Destroy s and every stage after it. NULL-safe. */
+void coco_stage_chain_free(coco_stage *s);
+
+/*
+ * Verify stage: passes bytes through to next (may be NULL = sink), counts
+ * and digests them; finish() fails with COCOIMG_EDIGEST if the size or
+ * digest differ from expected (expected_size < 0 = unknown,
+ * expected_digest NULL = compute only).  `what` names the object in the
+ * error ("layer sha256:..."). After finish, coco_verify_result() gives the
+ * computed digest and size.
+ */
+int coco_verify_stage_new(cocoimg_ctx *ctx, const char *expected_digest,
+                          int64_t expected_size, const char *what, coco_stage *next,
+                          coco_stage **out);
+void coco_verify_result(coco_stage *verify, char digest[COCO_DIGEST_STRLEN],
+                        uint64_t *size);
+
+/* Sink that appends to a memory buffer, failing past max bytes with
+ * err_code. The buffer is owned by the caller. */
+int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code,
+                       coco_stage **out);
+
+/* Sink that writes to an fd (not closed). */
+int coco_fd_stage_new(cocoimg_ctx *ctx, int fd, const char *path_for_errors,
+                      coco_stage **out);
+
+/* Feed a whole fd / memory range into a stage chain, then finish it. */
+int coco_stage_pump_fd(coco_stage *s, int fd, const char *path_for_errors);
+int coco_stage_pump_mem(coco_stage *s, const void *data, size_t len);
+
+/*
+ * Ring: a bounded queue of buffers between a producer thread (which uses
+ * the ring as a sink stage) and a consumer thread (which pulls with
+ * coco_ring_read).  Either side can abort; the other side then sees
+ * COCOIMG_ECANCELLED (or the abort code).
+ */
+typedef struct coco_ring coco_ring;
+int coco_ring_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_ring **out);
+/* The producer-side stage (write/finish).  Owned by the ring. */
+coco_stage *coco_ring_stage(coco_ring *r);
+/* Blocking read of up to len bytes; returns bytes read, 0 at end of
+ * stream, negative error if the producer aborted. */
+ssize_t coco_ring_read(coco_ring *r, void *buf, size_t len);
+/* Zero-copy read: borrow the next filled chunk; release it after use. */
+ssize_t coco_ring_borrow(coco_ring *r, const unsigned char **data);
+void coco_ring_release(coco_ring *r);
+/* Zero-copy write: *data receives the free part of the buffer being
+ * filled (waiting for room); returns its size (> 0) or the abort code.
+ * coco_ring_commit() then adds the n bytes written there (a full buffer
+ * is handed to the reader; finish the ring stage to flush the last). */
+ssize_t coco_ring_wbuf(coco_ring *r, unsigned char **data);
+int coco_ring_commit(coco_ring *r, size_t n);
+void coco_ring_abort(coco_ring *r, int code);
+void coco_ring_free(coco_ring *r);
+
+/*
+ * Async stage: a pipeline split point.  write() copies the bytes into a
+ * bounded ring (nbufs x bufsz; 0 = defaults) and returns; a worker thread
+ * started here feeds them to `next` and calls next's finish() when this
+ * stage is finished.  finish() returns once the worker is done, with the
+ * first error of either side.  An error in `next` makes the following
+ * write()/finish() return it.  destroy() (or coco_stage_chain_free) stops
+ * and joins the worker, then `next` is destroyed as usual.  nsec counts
+ * the time the writer waited for room (back pressure).
+ */
+int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
+                         coco_stage **out);
+/* CPUs this process may run on (affinity mask), at least 1.  With one, the
+ * async stage forwards on the caller's thread instead of splitting. */
+int coco_cpus_usable(void);
+
+/*
+ * Meter stage: passes bytes through; its nsec counts the time spent
+ * outside next's write()/finish() since it was created, i.e. the time its
+ * caller took to produce the bytes (the source: network or file reads).
+ * Named "network".
+ */
+int coco_meter_stage_new(cocoimg_ctx *ctx, coco_stage *next, coco_stage **out);
+
+#endif

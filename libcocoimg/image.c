@@ -507,8 +507,8 @@ static void add_stats(copy_job *j, json_t *report)
 COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
                              const cocoimg_copy_options *opts, char **report)
 {
-	static const cocoimg_copy_options defaults = COCOIMG_COPY_OPTIONS_INIT;
 	COCO_API_ENTER(ctx);
+	static const cocoimg_copy_options defaults = COCOIMG_COPY_OPTIONS_INIT;
 	if (report)
 		*report = NULL;
 	if (!srcref || !dstref)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_BUNDLE = 1, OPT_KEY, OPT_ID, OPT_ID_RE, OPT_ISS, OPT_ISS_RE, OPT_ROOT, OPT_NOTLOG };
+enum { OPT_BUNDLE = 1, OPT_KEY, OPT_ID, OPT_ID_RE, OPT_ISS, OPT_ISS_RE, OPT_ROOT, OPT_NOTLOG, OPT_NOSCT };
 
 static cocoimg_verify_blob_options o = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
 
@@ -34,6 +34,7 @@ static int handler(cli_state *st, int id, const char *v)
 	case OPT_ISS_RE: return once(&o.issuer_regexp, v, "--certificate-oidc-issuer-regexp");
 	case OPT_ROOT: return once(&o.trusted_root_path, v, "--trusted-root");
 	case OPT_NOTLOG: o.insecure_ignore_tlog = 1; return 0;
+	case OPT_NOSCT: o.insecure_ignore_sct = 1; return 0;
 	}
 	return cli_usage("verify-blob: unhandled option");
 }
@@ -86,6 +87,7 @@ static const cli_opt opts[] = {
 	{ "certificate-oidc-issuer-regexp", CLI_VALUE, OPT_ISS_RE, "... as a regular expression", "RE" },
 	{ "trusted-root", CLI_VALUE, OPT_ROOT, "sigstore trusted_root.json (Fulcio, Rekor, CT, TSA keys)", "FILE" },
 	{ "insecure-ignore-tlog", CLI_FLAG, OPT_NOTLOG, "with --key: do not require a transparency log entry", NULL },
+	{ "insecure-ignore-sct", CLI_FLAG, OPT_NOSCT, "keyless: do not require an embedded SCT", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

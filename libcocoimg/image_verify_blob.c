@@ -141,6 +141,7 @@ COCOIMG_API int cocoimg_verify_blob(cocoimg_ctx *ctx, const char *artifact,
 		.identity = opts->identity, .identity_regexp = opts->identity_regexp,
 		.issuer = opts->issuer, .issuer_regexp = opts->issuer_regexp,
 		.allow_no_tlog = opts->insecure_ignore_tlog != 0,
+		.ignore_sct = opts->insecure_ignore_sct != 0,
 	};
 	coco_sigstore_artifact art = {
 		.data = j.by_digest ? NULL : (j.artifact.data ? (const void *)j.artifact.data : ""),

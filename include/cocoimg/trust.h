@@ -218,12 +218,15 @@ typedef struct cocoimg_verify_blob_options {
 	/* Key mode only: accept a bundle without verifying transparency log
 	 * entries or timestamps (cosign --insecure-ignore-tlog). */
 	int insecure_ignore_tlog;
+	/* Keyless: do not require an embedded SCT (cosign
+	 * --insecure-ignore-sct; for private CAs without a CT log). */
+	int insecure_ignore_sct;
 } cocoimg_verify_blob_options;
 
 #define COCOIMG_VERIFY_BLOB_OPTIONS_VERSION 1
 /* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
 #define COCOIMG_VERIFY_BLOB_OPTIONS_INIT                                     \
-	{ COCOIMG_VERIFY_BLOB_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+	{ COCOIMG_VERIFY_BLOB_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 }
 
 /**
  * Initialise *opts to the defaults of the given version (pass

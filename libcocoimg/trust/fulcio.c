@@ -40,20 +40,36 @@ static bool self_signed(X509 *x)
 	return X509_check_issued(x, x) == X509_V_OK;
 }
 
-/* One CA: its last certificate is the trust anchor, the others and the
- * bundle's chain are untrusted intermediates.  1 verified, 0 not. */
+/* Put the CA's certificates into the store: the self-signed ones are
+ * trust anchors, the others untrusted intermediates.  A CA without a
+ * self-signed certificate (a trusted root listing only an intermediate)
+ * anchors at its last certificate.  0 or -1. */
+static int load_ca(const coco_ca *ca, X509_STORE *st, STACK_OF(X509) *untrusted, bool *partial)
+{
+	size_t anchors = 0;
+	for (size_t i = 0; i < ca->n_certs; i++) {
+		bool root = self_signed(ca->certs[i]);
+		anchors += root;
+		if (!(root ? X509_STORE_add_cert(st, ca->certs[i]) : sk_X509_push(untrusted, ca->certs[i])))
+			return -1;
+	}
+	*partial = !anchors;
+	if (!anchors && !X509_STORE_add_cert(st, ca->certs[ca->n_certs - 1]))
+		return -1;
+	return 0;
+}
+
+/* 1 when leaf (with the bundle's intermediates) chains to ca at `at`. */
 static int verify_with_ca(const coco_ca *ca, X509 *leaf, STACK_OF(X509) *chain, int64_t at,
                           X509 **issuer)
 {
 	X509_STORE *st = X509_STORE_new();
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	X509_STORE_CTX *sc = X509_STORE_CTX_new();
+	bool partial = false;
 	int ok = 0;
-	if (!st || !untrusted || !sc || !X509_STORE_add_cert(st, ca->certs[ca->n_certs - 1]))
+	if (!st || !untrusted || !sc || load_ca(ca, st, untrusted, &partial))
 		goto out;
-	for (size_t i = 0; i + 1 < ca->n_certs; i++)
-		if (!sk_X509_push(untrusted, ca->certs[i]))
-			goto out;
 	for (int i = 0; chain && i < sk_X509_num(chain); i++)
 		if (!sk_X509_push(untrusted, sk_X509_value(chain, i)))
 			goto out;
@@ -61,6 +77,8 @@ static int verify_with_ca(const coco_ca *ca, X509 *leaf, STACK_OF(X509) *chain, 
 		goto out;
 	X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(sc);
 	X509_VERIFY_PARAM_set_time(vp, (time_t)at);
+	if (partial)
+		X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
 	ok = X509_verify_cert(sc) == 1;
 	if (ok && issuer) {
 		STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(sc);

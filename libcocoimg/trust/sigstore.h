@@ -136,6 +136,9 @@ typedef struct coco_sigstore_policy {
 	 * timestamp (cosign --insecure-ignore-tlog; what key-signed
 	 * `coco-img sign --bundle-format=v3` bundles are). */
 	bool allow_no_tlog;
+	/* Keyless: do not require an embedded SCT (cosign
+	 * --insecure-ignore-sct; containers/image's fulcio checks none). */
+	bool ignore_sct;
 	/* Key mode only, when allow_no_tlog: time of reference when the bundle
 	 * proves none (0 = now). */
 	int64_t now;

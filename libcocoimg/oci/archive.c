@@ -22,7 +22,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -158,6 +157,85 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* Whether to extract regular file `name` (cleaned): oci-layout,
+ * index.json and blobs/<alg>/<lower-case hex> (creating that blobs/<alg>
+ * directory). */
+static bool keep_file(int dfd, const char *name)
+{
+	if (!strcmp(name, "oci-layout") || !strcmp(name, "index.json"))
+		return true;
+	const char *slash1 = strchr(name, '/');
+	if (!slash1 || strncmp(name, "blobs/", 6))
+		return false;
+	const char *slash2 = strchr(slash1 + 1, '/');
+	size_t alen = slash2 ? (size_t)(slash2 - slash1 - 1) : 0;
+	if (!slash2 || strchr(slash2 + 1, '/') || !alg_ok(slash1 + 1, alen))
+		return false;
+	char sub[64];
+	snprintf(sub, sizeof(sub), "blobs/%.*s", (int)alen, slash1 + 1);
+	mkdirat(dfd, "blobs", 0755);
+	mkdirat(dfd, sub, 0755);
+	return slash2[1] != 0 && strspn(slash2 + 1, "0123456789abcdef") == strlen(slash2 + 1);
+}
+
+/* Write the current entry's data to dfd/name (which must not exist). */
+static int extract_file(cocoimg_ctx *ctx, struct archive *ar, int dfd, const char *file,
+                        const char *dir, const char *name)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return coco_seterr(ctx, errno == EEXIST ? COCOIMG_EBADIMAGE : COCOIMG_EIO,
+		                   "oci-archive %s: cannot extract %s: %s", file, name,
+		                   errno == EEXIST ? "duplicate entry" : strerror(errno));
+	const void *blk;
+	size_t len;
+	la_int64_t off;
+	int r, rc = 0;
+	while ((r = archive_read_data_block(ar, &blk, &len, &off)) == ARCHIVE_OK) {
+		if (write_all(fd, blk, len) < 0) {
+			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s/%s: %s", dir, name,
+			                 strerror(errno));
+			break;
+		}
+	}
+	close(fd);
+	if (!rc && r != ARCHIVE_EOF)
+		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "oci-archive %s: %s: %s", file, name,
+		                 archive_error_string(ar));
+	return rc;
+}
+
+/* One archive entry: blobs/<alg> directories are made, the layout's files
+ * extracted, everything else skipped. */
+static int extract_entry(cocoimg_ctx *ctx, struct archive *ar, struct archive_entry *ent,
+                         int dfd, const char *file, const char *dir)
+{
+	const char *raw = archive_entry_pathname(ent);
+	char name[512];
+	if (!raw || clean_name(raw, name, sizeof(name)) < 0)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                   "oci-archive %s: entry \"%.200s\" escapes the layout", file,
+		                   raw ? raw : "");
+	mode_t type = archive_entry_filetype(ent);
+	const char *slash1 = strchr(name, '/');
+	if (type == AE_IFDIR) {
+		/* blobs/<alg> directories; others are not needed */
+		if (slash1 && !strncmp(name, "blobs/", 6) && !strchr(slash1 + 1, '/') &&
+		    alg_ok(slash1 + 1, strlen(slash1 + 1)))
+			mkdirat(dfd, name, 0755);
+		return 0;
+	}
+	if (type != AE_IFREG || archive_entry_hardlink(ent)) {
+		coco_debug(ctx, "oci-archive %s: skipping non-regular entry %s", file, name);
+		return 0;
+	}
+	if (!keep_file(dfd, name)) {
+		coco_debug(ctx, "oci-archive %s: skipping %s", file, name);
+		return 0;
+	}
+	return extract_file(ctx, ar, dfd, file, dir, name);
+}
+
 static int extract(cocoimg_ctx *ctx, const char *file, const char *dir)
 {
 	struct archive *ar = archive_read_new();
@@ -180,80 +258,16 @@ static int extract(cocoimg_ctx *ctx, const char *file, const char *dir)
 	}
 	mkdirat(dfd, "blobs", 0755);
 	struct archive_entry *ent;
-	unsigned char *buf = NULL;
-	for (;;) {
+	while (!rc) {
 		int r = archive_read_next_header(ar, &ent);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN) {
+		if (r < ARCHIVE_WARN)
 			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "oci-archive %s: %s", file,
 			                 archive_error_string(ar));
-			break;
-		}
-		const char *raw = archive_entry_pathname(ent);
-		char name[512];
-		if (!raw || clean_name(raw, name, sizeof(name)) < 0) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "oci-archive %s: entry \"%.200s\" escapes the layout",
-			                 file, raw ? raw : "");
-			break;
-		}
-		mode_t type = archive_entry_filetype(ent);
-		const char *slash1 = strchr(name, '/');
-		if (type == AE_IFDIR) {
-			/* blobs/<alg> directories; others are not needed */
-			if (slash1 && !strncmp(name, "blobs/", 6) && !strchr(slash1 + 1, '/') &&
-			    alg_ok(slash1 + 1, strlen(slash1 + 1)))
-				mkdirat(dfd, name, 0755);
-			continue;
-		}
-		if (type != AE_IFREG || archive_entry_hardlink(ent)) {
-			coco_debug(ctx, "oci-archive %s: skipping non-regular entry %s", file, name);
-			continue;
-		}
-		bool keep = !strcmp(name, "oci-layout") || !strcmp(name, "index.json");
-		if (!keep && slash1 && !strncmp(name, "blobs/", 6)) {
-			const char *slash2 = strchr(slash1 + 1, '/');
-			if (slash2 && !strchr(slash2 + 1, '/') && alg_ok(slash1 + 1, (size_t)(slash2 - slash1 - 1))) {
-				char alg[40];
-				snprintf(alg, sizeof(alg), "%.*s", (int)(slash2 - slash1 - 1), slash1 + 1);
-				mkdirat(dfd, "blobs", 0755);
-				char sub[64];
-				snprintf(sub, sizeof(sub), "blobs/%s", alg);
-				mkdirat(dfd, sub, 0755);
-				keep = slash2[1] != 0 && strspn(slash2 + 1, "0123456789abcdef") == strlen(slash2 + 1);
-			}
-		}
-		if (!keep) {
-			coco_debug(ctx, "oci-archive %s: skipping %s", file, name);
-			continue;
-		}
-		int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			rc = coco_seterr(ctx, errno == EEXIST ? COCOIMG_EBADIMAGE : COCOIMG_EIO,
-			                 "oci-archive %s: cannot extract %s: %s", file, name,
-			                 errno == EEXIST ? "duplicate entry" : strerror(errno));
-			break;
-		}
-		const void *blk;
-		size_t len;
-		la_int64_t off;
-		while ((r = archive_read_data_block(ar, &blk, &len, &off)) == ARCHIVE_OK) {
-			if (write_all(fd, blk, len) < 0) {
-				r = ARCHIVE_FATAL;
-				rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s/%s: %s", dir, name, strerror(errno));
-				break;
-			}
-		}
-		close(fd);
-		if (rc)
-			break;
-		if (r != ARCHIVE_EOF) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "oci-archive %s: %s: %s", file, name,
-			                 archive_error_string(ar));
-			break;
-		}
+		else
+			rc = extract_entry(ctx, ar, ent, dfd, file, dir);
 	}
-	free(buf);
 done:
 	if (dfd >= 0)
 		close(dfd);
@@ -392,87 +406,82 @@ static int tar_header(int fd, const char *name, char type, uint64_t size, mode_t
 	return write_all(fd, h, 512);
 }
 
-static int cmp_names(const void *a, const void *b)
+/* Append regular file `full` (archived as `r`, st its lstat) and its
+ * padding to the 512-byte block. */
+static int tar_file(cocoimg_ctx *ctx, int out, const char *full, const char *r,
+                    const struct stat *st, unsigned char *buf)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	int fd = open(full, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0 || tar_header(out, r, '0', (uint64_t)st->st_size, 0644) < 0) {
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot archive %s: %s", r, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	uint64_t left = (uint64_t)st->st_size;
+	while (left && !rc) {
+		ssize_t got = read(fd, buf, left < COCO_BUFSZ ? left : COCO_BUFSZ);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || write_all(out, buf, (size_t)got) < 0)
+			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot archive %s: %s", r,
+			                 got == 0 ? "file shrank" : strerror(errno));
+		else
+			left -= (uint64_t)got;
+	}
+	close(fd);
+	size_t pad = (512 - (size_t)(st->st_size % 512)) % 512;
+	if (!rc && pad) {
+		memset(buf, 0, pad);
+		if (write_all(out, buf, pad) < 0)
+			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write the archive: %s", strerror(errno));
+	}
+	return rc;
 }
 
-/* Append directory `rel` (under root) and everything below, sorted. */
+static int tar_tree(cocoimg_ctx *ctx, int out, const char *root, const char *rel,
+                    unsigned char *buf);
+
+/* Append the entry `name` of directory `rel`: a directory (and what is
+ * below it) or a regular file; anything else is left out. */
+static int tar_entry(cocoimg_ctx *ctx, int out, const char *root, const char *rel,
+                     const char *name, unsigned char *buf)
+{
+	char *r = rel[0] ? coco_asprintf("%s/%s", rel, name) : coco_strdup(name);
+	char *full = r ? coco_asprintf("%s/%s", root, r) : NULL;
+	struct stat st;
+	int rc = 0;
+	if (!r || !full || lstat(full, &st) < 0) {
+		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot stat %s", full ? full : name);
+	} else if (S_ISDIR(st.st_mode)) {
+		char *dn = coco_asprintf("%s/", r);
+		if (!dn || tar_header(out, dn, '5', 0, 0755) < 0)
+			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write the archive: %s", strerror(errno));
+		free(dn);
+		if (!rc)
+			rc = tar_tree(ctx, out, root, r, buf);
+	} else if (S_ISREG(st.st_mode)) {
+		rc = tar_file(ctx, out, full, r, &st, buf);
+	}
+	free(r);
+	free(full);
+	return rc;
+}
+
+/* Append directory `rel` (under root) and everything below, sorted; names
+ * starting with '.' (our temporary files) are left out. */
 static int tar_tree(cocoimg_ctx *ctx, int out, const char *root, const char *rel, unsigned char *buf)
 {
 	char *path = coco_asprintf("%s/%s", root, rel);
-	DIR *d = path ? opendir(path) : NULL;
-	if (!d) {
-		int rc = coco_seterr(ctx, COCOIMG_EIO, "cannot read %s: %s", path ? path : rel, strerror(errno));
-		free(path);
-		return rc;
-	}
+	if (!path)
+		return coco_oom(ctx);
 	char **names = NULL;
 	size_t n = 0;
-	struct dirent *de;
-	int rc = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue; /* ., .., and our temp files */
-		char **nn = realloc(names, (n + 1) * sizeof(*nn));
-		if (!nn || !(nn[n] = coco_strdup(de->d_name))) {
-			free(nn ? nn : names);
-			names = NULL;
-			n = 0;
-			rc = coco_oom(ctx);
-			break;
-		}
-		names = nn;
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n && !rc; i++) {
-		char *r = rel[0] ? coco_asprintf("%s/%s", rel, names[i]) : coco_strdup(names[i]);
-		char *full = coco_asprintf("%s/%s", root, r);
-		struct stat st;
-		if (!r || !full || lstat(full, &st) < 0) {
-			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot stat %s", full ? full : names[i]);
-		} else if (S_ISDIR(st.st_mode)) {
-			char *dn = coco_asprintf("%s/", r);
-			if (!dn || tar_header(out, dn, '5', 0, 0755) < 0)
-				rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write the archive: %s", strerror(errno));
-			free(dn);
-			if (!rc)
-				rc = tar_tree(ctx, out, root, r, buf);
-		} else if (S_ISREG(st.st_mode)) {
-			int fd = open(full, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || tar_header(out, r, '0', (uint64_t)st.st_size, 0644) < 0) {
-				rc = coco_seterr(ctx, COCOIMG_EIO, "cannot archive %s: %s", r, strerror(errno));
-			} else {
-				uint64_t left = (uint64_t)st.st_size;
-				while (left && !rc) {
-					ssize_t got = read(fd, buf, left < COCO_BUFSZ ? left : COCO_BUFSZ);
-					if (got < 0 && errno == EINTR)
-						continue;
-					if (got <= 0 || write_all(out, buf, (size_t)got) < 0)
-						rc = coco_seterr(ctx, COCOIMG_EIO, "cannot archive %s: %s", r,
-						                 got == 0 ? "file shrank" : strerror(errno));
-					else
-						left -= (uint64_t)got;
-				}
-				size_t pad = (512 - (size_t)(st.st_size % 512)) % 512;
-				if (!rc && pad) {
-					memset(buf, 0, pad);
-					if (write_all(out, buf, pad) < 0)
-						rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write the archive: %s", strerror(errno));
-				}
-			}
-			if (fd >= 0)
-				close(fd);
-		}
-		free(r);
-		free(full);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	int rc = coco_list_dir(ctx, path, NULL, false, false, &names, &n);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = tar_entry(ctx, out, root, rel, names[i], buf);
+	coco_strv_free(names, n);
 	free(path);
 	return rc;
 }

@@ -91,7 +91,7 @@ static int teardown(void **state)
 }
 
 /* Start the double with up to four extra arguments (NULL-terminated). */
-static void start(dbl *d, bool tls, ...)
+static void start(dbl *d, int tls, ...)
 {
 	static int n;
 	const char *top = getenv("TOP_SRCDIR") ? getenv("TOP_SRCDIR") : ".";
@@ -203,7 +203,7 @@ static void expect_error(coco_kbs *k, cocoimg_ctx *ctx, const char *path, int co
 static void several_resources(coco_kbs_key_type kt)
 {
 	dbl d;
-	start(&d, false, NULL);
+	start(&d, 0, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_kbs *k = client(ctx, &d, NULL, kt);
@@ -237,7 +237,7 @@ static void test_token_expiry(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, false, "--expire-after", "2", NULL);
+	start(&d, 0, "--expire-after", "2", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
@@ -257,7 +257,7 @@ static void test_token_exp_claim(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, false, "--token-exp", "-60", NULL);
+	start(&d, 0, "--token-exp", "-60", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
@@ -274,7 +274,7 @@ static void test_attestation_refused(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, false, "--refuse-attestation", NULL);
+	start(&d, 0, "--refuse-attestation", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
@@ -293,7 +293,7 @@ static void test_unknown_resource(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, false, NULL);
+	start(&d, 0, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
@@ -309,7 +309,7 @@ static void test_unknown_resource(void **state)
 	cocoimg_ctx_free(ctx);
 	stop(&d);
 
-	start(&d, false, "--missing-status", "404", NULL);
+	start(&d, 0, "--missing-status", "404", NULL);
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
 	expect_resource(k, ctx, "default/key/k1", "key one");
@@ -377,7 +377,7 @@ static void test_tls(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, true, NULL);
+	start(&d, 1, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_kbs *k = client(ctx, &d, cert, COCO_KBS_KEY_EC_P256);
@@ -397,7 +397,7 @@ static void test_selected_hash(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, false, "--select-hash", "sha512", NULL);
+	start(&d, 0, "--select-hash", "sha512", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_RSA);
@@ -439,7 +439,7 @@ static void test_double_strict(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, false, NULL);
+	start(&d, 0, NULL);
 	char *u = coco_asprintf("%s/kbs/v0/resource/default/key/k1", d.url);
 	assert_int_equal(raw(u, NULL, NULL), 401);                        /* no token */
 	assert_int_equal(raw(u, NULL, "Authorization: Bearer x.y.z"), 401); /* forged token */
@@ -482,7 +482,7 @@ static void test_wrong_binding_refused(void **state)
 {
 	(void)state;
 	dbl d;
-	start(&d, false, NULL);
+	start(&d, 0, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_attester *a = NULL;

@@ -11,7 +11,7 @@
 enum {
 	ID_AUTHFILE = 1000, ID_CREDS, ID_CERTDIR, ID_TLSVERIFY, ID_PLATFORM, ID_RETRY,
 	ID_REGD, ID_POLICY, ID_OUTPUT, ID_QUIET, ID_STATS, ID_DECKEY, ID_ENCKEY,
-	ID_KP_TIMEOUT,
+	ID_KP_TIMEOUT, ID_CMD_TIMEOUT,
 	ID_SIDE_BASE = 1100,       /* + side*10 + field */
 };
 
@@ -22,6 +22,7 @@ static const cli_opt registry_opts[] = {
 	{ "tls-verify", CLI_BOOL, ID_TLSVERIFY, "verify TLS certificates; false also allows http (default true)", NULL },
 	{ "platform", CLI_VALUE, ID_PLATFORM, "platform to select from an index (default: this machine)", "OS/ARCH[/VARIANT]" },
 	{ "retry-times", CLI_VALUE, ID_RETRY, "retries on network errors (default 3)", "N" },
+	{ "command-timeout", CLI_VALUE, ID_CMD_TIMEOUT, "time limit for the registry part of the command, e.g. 90s or 10m (default none)", "DURATION" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -193,6 +194,7 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 	case ID_REGD: return set(st, "registries.d", v);
 	case ID_POLICY: return set(st, "policy", v);
 	case ID_KP_TIMEOUT: return set(st, "keyprovider-timeout", v);
+	case ID_CMD_TIMEOUT: return set(st, "command-timeout", v);
 	case ID_OUTPUT:
 		if (!strcmp(v, "json"))
 			st->json = true;

@@ -151,6 +151,20 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *   parallel            concurrent blob transfers, "3"
  *   user-agent          "coco-img/VERSION"
  *
+ * Caps and deadlines against a hostile registry or image (SECURITY.md);
+ * durations take "90", "90s", "500ms", "5m", "1h30m", sizes "512M", "4G":
+ *   command-timeout     none; an operation's registry work must end within
+ *                       it (counted from its first registry connection)
+ *   metadata-timeout    "60s"; one exchange of a manifest, token, config,
+ *                       signature or error body
+ *   min-rate            "1K" bytes/s a download must average over
+ *   stall-timeout       "30s" (or $COCOIMG_STALL_TIMEOUT seconds), else it
+ *                       is abandoned and resumed or retried
+ *   max-layer-size      "32G" unpacked (tar) bytes of one layer
+ *   max-image-size      "64G" unpacked (tar) bytes of all layers
+ *   max-entries         "4000000" tar entries of all layers together
+ *   max-layers          "1000" layers in one image manifest
+ *
  * Returns COCOIMG_EINVAL for an unknown key or a malformed value.
  */
 COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *ctx, const char *key, const char *value);

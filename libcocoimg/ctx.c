@@ -5,6 +5,7 @@
  */
 #include "api.h"
 #include "base.h"
+#include "caps.h"
 #include "oci/oci.h"
 
 #include <stdlib.h>
@@ -92,7 +93,7 @@ static bool key_known(const char *key)
 	for (size_t i = 0; i < COCO_ARRAY_SIZE(known_keys); i++)
 		if (!strcmp(k, known_keys[i]))
 			return true;
-	return false;
+	return coco_limit_is_key(k);
 }
 
 COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *value)
@@ -112,6 +113,11 @@ COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *val
 		if (!*value || *end || v < 0 || v > 1000000)
 			return coco_seterr(c, COCOIMG_EINVAL, "%s must be a non-negative number, not \"%s\"",
 			                   base, value);
+	}
+	if (coco_limit_is_key(key)) {
+		int lrc = coco_limit_validate(c, key, value);
+		if (lrc)
+			return lrc;
 	}
 	if (value && !strcmp(base, "platform")) {
 		coco_platform p;

@@ -404,6 +404,9 @@ int coco_reg_request(coco_reg *r, coco_http_req *req, const char *scope, const c
 		rc = loop_restart(&l);
 	while (rc > 0)
 		rc = attempt_once(&l, resp);
+	resp->auth_sent = !l.at_registry || !l.authz ? COCO_AUTH_NONE
+	                  : strncmp(l.authz, "Authorization: Bearer ", 22) ? COCO_AUTH_BASIC
+	                                                                   : COCO_AUTH_BEARER;
 	req->url = l.orig;
 	req->authorization = NULL;
 	free(l.cur);
@@ -415,7 +418,12 @@ int coco_reg_status_error(coco_reg *r, const coco_http_resp *resp, const char *w
 {
 	char *m = coco_reg_errbody(resp);
 	int rc;
-	if (resp->status == 401) {
+	if (resp->status == 401 && resp->auth_sent == COCO_AUTH_BEARER && !r->creds.bearer) {
+		rc = coco_seterr(r->ctx, COCOIMG_EAUTH,
+		                 "%s: %s refused the token its token service granted (%s%s) (%s)", what,
+		                 r->host, r->creds.source ? "for the credentials from " : "anonymous",
+		                 r->creds.source ? r->creds.source : "", m);
+	} else if (resp->status == 401) {
 		if (r->creds.user || r->creds.bearer || r->creds.identity_token)
 			rc = coco_seterr(r->ctx, COCOIMG_EAUTH,
 			                 "%s: authentication to %s failed with the credentials from %s (%s)",

@@ -7,6 +7,7 @@
 #include "../base.h"
 #include "../json.h"
 #include "../stream.h"
+#include "../caps.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -195,78 +196,95 @@ static int load_cert_dir(cocoimg_ctx *ctx, const char *dir, coco_tls *t, coco_bu
 	return rc;
 }
 
-int coco_tls_load(cocoimg_ctx *ctx, const char *side, const char *host, coco_tls *t)
+/* A copy of a non-empty string into *dst (untouched when v is unset). */
+static int dup_setting(char **dst, const char *v)
 {
-	memset(t, 0, sizeof(*t));
-	t->verify = coco_opt_bool(ctx, side, "tls-verify", true);
-	const char *v;
-	/* libcurl itself ignores these variables (only the curl tool reads
-	 * them), so pass them on explicitly. */
-	if ((v = getenv("SSL_CERT_FILE")) && *v && !(t->cainfo = coco_strdup(v)))
-		goto nomem;
-	if ((v = getenv("SSL_CERT_DIR")) && *v && !(t->capath = coco_strdup(v)))
-		goto nomem;
-	if ((v = coco_opt(ctx, side, "proxy")) && *v && !(t->proxy = coco_strdup(v)))
-		goto nomem;
-	v = coco_opt(ctx, side, "user-agent");
-	t->user_agent = v ? coco_strdup(v) : coco_asprintf("coco-img/%s", COCOIMG_VERSION_STRING);
-	if (!t->user_agent)
-		goto nomem;
+	if (!v || !*v)
+		return 0;
+	*dst = coco_strdup(v);
+	return *dst ? 0 : COCOIMG_ENOMEM;
+}
 
-	/* Certificate directory: --cert-dir replaces the per-host search. */
+/* The first certs.d directory that exists for host, or NULL. */
+static char *host_cert_dir(const char *host)
+{
+	if (!host || !*host || strchr(host, '/') || !strcmp(host, "..") || !strcmp(host, "."))
+		return NULL;
+	const char *home = getenv("HOME");
+	char *cands[3] = { NULL, NULL, NULL }, *found = NULL;
+	if (home && *home && getuid() != 0)
+		cands[0] = coco_asprintf("%s/.config/containers/certs.d/%s", home, host);
+	cands[1] = coco_asprintf("/etc/containers/certs.d/%s", host);
+	cands[2] = coco_asprintf("/etc/docker/certs.d/%s", host);
+	for (int i = 0; i < 3; i++) {
+		if (!found && is_dir(cands[i])) {
+			found = cands[i];
+			cands[i] = NULL;
+		}
+		free(cands[i]);
+	}
+	return found;
+}
+
+/* Extra CAs add to (not replace) the trusted roots: bundle + extras. */
+static int add_extra_cas(cocoimg_ctx *ctx, coco_tls *t, const coco_buf *extra)
+{
+	const char *bundle = t->cainfo ? t->cainfo : default_cainfo();
+	coco_buf b = COCO_BUF_INIT;
+	int rc = 0;
+	if (coco_read_file(ctx, bundle, 16 << 20, &b, COCOIMG_EIO) == 0)
+		rc = coco_buf_append(&t->ca_blob, b.data, b.len) || coco_buf_putc(&t->ca_blob, '\n');
+	coco_clearerr(ctx);
+	coco_buf_free(&b);
+	if (!rc)
+		rc = coco_buf_append(&t->ca_blob, extra->data, extra->len);
+	return rc ? COCOIMG_ENOMEM : 0;
+}
+
+/* --cert-dir, else the per-host certs.d search; then its contents. */
+static int tls_cert_dir(cocoimg_ctx *ctx, const char *side, const char *host, coco_tls *t)
+{
 	const char *cd = coco_opt(ctx, side, "cert-dir");
 	if (cd && *cd) {
 		if (!is_dir(cd))
 			return coco_seterr(ctx, COCOIMG_ECONFIG, "certificate directory %s does not exist", cd);
-		t->cert_dir = coco_strdup(cd);
-	} else if (host && *host && !strchr(host, '/') && strcmp(host, "..") && strcmp(host, ".")) {
-		const char *home = getenv("HOME");
-		char *cands[3] = { NULL, NULL, NULL };
-		if (home && *home && getuid() != 0)
-			cands[0] = coco_asprintf("%s/.config/containers/certs.d/%s", home, host);
-		cands[1] = coco_asprintf("/etc/containers/certs.d/%s", host);
-		cands[2] = coco_asprintf("/etc/docker/certs.d/%s", host);
-		for (int i = 0; i < 3; i++) {
-			if (!t->cert_dir && is_dir(cands[i])) {
-				t->cert_dir = cands[i];
-				cands[i] = NULL;
-			}
-			free(cands[i]);
-		}
+		if (!(t->cert_dir = coco_strdup(cd)))
+			return coco_oom(ctx);
+	} else {
+		t->cert_dir = host_cert_dir(host);
 	}
-	if (t->cert_dir) {
-		coco_buf extra = COCO_BUF_INIT;
-		int rc = load_cert_dir(ctx, t->cert_dir, t, &extra);
-		if (rc) {
-			coco_buf_free(&extra);
-			coco_tls_clear(t);
-			return rc;
-		}
-		if (extra.len) {
-			/* Add to (not replace) the trusted roots: bundle + extras. */
-			const char *bundle = t->cainfo ? t->cainfo : default_cainfo();
-			coco_buf b = COCO_BUF_INIT;
-			if (coco_read_file(ctx, bundle, 16 << 20, &b, COCOIMG_EIO) == 0) {
-				if (coco_buf_append(&t->ca_blob, b.data, b.len) ||
-				    coco_buf_putc(&t->ca_blob, '\n')) {
-					coco_buf_free(&b);
-					coco_buf_free(&extra);
-					goto nomem;
-				}
-			}
-			coco_clearerr(ctx);
-			coco_buf_free(&b);
-			if (coco_buf_append(&t->ca_blob, extra.data, extra.len)) {
-				coco_buf_free(&extra);
-				goto nomem;
-			}
-		}
-		coco_buf_free(&extra);
-	}
-	return 0;
-nomem:
-	coco_tls_clear(t);
-	return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (!t->cert_dir)
+		return 0;
+	coco_buf extra = COCO_BUF_INIT;
+	int rc = load_cert_dir(ctx, t->cert_dir, t, &extra);
+	if (!rc && extra.len && add_extra_cas(ctx, t, &extra))
+		rc = coco_oom(ctx);
+	coco_buf_free(&extra);
+	return rc;
+}
+
+int coco_tls_load(cocoimg_ctx *ctx, const char *side, const char *host, coco_tls *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->verify = coco_opt_bool(ctx, side, "tls-verify", true);
+	/* libcurl itself ignores these variables (only the curl tool reads
+	 * them), so pass them on explicitly. */
+	int rc = dup_setting(&t->cainfo, getenv("SSL_CERT_FILE"));
+	if (!rc)
+		rc = dup_setting(&t->capath, getenv("SSL_CERT_DIR"));
+	if (!rc)
+		rc = dup_setting(&t->proxy, coco_opt(ctx, side, "proxy"));
+	const char *ua = coco_opt(ctx, side, "user-agent");
+	if (!rc && !(t->user_agent = ua ? coco_strdup(ua)
+	                                : coco_asprintf("coco-img/%s", COCOIMG_VERSION_STRING)))
+		rc = COCOIMG_ENOMEM;
+	if (rc == COCOIMG_ENOMEM)
+		rc = coco_oom(ctx);
+	if (!rc)
+		rc = tls_cert_dir(ctx, side, host, t);
+	if (rc)
+		coco_tls_clear(t);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,6 +325,7 @@ typedef struct xfer {
 	bool to_sink;
 	uint64_t skip;
 	bool oom;
+	bool errbody_cut;          /* an error body reached its cap: transfer ended */
 	int body_err;
 	/* upload stream */
 	const unsigned char *pend;
@@ -314,6 +333,87 @@ typedef struct xfer {
 	bool eof;
 	bool paused;
 } xfer;
+
+/* Content-Length: a non-negative decimal, else ignored. */
+static void parse_content_length(coco_http_resp *r, const char *v, size_t vlen)
+{
+	char tmp[32];
+	if (vlen >= sizeof(tmp))
+		return;
+	memcpy(tmp, v, vlen);
+	tmp[vlen] = 0;
+	char *e;
+	long long cl = strtoll(tmp, &e, 10);
+	if (!*e && cl >= 0)
+		r->content_length = cl;
+}
+
+/* Keep up to 16 WWW-Authenticate headers. false on out of memory. */
+static bool add_www_auth(coco_http_resp *r, const char *v, size_t vlen)
+{
+	if (r->n_www_auth >= 16)
+		return true;
+	char **a = realloc(r->www_auth, (r->n_www_auth + 1) * sizeof(*a));
+	if (!a)
+		return false;
+	r->www_auth = a;
+	if (!(a[r->n_www_auth] = coco_strndup(v, vlen)))
+		return false;
+	r->n_www_auth++;
+	return true;
+}
+
+/* The response field a header is kept in (NULL: not kept as a string);
+ * Content-Type loses its parameters. */
+static char **header_slot(coco_http_resp *r, const char *name, size_t nlen, size_t *vlen,
+                          const char *v)
+{
+#define HDR(n) (nlen == strlen(n) && !strncasecmp(name, n, nlen))
+	if (HDR("location"))
+		return &r->location;
+	if (HDR("docker-content-digest"))
+		return &r->docker_digest;
+	if (HDR("content-range"))
+		return &r->content_range;
+	if (HDR("retry-after"))
+		return &r->retry_after;
+	if (HDR("content-type")) {
+		size_t l = 0;
+		while (l < *vlen && v[l] != ';' && v[l] != ' ')
+			l++;
+		*vlen = l;
+		return &r->content_type;
+	}
+#undef HDR
+	return NULL;
+}
+
+/* One header field: "name: value" with the value trimmed. */
+static bool header_field(coco_http_resp *r, const char *buf, size_t len)
+{
+	const char *colon = memchr(buf, ':', len);
+	if (!colon)
+		return true;
+	size_t nlen = (size_t)(colon - buf);
+	const char *v = colon + 1, *end = buf + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && strchr("\r\n \t", end[-1]))
+		end--;
+	size_t vlen = (size_t)(end - v);
+	if (nlen == 14 && !strncasecmp(buf, "content-length", 14)) {
+		parse_content_length(r, v, vlen);
+		return true;
+	}
+	if (nlen == 16 && !strncasecmp(buf, "www-authenticate", 16))
+		return add_www_auth(r, v, vlen);
+	char **slot = header_slot(r, buf, nlen, &vlen, v);
+	if (!slot)
+		return true;
+	free(*slot);
+	*slot = coco_strndup(v, vlen);
+	return *slot != NULL;
+}
 
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
@@ -327,67 +427,9 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		return len;
 	}
-	const char *colon = memchr(buf, ':', len);
-	if (!colon)
-		return len;
-	size_t nlen = (size_t)(colon - buf);
-	const char *v = colon + 1;
-	const char *end = buf + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	size_t vlen = (size_t)(end - v);
-#define HDR(name) (nlen == strlen(name) && !strncasecmp(buf, name, nlen))
-	char **slot = NULL;
-	if (HDR("location"))
-		slot = &r->location;
-	else if (HDR("docker-content-digest"))
-		slot = &r->docker_digest;
-	else if (HDR("content-range"))
-		slot = &r->content_range;
-	else if (HDR("retry-after"))
-		slot = &r->retry_after;
-	else if (HDR("content-type")) {
-		size_t l = 0;
-		while (l < vlen && v[l] != ';' && v[l] != ' ')
-			l++;
-		vlen = l;
-		slot = &r->content_type;
-	} else if (HDR("content-length")) {
-		char tmp[32];
-		if (vlen < sizeof(tmp)) {
-			memcpy(tmp, v, vlen);
-			tmp[vlen] = 0;
-			char *e;
-			long long cl = strtoll(tmp, &e, 10);
-			if (!*e && cl >= 0)
-				r->content_length = cl;
-		}
-		return len;
-	} else if (HDR("www-authenticate")) {
-		if (r->n_www_auth >= 16)
-			return len;
-		char **a = realloc(r->www_auth, (r->n_www_auth + 1) * sizeof(*a));
-		if (!a) {
-			x->oom = true;
-			return 0;
-		}
-		r->www_auth = a;
-		if (!(a[r->n_www_auth] = coco_strndup(v, vlen))) {
-			x->oom = true;
-			return 0;
-		}
-		r->n_www_auth++;
-		return len;
-	}
-#undef HDR
-	if (slot) {
-		free(*slot);
-		if (!(*slot = coco_strndup(v, vlen))) {
-			x->oom = true;
-			return 0;
-		}
+	if (!header_field(r, buf, len)) {
+		x->oom = true;
+		return 0;
 	}
 	return len;
 }
@@ -423,43 +465,49 @@ int coco_resume_plan(uint64_t delivered, long status, const char *cr, uint64_t *
 	return 0;
 }
 
-static size_t write_cb(char *buf, size_t size, size_t nitems, void *ud)
+/* A 2xx body for the caller, or an error body: into resp->body up to its
+ * cap.  An error body past its cap ends the transfer (the caller sees the
+ * status and the head of the body, x->errbody_cut); a 2xx body past the
+ * caller's cap is an error. */
+static size_t write_mem(xfer *x, const char *buf, size_t len)
 {
-	xfer *x = ud;
 	coco_http_req *q = x->req;
 	coco_http_resp *r = x->resp;
-	size_t len = size * nitems;
-	if (!x->decided) {
-		x->decided = true;
-		x->to_sink = q->sink && r->status >= 200 && r->status < 300;
-		if (x->to_sink) {
-			uint64_t done = q->delivered ? *q->delivered : 0;
-			if (coco_resume_plan(done, r->status, r->content_range, &x->skip)) {
-				q->range_mismatch = true;
-				return 0;
-			}
-		}
-	}
-	if (!x->to_sink) {
-		bool ok2xx = r->status >= 200 && r->status < 300;
-		size_t max = ok2xx && q->max_body ? q->max_body : COCO_REG_MAX_ERRBODY;
-		if (r->body.len + len > max) {
-			if (ok2xx) {
-				x->body_err = COCOIMG_EBADIMAGE;
-				return 0;
-			}
-			r->body_truncated = true;
-			size_t room = max > r->body.len ? max - r->body.len : 0;
-			if (room && coco_buf_append(&r->body, buf, room))
-				x->oom = true;
-			return x->oom ? 0 : len;
-		}
+	bool ok2xx = r->status >= 200 && r->status < 300;
+	size_t max = ok2xx && q->max_body ? q->max_body : COCO_REG_MAX_ERRBODY;
+	if (r->body.len + len <= max) {
 		if (coco_buf_append(&r->body, buf, len)) {
 			x->oom = true;
 			return 0;
 		}
 		return len;
 	}
+	if (ok2xx) {
+		x->body_err = COCOIMG_EBADIMAGE;
+		return 0;
+	}
+	r->body_truncated = true;
+	size_t room = max > r->body.len ? max - r->body.len : 0;
+	if (room && coco_buf_append(&r->body, buf, room))
+		x->oom = true;
+	x->errbody_cut = !x->oom;
+	return 0;
+}
+
+static int report_progress(xfer *x)
+{
+	coco_http_req *q = x->req;
+	if (!q->progress_what || !q->delivered || *q->delivered - q->progress_last < (1u << 20))
+		return 0;
+	q->progress_last = *q->delivered;
+	return coco_progress(x->ctx, q->progress_what, q->progress_digest, *q->delivered,
+	                     q->progress_total, 0);
+}
+
+/* A 2xx blob body into the request's sink, minus what a resumed 200 repeats. */
+static size_t write_sink(xfer *x, const char *buf, size_t len)
+{
+	coco_http_req *q = x->req;
 	const unsigned char *p = (const unsigned char *)buf;
 	size_t n = len;
 	if (x->skip) {
@@ -468,42 +516,157 @@ static size_t write_cb(char *buf, size_t size, size_t nitems, void *ud)
 		p += d;
 		n -= d;
 	}
-	if (n) {
-		int rc = coco_stage_write(q->sink, p, n);
-		if (rc) {
-			q->sink_err = rc;
-			return 0;
-		}
-		if (q->delivered)
-			*q->delivered += n;
-		if (q->progress_what && q->delivered &&
-		    *q->delivered - q->progress_last >= (1u << 20)) {
-			q->progress_last = *q->delivered;
-			rc = coco_progress(x->ctx, q->progress_what, q->progress_digest, *q->delivered,
-			                   q->progress_total, 0);
-			if (rc) {
-				q->sink_err = rc;
-				return 0;
-			}
-		}
+	if (!n)
+		return len;
+	int rc = coco_stage_write(q->sink, p, n);
+	if (!rc && q->delivered)
+		*q->delivered += n;
+	if (!rc)
+		rc = report_progress(x);
+	if (rc) {
+		q->sink_err = rc;
+		return 0;
 	}
 	return len;
 }
 
-static long stall_seconds(const coco_http_req *q)
+static size_t write_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
-	if (q && q->low_speed_time > 0)
-		return q->low_speed_time;
-	/* A knob for tests and slow links: seconds without progress before a
-	 * transfer is abandoned (and resumed or retried). */
-	const char *v = getenv("COCOIMG_STALL_TIMEOUT");
-	long s = v ? strtol(v, NULL, 10) : 0;
-	return s > 0 ? s : 60;
+	xfer *x = ud;
+	coco_http_req *q = x->req;
+	coco_http_resp *r = x->resp;
+	if (!x->decided) {
+		x->decided = true;
+		x->to_sink = q->sink && r->status >= 200 && r->status < 300;
+		uint64_t done = q->delivered ? *q->delivered : 0;
+		if (x->to_sink && coco_resume_plan(done, r->status, r->content_range, &x->skip)) {
+			q->range_mismatch = true;
+			return 0;
+		}
+	}
+	size_t len = size * nitems;
+	return x->to_sink ? write_sink(x, buf, len) : write_mem(x, buf, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Deadlines and transfer limits                                       */
+/* ------------------------------------------------------------------ */
+
+void coco_reg_deadline_hold(cocoimg_ctx *ctx)
+{
+	coco_reg_state *st = coco_reg_state_get(ctx);
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->mu);
+	if (st->deadline_holders++ == 0) {
+		uint64_t ms = coco_limit(ctx, COCO_LIM_COMMAND_TIMEOUT);
+		st->deadline_ns = ms ? coco_now_ns() + ms * 1000000ull : 0;
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+void coco_reg_deadline_release(cocoimg_ctx *ctx)
+{
+	coco_reg_state *st = coco_reg_state_get(ctx);
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->mu);
+	if (st->deadline_holders && --st->deadline_holders == 0)
+		st->deadline_ns = 0;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* Milliseconds left before the operation's deadline: -1 = none, 0 = passed. */
+static int64_t deadline_left_ms(cocoimg_ctx *ctx)
+{
+	coco_reg_state *st = coco_reg_state_get(ctx);
+	if (!st)
+		return -1;
+	pthread_mutex_lock(&st->mu);
+	uint64_t d = st->deadline_ns;
+	pthread_mutex_unlock(&st->mu);
+	if (!d)
+		return -1;
+	uint64_t now = coco_now_ns();
+	return now >= d ? 0 : (int64_t)((d - now + 999999) / 1000000);
+}
+
+static int deadline_error(cocoimg_ctx *ctx, const char *url)
+{
+	char *o = coco_url_origin(url);
+	const char *v = coco_opt(ctx, NULL, "command-timeout");
+	int rc = coco_seterr(ctx, COCOIMG_ENET, "%s: the operation ran past its command timeout (%s)",
+	                     o ? o : "registry", v ? v : "?");
+	free(o);
+	return rc;
+}
+
+typedef struct xfer_limits {
+	long min_rate;             /* bytes/s over window_s */
+	long window_s;
+	long max_ms;               /* whole exchange; 0 = unbounded */
+} xfer_limits;
+
+/* The stall window: the ctx key, else $COCOIMG_STALL_TIMEOUT (seconds, a
+ * knob for tests and slow links), else the default. */
+static long stall_window_s(cocoimg_ctx *ctx)
+{
+	const char *env = getenv("COCOIMG_STALL_TIMEOUT");
+	if (!coco_opt(ctx, NULL, "stall-timeout") && env && strtol(env, NULL, 10) > 0)
+		return strtol(env, NULL, 10);
+	uint64_t ms = coco_limit(ctx, COCO_LIM_STALL_TIMEOUT);
+	return ms >= 1000 ? (long)((ms + 999) / 1000) : 1;
+}
+
+/*
+ * Limits for one exchange.  Downloads must keep min-rate over the stall
+ * window; a streamed upload only must not stall (its pace is the
+ * producer's).  Small bodies (manifests, tokens, configs, signatures) get
+ * the metadata timeout as a hard limit, and everything ends by the
+ * operation's deadline.  Returns false when the deadline has passed.
+ */
+static bool xfer_limits_for(cocoimg_ctx *ctx, const coco_http_req *q, bool upload, xfer_limits *l)
+{
+	l->window_s = stall_window_s(ctx);
+	l->min_rate = upload ? 1 : (long)coco_limit(ctx, COCO_LIM_MIN_RATE);
+	l->max_ms = 0;
+	if (q && (!q->sink || q->small))
+		l->max_ms = (long)coco_limit(ctx, COCO_LIM_METADATA_TIMEOUT);
+	int64_t left = deadline_left_ms(ctx);
+	if (left == 0)
+		return false;
+	if (left > 0 && (!l->max_ms || left < l->max_ms))
+		l->max_ms = (long)left;
+	return true;
+}
+
+static void apply_tls(CURL *e, const coco_tls *tls)
+{
+	if (tls->user_agent)
+		curl_easy_setopt(e, CURLOPT_USERAGENT, tls->user_agent);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, tls->verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, tls->verify ? 2L : 0L);
+	if (tls->cainfo)
+		curl_easy_setopt(e, CURLOPT_CAINFO, tls->cainfo);
+	if (tls->capath)
+		curl_easy_setopt(e, CURLOPT_CAPATH, tls->capath);
+	if (tls->ca_blob.len) {
+		struct curl_blob blob = { tls->ca_blob.data, tls->ca_blob.len, CURL_BLOB_COPY };
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (tls->client_cert) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, tls->client_cert);
+		curl_easy_setopt(e, CURLOPT_SSLKEY, tls->client_key);
+	}
+	/* Only an explicit setting overrides libcurl's reading of
+	 * https_proxy / HTTPS_PROXY / no_proxy / NO_PROXY. */
+	if (tls->proxy)
+		curl_easy_setopt(e, CURLOPT_PROXY, tls->proxy);
 }
 
 /* Common easy-handle setup. */
 static int setup_easy(cocoimg_ctx *ctx, CURL *e, const coco_tls *tls, const char *url,
-                      char *errbuf, long stall)
+                      char *errbuf, const xfer_limits *l)
 {
 	coco_reg_state *st = coco_reg_state_get(ctx);
 	if (!st)
@@ -515,36 +678,17 @@ static int setup_easy(cocoimg_ctx *ctx, CURL *e, const coco_tls *tls, const char
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, l->min_rate);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, l->window_s);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, l->max_ms);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	if (tls) {
-		if (tls->user_agent)
-			curl_easy_setopt(e, CURLOPT_USERAGENT, tls->user_agent);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, tls->verify ? 1L : 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, tls->verify ? 2L : 0L);
-		if (tls->cainfo)
-			curl_easy_setopt(e, CURLOPT_CAINFO, tls->cainfo);
-		if (tls->capath)
-			curl_easy_setopt(e, CURLOPT_CAPATH, tls->capath);
-		if (tls->ca_blob.len) {
-			struct curl_blob blob = { tls->ca_blob.data, tls->ca_blob.len, CURL_BLOB_COPY };
-			curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-		}
-		if (tls->client_cert) {
-			curl_easy_setopt(e, CURLOPT_SSLCERT, tls->client_cert);
-			curl_easy_setopt(e, CURLOPT_SSLKEY, tls->client_key);
-		}
-		/* Only an explicit setting overrides libcurl's reading of
-		 * https_proxy / HTTPS_PROXY / no_proxy / NO_PROXY. */
-		if (tls->proxy)
-			curl_easy_setopt(e, CURLOPT_PROXY, tls->proxy);
-	}
+	if (tls)
+		apply_tls(e, tls);
 	return 0;
 }
 
@@ -569,6 +713,16 @@ static int transport_error(cocoimg_ctx *ctx, const char *url, CURLcode cc, const
 	char *origin = coco_url_origin(url);
 	const char *detail = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
 	const char *hint = "";
+	if (cc == CURLE_OUT_OF_MEMORY) {
+		/* our own allocations report themselves (x->oom); this is
+		 * libcurl refusing what the server sent */
+		int rc = coco_seterr(ctx, COCOIMG_ENET,
+		                     "%s: the registry sent a response header too large to accept (%s)",
+		                     origin ? origin : "registry",
+		                     errbuf && *errbuf ? errbuf : "libcurl gave up on it");
+		free(origin);
+		return rc;
+	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
 		hint = " (trust its CA with --cert-dir or SSL_CERT_FILE, or use --tls-verify=false)";
 	else if (cc == CURLE_SSL_CERTPROBLEM)
@@ -633,11 +787,8 @@ void coco_http_backoff(unsigned attempt, const char *retry_after)
 		;
 }
 
-int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
-                      coco_http_resp *resp, CURLcode *ccp)
+static void perform_reset(coco_http_req *q, coco_http_resp *resp, CURLcode *ccp)
 {
-	char errbuf[CURL_ERROR_SIZE];
-	errbuf[0] = 0;
 	if (ccp)
 		*ccp = CURLE_OK;
 	resp_reset_headers(resp);
@@ -647,47 +798,50 @@ int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
 	q->sink_err = 0;
 	q->range_mismatch = false;
 	q->cc = CURLE_OK;
+}
 
-	CURL *e = curl_easy_init();
-	if (!e)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	int rc = setup_easy(ctx, e, tls, q->url, errbuf, stall_seconds(q));
-	if (rc) {
-		curl_easy_cleanup(e);
-		return coco_seterr(ctx, rc, "out of memory");
-	}
-	xfer x = { .ctx = ctx, .req = q, .resp = resp };
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+static int slist_add(struct curl_slist **h, const char *line)
+{
+	struct curl_slist *t = curl_slist_append(*h, line);
+	if (!t)
+		return COCOIMG_ENOMEM;
+	*h = t;
+	return 0;
+}
 
-	struct curl_slist *h = NULL, *t;
-	for (struct curl_slist *i = q->headers; i; i = i->next) {
-		if (!(t = curl_slist_append(h, i->data)))
-			goto nomem;
-		h = t;
-	}
+/* The request's header lines: the caller's, Authorization, a Content-Type
+ * for bodies, and a Range for a resumed blob. */
+static int build_headers(const coco_http_req *q, struct curl_slist **out)
+{
+	struct curl_slist *h = NULL;
 	bool has_ct = false;
-	for (struct curl_slist *i = q->headers; i; i = i->next)
-		if (!strncasecmp(i->data, "content-type:", 13))
-			has_ct = true;
-	if (q->authorization) {
-		if (!(t = curl_slist_append(h, q->authorization)))
-			goto nomem;
-		h = t;
+	int rc = 0;
+	for (struct curl_slist *i = q->headers; i && !rc; i = i->next) {
+		has_ct = has_ct || !strncasecmp(i->data, "content-type:", 13);
+		rc = slist_add(&h, i->data);
 	}
+	if (!rc && q->authorization)
+		rc = slist_add(&h, q->authorization);
+	/* never libcurl's form-encoded default (distribution would then parse
+	 * the body as a form: DIGEST_INVALID) */
+	if (!rc && q->send_body && !has_ct)
+		rc = slist_add(&h, "Content-Type: application/octet-stream");
+	if (!rc && q->send_body)
+		rc = slist_add(&h, "Expect:");
+	if (!rc && q->sink && q->delivered && *q->delivered > 0) {
+		char range[64];
+		snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)*q->delivered);
+		rc = slist_add(&h, range);
+	}
+	if (rc)
+		curl_slist_free_all(h);
+	*out = rc ? NULL : h;
+	return rc;
+}
+
+static void set_method(CURL *e, const coco_http_req *q)
+{
 	if (q->send_body) {
-		/* never libcurl's form-encoded default (distribution would then
-		 * parse the body as a form: DIGEST_INVALID) */
-		if (!has_ct) {
-			if (!(t = curl_slist_append(h, "Content-Type: application/octet-stream")))
-				goto nomem;
-			h = t;
-		}
-		if (!(t = curl_slist_append(h, "Expect:")))
-			goto nomem;
-		h = t;
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? (const char *)q->body : "");
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
@@ -700,21 +854,77 @@ int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
 	 * larger writes down the stage chain; libcurl's default is 16 KiB) */
 	if (q->sink)
 		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
-	if (q->sink && q->delivered && *q->delivered > 0) {
-		char range[64];
-		snprintf(range, sizeof(range), "Range: bytes=%llu-",
-		         (unsigned long long)*q->delivered);
-		if (!(t = curl_slist_append(h, range)))
-			goto nomem;
-		h = t;
-	}
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+}
 
-	CURLcode cc = curl_easy_perform(e);
+static void set_cc(coco_http_req *q, CURLcode *ccp, CURLcode cc)
+{
 	q->cc = cc;
 	if (ccp)
 		*ccp = cc;
-	if (cc == CURLE_OK && !resp->status) {
+}
+
+/* Turn what libcurl and the callbacks reported into 0 or an error. */
+static int perform_result(cocoimg_ctx *ctx, coco_http_req *q, coco_http_resp *resp,
+                          const xfer *x, CURLcode cc, const char *errbuf, CURLcode *ccp)
+{
+	if (x->errbody_cut && cc == CURLE_WRITE_ERROR)
+		set_cc(q, ccp, cc = CURLE_OK); /* the status is the answer */
+	if (x->oom)
+		return coco_oom(ctx);
+	if (q->sink_err)
+		return q->sink_err;
+	if (x->body_err) {
+		char *o = coco_url_origin(q->url);
+		int rc = coco_seterr(ctx, x->body_err, "%s: response larger than the %zu bytes allowed",
+		                     o ? o : "registry", q->max_body);
+		free(o);
+		return rc;
+	}
+	if (q->range_mismatch) {
+		set_cc(q, ccp, CURLE_RANGE_ERROR);
+		return coco_seterr(ctx, COCOIMG_ENET, "resumed download got the wrong range (%s)",
+		                   resp->content_range ? resp->content_range : "none");
+	}
+	if (cc == CURLE_OPERATION_TIMEDOUT && deadline_left_ms(ctx) == 0) {
+		set_cc(q, ccp, CURLE_ABORTED_BY_CALLBACK); /* not worth a retry */
+		return deadline_error(ctx, q->url);
+	}
+	if (cc != CURLE_OK && cc != CURLE_SSL_CLIENTCERT && client_cert_refused(cc, errbuf))
+		set_cc(q, ccp, cc = CURLE_SSL_CLIENTCERT); /* not transient: nobody retries */
+	if (cc != CURLE_OK)
+		return transport_error(ctx, q->url, cc, errbuf);
+	return 0;
+}
+
+int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
+                      coco_http_resp *resp, CURLcode *ccp)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	errbuf[0] = 0;
+	perform_reset(q, resp, ccp);
+	xfer_limits lim;
+	if (!xfer_limits_for(ctx, q, false, &lim)) {
+		set_cc(q, ccp, CURLE_ABORTED_BY_CALLBACK);
+		return deadline_error(ctx, q->url);
+	}
+	struct curl_slist *h = NULL;
+	CURL *e = curl_easy_init();
+	if (!e || setup_easy(ctx, e, tls, q->url, errbuf, &lim) || build_headers(q, &h)) {
+		if (e)
+			curl_easy_cleanup(e);
+		return coco_oom(ctx);
+	}
+	xfer x = { .ctx = ctx, .req = q, .resp = resp };
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+	set_method(e, q);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+
+	CURLcode cc = curl_easy_perform(e);
+	set_cc(q, ccp, cc);
+	if ((cc == CURLE_OK || x.errbody_cut) && !resp->status) {
 		long code = 0;
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 		resp->status = code;
@@ -723,37 +933,7 @@ int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *q,
 	curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &resp->http_version);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
-	if (x.oom)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	if (q->sink_err)
-		return q->sink_err;
-	if (x.body_err) {
-		char *o = coco_url_origin(q->url);
-		rc = coco_seterr(ctx, x.body_err, "%s: response larger than the %zu bytes allowed",
-		                 o ? o : "registry", q->max_body);
-		free(o);
-		return rc;
-	}
-	if (q->range_mismatch) {
-		q->cc = CURLE_RANGE_ERROR;
-		if (ccp)
-			*ccp = CURLE_RANGE_ERROR;
-		return coco_seterr(ctx, COCOIMG_ENET, "resumed download got the wrong range (%s)",
-		                   resp->content_range ? resp->content_range : "none");
-	}
-	if (cc != CURLE_OK && cc != CURLE_SSL_CLIENTCERT && client_cert_refused(cc, errbuf)) {
-		/* not transient: report it as such so that nobody retries */
-		q->cc = cc = CURLE_SSL_CLIENTCERT;
-		if (ccp)
-			*ccp = cc;
-	}
-	if (cc != CURLE_OK)
-		return transport_error(ctx, q->url, cc, errbuf);
-	return 0;
-nomem:
-	curl_slist_free_all(h);
-	curl_easy_cleanup(e);
-	return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	return perform_result(ctx, q, resp, &x, cc, errbuf, ccp);
 }
 
 /* ------------------------------------------------------------------ */
@@ -811,8 +991,12 @@ int coco_http_stream_begin(cocoimg_ctx *ctx, const coco_tls *tls, const char *me
 	s->multi = curl_multi_init();
 	if (!s->url || !s->easy || !s->multi)
 		goto nomem;
-	int rc = setup_easy(ctx, s->easy, tls, url, s->errbuf, stall_seconds(NULL));
-	if (rc)
+	xfer_limits lim;
+	if (!xfer_limits_for(ctx, NULL, true, &lim)) {
+		coco_http_stream_free(s);
+		return deadline_error(ctx, url);
+	}
+	if (setup_easy(ctx, s->easy, tls, url, s->errbuf, &lim))
 		goto nomem;
 	struct curl_slist *t;
 	for (struct curl_slist *i = headers; i; i = i->next) {
@@ -1052,48 +1236,59 @@ static void append_clean(coco_buf *b, const char *s, size_t max)
 		coco_buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
+/* "CODE: message (detail); ..." for up to four registry errors. */
+static void errbody_errors(coco_buf *b, json_t *errs)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(errs, i, e) {
+		if (i >= 4)
+			break;
+		const char *c = json_string_value(json_object_get(e, "code"));
+		const char *m = json_string_value(json_object_get(e, "message"));
+		const char *d = json_string_value(json_object_get(e, "detail"));
+		if (i)
+			coco_buf_appendf(b, "; ");
+		append_clean(b, c ? c : "UNKNOWN", 64);
+		if (m && *m) {
+			coco_buf_appendf(b, ": ");
+			append_clean(b, m, 200);
+		}
+		if (d && *d) {
+			coco_buf_appendf(b, " (");
+			append_clean(b, d, 120);
+			coco_buf_appendf(b, ")");
+		}
+	}
+}
+
+/* The first line of a text body when it is printable and not HTML. */
+static void errbody_text(coco_buf *b, const coco_http_resp *r)
+{
+	size_t n = 0;
+	const char *s = (const char *)r->body.data;
+	while (n < r->body.len && n < 200 && s[n] != '\n' && s[n] != '\r')
+		n++;
+	if (!n || s[0] == '<')
+		return;
+	for (size_t k = 0; k < n; k++)
+		if (s[k] == 0 || ((unsigned char)s[k] < 0x20 && s[k] != '\t'))
+			return;
+	char *line = coco_strndup(s, n);
+	if (line)
+		append_clean(b, line, 200);
+	free(line);
+}
+
 char *coco_reg_errbody(const coco_http_resp *r)
 {
 	coco_buf b = COCO_BUF_INIT;
 	json_t *j = errbody_json(r);
 	json_t *errs = j ? json_object_get(j, "errors") : NULL;
-	if (json_is_array(errs) && json_array_size(errs)) {
-		size_t i;
-		json_t *e;
-		json_array_foreach(errs, i, e) {
-			if (i >= 4)
-				break;
-			const char *c = json_string_value(json_object_get(e, "code"));
-			const char *m = json_string_value(json_object_get(e, "message"));
-			if (i)
-				coco_buf_appendf(&b, "; ");
-			append_clean(&b, c ? c : "UNKNOWN", 64);
-			if (m && *m) {
-				coco_buf_appendf(&b, ": ");
-				append_clean(&b, m, 200);
-			}
-			json_t *d = json_object_get(e, "detail");
-			if (json_is_string(d) && *json_string_value(d)) {
-				coco_buf_appendf(&b, " (");
-				append_clean(&b, json_string_value(d), 120);
-				coco_buf_appendf(&b, ")");
-			}
-		}
-	} else if (r->body.len && !j) {
-		/* text: first line, trimmed */
-		size_t n = 0;
-		const char *s = (const char *)r->body.data;
-		while (n < r->body.len && n < 200 && s[n] != '\n' && s[n] != '\r')
-			n++;
-		char *line = coco_strndup(s, n);
-		bool printable = line != NULL;
-		for (size_t k = 0; line && k < n; k++)
-			if (line[k] == 0 || ((unsigned char)line[k] < 0x20 && line[k] != '\t'))
-				printable = false;
-		if (printable && n && strncasecmp(line, "<", 1))
-			append_clean(&b, line, 200);
-		free(line);
-	}
+	if (json_is_array(errs) && json_array_size(errs))
+		errbody_errors(&b, errs);
+	else if (r->body.len && !j)
+		errbody_text(&b, r);
 	json_decref(j);
 	if (!b.len)
 		coco_buf_appendf(&b, "HTTP %ld", r->status);
@@ -1125,69 +1320,92 @@ static char *url_hostport(const char *url)
 	return out;
 }
 
+static bool is_http_url(const char *u)
+{
+	return !strncasecmp(u, "https://", 8) || !strncasecmp(u, "http://", 7);
+}
+
+/* Follow a redirect from *cur (no https -> http unless TLS is off). */
+static int follow_redirect(cocoimg_ctx *ctx, const char *url, char **cur, const char *loc,
+                           bool verify, int *redirects)
+{
+	char *next = coco_url_resolve(*cur, loc);
+	bool downgrade = next && !strncasecmp(*cur, "https://", 8) &&
+	                 strncasecmp(next, "https://", 8) && verify;
+	if (!next || ++*redirects > 10 || !is_http_url(next) || downgrade) {
+		free(next);
+		return coco_seterr(ctx, COCOIMG_ENET, "%s: refusing redirect", url);
+	}
+	free(*cur);
+	*cur = next;
+	return 0;
+}
+
+typedef struct get_loop {
+	cocoimg_ctx *ctx;
+	const char *url;
+	coco_tls tls;
+	char *cur;
+	size_t max;
+	long retries;
+	unsigned attempt;
+	int redirects;
+} get_loop;
+
+/* One exchange of coco_http_get: 1 = go round again, 0 = done, <0. */
+static int get_step(get_loop *g, coco_http_resp *resp)
+{
+	coco_http_req q = { .method = "GET", .url = g->cur, .max_body = g->max };
+	CURLcode cc;
+	int rc = coco_http_perform(g->ctx, &g->tls, &q, resp, &cc);
+	bool more = g->attempt < (unsigned)g->retries;
+	if (rc) {
+		if (cc == CURLE_OK || !coco_http_retryable(cc) || !more)
+			return rc;
+		coco_http_backoff(g->attempt++, NULL);
+		return 1;
+	}
+	if (resp->status >= 300 && resp->status < 400 && resp->location) {
+		rc = follow_redirect(g->ctx, g->url, &g->cur, resp->location, g->tls.verify,
+		                     &g->redirects);
+		return rc ? rc : 1;
+	}
+	if ((resp->status == 429 || resp->status >= 500) && more) {
+		coco_http_backoff(g->attempt++, resp->retry_after);
+		return 1;
+	}
+	return 0;
+}
+
 int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out, long *status)
 {
 	if (status)
 		*status = 0;
-	if (strncasecmp(url, "https://", 8) && strncasecmp(url, "http://", 7))
+	if (!is_http_url(url))
 		return coco_seterr(ctx, COCOIMG_EINVAL, "unsupported URL scheme in %s", url);
 	char *hp = url_hostport(url);
 	if (!hp)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "malformed URL %s", url);
-	coco_tls tls;
-	int rc = coco_tls_load(ctx, NULL, hp, &tls);
+	get_loop g = { .ctx = ctx, .url = url, .max = max,
+	               .retries = coco_opt_long(ctx, NULL, "retry-times", 3) };
+	int rc = coco_tls_load(ctx, NULL, hp, &g.tls);
 	free(hp);
 	if (rc)
 		return rc;
-	char *cur = coco_strdup(url);
 	coco_http_resp resp = { .content_length = -1 };
-	long retries = coco_opt_long(ctx, NULL, "retry-times", 3);
-	unsigned attempt = 0;
-	int redirects = 0;
-	rc = cur ? 0 : COCOIMG_ENOMEM;
-	while (!rc) {
-		coco_http_req q = { .method = "GET", .url = cur, .max_body = max };
-		CURLcode cc;
-		rc = coco_http_perform(ctx, &tls, &q, &resp, &cc);
-		if (rc) {
-			if (cc != CURLE_OK && coco_http_retryable(cc) && attempt < (unsigned)retries) {
-				coco_http_backoff(attempt++, NULL);
-				rc = 0;
-				continue;
-			}
-			break;
-		}
-		if (resp.status >= 300 && resp.status < 400 && resp.location) {
-			char *next = coco_url_resolve(cur, resp.location);
-			if (!next || ++redirects > 10 ||
-			    (strncasecmp(next, "https://", 8) && strncasecmp(next, "http://", 7)) ||
-			    (!strncasecmp(cur, "https://", 8) && strncasecmp(next, "https://", 8) &&
-			     tls.verify)) {
-				free(next);
-				rc = coco_seterr(ctx, COCOIMG_ENET, "%s: refusing redirect", url);
-				break;
-			}
-			free(cur);
-			cur = next;
-			continue;
-		}
-		if ((resp.status == 429 || resp.status >= 500) && attempt < (unsigned)retries) {
-			coco_http_backoff(attempt++, resp.retry_after);
-			continue;
-		}
-		break;
-	}
-	if (!rc) {
-		if (status)
-			*status = resp.status;
-		if (resp.status >= 200 && resp.status < 300) {
-			coco_buf_free(out);
-			*out = resp.body;
-			memset(&resp.body, 0, sizeof(resp.body));
-		}
+	g.cur = coco_strdup(url);
+	rc = g.cur ? 1 : coco_oom(ctx);
+	while (rc == 1)
+		rc = get_step(&g, &resp);
+	if (!rc && status)
+		*status = resp.status;
+	if (!rc && resp.status >= 200 && resp.status < 300) {
+		coco_buf_free(out);
+		*out = resp.body;
+		memset(&resp.body, 0, sizeof(resp.body));
 	}
 	coco_http_resp_clear(&resp);
-	coco_tls_clear(&tls);
-	free(cur);
+	coco_tls_clear(&g.tls);
+	free(g.cur);
 	return rc;
 }

@@ -24,6 +24,7 @@ typedef struct reg_src {
 	coco_reg *reg;
 	char *scope;               /* repository:PATH:pull */
 	char *name;                /* HOST/PATH for messages */
+	bool held;                 /* holds the operation's deadline */
 } reg_src;
 
 static const struct coco_src_ops reg_src_ops;
@@ -196,6 +197,7 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 			.method = "GET", .url = url, .sink = sink, .delivered = &delivered,
 			.progress_what = layer ? "layer" : "blob", .progress_digest = d->digest,
 			.progress_total = total, .progress_last = delivered,
+			.small = !layer && total && total <= COCO_MAX_MANIFEST,
 		};
 		rc = coco_reg_request(r, &req, rs->scope, what, &resp);
 		const char *retry_after = NULL;
@@ -231,6 +233,8 @@ static void src_close(coco_src *s)
 {
 	reg_src *rs = s ? s->impl : NULL;
 	if (rs) {
+		if (rs->held)
+			coco_reg_deadline_release(s->ctx);
 		coco_reg_free(rs->reg);
 		free(rs->scope);
 		free(rs->name);
@@ -267,6 +271,8 @@ int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, co
 	s->impl = rs;
 	rs->scope = coco_asprintf("repository:%s:pull", ref->docker.path);
 	rs->name = coco_dref_repo(&ref->docker);
+	coco_reg_deadline_hold(ctx);
+	rs->held = true;
 	int rc = rs->scope && rs->name ? 0 : coco_oom(ctx);
 	if (!rc)
 		rc = coco_reg_open(ctx, side, &ref->docker, &rs->reg);

@@ -19,6 +19,7 @@ typedef struct reg_dest {
 	coco_reg *reg;
 	char *scope;               /* repository:PATH:pull,push */
 	char *name;                /* HOST/PATH */
+	bool held;                 /* holds the operation's deadline */
 } reg_dest;
 
 /* ---- helpers ---- */
@@ -456,6 +457,8 @@ static void dest_close(coco_dest *d)
 {
 	reg_dest *rd = d ? d->impl : NULL;
 	if (rd) {
+		if (rd->held)
+			coco_reg_deadline_release(d->ctx);
 		coco_reg_free(rd->reg);
 		free(rd->scope);
 		free(rd->name);
@@ -495,6 +498,8 @@ int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 	d->impl = rd;
 	rd->scope = coco_asprintf("repository:%s:pull,push", ref->docker.path);
 	rd->name = coco_dref_repo(&ref->docker);
+	coco_reg_deadline_hold(ctx);
+	rd->held = true;
 	int rc = rd->scope && rd->name ? 0 : coco_oom(ctx);
 	if (!rc)
 		rc = coco_reg_open(ctx, "dest", &ref->docker, &rd->reg);

@@ -132,6 +132,8 @@ typedef struct coco_http_resp {
 	coco_buf body;             /* non-2xx bodies, or 2xx bodies without sink */
 	bool body_truncated;
 	long http_version;         /* CURL_HTTP_VERSION_1_1, _2_0, ... */
+	coco_auth_scheme auth_sent;/* what the last request to the registry carried
+	                              (set by coco_reg_request) */
 } coco_http_resp;
 
 void coco_http_resp_clear(coco_http_resp *r);
@@ -157,7 +159,8 @@ typedef struct coco_http_req {
 	int sink_err;              /* out: error code from the sink or progress */
 	CURLcode cc;               /* out: libcurl result of the last attempt */
 	bool range_mismatch;       /* out: 206 with a wrong Content-Range */
-	long low_speed_time;       /* 0 = default */
+	bool small;                /* a metadata blob into a sink: bounded by
+	                              metadata-timeout like in-memory bodies */
 } coco_http_req;
 
 /*
@@ -207,12 +210,23 @@ typedef struct coco_token coco_token;
 typedef struct coco_reg_state {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	pthread_mutex_t mu;        /* guards tokens */
+	pthread_mutex_t mu;        /* guards tokens and the deadline */
 	coco_token *tokens;
+	unsigned deadline_holders; /* open registry sources and destinations */
+	uint64_t deadline_ns;      /* coco_now_ns() the operation must end by, 0 = none */
 } coco_reg_state;
 
 /* Create on first use (thread-safe); NULL on out-of-memory. */
 coco_reg_state *coco_reg_state_get(cocoimg_ctx *ctx);
+
+/*
+ * The operation's deadline (ctx "command-timeout"): armed when the first
+ * registry source or destination of an operation opens, dropped when the
+ * last one closes.  Every exchange is bounded by what remains; once it has
+ * passed, exchanges fail at once and are not retried.
+ */
+void coco_reg_deadline_hold(cocoimg_ctx *ctx);
+void coco_reg_deadline_release(cocoimg_ctx *ctx);
 
 /* ------------------------------------------------------------------ */
 /* A client for one registry and repository (pull.c / push.c)          */

@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_PARALLEL = 1, OPT_ROOTLESS };
+enum { OPT_PARALLEL = 1, OPT_ROOTLESS, OPT_CAP };
+
+/* --max-layer-size and friends set the ctx key of the same name */
+static const char *const cap_keys[] = { "max-layer-size", "max-image-size", "max-entries",
+                                        "max-layers" };
 
 static bool rootless;
 
@@ -23,6 +27,11 @@ static int handler(cli_state *st, int id, const char *value)
 	}
 	case OPT_ROOTLESS:
 		rootless = true;
+		return 0;
+	}
+	if (id >= OPT_CAP && id < OPT_CAP + 4) {
+		if (cocoimg_ctx_set(st->ctx, cap_keys[id - OPT_CAP], value))
+			return cli_usage("%s", cocoimg_ctx_last_error(st->ctx));
 		return 0;
 	}
 	return cli_usage("unpack: unhandled option");
@@ -93,6 +102,10 @@ static int run(cli_state *st)
 static const cli_opt opts[] = {
 	{ "parallel", CLI_VALUE, OPT_PARALLEL, "concurrent layer downloads (default 3)", "N" },
 	{ "rootless", CLI_FLAG, OPT_ROOTLESS, "do not chown or create device nodes, even as root", NULL },
+	{ "max-layer-size", CLI_VALUE, OPT_CAP, "cap on the unpacked size of one layer (default 32G)", "SIZE" },
+	{ "max-image-size", CLI_VALUE, OPT_CAP + 1, "cap on the unpacked size of all layers (default 64G)", "SIZE" },
+	{ "max-entries", CLI_VALUE, OPT_CAP + 2, "cap on the files, directories and links of all layers (default 4000000)", "N" },
+	{ "max-layers", CLI_VALUE, OPT_CAP + 3, "cap on the number of layers (default 1000)", "N" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

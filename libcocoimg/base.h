@@ -24,7 +24,8 @@
 
 /* Largest manifest/index/config/signature we accept into memory. */
 #define COCO_MAX_MANIFEST (4 * 1024 * 1024)
-#define COCO_MAX_CONFIG (32 * 1024 * 1024)
+/* 4 MiB, as containers/image (iolimits) */
+#define COCO_MAX_CONFIG (4 * 1024 * 1024)
 
 /* ---- the context (ctx.c), its error message (error.c) ---- */
 

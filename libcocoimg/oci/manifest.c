@@ -8,6 +8,7 @@
 #include "../base.h"
 #include "../digest.h"
 #include "../json.h"
+#include "../caps.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,18 @@ static int manifest_media_type(cocoimg_ctx *ctx, coco_manifest *m, const char *h
 	return 0;
 }
 
+/* The max-layers cap (cosign stops at 1000 too), before any is parsed. */
+static int check_layer_count(cocoimg_ctx *ctx, json_t *doc)
+{
+	json_t *a = json_object_get(doc, "layers");
+	uint64_t cap = coco_limit(ctx, COCO_LIM_LAYERS);
+	if (json_is_array(a) && json_array_size(a) > cap)
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE,
+		                   "manifest: %zu layers, more than the cap of %llu (max-layers)",
+		                   json_array_size(a), (unsigned long long)cap);
+	return 0;
+}
+
 /* An image manifest's config and layers. */
 static int manifest_image_fields(cocoimg_ctx *ctx, coco_manifest *m)
 {
@@ -311,6 +324,8 @@ static int manifest_image_fields(cocoimg_ctx *ctx, coco_manifest *m)
 	if (!c)
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest: missing field \"config\"");
 	int rc = coco_desc_parse(ctx, c, "manifest config", &m->config);
+	if (!rc)
+		rc = check_layer_count(ctx, m->json);
 	if (rc)
 		return rc;
 	return parse_desc_array(ctx, m->json, "layers", "manifest", &m->layers, &m->n_layers);

@@ -30,6 +30,7 @@
 #include "../digest.h"
 #include "../oci/oci.h"
 #include "../stream.h"
+#include "../caps.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -62,6 +63,10 @@ struct coco_applier {
 	bool root_set;
 	unsigned char *bufs[2];
 	bool multi_cpu;
+	/* caps (caps.c): unpacked tar bytes per layer and per image, and
+	 * entries per image; the image totals count finished layers */
+	uint64_t max_layer_bytes, max_image_bytes, max_entries;
+	uint64_t image_bytes, image_entries;
 	/* unprivileged: directories stay owner-rwx while layers are applied
 	 * (so later layers can write and remove inside them); their modes
 	 * are set by coco_applier_finish(), deepest first */
@@ -182,6 +187,31 @@ static void hash_stop(layer_reader *lr)
 	lr->threaded = false;
 }
 
+/* ---- caps ---- */
+
+static bool past_size_cap(const layer_reader *lr)
+{
+	const coco_applier *ap = lr->ap;
+	return lr->total > ap->max_layer_bytes || ap->image_bytes + lr->total > ap->max_image_bytes;
+}
+
+static int size_cap_error(coco_applier *ap, uint64_t layer_total)
+{
+	bool layer = layer_total > ap->max_layer_bytes;
+	return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE,
+	                   "%s: unpacks to more than the %s cap of %llu bytes (%s)", ap->what,
+	                   layer ? "per-layer" : "per-image",
+	                   (unsigned long long)(layer ? ap->max_layer_bytes : ap->max_image_bytes),
+	                   layer ? "max-layer-size" : "max-image-size");
+}
+
+static int entries_cap_error(coco_applier *ap)
+{
+	return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE,
+	                   "%s: the image has more than the cap of %llu entries (max-entries)",
+	                   ap->what, (unsigned long long)ap->max_entries);
+}
+
 /* Next chunk of the real (decompressed) stream, hashed; 0 at its end. */
 static ssize_t real_read(layer_reader *lr)
 {
@@ -197,6 +227,10 @@ static ssize_t real_read(layer_reader *lr)
 	}
 	if (n > 0) {
 		lr->total += (uint64_t)n;
+		if (past_size_cap(lr)) {
+			lr->src_rc = size_cap_error(lr->ap, lr->total);
+			return lr->src_rc;
+		}
 		lr->cur = buf;
 		if (lr->threaded) {
 			pthread_mutex_lock(&lr->mu);
@@ -874,6 +908,9 @@ int coco_applier_new(cocoimg_ctx *ctx, const char *rootfs, unsigned flags, coco_
 	ap->bufs[1] = malloc(READ_BUFSZ);
 	ap->multi_cpu = coco_cpus_usable() > 1;
 	ap->privileged = geteuid() == 0 && !(flags & COCO_APPLY_ROOTLESS);
+	ap->max_layer_bytes = coco_limit(ctx, COCO_LIM_LAYER_SIZE);
+	ap->max_image_bytes = coco_limit(ctx, COCO_LIM_IMAGE_SIZE);
+	ap->max_entries = coco_limit(ctx, COCO_LIM_ENTRIES);
 	if (!ap->rootfs || !ap->bufs[0] || !ap->bufs[1]) {
 		coco_applier_free(ap);
 		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
@@ -977,6 +1014,10 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 				                 archive_error_string(a));
 			goto done;
 		}
+		if (ap->image_entries + entries >= ap->max_entries) {
+			rc = entries_cap_error(ap);
+			goto done;
+		}
 		la_int64_t pos = archive_filter_bytes(a, 0);
 		data_end = pos;
 		if (archive_entry_size_is_set(e) && archive_entry_sparse_count(e) == 0 &&
@@ -1013,6 +1054,8 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 		goto done;
 	}
 	apply_deferred(ap);
+	ap->image_bytes += lr.total;
+	ap->image_entries += entries;
 	if (stats) {
 		uint64_t dn = coco_decomp_nsec(lr.dc);
 		uint64_t wall = coco_now_ns() - t_start;

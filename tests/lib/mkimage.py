@@ -7,6 +7,7 @@ usage: mkimage.py DIR[:TAG] [--layer SPEC]... [--compress gzip|zstd|none]
 A layer SPEC is a comma-separated list of entries:
   f:PATH=TEXT        regular file with TEXT (\\n escapes allowed)
   r:PATH=SIZE        regular file of SIZE pseudo-random bytes (seeded by PATH)
+  z:PATH=SIZE        regular file of SIZE zero bytes (a decompression bomb)
   d:PATH             directory
   l:PATH=TARGET      symlink
   h:PATH=TARGET      hardlink
@@ -51,6 +52,9 @@ def make_tar(spec):
             elif kind == "r":
                 n = int(val); rnd = random.Random(path)
                 data = rnd.randbytes(n)
+                ti.type = tarfile.REGTYPE; ti.mode = 0o644 if mode is None else mode
+            elif kind == "z":
+                data = bytes(int(val))
                 ti.type = tarfile.REGTYPE; ti.mode = 0o644 if mode is None else mode
             elif kind == "d":
                 ti.type = tarfile.DIRTYPE; ti.mode = 0o755 if mode is None else mode

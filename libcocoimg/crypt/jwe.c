@@ -4,10 +4,12 @@
  *
  * Reading: compact, flattened and general JSON serialization, every
  * recipient tried with every private key.  Key management RSA-OAEP,
- * RSA-OAEP-256, ECDH-ES, ECDH-ES+A128KW/A192KW/A256KW (P-256/384/521);
- * content encryption A128GCM/A192GCM/A256GCM and A128CBC-HS256/
- * A192CBC-HS384/A256CBC-HS512.  go-jose's stray top-level encrypted_key
- * next to "recipients" is ignored.
+ * RSA-OAEP-256, ECDH-ES+A128KW/A192KW/A256KW (P-256/384/521); content
+ * encryption A128GCM/A192GCM/A256GCM and A128CBC-HS256/A192CBC-HS384/
+ * A256CBC-HS512: exactly ocicrypt's list.  As go-jose v4 (which ocicrypt
+ * pins) a JWE with a "crit" header or with any recipient outside the list
+ * is refused whole.  go-jose's stray top-level encrypted_key next to
+ * "recipients" is ignored.
  *
  * Writing: one flattened single-recipient JWE per recipient (RSA-OAEP or
  * ECDH-ES+A256KW, A256GCM), comma-joined.  ocicrypt-rs (josekit) only
@@ -466,12 +468,10 @@ static int rsa_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, int want,
 	return rc;
 }
 
-/* The AES key wrap size of an ECDH-ES algorithm: 0 for direct key
- * agreement, -1 when not supported. */
+/* The AES key wrap size of an ECDH-ES+AxxxKW algorithm, -1 when not
+ * supported (direct ECDH-ES is refused, see alg_allowed). */
 static int ecdh_kwlen(const char *alg)
 {
-	if (!strcmp(alg, "ECDH-ES"))
-		return 0;
 	if (!strcmp(alg, "ECDH-ES+A128KW"))
 		return 16;
 	if (!strcmp(alg, "ECDH-ES+A192KW"))
@@ -502,7 +502,7 @@ static int ecdh_secret(const jwe_rcpt *r, EVP_PKEY *pk, unsigned char *z, size_t
 	return rc;
 }
 
-/* ECDH-ES (direct) or ECDH-ES+AxxxKW (Concat KDF, then AES key unwrap). */
+/* ECDH-ES+AxxxKW: Concat KDF, then AES key unwrap. */
 static int ecdh_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const char *enc,
                     int want, unsigned char *cek, size_t *ceklen)
 {
@@ -516,10 +516,7 @@ static int ecdh_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, const char
 	if (!rc && (b64u_str(json_object_get(r->header, "apu"), &apu, false) ||
 	            b64u_str(json_object_get(r->header, "apv"), &apv, false)))
 		rc = COCOIMG_EBADIMAGE;
-	if (!rc && !kwlen) {
-		rc = concat_kdf(z, zlen, enc, &apu, &apv, (size_t)want, cek);
-		*ceklen = (size_t)want;
-	} else if (!rc) {
+	if (!rc) {
 		rc = concat_kdf(z, zlen, alg, &apu, &apv, (size_t)kwlen, kek);
 		if (!rc && (r->ek.len != (size_t)want + 8))
 			rc = COCOIMG_ENOKEY;
@@ -775,6 +772,36 @@ static int kw_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation
 	return (v.len && !*value) ? coco_oom(ctx) : 0;
 }
 
+/*
+ * What ocicrypt accepts (its go-jose v4 ParseEncrypted call): key
+ * management RSA-OAEP, RSA-OAEP-256, ECDH-ES+A128KW/A192KW/A256KW (not
+ * ECDH-ES direct, not PBES2 or AES key wrap), the GCM and CBC-HS content
+ * encryptions.  go-jose checks every recipient while parsing, so one
+ * recipient outside the list refuses the whole JWE, and it refuses any
+ * "crit" header (RFC 7516 4.1.13: we understand no extension).
+ */
+static bool alg_allowed(const char *alg)
+{
+	static const char *const ok[] = { "RSA-OAEP", "RSA-OAEP-256", "ECDH-ES+A128KW",
+	                                  "ECDH-ES+A192KW", "ECDH-ES+A256KW" };
+	for (size_t i = 0; alg && i < COCO_ARRAY_SIZE(ok); i++)
+		if (!strcmp(alg, ok[i]))
+			return true;
+	return false;
+}
+
+static int jwe_check_policy(const jwe_obj *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		json_t *h = j->r[i].header;
+		const char *enc = hdr_str(h, "enc");
+		if (json_object_get(h, "crit") || !alg_allowed(hdr_str(h, "alg")) || !enc ||
+		    cek_len(enc) < 0)
+			return COCOIMG_EUNSUPPORTED;
+	}
+	return 0;
+}
+
 static bool is_jwe_decryption_key(const coco_key *k)
 {
 	return !k->recipient && k->kind == COCO_KEY_PRIVATE && k->pkey;
@@ -790,6 +817,8 @@ static int try_element(cocoimg_keyring *kr, const char *e, size_t el, coco_buf *
 	if (!rc)
 		rc = jwe_parse(raw.data, raw.len, &j);
 	coco_buf_free(&raw);
+	if (!rc && (rc = jwe_check_policy(&j)))
+		jwe_free(&j);
 	if (rc)
 		return rc == COCOIMG_ENOMEM ? rc : 1;
 	rc = COCOIMG_ENOKEY;
@@ -830,7 +859,9 @@ static int kw_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotati
 		if (is_jwe_decryption_key(&kr->keys[i]))
 			coco_buf_appendf(&labels, "%s%s", labels.len ? ", " : "", kr->keys[i].label);
 	coco_tried_note(tried, "jwe (%zu element%s%s) with %s", elem, elem == 1 ? "" : "s",
-	                bad ? ", some malformed" : "", labels.len ? coco_buf_cstr(&labels) : "?");
+	                bad ? ", some malformed or refused (a crit header, or an algorithm ocicrypt"
+	                      " does not accept)" : "",
+	                labels.len ? coco_buf_cstr(&labels) : "?");
 	coco_buf_free(&labels);
 	return COCOIMG_ENOKEY;
 }

@@ -623,8 +623,11 @@ int coco_load_private(cocoimg_ctx *ctx, const char *path, const char *password, 
 	if (!EVP_PKEY_is_a(pk, "RSA") && !EVP_PKEY_is_a(pk, "EC")) {
 		EVP_PKEY_free(pk);
 		X509_free(cert);
-		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: only RSA and EC private keys are supported",
-		                   path);
+		/* a well-formed key of a type no layer recipient can use
+		 * (X25519, Ed25519...): "no usable key" */
+		return coco_seterr(ctx, COCOIMG_ENOKEY,
+		                   "%s: no usable key: only RSA and EC private keys open encrypted "
+		                   "layers", path);
 	}
 	k->kind = COCO_KEY_PRIVATE;
 	k->pkey = pk;

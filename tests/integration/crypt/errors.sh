@@ -139,17 +139,27 @@ check "vectors: ec key (second JWE of the list)" "$COCO_IMG" decrypt -q oci:vec:
 check "vectors: plaintext digest" grep_layers d-vec2:v "sha256:805b8cb8bbd621c586b09aadc6313b06b298e79fc4dc7b42952b19de15539ccf"
 
 # 5. JWE variants from an independent producer (python3-cryptography):
-# RSA-OAEP-256, ECDH-ES (direct and +A128KW/+A192KW/+A256KW) on P-256/384/521,
+# RSA-OAEP-256, ECDH-ES+A128KW/+A192KW/+A256KW on P-256/384/521,
 # A128/192/256GCM and the CBC-HS encodings, general JSON where only the
-# second recipient matches, compact serialization.
+# second recipient matches, compact serialization.  Refused as go-jose
+# v4.0 (ocicrypt's pin) refuses them, with exit 4: ECDH-ES direct, a crit
+# header, a general JWE with a PBES2 recipient next to a matching one.
 openssl ecparam -name secp521r1 -genkey -noout -out "$K/ec521.sec1.pem" 2>/dev/null
 openssl ec -in "$K/ec521.sec1.pem" -pubout -out "$K/ec521.pub" 2>/dev/null
 cp "$K/ec521.sec1.pem" "$K/ec521.pem"
 "$PY" "$TOP_SRCDIR/tests/integration/crypt/gen_jwe.py" "$K" "$V" "$T/jv" > "$T/jv.list"
-while read -r tag key; do
+while read -r tag key want; do
+    if [ "$want" = refuse ]; then
+        check "jwe variant $tag: refused, exit 4" expect_rc 4 "$COCO_IMG" decrypt -q "oci:jv:$tag" "oci:d-jv-$tag:v" --decryption-key "$K/$key"
+        check "jwe variant $tag: nothing written" test ! -e "$T/d-jv-$tag/index.json"
+        continue
+    fi
     check "jwe variant $tag" "$COCO_IMG" decrypt -q "oci:jv:$tag" "oci:d-jv-$tag:v" --decryption-key "$K/$key"
     check "jwe variant $tag: plaintext" grep_layers "d-jv-$tag:v" "sha256:805b8cb8bbd621c586b09aadc6313b06b298e79fc4dc7b42952b19de15539ccf"
 done < "$T/jv.list"
+check "jwe refusals: the message says so" sh -c "'$COCO_IMG' decrypt -q oci:jv:refuse-crit oci:d-jv-msg:v --decryption-key '$K/rsa.pem' 2>&1 | grep -q 'refused'"
+openssl genpkey -algorithm X25519 -out "$K/x25519.pem" 2>/dev/null
+check "X25519 private key: exit 4 (no usable key)" expect_rc 4 "$COCO_IMG" decrypt -q "oci:jv:compact" oci:d-jv-x25519:v --decryption-key "$K/x25519.pem"
 check "jwe variants: list not empty" [ -s "$T/jv.list" ]
 check "jwe variant with the wrong key: exit 4" expect_rc 4 "$COCO_IMG" decrypt -q "oci:jv:general-second" oci:d-jv-x:v --decryption-key "$K/ec.pem"
 

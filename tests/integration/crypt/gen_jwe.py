@@ -5,7 +5,11 @@ usage: gen_jwe.py KEYDIR VECTORDIR OUTDIR
 Writes OUTDIR (an OCI layout) with one tag per JWE variant; each image has
 the ocicrypt vector layer (layer_encrypted.bin) whose keys.jwe annotation
 holds one JWE of that variant wrapping the vector's private options.
-Prints "TAG KEYFILE" lines: the key that must open each tag.
+Prints "TAG KEYFILE WANT" lines: WANT "open" when KEYFILE must open the
+tag, "refuse" when the JWE must be refused although KEYFILE matches a
+recipient, as go-jose v4.0 (the version ocicrypt pins) refuses it while
+parsing: a "crit" header, ECDH-ES direct key agreement, or a general JWE
+with one recipient whose algorithm is outside ocicrypt's list (PBES2).
 """
 import base64, hashlib, json, os, sys
 from cryptography.hazmat.primitives import hashes, serialization, hmac, padding as sympad
@@ -64,9 +68,9 @@ def content(enc, cek, aad):
     hm.update(aad + iv + ct + (len(aad) * 8).to_bytes(8, "big"))
     return iv, ct, hm.finalize()[:half]
 
-def flattened(alg, enc, key):
+def flattened(alg, enc, key, **extra):
     hdr, ek, cek = key_mgmt(alg, enc, key)
-    prot = b64u(json.dumps(dict(alg=alg, enc=enc, **hdr)).encode())
+    prot = b64u(json.dumps(dict(alg=alg, enc=enc, **hdr, **extra)).encode())
     iv, ct, tag = content(enc, cek, prot.encode())
     return {"protected": prot, "encrypted_key": b64u(ek), "iv": b64u(iv), "ciphertext": b64u(ct), "tag": b64u(tag)}
 
@@ -75,6 +79,12 @@ def general(enc, recips):
     cek = os.urandom(CEK_LEN[enc])
     rs = []
     for alg, key in recips:
+        if alg.startswith("PBES2"):
+            # a password recipient: go-jose v4 refuses the whole JWE at
+            # parse time when PBES2 is not an accepted algorithm
+            rs.append({"header": {"alg": alg, "p2s": b64u(os.urandom(16)), "p2c": 1000},
+                       "encrypted_key": b64u(os.urandom(CEK_LEN[enc] + 8))})
+            continue
         assert alg.startswith("RSA-OAEP")
         h = hashes.SHA1() if alg == "RSA-OAEP" else hashes.SHA256()
         rs.append({"header": {"alg": alg}, "encrypted_key": b64u(key.encrypt(cek, padding.OAEP(padding.MGF1(h), h, None)))})
@@ -87,13 +97,21 @@ variants = [
     ("oaep256-a192gcm", "rsa.pem", flattened("RSA-OAEP-256", "A192GCM", rsa)),
     ("a128kw-a128gcm", "ec.pem", flattened("ECDH-ES+A128KW", "A128GCM", ec256)),
     ("a192kw-cbc512", "ec.pem", flattened("ECDH-ES+A192KW", "A256CBC-HS512", ec256)),
-    ("direct-cbc256-p384", "ec384.pem", flattened("ECDH-ES", "A128CBC-HS256", ec384)),
+    ("a128kw-cbc256-p384", "ec384.pem", flattened("ECDH-ES+A128KW", "A128CBC-HS256", ec384)),
     ("a256kw-p521", "ec521.pem", flattened("ECDH-ES+A256KW", "A256GCM", ec521)),
     ("oaep-cbc384", "rsa2.pem", flattened("RSA-OAEP", "A192CBC-HS384", rsa2)),
     ("general-second", "rsa.pem", general("A256GCM", [("RSA-OAEP", rsa2), ("RSA-OAEP-256", rsa)])),
 ]
+variants = [(t, k, "open", j) for t, k, j in variants]
+variants += [
+    ("refuse-direct-p384", "ec384.pem", "refuse", flattened("ECDH-ES", "A128CBC-HS256", ec384)),
+    ("refuse-crit", "rsa.pem", "refuse",
+     flattened("RSA-OAEP-256", "A256GCM", rsa, crit=["exp"], exp=4102444800)),
+    ("refuse-general-pbes2", "rsa.pem", "refuse",
+     general("A256GCM", [("PBES2-HS256+A128KW", None), ("RSA-OAEP-256", rsa)])),
+]
 compact = flattened("RSA-OAEP", "A256GCM", rsa)
-variants.append(("compact", "rsa.pem", ".".join(compact[k] for k in ("protected", "encrypted_key", "iv", "ciphertext", "tag"))))
+variants.append(("compact", "rsa.pem", "open", ".".join(compact[k] for k in ("protected", "encrypted_key", "iv", "ciphertext", "tag"))))
 
 os.makedirs(out + "/blobs/sha256", exist_ok=True)
 def put(b):
@@ -106,7 +124,7 @@ cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux",
                          "rootfs": {"type": "layers", "diff_ids": ["sha256:" + plain]}}).encode())
 pubopts = base64.b64encode(open(vd + "/pubopts.json", "rb").read()).decode()
 mans = []
-for tag, keyfile, jwe in variants:
+for tag, keyfile, want, jwe in variants:
     raw = (jwe if isinstance(jwe, str) else json.dumps(jwe)).encode()
     layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar+encrypted", "digest": ld, "size": ls,
              "annotations": {"org.opencontainers.image.enc.keys.jwe": base64.b64encode(raw).decode(),
@@ -117,6 +135,6 @@ for tag, keyfile, jwe in variants:
     md, ms = put(json.dumps(m).encode())
     mans.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
                  "annotations": {"org.opencontainers.image.ref.name": tag}})
-    print(tag, keyfile)
+    print(tag, keyfile, want)
 json.dump({"schemaVersion": 2, "manifests": mans}, open(out + "/index.json", "w"))
 open(out + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')

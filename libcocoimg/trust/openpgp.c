@@ -7,8 +7,9 @@
  * compressed data (uncompressed, ZIP, ZLIB; BZip2 is refused), one-pass
  * signature, literal data, signature (v3, v4), public key / subkey (v4),
  * user id / attribute.  Signatures are verified with OpenSSL EVP: RSA
- * PKCS#1 v1.5, ECDSA on P-256/384/521, EdDSA on Ed25519 (legacy OID form
- * and the RFC 9580 algorithm 27).
+ * PKCS#1 v1.5, ECDSA on P-256/384/521, Brainpool P-256/384/512r1 and
+ * secp256k1 (what gpg and go-crypto accept), EdDSA on Ed25519 (legacy OID
+ * form and the RFC 9580 algorithm 27, in v4 keys).
  *
  * Key validity follows gpg: a primary key counts only with a valid self
  * certification of a user id; a subkey counts only with a valid binding
@@ -333,8 +334,32 @@ static const uint8_t OID_P256[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x
 static const uint8_t OID_P384[] = { 0x2B, 0x81, 0x04, 0x00, 0x22 };
 static const uint8_t OID_P521[] = { 0x2B, 0x81, 0x04, 0x00, 0x23 };
 static const uint8_t OID_ED25519[] = { 0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01 };
+/* RFC 6637 / RFC 9580 9.2: Brainpool (RFC 5639) and secp256k1 for ECDSA */
+static const uint8_t OID_BP256[] = { 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07 };
+static const uint8_t OID_BP384[] = { 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0B };
+static const uint8_t OID_BP512[] = { 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0D };
+static const uint8_t OID_K256[] = { 0x2B, 0x81, 0x04, 0x00, 0x0A };
 
 #define OID_IS(o, ol, ref) ((ol) == sizeof(ref) && memcmp((o), (ref), sizeof(ref)) == 0)
+
+/* The OpenSSL group of an ECDSA curve OID, NULL when we do not know it
+ * (the key is kept, usable for nothing, as gpg does with unknown ones). */
+static const char *ecdsa_group(const uint8_t *oid, size_t ol)
+{
+	static const struct { const uint8_t *oid; size_t len; const char *group; } curves[] = {
+		{ OID_P256, sizeof(OID_P256), "P-256" },
+		{ OID_P384, sizeof(OID_P384), "P-384" },
+		{ OID_P521, sizeof(OID_P521), "P-521" },
+		{ OID_BP256, sizeof(OID_BP256), "brainpoolP256r1" },
+		{ OID_BP384, sizeof(OID_BP384), "brainpoolP384r1" },
+		{ OID_BP512, sizeof(OID_BP512), "brainpoolP512r1" },
+		{ OID_K256, sizeof(OID_K256), "secp256k1" },
+	};
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (ol == curves[i].len && !memcmp(oid, curves[i].oid, ol))
+			return curves[i].group;
+	return NULL;
+}
 
 /* An ECDSA or EdDSA (legacy) public key at b[off..n): curve OID, then the
  * point with its leading byte (0x04 / 0x40).  -1 when malformed; an
@@ -356,9 +381,7 @@ static int ec_key_material(const uint8_t *b, size_t n, size_t off, pgp_key *k)
 		return -1;
 	const uint8_t *pt = b + off + 2;
 	if (k->algo == PK_ECDSA) {
-		const char *g = OID_IS(oid, ol, OID_P256) ? "P-256" :
-		                OID_IS(oid, ol, OID_P384) ? "P-384" :
-		                OID_IS(oid, ol, OID_P521) ? "P-521" : NULL;
+		const char *g = ecdsa_group(oid, ol);
 		if (g && bytes > 0 && pt[0] == 0x04)
 			k->pkey = ec_pkey(g, pt, bytes);
 	} else if (OID_IS(oid, ol, OID_ED25519) && bytes == 33 && pt[0] == 0x40) {

@@ -210,6 +210,50 @@ static int verify_data(coco_pgp_keyring *kr, const char *rel, int64_t now)
 	return rc;
 }
 
+/* Curves beyond NIST P-*: keys and signatures made by gpg 2.2.40
+ * (Brainpool P-256/384/512r1, secp256k1) and by openpgp.js 6.3.2 (a v4 key
+ * of the RFC 9580 Ed25519 algorithm 27, which gpg 2.2 cannot make); see
+ * data/README.  gpg verifies each (except type 27, unknown to 2.2), and
+ * refuses the tampered one, as we must. */
+#define CURVES_NOW ((int64_t)1800000000) /* 2027-01-15, after they were made */
+
+static void test_curves(void **state)
+{
+	(void)state;
+	static const struct { const char *name, *fpr; } keys[] = {
+		{ "brainpoolP256r1", "1E4137B69F9AFABCFFA48E67685FE38DF96990C8" },
+		{ "brainpoolP384r1", "404F1254D591843DAD04879FA59D8C86518BA010" },
+		{ "brainpoolP512r1", "AB5127CEC83198B912496FEE0D8AC9810CB3A3E8" },
+		{ "secp256k1", "11E193A875C6EBFF695124FA0372C87AD0AFEB30" },
+		{ "ed25519-27", "2465E2DAF4ABCA69A115562A0672B4730A86170E" },
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char rel[64], fpr[41], signer[41];
+		coco_pgp_keyring *kr = coco_pgp_keyring_new();
+		assert_non_null(kr);
+		snprintf(rel, sizeof(rel), "curve-%s.gpg", keys[i].name);
+		add_data(kr, rel);
+		assert_int_equal(coco_pgp_keyring_count(kr), 1);
+		coco_pgp_keyring_fpr(kr, 0, fpr);
+		assert_string_equal(fpr, keys[i].fpr);
+		snprintf(rel, sizeof(rel), DATA "curve-%s.signature", keys[i].name);
+		coco_buf b = COCO_BUF_INIT, c = COCO_BUF_INIT;
+		assert_int_equal(coco_read_file(ctx, rel, 1 << 20, &b, COCOIMG_ENOTFOUND), 0);
+		int rc = coco_pgp_verify_message(ctx, kr, b.data, b.len, CURVES_NOW, &c, signer);
+		if (rc)
+			fail_msg("%s: %s", keys[i].name, cocoimg_ctx_last_error(ctx));
+		assert_string_equal(signer, keys[i].fpr);
+		assert_non_null(memmem(c.data, c.len, "testing/manifest", 16));
+		coco_buf_free(&b);
+		coco_buf_free(&c);
+		if (!strcmp(keys[i].name, "brainpoolP384r1"))
+			assert_int_equal(verify_data(kr, "curve-brainpoolP384r1-tampered.signature",
+			                             CURVES_NOW),
+			                 COCOIMG_EPOLICY);
+		coco_pgp_keyring_free(kr);
+	}
+}
+
 /* Regression: a keyring holding an old export of a key and then a newer
  * one carrying its revocation used to keep only the first copy, so the
  * revocation was ignored (gpg merges both: REVKEYSIG, rejected). */
@@ -363,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_packet_order),
 		cmocka_unit_test(test_payload_rules),
 		cmocka_unit_test(test_digest_match),
+		cmocka_unit_test(test_curves),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -32,6 +32,7 @@
 #include "stream.h"
 #include "transport.h"
 #include "unpack/unpack.h"
+#include "rootfs_lock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -170,6 +171,22 @@ static int open_spool(run *r)
 	return fd;
 }
 
+/*
+ * A download ahead of its turn failed (a full or failing spool directory,
+ * or the network): drop the spool file and fetch the layer again in its
+ * turn, streamed, which reports a real error properly.  No more spooling
+ * after that.  Called with r->mu held.
+ */
+static void spool_fallback(run *r, job *j)
+{
+	coco_warn(r->ctx, "%s: could not be fetched ahead into the spool directory %s (%s); "
+	          "it is downloaded in its turn", j->what, r->tmpdir, cocoimg_ctx_last_error(r->ctx));
+	close(j->fd);
+	j->fd = -1;
+	j->state = J_IDLE;
+	r->parallel = 1;
+}
+
 static void *spool_main(void *arg)
 {
 	job *j = arg;
@@ -196,6 +213,8 @@ static void *spool_main(void *arg)
 	r->st.digest += dg;
 	j->rc = rc;
 	j->state = rc ? J_FAILED : J_SPOOLED;
+	if (rc && !aborted(r))
+		spool_fallback(r, j);
 	r->spooling--;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
@@ -745,9 +764,17 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	                           COCOIMG_UNPACK_OPTIONS_VERSION))
 		return COCOIMG_EINVAL;
 	uint64_t t0 = coco_now_ns();
-	int rc = check_rootfs(ctx, rootfs);
+	/* one unpack per rootfs, decided before anything is downloaded */
+	coco_rootfs_lock lock;
+	int rc = coco_rootfs_lock_take(ctx, rootfs, &lock);
 	if (rc)
 		return rc;
+	coco_rootfs_clean_stale(ctx, rootfs);
+	rc = check_rootfs(ctx, rootfs);
+	if (rc) {
+		coco_rootfs_lock_release(&lock);
+		return rc;
+	}
 
 	image im;
 	run r;
@@ -841,6 +868,7 @@ out:
 	}
 	json_decref(layers);
 	image_clear(&im);
+	coco_rootfs_lock_release(&lock);
 	return rc;
 }
 

@@ -30,7 +30,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
+
+#define TMP_BLOB_PREFIX ".tmp-blob-"
 
 #define REFNAME "org.opencontainers.image.ref.name"
 #define LAYOUT_FILE "{\"imageLayoutVersion\":\"1.0.0\"}"
@@ -425,7 +429,9 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	t->ctx = d->ctx;
 	t->fd = -1;
 	t->dir = coco_strdup(o->dir);
-	t->tmp = coco_asprintf("%s/blobs/.tmp-blob-XXXXXX", o->dir);
+	/* the writer's pid in the name lets a later run tell abandoned
+	 * files (clean_stale_tmp) */
+	t->tmp = coco_asprintf("%s/blobs/" TMP_BLOB_PREFIX "%ld-XXXXXX", o->dir, (long)getpid());
 	if (!t->dir || !t->tmp) {
 		tmp_release(t);
 		return coco_oom(d->ctx);
@@ -627,6 +633,46 @@ static char *first_missing(const char *path)
 	return best;
 }
 
+/* A temporary blob that nobody writes any more: ours (same owner), not
+ * modified for STALE_TMP_SECS, and its writer (the pid in its name) gone.
+ * Without a pid in the name, age alone decides. */
+#define STALE_TMP_SECS 600
+
+static bool tmp_abandoned(const char *path, const char *name)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    time(NULL) - st.st_mtime < STALE_TMP_SECS)
+		return false;
+	char *end;
+	long pid = strtol(name + strlen(TMP_BLOB_PREFIX), &end, 10);
+	if (*end != '-' || pid <= 0)
+		return true;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Remove the temporary blobs a killed run left in DIR/blobs. */
+static void clean_stale_tmp(cocoimg_ctx *ctx, const char *dir)
+{
+	char *bd = coco_asprintf("%s/blobs", dir), **names = NULL;
+	size_t n = 0;
+	cocoimg_ctx *scratch = NULL;   /* keeps ctx's error state as it is */
+	if (bd && cocoimg_ctx_new(&scratch) == 0 &&
+	    coco_list_dir(scratch, bd, NULL, true, true, &names, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strncmp(names[i], TMP_BLOB_PREFIX, strlen(TMP_BLOB_PREFIX)))
+				continue;
+			char *p = coco_asprintf("%s/%s", bd, names[i]);
+			if (p && tmp_abandoned(p, names[i]) && unlink(p) == 0)
+				coco_info(ctx, "removed %s, left by an earlier run", p);
+			free(p);
+		}
+		coco_strv_free(names, n);
+	}
+	cocoimg_ctx_free(scratch);
+	free(bd);
+}
+
 int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 {
 	*out = NULL;
@@ -680,6 +726,7 @@ int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 	free(bd);
 	if (rc)
 		goto fail;
+	clean_stale_tmp(ctx, o->dir);
 	*out = d;
 	return 0;
 fail:

@@ -21,8 +21,8 @@ run_suite() { # builddir [meson setup args...]
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_odr_violation=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
-run_suite build
-[ "${1:-}" = "--quick" ] || run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
+run_suite build -Dwerror=true
+[ "${1:-}" = "--quick" ] || run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 
 # Count every test of every build from meson's logs.
 /usr/bin/python3 - build build-asan <<'PY'

@@ -249,7 +249,7 @@ static int parse_type(pctx *pc, json_t *j, const char *where, const char *kind,
 static int parse_identity(pctx *pc, json_t *j, const char *where, prm *out)
 {
 	memset(out, 0, sizeof(*out));
-	size_t t;
+	size_t t = 0; /* set when parse_type succeeds (gcc -O3 cannot tell) */
 	int rc = parse_type(pc, j, where, "reference match", coco_prm_names, COCO_ARRAY_SIZE(coco_prm_names), &t);
 	if (rc)
 		return rc;
@@ -628,7 +628,7 @@ static int parse_sigstore(pctx *pc, json_t *j, const char *where, pr *out)
 static int parse_requirement(pctx *pc, json_t *j, const char *where, pr *out)
 {
 	memset(out, 0, sizeof(*out));
-	size_t t;
+	size_t t = 0; /* set when parse_type succeeds (gcc -O3 cannot tell) */
 	int rc = parse_type(pc, j, where, "requirement", coco_pr_names, COCO_ARRAY_SIZE(coco_pr_names), &t);
 	if (rc)
 		return rc;

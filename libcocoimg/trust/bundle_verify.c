@@ -335,9 +335,11 @@ static int verify_certificate(vstate *v)
 	coco_sigcheck failed = COCO_SIGCHECK_CHAIN;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < v->n_times; i++) {
-		if (!within_cert(v->b.leaf, v->times[i]))
+		if (!within_cert(v->b.leaf, v->times[i])) {
+			coco_fulcio_identity_clear(&id);
 			return failf(v, COCO_SIGCHECK_TIMESTAMP,
 			             "a proven signing time is outside the certificate's validity");
+		}
 		rc = coco_fulcio_verify(v->ctx, v->pol->root, v->b.leaf, v->b.chain, v->times[i],
 		                        i == 0 && !v->pol->ignore_sct, i == 0 ? &id : NULL, &failed);
 	}

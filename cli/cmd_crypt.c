@@ -58,7 +58,10 @@ static int handler(cli_state *st, int id, const char *v)
 int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients)
 {
 	*out = NULL;
-	if (!st->n_dec_keys && !(want_recipients && st->n_enc_keys))
+	/* With a trust broker (--resources, --kbs) CoCo packets open through
+	 * it: an empty keyring is enough. */
+	bool broker = cocoimg_ctx_get(st->ctx, "resources") || cocoimg_ctx_get(st->ctx, "kbs");
+	if (!st->n_dec_keys && !(want_recipients && st->n_enc_keys) && !broker)
 		return 0;
 	cocoimg_keyring *kr;
 	if (cocoimg_keyring_new(&kr))
@@ -145,8 +148,9 @@ static int run(cli_state *st, bool encrypt)
 {
 	if (encrypt && !st->n_enc_keys && !n_removes)
 		return cli_usage("encrypt: give at least one --encryption-key (or --remove-recipient)");
-	if (!encrypt && !st->n_dec_keys)
-		return cli_usage("decrypt: give at least one --decryption-key");
+	if (!encrypt && !st->n_dec_keys && !cocoimg_ctx_get(st->ctx, "resources") &&
+	    !cocoimg_ctx_get(st->ctx, "kbs"))
+		return cli_usage("decrypt: give at least one --decryption-key (or --resources / --kbs)");
 	cocoimg_keyring *kr = NULL;
 	int rc = cli_build_keyring(st, &kr, encrypt);
 	if (rc)

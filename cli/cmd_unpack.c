@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_PARALLEL = 1, OPT_ROOTLESS, OPT_CAP };
+enum { OPT_PARALLEL = 1, OPT_ROOTLESS, OPT_CAP, OPT_REQUIRE_ENC = OPT_CAP + 4 };
 
 /* --max-layer-size and friends set the ctx key of the same name */
 static const char *const cap_keys[] = { "max-layer-size", "max-image-size", "max-entries",
@@ -27,6 +27,10 @@ static int handler(cli_state *st, int id, const char *value)
 	}
 	case OPT_ROOTLESS:
 		rootless = true;
+		return 0;
+	case OPT_REQUIRE_ENC:
+		if (cocoimg_ctx_set(st->ctx, "require-encrypted", "true"))
+			return cli_usage("%s", cocoimg_ctx_last_error(st->ctx));
 		return 0;
 	}
 	if (id >= OPT_CAP && id < OPT_CAP + 4) {
@@ -106,6 +110,7 @@ static const cli_opt opts[] = {
 	{ "max-image-size", CLI_VALUE, OPT_CAP + 1, "cap on the unpacked size of all layers (default 64G)", "SIZE" },
 	{ "max-entries", CLI_VALUE, OPT_CAP + 2, "cap on the files, directories and links of all layers (default 4000000)", "N" },
 	{ "max-layers", CLI_VALUE, OPT_CAP + 3, "cap on the number of layers (default 1000)", "N" },
+	{ "require-encrypted", CLI_FLAG, OPT_REQUIRE_ENC, "refuse (exit 3) an image with a layer that is not encrypted, before any layer is fetched", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

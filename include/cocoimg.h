@@ -30,11 +30,13 @@
  *      0          carry on;
  *      non-zero   stop: the operation fails with COCOIMG_ECANCELLED (the
  *                 value itself is not passed on).
- *    Two callbacks say more with their return value, and only these:
+ *    Three callbacks say more with their return value, and only these:
  *    cocoimg_read_cb returns a byte count (>= 0; a negative value stops
- *    the operation as above), and a cocoimg_key_resolver_cb may return
+ *    the operation as above), a cocoimg_key_resolver_cb may return
  *    COCOIMG_ENOKEY to say "no key for this id", after which the library
- *    goes on with its other keys.
+ *    goes on with its other keys, and a cocoimg_resource_cb (broker.h)
+ *    refuses one resource with any non-zero value but COCOIMG_ECANCELLED
+ *    (the next source of resources is asked; COCOIMG_ECANCELLED stops).
  */
 #ifndef COCOIMG_H
 #define COCOIMG_H
@@ -142,7 +144,17 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *   tls-verify          "true" (default) or "false" (also allows http)
  *   platform            OS/ARCH[/VARIANT]; default the running machine
  *   retry-times         "3"
- *   policy              /etc/containers/policy.json (used when asked to verify)
+ *   policy              /etc/containers/policy.json (used when asked to verify);
+ *                       a resource URI kbs:///R/T/G is fetched (broker.h)
+ *   resources           the offline_fs_kbc resources file resource URIs
+ *                       are resolved from first (broker.h); unset: none
+ *   kbs                 URL of a Key Broker Service resources are fetched
+ *                       from after attestation (broker.h); unset: none
+ *   kbs-cert            PEM CA file trusted for the KBS's HTTPS
+ *   attester            evidence for the KBS: "tsm" or "sample" (broker.h)
+ *   require-encrypted   "true": refuse (COCOIMG_EPOLICY) an image with a
+ *                       layer that is not encrypted, before any layer is
+ *                       fetched; default "false"
  *   registries.d        /etc/containers/registries.d
  *   keyprovider-config  $OCICRYPT_KEYPROVIDER_CONFIG
  *   keyprovider-timeout seconds, "60"
@@ -221,5 +233,6 @@ COCOIMG_API void cocoimg_ctx_set_progress(cocoimg_ctx *ctx, cocoimg_progress_cb 
 #include <cocoimg/crypt.h>
 #include <cocoimg/trust.h>
 #include <cocoimg/unpack.h>
+#include <cocoimg/broker.h>
 
 #endif /* COCOIMG_H */

@@ -29,6 +29,8 @@
 
 /* ---- the context (ctx.c), its error message (error.c) ---- */
 
+struct coco_buf;
+
 struct coco_kv {
 	char *key;
 	char *value;
@@ -51,6 +53,13 @@ struct cocoimg_ctx {
 
 	void *registry_state;      /* owned by registry/: connection pool, tokens */
 	void (*registry_state_free)(void *);
+
+	void *broker_state;        /* owned by broker/broker.c: sources, resource cache */
+	void (*broker_state_free)(void *);
+	/* Installed by the operations layer (image_broker.c): fetch a
+	 * resource URI named where a file is expected; see coco_read_named. */
+	int (*read_uri)(cocoimg_ctx *ctx, const char *uri, const char *what, int err_code,
+	                struct coco_buf *out);
 };
 
 /*
@@ -116,6 +125,18 @@ void coco_free_secret(void *p, size_t n);            /* wipe then free */
  * err_code_too_big).  Errors are recorded on ctx naming the path. */
 int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
                    int err_code_missing);
+/*
+ * Read a file the user named, which may also be a resource URI
+ * (kbs:///R/T/G, kbs+...: any name starting "kbs:" or "kbs+"): those are
+ * fetched through ctx->read_uri (the trust broker, installed by the
+ * operations layer), failing with fetch_code and a message naming the URI
+ * and `what`; other names are read as coco_read_file does.  out holds
+ * what may be a secret: wipe it.
+ */
+int coco_read_named(cocoimg_ctx *ctx, const char *path, size_t max, const char *what,
+                    int fetch_code, coco_buf *out, int err_code_missing);
+/* True when a name the user gave is a resource URI (see above). */
+bool coco_name_is_uri(const char *name);
 /* Write a file atomically: PATH.tmp-XXXXXX, fsync optional, rename. */
 int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data,
                            size_t len, mode_t mode);

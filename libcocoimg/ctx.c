@@ -28,6 +28,8 @@ COCOIMG_API void cocoimg_ctx_free(cocoimg_ctx *c)
 		return;
 	if (c->registry_state && c->registry_state_free)
 		c->registry_state_free(c->registry_state);
+	if (c->broker_state && c->broker_state_free)
+		c->broker_state_free(c->broker_state);
 	for (size_t i = 0; i < c->n_opts; i++) {
 		free(c->opts[i].key);
 		if (c->opts[i].value)
@@ -80,7 +82,7 @@ static const char *const known_keys[] = {
 	"authfile", "creds", "cert-dir", "tls-verify", "platform", "retry-times",
 	"policy", "registries.d", "keyprovider-config", "keyprovider-timeout",
 	"proxy", "tmpdir", "parallel", "user-agent", "registry-token",
-	"no-creds",
+	"no-creds", "resources", "require-encrypted", "kbs", "kbs-cert", "attester",
 };
 
 static bool key_known(const char *key)
@@ -104,8 +106,9 @@ COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *val
 	if (!key_known(key))
 		return coco_seterr(c, COCOIMG_EINVAL, "unknown configuration key \"%s\"", key);
 	const char *base = strchr(key, '.') && strncmp(key, "registries.d", 12) ? strchr(key, '.') + 1 : key;
-	if (value && !strcmp(base, "tls-verify") && strcmp(value, "true") && strcmp(value, "false"))
-		return coco_seterr(c, COCOIMG_EINVAL, "tls-verify must be true or false, not \"%s\"", value);
+	if (value && (!strcmp(base, "tls-verify") || !strcmp(base, "require-encrypted")) &&
+	    strcmp(value, "true") && strcmp(value, "false"))
+		return coco_seterr(c, COCOIMG_EINVAL, "%s must be true or false, not \"%s\"", base, value);
 	if (value && (!strcmp(base, "retry-times") || !strcmp(base, "parallel") ||
 	              !strcmp(base, "keyprovider-timeout"))) {
 		char *end;

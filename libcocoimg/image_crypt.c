@@ -8,6 +8,8 @@
  */
 #include "base.h"
 #include "broker/keyprovider.h"
+#include "api.h"
+#include "image_broker.h"
 #include "crypt/crypt.h"
 #include "digest.h"
 #include "image_crypt.h"
@@ -28,9 +30,21 @@ static const coco_provider_ops keyprovider_ops = {
 COCOIMG_API int cocoimg_keyring_new(cocoimg_keyring **out)
 {
 	int rc = coco_keyring_alloc(out);
-	if (!rc)
+	if (!rc) {
 		coco_keyring_set_provider_ops(*out, &keyprovider_ops, NULL);
+		coco_op_keyring_attach(*out);
+	}
 	return rc;
+}
+
+/* A decryption key may be a resource URI (a private key the trust broker
+ * releases): the context must reach the broker before crypt/ reads it. */
+COCOIMG_API int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr,
+                                                   const char *spec)
+{
+	COCO_API_ENTER(ctx);
+	coco_op_broker_attach(ctx);
+	return coco_keyring_add_decryption_key(ctx, kr, spec);
 }
 
 /* ---- layers during a copy (crypt/transform.c decides, this moves) ---- */

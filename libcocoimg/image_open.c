@@ -1,6 +1,7 @@
 /* Opening a source or destination for a reference: the back end is
  * chosen by transport. */
 #include "base.h"
+#include "image_broker.h"
 #include "image_open.h"
 #include "oci/layout.h"
 #include "ref.h"
@@ -24,6 +25,7 @@ int coco_src_open_ref(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_sr
 
 int coco_src_open(cocoimg_ctx *ctx, const char *refs, const char *side, coco_src **out)
 {
+	coco_op_broker_attach(ctx);
 	coco_ref *ref;
 	*out = NULL;
 	int rc = coco_ref_parse(ctx, refs, &ref);
@@ -34,6 +36,7 @@ int coco_src_open(cocoimg_ctx *ctx, const char *refs, const char *side, coco_src
 
 int coco_dest_open(cocoimg_ctx *ctx, const char *refs, coco_dest **out)
 {
+	coco_op_broker_attach(ctx);
 	coco_ref *ref;
 	*out = NULL;
 	int rc = coco_ref_parse(ctx, refs, &ref);

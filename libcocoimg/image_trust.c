@@ -17,6 +17,7 @@
 #include "registry/registry.h"
 #include "transport.h"
 #include "trust/policy.h"
+#include "image_broker.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -42,6 +43,61 @@ static char *policy_path_default(const cocoimg_ctx *ctx, const char *given)
 		free(p);
 	}
 	return coco_strdup(DEFAULT_POLICY);
+}
+
+/* Key files named by the policy: local files, or resource URIs fetched
+ * through the broker (a policy key that cannot be had rejects: exit 3). */
+static int read_policy_file(void *payload, cocoimg_ctx *ctx, const char *path, size_t max,
+                            coco_buf *out)
+{
+	(void)payload;
+	return coco_read_named(ctx, path, max, "policy key", COCOIMG_EPOLICY, out, COCOIMG_ECONFIG);
+}
+
+static const coco_trust_reader policy_reader = { NULL, read_policy_file };
+
+/* The policy from a file or a resource URI (fetched: a policy that
+ * cannot be had is a refusal, exit 3), with the key reader installed. */
+static int policy_load(cocoimg_ctx *ctx, const char *path, coco_policy **out)
+{
+	*out = NULL;
+	int rc;
+	coco_op_broker_attach(ctx);
+	if (coco_name_is_uri(path)) {
+		coco_buf b = COCO_BUF_INIT;
+		rc = coco_read_named(ctx, path, 4 << 20, "policy", COCOIMG_EPOLICY, &b, COCOIMG_ECONFIG);
+		if (!rc)
+			rc = coco_policy_parse(ctx, b.data, b.len, path, out);
+		coco_buf_wipe_free(&b);
+	} else {
+		rc = coco_policy_load(ctx, path, out);
+	}
+	if (!rc)
+		coco_policy_set_reader(*out, &policy_reader);
+	return rc;
+}
+
+/* registries.d: a directory, or one YAML file given as a resource URI. */
+static int regd_load(cocoimg_ctx *ctx, coco_regd **out)
+{
+	const char *opt = coco_opt(ctx, NULL, "registries.d");
+	if (!coco_name_is_uri(opt))
+		return coco_regd_load(ctx, NULL, out);
+	*out = NULL;
+	coco_buf b = COCO_BUF_INIT;
+	int rc = coco_read_named(ctx, opt, 4 << 20, "registries.d", COCOIMG_ESIGLOOKUP, &b,
+	                         COCOIMG_ECONFIG);
+	coco_regd *rd = rc ? NULL : coco_regd_new();
+	if (!rc && !rd)
+		rc = coco_oom(ctx);
+	if (!rc)
+		rc = coco_regd_add_yaml(ctx, rd, b.data, b.len, opt);
+	coco_buf_wipe_free(&b);
+	if (rc)
+		coco_regd_free(rd);
+	else
+		*out = rd;
+	return rc;
 }
 
 static int report_out(cocoimg_ctx *ctx, json_t *rep, char **report)
@@ -184,7 +240,7 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 	if (!path)
 		return coco_oom(ctx);
 	coco_policy *pol = NULL;
-	int rc = coco_policy_load(ctx, path, &pol);
+	int rc = policy_load(ctx, path, &pol);
 	free(path);
 	if (rc)
 		return rc;
@@ -208,7 +264,7 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 	snprintf(im.manifest_digest, sizeof(im.manifest_digest), "%s", img->digest);
 	coco_regd *regd = NULL;
 	if (!strcmp(im.transport, "docker"))
-		rc = coco_regd_load(ctx, NULL, &regd);
+		rc = regd_load(ctx, &regd);
 	if (rc == 0) {
 		src_collect sc = { src, &im, regd };
 		coco_trust_sigsource ss = { collect_from_src, &sc };
@@ -233,7 +289,7 @@ int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
 	if (!path)
 		return coco_oom(ctx);
 	coco_policy *pol = NULL;
-	int rc = coco_policy_load(ctx, path, &pol);
+	int rc = policy_load(ctx, path, &pol);
 	coco_policy_free(pol);
 	if (rc) {
 		free(path);
@@ -298,7 +354,7 @@ int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char 
 		rc = coco_policy_parse(ctx, in->policy_json, in->policy_json_len, "policy.json", &pol);
 	else {
 		char *path = policy_path_default(ctx, in->policy_path);
-		rc = path ? coco_policy_load(ctx, path, &pol)
+		rc = path ? policy_load(ctx, path, &pol)
 		          : coco_oom(ctx);
 		free(path);
 	}

@@ -26,6 +26,8 @@
 #include "image_open.h"
 #include "image_trust.h"
 #include "json.h"
+#include "crypt/crypt.h"
+#include "image_broker.h"
 #include "oci/oci.h"
 #include "oci/resolve.h"
 #include "ref.h"
@@ -64,6 +66,7 @@ typedef struct job {
 	struct run *run;
 	size_t idx;
 	const coco_desc *d;
+	const coco_layer_opts *key;  /* encrypted: the options opened before any fetch */
 	char what[COCO_DIGEST_STRLEN + 16];
 	int state;
 	int fd;
@@ -372,6 +375,18 @@ static void *decomp_main(void *arg)
 }
 
 /* Apply layer j.  diff_id_out receives the computed diff_id. */
+/* The decrypting stage of an encrypted layer: with the options opened by
+ * the preflight when there are some, else unwrapped now. */
+static int decrypt_stage(run *r, job *j, coco_stage *next, coco_stage **dec, char **plain_mt)
+{
+	if (!j->key || !j->key->have_symkey)
+		return coco_crypt_decrypt_stage_new(r->ctx, r->kr, j->d, next, dec, plain_mt);
+	*plain_mt = coco_strndup(j->d->media_type, strlen(j->d->media_type) - strlen("+encrypted"));
+	if (!*plain_mt)
+		return coco_oom(r->ctx);
+	return coco_layer_decrypt_stage_new(r->ctx, j->key, j->what, next, dec);
+}
+
 static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
                     char diff_id_out[COCO_DIGEST_STRLEN])
 {
@@ -399,7 +414,7 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 			                 j->what);
 			goto out;
 		}
-		rc = coco_crypt_decrypt_stage_new(ctx, r->kr, j->d, tail, &dec, &plain_mt);
+		rc = decrypt_stage(r, j, tail, &dec, &plain_mt);
 		if (rc)
 			goto out;
 		tail = dec;
@@ -597,6 +612,51 @@ static int image_policy(cocoimg_ctx *ctx, image *im, const cocoimg_unpack_option
 	return coco_trust_evaluate(ctx, im->src, &im->res, o->policy, &im->policy_report);
 }
 
+/* --require-encrypted: every layer of the image must be encrypted. */
+static int require_encrypted(cocoimg_ctx *ctx, const coco_manifest *man, const char *ref)
+{
+	if (!coco_opt_bool(ctx, NULL, "require-encrypted", false))
+		return 0;
+	for (size_t i = 0; i < man->n_layers; i++)
+		if (!coco_mt_is_encrypted(man->layers[i].media_type))
+			return coco_seterr(ctx, COCOIMG_EPOLICY, "%s: layer %s is not encrypted and "
+			                   "encrypted layers are required (require-encrypted)", ref,
+			                   man->layers[i].digest);
+	return 0;
+}
+
+/* Before any layer blob is fetched, open the key of every encrypted
+ * layer: a missing key or resource stops the job before a download.
+ * (*keys)[i] holds layer i's options (wipe with keys_free). */
+static int preflight_keys(cocoimg_ctx *ctx, const coco_manifest *man, cocoimg_keyring *kr,
+                          coco_layer_opts **keys)
+{
+	*keys = calloc(man->n_layers ? man->n_layers : 1, sizeof(**keys));
+	if (!*keys)
+		return coco_oom(ctx);
+	for (size_t i = 0; i < man->n_layers; i++) {
+		const coco_desc *d = &man->layers[i];
+		if (!coco_mt_is_encrypted(d->media_type))
+			continue;
+		if (!kr)
+			return coco_seterr(ctx, COCOIMG_ENOKEY, "layer %s is encrypted and no decryption "
+			                   "key was given", d->digest);
+		char what[COCO_DIGEST_STRLEN + 16];
+		snprintf(what, sizeof(what), "layer %s", d->digest);
+		int rc = coco_crypt_unwrap_layer(ctx, kr, d, what, &(*keys)[i], NULL);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void keys_free(coco_layer_opts *keys, size_t n)
+{
+	for (size_t i = 0; keys && i < n; i++)
+		coco_layer_opts_clear(&keys[i]);
+	free(keys);
+}
+
 static void run_init(run *r, cocoimg_ctx *ctx, image *im, const cocoimg_unpack_options *o)
 {
 	memset(r, 0, sizeof(*r));
@@ -781,6 +841,8 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	bool have_run = false;
 	char *staging = NULL;
 	coco_applier *ap = NULL;
+	cocoimg_keyring *kr = NULL, *kr_owned = NULL;
+	coco_layer_opts *keys = NULL;
 	json_t *layers = json_array();
 	rc = image_open(ctx, ref, o->platform, &im);
 	if (!rc)
@@ -790,14 +852,13 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	if (rc)
 		goto out;
 	const coco_manifest *man = im.res.image;
-	for (size_t i = 0; i < man->n_layers; i++) {
-		if (coco_mt_is_encrypted(man->layers[i].media_type) && !o->keyring) {
-			rc = coco_seterr(ctx, COCOIMG_ENOKEY,
-			                 "layer %s is encrypted and no decryption key was given",
-			                 man->layers[i].digest);
-			goto out;
-		}
-	}
+	rc = require_encrypted(ctx, man, ref);
+	if (!rc)
+		rc = coco_op_keyring(ctx, o->keyring, &kr, &kr_owned);
+	if (!rc)
+		rc = preflight_keys(ctx, man, kr, &keys);
+	if (rc)
+		goto out;
 	staging = make_staging(ctx, rootfs);
 	if (!staging) {
 		rc = cocoimg_ctx_last_error_code(ctx);
@@ -812,6 +873,9 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 		goto out;
 	}
+	r.kr = kr;
+	for (size_t i = 0; i < man->n_layers; i++)
+		r.jobs[i].key = &keys[i];
 	for (size_t i = 0; i < man->n_layers; i++) {
 		start_spools(&r, i);
 		char got[COCO_DIGEST_STRLEN];
@@ -867,6 +931,9 @@ out:
 		free(staging);
 	}
 	json_decref(layers);
+	if (keys)
+		keys_free(keys, im.res.image ? im.res.image->n_layers : 0);
+	cocoimg_keyring_free(kr_owned);
 	image_clear(&im);
 	coco_rootfs_lock_release(&lock);
 	return rc;
@@ -923,6 +990,7 @@ COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *ref, size_t i
 	run r;
 	bool have_run = false;
 	coco_applier *ap = NULL;
+	cocoimg_keyring *kr_owned = NULL;
 	int rc = image_open(ctx, ref, o->platform, &im);
 	if (!rc)
 		rc = image_policy(ctx, &im, o);
@@ -940,6 +1008,9 @@ COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *ref, size_t i
 		goto out;
 	cocoimg_unpack_options one = *o;
 	one.parallel = 1;
+	rc = coco_op_keyring(ctx, o->keyring, &one.keyring, &kr_owned);
+	if (rc)
+		goto out;
 	run_init(&r, ctx, &im, &one);
 	have_run = true;
 	if (!r.jobs) {
@@ -955,6 +1026,7 @@ out:
 	coco_applier_free(ap);
 	if (have_run)
 		run_clear(&r);
+	cocoimg_keyring_free(kr_owned);
 	image_clear(&im);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,6 +129,30 @@ void coco_free_secret(void *p, size_t n)
 int coco_ct_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+bool coco_name_is_uri(const char *name)
+{
+	return name && !strncasecmp(name, "kbs", 3) && (name[3] == ':' || name[3] == '+');
+}
+
+int coco_read_named(cocoimg_ctx *ctx, const char *path, size_t max, const char *what,
+                    int fetch_code, coco_buf *out, int err_code_missing)
+{
+	if (!coco_name_is_uri(path))
+		return coco_read_file(ctx, path, max, out, err_code_missing);
+	if (!ctx || !ctx->read_uri)
+		return coco_seterr(ctx, fetch_code, "%s %s: resource URIs are read only by image "
+		                   "operations", what, path);
+	size_t before = out->len;
+	int rc = ctx->read_uri(ctx, path, what, fetch_code, out);
+	if (!rc && out->len - before > max) {
+		coco_wipe(out->data + before, out->len - before);
+		out->len = before;
+		rc = coco_seterr(ctx, fetch_code, "%s %s: the resource is over %zu bytes", what, path,
+		                 max);
+	}
+	return rc;
 }
 
 int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define COCO_KEK_LEN 32
 #define COCO_GCM_IV_LEN 12
@@ -382,7 +383,7 @@ bool coco_keyring_has_local_coco(const cocoimg_keyring *kr)
 {
 	if (!kr)
 		return false;
-	if (kr->resolver)
+	if (kr->resolver || kr->packet_ops)
 		return true;
 	for (size_t i = 0; i < kr->n_keys; i++)
 		if (kr->keys[i].kind == COCO_KEY_COCO_KEYS || kr->keys[i].kind == COCO_KEY_COCO_KEK)
@@ -390,10 +391,30 @@ bool coco_keyring_has_local_coco(const cocoimg_keyring *kr)
 	return false;
 }
 
+/* coco-keys:DIR: verdictd's layout, one raw key per file named by its kid
+ * (read when a packet asks for it). */
+static int add_keys_dir(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *dir)
+{
+	coco_key k;
+	memset(&k, 0, sizeof(k));
+	k.kind = COCO_KEY_COCO_KEYS;
+	k.keys_dir = coco_strdup(dir);
+	k.label = coco_asprintf("coco-keys:%s", dir);
+	if (!k.keys_dir) {
+		coco_key_clear(&k);
+		return coco_oom(ctx);
+	}
+	return coco_keyring_push(ctx, kr, &k);
+}
+
 static int add_keys_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *path)
 {
 	if (!*path)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "coco-keys: expected coco-keys:FILE");
+		return coco_seterr(ctx, COCOIMG_EINVAL, "coco-keys: expected coco-keys:FILE or "
+		                   "coco-keys:DIR");
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return add_keys_dir(ctx, kr, path);
 	json_t *doc;  /* jansson's text may quote the keys: position only */
 	int rc = coco_json_load_file(ctx, path, COCO_MAX_KEYS_FILE, "CoCo keys file", false, &doc);
 	if (rc)
@@ -563,6 +584,63 @@ static int open_with_keys_file(const coco_key *k, const coco_packet *pk, wrap_al
 	return r;
 }
 
+/* A relative name made of segments that stay inside a directory. */
+static bool safe_rel(const char *p)
+{
+	if (!*p || *p == '/')
+		return false;
+	for (const char *seg = p; seg; ) {
+		const char *sl = strchr(seg, '/');
+		size_t n = sl ? (size_t)(sl - seg) : strlen(seg);
+		if (!n || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		seg = sl ? sl + 1 : NULL;
+	}
+	return true;
+}
+
+/* coco-keys:DIR: the file DIR/REPO/TYPE/TAG for a resource kid, or
+ * DIR/KID for a kid without '/' (verdictd's names).  Like packet_open,
+ * plus 2 when there is no usable file (noted). */
+static int open_with_keys_dir(const coco_key *k, const coco_packet *pk, wrap_alg alg,
+                              const char *path, coco_buf *opts, coco_buf *notes)
+{
+	const char *name = path && safe_rel(path) ? path
+	                   : !strchr(pk->kid, '/') && safe_rel(pk->kid) ? pk->kid : NULL;
+	if (!name) {
+		coco_tried_note(notes, "%s: no file for kid %s", k->label, pk->kid);
+		return 2;
+	}
+	char *file = coco_asprintf("%s/%s", k->keys_dir, name);
+	coco_buf kek = COCO_BUF_INIT;
+	int r = 2;
+	if (!file)
+		r = COCOIMG_ENOMEM;
+	else if (coco_read_file(NULL, file, 4096, &kek, COCOIMG_ENOTFOUND))
+		coco_tried_note(notes, "%s: no readable file %s", k->label, name);
+	else if (kek.len != COCO_KEK_LEN)
+		coco_tried_note(notes, "%s: %s is %zu bytes, not a 32-byte key", k->label, name,
+		                kek.len);
+	else if ((r = packet_open(pk, alg, kek.data, kek.len, opts)) == 1)
+		coco_tried_note(notes, "%s: wrong key", k->label);
+	coco_buf_wipe_free(&kek);
+	free(file);
+	return r;
+}
+
+/* Does a coco:KID:KEKFILE key name the packet's kid (any kid form)? */
+static bool kek_matches(const coco_key *k, const coco_packet *pk, const char *path)
+{
+	if (!k->kid)
+		return false;
+	if (!strcmp(k->kid, pk->kid))
+		return true;
+	char *kp = path ? coco_kid_resource_path(k->kid, false) : NULL;
+	bool same = kp && !strcmp(kp, path);
+	free(kp);
+	return same;
+}
+
 /* The keyring's coco: KEKs and coco-keys files: 0 opened, ENOKEY, <0. */
 static int open_with_keyring(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
                              wrap_alg alg, coco_buf *opts, coco_buf *notes)
@@ -572,12 +650,14 @@ static int open_with_keyring(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_p
 	for (size_t i = 0; i < kr->n_keys && rc == COCOIMG_ENOKEY; i++) {
 		coco_key *k = &kr->keys[i];
 		int r = 1;
-		if (k->kind == COCO_KEY_COCO_KEK && k->kid && !strcmp(k->kid, pk->kid)) {
+		if (k->kind == COCO_KEY_COCO_KEK && kek_matches(k, pk, path)) {
 			r = packet_open(pk, alg, k->kek, k->kek_len, opts);
 			if (r == 1)
 				coco_tried_note(notes, "%s: wrong key", k->label);
 		} else if (k->kind == COCO_KEY_COCO_KEYS && k->keys) {
 			r = open_with_keys_file(k, pk, alg, path, opts, notes);
+		} else if (k->kind == COCO_KEY_COCO_KEYS && k->keys_dir) {
+			r = open_with_keys_dir(k, pk, alg, path, opts, notes);
 		}
 		if (r == 0)
 			rc = 0;
@@ -588,40 +668,67 @@ static int open_with_keyring(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_p
 	return rc;
 }
 
+int coco_packet_try_kek(const coco_packet *pk, const unsigned char *kek, size_t len,
+                        coco_buf *opts)
+{
+	wrap_alg alg = packet_alg(pk);
+	return alg == WRAP_UNKNOWN ? 1 : packet_open(pk, alg, kek, len, opts);
+}
+
 /* The runtime's key resolver callback returns 0 (key written), ENOKEY (no
  * key for this id), or anything else: stop (ECANCELLED). */
-static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
-                              wrap_alg alg, coco_buf *opts, coco_buf *notes)
+int coco_packet_resolver_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *kid,
+                             coco_buf *kek, coco_buf *notes)
 {
 	cocoimg_key_resolver_cb cb = (cocoimg_key_resolver_cb)kr->resolver;
+	if (!cb)
+		return COCOIMG_ENOKEY;
 	unsigned char key[COCO_RESOLVER_BUF];
 	size_t kl = sizeof(key);
 	int rc = COCOIMG_ENOKEY;
-	int cr = cb(pk->kid, key, &kl, kr->resolver_payload);
-	if (cr == COCOIMG_ENOKEY) {
+	int cr = cb(kid, key, &kl, kr->resolver_payload);
+	if (cr == COCOIMG_ENOKEY)
 		coco_tried_note(notes, "key resolver: no key");
-	} else if (cr) {
+	else if (cr)
 		rc = coco_seterr(ctx, COCOIMG_ECANCELLED,
-		                 "key resolver stopped the operation at kid %s (it returned %d)", pk->kid, cr);
-	} else if (kl > sizeof(key)) {
+		                 "key resolver stopped the operation at kid %s (it returned %d)", kid, cr);
+	else if (kl > sizeof(key))
 		coco_tried_note(notes, "key resolver: key length %zu out of range", kl);
-	} else {
-		int r = packet_open(pk, alg, key, kl, opts);
-		if (r == 0)
-			rc = 0;
-		else if (r < 0)
-			rc = coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
-		else
-			coco_tried_note(notes, "key resolver: wrong key");
-	}
+	else
+		rc = coco_buf_append(kek, key, kl) ? COCOIMG_ENOMEM : 0;
 	coco_wipe(key, sizeof(key));
+	return rc;
+}
+
+void coco_keyring_set_packet_ops(cocoimg_keyring *kr, const coco_packet_ops *ops, void *payload)
+{
+	kr->packet_ops = ops;
+	kr->packet_payload = ops ? payload : NULL;
+}
+
+/* The runtime's key resolver callback: 0 opened, ENOKEY, ECANCELLED, <0. */
+static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
+                              coco_buf *opts, coco_buf *notes)
+{
+	coco_buf kek = COCO_BUF_INIT;
+	int rc = coco_packet_resolver_kek(ctx, kr, pk->kid, &kek, notes);
+	if (rc == COCOIMG_ENOMEM)
+		rc = coco_oom(ctx);
+	if (!rc) {
+		int r = coco_packet_try_kek(pk, kek.data, kek.len, opts);
+		if (r == 1)
+			coco_tried_note(notes, "key resolver: wrong key");
+		rc = r == 0 ? 0 : r == 1 ? COCOIMG_ENOKEY
+		     : coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
+	}
+	coco_buf_wipe_free(&kek);
 	return rc;
 }
 
 /* Try one packet with every local source. 0 opened; ENOKEY (tried
  * filled); ECANCELLED from the resolver; ENOMEM/EINTERNAL. */
 static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
-                       coco_buf *opts, coco_buf *tried)
+                       const coco_buf *raw, coco_buf *opts, coco_buf *tried)
 {
 	wrap_alg alg;
 	int rc = packet_usable(pk, &alg, tried);
@@ -629,8 +736,11 @@ static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet 
 		return rc;
 	coco_buf notes = COCO_BUF_INIT;
 	rc = open_with_keyring(ctx, kr, pk, alg, opts, &notes);
-	if (rc == COCOIMG_ENOKEY && kr->resolver)
-		rc = open_with_resolver(ctx, kr, pk, alg, opts, &notes);
+	if (rc == COCOIMG_ENOKEY && kr->packet_ops)
+		rc = kr->packet_ops->open(ctx, kr->packet_payload, kr, pk, raw->data, raw->len, opts,
+		                          &notes);
+	else if (rc == COCOIMG_ENOKEY && kr->resolver)
+		rc = open_with_resolver(ctx, kr, pk, opts, &notes);
 	if (rc == COCOIMG_ENOKEY)
 		coco_tried_note(tried, "CoCo packet kid %s (%s)", pk->kid,
 		                notes.len ? coco_buf_cstr(&notes) : "no local key");
@@ -654,18 +764,19 @@ int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *
 		}
 		coco_packet pk;
 		int rc = coco_packet_parse(ctx, raw.data, raw.len, &pk);
-		coco_buf_free(&raw);
 		e = comma ? comma + 1 : NULL;
-		if (rc == COCOIMG_ENOMEM)
-			return rc;
 		if (rc) {
+			coco_buf_free(&raw);
+			if (rc == COCOIMG_ENOMEM)
+				return rc;
 			coco_tried_note(tried, "CoCo packet %zu (%s)", idx + 1, cocoimg_ctx_last_error(ctx));
 			continue;
 		}
 		if (!*first_kid)
 			snprintf(first_kid, sizeof(first_kid), "%s", pk.kid);
 		size_t before = opts->len;
-		rc = open_packet(ctx, kr, &pk, opts, tried);
+		rc = open_packet(ctx, kr, &pk, &raw, opts, tried);
+		coco_buf_free(&raw);
 		coco_packet_clear(&pk);
 		if (rc == 0)
 			return 0;

@@ -47,8 +47,42 @@ void coco_packet_clear(coco_packet *p);
  * URIs with exactly three segments (what a guest accepts). */
 char *coco_kid_resource_path(const char *kid, bool strict);
 
-/* True if kr holds anything that opens packets locally (coco-keys files,
- * coco: KEKs, or a resolver callback). */
+/*
+ * Try a key-encryption key on a packet: 0 opened (the private options
+ * appended to opts), 1 wrong key or a packet this build cannot open,
+ * < 0 an error (COCOIMG_ENOMEM, COCOIMG_EINTERNAL; no message).
+ */
+int coco_packet_try_kek(const coco_packet *pk, const unsigned char *kek, size_t len,
+                        coco_buf *opts);
+
+/*
+ * Ask the keyring's key resolver callback for the KEK of kid: 0 with the
+ * key appended to kek (wipe it), COCOIMG_ENOKEY with a note appended to
+ * notes (the callback said COCOIMG_ENOKEY, or kr has no resolver),
+ * COCOIMG_ECANCELLED (any other non-zero answer; recorded on ctx).
+ */
+int coco_packet_resolver_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *kid,
+                             coco_buf *kek, coco_buf *notes);
+
+/*
+ * How a packet the keyring's own coco: and coco-keys: keys did not open
+ * reaches the key sources outside crypt/ (the key resolver and the trust
+ * broker).  The operations layer installs it on every keyring
+ * (image_broker.c); without it only the resolver callback is asked.
+ *  open: raw is the packet's decoded JSON.  0 opened (opts appended);
+ *        COCOIMG_ENOKEY with what was tried appended to notes;
+ *        COCOIMG_ECANCELLED and other errors recorded on ctx.
+ */
+typedef struct coco_packet_ops {
+	int (*open)(cocoimg_ctx *ctx, void *payload, cocoimg_keyring *kr, const coco_packet *pk,
+	            const unsigned char *raw, size_t len, coco_buf *opts, coco_buf *notes);
+} coco_packet_ops;
+
+/* Install the packet calls of a keyring (ops NULL removes them). */
+void coco_keyring_set_packet_ops(cocoimg_keyring *kr, const coco_packet_ops *ops, void *payload);
+
+/* True if kr holds anything that opens packets (coco-keys files, coco:
+ * KEKs, a resolver callback, or packet calls to the trust broker). */
 bool coco_keyring_has_local_coco(const cocoimg_keyring *kr);
 
 /*

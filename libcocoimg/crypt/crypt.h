@@ -25,7 +25,8 @@ typedef enum coco_key_kind {
 	COCO_KEY_PRIVATE = 2,      /* private key (JWE, PKCS7 with a cert) */
 	COCO_KEY_PROVIDER = 3,     /* provider:NAME[:OPTS] (recipient or decryption) */
 	COCO_KEY_COCO_KEK = 4,     /* coco:KID:KEKFILE (recipient) */
-	COCO_KEY_COCO_KEYS = 5     /* coco-keys:FILE: KBS path -> KEK map (decryption) */
+	COCO_KEY_COCO_KEYS = 5     /* coco-keys:FILE (KBS path -> KEK map) or coco-keys:DIR
+	                              (a raw key per file named by its kid) (decryption) */
 } coco_key_kind;
 
 typedef struct coco_key {
@@ -40,6 +41,7 @@ typedef struct coco_key {
 	unsigned char *kek;        /* COCO_KEK: 32 bytes (wiped on free) */
 	size_t kek_len;
 	json_t *keys;              /* COCO_KEYS: the parsed keys file */
+	char *keys_dir;            /* COCO_KEYS from coco-keys:DIR: one raw key per file */
 	char *jwk_kid;             /* PUBLIC/PRIVATE from a JWK: its "kid" (may be NULL) */
 	char *jwk_alg;             /* PUBLIC from a JWK: its "alg" (may be NULL) */
 } coco_key;
@@ -78,6 +80,8 @@ struct cocoimg_keyring {
 	void *resolver_payload;
 	const coco_provider_ops *provider_ops;  /* NULL: no keyprovider support */
 	void *provider_payload;
+	const struct coco_packet_ops *packet_ops;  /* see coco.h; NULL: resolver only */
+	void *packet_payload;
 };
 
 /* keys.c: an empty keyring without provider calls (the public
@@ -86,6 +90,10 @@ int coco_keyring_alloc(cocoimg_keyring **out);
 /* Install the keyprovider calls of a keyring (ops NULL removes them). */
 void coco_keyring_set_provider_ops(cocoimg_keyring *kr, const coco_provider_ops *ops,
                                    void *payload);
+
+/* keys.c: cocoimg_keyring_add_decryption_key() without the operations
+ * layer's set-up (image_crypt.c makes resource URIs readable first). */
+int coco_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec);
 
 /* keys.c: add *k to kr, taking it whole: on success it is moved (*k
  * zeroed), on failure (no label, no memory: "out of memory" recorded) it

@@ -66,6 +66,7 @@ void coco_key_clear(coco_key *k)
 		}
 		json_decref(k->keys);
 	}
+	free(k->keys_dir);
 	free(k->jwk_kid);
 	free(k->jwk_alg);
 	memset(k, 0, sizeof(*k));
@@ -406,6 +407,9 @@ static bool looks_json(const coco_buf *b)
 
 static int read_keyfile(cocoimg_ctx *ctx, const char *path, coco_buf *out)
 {
+	if (coco_name_is_uri(path))   /* a key released by the trust broker */
+		return coco_read_named(ctx, path, MAX_KEYFILE, "decryption key", COCOIMG_ENOKEY, out,
+		                       COCOIMG_EINVAL);
 	int rc = coco_read_file(ctx, path, MAX_KEYFILE, out, COCOIMG_EINVAL);
 	if (rc && rc != COCOIMG_ENOMEM)
 		return coco_seterr(ctx, rc == COCOIMG_EINVAL ? COCOIMG_EINVAL : rc,
@@ -696,7 +700,7 @@ static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *s
 	const char *pwspec = NULL;
 	/* Split FILE:PASSWORD only if the whole spec is not a file: at the
 	 * first colon whose prefix names an existing file. */
-	if (is_file(spec)) {
+	if (is_file(spec) || coco_name_is_uri(spec)) {  /* URIs: no password */
 		file = coco_strdup(spec);
 	} else {
 		for (const char *c = strchr(spec, ':'); c; c = strchr(c + 1, ':')) {
@@ -739,14 +743,13 @@ static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *s
 	return rc;
 }
 
-int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
+int coco_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
 {
-	COCO_API_ENTER(ctx);
 	if (!kr || !spec || !*spec)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "empty decryption key");
 	if (!strncmp(spec, "provider:", 9))
 		return coco_keyring_add_provider(ctx, kr, spec + 9, false);
-	if (!strncmp(spec, "coco-keys:", 10))
+	if (!strncmp(spec, "coco-keys:", 10) || !strncmp(spec, "coco:", 5))
 		return coco_keyring_add_coco(ctx, kr, spec, false);
 	return add_private_file(ctx, kr, spec);
 }

@@ -157,7 +157,7 @@ int coco_crypt_unwrap_layer(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_de
 		rc = try_annotation(ctx, kr, ann, names[i], what, o, privopts, &tried);
 	free(names);
 	if (rc == COCOIMG_ENOKEY) {
-		bool empty = !kr || !kr->n_keys;
+		bool empty = (!kr || !kr->n_keys) && !tried.len;
 		coco_seterr(ctx, COCOIMG_ENOKEY, "%s: no key opens the encrypted layer; %s%s", what,
 		            empty ? "no decryption key was given" : "tried: ",
 		            empty ? "" : (tried.len ? coco_buf_cstr(&tried) : "nothing applicable"));

@@ -467,17 +467,18 @@ static int creds_from_opts(cocoimg_ctx *ctx, const char *side, coco_creds *out)
 static int creds_from_file(cocoimg_ctx *ctx, const char *file, bool legacy, bool explicit_file,
                            const char *host, const char *path, coco_creds *out)
 {
-	if (access(file, F_OK) != 0) {
+	bool uri = coco_name_is_uri(file);   /* a resource URI: fetched, never a path */
+	if (!uri && access(file, F_OK) != 0) {
 		if (explicit_file)
 			return coco_seterr(ctx, COCOIMG_ECONFIG, "authfile %s: %s", file, strerror(errno));
 		return 0;
 	}
 	coco_buf b = COCO_BUF_INIT;
-	int rc = coco_read_file(ctx, file, 4 << 20, &b, COCOIMG_ECONFIG);
+	int rc = coco_read_named(ctx, file, 4 << 20, "authfile", COCOIMG_EAUTH, &b, COCOIMG_ECONFIG);
 	if (!rc)
 		rc = coco_authjson_lookup(ctx, (const char *)b.data, b.len, file, legacy, host, path,
 		                          out);
-	else if (rc == COCOIMG_EIO)
+	else if (rc == COCOIMG_EIO && !uri)
 		rc = COCOIMG_ECONFIG;
 	coco_buf_wipe_free(&b);
 	return rc;

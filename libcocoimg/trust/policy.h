@@ -78,6 +78,21 @@ int coco_policy_parse(cocoimg_ctx *ctx, const void *data, size_t len, const char
 int coco_policy_load(cocoimg_ctx *ctx, const char *path, coco_policy **out);
 void coco_policy_free(coco_policy *p);
 
+/*
+ * How the evaluator reads the files a policy names (keyPath, keyPaths and
+ * the other path fields).  The operation installs it: a path may be a
+ * resource URI (kbs:///R/T/G) that only the operation can resolve.  read
+ * appends at most max bytes of `path` to out (wiped by the caller) or
+ * returns a code with a message on ctx naming the path.  Without a
+ * reader, paths are local files.
+ */
+typedef struct coco_trust_reader {
+	void *payload;
+	int (*read)(void *payload, cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out);
+} coco_trust_reader;
+/* Install (or with NULL remove) the reader of p; r must outlive p. */
+void coco_policy_set_reader(coco_policy *p, const coco_trust_reader *r);
+
 /* The image as the policy sees it. */
 typedef struct coco_trust_image {
 	const char *transport;     /* "docker", "oci", "oci-archive", "dir" */

@@ -313,6 +313,7 @@ int coco_policy_identity_check(cocoimg_ctx *ctx, const char *prm_json, const cha
 
 typedef struct evstate {
 	cocoimg_ctx *ctx;
+	const coco_trust_reader *reader;
 	const coco_trust_image *im;
 	const coco_trust_sigsource *src;
 	int64_t now;
@@ -365,8 +366,10 @@ static int load_key_blobs(evstate *st, const pr *r, coco_buf **out, size_t *n)
 		return coco_oom(st->ctx);
 	for (size_t i = 0; i < r->n_key_paths; i++) {
 		*n = i + 1;
-		int rc = coco_read_file(st->ctx, r->key_paths[i], COCO_POLICY_FILE_MAX, &(*out)[i],
-		                        COCOIMG_ECONFIG);
+		int rc = st->reader ? st->reader->read(st->reader->payload, st->ctx, r->key_paths[i],
+		                                       COCO_POLICY_FILE_MAX, &(*out)[i])
+		                    : coco_read_file(st->ctx, r->key_paths[i], COCO_POLICY_FILE_MAX,
+		                                     &(*out)[i], COCOIMG_ECONFIG);
 		if (rc)
 			return rc;
 	}
@@ -449,6 +452,25 @@ static int sigs_or_reject(evstate *st, json_t *rep)
 	return rc == COCOIMG_ESIGLOOKUP ? rc : COCOIMG_EPOLICY;
 }
 
+/* cosign signs the repository without a tag, which the default identity
+ * rule (matchRepoDigestOrExact) never accepts for a tagged image: say
+ * what the policy needs (containers/image semantics stay: no silent
+ * acceptance). */
+static const char *repo_only_hint(const pr *r, const char *ref)
+{
+	if (r->ident.type != PRM_MATCH_REPO_DIGEST_OR_EXACT)
+		return "";
+	coco_dref d;
+	const char *err = NULL;
+	if (coco_dref_parse_named(ref, COCO_DREF_NORMALIZE, &d, &err))
+		return "";
+	bool repo_only = coco_dref_name_only(&d);
+	coco_dref_clear(&d);
+	return repo_only ? " by the default identity rule (matchRepoDigestOrExact): the signature "
+	                   "names the repository only, as cosign writes it; to accept it, set "
+	                   "\"signedIdentity\": {\"type\": \"matchRepository\"} in the policy" : "";
+}
+
 /* Digest + identity checks shared by both signature kinds. */
 static bool claims_ok(evstate *st, const pr *r, const char *digest, const char *ref,
                       char *why, size_t wl)
@@ -458,7 +480,8 @@ static bool claims_ok(evstate *st, const pr *r, const char *digest, const char *
 		return false;
 	}
 	if (!identity_matches(&r->ident, st->im, ref)) {
-		snprintf(why, wl, "signature for identity \"%s\" is not accepted", ref);
+		snprintf(why, wl, "signature for identity \"%s\" is not accepted%s", ref,
+		         repo_only_hint(r, ref));
 		return false;
 	}
 	return true;
@@ -754,6 +777,7 @@ int coco_policy_evaluate(cocoimg_ctx *ctx, const coco_policy *p, const coco_trus
 	evstate st;
 	memset(&st, 0, sizeof(st));
 	st.ctx = ctx;
+	st.reader = p->reader;
 	st.im = im;
 	st.src = src;
 	st.now = now ? now : (int64_t)time(NULL);

@@ -828,3 +828,9 @@ int coco_prm_parse_json(cocoimg_ctx *ctx, const char *json, prm *out)
 		coco_prm_clear(out);
 	return rc;
 }
+
+void coco_policy_set_reader(coco_policy *p, const coco_trust_reader *r)
+{
+	if (p)
+		p->reader = r;
+}

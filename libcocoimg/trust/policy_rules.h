@@ -70,6 +70,7 @@ struct coco_policy {
 	reqlist dflt;
 	ptransport *t;
 	size_t nt;
+	const coco_trust_reader *reader;  /* key files; NULL: local files */
 };
 
 /* Parse one signedIdentity object given as JSON text (messages start with

@@ -1,0 +1,114 @@
+#!/bin/bash
+# Keys, policy and credentials released by a KBS after attestation: the
+# KBS double (kbs_double.py, the sample TEE, strict) serves the policy,
+# the cosign public key, the registries.d file, the registry credentials
+# and the KEK to `coco-img unpack --kbs URL --attester sample` against a
+# loopback docker-registry with basic auth over TLS.  One attestation for
+# all of them; a token that expires gives one re-attestation; a refused
+# attestation is exit 4 with nothing at ROOTFS; an unknown key resource
+# is exit 4 and no layer blob is requested; HTTPS with and without
+# --kbs-cert; the resources file wins over the KBS (first match).
+. "$TOP_SRCDIR/tests/lib/common.sh"
+EXAMPLE=${1:+$(realpath "$1")}
+unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/cfg"
+unset REGISTRY_AUTH_FILE DOCKER_CONFIG
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+DOUBLE="$TOP_SRCDIR/tests/integration/broker/kbs_double.py"
+cd "$T" || exit 1
+
+start_registry B tls htpasswd || exit 1
+R=$REG_B
+mkdir -p "$T/certs" && cp "$T/ca/ca.crt" "$T/certs/"
+REGLOG="$T/registry-B/log"
+SK="--dest-cert-dir $T/certs --dest-creds alice:s3cret"
+
+# start_kbs NAME [double options...]: sets KBS_<NAME>=URL, log $T/kbs-NAME.log
+start_kbs() {
+    _n=$1; shift
+    "$PY" "$DOUBLE" --resources "$T/kbsres" --log "$T/kbs-$_n.log" "$@" > "$T/kbs-$_n.out" 2>&1 &
+    _PIDS="$_PIDS $!"
+    _p=$(wait_for_log "$T/kbs-$_n.out" '^PORT [0-9]+' 10) || return 1
+    _s=http; case " $* " in *" --tls "*) _s=https;; esac
+    eval "KBS_$_n=$_s://127.0.0.1:${_p#PORT }"
+}
+attests() { grep -c '"path": "/kbs/v0/attest", "status": 200' "$T/kbs-$1.log"; }
+
+head -c 32 /dev/urandom > kek.bin
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out cosign.key
+openssl pkey -in cosign.key -pubout -out cosign.pub
+mkimage "$T/src:v1" --layer "f:etc/a=alpha,r:bin/big=150000" --layer "f:etc/b=beta" --compress gzip >/dev/null
+"$COCO_IMG" encrypt -q oci:src:v1 oci:enc:v1 --encryption-key "coco:kbs:///default/key/app1:$T/kek.bin" || exit 1
+"$COCO_IMG" encrypt -q oci:src:v1 oci:lost:v1 --encryption-key "coco:kbs:///default/key/gone:$T/kek.bin" || exit 1
+$SKOPEO copy -q $SK oci:enc:v1 "docker://$R/app/enc:v1" || exit 1
+$SKOPEO copy -q $SK oci:lost:v1 "docker://$R/app/lost:v1" || exit 1
+"$COCO_IMG" sign -q --cert-dir "$T/certs" --creds alice:s3cret --key cosign.key "docker://$R/app/enc:v1" || exit 1
+LAYERS=$("$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print("|".join(l["digest"] for l in m["layers"]))' "$T/lost")
+
+mkdir -p kbsres/default/security-policy kbsres/default/cosign-public-key kbsres/default/sigstore-config \
+    kbsres/default/credential kbsres/default/key
+printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test","signedIdentity":{"type":"matchRepository"}}]}}}\n' "$R" > kbsres/default/security-policy/test
+cp cosign.pub kbsres/default/cosign-public-key/test
+printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$R" > kbsres/default/sigstore-config/test
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$R" "$(printf alice:s3cret | base64)" > kbsres/default/credential/test
+cp kek.bin kbsres/default/key/app1
+ALL="--policy kbs:///default/security-policy/test --authfile kbs:///default/credential/test --registries.d kbs:///default/sigstore-config/test"
+UNPACK="$COCO_IMG unpack -q --cert-dir $T/certs --attester sample"
+
+start_kbs A || exit 1
+$UNPACK --kbs "$KBS_A" $ALL "docker://$R/app/enc:v1" "$T/root1" > u1.out 2>&1
+check "unpack: policy, cosign key, registries.d, credentials and KEK from the KBS" test $? -eq 0
+check "unpack: the files are there" test "$(cat "$T/root1/etc/b" 2>/dev/null)" = beta
+check "one attestation for five resources" test "$(attests A)" = 1
+check "five resource GETs" test "$(grep -c '"path": "/kbs/v0/resource/' "$T/kbs-A.log")" = 5
+check "the sample attester warns" grep -q "sample TEE proves nothing" u1.out
+
+: > "$T/kbs-A.log"; MARK=$(wc -l < "$REGLOG")
+$UNPACK --kbs "$KBS_A" --creds alice:s3cret "docker://$R/app/lost:v1" "$T/root2" > u2.out 2>&1
+check "unknown key resource: exit 4" test $? -eq 4
+check "unknown key resource: names the kid and the KBS" grep -q "kbs:///default/key/gone.*KBS $KBS_A" u2.out
+check "unknown key resource: nothing at ROOTFS" test ! -e "$T/root2"
+check "unknown key resource: no layer blob requested" sh -c "! tail -n +$((MARK + 1)) '$REGLOG' | grep -E 'blobs/($LAYERS)'"
+$UNPACK --kbs "$KBS_A" --authfile kbs:///default/credential/test --policy kbs:///default/security-policy/none "docker://$R/app/enc:v1" "$T/root3" > u3.out 2>&1
+check "unknown policy resource: exit 3" test $? -eq 3
+
+start_kbs X --refuse-attestation || exit 1
+$UNPACK --kbs "$KBS_X" --creds alice:s3cret "docker://$R/app/enc:v1" "$T/root4" > u4.out 2>&1
+check "attestation refused: exit 4" test $? -eq 4
+check "attestation refused: nothing at ROOTFS" test ! -e "$T/root4"
+check "attestation refused: the message names the KBS" grep -q "KBS $KBS_X" u4.out
+
+start_kbs E --expire-after 3 || exit 1
+$UNPACK --kbs "$KBS_E" $ALL "docker://$R/app/enc:v1" "$T/root5" > u5.out 2>&1
+check "token expiry: unpack succeeds" test $? -eq 0
+check "token expiry: exactly one re-attestation" test "$(attests E)" = 2
+
+start_kbs T --tls "$T/ca/server.crt" "$T/ca/server.key" || exit 1
+check "HTTPS KBS with --kbs-cert" $UNPACK --kbs "$KBS_T" --kbs-cert "$T/ca/ca.crt" $ALL "docker://$R/app/enc:v1" "$T/root6"
+check "HTTPS KBS without its CA: exit 4" expect_rc 4 $UNPACK --kbs "$KBS_T" --creds alice:s3cret "docker://$R/app/enc:v1" "$T/root7"
+check "without its CA: nothing at ROOTFS" test ! -e "$T/root7"
+
+# a runtime with its own evidence callback (examples/kbs_unpack.c)
+if [ -n "$EXAMPLE" ]; then
+    : > "$T/kbs-A.log"
+    check "example: unpack with the evidence callback" \
+        env SSL_CERT_FILE="$T/ca/ca.crt" "$EXAMPLE" "$KBS_A" "docker://$R/app/enc:v1" "$T/root9" kbs:///default/security-policy/test kbs:///default/credential/test \
+        kbs:///default/sigstore-config/test
+    check "example: the files are there" test "$(cat "$T/root9/etc/a" 2>/dev/null)" = alpha
+    check "example: one attestation" test "$(attests A)" = 1
+fi
+
+# decrypt needs no --decryption-key with --kbs
+check "decrypt --kbs: layers decrypted" "$COCO_IMG" decrypt -q --kbs "$KBS_A" --attester sample oci:enc:v1 oci:dec:v1
+plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(1 if any("encrypted" in l["mediaType"] for l in m["layers"]) else 0)' "$1"; }
+check "decrypt --kbs: no encrypted layer left" plain_layers "$T/dec"
+check "(the check sees encrypted layers)" expect_rc 1 plain_layers "$T/enc"
+
+# first match wins: a resources file entry is used, the KBS is not asked
+"$PY" -c 'import base64,json,sys; json.dump({"default/key/app1": base64.b64encode(open(sys.argv[1],"rb").read()).decode()}, open(sys.argv[2],"w"))' kek.bin res.json
+: > "$T/kbs-A.log"
+check "resources file first: unpack" $UNPACK --resources "$T/res.json" --kbs "$KBS_A" --creds alice:s3cret "docker://$R/app/enc:v1" "$T/root8"
+check "resources file first: the KBS was not asked" test ! -s "$T/kbs-A.log"
+check "no secret printed" sh -c "! grep -q \"\$(base64 < kek.bin)\" u*.out"
+finish

@@ -1,0 +1,178 @@
+#!/bin/bash
+# Keys, policy and credentials from the trust broker without a KBS: the
+# offline_fs_kbc resources file (--resources) and a runtime's resource
+# callback (rescb.c), against a loopback docker-registry with basic auth
+# over TLS.  End-to-end unpack with the policy, the cosign key, the
+# registries.d file, the KEK and the registry credentials all fetched;
+# one fetch per resource; every kid form (kbs:///, kbs://HOST:PORT/,
+# /R/T/G, R/T/G) through --resources, coco:KID:KEKFILE, coco-keys:FILE
+# and coco-keys:DIR; --require-encrypted; unknown resources give the exit
+# of what was fetched and no layer blob is requested; the upstream
+# offline_fs_kbc sample files used as they are.
+. "$TOP_SRCDIR/tests/lib/common.sh"
+RESCB=$(realpath "${1:?rescb path}")
+unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/cfg"
+unset REGISTRY_AUTH_FILE DOCKER_CONFIG
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+DATA="$TOP_SRCDIR/tests/data/broker"
+cd "$T" || exit 1
+
+start_registry B tls htpasswd || exit 1
+R=$REG_B
+mkdir -p "$T/certs" && cp "$T/ca/ca.crt" "$T/certs/"
+REGLOG="$T/registry-B/log"
+SK="--dest-cert-dir $T/certs --dest-creds alice:s3cret"
+
+# keys: the KEK, a cosign key pair
+head -c 32 /dev/urandom > kek.bin
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out cosign.key
+openssl pkey -in cosign.key -pubout -out cosign.pub
+
+# images: encrypted for kbs:///default/key/app1 (pushed and signed),
+# plaintext, and encrypted for a kid nobody has
+mkimage "$T/src:v1" --layer "f:etc/a=alpha,r:bin/big=150000" --layer "f:etc/b=beta" --compress gzip >/dev/null
+"$COCO_IMG" encrypt -q oci:src:v1 oci:enc:v1 --encryption-key "coco:kbs:///default/key/app1:$T/kek.bin" || exit 1
+"$COCO_IMG" encrypt -q oci:src:v1 oci:lost:v1 --encryption-key "coco:kbs:///default/key/gone:$T/kek.bin" || exit 1
+$SKOPEO copy -q $SK oci:enc:v1 "docker://$R/app/enc:v1" || exit 1
+$SKOPEO copy -q $SK oci:src:v1 "docker://$R/app/plain:v1" || exit 1
+$SKOPEO copy -q $SK oci:lost:v1 "docker://$R/app/lost:v1" || exit 1
+"$COCO_IMG" sign -q --cert-dir "$T/certs" --creds alice:s3cret --key cosign.key "docker://$R/app/enc:v1" || exit 1
+layers_of() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print("|".join(l["digest"] for l in m["layers"]))' "$1"; }
+LAYERS=$(layers_of "$T/lost")
+PLAIN_LAYERS=$(layers_of "$T/src")
+
+# the resources
+printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test","signedIdentity":{"type":"matchRepository"}}]}}}\n' "$R" > policy.json
+printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test"}]}}}\n' "$R" > policy-default-id.json
+printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' > open-policy.json
+printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$R" > sig.yaml
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$R" "$(printf alice:s3cret | base64)" > auth.json
+resfile() { # OUT PATH=FILE...
+    _o=$1; shift
+    "$PY" - "$_o" "$@" <<'PY'
+import base64, json, sys
+out = {}
+for a in sys.argv[2:]:
+    p, f = a.split("=", 1)
+    out[p] = base64.b64encode(open(f, "rb").read()).decode()
+json.dump(out, open(sys.argv[1], "w"), indent=2)
+PY
+}
+resfile res.json default/security-policy/test=policy.json default/security-policy/default-id=policy-default-id.json \
+    default/security-policy/open=open-policy.json default/cosign-public-key/test=cosign.pub \
+    default/sigstore-config/test=sig.yaml default/credential/test=auth.json default/key/app1=kek.bin
+POL=kbs:///default/security-policy/test
+AUTH=kbs:///default/credential/test
+REGD=kbs:///default/sigstore-config/test
+UNPACK="$COCO_IMG unpack -q --cert-dir $T/certs --resources $T/res.json"
+
+# 1. everything from the resources file
+check "unpack: policy, cosign key, registries.d, KEK and credentials from --resources" \
+    $UNPACK --policy $POL --authfile $AUTH --registries.d $REGD "docker://$R/app/enc:v1" "$T/root1"
+check "unpack: the files are there" test "$(cat "$T/root1/etc/a")" = alpha -a "$(cat "$T/root1/etc/b")" = beta
+check "host part of the URI ignored (kbs://HOST:PORT/...)" \
+    $UNPACK --policy kbs://kbs.example:8080/default/security-policy/test --authfile kbs://10.0.0.1:1/default/credential/test \
+    --registries.d $REGD "docker://$R/app/enc:v1" "$T/root1b"
+check "verify with a fetched policy and key" \
+    "$COCO_IMG" verify -q --cert-dir "$T/certs" --resources "$T/res.json" --policy $POL --authfile $AUTH --registries.d $REGD "docker://$R/app/enc:v1"
+
+# 2. the same through the resource callback, one call per resource
+"$RESCB" "$T/res.json" "docker://$R/app/enc:v1" "$T/root2" $POL $AUTH $REGD "$T/certs" > cb.out 2> cb.err
+check "callback: unpack succeeds" test $? -eq 0
+check "callback: the files are there" test "$(cat "$T/root2/etc/b" 2>/dev/null)" = beta
+check "callback: the KEK asked once for two layers" grep -qx "calls kbs:///default/key/app1 1" cb.out
+check "callback: policy, key, auth and registries.d asked once each" sh -c \
+    "grep -qx 'calls $POL 1' cb.out && grep -qx 'calls $AUTH 1' cb.out && grep -qx 'calls $REGD 1' cb.out && grep -qx 'calls kbs:///default/cosign-public-key/test 1' cb.out"
+"$RESCB" "$T/res.json" "docker://$R/app/lost:v1" "$T/root2b" kbs:///default/security-policy/open $AUTH $REGD "$T/certs" > cb2.out 2> cb2.err
+check "callback: an unknown key resource is exit 4" test $? -eq 4
+check "callback: the message names the URI, the source and its answer" \
+    grep -q "kbs:///default/key/gone.*resource callback: this runtime has no such resource" cb2.err
+check "callback: nothing at ROOTFS" test ! -e "$T/root2b"
+
+# 3. failures: the exit code of what was fetched, the URI and source named
+$UNPACK --policy kbs:///default/security-policy/none --authfile $AUTH --registries.d $REGD "docker://$R/app/enc:v1" "$T/r3" > f1.out 2>&1
+check "unknown policy resource: exit 3" test $? -eq 3
+check "unknown policy resource: names URI and source" grep -q "policy kbs:///default/security-policy/none: not found or not released: resources file $T/res.json: no entry" f1.out
+$UNPACK --policy $POL --authfile kbs:///default/credential/none --registries.d $REGD "docker://$R/app/enc:v1" "$T/r4" > f2.out 2>&1
+check "unknown credential resource: exit 1" test $? -eq 1
+check "unknown credential resource: names the URI" grep -q "kbs:///default/credential/none" f2.out
+: > "$T/mark"; MARK=$(wc -l < "$REGLOG")
+$UNPACK --authfile $AUTH "docker://$R/app/lost:v1" "$T/r5" > f3.out 2>&1
+check "unknown key resource: exit 4" test $? -eq 4
+check "unknown key resource: names the kid and the source" grep -q "kbs:///default/key/gone.*resources file.*no entry \"default/key/gone\"" f3.out
+check "unknown key resource: nothing at ROOTFS" test ! -e "$T/r5"
+check "unknown key resource: no layer blob requested" sh -c "! tail -n +$((MARK + 1)) '$REGLOG' | grep -E 'blobs/($LAYERS)'"
+check "unknown key resource: the manifest was fetched (the log is read)" sh -c "tail -n +$((MARK + 1)) '$REGLOG' | grep -q 'manifests/v1'"
+check "plugin URIs are refused (exit 2)" expect_rc 2 $UNPACK --authfile $AUTH --policy kbs+pkcs11:///default/security-policy/test "docker://$R/app/enc:v1" "$T/r6"
+$UNPACK --authfile $AUTH --policy kbs+pkcs11:///a/b/c "docker://$R/app/enc:v1" "$T/r6" > f4.out 2>&1
+check "plugin URIs: the message says so" grep -q "kbs+pkcs11:// names a KBS plugin" f4.out
+"$COCO_IMG" verify --cert-dir "$T/certs" --resources "$T/res.json" --policy kbs:///default/security-policy/default-id --authfile $AUTH --registries.d $REGD "docker://$R/app/enc:v1" > f5.out 2>&1
+check "cosign's repository-only identity under the default rule: exit 3" test $? -eq 3
+check "... and the message suggests matchRepository" grep -q '"signedIdentity": {"type": "matchRepository"}' f5.out
+
+# 4. --require-encrypted
+MARK=$(wc -l < "$REGLOG")
+$UNPACK --require-encrypted --authfile $AUTH "docker://$R/app/plain:v1" "$T/r7" > f6.out 2>&1
+check "--require-encrypted, plaintext image: exit 3" test $? -eq 3
+check "--require-encrypted: nothing at ROOTFS" test ! -e "$T/r7"
+check "--require-encrypted: says which layer" grep -q "is not encrypted" f6.out
+check "--require-encrypted: no layer blob requested" sh -c "! tail -n +$((MARK + 1)) '$REGLOG' | grep -E 'blobs/($PLAIN_LAYERS)'"
+check "--require-encrypted, encrypted image: fine" \
+    $UNPACK --require-encrypted --authfile $AUTH "docker://$R/app/enc:v1" "$T/r8"
+
+# 5. every kid form, through each local source
+rekid() { # SRC DST KID : copy an OCI layout, rewriting the kid of every CoCo packet
+    "$PY" - "$T/$1" "$T/$2" "$3" <<'PY'
+import base64, hashlib, json, os, shutil, sys
+src, dst, kid = sys.argv[1:]
+shutil.rmtree(dst, ignore_errors=True); shutil.copytree(src, dst)
+idx = json.load(open(dst + "/index.json"))
+md = idx["manifests"][0]
+m = json.load(open(dst + "/blobs/sha256/" + md["digest"][7:]))
+A = "org.opencontainers.image.enc.keys.provider.attestation-agent"
+for l in m["layers"]:
+    p = json.loads(base64.b64decode(l["annotations"][A]))
+    p["kid"] = kid
+    l["annotations"][A] = base64.b64encode(json.dumps(p, separators=(",", ":")).encode()).decode()
+raw = json.dumps(m, separators=(",", ":")).encode()
+d = hashlib.sha256(raw).hexdigest()
+open(dst + "/blobs/sha256/" + d, "wb").write(raw)
+md["digest"] = "sha256:" + d; md["size"] = len(raw)
+json.dump(idx, open(dst + "/index.json", "w"))
+PY
+}
+mkdir -p keydir/default/key && cp kek.bin keydir/default/key/app1
+resfile keys.json default/key/app1=kek.bin
+n=0
+for kid in kbs:///default/key/app1 kbs://kbs.example:8080/default/key/app1 /default/key/app1 default/key/app1; do
+    n=$((n + 1))
+    rekid enc kid$n "$kid" || exit 1
+    for how in "--resources $T/res.json" "--decryption-key coco:kbs:///default/key/app1:$T/kek.bin" \
+               "--decryption-key coco-keys:$T/keys.json" "--decryption-key coco-keys:$T/keydir"; do
+        out="$T/kr$n-$(echo "$how" | md5sum | cut -c1-8)"
+        check "kid $kid opens with $how" sh -c "'$COCO_IMG' unpack -q $how oci:$T/kid$n:v1 '$out' && test \"\$(cat '$out/etc/a')\" = alpha"
+    done
+done
+# verdictd's flat layout: the file named by a kid without slashes
+rekid enc flat 84688df7-2c0c-40fa-956b-29d8e74d16c0 || exit 1
+mkdir -p flatdir && cp kek.bin flatdir/84688df7-2c0c-40fa-956b-29d8e74d16c0
+check "coco-keys:DIR: a key file named by a plain kid" "$COCO_IMG" unpack -q --decryption-key "coco-keys:$T/flatdir" "oci:$T/flat:v1" "$T/rflat"
+check "coco-keys:DIR: a wrong directory is exit 4" expect_rc 4 "$COCO_IMG" unpack -q --decryption-key "coco-keys:$T/keydir" "oci:$T/flat:v1" "$T/rflat2"
+check "a private key as a resource URI that is not there: exit 4" \
+    expect_rc 4 "$COCO_IMG" unpack -q --resources "$T/res.json" --decryption-key kbs:///default/key/private "oci:$T/enc:v1" "$T/rpk"
+
+# 6. the upstream offline_fs_kbc sample files, as they are
+check "upstream resources file: its policy (kbs:///default/security-policy/test) accepts an oci: image" \
+    "$COCO_IMG" verify -q --resources "$DATA/aa-offline_fs_kbc-resources.json" --policy kbs:///default/security-policy/test "oci:$T/src:v1"
+"$PY" -c 'import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.load(open(sys.argv[1]))["default/key/key_id1"]))' \
+    "$DATA/aa-offline_fs_kbc-keys.json" > upkek.bin
+"$COCO_IMG" encrypt -q oci:src:v1 oci:up:v1 --encryption-key "coco:kbs:///default/key/key_id1:$T/upkek.bin" || exit 1
+check "upstream keys file as coco-keys:FILE" "$COCO_IMG" unpack -q --decryption-key "coco-keys:$DATA/aa-offline_fs_kbc-keys.json" "oci:$T/up:v1" "$T/rup1"
+check "upstream keys file as --resources (CDH's offline-fs KBC reads both files)" \
+    "$COCO_IMG" unpack -q --resources "$DATA/aa-offline_fs_kbc-keys.json" "oci:$T/up:v1" "$T/rup2"
+check "upstream resources file has no key_id1: exit 4" \
+    expect_rc 4 "$COCO_IMG" unpack -q --resources "$DATA/aa-offline_fs_kbc-resources.json" "oci:$T/up:v1" "$T/rup3"
+check "secrets never printed" sh -c "! grep -rq \"\$(base64 < '$T/kek.bin')\" '$T'/*.out '$T'/*.err"
+finish

@@ -62,8 +62,8 @@ static int prog_finish(coco_stage *s)
 
 static void prog_destroy(coco_stage *s) { free(s); }
 
-static coco_stage *prog_new(cocoimg_ctx *ctx, const char *what, const char *digest, int64_t total,
-                            coco_stage *next)
+coco_stage *coco_prog_stage_new(cocoimg_ctx *ctx, const char *what, const char *digest,
+                                int64_t total, coco_stage *next)
 {
 	prog_stage *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -118,7 +118,7 @@ static int copy_blob(copy_job *j, const coco_desc *d, const char *what, bool *sk
 		coco_stage_chain_free(sink);
 		return coco_seterr(j->ctx, rc, "out of memory");
 	}
-	coco_stage *prog = prog_new(j->ctx, what, d->digest, d->size, async);
+	coco_stage *prog = coco_prog_stage_new(j->ctx, what, d->digest, d->size, async);
 	if (!prog || coco_meter_stage_new(j->ctx, prog, &head)) {
 		coco_stage_chain_free(prog ? prog : async);
 		return coco_seterr(j->ctx, COCOIMG_ENOMEM, "out of memory");

@@ -57,11 +57,13 @@ static int copy_blob(coco_src *src, coco_dest *dst, const coco_desc *in)
 		return has;
 	if (has == 1)
 		return 0;
-	coco_stage *sink = NULL;
+	coco_stage *sink = NULL, *top = NULL;
 	int rc = dst->ops->put_blob(dst, in->digest, in->size, &sink);
+	if (!rc && !(top = coco_prog_stage_new(dst->ctx, "layer", in->digest, in->size, sink)))
+		rc = coco_oom(dst->ctx);
 	if (!rc)
-		rc = src->ops->get_blob(src, in, sink);
-	coco_stage_chain_free(sink);
+		rc = src->ops->get_blob(src, in, top);
+	coco_stage_chain_free(top ? top : sink);
 	return rc;
 }
 
@@ -93,15 +95,18 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
                            json_t **out_desc, json_t *report)
 {
 	coco_crypt_layer *l = NULL;
-	coco_stage *sink = NULL, *head = NULL;
+	coco_stage *sink = NULL, *head = NULL, *top = NULL;
 	int rc = encrypt ? coco_crypt_encrypt_begin(ctx, opts->keys, in, what, &l)
 	                 : coco_crypt_decrypt_begin(ctx, opts->keys, in, what, &l);
 	if (!rc)
 		rc = dst->ops->put_blob(dst, NULL, -1, &sink);
 	if (!rc)
 		rc = coco_crypt_chain_new(ctx, l, sink, &head);
+	/* progress over the source bytes; also where a cancellation lands */
+	if (!rc && !(top = coco_prog_stage_new(ctx, "layer", in->digest, in->size, head)))
+		rc = coco_oom(ctx);
 	if (!rc)
-		rc = src->ops->get_blob(src, in, head);
+		rc = src->ops->get_blob(src, in, top);
 	char digest[COCO_DIGEST_STRLEN];
 	uint64_t size = 0;
 	if (!rc) {
@@ -115,7 +120,7 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
 		rc = coco_crypt_layer_done(ctx, l, digest, size, stats, out_desc, report);
 	if (!rc && report && stats)
 		chain_stats(head, report);
-	coco_stage_chain_free(head);
+	coco_stage_chain_free(top ? top : head);
 	coco_crypt_layer_free(l);
 	if (rc == COCOIMG_ENOMEM && encrypt)
 		coco_seterr(ctx, rc, "%s: out of memory", what);

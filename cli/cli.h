@@ -72,6 +72,21 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "coco-img: ..." and return code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* As cli_fail; under --output json the JSON report (may be NULL) is printed
+ * with an "error" member added, so stdout holds one object. */
+int cli_fail_report(cli_state *st, int rc, const char *what, const char *json_report);
+
+/* JSON errors (json_error.c): on once --output json is seen; then every
+ * failure prints {"error":{"code","kind","message"}} (merged into report). */
+void cli_set_json_errors(bool on);
+void cli_json_error(int code, const char *kind, const char *message, const char *report);
+/* "notfound" for COCOIMG_ENOTFOUND: the name in lower case without prefix. */
+const char *cli_error_kind(int err);
+
+/* SIGINT/SIGTERM become the library's cancellation (interrupt.c). */
+void cli_cancel_on_signals(void);
+int cli_interrupted(void);     /* the signal caught, or 0 */
+
 /* Install the stderr progress display (only when st->progress). */
 void cli_setup_progress(cli_state *st);
 

@@ -41,17 +41,16 @@ static int run(cli_state *st)
 	const char *image = st->positional[0];
 	char *report = NULL;
 	int rc = cocoimg_verify(st->ctx, image, NULL, &report);
-	if (report) {
+	if (report && !(rc && st->json)) {   /* a failure's JSON comes with its error */
 		if (st->json)
 			printf("%s\n", report);
 		else
 			print_text(report);
 		fflush(stdout);
 	}
+	int ec = rc ? cli_fail_report(st, rc, NULL, report) : EXIT_OK;
 	cocoimg_free(report);
-	if (rc)
-		return cli_fail(st, rc, NULL);
-	return EXIT_OK;
+	return ec;
 }
 
 static const cli_opt opts[] = { { NULL, 0, 0, NULL, NULL } };

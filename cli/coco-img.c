@@ -62,6 +62,9 @@ int main(int argc, char **argv)
 	if (rc == -1)
 		rc = EXIT_OK;
 	else if (rc == 0) {
+		if (cmd == &cli_cmd_unpack || cmd == &cli_cmd_copy || cmd == &cli_cmd_encrypt ||
+		    cmd == &cli_cmd_decrypt)
+			cli_cancel_on_signals();
 		cli_setup_progress(&st);
 		rc = cmd->run(&st);
 	}

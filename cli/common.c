@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,30 +73,50 @@ static const cli_opt help_opt[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
+/* One line on stderr, and the JSON error object under --output json. */
+static int report(int code, const char *kind, const char *fmt, va_list ap)
+{
+	char line[1200];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "coco-img: %s\n", line);
+	cli_json_error(code, kind, line, NULL);
+	return code;
+}
+
 int cli_usage(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("coco-img: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = report(EXIT_USAGE, "inval", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_USAGE;
+	return rc;
 }
 
 int cli_error(int code, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("coco-img: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = report(code, code == EXIT_USAGE ? "inval" : "internal", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return code;
+	return rc;
 }
 
 int cli_fail(cli_state *st, int rc, const char *what)
 {
+	return cli_fail_report(st, rc, what, NULL);
+}
+
+int cli_fail_report(cli_state *st, int rc, const char *what, const char *json_report)
+{
+	int sig = cli_interrupted();
+	if (sig) {
+		const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+		char line[128];
+		snprintf(line, sizeof(line), "interrupted by %s: stopped, partial output removed", name);
+		fprintf(stderr, "coco-img: %s\n", line);
+		cli_json_error(128 + sig, "cancelled", line, json_report);
+		return 128 + sig;
+	}
 	const char *msg = cocoimg_ctx_last_error(st->ctx);
 	if (!msg || !*msg)
 		msg = cocoimg_strerror(rc);
@@ -109,7 +130,11 @@ int cli_fail(cli_state *st, int rc, const char *what)
 		fprintf(stderr, "coco-img: %s: %s\n", what, line);
 	else
 		fprintf(stderr, "coco-img: %s\n", line);
-	return cocoimg_error_exit_code(rc);
+	int code = cocoimg_error_exit_code(rc);
+	char full[1400];
+	snprintf(full, sizeof(full), "%s%s%s", what && *what ? what : "", what && *what ? ": " : "", line);
+	cli_json_error(code, cli_error_kind(rc), full, json_report);
+	return code;
 }
 
 static const cli_opt *find_in(const cli_opt *t, const char *name, size_t len)
@@ -214,6 +239,7 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 			st->json = false;
 		else
 			return cli_usage("--output must be text or json, not \"%s\"", v);
+		cli_set_json_errors(st->json);
 		return 0;
 	case ID_QUIET: st->quiet = true; return 0;
 	case ID_STATS: st->stats = true; return 0;
@@ -230,9 +256,21 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 	return cli_usage("internal: unhandled option --%s", o->name);
 }
 
+/* Errors found while parsing are JSON too when --output json comes later. */
+static void prescan_output(const cli_command *cmd, int argc, char **argv)
+{
+	if (!(cmd->groups & CLI_GROUP_OUTPUT))
+		return;
+	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--output=json") ||
+		    (!strcmp(argv[i], "--output") && i + 1 < argc && !strcmp(argv[i + 1], "json")))
+			cli_set_json_errors(true);
+}
+
 int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
 {
 	st->cmd = cmd->name;
+	prescan_output(cmd, argc, argv);
 	st->positional = calloc((size_t)argc + 1, sizeof(char *));
 	if (!st->positional)
 		return EXIT_FAIL;
@@ -304,6 +342,7 @@ typedef struct {
 	pthread_mutex_t mu;
 	uint64_t last_ns;
 	uint64_t start_ns;
+	bool display;
 } prog_state;
 
 static uint64_t now_ns(void)
@@ -315,7 +354,11 @@ static uint64_t now_ns(void)
 
 static int progress_cb(const cocoimg_progress *p, void *payload)
 {
+	if (cli_interrupted())
+		return 1;              /* the library cancels and cleans up */
 	prog_state *ps = payload;
+	if (!ps->display)
+		return 0;
 	uint64_t now = now_ns();
 	pthread_mutex_lock(&ps->mu);
 	if (!ps->start_ns)
@@ -343,7 +386,8 @@ static int progress_cb(const cocoimg_progress *p, void *payload)
 
 void cli_setup_progress(cli_state *st)
 {
-	static prog_state ps = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
-	if (st->progress)
-		cocoimg_ctx_set_progress(st->ctx, progress_cb, &ps);
+	static prog_state ps = { PTHREAD_MUTEX_INITIALIZER, 0, 0, false };
+	/* always installed: it also carries a caught SIGINT/SIGTERM */
+	ps.display = st->progress;
+	cocoimg_ctx_set_progress(st->ctx, progress_cb, &ps);
 }

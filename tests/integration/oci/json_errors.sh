@@ -1,0 +1,46 @@
+#!/bin/bash
+# --output json on failure: stdout holds exactly one JSON object with
+# {"error": {"code": EXIT, "kind": "<COCOIMG_E* name>", "message": "..."}}
+# for every command that takes --output (docs/json.md).
+. "$TOP_SRCDIR/tests/lib/common.sh"
+mkimage "$T/img:t" >/dev/null || exit 1
+openssl genrsa -out "$T/priv1.pem" 2048 2>/dev/null
+openssl genrsa -out "$T/priv2.pem" 2048 2>/dev/null
+openssl rsa -in "$T/priv1.pem" -pubout -out "$T/pub1.pem" 2>/dev/null
+$SKOPEO copy -q --encryption-key "jwe:$T/pub1.pem" "oci:$T/img:t" "oci:$T/enc:t" || exit 1
+printf '{"default":[{"type":"reject"}]}\n' > "$T/reject.json"
+
+# json_error RC KIND COMMAND-ARGS... : exit RC, one JSON object on stdout whose
+# error member has code RC and kind KIND, and a one-line stderr message
+json_error() {
+    _rc=$1 _kind=$2; shift 2
+    "$COCO_IMG" "$@" >"$T/out.json" 2>"$T/err.txt"; _got=$?
+    cat "$T/out.json" "$T/err.txt" >&2
+    [ "$_got" -eq "$_rc" ] || { echo "exit $_got, wanted $_rc" >&2; return 1; }
+    [ "$(wc -l < "$T/out.json")" -eq 1 ] || { echo "want one line on stdout" >&2; return 1; }
+    /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)' < "$T/out.json" || return 1
+    "$PY" - "$T/out.json" "$_rc" "$_kind" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = j["error"]
+assert set(e) == {"code", "kind", "message"}, e
+assert e["code"] == int(sys.argv[2]) and e["kind"] == sys.argv[3], e
+assert isinstance(e["message"], str) and e["message"] and "\n" not in e["message"], e
+PYEOF
+}
+
+check "inspect of a missing image"      json_error 1 notfound inspect --output json "oci:$T/missing:t"
+check "inspect of a missing tag"        json_error 1 notfound inspect --output=json "oci:$T/img:nope"
+check "verify refusal"                  json_error 3 policy verify --output json --policy "$T/reject.json" "oci:$T/img:t"
+check "verify refusal keeps the verdict" "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["verdict"]=="rejected" and j["error"]["code"]==3' "$T/out.json"
+check "unpack with a wrong key"         json_error 4 nokey unpack --output json --decryption-key "$T/priv2.pem" "oci:$T/enc:t" "$T/r1"
+check "unpack with a wrong key: no rootfs" test ! -e "$T/r1"
+check "unpack into a non-empty rootfs"  json_error 2 exist unpack --output json "oci:$T/img:t" "$T"
+check "decrypt with a wrong key"        json_error 4 nokey decrypt --output json --decryption-key "$T/priv2.pem" "oci:$T/enc:t" "oci:$T/d:t"
+check "copy from a missing layout"      json_error 1 notfound copy --output json "oci:$T/missing:t" "oci:$T/c:t"
+check "encrypt without recipients"      json_error 2 inval encrypt --output json "oci:$T/img:t" "oci:$T/e:t"
+check "usage error before --output"     json_error 2 inval copy --bogus --output json "oci:$T/img:t" "oci:$T/c:t"
+check "bad key file"                    json_error 2 config unpack --output json --decryption-key "$T/reject.json" "oci:$T/enc:t" "$T/r2"
+check "verify-blob without --bundle"    json_error 2 inval verify-blob --output json "$T/reject.json"
+check "text output has no JSON on stdout" sh -c "! '$COCO_IMG' inspect 'oci:$T/missing:t' 2>/dev/null | grep -q ."
+finish

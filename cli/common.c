@@ -12,7 +12,7 @@
 enum {
 	ID_AUTHFILE = 1000, ID_CREDS, ID_CERTDIR, ID_TLSVERIFY, ID_PLATFORM, ID_RETRY,
 	ID_REGD, ID_POLICY, ID_OUTPUT, ID_QUIET, ID_STATS, ID_DECKEY, ID_ENCKEY,
-	ID_KP_TIMEOUT, ID_CMD_TIMEOUT, ID_RESOURCES, ID_KBS, ID_KBS_CERT, ID_ATTESTER,
+	ID_KP_TIMEOUT, ID_CMD_TIMEOUT, ID_RESOURCES, ID_KBS, ID_KBS_CERT, ID_ATTESTER, ID_CDH,
 	ID_SIDE_BASE = 1100,       /* + side*10 + field */
 };
 
@@ -51,15 +51,17 @@ static const cli_opt policy_opts[] = {
 	{ "policy", CLI_VALUE, ID_POLICY, "trust policy (default /etc/containers/policy.json)", "FILE" },
 	{ "registries.d", CLI_VALUE, ID_REGD, "registries.d directory (default /etc/containers/registries.d), or one YAML file as kbs:///R/T/G", "DIR" },
 	{ "resources", CLI_VALUE, ID_RESOURCES, "offline_fs_kbc resources file: kbs:///R/T/G resources (policy, keys, auth file) are read from it first", "FILE" },
+	{ "cdh", CLI_VALUE, ID_CDH, "confidential-data-hub socket (unix:///PATH or PATH): kbs:///R/T/G resources and CoCo layer keys, asked before the KBS", "SOCKET" },
 	{ "kbs", CLI_VALUE, ID_KBS, "Key Broker Service that releases kbs:///R/T/G resources after attestation", "URL" },
 	{ "kbs-cert", CLI_VALUE, ID_KBS_CERT, "CA certificate (PEM) trusted for the KBS's HTTPS", "FILE" },
-	{ "attester", CLI_VALUE, ID_ATTESTER, "evidence for the KBS: tsm (configfs-tsm) or sample (tests only); default tsm when the kernel has it", "NAME" },
+	{ "attester", CLI_VALUE, ID_ATTESTER, "evidence for the KBS: tsm (configfs-tsm), aa:SOCKET (attestation agent) or sample (tests only); default tsm when the kernel has it", "NAME" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
 static const cli_opt key_opts[] = {
 	{ "decryption-key", CLI_VALUE, ID_DECKEY, "decryption key: FILE[:PASSWORD], kbs:///R/T/G, provider:NAME[:OPTS], coco:KID:KEKFILE, coco-keys:FILE|DIR (repeatable)", "KEY" },
 	{ "resources", CLI_VALUE, ID_RESOURCES, NULL, "FILE" },
+	{ "cdh", CLI_VALUE, ID_CDH, NULL, "SOCKET" },
 	{ "kbs", CLI_VALUE, ID_KBS, NULL, "URL" },
 	{ "kbs-cert", CLI_VALUE, ID_KBS_CERT, NULL, "FILE" },
 	{ "attester", CLI_VALUE, ID_ATTESTER, NULL, "NAME" },
@@ -232,6 +234,7 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 	case ID_KBS: return set(st, "kbs", v);
 	case ID_KBS_CERT: return set(st, "kbs-cert", v);
 	case ID_ATTESTER: return set(st, "attester", v);
+	case ID_CDH: return set(st, "cdh", v);
 	case ID_OUTPUT:
 		if (!strcmp(v, "json"))
 			st->json = true;

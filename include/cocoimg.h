@@ -148,10 +148,14 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *                       a resource URI kbs:///R/T/G is fetched (broker.h)
  *   resources           the offline_fs_kbc resources file resource URIs
  *                       are resolved from first (broker.h); unset: none
+ *   cdh                 socket of a confidential-data-hub (unix:///PATH or
+ *                       PATH) asked after the resource callback and before
+ *                       the KBS (broker.h); unset: none
  *   kbs                 URL of a Key Broker Service resources are fetched
  *                       from after attestation (broker.h); unset: none
  *   kbs-cert            PEM CA file trusted for the KBS's HTTPS
- *   attester            evidence for the KBS: "tsm" or "sample" (broker.h)
+ *   attester            evidence for the KBS: "tsm", "sample" or
+ *                       "aa:SOCKET" (attestation agent) (broker.h)
  *   require-encrypted   "true": refuse (COCOIMG_EPOLICY) an image with a
  *                       layer that is not encrypted, before any layer is
  *                       fetched; default "false"

@@ -82,7 +82,7 @@ static const char *const known_keys[] = {
 	"authfile", "creds", "cert-dir", "tls-verify", "platform", "retry-times",
 	"policy", "registries.d", "keyprovider-config", "keyprovider-timeout",
 	"proxy", "tmpdir", "parallel", "user-agent", "registry-token",
-	"no-creds", "resources", "require-encrypted", "kbs", "kbs-cert", "attester",
+	"no-creds", "resources", "require-encrypted", "kbs", "kbs-cert", "attester", "cdh",
 };
 
 static bool key_known(const char *key)

@@ -25,8 +25,12 @@ extern "C" {
  *   1. the resources file (ctx option "resources": the offline_fs_kbc
  *      JSON object mapping "REPO/TYPE/TAG" to base64 content);
  *   2. the resource callback below;
- *   3. a Key Broker Service (ctx option "kbs": its URL; "kbs-cert": a PEM
- *      CA file trusted for HTTPS; "attester": "tsm" (Linux configfs-tsm) or
+ *   3. a confidential-data-hub (ctx option "cdh": its ttrpc socket,
+ *      unix:///PATH or PATH): GetResource, and UnWrapKey for a CoCo
+ *      packet's key (the packet is sent, the key is not fetched);
+ *   4. a Key Broker Service (ctx option "kbs": its URL; "kbs-cert": a PEM
+ *      CA file trusted for HTTPS; "attester": "tsm" (Linux configfs-tsm),
+ *      "aa:SOCKET" (an attestation agent's ttrpc socket) or
  *      "sample" (the protocol's sample TEE, tests only: warns), default
  *      the evidence callback below, else tsm when the kernel has
  *      configfs-tsm), after remote attestation, once per context;
@@ -39,8 +43,8 @@ extern "C" {
  *
  * CoCo annotation packets are opened with, in order: the keyring's
  * coco-keys: and coco: keys, the keyring's key resolver
- * (cocoimg_keyring_set_resolver), then the chain above asked for the
- * packet's key id as a resource.  Each key id is resolved once per
+ * (cocoimg_keyring_set_resolver), then the chain above (the CDH unwraps
+ * the packet, the other sources are asked for its key id as a resource).  Each key id is resolved once per
  * context.
  */
 

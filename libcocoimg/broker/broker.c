@@ -5,6 +5,8 @@
 #include "broker.h"
 #include "../api.h"
 #include "../json.h"
+#include "aa.h"
+#include "cdh.h"
 #include "kbs.h"
 #include "resources.h"
 
@@ -41,6 +43,7 @@ typedef struct coco_broker {
 	void *ev_payload;
 	bool built;
 	char *built_kbs;           /* the "kbs" option the chain was built for */
+	char *built_cdh;           /* the "cdh" option the chain was built for */
 	char *built_resources;     /* the "resources" option the chain was built for */
 	int build_rc;              /* loading the resources file failed: the code */
 	char *build_msg;           /* ... and its message */
@@ -78,8 +81,9 @@ static void sources_clear(coco_broker *b)
 	b->n_src = 0;
 	free(b->built_resources);
 	free(b->built_kbs);
+	free(b->built_cdh);
 	free(b->build_msg);
-	b->built_resources = b->build_msg = b->built_kbs = NULL;
+	b->built_resources = b->build_msg = b->built_kbs = b->built_cdh = NULL;
 	b->build_rc = 0;
 	b->built = false;
 }
@@ -194,6 +198,78 @@ static int build_callback(coco_broker *b)
 	return 0;
 }
 
+/* 3. The confidential-data-hub (ctx option "cdh": its socket), asked for
+ * resources with GetResource and for CoCo packets with UnwrapKey.  An
+ * address that does not parse is this source's answer for every
+ * resource. */
+typedef struct cdh_src {
+	coco_cdh *cdh;
+	char *init_msg;            /* why the client could not be made */
+} cdh_src;
+
+static void cdh_src_free(void *self)
+{
+	cdh_src *c = self;
+	if (!c)
+		return;
+	coco_cdh_free(c->cdh);
+	free(c->init_msg);
+	free(c);
+}
+
+/* A failed call's reason into why; the code the chain expects. */
+static int cdh_answer(cocoimg_ctx *ctx, int rc, coco_buf *why)
+{
+	if (rc && rc != COCOIMG_ENOMEM && rc != COCOIMG_ECANCELLED)
+		coco_buf_appendf(why, "%s", cocoimg_ctx_last_error(ctx));
+	return rc;
+}
+
+static int cdh_get(void *self, cocoimg_ctx *ctx, const coco_ruri *r, coco_buf *out,
+                   coco_buf *why)
+{
+	cdh_src *c = self;
+	if (!c->cdh) {
+		coco_buf_appendf(why, "%s", c->init_msg);
+		return COCOIMG_EINVAL;
+	}
+	return cdh_answer(ctx, coco_cdh_get_resource(c->cdh, ctx, r->uri, out), why);
+}
+
+static int cdh_unwrap(void *self, cocoimg_ctx *ctx, const unsigned char *packet, size_t len,
+                      coco_buf *out, coco_buf *why)
+{
+	cdh_src *c = self;
+	if (!c->cdh) {
+		coco_buf_appendf(why, "%s", c->init_msg);
+		return COCOIMG_EINVAL;
+	}
+	return cdh_answer(ctx, coco_cdh_unwrap_key(c->cdh, ctx, packet, len, out), why);
+}
+
+static int build_cdh(cocoimg_ctx *ctx, coco_broker *b)
+{
+	const char *addr = coco_opt(ctx, NULL, "cdh");
+	if (!addr || !*addr)
+		return 0;
+	cdh_src *c = calloc(1, sizeof(*c));
+	if (!c)
+		return COCOIMG_ENOMEM;
+	int rc = coco_cdh_new(ctx, addr, &c->cdh);
+	if (rc == COCOIMG_ENOMEM || (rc && !(c->init_msg = coco_strdup(cocoimg_ctx_last_error(ctx))))) {
+		cdh_src_free(c);
+		return COCOIMG_ENOMEM;
+	}
+	coco_broker_source s = { coco_asprintf("CDH %s", addr), c, cdh_get, cdh_unwrap,
+	                         cdh_src_free };
+	if (!s.label || add_source(b, &s)) {
+		free(s.label);
+		cdh_src_free(c);
+		return COCOIMG_ENOMEM;
+	}
+	return 0;
+}
+
 /* The runtime's evidence callback as the attester's evidence function. */
 static int evidence_fn(void *payload, const unsigned char *rd, size_t len,
                        unsigned char **evidence, size_t *evidence_len, char **tee)
@@ -242,9 +318,9 @@ static void kbs_src_free(void *self)
 	free(k);
 }
 
-/* The evidence source the options name: "sample", "tsm", the runtime's
- * callback; none given: the callback when there is one, else tsm when
- * the kernel has configfs-tsm. */
+/* The evidence source the options name: "sample", "tsm", "aa:SOCKET" (the
+ * attestation agent), the runtime's callback; none given: the callback
+ * when there is one, else tsm when the kernel has configfs-tsm. */
 static int make_attester(cocoimg_ctx *ctx, kbs_src *k, coco_attester **out)
 {
 	const char *a = k->attester;
@@ -252,13 +328,16 @@ static int make_attester(cocoimg_ctx *ctx, kbs_src *k, coco_attester **out)
 		return coco_attester_callback(ctx, evidence_fn, k->b, out);
 	if (a && !strcmp(a, "sample"))
 		return coco_attester_sample(ctx, out);
+	if (a && !strncmp(a, "aa:", 3))
+		return coco_attester_aa(ctx, a + 3, out);
 	if ((a && !strcmp(a, "tsm")) || (!a && access(COCO_TSM_ROOT, F_OK) == 0))
 		return coco_attester_tsm(ctx, COCO_TSM_ROOT, out);
 	if (a)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "attester \"%.100s\": expected tsm or sample "
-		                   "(or an evidence callback)", a);
+		return coco_seterr(ctx, COCOIMG_EINVAL, "attester \"%.100s\": expected tsm, sample "
+		                   "or aa:SOCKET (or an evidence callback)", a);
 	return coco_seterr(ctx, COCOIMG_EINVAL, "no evidence for the KBS: %s does not exist; "
-	                   "choose --attester tsm or sample, or install an evidence callback",
+	                   "choose --attester tsm, aa:SOCKET or sample, or install an evidence "
+	                   "callback",
 	                   COCO_TSM_ROOT);
 }
 
@@ -318,9 +397,7 @@ static int build_kbs(cocoimg_ctx *ctx, coco_broker *b)
 	return 0;
 }
 
-/* The chain for the current options: resources file, callback, KBS (a
- * confidential-data-hub source goes between the callback and the KBS when
- * its client exists in this build). */
+/* The chain for the current options: resources file, callback, CDH, KBS. */
 static bool same_opt(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && !strcmp(a, b));
@@ -329,7 +406,9 @@ static bool same_opt(const char *a, const char *b)
 static int build(cocoimg_ctx *ctx, coco_broker *b)
 {
 	const char *res = coco_opt(ctx, NULL, "resources"), *kbs = coco_opt(ctx, NULL, "kbs");
-	if (b->built && same_opt(res, b->built_resources) && same_opt(kbs, b->built_kbs))
+	const char *cdh = coco_opt(ctx, NULL, "cdh");
+	if (b->built && same_opt(res, b->built_resources) && same_opt(kbs, b->built_kbs) &&
+	    same_opt(cdh, b->built_cdh))
 		return 0;
 	sources_clear(b);
 	memo_clear(b);
@@ -340,6 +419,10 @@ static int build(cocoimg_ctx *ctx, coco_broker *b)
 		rc = build_resfile(ctx, b, res);
 	if (!rc)
 		rc = build_callback(b);
+	if (!rc && cdh && !(b->built_cdh = coco_strdup(cdh)))
+		rc = COCOIMG_ENOMEM;
+	if (!rc)
+		rc = build_cdh(ctx, b);
 	if (!rc && kbs && !(b->built_kbs = coco_strdup(kbs)))
 		rc = COCOIMG_ENOMEM;
 	if (!rc)
@@ -355,7 +438,8 @@ static int build(cocoimg_ctx *ctx, coco_broker *b)
 bool coco_broker_configured(cocoimg_ctx *ctx)
 {
 	const char *res = coco_opt(ctx, NULL, "resources"), *kbs = coco_opt(ctx, NULL, "kbs");
-	if ((res && *res) || (kbs && *kbs))
+	const char *cdh = coco_opt(ctx, NULL, "cdh");
+	if ((res && *res) || (kbs && *kbs) || (cdh && *cdh))
 		return true;
 	coco_broker *b = ctx->broker_state;
 	return b && b->cb;

@@ -1,0 +1,92 @@
+#!/bin/bash
+# Keys, policy and credentials from the confidential-data-hub: the ttrpc
+# double (ttrpc_double.py, strict, written from containerd/ttrpc
+# PROTOCOL.md and guest-components' protos) serves GetResource for the
+# policy, the cosign public key, the registries.d file and the registry
+# credentials, and UnWrapKey for the layer key's packet, to `coco-img
+# unpack --cdh SOCKET` against a loopback docker-registry with basic auth
+# over TLS (bare /R/T/G kids rewritten for CDH: int/broker/ttrpc).  Then the KBS double
+# with evidence from the attestation agent (`--attester aa:SOCKET`).
+. "$TOP_SRCDIR/tests/lib/common.sh"
+unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/cfg"
+unset REGISTRY_AUTH_FILE DOCKER_CONFIG
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+TTRPC="$TOP_SRCDIR/tests/integration/broker/ttrpc_double.py"
+KBSD="$TOP_SRCDIR/tests/integration/broker/kbs_double.py"
+cd "$T" || exit 1
+
+start_registry B tls htpasswd || exit 1
+R=$REG_B
+mkdir -p "$T/certs" && cp "$T/ca/ca.crt" "$T/certs/"
+REGLOG="$T/registry-B/log"
+SK="--dest-cert-dir $T/certs --dest-creds alice:s3cret"
+
+# start_ttrpc NAME ROLE: socket $T/NAME.sock, log $T/NAME.log
+start_ttrpc() {
+    "$PY" "$TTRPC" --socket "$T/$1.sock" --role "$2" --resources "$T/res" --log "$T/$1.log" \
+        > "$T/$1.out" 2>&1 &
+    _PIDS="$_PIDS $!"
+    wait_for_log "$T/$1.out" '^READY' 10 > /dev/null
+}
+
+head -c 32 /dev/urandom > kek.bin
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out cosign.key
+openssl pkey -in cosign.key -pubout -out cosign.pub
+mkimage "$T/src:v1" --layer "f:etc/a=alpha" --layer "f:etc/b=beta" --compress gzip >/dev/null
+"$COCO_IMG" encrypt -q oci:src:v1 oci:enc:v1 --encryption-key "coco:kbs:///default/key/app1:$T/kek.bin" || exit 1
+"$COCO_IMG" encrypt -q oci:src:v1 oci:lost:v1 --encryption-key "coco:kbs:///default/key/gone:$T/kek.bin" || exit 1
+for i in enc lost; do $SKOPEO copy -q $SK oci:$i:v1 "docker://$R/app/$i:v1" || exit 1; done
+"$COCO_IMG" sign -q --cert-dir "$T/certs" --creds alice:s3cret --key cosign.key "docker://$R/app/enc:v1" || exit 1
+
+mkdir -p res/default/security-policy res/default/cosign-public-key res/default/sigstore-config \
+    res/default/credential res/default/key
+printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app/enc":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test","signedIdentity":{"type":"matchRepository"}}],"%s/app":[{"type":"insecureAcceptAnything"}]}}}\n' "$R" "$R" > res/default/security-policy/test
+cp cosign.pub res/default/cosign-public-key/test
+printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$R" > res/default/sigstore-config/test
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$R" "$(printf alice:s3cret | base64)" > res/default/credential/test
+cp kek.bin res/default/key/app1
+ALL="--policy kbs:///default/security-policy/test --authfile kbs:///default/credential/test --registries.d kbs:///default/sigstore-config/test"
+UNPACK="$COCO_IMG unpack -q --cert-dir $T/certs"
+
+start_ttrpc cdh cdh || exit 1
+$UNPACK --cdh "unix://$T/cdh.sock" $ALL "docker://$R/app/enc:v1" "$T/root1" > u1.out 2>&1
+check "unpack --cdh: policy, cosign key, registries.d, credentials and KEK from CDH" test $? -eq 0
+check "unpack --cdh: the files are there" test "$(cat "$T/root1/etc/b" 2>/dev/null)" = beta
+for r in security-policy/test cosign-public-key/test sigstore-config/test credential/test; do
+    check "GetResource kbs:///default/$r" grep -q "\"GetResource\", \"status\": 0, \"detail\": \"kbs:///default/$r\"" cdh.log
+done
+check "the KEK through UnWrapKey, not GetResource" grep -q '"UnWrapKey", "status": 0, "detail": "kbs:///default/key/app1"' cdh.log
+check "(the KEK is never asked with GetResource)" sh -c "! grep -q 'GetResource.*default/key/app1' cdh.log"
+
+
+MARK=$(wc -l < "$REGLOG")
+$UNPACK --cdh "$T/cdh.sock" $ALL "docker://$R/app/lost:v1" "$T/root3" > u3.out 2>&1
+check "unknown KEK at CDH: exit 4" test $? -eq 4
+check "unknown KEK: names the kid and CDH" grep -q "kbs:///default/key/gone.*CDH" u3.out
+check "unknown KEK: nothing at ROOTFS" test ! -e "$T/root3"
+$UNPACK --cdh "$T/nobody.sock" --creds alice:s3cret --policy kbs:///default/security-policy/test "docker://$R/app/enc:v1" "$T/root4" > u4.out 2>&1
+check "CDH unreachable for the policy: exit 3" test $? -eq 3
+check "CDH unreachable: nothing at ROOTFS" test ! -e "$T/root4"
+
+# decrypt needs no --decryption-key with --cdh
+check "decrypt --cdh" "$COCO_IMG" decrypt -q --cdh "$T/cdh.sock" oci:enc:v1 oci:dec:v1
+check "decrypt --cdh: no encrypted layer left" "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(any("encrypted" in l["mediaType"] for l in m["layers"]))' "$T/dec"
+
+# the KBS with evidence from the attestation agent
+start_ttrpc aa aa || exit 1
+mkdir -p kbsres && cp -r res/default kbsres/
+"$PY" "$KBSD" --resources "$T/kbsres" --log "$T/kbs.log" > kbs.out 2>&1 &
+_PIDS="$_PIDS $!"
+P=$(wait_for_log kbs.out '^PORT [0-9]+' 10) || exit 1
+KBS="http://127.0.0.1:${P#PORT }"
+$UNPACK --kbs "$KBS" --attester "aa:unix://$T/aa.sock" $ALL "docker://$R/app/enc:v1" "$T/root5" > u5.out 2>&1
+check "unpack --kbs --attester aa:SOCKET" test $? -eq 0
+check "aa: the files are there" test "$(cat "$T/root5/etc/a" 2>/dev/null)" = alpha
+check "aa: one GetEvidence" test "$(grep -c '"GetEvidence", "status": 0' aa.log)" = 1
+check "aa: one attestation" test "$(grep -c '"path": "/kbs/v0/attest", "status": 200' kbs.log)" = 1
+check "aa: no sample warning" sh -c "! grep -q 'sample TEE' u5.out"
+check "aa: an AA that is not there: exit 4" expect_rc 4 $UNPACK --kbs "$KBS" --attester "aa:$T/none.sock" --creds alice:s3cret "docker://$R/app/enc:v1" "$T/root6"
+check "no secret printed" sh -c "! grep -q \"\$(base64 < kek.bin)\" u*.out"
+finish

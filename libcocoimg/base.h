@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define COCO_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -121,6 +122,26 @@ char *coco_asprintf(const char *fmt, ...) COCO_PRINTF(1, 2);
 void coco_wipe(void *p, size_t n);                   /* OPENSSL_cleanse */
 void coco_free_secret(void *p, size_t n);            /* wipe then free */
 
+/* Free each pointer of ptrs (NULL entries are skipped by free). */
+void coco_free_all(void *const *ptrs, size_t n);
+/* Wipe each NUL-terminated secret string of strs, then free it. */
+void coco_free_secret_strs(char *const *strs, size_t n);
+#define COCO_PTR_LIST_(T, ...) \
+	((T const[]){__VA_ARGS__}), (sizeof((T const[]){__VA_ARGS__}) / sizeof(T))
+/* COCO_FREE_FIELDS(p->a, p->b): free the listed pointers. */
+#define COCO_FREE_FIELDS(...) coco_free_all(COCO_PTR_LIST_(void *, __VA_ARGS__))
+/* COCO_FREE_SECRETS(p->pass, p->token): wipe and free the listed strings. */
+#define COCO_FREE_SECRETS(...) coco_free_secret_strs(COCO_PTR_LIST_(char *, __VA_ARGS__))
+/* Body of a plain clear function: when p is not NULL, free the listed
+ * fields of *p and zero the whole struct. */
+#define COCO_CLEAR_FIELDS(p, ...)                            \
+	do {                                                 \
+		if (p) {                                     \
+			COCO_FREE_FIELDS(__VA_ARGS__);       \
+			memset((p), 0, sizeof(*(p)));        \
+		}                                            \
+	} while (0)
+
 /* Read a whole file (up to max bytes, else COCOIMG_EBADIMAGE / EINVAL via
  * err_code_too_big).  Errors are recorded on ctx naming the path. */
 int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
@@ -137,6 +158,10 @@ int coco_read_named(cocoimg_ctx *ctx, const char *path, size_t max, const char *
                     int fetch_code, coco_buf *out, int err_code_missing);
 /* True when a name the user gave is a resource URI (see above). */
 bool coco_name_is_uri(const char *name);
+/* Read the rest of the open file fd into out (up to max bytes, else
+ * too_big_code) and close fd; errors are recorded on ctx naming path. */
+int coco_read_fd(cocoimg_ctx *ctx, int fd, const char *path, size_t max, coco_buf *out,
+                 int too_big_code);
 /* Write a file atomically: PATH.tmp-XXXXXX, fsync optional, rename. */
 int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data,
                            size_t len, mode_t mode);

@@ -138,13 +138,7 @@ static bool all_lower_hex(const char *s, size_t n)
 
 void coco_dref_clear(coco_dref *r)
 {
-	if (!r)
-		return;
-	free(r->domain);
-	free(r->path);
-	free(r->tag);
-	free(r->digest);
-	memset(r, 0, sizeof(*r));
+	COCO_CLEAR_FIELDS(r, r->domain, r->path, r->tag, r->digest);
 }
 
 static int bad(cocoimg_ctx *ctx, const char *s, const char *why)
@@ -487,10 +481,7 @@ void coco_ref_free(coco_ref *r)
 	if (!r)
 		return;
 	coco_dref_clear(&r->docker);
-	free(r->path);
-	free(r->tag);
-	free(r->raw);
-	free(r);
+	COCO_FREE_FIELDS(r->path, r->tag, r->raw, r);
 }
 
 static int parse_layout_ref(cocoimg_ctx *ctx, const char *full, const char *rest, coco_ref *r)

@@ -126,6 +126,19 @@ void coco_free_secret(void *p, size_t n)
 	free(p);
 }
 
+void coco_free_all(void *const *ptrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ptrs[i]);
+}
+
+void coco_free_secret_strs(char *const *strs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strs[i])
+			coco_free_secret(strs[i], strlen(strs[i]));
+}
+
 int coco_ct_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
@@ -155,13 +168,9 @@ int coco_read_named(cocoimg_ctx *ctx, const char *path, size_t max, const char *
 	return rc;
 }
 
-int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
-                   int err_code_missing)
+int coco_read_fd(cocoimg_ctx *ctx, int fd, const char *path, size_t max, coco_buf *out,
+                 int too_big_code)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return coco_seterr(ctx, errno == ENOENT ? err_code_missing : COCOIMG_EIO,
-		                   "cannot open %s: %s", path, strerror(errno));
 	for (;;) {
 		if (coco_buf_reserve(out, 65536)) {
 			close(fd);
@@ -180,14 +189,25 @@ int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out
 		out->len += (size_t)n;
 		if (out->len > max) {
 			close(fd);
-			return coco_seterr(ctx, err_code_missing == COCOIMG_EBADIMAGE ? COCOIMG_EBADIMAGE
-			                                                             : COCOIMG_EINVAL,
-			                   "%s is too large (over %zu bytes)", path, max);
+			return coco_seterr(ctx, too_big_code, "%s is too large (over %zu bytes)", path,
+			                   max);
 		}
 	}
 	close(fd);
 	out->data[out->len] = 0;
 	return 0;
+}
+
+int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
+                   int err_code_missing)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return coco_seterr(ctx, errno == ENOENT ? err_code_missing : COCOIMG_EIO,
+		                   "cannot open %s: %s", path, strerror(errno));
+	return coco_read_fd(ctx, fd, path, max, out,
+	                    err_code_missing == COCOIMG_EBADIMAGE ? COCOIMG_EBADIMAGE
+	                                                          : COCOIMG_EINVAL);
 }
 
 int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data, size_t len,

@@ -103,10 +103,7 @@ void coco_packet_clear(coco_packet *p)
 {
 	if (!p)
 		return;
-	free(p->version);
-	free(p->kid);
-	free(p->provider);
-	free(p->wrap_type);
+	COCO_FREE_FIELDS(p->version, p->kid, p->provider, p->wrap_type);
 	coco_buf_free(&p->wrapped);
 	coco_buf_free(&p->iv);
 	memset(p, 0, sizeof(*p));
@@ -796,19 +793,14 @@ int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *
 /* The key wrapper                                                     */
 /* ------------------------------------------------------------------ */
 
+static bool is_coco_recipient(const coco_key *k)
+{
+	return k->kind == COCO_KEY_COCO_KEK && k->recipient;
+}
+
 static char **kw_coco_annotations(cocoimg_keyring *kr)
 {
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		if (kr->keys[i].kind == COCO_KEY_COCO_KEK && kr->keys[i].recipient) {
-			char **v = calloc(2, sizeof(char *));
-			if (v && !(v[0] = coco_strdup(COCO_AA_ANNOTATION))) {
-				free(v);
-				v = NULL;
-			}
-			return v;
-		}
-	}
-	return NULL;
+	return coco_kw_annotation_if(kr, is_coco_recipient, COCO_AA_ANNOTATION);
 }
 
 static int kw_coco_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,

@@ -304,6 +304,11 @@ typedef struct coco_keywrapper {
 	              const char *value, coco_buf *opts, coco_buf *tried);
 } coco_keywrapper;
 
+/* For an exact wrapper's annotations(): {name, NULL} when a key of kr
+ * satisfies is_recipient, else NULL (also when out of memory). */
+char **coco_kw_annotation_if(cocoimg_keyring *kr, bool (*is_recipient)(const coco_key *k),
+                             const char *name);
+
 /* The registered wrappers, in the order decryption tries them. */
 extern const coco_keywrapper coco_kw_jwe, coco_kw_pkcs7, coco_kw_provider, coco_kw_coco;
 

@@ -577,17 +577,7 @@ static bool is_jwe_recipient(const coco_key *k)
 
 static char **kw_annotations(cocoimg_keyring *kr)
 {
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		if (is_jwe_recipient(&kr->keys[i])) {
-			char **a = calloc(2, sizeof(char *));
-			if (a && !(a[0] = coco_strdup(ANN_JWE))) {
-				free(a);
-				a = NULL;
-			}
-			return a;
-		}
-	}
-	return NULL;
+	return coco_kw_annotation_if(kr, is_jwe_recipient, ANN_JWE);
 }
 
 static int set_b64u(json_t *o, const char *k, const unsigned char *d, size_t n)

@@ -46,13 +46,9 @@ void coco_key_clear(coco_key *k)
 {
 	if (!k)
 		return;
-	free(k->label);
 	EVP_PKEY_free(k->pkey);
 	X509_free(k->cert);
-	free(k->provider);
-	if (k->provider_opts)
-		coco_free_secret(k->provider_opts, strlen(k->provider_opts));
-	free(k->kid);
+	COCO_FREE_SECRETS(k->provider_opts);
 	if (k->kek)
 		coco_free_secret(k->kek, k->kek_len);
 	if (k->keys) {
@@ -66,9 +62,7 @@ void coco_key_clear(coco_key *k)
 		}
 		json_decref(k->keys);
 	}
-	free(k->keys_dir);
-	free(k->jwk_kid);
-	free(k->jwk_alg);
+	COCO_FREE_FIELDS(k->label, k->provider, k->kid, k->keys_dir, k->jwk_kid, k->jwk_alg);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -101,6 +95,22 @@ bool coco_keyring_has_recipients(const cocoimg_keyring *kr)
 		if (kr->keys[i].recipient)
 			return true;
 	return false;
+}
+
+char **coco_kw_annotation_if(cocoimg_keyring *kr, bool (*is_recipient)(const coco_key *k),
+                             const char *name)
+{
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		if (is_recipient(&kr->keys[i])) {
+			char **v = calloc(2, sizeof(char *));
+			if (v && !(v[0] = coco_strdup(name))) {
+				free(v);
+				v = NULL;
+			}
+			return v;
+		}
+	}
+	return NULL;
 }
 
 void coco_tried_note(coco_buf *tried, const char *fmt, ...)

@@ -666,17 +666,7 @@ static int wrap_all(cocoimg_ctx *ctx, cocoimg_keyring *kr, const unsigned char *
 
 static char **kw_annotations(cocoimg_keyring *kr)
 {
-	for (size_t i = 0; i < kr->n_keys; i++) {
-		if (is_pkcs7_recipient(&kr->keys[i])) {
-			char **a = calloc(2, sizeof(char *));
-			if (a && !(a[0] = coco_strdup(ANN_PKCS7))) {
-				free(a);
-				a = NULL;
-			}
-			return a;
-		}
-	}
-	return NULL;
+	return coco_kw_annotation_if(kr, is_pkcs7_recipient, ANN_PKCS7);
 }
 
 static int kw_wrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotation_name,

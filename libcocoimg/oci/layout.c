@@ -79,31 +79,7 @@ static int read_layout_file(cocoimg_ctx *ctx, const char *path, size_t max, coco
 		                   max);
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	for (;;) {
-		if (coco_buf_reserve(out, 65536)) {
-			close(fd);
-			return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory reading %s", path);
-		}
-		ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			return coco_seterr(ctx, COCOIMG_EIO, "cannot read %s: %s", path, strerror(e));
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		if (out->len > max) {
-			close(fd);
-			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is too large (over %zu bytes)",
-			                   path, max);
-		}
-	}
-	close(fd);
-	out->data[out->len] = 0;
-	return 0;
+	return coco_read_fd(ctx, fd, path, max, out, COCOIMG_EBADIMAGE);
 }
 
 static int read_index(cocoimg_ctx *ctx, const char *dir, coco_manifest **out, bool missing_ok)

@@ -9,13 +9,7 @@
 
 void coco_platform_clear(coco_platform *p)
 {
-	if (!p)
-		return;
-	free(p->os);
-	free(p->arch);
-	free(p->variant);
-	free(p->os_version);
-	memset(p, 0, sizeof(*p));
+	COCO_CLEAR_FIELDS(p, p->os, p->arch, p->variant, p->os_version);
 }
 
 static bool plat_word_ok(const char *s, size_t n)

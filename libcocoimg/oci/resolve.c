@@ -23,9 +23,7 @@ void coco_resolved_clear(coco_resolved *r)
 	coco_manifest_free(r->top);
 	coco_buf_free(&r->top_raw);
 	coco_buf_free(&r->raw);
-	free(r->top_media_type);
-	free(r->media_type);
-	memset(r, 0, sizeof(*r));
+	COCO_CLEAR_FIELDS(r, r->top_media_type, r->media_type);
 }
 
 /* Fetch the manifest d names from s, verify it against d, parse it. */

@@ -215,12 +215,8 @@ void coco_creds_clear(coco_creds *c)
 {
 	if (!c)
 		return;
-	free(c->user);
-	coco_free_secret_str(c->pass);
-	coco_free_secret_str(c->identity_token);
-	coco_free_secret_str(c->bearer);
-	free(c->source);
-	memset(c, 0, sizeof(*c));
+	COCO_FREE_SECRETS(c->pass, c->identity_token, c->bearer);
+	COCO_CLEAR_FIELDS(c, c->user, c->source);
 }
 
 static const char *home_dir(void)

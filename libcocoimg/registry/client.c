@@ -16,13 +16,7 @@ void coco_reg_free(coco_reg *r)
 {
 	if (!r)
 		return;
-	free(r->host);
-	free(r->wire_host);
-	free(r->path);
-	free(r->scheme);
-	free(r->base);
-	free(r->realm);
-	free(r->service);
+	COCO_FREE_FIELDS(r->host, r->wire_host, r->path, r->scheme, r->base, r->realm, r->service);
 	coco_tls_clear(&r->tls);
 	coco_creds_clear(&r->creds);
 	pthread_mutex_destroy(&r->mu);

@@ -442,11 +442,7 @@ void coco_sigstore_result_clear(coco_sigstore_result *r)
 {
 	if (!r)
 		return;
-	free(r->media_type);
-	free(r->payload_type);
 	coco_buf_free(&r->payload);
-	free(r->predicate_type);
-	free(r->san);
-	free(r->issuer);
-	*r = (coco_sigstore_result){0};
+	COCO_CLEAR_FIELDS(r, r->media_type, r->payload_type, r->predicate_type, r->san,
+	                  r->issuer);
 }

@@ -10,6 +10,7 @@
  * COCOIMG_EUNSUPPORTED.
  */
 #include "trust.h"
+#include "sigstore.h"
 #include "../base.h"
 #include "../json.h"
 
@@ -363,27 +364,13 @@ out:
 static int digest_verify(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
                          const void *payload, size_t len)
 {
-	int id = EVP_PKEY_get_base_id(key);
-	EVP_MD_CTX *mc = EVP_MD_CTX_new();
-	if (!mc)
-		return COCOIMG_ENOMEM;
-	EVP_PKEY_CTX *pc = NULL;
-	int ok = 0;
 	/* containers/image verifies with SHA-256 whatever the key size
 	 * (sigstoreHarcodedHashAlgorithm), so a P-384 signature made with
 	 * SHA-384 (cosign >= 2.6 defaults, sigstore-rs) is rejected there and
 	 * here; RSA is PKCS#1 v1.5 only (sigstore's LoadVerifier, no PSS);
 	 * Ed25519 is pure (not Ed25519ph). */
-	if (EVP_DigestVerifyInit(mc, &pc, id == EVP_PKEY_ED25519 ? NULL : EVP_sha256(), NULL,
-	                         key) != 1)
-		goto out;
-	if (id == EVP_PKEY_RSA && EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)
-		goto out;
-	ok = EVP_DigestVerify(mc, sig, sig_len, payload, len) == 1;
-out:
-	EVP_MD_CTX_free(mc);
-	ERR_clear_error();
-	return ok;
+	const EVP_MD *md = EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
+	return coco_sigstore_verify_md(key, md, sig, sig_len, payload, len);
 }
 
 int coco_cosign_verify_raw(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,

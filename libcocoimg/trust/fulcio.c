@@ -27,10 +27,8 @@ void coco_fulcio_identity_clear(coco_fulcio_identity *id)
 {
 	if (!id)
 		return;
-	free(id->san);
 	coco_strv_free(id->sans, id->n_sans);
-	free(id->issuer);
-	*id = (coco_fulcio_identity){0};
+	COCO_CLEAR_FIELDS(id, id->san, id->issuer);
 }
 
 /* ---- chain ---- */

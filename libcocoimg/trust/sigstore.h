@@ -388,6 +388,10 @@ const EVP_MD *coco_sigstore_key_md(EVP_PKEY *key);
  * 1 valid, 0 not. */
 int coco_sigstore_verify_data(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
                               const void *data, size_t len);
+/* Verify sig over data with key and the digest md (NULL for Ed25519, which
+ * is pure); RSA is PKCS#1 v1.5 only.  1 valid, 0 not, COCOIMG_ENOMEM. */
+int coco_sigstore_verify_md(EVP_PKEY *key, const EVP_MD *md, const unsigned char *sig,
+                            size_t sig_len, const void *data, size_t len);
 /* Verify sig over an already computed digest (md names its algorithm).
  * Not possible for Ed25519 (0).  1 valid, 0 not. */
 int coco_sigstore_verify_digest(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,

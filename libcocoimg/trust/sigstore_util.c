@@ -101,12 +101,19 @@ const EVP_MD *coco_sigstore_key_md(EVP_PKEY *key)
 int coco_sigstore_verify_data(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
                               const void *data, size_t len)
 {
+	return coco_sigstore_verify_md(key, coco_sigstore_key_md(key), sig, sig_len, data, len) ==
+	       1;
+}
+
+int coco_sigstore_verify_md(EVP_PKEY *key, const EVP_MD *md, const unsigned char *sig,
+                            size_t sig_len, const void *data, size_t len)
+{
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pc = NULL;
 	int ok = 0;
 	if (!mc)
-		return 0;
-	if (EVP_DigestVerifyInit(mc, &pc, coco_sigstore_key_md(key), NULL, key) != 1)
+		return COCOIMG_ENOMEM;
+	if (EVP_DigestVerifyInit(mc, &pc, md, NULL, key) != 1)
 		goto out;
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
 	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)

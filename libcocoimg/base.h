@@ -142,6 +142,13 @@ void coco_free_secret_strs(char *const *strs, size_t n);
 		}                                            \
 	} while (0)
 
+/* True when a and b are both non-NULL and equal; frees both (for
+ * comparing two freshly built strings, NULL meaning out of memory). */
+bool coco_streq_free(char *a, char *b);
+/* The value paired with key in map (n rows of {key, value}), else dflt. */
+const char *coco_str_lookup(const char *const (*map)[2], size_t n, const char *key,
+                            const char *dflt);
+
 /* Read a whole file (up to max bytes, else COCOIMG_EBADIMAGE / EINVAL via
  * err_code_too_big).  Errors are recorded on ctx naming the path. */
 int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,

@@ -139,6 +139,23 @@ void coco_free_secret_strs(char *const *strs, size_t n)
 			coco_free_secret(strs[i], strlen(strs[i]));
 }
 
+bool coco_streq_free(char *a, char *b)
+{
+	bool eq = a && b && !strcmp(a, b);
+	free(a);
+	free(b);
+	return eq;
+}
+
+const char *coco_str_lookup(const char *const (*map)[2], size_t n, const char *key,
+                            const char *dflt)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(key, map[i][0]))
+			return map[i][1];
+	return dflt;
+}
+
 int coco_ct_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;

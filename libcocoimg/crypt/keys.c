@@ -145,13 +145,10 @@ static BIGNUM *jwk_bn(json_t *jwk, const char *name)
 
 static const char *curve_ossl(const char *crv)
 {
-	if (!strcmp(crv, "P-256"))
-		return "prime256v1";
-	if (!strcmp(crv, "P-384"))
-		return "secp384r1";
-	if (!strcmp(crv, "P-521"))
-		return "secp521r1";
-	return NULL;
+	static const char *const names[][2] = {
+		{ "P-256", "prime256v1" }, { "P-384", "secp384r1" }, { "P-521", "secp521r1" }
+	};
+	return coco_str_lookup(names, COCO_ARRAY_SIZE(names), crv, NULL);
 }
 
 static EVP_PKEY *jwk_rsa(json_t *jwk, bool priv)
@@ -459,6 +456,17 @@ static void wipe_jwk(json_t *jwk)
 	json_decref(jwk);
 }
 
+/* The key of a JWK file (public or private half); its kid and alg go to k. */
+static EVP_PKEY *pkey_from_jwk(const coco_buf *b, bool priv, coco_key *k)
+{
+	json_t *jwk = load_jwk(b);
+	EVP_PKEY *pk = coco_jwk_to_pkey(jwk, priv);
+	if (pk)
+		jwk_meta(jwk, k);
+	wipe_jwk(jwk);
+	return pk;
+}
+
 int coco_load_public_key(cocoimg_ctx *ctx, const char *path, coco_key *k)
 {
 	coco_buf b = COCO_BUF_INIT;
@@ -467,11 +475,7 @@ int coco_load_public_key(cocoimg_ctx *ctx, const char *path, coco_key *k)
 		return rc;
 	EVP_PKEY *pk = NULL;
 	if (looks_json(&b)) {
-		json_t *jwk = load_jwk(&b);
-		pk = coco_jwk_to_pkey(jwk, false);
-		if (pk)
-			jwk_meta(jwk, k);
-		wipe_jwk(jwk);
+		pk = pkey_from_jwk(&b, false, k);
 	} else if (looks_pem(&b)) {
 		BIO *bio = BIO_new_mem_buf(b.data, (int)b.len);
 		pk = bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL) : NULL;
@@ -589,11 +593,7 @@ int coco_load_private(cocoimg_ctx *ctx, const char *path, const char *password, 
 	X509 *cert = NULL;
 	pw_state pws = { password, pwlen, false };
 	if (looks_json(&b)) {
-		json_t *jwk = load_jwk(&b);
-		pk = coco_jwk_to_pkey(jwk, true);
-		if (pk)
-			jwk_meta(jwk, k);
-		wipe_jwk(jwk);
+		pk = pkey_from_jwk(&b, true, k);
 	} else if (looks_pem(&b)) {
 		BIO *bio = BIO_new_mem_buf(b.data, (int)b.len);
 		pk = bio ? PEM_read_bio_PrivateKey_ex(bio, NULL, pem_pw_cb, &pws, NULL, NULL) : NULL;

@@ -638,17 +638,11 @@ static int token_perform(coco_reg *r, coco_http_req *req, coco_http_resp *resp)
 {
 	unsigned attempt = 0;
 	for (;;) {
-		CURLcode cc;
+		CURLcode cc = CURLE_OK;
 		int rc = coco_http_perform(r->ctx, &r->tls, req, resp, &cc);
-		bool more = attempt < (unsigned)r->retries;
-		if (rc && cc != CURLE_OK && coco_http_retryable(cc) && more) {
-			coco_http_backoff(attempt++, NULL);
+		if (coco_reg_retry_wait(r, &attempt, rc, cc != CURLE_OK && coco_http_retryable(cc),
+		                        resp))
 			continue;
-		}
-		if (!rc && (resp->status == 429 || resp->status >= 500) && more) {
-			coco_http_backoff(attempt++, resp->retry_after);
-			continue;
-		}
 		return rc;
 	}
 }

@@ -12,6 +12,22 @@
 #include <string.h>
 #include <strings.h>
 
+bool coco_reg_retry_wait(const coco_reg *r, unsigned *attempt, int rc, bool transport_retry,
+                         const coco_http_resp *resp)
+{
+	if (*attempt >= (unsigned)r->retries)
+		return false;
+	if (rc && transport_retry) {
+		coco_http_backoff((*attempt)++, NULL);
+		return true;
+	}
+	if (!rc && (resp->status == 429 || resp->status >= 500)) {
+		coco_http_backoff((*attempt)++, resp->retry_after);
+		return true;
+	}
+	return false;
+}
+
 void coco_reg_free(coco_reg *r)
 {
 	if (!r)
@@ -90,16 +106,10 @@ static int ping_retrying(coco_reg *r, coco_http_resp *resp, CURLcode *cc)
 			coco_clearerr(r->ctx);
 			rc = ping_once(r, "http", resp, cc);
 		}
-		bool more = attempt < (unsigned)r->retries;
-		if (rc && *cc != CURLE_OK && coco_http_retryable(*cc) &&
-		    *cc != CURLE_SSL_CONNECT_ERROR && more) {
-			coco_http_backoff(attempt++, NULL);
+		bool transport_retry = *cc != CURLE_OK && coco_http_retryable(*cc) &&
+		                       *cc != CURLE_SSL_CONNECT_ERROR;
+		if (coco_reg_retry_wait(r, &attempt, rc, transport_retry, resp))
 			continue;
-		}
-		if (!rc && (resp->status == 429 || resp->status >= 500) && more) {
-			coco_http_backoff(attempt++, resp->retry_after);
-			continue;
-		}
 		return rc;
 	}
 }
@@ -262,11 +272,7 @@ int coco_reg_authorization(coco_reg *r, const char *scope, bool refresh,
 
 static bool same_origin(const char *a, const char *b)
 {
-	char *oa = coco_url_origin(a), *ob = coco_url_origin(b);
-	bool same = oa && ob && !strcmp(oa, ob);
-	free(oa);
-	free(ob);
-	return same;
+	return coco_streq_free(coco_url_origin(a), coco_url_origin(b));
 }
 
 /* The state of one coco_reg_request across its attempts. */

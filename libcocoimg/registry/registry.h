@@ -252,6 +252,13 @@ typedef struct coco_reg {
 	char *service;
 } coco_reg;
 
+/* After an attempt (rc) of a request to r: sleep the backoff and return true
+ * when it is to be tried again, that is while attempts remain, on a
+ * retryable transport failure (transport_retry, looked at only when rc is
+ * set) or on a 429 / 5xx answer. */
+bool coco_reg_retry_wait(const coco_reg *r, unsigned *attempt, int rc, bool transport_retry,
+                         const coco_http_resp *resp);
+
 int coco_reg_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref, coco_reg **out);
 void coco_reg_free(coco_reg *r);
 /* Ping /v2/ once (thread-safe): picks https/http, learns the challenge. */

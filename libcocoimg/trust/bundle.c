@@ -45,12 +45,9 @@ const char *coco_sigcheck_name(coco_sigcheck c)
 
 static void entry_clear(coco_tlog_entry *e)
 {
-	free(e->kind);
-	free(e->version);
 	coco_buf_free(&e->body);
 	coco_buf_free(&e->set);
-	free(e->hashes);
-	free(e->checkpoint);
+	COCO_FREE_FIELDS(e->kind, e->version, e->hashes, e->checkpoint);
 }
 
 void coco_bundle_clear(coco_bundle *b)

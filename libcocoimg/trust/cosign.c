@@ -303,15 +303,14 @@ int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len
 	*n = 0;
 	if (len > INT32_MAX)
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "public key data is too large");
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	if (!bio)
-		return coco_oom(ctx);
-	char *name = NULL, *header = NULL;
+	char *name = NULL;
 	unsigned char *der = NULL;
 	long der_len = 0;
 	EVP_PKEY *k = NULL;
-	int rc = 0;
-	if (!PEM_read_bio(bio, &name, &header, &der, &der_len)) {
+	int rc = coco_pem_first_block(pem, len, &name, &der, &der_len);
+	if (rc == COCOIMG_ENOMEM)
+		return coco_oom(ctx);
+	if (rc) {
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: PEM decoding failed");
 		goto out;
 	}
@@ -350,9 +349,7 @@ int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len
 out:
 	EVP_PKEY_free(k);
 	OPENSSL_free(name);
-	OPENSSL_free(header);
 	OPENSSL_free(der);
-	BIO_free(bio);
 	ERR_clear_error();         /* leave no stale OpenSSL errors behind */
 	return rc;
 }

@@ -10,6 +10,7 @@
  * (XSalsa20-Poly1305, tag first) = PKCS#8 DER.  libsodium does both.
  */
 #include "trust.h"
+#include "sigstore.h"
 #include "../base.h"
 #include "../json.h"
 
@@ -314,14 +315,14 @@ int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t 
 	*out = NULL;
 	if (len > INT32_MAX)
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: too large", what);
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	if (!bio)
-		return coco_oom(ctx);
-	char *name = NULL, *header = NULL;
+	char *name = NULL;
 	unsigned char *body = NULL;
 	long body_len = 0;
-	int rc = 0;
-	if (!PEM_read_bio(bio, &name, &header, &body, &body_len)) {
+	BIO *bio = NULL;
+	int rc = coco_pem_first_block(pem, len, &name, &body, &body_len);
+	if (rc == COCOIMG_ENOMEM)
+		return coco_oom(ctx);
+	if (rc) {
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "%s: no PEM private key found", what);
 		goto out;
 	}
@@ -331,7 +332,6 @@ int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t 
 	} else {
 		/* let OpenSSL handle PKCS#8 (plain or encrypted), SEC1 and
 		 * PKCS#1 from the start of the data again */
-		BIO_free(bio);
 		bio = BIO_new_mem_buf(pem, (int)len);
 		pw_state st = { passphrase, false };
 		*out = bio ? PEM_read_bio_PrivateKey_ex(bio, NULL, pem_pw_cb, &st, NULL, NULL) : NULL;
@@ -356,7 +356,6 @@ int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t 
 	}
 out:
 	OPENSSL_free(name);
-	OPENSSL_free(header);
 	if (body)
 		OPENSSL_clear_free(body, (size_t)body_len);
 	BIO_free(bio);

@@ -268,6 +268,16 @@ static int match_sans(cocoimg_ctx *ctx, const coco_fulcio_identity *id,
 	return 0;
 }
 
+static int mismatch(cocoimg_ctx *ctx, coco_sigcheck *failed, coco_sigcheck check,
+                    const char *what, const char *value)
+{
+	if (failed)
+		*failed = check;
+	return coco_seterr(ctx, COCOIMG_EPOLICY,
+	                   "certificate %s \"%.300s\" does not match the expected one", what,
+	                   value ? value : "");
+}
+
 int coco_fulcio_match(cocoimg_ctx *ctx, const coco_fulcio_identity *id,
                       const coco_sigstore_policy *pol, coco_sigcheck *failed)
 {
@@ -275,21 +285,11 @@ int coco_fulcio_match(cocoimg_ctx *ctx, const coco_fulcio_identity *id,
 	int rc = match_sans(ctx, id, pol, &ok);
 	if (rc)
 		return rc;
-	if (!ok) {
-		if (failed)
-			*failed = COCO_SIGCHECK_IDENTITY;
-		return coco_seterr(ctx, COCOIMG_EPOLICY,
-		                   "certificate identity \"%.300s\" does not match the expected one",
-		                   id->san ? id->san : "");
-	}
+	if (!ok)
+		return mismatch(ctx, failed, COCO_SIGCHECK_IDENTITY, "identity", id->san);
 	if ((rc = match_one(ctx, pol->issuer, pol->issuer_regexp, id->issuer, &ok)))
 		return rc;
-	if (!ok) {
-		if (failed)
-			*failed = COCO_SIGCHECK_ISSUER;
-		return coco_seterr(ctx, COCOIMG_EPOLICY,
-		                   "certificate OIDC issuer \"%.300s\" does not match the expected one",
-		                   id->issuer ? id->issuer : "");
-	}
+	if (!ok)
+		return mismatch(ctx, failed, COCO_SIGCHECK_ISSUER, "OIDC issuer", id->issuer);
 	return 0;
 }

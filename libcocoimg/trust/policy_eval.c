@@ -182,11 +182,7 @@ int coco_trust_image_init(cocoimg_ctx *ctx, coco_trust_image *im, const char *im
 
 static bool dref_eq_string(const coco_dref *a, const coco_dref *b)
 {
-	char *x = coco_dref_string(a), *y = coco_dref_string(b);
-	bool eq = x && y && !strcmp(x, y);
-	free(x);
-	free(y);
-	return eq;
+	return coco_streq_free(coco_dref_string(a), coco_dref_string(b));
 }
 
 static bool dref_eq_name(const coco_dref *a, const coco_dref *b)

@@ -221,11 +221,16 @@ static int check_bytes(pctx *pc, json_t *obj, const char *key, const char *where
 	return rc;
 }
 
-/* The "type" field of a requirement or identity object: its index in names
- * (Go: a null object unmarshals to type ""). */
+/* The members of an object that holds only its type. */
+static const char *const only_type[] = { "type", NULL };
+
+/* Zero obj, then read the "type" field of a requirement or identity object:
+ * its index in names, or a negative error code (Go: a null object
+ * unmarshals to type ""). */
 static int parse_type(pctx *pc, json_t *j, const char *where, const char *kind,
-                      const char *const *names, size_t n, size_t *out)
+                      const char *const *names, size_t n, void *obj, size_t obj_size)
 {
+	memset(obj, 0, obj_size);
 	if (!json_is_object(j)) {
 		if (json_is_null(j))
 			return perr(pc, where, "unknown policy %s type \"\"", kind);
@@ -238,29 +243,29 @@ static int parse_type(pctx *pc, json_t *j, const char *where, const char *kind,
 	if (!type)
 		type = "";
 	for (size_t t = 0; t < n; t++) {
-		if (!strcmp(type, names[t])) {
-			*out = t;
-			return 0;
-		}
+		if (!strcmp(type, names[t]))
+			return (int)t;
 	}
 	return perr(pc, where, "unknown policy %s type \"%s\"", kind, type);
 }
+/* parse_type with the size of the names array and of *out. */
+#define PARSE_TYPE(pc, j, where, kind, names, out) \
+	parse_type(pc, j, where, kind, names, COCO_ARRAY_SIZE(names), out, sizeof(*(out)))
+
 
 static int parse_identity(pctx *pc, json_t *j, const char *where, prm *out)
 {
-	memset(out, 0, sizeof(*out));
-	size_t t = 0; /* set when parse_type succeeds (gcc -O3 cannot tell) */
-	int rc = parse_type(pc, j, where, "reference match", coco_prm_names, COCO_ARRAY_SIZE(coco_prm_names), &t);
-	if (rc)
-		return rc;
+	int t = PARSE_TYPE(pc, j, where, "reference match", coco_prm_names, out);
+	if (t < 0)
+		return t;
 	out->type = (prm_type)t;
-	static const char *const f_plain[] = { "type", NULL };
+	int rc;
 	static const char *const f_ref[] = { "type", "dockerReference", NULL };
 	static const char *const f_repo[] = { "type", "dockerRepository", NULL };
 	static const char *const f_remap[] = { "type", "prefix", "signedPrefix", NULL };
 	const char *const *fields = out->type == PRM_EXACT_REFERENCE ? f_ref :
 	                            out->type == PRM_EXACT_REPOSITORY ? f_repo :
-	                            out->type == PRM_REMAP_IDENTITY ? f_remap : f_plain;
+	                            out->type == PRM_REMAP_IDENTITY ? f_remap : only_type;
 	if ((rc = only_fields(pc, j, where, fields)) || (rc = all_fields(pc, j, where, fields)))
 		return rc;
 	coco_dref r;
@@ -627,19 +632,17 @@ static int parse_sigstore(pctx *pc, json_t *j, const char *where, pr *out)
 
 static int parse_requirement(pctx *pc, json_t *j, const char *where, pr *out)
 {
-	memset(out, 0, sizeof(*out));
-	size_t t = 0; /* set when parse_type succeeds (gcc -O3 cannot tell) */
-	int rc = parse_type(pc, j, where, "requirement", coco_pr_names, COCO_ARRAY_SIZE(coco_pr_names), &t);
-	if (rc)
-		return rc;
+	int t = PARSE_TYPE(pc, j, where, "requirement", coco_pr_names, out);
+	if (t < 0)
+		return t;
 	out->type = (pr_type)t;
-	static const char *const f_plain[] = { "type", NULL };
-	static const char *const f_base[] = { "type", "baseLayerIdentity", NULL };
 	switch (out->type) {
 	case PR_INSECURE_ACCEPT_ANYTHING:
 	case PR_REJECT:
-		return only_fields(pc, j, where, f_plain);
+		return only_fields(pc, j, where, only_type);
 	case PR_SIGNED_BASE_LAYER: {
+		static const char *const f_base[] = { "type", "baseLayerIdentity", NULL };
+		int rc;
 		if ((rc = only_fields(pc, j, where, f_base)) || (rc = all_fields(pc, j, where, f_base)))
 			return rc;
 		char w[600];

@@ -134,13 +134,10 @@ static int hashedrekord_001(cocoimg_ctx *ctx, json_t *spec, const coco_sig_conte
 
 static const char *pb_hash_name(const char *rekor_alg)
 {
-	if (!strcmp(rekor_alg, "sha256"))
-		return "SHA2_256";
-	if (!strcmp(rekor_alg, "sha384"))
-		return "SHA2_384";
-	if (!strcmp(rekor_alg, "sha512"))
-		return "SHA2_512";
-	return "";
+	static const char *const names[][2] = {
+		{ "sha256", "SHA2_256" }, { "sha384", "SHA2_384" }, { "sha512", "SHA2_512" }
+	};
+	return coco_str_lookup(names, COCO_ARRAY_SIZE(names), rekor_alg, "");
 }
 
 static int hashedrekord_002(cocoimg_ctx *ctx, json_t *spec, const coco_sig_content *c)
@@ -171,6 +168,19 @@ static bool payload_hash_ok(json_t *ph, const coco_sig_content *c)
 	       hex_eq(json_object_get(ph, "value"), c->digest, c->digest_len);
 }
 
+/* The DSSE entries' last checks: the logged payload hash and the logged key
+ * or certificate (member key_member of sig) are the envelope's. */
+static int envelope_hash_signer(cocoimg_ctx *ctx, const char *k, json_t *payload_hash,
+                                json_t *sig, const char *key_member,
+                                const coco_sig_content *c)
+{
+	if (!payload_hash_ok(payload_hash, c))
+		return body_err(ctx, k, "the logged payload hash is not the envelope's");
+	if (!pem_member_is_signer(sig, key_member, c))
+		return body_err(ctx, k, "the logged key or certificate is not the signer's");
+	return 0;
+}
+
 static int dsse_001(cocoimg_ctx *ctx, json_t *spec, const coco_sig_content *c)
 {
 	const char *k = "dsse 0.0.1";
@@ -182,11 +192,8 @@ static int dsse_001(cocoimg_ctx *ctx, json_t *spec, const coco_sig_content *c)
 	json_t *s0 = json_array_get(sigs, 0);
 	if (!b64_member_eq(s0, "signature", c->sig, c->sig_len))
 		return body_err(ctx, k, "the logged signature is not the envelope's");
-	if (!payload_hash_ok(json_object_get(spec, "payloadHash"), c))
-		return body_err(ctx, k, "the logged payload hash is not the envelope's");
-	if (!pem_member_is_signer(s0, "verifier", c))
-		return body_err(ctx, k, "the logged key or certificate is not the signer's");
-	return 0;
+	return envelope_hash_signer(ctx, k, json_object_get(spec, "payloadHash"), s0, "verifier",
+	                            c);
 }
 
 static int intoto_002(cocoimg_ctx *ctx, json_t *spec, const coco_sig_content *c)
@@ -208,11 +215,8 @@ static int intoto_002(cocoimg_ctx *ctx, json_t *spec, const coco_sig_content *c)
 	coco_buf_free(&sig);
 	if (!same)
 		return body_err(ctx, k, "the logged signature is not the envelope's");
-	if (!payload_hash_ok(json_object_get(content, "payloadHash"), c))
-		return body_err(ctx, k, "the logged payload hash is not the envelope's");
-	if (!pem_member_is_signer(s0, "publicKey", c))
-		return body_err(ctx, k, "the logged key or certificate is not the signer's");
-	return 0;
+	return envelope_hash_signer(ctx, k, json_object_get(content, "payloadHash"), s0,
+	                            "publicKey", c);
 }
 
 int coco_rekor_body_verify(cocoimg_ctx *ctx, const char *kind, const char *version,

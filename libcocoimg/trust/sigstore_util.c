@@ -13,6 +13,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,19 @@ int coco_sigstore_verify_data(EVP_PKEY *key, const unsigned char *sig, size_t si
 {
 	return coco_sigstore_verify_md(key, coco_sigstore_key_md(key), sig, sig_len, data, len) ==
 	       1;
+}
+
+int coco_pem_first_block(const unsigned char *pem, size_t len, char **name, unsigned char **der,
+                         long *der_len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio)
+		return COCOIMG_ENOMEM;
+	char *header = NULL;
+	int ok = PEM_read_bio(bio, name, &header, der, der_len);
+	OPENSSL_free(header);
+	BIO_free(bio);
+	return ok ? 0 : 1;
 }
 
 int coco_sigstore_verify_md(EVP_PKEY *key, const EVP_MD *md, const unsigned char *sig,

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "oci/oci.h"
 #include "oci/resolve.h"
+#include "pipeline.h"
 #include "ref.h"
 #include "stream.h"
 #include "transport.h"
@@ -34,51 +35,6 @@ typedef struct {
 	uint64_t bytes;
 	uint64_t ns[ST_N];
 } copy_job;
-
-/* Progress: counts bytes on their way to the sink. */
-typedef struct {
-	coco_stage base;
-	const char *what;
-	char digest[COCO_DIGEST_STRLEN];
-	uint64_t done, total;
-} prog_stage;
-
-static int prog_write(coco_stage *s, const unsigned char *b, size_t n)
-{
-	prog_stage *p = (prog_stage *)s;
-	p->done += n;
-	int rc = coco_progress(s->ctx, p->what, p->digest, p->done, p->total, 0);
-	return rc ? rc : coco_stage_write(s->next, b, n);
-}
-
-static int prog_finish(coco_stage *s)
-{
-	prog_stage *p = (prog_stage *)s;
-	int rc = coco_stage_finish(s->next);
-	if (!rc)
-		rc = coco_progress(s->ctx, p->what, p->digest, p->done, p->total, 1);
-	return rc;
-}
-
-static void prog_destroy(coco_stage *s) { free(s); }
-
-coco_stage *coco_prog_stage_new(cocoimg_ctx *ctx, const char *what, const char *digest,
-                                int64_t total, coco_stage *next)
-{
-	prog_stage *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->base.write = prog_write;
-	p->base.finish = prog_finish;
-	p->base.destroy = prog_destroy;
-	p->base.next = next;
-	p->base.ctx = ctx;
-	p->base.name = "progress";
-	p->what = what;
-	snprintf(p->digest, sizeof(p->digest), "%s", digest);
-	p->total = total > 0 ? (uint64_t)total : 0;
-	return &p->base;
-}
 
 /* Add the stage timings of a chain to the job; returns their sum. */
 static uint64_t collect_stats(copy_job *j, coco_stage *chain)
@@ -111,25 +67,23 @@ static int copy_blob(copy_job *j, const coco_desc *d, const char *what, bool *sk
 	int rc = j->dst->ops->put_blob(j->dst, d->digest, d->size, &sink);
 	if (rc)
 		return rc;
-	/* source (+ meter) | digest + write on a second thread */
-	coco_stage *async = NULL, *head = NULL;
-	rc = coco_async_stage_new(j->ctx, 0, 0, sink, &async);
-	if (rc) {
-		coco_stage_chain_free(sink);
-		return coco_seterr(j->ctx, rc, "out of memory");
-	}
-	coco_stage *prog = coco_prog_stage_new(j->ctx, what, d->digest, d->size, async);
-	if (!prog || coco_meter_stage_new(j->ctx, prog, &head)) {
-		coco_stage_chain_free(prog ? prog : async);
-		return coco_seterr(j->ctx, COCOIMG_ENOMEM, "out of memory");
-	}
-	rc = j->src->ops->get_blob(j->src, d, head);
-	collect_stats(j, head);
+	/* source + meter (network time, progress) | digest + write on a
+	 * second thread */
+	coco_pipe pl;
+	coco_stage *s;
+	coco_meter_opts mo = { .what = what, .digest = d->digest, .total = d->size };
+	coco_pipe_init(&pl, j->ctx, sink);
+	coco_pipe_push(&pl, coco_async_stage_new(j->ctx, 0, 0, coco_pipe_head(&pl), &s), &s);
+	coco_pipe_push(&pl, coco_meter_stage_new(j->ctx, &mo, coco_pipe_head(&pl), &s), &s);
+	if (coco_pipe_built(&pl))
+		return coco_pipe_end(&pl);
+	coco_pipe_note(&pl, 0, j->src->ops->get_blob(j->src, d, coco_pipe_head(&pl)));
+	collect_stats(j, coco_pipe_head(&pl));
+	rc = coco_pipe_end(&pl);
 	pthread_mutex_lock(&j->mu);
 	if (!rc)
 		j->bytes += (uint64_t)d->size;
 	pthread_mutex_unlock(&j->mu);
-	coco_stage_chain_free(head);
 	if (rc && !strstr(cocoimg_ctx_last_error(j->ctx), d->digest))
 		coco_preferr(j->ctx, rc, "%s %s", what, d->digest);
 	else if (rc && strncmp(cocoimg_ctx_last_error(j->ctx), what, strlen(what)))
@@ -166,6 +120,7 @@ typedef struct {
 	json_t **reports;
 	size_t next;
 	bool failed;
+	coco_verdict verdict;      /* the first failed layer's error */
 } layer_work;
 
 static int do_layer(layer_work *w, size_t i)
@@ -213,7 +168,7 @@ static int do_layer(layer_work *w, size_t i)
 	return 0;
 }
 
-static void *layer_worker(void *arg)
+static int layer_worker(void *arg)
 {
 	layer_work *w = arg;
 	copy_job *j = w->j;
@@ -225,42 +180,40 @@ static void *layer_worker(void *arg)
 		}
 		size_t i = w->next++;
 		pthread_mutex_unlock(&j->mu);
-		if (do_layer(w, i)) {
+		if (coco_verdict_note(&w->verdict, j->ctx, i, do_layer(w, i))) {
 			pthread_mutex_lock(&j->mu);
 			w->failed = true;
 			pthread_mutex_unlock(&j->mu);
 			break;
 		}
 	}
-	return NULL;
+	return 0;
 }
 
+/* Layers on up to `parallel` threads; when several fail, the error of the
+ * lowest layer index is reported (docs/pipeline.md). */
 static int copy_layers(copy_job *j, layer_work *w)
 {
 	size_t nthreads = (size_t)(j->parallel < 1 ? 1 : j->parallel);
 	if (nthreads > w->n)
 		nthreads = w->n;
-	if (nthreads <= 1) {
+	coco_thread *th = nthreads > 1 ? calloc(nthreads, sizeof(*th)) : NULL;
+	if (nthreads > 1 && !th)
+		return coco_oom(j->ctx);
+	coco_verdict_init(&w->verdict);
+	size_t started = 0;
+	while (started < nthreads && nthreads > 1 &&
+	       !coco_thread_start(&th[started], NULL, "layer", layer_worker, w))
+		started++;
+	if (started == 0)
 		layer_worker(w);
-	} else {
-		pthread_t *th = calloc(nthreads, sizeof(*th));
-		if (!th)
-			return coco_seterr(j->ctx, COCOIMG_ENOMEM, "out of memory");
-		size_t started = 0;
-		for (; started < nthreads; started++)
-			if (pthread_create(&th[started], NULL, layer_worker, w))
-				break;
-		if (started == 0)
-			layer_worker(w);
-		for (size_t i = 0; i < started; i++)
-			pthread_join(th[i], NULL);
-		free(th);
-	}
-	if (w->failed) {
-		int rc = cocoimg_ctx_last_error_code(j->ctx);
-		return rc ? rc : coco_seterr(j->ctx, COCOIMG_EINTERNAL, "layer copy failed");
-	}
-	return 0;
+	for (size_t i = 0; i < started; i++)
+		coco_thread_join(&th[i]);
+	free(th);
+	int rc = coco_verdict_end(&w->verdict, j->ctx);
+	if (w->failed && !rc)
+		rc = coco_seterr(j->ctx, COCOIMG_EINTERNAL, "layer copy failed");
+	return rc;
 }
 
 typedef struct {

@@ -57,14 +57,18 @@ static int copy_blob(coco_src *src, coco_dest *dst, const coco_desc *in)
 		return has;
 	if (has == 1)
 		return 0;
-	coco_stage *sink = NULL, *top = NULL;
+	coco_stage *sink = NULL, *s;
 	int rc = dst->ops->put_blob(dst, in->digest, in->size, &sink);
-	if (!rc && !(top = coco_prog_stage_new(dst->ctx, "layer", in->digest, in->size, sink)))
-		rc = coco_oom(dst->ctx);
-	if (!rc)
-		rc = src->ops->get_blob(src, in, top);
-	coco_stage_chain_free(top ? top : sink);
-	return rc;
+	if (rc)
+		return rc;
+	/* progress over the blob; also where a cancellation lands */
+	coco_meter_opts mo = { .what = "layer", .digest = in->digest, .total = in->size };
+	coco_pipe pl;
+	coco_pipe_init(&pl, dst->ctx, sink);
+	coco_pipe_push(&pl, coco_meter_stage_new(dst->ctx, &mo, coco_pipe_head(&pl), &s), &s);
+	if (!coco_pipe_built(&pl))
+		coco_pipe_note(&pl, 0, src->ops->get_blob(src, in, coco_pipe_head(&pl)));
+	return coco_pipe_end(&pl);
 }
 
 /* Per-stage nanoseconds of a finished chain into report "stats" (the
@@ -95,18 +99,25 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
                            json_t **out_desc, json_t *report)
 {
 	coco_crypt_layer *l = NULL;
-	coco_stage *sink = NULL, *head = NULL, *top = NULL;
+	coco_stage *sink = NULL;
+	coco_pipe pl;
 	int rc = encrypt ? coco_crypt_encrypt_begin(ctx, opts->keys, in, what, &l)
 	                 : coco_crypt_decrypt_begin(ctx, opts->keys, in, what, &l);
 	if (!rc)
 		rc = dst->ops->put_blob(dst, NULL, -1, &sink);
+	coco_pipe_init(&pl, ctx, sink);
 	if (!rc)
-		rc = coco_crypt_chain_new(ctx, l, sink, &head);
+		rc = coco_crypt_chain_build(l, &pl);
 	/* progress over the source bytes; also where a cancellation lands */
-	if (!rc && !(top = coco_prog_stage_new(ctx, "layer", in->digest, in->size, head)))
-		rc = coco_oom(ctx);
+	coco_stage *crypt_head = coco_pipe_head(&pl);
+	if (!rc) {
+		coco_stage *s;
+		coco_meter_opts mo = { .what = "layer", .digest = in->digest, .total = in->size };
+		coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);
+		rc = coco_pipe_built(&pl);
+	}
 	if (!rc)
-		rc = src->ops->get_blob(src, in, top);
+		rc = coco_pipe_note(&pl, 0, src->ops->get_blob(src, in, coco_pipe_head(&pl)));
 	char digest[COCO_DIGEST_STRLEN];
 	uint64_t size = 0;
 	if (!rc) {
@@ -119,8 +130,9 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
 	if (!rc)
 		rc = coco_crypt_layer_done(ctx, l, digest, size, stats, out_desc, report);
 	if (!rc && report && stats)
-		chain_stats(head, report);
-	coco_stage_chain_free(top ? top : head);
+		chain_stats(crypt_head, report);
+	int prc = coco_pipe_end(&pl);
+	rc = rc ? rc : prc;
 	coco_crypt_layer_free(l);
 	if (rc == COCOIMG_ENOMEM && encrypt)
 		coco_seterr(ctx, rc, "%s: out of memory", what);

@@ -24,10 +24,5 @@ int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opt
                                coco_src *src, coco_dest *dst, const coco_desc *in,
                                size_t idx, size_t n, json_t **out_desc, json_t *report);
 
-/* A stage that reports bytes passing through it as progress (image.c); a
- * non-zero return of the progress callback stops the stream with
- * COCOIMG_ECANCELLED.  NULL when out of memory. */
-coco_stage *coco_prog_stage_new(cocoimg_ctx *ctx, const char *what, const char *digest,
-                                int64_t total, coco_stage *next);
 
 #endif

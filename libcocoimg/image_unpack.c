@@ -18,6 +18,7 @@
  * ctx "tmpdir"), exactly as received — still compressed and encrypted —
  * and digest checked; when their turn comes they are replayed through the
  * same producer chain (digest checked again, then decrypted).
+ * docs/pipeline.md has the whole thread layout and the error rule.
  */
 #include "api.h"
 #include "base.h"
@@ -30,6 +31,7 @@
 #include "image_broker.h"
 #include "oci/oci.h"
 #include "oci/resolve.h"
+#include "pipeline.h"
 #include "ref.h"
 #include "stream.h"
 #include "transport.h"
@@ -71,8 +73,7 @@ typedef struct job {
 	int state;
 	int fd;
 	int rc;
-	pthread_t th;
-	bool th_started;
+	coco_thread th;            /* the download into the spool file */
 } job;
 
 typedef struct run {
@@ -94,67 +95,13 @@ typedef struct run {
 
 static bool aborted(run *r) { return __atomic_load_n(&r->abort, __ATOMIC_ACQUIRE) != 0; }
 
-/* ---- meter stage: network time, progress, cancellation ---- */
-
-typedef struct meter {
-	coco_stage base;
-	run *run;
-	const coco_desc *d;
-	uint64_t t_last;
-	uint64_t done, reported;
-	uint64_t net_ns;
-} meter;
-
-static int meter_write(coco_stage *s, const unsigned char *b, size_t n)
+/* The meter at the head of a layer's chain: network time, progress every
+ * PROGRESS_STEP bytes, and a stop when the run is aborted. */
+static coco_meter_opts layer_meter(run *r, const coco_desc *d)
 {
-	meter *m = (meter *)s;
-	uint64_t t = coco_now_ns();
-	m->net_ns += t - m->t_last;
-	if (aborted(m->run))
-		return COCOIMG_ECANCELLED;
-	m->done += n;
-	if (m->done - m->reported >= PROGRESS_STEP) {
-		m->reported = m->done;
-		int rc = coco_progress(s->ctx, "layer", m->d->digest, m->done,
-		                       m->d->size > 0 ? (uint64_t)m->d->size : 0, 0);
-		if (rc)
-			return rc;
-	}
-	int rc = coco_stage_write(s->next, b, n);
-	m->t_last = coco_now_ns();
-	return rc;
-}
-
-static int meter_finish(coco_stage *s)
-{
-	meter *m = (meter *)s;
-	m->net_ns += coco_now_ns() - m->t_last;
-	int rc = coco_stage_finish(s->next);
-	if (!rc)
-		rc = coco_progress(s->ctx, "layer", m->d->digest, m->done,
-		                   m->d->size > 0 ? (uint64_t)m->d->size : 0, 1);
-	m->t_last = coco_now_ns();
-	return rc;
-}
-
-static void meter_destroy(coco_stage *s) { free(s); }
-
-static int meter_new(run *r, const coco_desc *d, coco_stage *next, coco_stage **out)
-{
-	meter *m = calloc(1, sizeof(*m));
-	if (!m)
-		return coco_seterr(r->ctx, COCOIMG_ENOMEM, "out of memory");
-	m->base.write = meter_write;
-	m->base.finish = meter_finish;
-	m->base.destroy = meter_destroy;
-	m->base.next = next;
-	m->base.ctx = r->ctx;
-	m->base.name = "network";
-	m->run = r;
-	m->d = d;
-	m->t_last = coco_now_ns();
-	*out = &m->base;
-	return 0;
+	coco_meter_opts o = { .what = "layer", .digest = d->digest, .total = d->size,
+	                      .step = PROGRESS_STEP, .cancel = &r->abort };
+	return o;
 }
 
 /* ---- spooling later layers ---- */
@@ -190,27 +137,29 @@ static void spool_fallback(run *r, job *j)
 	r->parallel = 1;
 }
 
-static void *spool_main(void *arg)
+/* Download one later layer into its spool file: source -> meter ->
+ * verify -> file. */
+static int spool_main(void *arg)
 {
 	job *j = arg;
 	run *r = j->run;
-	coco_stage *fds = NULL, *v = NULL, *m = NULL;
-	int rc = coco_fd_stage_new(r->ctx, j->fd, j->what, &fds);
-	if (!rc)
-		rc = coco_verify_stage_new(r->ctx, j->d->digest, j->d->size, j->what, fds, &v);
-	else
-		fds = NULL;
-	if (!rc)
-		rc = meter_new(r, j->d, v, &m);
-	if (!rc)
-		rc = r->src->ops->get_blob(r->src, j->d, m);
-	uint64_t net = m ? ((meter *)m)->net_ns : 0, dg = v ? v->nsec : 0;
-	if (m)
-		coco_stage_chain_free(m);
-	else if (v)
-		coco_stage_chain_free(v);
-	else if (fds)
-		coco_stage_chain_free(fds);
+	cocoimg_ctx *ctx = r->ctx;
+	coco_pipe pl;
+	coco_stage *s;
+	coco_meter_opts mo = layer_meter(r, j->d);
+	coco_pipe_init(&pl, ctx, NULL);
+	coco_pipe_push(&pl, coco_fd_stage_new(ctx, j->fd, j->what, &s), &s);
+	coco_pipe_push(&pl, coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what,
+	                                          coco_pipe_head(&pl), &s), &s);
+	coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);
+	uint64_t net = 0, dg = 0;
+	if (!coco_pipe_built(&pl)) {
+		coco_stage *m = coco_pipe_head(&pl);
+		coco_pipe_note(&pl, 0, r->src->ops->get_blob(r->src, j->d, m));
+		net = m->nsec;
+		dg = m->next->nsec;
+	}
+	int rc = coco_pipe_end(&pl);
 	pthread_mutex_lock(&r->mu);
 	r->st.network += net;
 	r->st.digest += dg;
@@ -221,7 +170,7 @@ static void *spool_main(void *arg)
 	r->spooling--;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
-	return NULL;
+	return rc;
 }
 
 /* Keep up to parallel-1 downloads of layers after `cur` running. */
@@ -242,13 +191,12 @@ static void start_spools(run *r, size_t cur)
 			break;
 		}
 		j->state = J_SPOOLING;
-		if (pthread_create(&j->th, NULL, spool_main, j)) {
+		if (coco_thread_start(&j->th, NULL, "spool", spool_main, j)) {
 			close(j->fd);
 			j->fd = -1;
 			j->state = J_IDLE;
 			break;
 		}
-		j->th_started = true;
 		r->spooling++;
 		r->next_spool++;
 	}
@@ -260,43 +208,50 @@ static void stop_spools(run *r)
 	__atomic_store_n(&r->abort, 1, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < r->n; i++) {
 		job *j = &r->jobs[i];
-		if (j->th_started)
-			pthread_join(j->th, NULL);
-		j->th_started = false;
+		coco_thread_join(&j->th);
 		if (j->fd >= 0)
 			close(j->fd);
 		j->fd = -1;
 	}
 }
 
-/* ---- one layer: producer thread + consumer ---- */
+/* ---- one layer: a pipeline in three sections ---- */
 
-typedef struct producer {
+/* Sections of a layer's pipeline, numbered from the source: on failure
+ * the lowest one's error is the layer's error (pipeline.h). */
+enum { SEC_FETCH = 0, SEC_DECOMPRESS = 1, SEC_APPLY = 2 };
+
+typedef struct layer_pipe {
 	run *run;
 	job *job;
-	coco_stage *head;
-	coco_ring *ring;
-	int rc;
-} producer;
+	coco_pipe pl;
+	coco_ring *ring;           /* fetch -> decompress (or apply) */
+	coco_ring *tar;            /* decompress -> apply; NULL: apply decompresses */
+	coco_stage *dec;           /* decrypt stage, for stats */
+	coco_stage *verify;
+	char *plain_mt;
+	coco_compression comp;
+	uint64_t decomp_ns;
+} layer_pipe;
 
-static void *producer_main(void *arg)
+/* Section 0: source -> meter -> verify -> [async -> decrypt] -> ring. */
+static int fetch_main(void *arg)
 {
-	producer *p = arg;
-	run *r = p->run;
+	layer_pipe *lp = arg;
+	run *r = lp->run;
+	job *j = lp->job;
+	coco_stage *head = coco_pipe_head(&lp->pl);
 	int rc;
-	if (p->job->state == J_SPOOLED) {
-		if (lseek(p->job->fd, 0, SEEK_SET) < 0)
-			rc = coco_seterr(r->ctx, COCOIMG_EIO, "%s: cannot rewind spool file: %s", p->job->what,
-			                 strerror(errno));
-		else
-			rc = coco_stage_pump_fd(p->head, p->job->fd, p->job->what);
-	} else {
-		rc = r->src->ops->get_blob(r->src, p->job->d, p->head);
-	}
+	if (j->state != J_SPOOLED)
+		rc = r->src->ops->get_blob(r->src, j->d, head);
+	else if (lseek(j->fd, 0, SEEK_SET) < 0)
+		rc = coco_seterr(r->ctx, COCOIMG_EIO, "%s: cannot rewind spool file: %s", j->what,
+		                 strerror(errno));
+	else
+		rc = coco_stage_pump_fd(head, j->fd, j->what);
 	if (rc)
-		coco_ring_abort(p->ring, rc);
-	p->rc = rc;
-	return NULL;
+		coco_ring_abort(lp->ring, rc);
+	return rc;
 }
 
 typedef struct ring_src {
@@ -317,64 +272,64 @@ static ssize_t ring_pull(void *arg, const unsigned char **data)
 	return n;
 }
 
-/*
- * Decompression thread (compressed layers): pulls the verified, decrypted
- * blob from the producer's ring and inflates straight into a second ring
- * that the applier reads as an uncompressed tar, so inflate, the tar
- * writer and the diff_id hasher each get a thread.  End of stream is only
- * passed on after the decompressor saw the end of its input, i.e. after
- * the producer's digest and HMAC checks passed.  On any failure (its own,
- * or the applier aborting the output ring) it drains its input, so the
- * producer can finish its checks (their errors explain a broken stream
- * best), then aborts the output ring.
- */
-typedef struct dthread {
-	run *run;
-	job *job;
-	coco_compression comp;
-	coco_ring *in, *out;
-	uint64_t nsec;
-	int rc;
-} dthread;
-
-static void *decomp_main(void *arg)
+/* Read a ring to its end (or abort), so its producer can finish. */
+static void ring_drain(ring_src *rs)
 {
-	dthread *t = arg;
-	ring_src rs = { t->in, false };
-	coco_decomp *dc = NULL;
-	int rc = coco_decomp_new(t->run->ctx, t->comp, ring_pull, &rs, t->job->what, &dc);
-	while (!rc) {
-		unsigned char *w;
-		ssize_t room = coco_ring_wbuf(t->out, &w);
-		if (room < 0) {
-			rc = (int)room;
-			break;
-		}
-		ssize_t n = coco_decomp_read(dc, w, (size_t)room);
-		if (n < 0)
-			rc = (int)n;
-		else if (n == 0)
-			break;
-		else
-			rc = coco_ring_commit(t->out, (size_t)n);
-	}
-	if (!rc)
-		rc = coco_stage_finish(coco_ring_stage(t->out));
-	if (rc) {
-		const unsigned char *d;
-		while (ring_pull(&rs, &d) > 0)
-			;
-		coco_ring_abort(t->out, rc);
-	}
-	if (rs.borrowed)
-		coco_ring_release(t->in);
-	t->nsec = dc ? coco_decomp_nsec(dc) : 0;
-	coco_decomp_free(dc);
-	t->rc = rc;
-	return NULL;
+	const unsigned char *d;
+	while (ring_pull(rs, &d) > 0)
+		;
+	if (rs->borrowed)
+		coco_ring_release(rs->ring);
+	rs->borrowed = false;
 }
 
-/* Apply layer j.  diff_id_out receives the computed diff_id. */
+/* Inflate from the pull source into the tar ring until the end. */
+static int inflate_into(layer_pipe *lp, coco_decomp *dc)
+{
+	for (;;) {
+		unsigned char *w;
+		ssize_t room = coco_ring_wbuf(lp->tar, &w);
+		if (room < 0)
+			return (int)room;
+		ssize_t n = coco_decomp_read(dc, w, (size_t)room);
+		if (n <= 0)
+			return n < 0 ? (int)n : coco_stage_finish(coco_ring_stage(lp->tar));
+		int rc = coco_ring_commit(lp->tar, (size_t)n);
+		if (rc)
+			return rc;
+	}
+}
+
+/*
+ * Section 1 (compressed layers): pulls the verified, decrypted blob from
+ * the fetch ring and inflates straight into the tar ring that the applier
+ * reads, so inflate, the tar writer and the diff_id hasher each get a
+ * thread.  End of stream is only passed on after the decompressor saw
+ * the end of its input, i.e. after the fetch section's digest and HMAC
+ * checks passed.  On any failure (its own, or the applier aborting the
+ * tar ring) it drains its input, so the fetch section can finish its
+ * checks (their errors explain a broken stream best), then aborts the
+ * tar ring.
+ */
+static int decompress_main(void *arg)
+{
+	layer_pipe *lp = arg;
+	ring_src rs = { lp->ring, false };
+	coco_decomp *dc = NULL;
+	int rc = coco_decomp_new(lp->run->ctx, lp->comp, ring_pull, &rs, lp->job->what, &dc);
+	if (!rc)
+		rc = inflate_into(lp, dc);
+	if (rc) {
+		ring_drain(&rs);
+		coco_ring_abort(lp->tar, rc);
+	}
+	if (rs.borrowed)
+		coco_ring_release(lp->ring);
+	lp->decomp_ns = dc ? coco_decomp_nsec(dc) : 0;
+	coco_decomp_free(dc);
+	return rc;
+}
+
 /* The decrypting stage of an encrypted layer: with the options opened by
  * the preflight when there are some, else unwrapped now. */
 static int decrypt_stage(run *r, job *j, coco_stage *next, coco_stage **dec, char **plain_mt)
@@ -387,140 +342,133 @@ static int decrypt_stage(run *r, job *j, coco_stage *next, coco_stage **dec, cha
 	return coco_layer_decrypt_stage_new(r->ctx, j->key, j->what, next, dec);
 }
 
-static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
-                    char diff_id_out[COCO_DIGEST_STRLEN])
+/* The fetch section's stages, from the ring back to the source. */
+static int build_fetch(layer_pipe *lp)
 {
+	run *r = lp->run;
+	job *j = lp->job;
 	cocoimg_ctx *ctx = r->ctx;
-	int rc = 0;
-	/* wait for a download of this layer that is under way */
+	coco_stage *s;
+	int rc = coco_pipe_ring(&lp->pl, RING_NBUFS, RING_BUFSZ, &lp->ring);
+	if (rc)
+		return rc;
+	s = coco_ring_stage(lp->ring);
+	coco_pipe_push(&lp->pl, 0, &s);
+	const char *mt = j->d->media_type;
+	if (coco_mt_is_encrypted(mt)) {
+		if (!r->kr)
+			return coco_seterr(ctx, COCOIMG_ENOKEY,
+			                   "%s is encrypted and no decryption key was given", j->what);
+		rc = decrypt_stage(r, j, coco_pipe_head(&lp->pl), &s, &lp->plain_mt);
+		if (coco_pipe_push(&lp->pl, rc, &s))
+			return rc;
+		lp->dec = s;
+		mt = lp->plain_mt;
+	}
+	lp->comp = coco_mt_compression(mt);
+	if (lp->comp == COCO_COMP_UNKNOWN)
+		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported media type %s", j->what,
+		                   mt);
+	/* encrypted: fetch + blob digest | HMAC + AES on another thread (or
+	 * all on one, if that thread cannot start) */
+	if (lp->dec && coco_async_stage_new(ctx, 0, RING_BUFSZ, coco_pipe_head(&lp->pl), &s) == 0)
+		coco_pipe_push(&lp->pl, 0, &s);
+	rc = coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what, coco_pipe_head(&lp->pl),
+	                           &s);
+	if (coco_pipe_push(&lp->pl, rc, &s))
+		return rc;
+	lp->verify = s;
+	coco_meter_opts mo = layer_meter(r, j->d);
+	return coco_pipe_push(&lp->pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&lp->pl), &s),
+	                      &s);
+}
+
+/* Start the threads: decompression (when it can have one) and fetch. */
+static int start_sections(layer_pipe *lp)
+{
+	if (lp->comp != COCO_COMP_NONE &&
+	    !coco_pipe_ring(&lp->pl, DRING_NBUFS, DRING_BUFSZ, &lp->tar) &&
+	    !coco_pipe_try_spawn(&lp->pl, SEC_DECOMPRESS, "decompress", decompress_main, lp))
+		lp->tar = NULL;
+	int rc = coco_pipe_spawn(&lp->pl, SEC_FETCH, "fetch", fetch_main, lp);
+	if (rc)
+		coco_pipe_abort(&lp->pl, rc);
+	return rc;
+}
+
+/* Section 2, on the caller's thread: the tar into the rootfs. */
+static int apply_section(layer_pipe *lp, coco_applier *ap, const char *diff_id,
+                         char diff_id_out[COCO_DIGEST_STRLEN], coco_apply_stats *ast)
+{
+	ring_src rs = { lp->tar ? lp->tar : lp->ring, false };
+	int rc = coco_applier_apply(ap, lp->tar ? COCO_COMP_NONE : lp->comp, ring_pull, &rs,
+	                            lp->job->what, diff_id, diff_id_out, ast);
+	if (rs.borrowed)
+		coco_ring_release(rs.ring);
+	rs.borrowed = false;
+	if (rc && lp->tar) {
+		/* the decompression section drains the fetch ring */
+		coco_ring_abort(lp->tar, COCOIMG_ECANCELLED);
+	} else if (rc) {
+		/* let the fetch section finish its checks: a digest or HMAC
+		 * failure explains a broken stream better than the tar error */
+		ring_drain(&rs);
+	}
+	return coco_pipe_note(&lp->pl, SEC_APPLY, rc);
+}
+
+static void add_layer_stats(layer_pipe *lp, const coco_apply_stats *ast)
+{
+	run *r = lp->run;
+	coco_stage *m = coco_pipe_head(&lp->pl);
+	pthread_mutex_lock(&r->mu);
+	r->st.network += m->nsec;
+	r->st.digest += lp->verify->nsec + ast->digest_ns;
+	r->st.decrypt += lp->dec ? lp->dec->nsec : 0;
+	r->st.decompress += ast->decompress_ns + lp->decomp_ns;
+	r->st.write += ast->write_ns;
+	r->st.blob_bytes += coco_meter_bytes(m);
+	r->st.tar_bytes += ast->tar_bytes;
+	r->st.entries += ast->entries;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Wait for a download of this layer that is under way; its result. */
+static int wait_spool(run *r, job *j)
+{
 	pthread_mutex_lock(&r->mu);
 	while (j->state == J_SPOOLING)
 		pthread_cond_wait(&r->cv, &r->mu);
 	pthread_mutex_unlock(&r->mu);
-	if (j->state == J_FAILED)
-		return j->rc;
+	return j->state == J_FAILED ? j->rc : 0;
+}
 
-	coco_ring *ring = NULL;
-	coco_stage *dec = NULL, *v = NULL, *m = NULL, *async = NULL;
-	char *plain_mt = NULL;
-	rc = coco_ring_new(ctx, RING_NBUFS, RING_BUFSZ, &ring);
+/* Apply layer j.  diff_id_out receives the computed diff_id. */
+static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
+                    char diff_id_out[COCO_DIGEST_STRLEN])
+{
+	int rc = wait_spool(r, j);
 	if (rc)
-		return coco_seterr(ctx, rc, "out of memory");
-	coco_stage *tail = coco_ring_stage(ring);
-	const char *mt = j->d->media_type;
-	if (coco_mt_is_encrypted(mt)) {
-		if (!r->kr) {
-			rc = coco_seterr(ctx, COCOIMG_ENOKEY, "%s is encrypted and no decryption key was given",
-			                 j->what);
-			goto out;
-		}
-		rc = decrypt_stage(r, j, tail, &dec, &plain_mt);
-		if (rc)
-			goto out;
-		tail = dec;
-		mt = plain_mt;
+		return rc;
+	layer_pipe lp = { .run = r, .job = j };
+	coco_pipe_init(&lp.pl, r->ctx, NULL);
+	rc = build_fetch(&lp);
+	if (!rc)
+		rc = start_sections(&lp);
+	if (!rc) {
+		coco_apply_stats ast;
+		memset(&ast, 0, sizeof(ast));
+		apply_section(&lp, ap, diff_id, diff_id_out, &ast);
+		coco_pipe_wait(&lp.pl);
+		add_layer_stats(&lp, &ast);
 	}
-	coco_compression comp = coco_mt_compression(mt);
-	if (comp == COCO_COMP_UNKNOWN) {
-		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported media type %s", j->what, mt);
-		goto out;
-	}
-	/* encrypted: fetch + blob digest | HMAC + AES on another thread */
-	if (dec && coco_async_stage_new(ctx, 0, RING_BUFSZ, dec, &async) == 0)
-		tail = async;
-	rc = coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what, tail, &v);
-	if (rc)
-		goto out;
-	rc = meter_new(r, j->d, v, &m);
-	if (rc)
-		goto out;
-
-	/* compressed: a decompression thread between the rings */
-	dthread dt = { r, j, comp, ring, NULL, 0, 0 };
-	bool dthreaded = false;
-	pthread_t dth;
-	if (comp != COCO_COMP_NONE && !coco_ring_new(ctx, DRING_NBUFS, DRING_BUFSZ, &dt.out)) {
-		if (pthread_create(&dth, NULL, decomp_main, &dt) == 0) {
-			dthreaded = true;
-		} else {
-			coco_ring_free(dt.out);
-			dt.out = NULL;
-		}
-	}
-	producer p = { r, j, m, ring, 0 };
-	pthread_t th;
-	if (pthread_create(&th, NULL, producer_main, &p)) {
-		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "cannot start a thread");
-		if (dthreaded) {
-			coco_ring_abort(ring, rc);
-			pthread_join(dth, NULL);
-			coco_ring_free(dt.out);
-		}
-		goto out;
-	}
-	coco_ring *aring = dthreaded ? dt.out : ring;
-	ring_src rs = { aring, false };
-	coco_apply_stats ast;
-	memset(&ast, 0, sizeof(ast));
-	rc = coco_applier_apply(ap, dthreaded ? COCO_COMP_NONE : comp, ring_pull, &rs, j->what,
-	                        diff_id, diff_id_out, &ast);
-	if (rs.borrowed)
-		coco_ring_release(aring);
-	if (rc && dthreaded) {
-		/* the decompression thread drains the producer's ring */
-		coco_ring_abort(dt.out, COCOIMG_ECANCELLED);
-	} else if (rc) {
-		/* let the producer finish its checks: a digest or HMAC failure
-		 * explains a broken stream better than the tar error does */
-		const unsigned char *d;
-		rs.borrowed = false;
-		while (ring_pull(&rs, &d) > 0)
-			;
-		if (rs.borrowed)
-			coco_ring_release(ring);
-	}
-	if (dthreaded) {
-		pthread_join(dth, NULL);
-		coco_ring_free(dt.out);
-		ast.decompress_ns += dt.nsec;
-		/* a decompression error is the layer's error (the applier
-		 * only saw its pull fail) */
-		if (dt.rc && dt.rc != COCOIMG_ECANCELLED && (!rc || rc == COCOIMG_ECANCELLED ||
-		                                             rc == dt.rc))
-			rc = dt.rc;
-	}
-	pthread_join(th, NULL);
-	if (p.rc && p.rc != COCOIMG_ECANCELLED)
-		rc = p.rc;
-	else if (!rc && p.rc)
-		rc = p.rc;
-
-	pthread_mutex_lock(&r->mu);
-	r->st.network += ((meter *)m)->net_ns;
-	r->st.digest += v->nsec + ast.digest_ns;
-	r->st.decrypt += dec ? dec->nsec : 0;
-	r->st.decompress += ast.decompress_ns;
-	r->st.write += ast.write_ns;
-	r->st.blob_bytes += ((meter *)m)->done;
-	r->st.tar_bytes += ast.tar_bytes;
-	r->st.entries += ast.entries;
-	pthread_mutex_unlock(&r->mu);
-out:
-	if (m)
-		coco_stage_chain_free(m);
-	else if (v)
-		coco_stage_chain_free(v);
-	else if (async)
-		coco_stage_chain_free(async);
-	else if (dec)
-		coco_stage_chain_free(dec);
-	coco_ring_free(ring);
-	free(plain_mt);
+	int prc = coco_pipe_end(&lp.pl);
+	free(lp.plain_mt);
 	if (j->fd >= 0) {
 		close(j->fd);
 		j->fd = -1;
 	}
-	return rc;
+	return rc ? rc : prc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,7 +1,9 @@
-/* Stage plumbing: verify, memory and fd sinks, pumps, and the thread ring. */
+/* Stage plumbing: the generic stage object, verify, memory and fd sinks,
+ * pumps, the thread ring, the async split point and the meter. */
 #include "base.h"
 #include "digest.h"
 #include "stream.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -9,11 +11,42 @@
 #include <string.h>
 #include <unistd.h>
 
+void coco_stage_init(coco_stage *s, cocoimg_ctx *ctx, const coco_stage_type *type,
+                     coco_stage *next)
+{
+	s->type = type;
+	s->next = next;
+	s->ctx = ctx;
+	s->name = type->name;
+	s->nsec = 0;
+}
+
+void *coco_stage_new(cocoimg_ctx *ctx, const coco_stage_type *type, coco_stage *next)
+{
+	coco_stage *s = calloc(1, type->size);
+	if (s)
+		coco_stage_init(s, ctx, type, next);
+	return s;
+}
+
+void coco_stage_free(coco_stage *s)
+{
+	if (!s)
+		return;
+	const coco_stage_type *t = s->type;
+	if (t->destroy)
+		t->destroy(s);
+	if (t->size)
+		free(s);
+}
+
+int coco_stage_nop_finish(coco_stage *s) { return coco_stage_finish_next(s); }
+
 void coco_stage_chain_free(coco_stage *s)
 {
 	while (s) {
 		coco_stage *n = s->next;
-		s->destroy(s);
+		coco_stage_free(s);
 		s = n;
 	}
 }
@@ -43,7 +76,7 @@ static int verify_write(coco_stage *s, const unsigned char *b, size_t n)
 	s->nsec += coco_now_ns() - t0;
 	if (rc)
 		return coco_seterr(s->ctx, rc, "%s: digest failed", v->what);
-	return s->next ? coco_stage_write(s->next, b, n) : 0;
+	return coco_stage_forward(s, b, n);
 }
 
 static int verify_finish(coco_stage *s)
@@ -58,7 +91,7 @@ static int verify_finish(coco_stage *s)
 	if (v->expected && strcmp(v->expected, v->result))
 		return coco_seterr(s->ctx, COCOIMG_EDIGEST, "%s: digest mismatch: expected %s, got %s",
 		                   v->what, v->expected, v->result);
-	return s->next ? coco_stage_finish(s->next) : 0;
+	return coco_stage_finish_next(s);
 }
 
 static void verify_destroy(coco_stage *s)
@@ -67,8 +100,15 @@ static void verify_destroy(coco_stage *s)
 	coco_digest_free(&v->dg);
 	free(v->expected);
 	free(v->what);
-	free(v);
 }
+
+static const coco_stage_type verify_type = {
+	.name = "digest",
+	.size = sizeof(verify_stage),
+	.write = verify_write,
+	.finish = verify_finish,
+	.destroy = verify_destroy,
+};
 
 int coco_verify_stage_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
                           const char *what, coco_stage *next, coco_stage **out)
@@ -77,21 +117,15 @@ int coco_verify_stage_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t
 	if (expected_digest && coco_digest_validate(expected_digest, &alg))
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: malformed digest \"%s\"",
 		                   what ? what : "blob", expected_digest);
-	verify_stage *v = calloc(1, sizeof(*v));
+	verify_stage *v = coco_stage_new(ctx, &verify_type, next);
 	if (!v)
-		return COCOIMG_ENOMEM;
-	v->base.write = verify_write;
-	v->base.finish = verify_finish;
-	v->base.destroy = verify_destroy;
-	v->base.next = next;
-	v->base.ctx = ctx;
-	v->base.name = "digest";
+		return coco_oom(ctx);
 	v->expected = coco_strdup(expected_digest);
 	v->expected_size = expected_size;
 	v->what = coco_strdup(what ? what : "blob");
 	if (coco_digest_init(&v->dg, alg) || (expected_digest && !v->expected) || !v->what) {
-		verify_destroy(&v->base);
-		return COCOIMG_ENOMEM;
+		coco_stage_free(&v->base);
+		return coco_oom(ctx);
 	}
 	*out = &v->base;
 	return 0;
@@ -125,20 +159,19 @@ static int buf_write(coco_stage *s, const unsigned char *b, size_t n)
 	return 0;
 }
 
-static int nop_finish(coco_stage *s) { return s->next ? coco_stage_finish(s->next) : 0; }
-static void free_destroy(coco_stage *s) { free(s); }
+static const coco_stage_type buf_type = {
+	.name = "memory",
+	.size = sizeof(buf_stage),
+	.write = buf_write,
+	.finish = coco_stage_nop_finish,
+};
 
 int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code,
                        coco_stage **out)
 {
-	buf_stage *m = calloc(1, sizeof(*m));
+	buf_stage *m = coco_stage_new(ctx, &buf_type, NULL);
 	if (!m)
-		return COCOIMG_ENOMEM;
-	m->base.write = buf_write;
-	m->base.finish = nop_finish;
-	m->base.destroy = free_destroy;
-	m->base.ctx = ctx;
-	m->base.name = "memory";
+		return coco_oom(ctx);
 	m->buf = buf;
 	m->max = max;
 	m->err = err_code;
@@ -172,22 +205,21 @@ static int fd_write(coco_stage *s, const unsigned char *b, size_t n)
 	return 0;
 }
 
-static void fd_destroy(coco_stage *s)
-{
-	free(((fd_stage *)s)->path);
-	free(s);
-}
+static void fd_destroy(coco_stage *s) { free(((fd_stage *)s)->path); }
+
+static const coco_stage_type fd_type = {
+	.name = "write",
+	.size = sizeof(fd_stage),
+	.write = fd_write,
+	.finish = coco_stage_nop_finish,
+	.destroy = fd_destroy,
+};
 
 int coco_fd_stage_new(cocoimg_ctx *ctx, int fd, const char *path, coco_stage **out)
 {
-	fd_stage *f = calloc(1, sizeof(*f));
+	fd_stage *f = coco_stage_new(ctx, &fd_type, NULL);
 	if (!f)
-		return COCOIMG_ENOMEM;
-	f->base.write = fd_write;
-	f->base.finish = nop_finish;
-	f->base.destroy = fd_destroy;
-	f->base.ctx = ctx;
-	f->base.name = "write";
+		return coco_oom(ctx);
 	f->fd = fd;
 	f->path = coco_strdup(path ? path : "output");
 	*out = &f->base;
@@ -198,7 +230,7 @@ int coco_stage_pump_fd(coco_stage *s, int fd, const char *path)
 {
 	unsigned char *buf = malloc(COCO_BUFSZ);
 	if (!buf)
-		return COCOIMG_ENOMEM;
+		return coco_oom(s->ctx);
 	int rc = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, COCO_BUFSZ);
@@ -313,13 +345,19 @@ static int ring_finish(coco_stage *s)
 	return rc;
 }
 
-static void ring_stage_destroy(coco_stage *s) { (void)s; }
+/* the producer side lives inside the ring: coco_ring_free() frees it */
+static const coco_stage_type ring_stage_type = {
+	.name = "ring",
+	.size = 0,
+	.write = ring_write,
+	.finish = ring_finish,
+};
 
 int coco_ring_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_ring **out)
 {
 	coco_ring *r = calloc(1, sizeof(*r));
 	if (!r)
-		return COCOIMG_ENOMEM;
+		return coco_oom(ctx);
 	if (nbufs < 2)
 		nbufs = 2;
 	r->nbufs = nbufs;
@@ -330,23 +368,19 @@ int coco_ring_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_ring **out)
 		free(r->bufs);
 		free(r->lens);
 		free(r);
-		return COCOIMG_ENOMEM;
+		return coco_oom(ctx);
 	}
 	for (size_t i = 0; i < nbufs; i++) {
 		r->bufs[i] = malloc(bufsz);
 		if (!r->bufs[i]) {
 			r->nbufs = i;
 			coco_ring_free(r);
-			return COCOIMG_ENOMEM;
+			return coco_oom(ctx);
 		}
 	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	r->stage.write = ring_write;
-	r->stage.finish = ring_finish;
-	r->stage.destroy = ring_stage_destroy;
-	r->stage.ctx = ctx;
-	r->stage.name = "ring";
+	coco_stage_init(&r->stage, ctx, &ring_stage_type, NULL);
 	*out = r;
 	return 0;
 }
@@ -480,36 +514,28 @@ void coco_ring_free(coco_ring *r)
 typedef struct {
 	coco_stage base;
 	coco_ring *ring;
-	pthread_t th;
-	bool started;
-	int rc;                    /* worker result */
+	coco_thread worker;
 } async_stage;
 
-static void *async_main(void *arg)
+static int async_main(void *arg)
 {
 	async_stage *a = arg;
-	coco_stage *next = a->base.next;
 	int rc = 0;
 	for (;;) {
 		const unsigned char *d;
 		ssize_t n = coco_ring_borrow(a->ring, &d);
-		if (n < 0) {
-			rc = (int)n;
+		if (n <= 0) {
+			rc = n < 0 ? (int)n : coco_stage_finish_next(&a->base);
 			break;
 		}
-		if (n == 0) {
-			rc = next ? coco_stage_finish(next) : 0;
-			break;
-		}
-		rc = next ? coco_stage_write(next, d, (size_t)n) : 0;
+		rc = coco_stage_forward(&a->base, d, (size_t)n);
 		coco_ring_release(a->ring);
 		if (rc)
 			break;
 	}
 	if (rc)
 		coco_ring_abort(a->ring, rc);
-	a->rc = rc;
-	return NULL;
+	return rc;
 }
 
 static int async_write(coco_stage *s, const unsigned char *b, size_t n)
@@ -521,15 +547,6 @@ static int async_write(coco_stage *s, const unsigned char *b, size_t n)
 	return rc;
 }
 
-static int async_join(async_stage *a)
-{
-	if (a->started) {
-		pthread_join(a->th, NULL);
-		a->started = false;
-	}
-	return a->rc;
-}
-
 static int async_finish(coco_stage *s)
 {
 	async_stage *a = (async_stage *)s;
@@ -537,7 +554,7 @@ static int async_finish(coco_stage *s)
 	int rc = coco_stage_finish(coco_ring_stage(a->ring));
 	if (rc)
 		coco_ring_abort(a->ring, rc);
-	int wrc = async_join(a);
+	int wrc = coco_thread_join(&a->worker);
 	s->nsec += coco_now_ns() - t0;
 	/* the worker's own error explains more than the ring's abort code */
 	return wrc ? wrc : rc;
@@ -546,13 +563,20 @@ static int async_finish(coco_stage *s)
 static void async_destroy(coco_stage *s)
 {
 	async_stage *a = (async_stage *)s;
-	if (a->started) {
+	if (a->worker.started) {
 		coco_ring_abort(a->ring, COCOIMG_ECANCELLED);
-		async_join(a);
+		coco_thread_join(&a->worker);
 	}
 	coco_ring_free(a->ring);
-	free(a);
 }
+
+static const coco_stage_type async_type = {
+	.name = "async",
+	.size = sizeof(async_stage),
+	.write = async_write,
+	.finish = async_finish,
+	.destroy = async_destroy,
+};
 
 int coco_cpus_usable(void)
 {
@@ -573,44 +597,30 @@ static int pass_write(coco_stage *s, const unsigned char *b, size_t n)
 	return coco_stage_write(s->next, b, n);
 }
 
-static int pass_finish(coco_stage *s) { return coco_stage_finish(s->next); }
+static const coco_stage_type pass_type = {
+	.name = "async",
+	.size = sizeof(coco_stage),
+	.write = pass_write,
+	.finish = coco_stage_nop_finish,
+};
 
 int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
                          coco_stage **out)
 {
 	if (coco_cpus_usable() < 2) {
-		coco_stage *p = calloc(1, sizeof(*p));
-		if (!p)
-			return COCOIMG_ENOMEM;
-		p->write = pass_write;
-		p->finish = pass_finish;
-		p->destroy = free_destroy;
-		p->next = next;
-		p->ctx = ctx;
-		p->name = "async";
-		*out = p;
-		return 0;
+		*out = coco_stage_new(ctx, &pass_type, next);
+		return *out ? 0 : COCOIMG_ENOMEM;
 	}
-	async_stage *a = calloc(1, sizeof(*a));
+	async_stage *a = coco_stage_new(ctx, &async_type, next);
 	if (!a)
-		return COCOIMG_ENOMEM;
+		return coco_oom(ctx);
 	int rc = coco_ring_new(ctx, nbufs ? nbufs : 4, bufsz ? bufsz : COCO_BUFSZ, &a->ring);
+	if (!rc)
+		rc = coco_thread_start(&a->worker, ctx, "async", async_main, a);
 	if (rc) {
-		free(a);
+		coco_stage_free(&a->base);
 		return rc;
 	}
-	a->base.write = async_write;
-	a->base.finish = async_finish;
-	a->base.destroy = async_destroy;
-	a->base.next = next;
-	a->base.ctx = ctx;
-	a->base.name = "async";
-	if (pthread_create(&a->th, NULL, async_main, a)) {
-		coco_ring_free(a->ring);
-		free(a);
-		return coco_seterr(ctx, COCOIMG_EINTERNAL, "cannot start a thread");
-	}
-	a->started = true;
 	*out = &a->base;
 	return 0;
 }
@@ -619,14 +629,32 @@ int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stag
 
 typedef struct {
 	coco_stage base;
+	coco_meter_opts o;
 	uint64_t t_last;
+	uint64_t done, reported;
 } meter_stage;
+
+static int meter_progress(meter_stage *m, int finished)
+{
+	if (!m->o.what)
+		return 0;
+	m->reported = m->done;
+	return coco_progress(m->base.ctx, m->o.what, m->o.digest, m->done,
+	                     m->o.total > 0 ? (uint64_t)m->o.total : 0, finished);
+}
 
 static int meter_write(coco_stage *s, const unsigned char *b, size_t n)
 {
 	meter_stage *m = (meter_stage *)s;
 	s->nsec += coco_now_ns() - m->t_last;
-	int rc = s->next ? coco_stage_write(s->next, b, n) : 0;
+	if (m->o.cancel && __atomic_load_n(m->o.cancel, __ATOMIC_ACQUIRE))
+		return COCOIMG_ECANCELLED;
+	m->done += n;
+	int rc = 0;
+	if (m->done - m->reported >= m->o.step)
+		rc = meter_progress(m, 0);
+	if (!rc)
+		rc = coco_stage_forward(s, b, n);
 	m->t_last = coco_now_ns();
 	return rc;
 }
@@ -635,23 +663,31 @@ static int meter_finish(coco_stage *s)
 {
 	meter_stage *m = (meter_stage *)s;
 	s->nsec += coco_now_ns() - m->t_last;
-	int rc = s->next ? coco_stage_finish(s->next) : 0;
+	int rc = coco_stage_finish_next(s);
+	if (!rc)
+		rc = meter_progress(m, 1);
 	m->t_last = coco_now_ns();
 	return rc;
 }
 
-int coco_meter_stage_new(cocoimg_ctx *ctx, coco_stage *next, coco_stage **out)
+static const coco_stage_type meter_type = {
+	.name = "network",
+	.size = sizeof(meter_stage),
+	.write = meter_write,
+	.finish = meter_finish,
+};
+
+int coco_meter_stage_new(cocoimg_ctx *ctx, const coco_meter_opts *o, coco_stage *next,
+                         coco_stage **out)
 {
-	meter_stage *m = calloc(1, sizeof(*m));
+	meter_stage *m = coco_stage_new(ctx, &meter_type, next);
 	if (!m)
-		return COCOIMG_ENOMEM;
-	m->base.write = meter_write;
-	m->base.finish = meter_finish;
-	m->base.destroy = free_destroy;
-	m->base.next = next;
-	m->base.ctx = ctx;
-	m->base.name = "network";
+		return coco_oom(ctx);
+	if (o)
+		m->o = *o;
 	m->t_last = coco_now_ns();
 	*out = &m->base;
 	return 0;
 }
+
+uint64_t coco_meter_bytes(const coco_stage *s) { return ((const meter_stage *)s)->done; }

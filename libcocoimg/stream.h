@@ -1,6 +1,6 @@
 /*
- * Stages: push-style streaming of bytes through a chain (write, finish,
- * destroy), the standard stages (verify, memory, fd, async split, meter)
+ * Stages: push-style streaming of bytes through a chain (stage types with
+ * write, finish, destroy), the standard stages (verify, memory, fd, async split, meter)
  * and the buffer ring between threads (stream.c).  Every module may
  * include it.  Not installed.
  */
@@ -16,26 +16,59 @@
 /*
  * A stage receives bytes with write() and end-of-stream with finish().
  * A stage that transforms bytes forwards them to `next` itself; finish()
- * must call the next stage's finish.  destroy() frees the stage only (not
- * next).  Errors are recorded on ctx and returned as negative codes.
- * After an error no further calls are made except destroy().
+ * must call the next stage's finish.  Errors are recorded on ctx and
+ * returned as negative codes.  After an error no further calls are made
+ * except coco_stage_free().
+ *
+ * Each kind of stage is one `static const coco_stage_type`; its objects
+ * are structs that start with a coco_stage and are allocated by
+ * coco_stage_new() (type->size bytes, zeroed).  destroy (NULL: nothing to
+ * do) releases what the stage holds; coco_stage_free() then frees the
+ * object.  A type with size 0 describes a stage embedded in another
+ * object (the ring's producer side): set up with coco_stage_init(), never
+ * freed by coco_stage_free().
  */
 typedef struct coco_stage coco_stage;
-struct coco_stage {
+typedef struct coco_stage_type {
+	const char *name;          /* for --stats: "digest", "decrypt", ... */
+	size_t size;               /* sizeof the kind's struct; 0 = embedded */
 	int (*write)(coco_stage *s, const unsigned char *buf, size_t len);
 	int (*finish)(coco_stage *s);
 	void (*destroy)(coco_stage *s);
+} coco_stage_type;
+
+struct coco_stage {
+	const coco_stage_type *type;
 	coco_stage *next;
 	cocoimg_ctx *ctx;
-	const char *name;          /* for --stats: "digest", "decrypt", ... */
+	const char *name;          /* type->name, for stats readers */
 	uint64_t nsec;             /* time spent in this stage's own work */
 };
 
+/* A zeroed stage of `type` in front of next (may be NULL: a sink), or
+ * NULL when out of memory (nothing recorded: callers return coco_oom). */
+void *coco_stage_new(cocoimg_ctx *ctx, const coco_stage_type *type, coco_stage *next);
+void coco_stage_init(coco_stage *s, cocoimg_ctx *ctx, const coco_stage_type *type,
+                     coco_stage *next);
+/* Destroy one stage (not next). NULL-safe. */
+void coco_stage_free(coco_stage *s);
+
 static inline int coco_stage_write(coco_stage *s, const unsigned char *b, size_t n)
 {
-	return n ? s->write(s, b, n) : 0;
+	return n ? s->type->write(s, b, n) : 0;
 }
-static inline int coco_stage_finish(coco_stage *s) { return s->finish(s); }
+static inline int coco_stage_finish(coco_stage *s) { return s->type->finish(s); }
+/* Pass bytes / end of stream on to s->next (nothing when s is a sink). */
+static inline int coco_stage_forward(coco_stage *s, const unsigned char *b, size_t n)
+{
+	return s->next ? coco_stage_write(s->next, b, n) : 0;
+}
+static inline int coco_stage_finish_next(coco_stage *s)
+{
+	return s->next ? coco_stage_finish(s->next) : 0;
+}
+/* A finish() for stages with nothing to conclude. */
+int coco_stage_nop_finish(coco_stage *s);
 /* Destroy s and every stage after it. NULL-safe. */
 void coco_stage_chain_free(coco_stage *s);
 
@@ -109,10 +142,24 @@ int coco_cpus_usable(void);
 
 /*
  * Meter stage: passes bytes through; its nsec counts the time spent
- * outside next's write()/finish() since it was created, i.e. the time its
- * caller took to produce the bytes (the source: network or file reads).
- * Named "network".
+ * outside next's write()/finish() and the progress callback since it was
+ * created, i.e. the time its caller took to produce the bytes (the
+ * source: network or file reads).  Named "network".  With options (NULL:
+ * none) it also reports progress for (what, digest, total) every `step`
+ * bytes (0: every write) and once more after a successful finish, and
+ * stops with COCOIMG_ECANCELLED once *cancel (read atomically) is set.
+ * The strings are borrowed for the life of the stage.
  */
-int coco_meter_stage_new(cocoimg_ctx *ctx, coco_stage *next, coco_stage **out);
+typedef struct coco_meter_opts {
+	const char *what;          /* progress kind ("layer", "config"); NULL: no progress */
+	const char *digest;
+	int64_t total;             /* < 0 or 0: unknown */
+	uint64_t step;
+	const int *cancel;
+} coco_meter_opts;
+int coco_meter_stage_new(cocoimg_ctx *ctx, const coco_meter_opts *o, coco_stage *next,
+                         coco_stage **out);
+/* Bytes that went through a meter stage. */
+uint64_t coco_meter_bytes(const coco_stage *meter);
 
 #endif

@@ -16,22 +16,14 @@
 /* put_blob sinks                                                      */
 /* ------------------------------------------------------------------ */
 
-#define BLOB_SINK_MAGIC 0x626c6f62u
-
 typedef struct {
 	coco_stage base;           /* base.next = the verify stage */
-	unsigned magic;
 	const coco_blob_sink_ops *ops;
 	void *arg;
 	bool committed;
 	char digest[COCO_DIGEST_STRLEN];
 	uint64_t size;
 } blob_sink;
-
-static int sink_write(coco_stage *s, const unsigned char *b, size_t n)
-{
-	return coco_stage_write(s->next, b, n);
-}
 
 static int sink_finish(coco_stage *s)
 {
@@ -53,30 +45,30 @@ static void sink_destroy(coco_stage *s)
 		k->ops->discard(k->arg);
 	if (k->ops->release)
 		k->ops->release(k->arg);
-	free(k);
 }
+
+static const coco_stage_type blob_sink_type = {
+	.name = "sink",
+	.size = sizeof(blob_sink),
+	.write = coco_stage_forward,
+	.finish = sink_finish,
+	.destroy = sink_destroy,
+};
 
 int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
                        const char *what, coco_stage *inner, const coco_blob_sink_ops *ops, void *arg,
                        coco_stage **out)
 {
 	*out = NULL;
-	blob_sink *k = calloc(1, sizeof(*k));
-	if (!k)
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 	coco_stage *v;
 	int rc = coco_verify_stage_new(ctx, expected_digest, expected_size, what, inner, &v);
-	if (rc) {
-		free(k);
+	if (rc)
 		return rc;
+	blob_sink *k = coco_stage_new(ctx, &blob_sink_type, v);
+	if (!k) {
+		coco_stage_free(v);
+		return coco_oom(ctx);
 	}
-	k->base.write = sink_write;
-	k->base.finish = sink_finish;
-	k->base.destroy = sink_destroy;
-	k->base.next = v;
-	k->base.ctx = ctx;
-	k->base.name = "sink";
-	k->magic = BLOB_SINK_MAGIC;
 	k->ops = ops;
 	k->arg = arg;
 	*out = &k->base;
@@ -86,7 +78,7 @@ int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t ex
 void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN], uint64_t *size)
 {
 	blob_sink *k = (blob_sink *)sink;
-	if (k->magic != BLOB_SINK_MAGIC || !k->committed) {
+	if (sink->type != &blob_sink_type || !k->committed) {
 		if (digest)
 			digest[0] = 0;
 		if (size)

@@ -12,6 +12,7 @@
 #include "../base.h"
 #include "../json.h"
 #include "../oci/oci.h"
+#include "../pipeline.h"
 #include "../stream.h"
 
 #include <openssl/evp.h>
@@ -205,7 +206,7 @@ bool coco_keyring_has_recipients(const cocoimg_keyring *kr);
  * What happens to one layer: crypt/ decides and computes, the operation
  * (image_crypt.c) moves the bytes.  Encrypt and decrypt are
  *   coco_crypt_*_begin -> the operation opens the destination sink ->
- *   coco_crypt_chain_new -> the operation streams the source blob into
+ *   coco_crypt_chain_build -> the operation streams the source blob into
  *   the chain -> coco_crypt_layer_done with what the sink stored.
  */
 typedef enum coco_crypt_action {
@@ -238,13 +239,12 @@ int coco_crypt_encrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_d
 int coco_crypt_decrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_desc *in,
                              const char *what, coco_crypt_layer **out);
 /*
- * The stage chain from the source blob to sink: size + digest check of
- * the source bytes, then the cipher, with two thread split points.  Takes
- * sink (freed on failure); *head is the chain to feed and to free
- * (coco_stage_chain_free) after coco_crypt_layer_done.
+ * The stages from the source blob to the sink already in pl: size +
+ * digest check of the source bytes, then the cipher, with two thread
+ * split points.  The pipeline owns them; the source writes into its head.
+ * Returns the first constructor error (the pipeline keeps what was built).
  */
-int coco_crypt_chain_new(cocoimg_ctx *ctx, coco_crypt_layer *l, coco_stage *sink,
-                         coco_stage **head);
+int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl);
 /*
  * After the chain finished and the sink stored digest/size: the new
  * descriptor (*out_desc, new reference; media type with or without

@@ -220,7 +220,7 @@ static int layer_write(coco_stage *s, const unsigned char *b, size_t n)
 		if (!l->decrypt && !EVP_MAC_update(l->mac, l->buf, chunk))
 			goto fail;
 		s->nsec += coco_now_ns() - t0;
-		int rc = s->next ? coco_stage_write(s->next, l->buf, chunk) : 0;
+		int rc = coco_stage_forward(s, l->buf, chunk);
 		if (rc)
 			return rc;
 		b += chunk;
@@ -241,7 +241,7 @@ static int layer_finish(coco_stage *s)
 		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
 		                   "%s: HMAC mismatch: the encrypted layer was modified or the "
 		                   "layer key is wrong", l->what);
-	return s->next ? coco_stage_finish(s->next) : 0;
+	return coco_stage_finish_next(s);
 }
 
 static void layer_destroy(coco_stage *s)
@@ -252,9 +252,25 @@ static void layer_destroy(coco_stage *s)
 	if (l->buf)
 		coco_free_secret(l->buf, l->bufsz);
 	free(l->what);
+	/* keys, nonce and HMAC state; the stage header goes with them */
 	coco_wipe(l, sizeof(*l));
-	free(l);
 }
+
+static const coco_stage_type encrypt_type = {
+	.name = "encrypt",
+	.size = sizeof(layer_stage),
+	.write = layer_write,
+	.finish = layer_finish,
+	.destroy = layer_destroy,
+};
+
+static const coco_stage_type decrypt_type = {
+	.name = "decrypt",
+	.size = sizeof(layer_stage),
+	.write = layer_write,
+	.finish = layer_finish,
+	.destroy = layer_destroy,
+};
 
 void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32])
 {
@@ -267,15 +283,9 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 	if (!o->have_symkey || !o->have_nonce)
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: layer options lack %s",
 		                   what ? what : "layer", o->have_symkey ? "a nonce" : "a key");
-	layer_stage *l = calloc(1, sizeof(*l));
+	layer_stage *l = coco_stage_new(ctx, decrypt ? &decrypt_type : &encrypt_type, next);
 	if (!l)
 		return coco_oom(ctx);
-	l->base.write = layer_write;
-	l->base.finish = layer_finish;
-	l->base.destroy = layer_destroy;
-	l->base.next = next;
-	l->base.ctx = ctx;
-	l->base.name = decrypt ? "decrypt" : "encrypt";
 	l->decrypt = decrypt;
 	l->bufsz = COCO_BUFSZ;
 	l->buf = malloc(l->bufsz);
@@ -290,7 +300,7 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 		EVP_MAC_free(mac);
 	}
 	if (!l->buf || !l->what || !l->cipher || !l->mac) {
-		layer_destroy(&l->base);
+		coco_stage_free(&l->base);
 		return coco_oom(ctx);
 	}
 	char md[] = "SHA256";
@@ -301,7 +311,7 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 	if (!EVP_MAC_init(l->mac, o->symkey, 32, params) ||
 	    !EVP_CipherInit_ex(l->cipher, EVP_aes_256_ctr(), NULL, o->symkey, o->nonce,
 	                       decrypt ? 0 : 1)) {
-		layer_destroy(&l->base);
+		coco_stage_free(&l->base);
 		return coco_seterr(ctx, COCOIMG_EINTERNAL, "cannot set up the layer cipher");
 	}
 	*out = &l->base;

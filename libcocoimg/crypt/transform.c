@@ -447,40 +447,20 @@ int coco_crypt_decrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_d
  * points put the three sha256-class passes (source digest, HMAC, output
  * digest) on three threads, so two cores share them.
  */
-int coco_crypt_chain_new(cocoimg_ctx *ctx, coco_crypt_layer *l, coco_stage *sink,
-                         coco_stage **head)
+int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl)
 {
-	*head = NULL;
-	coco_stage *a2 = NULL, *cipher = NULL, *a1 = NULL, *v = NULL, *m = NULL;
-	int rc = coco_async_stage_new(ctx, 0, 0, sink, &a2);
-	if (rc) {
-		coco_stage_chain_free(sink);
-		return rc;
-	}
-	rc = l->encrypt ? coco_layer_encrypt_stage_new(ctx, &l->o, a2, &cipher)
-	                : coco_layer_decrypt_stage_new(ctx, &l->o, l->what, a2, &cipher);
-	if (rc) {
-		coco_stage_chain_free(a2);
-		return rc;
-	}
-	rc = coco_async_stage_new(ctx, 0, 0, cipher, &a1);
-	if (rc) {
-		coco_stage_chain_free(cipher);
-		return rc;
-	}
-	rc = coco_verify_stage_new(ctx, l->in->digest, l->in->size, l->what, a1, &v);
-	if (rc) {
-		coco_stage_chain_free(a1);
-		return rc;
-	}
-	rc = coco_meter_stage_new(ctx, v, &m);
-	if (rc) {
-		coco_stage_chain_free(v);
-		return rc;
-	}
-	l->cipher = cipher;
-	*head = m;
-	return 0;
+	cocoimg_ctx *ctx = pl->ctx;
+	coco_stage *s;
+	coco_pipe_push(pl, coco_async_stage_new(ctx, 0, 0, coco_pipe_head(pl), &s), &s);
+	int rc = l->encrypt ? coco_layer_encrypt_stage_new(ctx, &l->o, coco_pipe_head(pl), &s)
+	                    : coco_layer_decrypt_stage_new(ctx, &l->o, l->what, coco_pipe_head(pl), &s);
+	if (!coco_pipe_push(pl, rc, &s))
+		l->cipher = s;
+	coco_pipe_push(pl, coco_async_stage_new(ctx, 0, 0, coco_pipe_head(pl), &s), &s);
+	coco_pipe_push(pl, coco_verify_stage_new(ctx, l->in->digest, l->in->size, l->what,
+	                                         coco_pipe_head(pl), &s), &s);
+	coco_pipe_push(pl, coco_meter_stage_new(ctx, NULL, coco_pipe_head(pl), &s), &s);
+	return coco_pipe_built(pl);
 }
 
 /* Encrypted layer written: public options (with the HMAC the cipher

@@ -336,8 +336,15 @@ static void up_destroy(coco_stage *s)
 	coco_buf_free(&u->buf);
 	free(u->loc);
 	pthread_mutex_destroy(&u->mu);
-	free(u);
 }
+
+static const coco_stage_type up_type = {
+	.name = "upload",
+	.size = sizeof(up_stage),
+	.write = up_write,
+	.finish = up_finish,
+	.destroy = up_destroy,
+};
 
 static const coco_blob_sink_ops up_ops = {
 	.commit = up_commit,
@@ -349,27 +356,22 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
                          coco_stage **sink)
 {
 	reg_dest *rd = d->impl;
-	up_stage *u = calloc(1, sizeof(*u));
+	up_stage *u = coco_stage_new(d->ctx, &up_type, NULL);
 	if (!u)
 		return coco_oom(d->ctx);
 	pthread_mutex_init(&u->mu, NULL);
-	u->base.write = up_write;
-	u->base.finish = up_finish;
-	u->base.destroy = up_destroy;
-	u->base.ctx = d->ctx;
-	u->base.name = "upload";
 	u->dest = d;
 	u->size = size;
 	char *what = coco_asprintf("blob %s for %s", expected_digest ? expected_digest : "(new)",
 	                           rd->name);
 	if (!what) {
-		up_destroy(&u->base);
+		coco_stage_free(&u->base);
 		return coco_oom(d->ctx);
 	}
 	int rc = coco_blob_sink_new(d->ctx, expected_digest, size, what, &u->base, &up_ops, u, sink);
 	free(what);
 	if (rc)
-		up_destroy(&u->base);
+		coco_stage_free(&u->base);
 	return rc;
 }
 

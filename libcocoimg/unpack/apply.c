@@ -31,6 +31,7 @@
 #include "../oci/oci.h"
 #include "../stream.h"
 #include "../caps.h"
+#include "../thread.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -96,7 +97,7 @@ typedef struct layer_reader {
 	 * CPU): chunk k is decompressed into buf[k % 2]; before buf[k % 2]
 	 * is reused, chunk k-2 must have been hashed */
 	bool threaded;
-	pthread_t th;
+	coco_thread hasher;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t submitted, hashed;
@@ -137,7 +138,7 @@ static ssize_t timed_pull(void *p, const unsigned char **data)
 	return n;
 }
 
-static void *hasher_main(void *arg)
+static int hasher_main(void *arg)
 {
 	layer_reader *lr = arg;
 	pthread_mutex_lock(&lr->mu);
@@ -157,7 +158,7 @@ static void *hasher_main(void *arg)
 		pthread_cond_broadcast(&lr->cv);
 	}
 	pthread_mutex_unlock(&lr->mu);
-	return NULL;
+	return 0;
 }
 
 /* Wait until at most `left` chunks are still being hashed. */
@@ -181,7 +182,7 @@ static void hash_stop(layer_reader *lr)
 	lr->stop = true;
 	pthread_cond_broadcast(&lr->cv);
 	pthread_mutex_unlock(&lr->mu);
-	pthread_join(lr->th, NULL);
+	coco_thread_join(&lr->hasher);
 	pthread_mutex_destroy(&lr->mu);
 	pthread_cond_destroy(&lr->cv);
 	lr->threaded = false;
@@ -973,7 +974,7 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 	if (ap->multi_cpu) {
 		pthread_mutex_init(&lr.mu, NULL);
 		pthread_cond_init(&lr.cv, NULL);
-		lr.threaded = pthread_create(&lr.th, NULL, hasher_main, &lr) == 0;
+		lr.threaded = coco_thread_start(&lr.hasher, NULL, "hash", hasher_main, &lr) == 0;
 		lr.used_thread = lr.threaded;
 		if (!lr.threaded) {
 			pthread_mutex_destroy(&lr.mu);

@@ -149,6 +149,10 @@ bool coco_streq_free(char *a, char *b);
 const char *coco_str_lookup(const char *const (*map)[2], size_t n, const char *key,
                             const char *dflt);
 
+/* Write all n bytes to fd, retrying short writes and EINTR: 0, or
+ * -errno (-EIO when write() makes no progress). */
+int coco_write_all(int fd, const void *buf, size_t n);
+
 /* Read a whole file (up to max bytes, else COCOIMG_EBADIMAGE / EINVAL via
  * err_code_too_big).  Errors are recorded on ctx naming the path. */
 int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,

@@ -754,6 +754,134 @@ static json_t *stats_report(const ustats *s, uint64_t total)
 	return j;
 }
 
+/* What unpack_prepare opens for the layers: the keyring in use (owned
+ * when the operation made it) and every encrypted layer's opened key. */
+typedef struct {
+	cocoimg_keyring *kr, *kr_owned;
+	coco_layer_opts *keys;
+} unpack_keys;
+
+static void unpack_keys_clear(unpack_keys *k, const image *im)
+{
+	if (k->keys)
+		keys_free(k->keys, im->res.image ? im->res.image->n_layers : 0);
+	cocoimg_keyring_free(k->kr_owned);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Open the image, evaluate the policy (before any layer is fetched), read
+ * the config, check require-encrypted, and open every encrypted layer's
+ * key, so a missing key stops the job before a download. */
+static int unpack_prepare(cocoimg_ctx *ctx, const char *ref, const cocoimg_unpack_options *o,
+                          image *im, unpack_keys *k)
+{
+	int rc = image_open(ctx, ref, o->platform, im);
+	if (!rc)
+		rc = image_policy(ctx, im, o);
+	if (!rc)
+		rc = image_config(ctx, im);
+	if (!rc)
+		rc = require_encrypted(ctx, im->res.image, ref);
+	if (!rc)
+		rc = coco_op_keyring(ctx, o->keyring, &k->kr, &k->kr_owned);
+	if (!rc)
+		rc = preflight_keys(ctx, im->res.image, k->kr, &k->keys);
+	return rc;
+}
+
+/* Every layer in order into the applier's tree, later ones spooling. */
+static int unpack_layers(run *r, const image *im, coco_applier *ap, json_t *layers)
+{
+	const coco_manifest *man = im->res.image;
+	for (size_t i = 0; i < man->n_layers; i++) {
+		start_spools(r, i);
+		char got[COCO_DIGEST_STRLEN];
+		int rc = do_layer(r, &r->jobs[i], ap, diff_id_at(im, i), got);
+		if (rc)
+			return rc;
+		json_array_append_new(layers, layer_report(&man->layers[i], got));
+	}
+	stop_spools(r);
+	return 0;
+}
+
+/* The finished staging tree becomes ROOTFS. */
+static int commit_staging(cocoimg_ctx *ctx, const char *staging, const char *rootfs,
+                          bool root_set)
+{
+	if (!root_set && chmod(staging, 0755) < 0)
+		return coco_seterr(ctx, COCOIMG_EIO, "cannot chmod %s: %s", staging, strerror(errno));
+	if (rename(staging, rootfs) == 0)
+		return 0;
+	int e = errno;
+	return coco_seterr(ctx, e == ENOTEMPTY || e == EEXIST || e == ENOTDIR ? COCOIMG_EEXIST
+	                                                                     : COCOIMG_EIO,
+	                   "cannot move the unpacked image to %s: %s", rootfs, strerror(e));
+}
+
+/* Remove an abandoned staging tree (NULL: nothing), keeping the error
+ * message the operation failed with. */
+static void drop_staging(cocoimg_ctx *ctx, char *staging)
+{
+	if (!staging)
+		return;
+	cocoimg_ctx *c2 = NULL;
+	if (cocoimg_ctx_new(&c2) == 0 && coco_rm_rf(c2, staging))
+		coco_warn(ctx, "could not remove staging directory %s", staging);
+	cocoimg_ctx_free(c2);
+	free(staging);
+}
+
+static char *unpack_report(const char *ref, const char *rootfs, const image *im, json_t *layers,
+                           const ustats *st, uint64_t total_ns, bool stats)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "image", json_string(ref));
+	json_object_set_new(j, "rootfs", json_string(rootfs));
+	json_object_set_new(j, "manifest_digest", json_string(im->res.digest));
+	json_object_set_new(j, "manifest_media_type", json_string(im->res.media_type));
+	if (im->res.top != im->res.image)
+		json_object_set_new(j, "index_digest", json_string(im->res.top_digest));
+	json_object_set_new(j, "config_digest", json_string(im->res.image->config.digest));
+	json_object_set(j, "layers", layers);
+	if (im->policy_report)
+		json_object_set(j, "policy", im->policy_report);
+	if (stats)
+		json_object_set_new(j, "stats", stats_report(st, total_ns));
+	char *out = coco_json_dump(j);
+	json_decref(j);
+	return out;
+}
+
+/* Staging beside ROOTFS, the layers into it, then the rename. */
+static int unpack_into(cocoimg_ctx *ctx, image *im, const cocoimg_unpack_options *o,
+                       const char *rootfs, run *r, json_t *layers)
+{
+	char *staging = make_staging(ctx, rootfs);
+	if (!staging)
+		return cocoimg_ctx_last_error_code(ctx);
+	coco_applier *ap = NULL;
+	int rc = coco_applier_new(ctx, staging, apply_flags(o->flags), &ap);
+	if (!rc)
+		rc = unpack_layers(r, im, ap, layers);
+	if (!rc) {
+		coco_applier_finish(ap);
+		bool root_set = coco_applier_root_set(ap);
+		coco_applier_free(ap);
+		ap = NULL;
+		rc = commit_staging(ctx, staging, rootfs, root_set);
+	}
+	coco_applier_free(ap);
+	if (!rc) {
+		free(staging);
+		staging = NULL;
+	}
+	/* spool threads may still write into staging's neighbourhood: stop them first */
+	stop_spools(r);
+	drop_staging(ctx, staging);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Public API                                                          */
 /* ------------------------------------------------------------------ */
@@ -787,101 +915,27 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	image im;
 	run r;
 	bool have_run = false;
-	char *staging = NULL;
-	coco_applier *ap = NULL;
-	cocoimg_keyring *kr = NULL, *kr_owned = NULL;
-	coco_layer_opts *keys = NULL;
+	unpack_keys k = { 0 };
 	json_t *layers = json_array();
-	rc = image_open(ctx, ref, o->platform, &im);
-	if (!rc)
-		rc = image_policy(ctx, &im, o);      /* before any layer is fetched */
-	if (!rc)
-		rc = image_config(ctx, &im);
-	if (rc)
-		goto out;
-	const coco_manifest *man = im.res.image;
-	rc = require_encrypted(ctx, man, ref);
-	if (!rc)
-		rc = coco_op_keyring(ctx, o->keyring, &kr, &kr_owned);
-	if (!rc)
-		rc = preflight_keys(ctx, man, kr, &keys);
-	if (rc)
-		goto out;
-	staging = make_staging(ctx, rootfs);
-	if (!staging) {
-		rc = cocoimg_ctx_last_error_code(ctx);
-		goto out;
+	rc = unpack_prepare(ctx, ref, o, &im, &k);
+	if (!rc) {
+		run_init(&r, ctx, &im, o);
+		have_run = true;
+		rc = r.jobs ? 0 : coco_oom(ctx);
 	}
-	rc = coco_applier_new(ctx, staging, apply_flags(o->flags), &ap);
-	if (rc)
-		goto out;
-	run_init(&r, ctx, &im, o);
-	have_run = true;
-	if (!r.jobs) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		goto out;
+	if (!rc) {
+		r.kr = k.kr;
+		for (size_t i = 0; i < im.res.image->n_layers; i++)
+			r.jobs[i].key = &k.keys[i];
+		rc = unpack_into(ctx, &im, o, rootfs, &r, layers);
 	}
-	r.kr = kr;
-	for (size_t i = 0; i < man->n_layers; i++)
-		r.jobs[i].key = &keys[i];
-	for (size_t i = 0; i < man->n_layers; i++) {
-		start_spools(&r, i);
-		char got[COCO_DIGEST_STRLEN];
-		rc = do_layer(&r, &r.jobs[i], ap, diff_id_at(&im, i), got);
-		if (rc)
-			goto out;
-		json_array_append_new(layers, layer_report(&man->layers[i], got));
-	}
-	stop_spools(&r);
-	coco_applier_finish(ap);
-	bool root_set = coco_applier_root_set(ap);
-	coco_applier_free(ap);
-	ap = NULL;
-	if (!root_set && chmod(staging, 0755) < 0) {
-		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot chmod %s: %s", staging, strerror(errno));
-		goto out;
-	}
-	if (rename(staging, rootfs) < 0) {
-		int e = errno;
-		rc = coco_seterr(ctx, e == ENOTEMPTY || e == EEXIST || e == ENOTDIR ? COCOIMG_EEXIST : COCOIMG_EIO,
-		                 "cannot move the unpacked image to %s: %s", rootfs, strerror(e));
-		goto out;
-	}
-	free(staging);
-	staging = NULL;
-	if (report) {
-		json_t *j = json_object();
-		json_object_set_new(j, "image", json_string(ref));
-		json_object_set_new(j, "rootfs", json_string(rootfs));
-		json_object_set_new(j, "manifest_digest", json_string(im.res.digest));
-		json_object_set_new(j, "manifest_media_type", json_string(im.res.media_type));
-		if (im.res.top != im.res.image)
-			json_object_set_new(j, "index_digest", json_string(im.res.top_digest));
-		json_object_set_new(j, "config_digest", json_string(man->config.digest));
-		json_object_set(j, "layers", layers);
-		if (im.policy_report)
-			json_object_set(j, "policy", im.policy_report);
-		if (o->collect_stats)
-			json_object_set_new(j, "stats", stats_report(&r.st, coco_now_ns() - t0));
-		*report = coco_json_dump(j);
-		json_decref(j);
-	}
-out:
-	coco_applier_free(ap);
+	if (!rc && report)
+		*report = unpack_report(ref, rootfs, &im, layers, &r.st, coco_now_ns() - t0,
+		                        o->collect_stats);
 	if (have_run)
 		run_clear(&r);
-	if (staging) {
-		cocoimg_ctx *c2 = NULL;
-		/* keep the original error message: remove with a scratch ctx */
-		if (cocoimg_ctx_new(&c2) == 0 && coco_rm_rf(c2, staging))
-			coco_warn(ctx, "could not remove staging directory %s", staging);
-		cocoimg_ctx_free(c2);
-		free(staging);
-	}
 	json_decref(layers);
-	if (keys)
-		keys_free(keys, im.res.image ? im.res.image->n_layers : 0);
-	cocoimg_keyring_free(kr_owned);
+	unpack_keys_clear(&k, &im);
 	image_clear(&im);
 	coco_rootfs_lock_release(&lock);
 	return rc;

@@ -191,16 +191,9 @@ static int fd_write(coco_stage *s, const unsigned char *b, size_t n)
 {
 	fd_stage *f = (fd_stage *)s;
 	uint64_t t0 = coco_now_ns();
-	while (n) {
-		ssize_t w = write(f->fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return coco_seterr(s->ctx, COCOIMG_EIO, "cannot write %s: %s", f->path,
-			                   strerror(errno));
-		b += w;
-		n -= (size_t)w;
-	}
+	int w = coco_write_all(f->fd, b, n);
+	if (w)
+		return coco_seterr(s->ctx, COCOIMG_EIO, "cannot write %s: %s", f->path, strerror(-w));
 	s->nsec += coco_now_ns() - t0;
 	return 0;
 }

@@ -227,6 +227,21 @@ int coco_read_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out
 	                                                          : COCOIMG_EINVAL);
 }
 
+int coco_write_all(int fd, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data, size_t len,
                            mode_t mode)
 {
@@ -239,21 +254,12 @@ int coco_write_file_atomic(cocoimg_ctx *ctx, const char *path, const void *data,
 		free(tmp);
 		return coco_seterr(ctx, COCOIMG_EIO, "cannot create %s: %s", path, strerror(e));
 	}
-	const unsigned char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return coco_seterr(ctx, COCOIMG_EIO, "cannot write %s: %s", path, strerror(e));
-		}
-		p += n;
-		left -= (size_t)n;
+	int w = coco_write_all(fd, data, len);
+	if (w) {
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return coco_seterr(ctx, COCOIMG_EIO, "cannot write %s: %s", path, strerror(-w));
 	}
 	if (fchmod(fd, mode) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
 		int e = errno;

@@ -142,19 +142,13 @@ static int clean_name(const char *in, char *out, size_t outsz)
 	return 0;
 }
 
+/* coco_write_all, with errno set for the callers' messages */
 static int write_all(int fd, const void *buf, size_t n)
 {
-	const unsigned char *p = buf;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	int r = coco_write_all(fd, buf, n);
+	if (r)
+		errno = -r;
+	return r ? -1 : 0;
 }
 
 /* Whether to extract regular file `name` (cleaned): oci-layout,

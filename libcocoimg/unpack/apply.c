@@ -544,17 +544,9 @@ static int write_data(coco_applier *ap, struct archive *a, layer_reader *lr, int
 		}
 		if (off != pos && lseek(fd, off, SEEK_SET) < 0)
 			return ent_err(ap, errno, name, "seek");
-		const unsigned char *p = buf;
-		size_t left = sz;
-		while (left) {
-			ssize_t w = write(fd, p, left);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return ent_err(ap, w < 0 ? errno : EIO, name, "write");
-			p += w;
-			left -= (size_t)w;
-		}
+		int w = coco_write_all(fd, buf, sz);
+		if (w)
+			return ent_err(ap, -w, name, "write");
 		pos = off + (int64_t)sz;
 	}
 	int64_t size = archive_entry_size(e);
@@ -714,183 +706,198 @@ static int apply_root(coco_applier *ap, struct archive_entry *e, const char *nam
 	return rc;
 }
 
+/* One entry being created: where, what, and as what. */
+typedef struct entry_ctx {
+	struct archive_entry *e;
+	const char *name;          /* as in the tar, for messages */
+	const char *path;          /* cleaned, relative to the root */
+	const char *parent, *base;
+	int pfd;                   /* parent directory (cached by the resolver) */
+	mode_t type, mode;
+	bool keep_dir;             /* directory over directory: kept, not replaced */
+	struct timespec ts[2];
+} entry_ctx;
+
+/* chown, then xattrs: on fd, or on (pfd, base) when fd < 0 */
+static int own_and_label(coco_applier *ap, const entry_ctx *ec, int fd)
+{
+	int rc = fd >= 0 ? do_chown(ap, fd, -1, NULL, ec->e, ec->name)
+	                 : do_chown(ap, -1, ec->pfd, ec->base, ec->e, ec->name);
+	return rc ? rc : do_xattrs(ap, fd, ec->e, ec->name);
+}
+
+static int make_dir(coco_applier *ap, entry_ctx *ec)
+{
+	const char *name = ec->name;
+	if (!ec->keep_dir && mkdirat(ec->pfd, ec->base, 0700) < 0)
+		return ent_err(ap, errno, name, "mkdir");
+	int fd = openat(ec->pfd, ec->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && !ap->privileged) {
+		fchmodat(ec->pfd, ec->base, 0700, 0);
+		fd = openat(ec->pfd, ec->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return ent_err(ap, errno, name, "open directory");
+	if (ec->keep_dir)
+		clear_xattrs(fd);
+	int rc = own_and_label(ap, ec, fd);
+	if (!rc && fchmod(fd, ap->privileged ? ec->mode : (ec->mode | 0700)) < 0)
+		rc = ent_err(ap, errno, name, "chmod");
+	close(fd);
+	if (rc)
+		return rc;
+	return defer_dir(ap, ec->path, ec->e, ec->mode,
+	                 !ap->privileged && (ec->mode & 0700) != 0700);
+}
+
+static int make_file(coco_applier *ap, struct archive *a, layer_reader *lr, entry_ctx *ec)
+{
+	const char *name = ec->name;
+	int fd = openat(ec->pfd, ec->base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	                0600);
+	if (fd < 0)
+		return ent_err(ap, errno, name, "create");
+	int rc = write_data(ap, a, lr, fd, ec->e, name);
+	if (!rc)
+		rc = own_and_label(ap, ec, fd);
+	if (!rc && fchmod(fd, ec->mode) < 0)
+		rc = ent_err(ap, errno, name, "chmod");
+	if (!rc && futimens(fd, ec->ts) < 0)
+		rc = ent_err(ap, errno, name, "set times");
+	close(fd);
+	return rc;
+}
+
+static int make_symlink(coco_applier *ap, entry_ctx *ec)
+{
+	const char *t = entry_symlink(ec->e);
+	if (!t || !*t)
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: symlink \"%s\" without a target",
+		                   ap->what, ec->name);
+	if (symlinkat(t, ec->pfd, ec->base) < 0)
+		return ent_err(ap, errno, ec->name, "symlink");
+	int rc = own_and_label(ap, ec, -1);
+	if (!rc && utimensat(ec->pfd, ec->base, ec->ts, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = ent_err(ap, errno, ec->name, "set times");
+	return rc;
+}
+
+static void warn_device(coco_applier *ap, const char *name, const char *why)
+{
+	if (!ap->warned_dev)
+		coco_warn(ap->ctx, "%s: skipping device node \"%s\" (%s)", ap->what, name, why);
+	ap->warned_dev = true;
+}
+
+/* FIFOs and device nodes (devices only with privilege: skipped, with a
+ * warning, when the kernel refuses) */
+static int make_node(coco_applier *ap, entry_ctx *ec)
+{
+	const char *name = ec->name;
+	dev_t dev = 0;
+	if (ec->type != AE_IFIFO) {
+		unsigned long long ma = (unsigned long long)archive_entry_rdevmajor(ec->e);
+		unsigned long long mi = (unsigned long long)archive_entry_rdevminor(ec->e);
+		if (ma > 0xffffffffULL || mi > 0xffffffffULL)
+			return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: device \"%s\": bad numbers",
+			                   ap->what, name);
+		dev = makedev((unsigned)ma, (unsigned)mi);
+	}
+	if (mknodat(ec->pfd, ec->base, ec->type | 0600, dev) < 0) {
+		if (errno == EPERM && ec->type != AE_IFIFO) {
+			warn_device(ap, name, strerror(errno));
+			return 0;
+		}
+		return ent_err(ap, errno, name, "mknod");
+	}
+	int rc = own_and_label(ap, ec, -1);
+	/* we just created it, in a directory only we write: no symlink can
+	 * have replaced it */
+	if (!rc && fchmodat(ec->pfd, ec->base, ec->mode, 0) < 0)
+		rc = ent_err(ap, errno, name, "chmod");
+	if (!rc && utimensat(ec->pfd, ec->base, ec->ts, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = ent_err(ap, errno, name, "set times");
+	return rc;
+}
+
+/* Resolve (creating) the parent and clear the way for the new entry. */
+static int prepare_parent(coco_applier *ap, entry_ctx *ec)
+{
+	int r = coco_root_dir(&ap->root, ec->parent, true, &ec->pfd);
+	if (r)
+		return ent_err(ap, -r, ec->name, "cannot create parent directory");
+	struct stat st;
+	bool exists = fstatat(ec->pfd, ec->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	ec->keep_dir = exists && ec->type == AE_IFDIR && S_ISDIR(st.st_mode);
+	if (exists && !ec->keep_dir)
+		return remove_existing(ap, &st, ec->parent, ec->base, &ec->pfd, ec->name);
+	return 0;
+}
+
+/* A file, directory, symlink or node at ec->path. */
+static int create_entry(coco_applier *ap, struct archive *a, layer_reader *lr, entry_ctx *ec)
+{
+	if ((ec->type == AE_IFCHR || ec->type == AE_IFBLK) && !ap->privileged) {
+		warn_device(ap, ec->name, "needs privilege");
+		return 0;
+	}
+	int rc = prepare_parent(ap, ec);
+	if (rc)
+		return rc;
+	entry_times(ec->e, ec->ts);
+	switch (ec->type) {
+	case AE_IFDIR: return make_dir(ap, ec);
+	case AE_IFREG: return make_file(ap, a, lr, ec);
+	case AE_IFLNK: return make_symlink(ap, ec);
+	case AE_IFIFO:
+	case AE_IFCHR:
+	case AE_IFBLK: return make_node(ap, ec);
+	default:
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": unsupported type 0%o",
+		                   ap->what, ec->name, (unsigned)ec->type);
+	}
+}
+
+/* The entry at a cleaned, non-root path: a whiteout, a hardlink, or
+ * something created. */
+static int apply_at(coco_applier *ap, struct archive *a, layer_reader *lr,
+                    struct archive_entry *e, const char *name, const char *path)
+{
+	char *pc = strdup(path);
+	if (!pc)
+		return coco_oom(ap->ctx);
+	entry_ctx ec = { .e = e, .name = name, .path = path, .pfd = -1 };
+	ec.base = coco_sp_split(pc, &ec.parent);
+	ec.type = archive_entry_filetype(e);
+	ec.mode = archive_entry_perm(e) & 07777;
+	const char *hl = entry_hardlink(e);
+	int rc;
+	if (!strncmp(ec.base, ".wh.", 4))
+		rc = do_whiteout(ap, ec.parent, ec.base, name);
+	else if (coco_pathset_add_with_parents(&ap->upper, path))
+		rc = coco_oom(ap->ctx);
+	else if (hl)
+		rc = do_hardlink(ap, path, ec.parent, ec.base, hl, name);
+	else
+		rc = create_entry(ap, a, lr, &ec);
+	free(pc);
+	return rc;
+}
+
 static int apply_entry(coco_applier *ap, struct archive *a, layer_reader *lr,
                        struct archive_entry *e)
 {
 	const char *name = entry_name(e);
 	if (!name)
 		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry without a name", ap->what);
-	char *path = NULL, *pc = NULL;
+	char *path = NULL;
 	bool esc;
 	int rc = coco_sp_clean(name, &path, &esc);
 	if (rc)
 		return coco_seterr(ap->ctx, rc, "%s: entry name longer than %d bytes", ap->what, PATH_MAX);
 	if (esc)
 		coco_debug(ap->ctx, "%s: entry \"%s\" clamped inside the rootfs", ap->what, name);
-	if (!*path) {
-		free(path);
-		return apply_root(ap, e, name);
-	}
-	pc = strdup(path);
-	if (!pc) {
-		free(path);
-		return coco_seterr(ap->ctx, COCOIMG_ENOMEM, "out of memory");
-	}
-	const char *parent;
-	const char *base = coco_sp_split(pc, &parent);
-	int fd = -1, pfd, r;
-	struct stat st;
-	mode_t type = archive_entry_filetype(e);
-	mode_t mode = archive_entry_perm(e) & 07777;
-	const char *hl = entry_hardlink(e);
-
-	if (!strncmp(base, ".wh.", 4)) {
-		rc = do_whiteout(ap, parent, base, name);
-		goto out;
-	}
-	rc = coco_pathset_add_with_parents(&ap->upper, path);
-	if (rc) {
-		rc = coco_seterr(ap->ctx, rc, "out of memory");
-		goto out;
-	}
-	if (hl) {
-		rc = do_hardlink(ap, path, parent, base, hl, name);
-		goto out;
-	}
-	if ((type == AE_IFCHR || type == AE_IFBLK) && !ap->privileged) {
-		if (!ap->warned_dev)
-			coco_warn(ap->ctx, "%s: skipping device node \"%s\" (needs privilege)", ap->what, name);
-		ap->warned_dev = true;
-		goto out;
-	}
-	r = coco_root_dir(&ap->root, parent, true, &pfd);
-	if (r) {
-		rc = ent_err(ap, -r, name, "cannot create parent directory");
-		goto out;
-	}
-	bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	bool keep_dir = exists && type == AE_IFDIR && S_ISDIR(st.st_mode);
-	if (exists && !keep_dir) {
-		rc = remove_existing(ap, &st, parent, base, &pfd, name);
-		if (rc)
-			goto out;
-	}
-	struct timespec ts[2];
-	entry_times(e, ts);
-	switch (type) {
-	case AE_IFDIR:
-		if (!keep_dir && mkdirat(pfd, base, 0700) < 0) {
-			rc = ent_err(ap, errno, name, "mkdir");
-			goto out;
-		}
-		fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == EACCES && !ap->privileged) {
-			fchmodat(pfd, base, 0700, 0);
-			fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0) {
-			rc = ent_err(ap, errno, name, "open directory");
-			goto out;
-		}
-		if (keep_dir)
-			clear_xattrs(fd);
-		rc = do_chown(ap, fd, -1, NULL, e, name);
-		if (!rc)
-			rc = do_xattrs(ap, fd, e, name);
-		if (rc)
-			goto out;
-		if (fchmod(fd, ap->privileged ? mode : (mode | 0700)) < 0) {
-			rc = ent_err(ap, errno, name, "chmod");
-			goto out;
-		}
-		rc = defer_dir(ap, path, e, mode, !ap->privileged && (mode & 0700) != 0700);
-		break;
-	case AE_IFREG:
-		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			rc = ent_err(ap, errno, name, "create");
-			goto out;
-		}
-		rc = write_data(ap, a, lr, fd, e, name);
-		if (!rc)
-			rc = do_chown(ap, fd, -1, NULL, e, name);
-		if (!rc)
-			rc = do_xattrs(ap, fd, e, name);
-		if (rc)
-			goto out;
-		if (fchmod(fd, mode) < 0) {
-			rc = ent_err(ap, errno, name, "chmod");
-			goto out;
-		}
-		if (futimens(fd, ts) < 0)
-			rc = ent_err(ap, errno, name, "set times");
-		break;
-	case AE_IFLNK: {
-		const char *t = entry_symlink(e);
-		if (!t || !*t) {
-			rc = coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: symlink \"%s\" without a target",
-			                 ap->what, name);
-			goto out;
-		}
-		if (symlinkat(t, pfd, base) < 0) {
-			rc = ent_err(ap, errno, name, "symlink");
-			goto out;
-		}
-		rc = do_chown(ap, -1, pfd, base, e, name);
-		if (!rc)
-			rc = do_xattrs(ap, -1, e, name);
-		if (!rc && utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = ent_err(ap, errno, name, "set times");
-		break;
-	}
-	case AE_IFIFO:
-	case AE_IFCHR:
-	case AE_IFBLK: {
-		dev_t dev = 0;
-		if (type != AE_IFIFO) {
-			unsigned long long ma = (unsigned long long)archive_entry_rdevmajor(e);
-			unsigned long long mi = (unsigned long long)archive_entry_rdevminor(e);
-			if (ma > 0xffffffffULL || mi > 0xffffffffULL) {
-				rc = coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: device \"%s\": bad numbers",
-				                 ap->what, name);
-				goto out;
-			}
-			dev = makedev((unsigned)ma, (unsigned)mi);
-		}
-		if (mknodat(pfd, base, type | 0600, dev) < 0) {
-			if (errno == EPERM && type != AE_IFIFO) {
-				if (!ap->warned_dev)
-					coco_warn(ap->ctx, "%s: skipping device node \"%s\" (%s)", ap->what,
-					          name, strerror(errno));
-				ap->warned_dev = true;
-				goto out;
-			}
-			rc = ent_err(ap, errno, name, "mknod");
-			goto out;
-		}
-		rc = do_chown(ap, -1, pfd, base, e, name);
-		if (!rc)
-			rc = do_xattrs(ap, -1, e, name);
-		if (rc)
-			goto out;
-		/* we just created it, in a directory only we write: no symlink
-		 * can have replaced it */
-		if (fchmodat(pfd, base, mode, 0) < 0) {
-			rc = ent_err(ap, errno, name, "chmod");
-			goto out;
-		}
-		if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = ent_err(ap, errno, name, "set times");
-		break;
-	}
-	default:
-		rc = coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: entry \"%s\": unsupported type 0%o",
-		                 ap->what, name, (unsigned)type);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(pc);
+	rc = *path ? apply_at(ap, a, lr, e, name, path) : apply_root(ap, e, name);
 	free(path);
 	return rc;
 }
@@ -946,11 +953,135 @@ void coco_applier_free(coco_applier *ap)
 
 bool coco_applier_root_set(const coco_applier *ap) { return ap->root_set; }
 
+/* The decompressor, the diff_id digest and (more than one CPU) the
+ * hasher thread of a layer reader. */
+static int reader_open(coco_applier *ap, layer_reader *lr, coco_compression comp,
+                       coco_digest_alg alg)
+{
+	int rc = coco_decomp_new(ap->ctx, comp, timed_pull, lr, ap->what, &lr->dc);
+	if (rc)
+		return rc;
+	if (coco_digest_init(&lr->dg, alg))
+		return coco_oom(ap->ctx);
+	if (!ap->multi_cpu)
+		return 0;
+	pthread_mutex_init(&lr->mu, NULL);
+	pthread_cond_init(&lr->cv, NULL);
+	lr->threaded = coco_thread_start(&lr->hasher, NULL, "hash", hasher_main, lr) == 0;
+	lr->used_thread = lr->threaded;
+	if (!lr->threaded) {
+		pthread_mutex_destroy(&lr->mu);
+		pthread_cond_destroy(&lr->cv);
+	}
+	return 0;
+}
+
+static int open_tar(coco_applier *ap, layer_reader *lr, struct archive **out)
+{
+	struct archive *a = *out = archive_read_new();
+	if (!a)
+		return coco_oom(ap->ctx);
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, lr, NULL, archive_cb, NULL) == ARCHIVE_OK)
+		return 0;
+	return lr->src_rc ? lr->src_rc
+	                  : coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: not a tar stream: %s",
+	                                ap->what, archive_error_string(a));
+}
+
+/* Why the next header could not be read. */
+static int header_error(coco_applier *ap, struct archive *a, const layer_reader *lr)
+{
+	if (lr->src_rc)
+		return lr->src_rc;
+	if (lr->real_eof && lr->total == 0)
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: empty tar stream", ap->what);
+	return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: corrupt tar stream: %s", ap->what,
+	                   archive_error_string(a));
+}
+
+/* Where the data of the entry just read ends in the tar stream. */
+static int64_t entry_data_end(struct archive *a, struct archive_entry *e)
+{
+	la_int64_t pos = archive_filter_bytes(a, 0);
+	if (archive_entry_size_is_set(e) && archive_entry_sparse_count(e) == 0 &&
+	    archive_entry_size(e) > 0)
+		return pos + archive_entry_size(e);
+	return pos;
+}
+
+/* Every entry of the tar stream; *entries counts them. */
+static int read_entries(coco_applier *ap, struct archive *a, layer_reader *lr,
+                        uint64_t *entries)
+{
+	int64_t data_end = 0;
+	for (;;) {
+		struct archive_entry *e;
+		int r = archive_read_next_header(a, &e);
+		if (lr->real_eof && (uint64_t)data_end > lr->total)
+			return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE,
+			                   "%s: tar stream ends inside an entry's data", ap->what);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return header_error(ap, a, lr);
+		if (ap->image_entries + *entries >= ap->max_entries)
+			return entries_cap_error(ap);
+		data_end = entry_data_end(a, e);
+		int rc = apply_entry(ap, a, lr, e);
+		if (rc)
+			return rc;
+		(*entries)++;
+	}
+}
+
+/* The rest of the tar stream (padding, trailing data) and of the blob
+ * belong to the diff_id and to the blob checks. */
+static int drain_reader(layer_reader *lr)
+{
+	while (!lr->real_eof) {
+		ssize_t n = real_read(lr);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			lr->real_eof = true;
+	}
+	return 0;
+}
+
+static int check_diff_id(coco_applier *ap, layer_reader *lr, const char *expected,
+                         char diff_id_out[COCO_DIGEST_STRLEN])
+{
+	hash_wait(lr, 0);
+	hash_stop(lr);
+	char got[COCO_DIGEST_STRLEN];
+	if (coco_digest_final(&lr->dg, got))
+		return coco_seterr(ap->ctx, COCOIMG_EINTERNAL, "digest failed");
+	if (diff_id_out)
+		memcpy(diff_id_out, got, COCO_DIGEST_STRLEN);
+	if (expected && strcmp(got, expected))
+		return coco_seterr(ap->ctx, COCOIMG_EDIGEST, "%s: diff_id mismatch: expected %s, got %s",
+		                   ap->what, expected, got);
+	return 0;
+}
+
+static void add_apply_stats(const layer_reader *lr, uint64_t t_start, uint64_t entries,
+                            coco_apply_stats *stats)
+{
+	uint64_t dn = coco_decomp_nsec(lr->dc);
+	uint64_t wall = coco_now_ns() - t_start;
+	uint64_t other = dn + lr->wait_ns + (lr->used_thread ? lr->hwait_ns : lr->digest_ns);
+	stats->decompress_ns += dn;
+	stats->digest_ns += lr->digest_ns;
+	stats->write_ns += wall > other ? wall - other : 0;
+	stats->tar_bytes += lr->total;
+	stats->entries += entries;
+}
+
 int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pull, void *payload,
                        const char *what, const char *expected_diff_id,
                        char diff_id_out[COCO_DIGEST_STRLEN], coco_apply_stats *stats)
 {
-	cocoimg_ctx *ctx = ap->ctx;
 	uint64_t t_start = coco_now_ns();
 	layer_reader lr;
 	memset(&lr, 0, sizeof(lr));
@@ -961,113 +1092,26 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 	ap->what = what ? what : "layer";
 	coco_digest_alg alg = COCO_SHA256;
 	if (expected_diff_id && coco_digest_validate(expected_diff_id, &alg))
-		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: malformed diff_id \"%s\"", ap->what,
+		return coco_seterr(ap->ctx, COCOIMG_EBADIMAGE, "%s: malformed diff_id \"%s\"", ap->what,
 		                   expected_diff_id);
-	int rc = coco_decomp_new(ctx, comp, timed_pull, &lr, ap->what, &lr.dc);
-	if (rc)
-		return rc;
-	if (coco_digest_init(&lr.dg, alg)) {
-		coco_decomp_free(lr.dc);
-		coco_digest_free(&lr.dg);
-		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	}
-	if (ap->multi_cpu) {
-		pthread_mutex_init(&lr.mu, NULL);
-		pthread_cond_init(&lr.cv, NULL);
-		lr.threaded = coco_thread_start(&lr.hasher, NULL, "hash", hasher_main, &lr) == 0;
-		lr.used_thread = lr.threaded;
-		if (!lr.threaded) {
-			pthread_mutex_destroy(&lr.mu);
-			pthread_cond_destroy(&lr.cv);
-		}
-	}
-	struct archive *a = archive_read_new();
-	if (!a) {
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-		goto done;
-	}
-	archive_read_support_format_tar(a);
-	if (archive_read_open(a, &lr, NULL, archive_cb, NULL) != ARCHIVE_OK) {
-		rc = lr.src_rc ? lr.src_rc
-		               : coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: not a tar stream: %s", ap->what,
-		                             archive_error_string(a));
-		goto done;
-	}
-	int64_t data_end = 0;
+	struct archive *a = NULL;
 	uint64_t entries = 0;
-	for (;;) {
-		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
-		if (lr.real_eof && (uint64_t)data_end > lr.total) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: tar stream ends inside an entry's data",
-			                 ap->what);
-			goto done;
-		}
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			if (lr.src_rc)
-				rc = lr.src_rc;
-			else if (lr.real_eof && lr.total == 0)
-				rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: empty tar stream", ap->what);
-			else
-				rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: corrupt tar stream: %s", ap->what,
-				                 archive_error_string(a));
-			goto done;
-		}
-		if (ap->image_entries + entries >= ap->max_entries) {
-			rc = entries_cap_error(ap);
-			goto done;
-		}
-		la_int64_t pos = archive_filter_bytes(a, 0);
-		data_end = pos;
-		if (archive_entry_size_is_set(e) && archive_entry_sparse_count(e) == 0 &&
-		    archive_entry_size(e) > 0)
-			data_end = pos + archive_entry_size(e);
-		rc = apply_entry(ap, a, &lr, e);
-		if (rc)
-			goto done;
-		entries++;
+	int rc = reader_open(ap, &lr, comp, alg);
+	if (!rc)
+		rc = open_tar(ap, &lr, &a);
+	if (!rc)
+		rc = read_entries(ap, a, &lr, &entries);
+	if (!rc)
+		rc = drain_reader(&lr);
+	if (!rc)
+		rc = check_diff_id(ap, &lr, expected_diff_id, diff_id_out);
+	if (!rc) {
+		apply_deferred(ap);
+		ap->image_bytes += lr.total;
+		ap->image_entries += entries;
 	}
-	/* drain: the rest of the tar stream (padding, trailing data) and of
-	 * the blob belong to the diff_id and to the blob checks */
-	while (!lr.real_eof) {
-		ssize_t n = real_read(&lr);
-		if (n < 0) {
-			rc = (int)n;
-			goto done;
-		}
-		if (n == 0)
-			lr.real_eof = true;
-	}
-	hash_wait(&lr, 0);
-	hash_stop(&lr);
-	char got[COCO_DIGEST_STRLEN];
-	if (coco_digest_final(&lr.dg, got)) {
-		rc = coco_seterr(ctx, COCOIMG_EINTERNAL, "digest failed");
-		goto done;
-	}
-	if (diff_id_out)
-		memcpy(diff_id_out, got, COCO_DIGEST_STRLEN);
-	if (expected_diff_id && strcmp(got, expected_diff_id)) {
-		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "%s: diff_id mismatch: expected %s, got %s",
-		                 ap->what, expected_diff_id, got);
-		goto done;
-	}
-	apply_deferred(ap);
-	ap->image_bytes += lr.total;
-	ap->image_entries += entries;
-	if (stats) {
-		uint64_t dn = coco_decomp_nsec(lr.dc);
-		uint64_t wall = coco_now_ns() - t_start;
-		uint64_t other = dn + lr.wait_ns + (lr.used_thread ? lr.hwait_ns : lr.digest_ns);
-		stats->decompress_ns += dn;
-		stats->digest_ns += lr.digest_ns;
-		stats->write_ns += wall > other ? wall - other : 0;
-		stats->tar_bytes += lr.total;
-		stats->entries += entries;
-	}
-done:
+	if (!rc && stats)
+		add_apply_stats(&lr, t_start, entries, stats);
 	hash_stop(&lr);
 	if (a)
 		archive_read_free(a);

@@ -141,158 +141,164 @@ static int reopen_chain(int rootfd, char **comps, size_t n)
 
 /*
  * The user-space walk.  `pending` holds the components still to resolve
- * (a '/'-separated string we own and rewrite on symlink expansion);
- * `done` is the list of real directories resolved so far.
+ * (a '/'-separated string we own and rewrite on symlink expansion; `p` is
+ * the position in it); `done` is the list of real directories resolved
+ * so far and `cur` the last of them, opened.
  */
-static int walk(int rootfd, const char *path, bool create, int *out)
+typedef struct walker {
+	int rootfd;
+	bool create;
+	char *pending, *p;
+	char **done;
+	size_t n, cap;
+	int cur;
+	int hops;
+} walker;
+
+/* The next component into comp: 1, 0 at the end, or -ENAMETOOLONG. */
+static int next_comp(walker *w, char comp[NAME_MAX + 1])
 {
-	char *pending = strdup(path);
-	size_t cap = 16, n = 0;
-	char **done = malloc(cap * sizeof(*done));
-	int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	int rc = 0, hops = 0;
-	if (!pending || !done || cur < 0) {
-		rc = cur < 0 ? -errno : -ENOMEM;
-		goto out;
+	while (*w->p == '/')
+		w->p++;
+	if (!*w->p)
+		return 0;
+	char *e = strchr(w->p, '/');
+	size_t len = e ? (size_t)(e - w->p) : strlen(w->p);
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(comp, w->p, len);
+	comp[len] = 0;
+	w->p += len;
+	return 1;
+}
+
+/* "..": back to the parent (never above the root). */
+static int walk_up(walker *w)
+{
+	if (w->n == 0)
+		return 0;
+	free(w->done[--w->n]);
+	close(w->cur);
+	w->cur = reopen_chain(w->rootfd, w->done, w->n);
+	return w->cur < 0 ? w->cur : 0;
+}
+
+/* Step into the directory comp, opened as nfd (taken). */
+static int walk_enter(walker *w, const char *comp, int nfd)
+{
+	if (w->n == w->cap) {
+		char **nd = realloc(w->done, 2 * w->cap * sizeof(*nd));
+		if (!nd) {
+			close(nfd);
+			return -ENOMEM;
+		}
+		w->done = nd;
+		w->cap *= 2;
 	}
-	char *p = pending;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		char comp[NAME_MAX + 1];
-		if (len > NAME_MAX) {
-			rc = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(comp, p, len);
-		comp[len] = 0;
-		p += len;
-		if (!strcmp(comp, "."))
+	w->done[w->n] = strdup(comp);
+	if (!w->done[w->n]) {
+		close(nfd);
+		return -ENOMEM;
+	}
+	w->n++;
+	close(w->cur);
+	w->cur = nfd;
+	return 0;
+}
+
+/* Back at the root (an absolute symlink target). */
+static int walk_restart(walker *w)
+{
+	while (w->n > 0)
+		free(w->done[--w->n]);
+	close(w->cur);
+	w->cur = fcntl(w->rootfd, F_DUPFD_CLOEXEC, 3);
+	return w->cur < 0 ? -errno : 0;
+}
+
+/* The symlink comp: its target goes in front of what is left to walk. */
+static int walk_symlink(walker *w, const char *comp)
+{
+	if (++w->hops > MAX_LINK_HOPS)
+		return -ELOOP;
+	char target[PATH_MAX];
+	ssize_t tl = readlinkat(w->cur, comp, target, sizeof(target) - 1);
+	if (tl < 0)
+		return -errno;
+	target[tl] = 0;
+	size_t rest = strlen(w->p);
+	if ((size_t)tl + rest + 2 >= PATH_MAX)
+		return -ENAMETOOLONG;
+	char *np = malloc((size_t)tl + rest + 2);
+	if (!np)
+		return -ENOMEM;
+	memcpy(np, target, (size_t)tl);
+	np[tl] = '/';
+	memcpy(np + tl + 1, w->p, rest + 1);
+	free(w->pending);
+	w->pending = w->p = np;
+	return target[0] == '/' ? walk_restart(w) : 0;
+}
+
+/* Resolve one real component: a directory is entered, a symlink
+ * expanded; with `create`, a missing directory is made and anything else
+ * in the way removed (a few tries: the tree may change under us). */
+static int walk_comp(walker *w, const char *comp)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		int nfd = openat(w->cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			int e = errno;
+			if (e != ENOENT || !w->create)
+				return -e;
+			if (mkdirat(w->cur, comp, 0755) < 0 && errno != EEXIST)
+				return -errno;
 			continue;
-		if (!strcmp(comp, "..")) {
-			if (n > 0) {
-				free(done[--n]);
-				close(cur);
-				cur = reopen_chain(rootfd, done, n);
-				if (cur < 0) {
-					rc = cur;
-					goto out;
-				}
-			}
-			continue;
-		}
-		int tries = 0;
-	again:
-		if (++tries > 4) {
-			rc = -EAGAIN;
-			goto out;
 		}
 		struct stat st;
-		int nfd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0) {
-			if (errno != ENOENT || !create) {
-				rc = -errno;
-				goto out;
-			}
-			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
-				rc = -errno;
-				goto out;
-			}
-			goto again;
-		}
 		if (fstat(nfd, &st) < 0) {
-			rc = -errno;
+			int e = errno;
 			close(nfd);
-			goto out;
+			return -e;
 		}
-		if (S_ISDIR(st.st_mode)) {
-			if (n == cap) {
-				char **nd = realloc(done, 2 * cap * sizeof(*nd));
-				if (!nd) {
-					close(nfd);
-					rc = -ENOMEM;
-					goto out;
-				}
-				done = nd;
-				cap *= 2;
-			}
-			done[n] = strdup(comp);
-			if (!done[n]) {
-				close(nfd);
-				rc = -ENOMEM;
-				goto out;
-			}
-			n++;
-			close(cur);
-			cur = nfd;
-			continue;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			close(nfd);
-			if (++hops > MAX_LINK_HOPS) {
-				rc = -ELOOP;
-				goto out;
-			}
-			char target[PATH_MAX];
-			ssize_t tl = readlinkat(cur, comp, target, sizeof(target) - 1);
-			if (tl < 0) {
-				rc = -errno;
-				goto out;
-			}
-			target[tl] = 0;
-			size_t rest = strlen(p);
-			if ((size_t)tl + rest + 2 >= PATH_MAX) {
-				rc = -ENAMETOOLONG;
-				goto out;
-			}
-			char *np = malloc((size_t)tl + rest + 2);
-			if (!np) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			memcpy(np, target, (size_t)tl);
-			np[tl] = '/';
-			memcpy(np + tl + 1, p, rest + 1);
-			free(pending);
-			pending = p = np;
-			if (target[0] == '/') {
-				while (n > 0)
-					free(done[--n]);
-				close(cur);
-				cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-				if (cur < 0) {
-					rc = -errno;
-					goto out;
-				}
-			}
-			continue;
-		}
-		/* something else is in the way */
+		if (S_ISDIR(st.st_mode))
+			return walk_enter(w, comp, nfd);
 		close(nfd);
-		if (!create) {
-			rc = -ENOTDIR;
-			goto out;
-		}
-		if (unlinkat(cur, comp, 0) < 0 && errno != ENOENT) {
-			rc = -errno;
-			goto out;
-		}
-		goto again;
+		if (S_ISLNK(st.st_mode))
+			return walk_symlink(w, comp);
+		/* something else is in the way */
+		if (!w->create)
+			return -ENOTDIR;
+		if (unlinkat(w->cur, comp, 0) < 0 && errno != ENOENT)
+			return -errno;
 	}
-out:
-	if (rc == 0) {
-		*out = cur;
-	} else if (cur >= 0) {
-		close(cur);
+	return -EAGAIN;
+}
+
+static int walk(int rootfd, const char *path, bool create, int *out)
+{
+	walker w = { .rootfd = rootfd, .create = create, .cap = 16 };
+	w.pending = w.p = strdup(path);
+	w.done = malloc(w.cap * sizeof(*w.done));
+	w.cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	int rc = w.cur < 0 ? -errno : (!w.pending || !w.done) ? -ENOMEM : 0;
+	char comp[NAME_MAX + 1];
+	while (!rc && (rc = next_comp(&w, comp)) > 0) {
+		if (!strcmp(comp, "."))
+			rc = 0;
+		else if (!strcmp(comp, ".."))
+			rc = walk_up(&w);
+		else
+			rc = walk_comp(&w, comp);
 	}
-	while (done && n > 0)
-		free(done[--n]);
-	free(done);
-	free(pending);
+	if (rc == 0)
+		*out = w.cur;
+	else if (w.cur >= 0)
+		close(w.cur);
+	while (w.done && w.n > 0)
+		free(w.done[--w.n]);
+	free(w.done);
+	free(w.pending);
 	return rc;
 }
 

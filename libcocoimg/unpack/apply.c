@@ -694,7 +694,7 @@ static int apply_root(coco_applier *ap, struct archive_entry *e, const char *nam
 	if (fd < 0)
 		return ent_err(ap, errno, name, "open root");
 	mode_t mode = archive_entry_perm(e) & 07777;
-	int rc = do_chown(ap, fd, -1, NULL, e, name);
+	int rc = do_chown(ap, fd, ap->root.fd, ".", e, name);
 	if (!rc)
 		rc = do_xattrs(ap, fd, e, name);
 	if (!rc && fchmod(fd, ap->privileged ? mode : (mode | 0700)) < 0)
@@ -721,8 +721,7 @@ typedef struct entry_ctx {
 /* chown, then xattrs: on fd, or on (pfd, base) when fd < 0 */
 static int own_and_label(coco_applier *ap, const entry_ctx *ec, int fd)
 {
-	int rc = fd >= 0 ? do_chown(ap, fd, -1, NULL, ec->e, ec->name)
-	                 : do_chown(ap, -1, ec->pfd, ec->base, ec->e, ec->name);
+	int rc = do_chown(ap, fd, ec->pfd, ec->base, ec->e, ec->name);
 	return rc ? rc : do_xattrs(ap, fd, ec->e, ec->name);
 }
 

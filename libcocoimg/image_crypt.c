@@ -15,6 +15,7 @@
 #include "image_crypt.h"
 #include "json.h"
 #include "oci/oci.h"
+#include "pipeline.h"
 #include "stream.h"
 #include "transport.h"
 

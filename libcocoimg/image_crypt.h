@@ -24,5 +24,4 @@ int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opt
                                coco_src *src, coco_dest *dst, const coco_desc *in,
                                size_t idx, size_t n, json_t **out_desc, json_t *report);
 
-
 #endif

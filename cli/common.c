@@ -76,6 +76,7 @@ static const cli_opt help_opt[] = {
 };
 
 /* One line on stderr, and the JSON error object under --output json. */
+__attribute__((format(printf, 3, 0)))
 static int report(int code, const char *kind, const char *fmt, va_list ap)
 {
 	char line[1200];

@@ -13,6 +13,7 @@
 #include "../base.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,18 @@ static int parse_size(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* A signed note is text: like Go's sumdb/note, no control character
+ * but the newline (a NUL would also cut the origin short). */
+static bool note_text_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\n') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 /* The note body: origin, size, root hash, extension lines.  *note_len is
  * the length of the signed text. */
 static int parse_note(cocoimg_ctx *ctx, const char *env, size_t len, coco_checkpoint *out,
@@ -64,6 +77,8 @@ static int parse_note(cocoimg_ctx *ctx, const char *env, size_t len, coco_checkp
 {
 	const char *p = env, *end = env + len, *l;
 	size_t n;
+	if (!note_text_ok(env, len))
+		return cp_err(ctx, "control characters in the note");
 	if (next_line(&p, end, &l, &n) || !n)
 		return cp_err(ctx, "missing origin line");
 	if (!(out->origin = coco_strndup(l, n)))

@@ -45,13 +45,15 @@ static char *policy_path_default(const cocoimg_ctx *ctx, const char *given)
 	return coco_strdup(DEFAULT_POLICY);
 }
 
-/* Key files named by the policy: local files, or resource URIs fetched
- * through the broker (a policy key that cannot be had rejects: exit 3). */
+/* Files named by the policy (keyPath(s), rekorPublicKeyPath(s), caPath,
+ * caRootsPath, ...): local files, or resource URIs fetched through the
+ * broker (a policy file that cannot be had rejects: exit 3). */
 static int read_policy_file(void *payload, cocoimg_ctx *ctx, const char *path, size_t max,
                             coco_buf *out)
 {
 	(void)payload;
-	return coco_read_named(ctx, path, max, "policy key", COCOIMG_EPOLICY, out, COCOIMG_ECONFIG);
+	return coco_read_named(ctx, path, max, "policy file", COCOIMG_EPOLICY, out,
+	                       COCOIMG_ECONFIG);
 }
 
 static const coco_trust_reader policy_reader = { NULL, read_policy_file };

@@ -92,6 +92,15 @@ typedef struct coco_trust_reader {
 } coco_trust_reader;
 /* Install (or with NULL remove) the reader of p; r must outlive p. */
 void coco_policy_set_reader(coco_policy *p, const coco_trust_reader *r);
+/*
+ * Every file a policy names (keyPath, keyPaths, rekorPublicKeyPath(s),
+ * caPath, caRootsPath, caIntermediatesPath, any other *Path) is read
+ * through this one call: with r (the operation's reader) the path may be
+ * a resource URI; without, it is a local file (missing: COCOIMG_ECONFIG).
+ * Appends at most max bytes to out; the caller wipes and frees out.
+ */
+int coco_trust_read_path(cocoimg_ctx *ctx, const coco_trust_reader *r, const char *path,
+                         size_t max, coco_buf *out);
 
 /* The image as the policy sees it. */
 typedef struct coco_trust_image {

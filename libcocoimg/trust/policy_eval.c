@@ -362,10 +362,8 @@ static int load_key_blobs(evstate *st, const pr *r, coco_buf **out, size_t *n)
 		return coco_oom(st->ctx);
 	for (size_t i = 0; i < r->n_key_paths; i++) {
 		*n = i + 1;
-		int rc = st->reader ? st->reader->read(st->reader->payload, st->ctx, r->key_paths[i],
-		                                       COCO_POLICY_FILE_MAX, &(*out)[i])
-		                    : coco_read_file(st->ctx, r->key_paths[i], COCO_POLICY_FILE_MAX,
-		                                     &(*out)[i], COCOIMG_ECONFIG);
+		int rc = coco_trust_read_path(st->ctx, st->reader, r->key_paths[i],
+		                              COCO_POLICY_FILE_MAX, &(*out)[i]);
 		if (rc)
 			return rc;
 	}

@@ -739,6 +739,45 @@ static void test_lookaside_file(void **state)
 	free(lib);
 }
 
+/* The policy's file reader: every path goes through the installed
+ * reader (which may resolve URIs); without one, local files only. */
+static int fake_read(void *payload, cocoimg_ctx *c, const char *path, size_t max, coco_buf *out)
+{
+	(*(int *)payload)++;
+	if (strcmp(path, "kbs:///default/key/1"))
+		return coco_seterr(c, COCOIMG_EPOLICY, "policy file %s: not found", path);
+	return max < 5 ? COCOIMG_EPOLICY : coco_buf_append(out, "bytes", 5);
+}
+
+static void test_read_path(void **state)
+{
+	(void)state;
+	int calls = 0;
+	const coco_trust_reader r = { &calls, fake_read };
+	coco_buf b = COCO_BUF_INIT;
+	assert_int_equal(coco_trust_read_path(ctx, &r, "kbs:///default/key/1", 64, &b), 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "bytes", 5);
+	assert_int_equal(coco_trust_read_path(ctx, &r, "kbs:///default/key/2", 64, &b),
+	                 COCOIMG_EPOLICY);
+	assert_int_equal(calls, 2);
+	coco_buf_free(&b);
+	/* no reader: a local file, a missing one is a configuration error */
+	char tmpl[] = "/tmp/coco-readpath-XXXXXX";
+	int fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "pem", 3), 3);
+	close(fd);
+	assert_int_equal(coco_trust_read_path(ctx, NULL, tmpl, 64, &b), 0);
+	assert_int_equal(b.len, 3);
+	coco_buf_free(&b);
+	unlink(tmpl);
+	assert_int_equal(coco_trust_read_path(ctx, NULL, tmpl, 64, &b), COCOIMG_ECONFIG);
+	assert_int_equal(coco_trust_read_path(ctx, NULL, "kbs:///default/key/1", 64, &b),
+	                 COCOIMG_ECONFIG);
+	coco_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -751,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_unparseable_blob),
 		cmocka_unit_test(test_registries_d),
 		cmocka_unit_test(test_lookaside_file),
+		cmocka_unit_test(test_read_path),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -240,6 +240,26 @@ static int store_manifest(copy_job *j, const void *bytes, size_t blen, const cha
 	return 0;
 }
 
+/* Every layer descriptor parsed (converted to OCI types when convert)
+ * into in[], and checked against the crypt options, before anything is
+ * written. */
+static int plan_layers(copy_job *j, const coco_manifest *m, bool convert, coco_desc *in)
+{
+	int rc = 0;
+	for (size_t i = 0; i < m->n_layers && !rc; i++) {
+		const coco_desc *l = &m->layers[i];
+		if (convert) {
+			const char *nmt = coco_mt_docker_to_oci(l->media_type);
+			json_t *nd = coco_oci_convert_desc(l->json, nmt ? nmt : l->media_type);
+			rc = coco_desc_parse(j->ctx, nd, "layer", &in[i]);
+			json_decref(nd);
+		} else {
+			rc = coco_desc_parse(j->ctx, l->json, "layer", &in[i]);
+		}
+	}
+	return rc ? rc : coco_crypt_check_rewraps(j->ctx, j->opts, in, m->n_layers);
+}
+
 static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, bool top,
                       json_t *report, written *wr)
 {
@@ -258,6 +278,8 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 		goto done;
 	}
+	if ((rc = plan_layers(j, m, convert, w.in)))
+		goto done;
 	/* config */
 	json_t *crep = json_object();
 	json_object_set_new(report, "config", crep);
@@ -293,16 +315,6 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 	for (size_t i = 0; i < m->n_layers; i++) {
 		w.reports[i] = json_object();
 		json_array_append(lrep, w.reports[i]);
-		if (convert) {
-			const char *nmt = coco_mt_docker_to_oci(m->layers[i].media_type);
-			json_t *nd = coco_oci_convert_desc(m->layers[i].json, nmt ? nmt : m->layers[i].media_type);
-			rc = coco_desc_parse(ctx, nd, "layer", &w.in[i]);
-			json_decref(nd);
-		} else {
-			rc = coco_desc_parse(ctx, m->layers[i].json, "layer", &w.in[i]);
-		}
-		if (rc)
-			goto done;
 	}
 	if ((rc = copy_layers(j, &w)))
 		goto done;

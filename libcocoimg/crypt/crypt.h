@@ -226,6 +226,16 @@ int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
                           const coco_desc *in, size_t idx, size_t n, json_t *report,
                           coco_crypt_action *action, bool *selected);
 
+/*
+ * Before anything is written: every already encrypted layer that will get
+ * the keyring's recipients must be opened by one of its decryption keys,
+ * else COCOIMG_ENOKEY naming the layer (adding a recipient cannot be done
+ * without the layer key; nothing is left half-done).  0 when opts does not
+ * add recipients.
+ */
+int coco_crypt_check_rewraps(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
+                             const coco_desc *layers, size_t n);
+
 /* One layer being encrypted or decrypted.  in, what and kr are borrowed
  * and must outlive it. */
 typedef struct coco_crypt_layer coco_crypt_layer;

@@ -789,12 +789,7 @@ static int add_recipients(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
 	coco_buf po = COCO_BUF_INIT;
 	memset(&o, 0, sizeof(o));
 	int rc = coco_crypt_unwrap_layer(ctx, opts->keys, in, what, &o, &po);
-	if (rc == COCOIMG_ENOKEY && !opts->n_encrypt_layers) {
-		coco_warn(ctx, "%s is already encrypted and none of the decryption keys opens it: "
-		          "left as is, without the new recipients (%s)", what,
-		          cocoimg_ctx_last_error(ctx));
-		rc = 0;
-	} else if (rc == COCOIMG_ENOKEY) {
+	if (rc == COCOIMG_ENOKEY) {
 		coco_preferr(ctx, rc, "cannot add recipients to already encrypted %s", what);
 	} else if (!rc) {
 		rc = wrap_all(ctx, opts->keys, po.data, po.len, ann, schemes);
@@ -802,6 +797,31 @@ static int add_recipients(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
 	}
 	coco_buf_wipe_free(&po);
 	coco_layer_opts_clear(&o);
+	return rc;
+}
+
+int coco_crypt_check_rewraps(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
+                             const coco_desc *layers, size_t n)
+{
+	if (opts->crypt_mode != COCOIMG_CRYPT_ENCRYPT || !coco_keyring_has_recipients(opts->keys))
+		return 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		coco_crypt_action act;
+		bool selected;
+		rc = coco_crypt_plan_layer(ctx, opts, &layers[i], i, n, NULL, &act, &selected);
+		if (rc || act != COCO_CRYPT_REWRAP || !selected)
+			continue;
+		char *what = coco_asprintf("layer %s", layers[i].digest);
+		coco_layer_opts o;
+		memset(&o, 0, sizeof(o));
+		rc = what ? coco_crypt_unwrap_layer(ctx, opts->keys, &layers[i], what, &o, NULL)
+		          : coco_oom(ctx);
+		if (rc == COCOIMG_ENOKEY)
+			coco_preferr(ctx, rc, "cannot add recipients to already encrypted %s", what);
+		coco_layer_opts_clear(&o);
+		free(what);
+	}
 	return rc;
 }
 

@@ -73,8 +73,9 @@ check "add pkcs7 to a skopeo-encrypted image" "$COCO_IMG" encrypt -q oci:s-rsa:v
     --decryption-key "$K/rsa.pem" --encryption-key "pkcs7:$K/rsa2.crt"
 check "skopeo decrypts with pkcs7" sk_dec s-add:v1 d-sadd:v1 "$K/rsa2.pem" "$K/rsa2.crt"
 check "skopeo-add: layers identical" same_layers src:v1 d-sadd:v1
-check "adding without a key that opens: warning, unchanged" sh -c \
-    "'$COCO_IMG' encrypt -q oci:e-ec:v1 oci:e-noadd:v1 --encryption-key 'jwe:$K/rsa2.pub' 2>&1 | grep -q warning"
+check "adding without a key that opens: exit 4" expect_rc 4 "$COCO_IMG" encrypt -q oci:e-ec:v1 \
+    oci:e-noadd:v1 --encryption-key "jwe:$K/rsa2.pub"
+check "adding without a key that opens: nothing written" absent "$T/e-noadd"
 
 # 6. remove a recipient
 check "remove the rsa recipient" "$COCO_IMG" encrypt -q oci:e-add:v1 oci:e-rm:v1 --remove-recipient "jwe:$K/rsa.pub"

@@ -34,4 +34,27 @@ check "copy --decryption-key decrypts" "$COCO_IMG" copy -q --src-tls-verify=fals
     "docker://$R/crypt/a:enc" oci:copy-dec:v1
 check "copy: layers identical" same_layers src:v1 copy-dec:v1
 
+# Adding a recipient needs the layer key: without a decryption key that
+# opens the layers, exit 4 and nothing at all reaches the destination
+# repository (no blob, no manifest, no tag).
+RD="$T/registry-C/data/docker/registry/v2/repositories"
+add_nokey() {
+    "$COCO_IMG" encrypt -q --tls-verify=false "docker://$R/crypt/a:enc" \
+        "docker://$R/crypt/added:v1" --encryption-key "jwe:$K/rsa2.pub" 2>"$T/add.err"
+}
+check "add recipient without the key: exit 4" expect_rc 4 add_nokey
+check "add recipient without the key: the message says why" \
+    grep "cannot add recipients to already encrypted layer sha256:" "$T/add.err"
+check "add recipient without the key: nothing written" absent "$RD/crypt/added"
+check "add recipient with a wrong key: exit 4" expect_rc 4 "$COCO_IMG" encrypt -q --tls-verify=false \
+    "docker://$R/crypt/a:enc" "docker://$R/crypt/added:v1" --encryption-key "jwe:$K/rsa2.pub" \
+    --decryption-key "$K/rsa2.pem"
+check "add recipient with a wrong key: nothing written" absent "$RD/crypt/added"
+check "add recipient with the key" "$COCO_IMG" encrypt -q --tls-verify=false \
+    "docker://$R/crypt/a:enc" "docker://$R/crypt/added:v1" --encryption-key "jwe:$K/rsa2.pub" \
+    --decryption-key "$K/rsa.pem"
+check "the new recipient opens it (skopeo)" $SKOPEO copy -q --src-tls-verify=false \
+    --decryption-key "$K/rsa2.pem" "docker://$R/crypt/added:v1" oci:added-dec:v1
+check "the new recipient: layers identical" same_layers src:v1 added-dec:v1
+
 finish

@@ -16,6 +16,8 @@
 
 /* A content descriptor (oci/): transports only pass it along. */
 typedef struct coco_desc coco_desc;
+/* A referrers list (oci/referrers.h). */
+typedef struct coco_referrers coco_referrers;
 
 typedef struct coco_src coco_src;
 typedef struct coco_dest coco_dest;
@@ -35,6 +37,15 @@ struct coco_src_ops {
 	 * that can resume (registry Range) hands each byte to sink once.
 	 */
 	int (*get_blob)(coco_src *s, const coco_desc *d, coco_stage *sink);
+	/*
+	 * Optional (NULL: the source keeps no referrers, nothing is found):
+	 * append to out the referrers of manifest `digest` (OCI 1.1: the
+	 * manifests whose subject is digest), only those of artifact_type
+	 * when it is not NULL.  A source without any is not an error.  The
+	 * list is unverified: fetch each manifest with get_manifest(digest).
+	 */
+	int (*list_referrers)(coco_src *s, const char *digest, const char *artifact_type,
+	                      coco_referrers *out);
 	/* Optional: simple-signing signatures stored beside the image (dir,
 	 * lookaside handled by trust/registry).  NULL if unsupported. */
 	void (*close)(coco_src *s);

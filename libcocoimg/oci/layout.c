@@ -17,6 +17,7 @@
  */
 #include "layout.h"
 #include "oci.h"
+#include "referrers.h"
 #include "../base.h"
 #include "../digest.h"
 #include "../json.h"
@@ -198,6 +199,21 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	return rc;
 }
 
+static int src_read_desc(void *arg, const coco_desc *d, coco_buf *out)
+{
+	return src_read_blob_mem(arg, d->digest, d->size, out);
+}
+
+/* Referrers in a layout: its referrers tag and the manifests index.json
+ * lists with that subject (oci/referrers.c). */
+static int src_list_referrers(coco_src *s, const char *digest, const char *artifact_type,
+                              coco_referrers *out)
+{
+	oci_src *o = s->impl;
+	return coco_referrers_from_layout(s->ctx, o->index, digest, artifact_type, src_read_desc, s,
+	                                  out);
+}
+
 static void src_close(coco_src *s)
 {
 	oci_src *o = s->impl;
@@ -211,6 +227,7 @@ static void src_close(coco_src *s)
 static const struct coco_src_ops oci_src_ops = {
 	.get_manifest = src_get_manifest,
 	.get_blob = src_get_blob,
+	.list_referrers = src_list_referrers,
 	.close = src_close,
 };
 

@@ -298,6 +298,9 @@ static void resp_reset_headers(coco_http_resp *r)
 	free(r->docker_digest);
 	free(r->content_range);
 	free(r->retry_after);
+	free(r->link_next);
+	free(r->filters_applied);
+	r->link_next = r->filters_applied = NULL;
 	for (size_t i = 0; i < r->n_www_auth; i++)
 		free(r->www_auth[i]);
 	free(r->www_auth);
@@ -377,6 +380,11 @@ static char **header_slot(coco_http_resp *r, const char *name, size_t nlen, size
 		return &r->content_range;
 	if (HDR("retry-after"))
 		return &r->retry_after;
+	if (HDR("oci-filters-applied"))
+		return &r->filters_applied;
+	/* several Link fields may come: keep the one with the next page */
+	if (HDR("link") && (memmem(v, *vlen, "rel=\"next\"", 10) || memmem(v, *vlen, "rel=next", 8)))
+		return &r->link_next;
 	if (HDR("content-type")) {
 		size_t l = 0;
 		while (l < *vlen && v[l] != ';' && v[l] != ' ')

@@ -246,6 +246,7 @@ static void src_close(coco_src *s)
 static const struct coco_src_ops reg_src_ops = {
 	.get_manifest = src_get_manifest,
 	.get_blob = src_get_blob,
+	.list_referrers = coco_registry_referrers,
 	.close = src_close,
 };
 

@@ -7,6 +7,7 @@
  *   auth.c   WWW-Authenticate parsing, credentials (creds, auth.json),
  *            bearer tokens cached per scope
  *   pull.c   coco_src for docker://
+ *   referrers.c  the referrers of a manifest (API, else the tag schema)
  *   push.c   coco_dest for docker://
  */
 #ifndef COCO_REGISTRY_H
@@ -126,6 +127,8 @@ typedef struct coco_http_resp {
 	char *docker_digest;
 	char *content_range;
 	char *retry_after;
+	char *link_next;           /* a Link field with rel="next" (pagination) */
+	char *filters_applied;     /* OCI-Filters-Applied */
 	char **www_auth;
 	size_t n_www_auth;
 	int64_t content_length;    /* -1 when absent */
@@ -298,6 +301,12 @@ int coco_resume_plan(uint64_t delivered, long status, const char *content_range,
 
 /* For push.c mount: is `s` a registry source, and its client. */
 coco_reg *coco_registry_src_client(coco_src *s);
+
+/* referrers.c: list_referrers of docker:// sources (the referrers API,
+ * else the referrers tag schema); out is struct coco_referrers from
+ * oci/referrers.h. */
+int coco_registry_referrers(coco_src *s, const char *digest, const char *artifact_type,
+                            coco_referrers *out);
 
 /* The docker:// transport (pull.c, push.c). */
 int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side,

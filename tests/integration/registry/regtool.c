@@ -10,6 +10,9 @@
  *       print the digest and media type of the manifest REF names
  *   regtool get URL [KEY=VALUE...]
  *       coco_http_get: print the status and the body
+ *   regtool referrers REF DIGEST [--artifact-type T] [KEY=VALUE...]
+ *       list_referrers of the source REF for DIGEST: one line
+ *       "DIGEST MEDIATYPE ARTIFACTTYPE|- ORIGIN" per referrer
  *
  * KEY=VALUE are cocoimg_ctx_set() options (creds=..., tls-verify=false).
  * Exit status as coco-img: cocoimg_error_exit_code().
@@ -18,6 +21,7 @@
 #include "digest.h"
 #include "image_open.h"
 #include "oci/oci.h"
+#include "oci/referrers.h"
 #include "oci/resolve.h"
 #include "registry/registry.h"
 #include "stream.h"
@@ -190,6 +194,23 @@ static int do_get(const char *url)
 	return rc;
 }
 
+static int do_referrers(const char *s, const char *digest, const char *artifact_type)
+{
+	coco_src *src = NULL;
+	coco_referrers refs = { 0 };
+	int rc = coco_src_open(ctx, s, "src", &src);
+	if (!rc && !src->ops->list_referrers)
+		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s keeps no referrers", s);
+	if (!rc)
+		rc = src->ops->list_referrers(src, digest, artifact_type, &refs);
+	for (size_t i = 0; !rc && i < refs.n; i++)
+		printf("%s %s %s %s\n", refs.v[i].digest, refs.v[i].media_type,
+		       refs.v[i].artifact_type ? refs.v[i].artifact_type : "-", refs.v[i].origin);
+	coco_referrers_clear(&refs);
+	coco_src_close(src);
+	return rc;
+}
+
 static void log_cb(cocoimg_log_level lvl, const char *msg, void *payload)
 {
 	fprintf(stderr, "log[%d]: %s\n", (int)lvl, msg);
@@ -198,7 +219,7 @@ static void log_cb(cocoimg_log_level lvl, const char *msg, void *payload)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: regtool copy|digest|get ARGS... [KEY=VALUE...]\n");
+		fprintf(stderr, "usage: regtool copy|digest|get|referrers ARGS... [KEY=VALUE...]\n");
 		return 2;
 	}
 	if (cocoimg_ctx_new(&ctx))
@@ -207,12 +228,14 @@ int main(int argc, char **argv)
 		cocoimg_ctx_set_log(ctx, log_cb, COCOIMG_LOG_DEBUG, NULL);
 	const char *pos[3] = { NULL };
 	size_t npos = 0;
-	const char *platform = NULL;
+	const char *platform = NULL, *artifact_type = NULL;
 	bool all = false;
 	for (int i = 1; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		if (!strcmp(argv[i], "--platform") && i + 1 < argc) {
 			platform = argv[++i];
+		} else if (!strcmp(argv[i], "--artifact-type") && i + 1 < argc) {
+			artifact_type = argv[++i];
 		} else if (!strcmp(argv[i], "--all")) {
 			all = true;
 		} else if (eq && argv[i][0] != '-' && i > 2 && strncmp(argv[i], "docker://", 9) &&
@@ -233,6 +256,8 @@ int main(int argc, char **argv)
 		rc = do_digest(pos[1]);
 	else if (!strcmp(pos[0], "get") && npos == 2)
 		rc = do_get(pos[1]);
+	else if (!strcmp(pos[0], "referrers") && npos == 3)
+		rc = do_referrers(pos[1], pos[2], artifact_type);
 	else {
 		fprintf(stderr, "regtool: bad usage\n");
 		return 2;

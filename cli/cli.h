@@ -94,8 +94,18 @@ void cli_setup_progress(cli_state *st);
  * keyring (defined in cmd_crypt.c). Returns 0 or exit code. */
 int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients);
 
+/* Passphrases of signing keys (cmd_keys.c).  cli_passphrase_get: the
+ * first line of pass_file if given, else COSIGN_PASSWORD, else
+ * cli_passphrase_prompt: asked on the terminal on stdin without echo
+ * (twice when confirm), refused (exit 2) when stdin is no terminal.
+ * Returns 0 or an exit code (printed); free *out with cli_passphrase_free. */
+int cli_passphrase_get(const char *pass_file, bool confirm, char **out);
+int cli_passphrase_prompt(bool confirm, char **out);
+void cli_passphrase_free(char *p);
+
 /* Commands (one file each). */
 extern const cli_command cli_cmd_copy, cli_cmd_encrypt, cli_cmd_decrypt, cli_cmd_verify,
-	cli_cmd_unpack, cli_cmd_inspect, cli_cmd_sign, cli_cmd_version, cli_cmd_verify_blob;
+	cli_cmd_unpack, cli_cmd_inspect, cli_cmd_sign, cli_cmd_version, cli_cmd_verify_blob,
+	cli_cmd_generate_key_pair;
 
 #endif

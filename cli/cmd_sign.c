@@ -1,5 +1,7 @@
 /* coco-img sign IMAGE --key FILE [--passphrase-file FILE] [--sign-identity REF]
- * [--recursive]: a cosign-compatible signature in the image's repository. */
+ * [--recursive]: a cosign-compatible signature in the image's repository.
+ * An encrypted key's passphrase: --passphrase-file, else COSIGN_PASSWORD,
+ * else a prompt on the terminal (only when the key is encrypted). */
 #include "cli.h"
 
 #include <jansson.h>
@@ -53,8 +55,19 @@ static int run(cli_state *st)
 	o.passphrase_file = pass_path;
 	o.sign_identity = identity;
 	o.recursive = recursive;
+	char *pass = NULL;
+	const char *env = getenv("COSIGN_PASSWORD");
+	if (!pass_path && env) {
+		o.passphrase = env;
+	} else if (!pass_path && cocoimg_key_needs_passphrase(st->ctx, key_path) == 1) {
+		int prc = cli_passphrase_prompt(false, &pass);
+		if (prc)
+			return prc;
+		o.passphrase = pass;
+	}
 	char *report = NULL;
 	int rc = cocoimg_sign(st->ctx, st->positional[0], &o, &report);
+	cli_passphrase_free(pass);
 	if (rc)
 		return cli_fail(st, rc, st->positional[0]);
 	if (st->json)
@@ -67,7 +80,7 @@ static int run(cli_state *st)
 
 static const cli_opt opts[] = {
 	{ "key", CLI_VALUE, OPT_KEY, "private key: PEM (PKCS#8, SEC1) or cosign's encrypted format", "FILE" },
-	{ "passphrase-file", CLI_VALUE, OPT_PASSFILE, "file whose first line is the key's passphrase", "FILE" },
+	{ "passphrase-file", CLI_VALUE, OPT_PASSFILE, "file whose first line is the key's passphrase (else COSIGN_PASSWORD, else a prompt)", "FILE" },
 	{ "sign-identity", CLI_VALUE, OPT_IDENTITY, "identity to sign for (default: the repository, as cosign)", "REF" },
 	{ "recursive", CLI_FLAG, OPT_RECURSIVE, "for an index, also sign every manifest it lists", NULL },
 	{ NULL, 0, 0, NULL, NULL },

@@ -6,7 +6,7 @@
 
 static const cli_command *const commands[] = {
 	&cli_cmd_copy, &cli_cmd_encrypt, &cli_cmd_decrypt, &cli_cmd_verify, &cli_cmd_verify_blob, &cli_cmd_unpack,
-	&cli_cmd_inspect, &cli_cmd_sign, &cli_cmd_version,
+	&cli_cmd_inspect, &cli_cmd_sign, &cli_cmd_generate_key_pair, &cli_cmd_version,
 };
 
 static void usage(FILE *f)
@@ -22,10 +22,11 @@ static void usage(FILE *f)
 		{ "unpack", "verify, pull, decrypt and unpack an image into a root filesystem" },
 		{ "inspect", "show manifest, config, layers and encryption details" },
 		{ "sign", "write a cosign-compatible signature for an image" },
+		{ "generate-key-pair", "write cosign.key (encrypted) and cosign.pub, as cosign does" },
 		{ "version", "print the versions of coco-img and its libraries" },
 	};
 	for (size_t i = 0; i < sizeof(brief) / sizeof(brief[0]); i++)
-		fprintf(f, "  %-11s %s\n", brief[i][0], brief[i][1]);
+		fprintf(f, "  %-17s %s\n", brief[i][0], brief[i][1]);
 	fprintf(f, "\nImage locations: docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST], oci:DIR[:TAG],\n"
 	           "oci-archive:FILE[:TAG].  Run 'coco-img COMMAND --help' for a command's options.\n");
 }

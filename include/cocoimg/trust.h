@@ -192,6 +192,26 @@ COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned v
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report);
 
+/**
+ * 1 when the private key file at key_path needs a passphrase (cosign's
+ * encrypted formats, encrypted PKCS#8, or an encrypted traditional PEM
+ * key), 0 when it does not; a negative COCOIMG_E* code (recorded on ctx)
+ * when the file cannot be read.  Lets a program ask for the passphrase
+ * only when it is needed; cocoimg_sign() itself never asks.
+ */
+COCOIMG_API int cocoimg_key_needs_passphrase(cocoimg_ctx *ctx, const char *key_path);
+
+/**
+ * A new key pair as `cosign generate-key-pair` makes it: an ECDSA P-256
+ * key encrypted with the passphrase (NULL or "" for none; scrypt N=65536
+ * r=8 p=1 and nacl/secretbox, PEM "ENCRYPTED SIGSTORE PRIVATE KEY") and
+ * its public key (PEM "PUBLIC KEY").  Both are NUL-terminated; release
+ * with cocoimg_free().  Writing them (cosign.key mode 0600, cosign.pub)
+ * is the caller's job.  COCOIMG_EUNSUPPORTED in builds without libsodium.
+ */
+COCOIMG_API int cocoimg_generate_key_pair(cocoimg_ctx *ctx, const char *passphrase,
+                                          char **private_pem, char **public_pem);
+
 /* ------------------------------------------------------------------ */
 /* Sigstore bundles for any artifact (cosign verify-blob)              */
 /* ------------------------------------------------------------------ */

@@ -309,6 +309,29 @@ static int check_signing_key(cocoimg_ctx *ctx, EVP_PKEY *k, const char *what)
 	}
 }
 
+int coco_cosign_privkey_encrypted(const unsigned char *pem, size_t len)
+{
+	if (len > INT32_MAX)
+		return 0;
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	char *name = NULL, *header = NULL;
+	unsigned char *body = NULL;
+	long body_len = 0;
+	int enc = 0;
+	if (bio && PEM_read_bio(bio, &name, &header, &body, &body_len))
+		enc = !strcmp(name, "ENCRYPTED SIGSTORE PRIVATE KEY") ||
+		      !strcmp(name, "ENCRYPTED COSIGN PRIVATE KEY") ||
+		      !strcmp(name, "ENCRYPTED PRIVATE KEY") ||
+		      (header && strstr(header, "Proc-Type: 4,ENCRYPTED"));
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	if (body)
+		OPENSSL_clear_free(body, (size_t)body_len);
+	BIO_free(bio);
+	ERR_clear_error();
+	return enc;
+}
+
 int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t len,
                              const char *passphrase, const char *what, EVP_PKEY **out)
 {

@@ -176,6 +176,25 @@ int coco_passphrase_read_file(cocoimg_ctx *ctx, const char *path, char **out);
 int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t len,
                              const char *passphrase, const char *what, EVP_PKEY **out);
 
+/* cosign_key.c: 1 when the PEM private key needs a passphrase (cosign's
+ * encrypted formats, encrypted PKCS#8, or a "Proc-Type: 4,ENCRYPTED"
+ * header), 0 when not (or when it is no PEM at all: loading says why). */
+int coco_cosign_privkey_encrypted(const unsigned char *pem, size_t len);
+
+/*
+ * cosign_keygen.c: what `cosign generate-key-pair` writes: a new ECDSA
+ * P-256 key as "ENCRYPTED SIGSTORE PRIVATE KEY" PEM (scrypt N=65536 r=8
+ * p=1, nacl/secretbox; passphrase NULL = empty) and its PKIX public key
+ * PEM, both malloc'd.  COCOIMG_EUNSUPPORTED without libsodium.
+ */
+int coco_cosign_keypair_generate(cocoimg_ctx *ctx, const char *passphrase, char **priv_pem,
+                                 char **pub_pem);
+/* Encrypt a PKCS#8 DER private key into cosign's PEM format (as above). */
+int coco_cosign_key_encrypt(cocoimg_ctx *ctx, const unsigned char *der, size_t der_len,
+                            const char *passphrase, char **pem);
+/* A public key as a PKIX "PUBLIC KEY" PEM block (Go's layout). */
+int coco_cosign_pubkey_pem(cocoimg_ctx *ctx, EVP_PKEY *k, char **pem);
+
 /* cosign's encrypted key body (go-securesystemslib "encrypted" JSON). */
 typedef struct coco_cosign_encrypted {
 	int64_t n, r, p;           /* scrypt parameters */

@@ -6,6 +6,14 @@ usage:
       Re-encrypt a private key (any PEM python3-cryptography reads) in cosign's
       format: PKCS#8 DER sealed with NaCl secretbox (XSalsa20-Poly1305, from
       libsodium through ctypes) under scrypt(PASSPHRASE, salt, N, 8, 1).
+  cosign_tool.py check-key KEY PUB PASSPHRASE
+      KEY must be what `cosign generate-key-pair` writes, checked as
+      go-securesystemslib and cosign read it: one PEM block "ENCRYPTED SIGSTORE
+      PRIVATE KEY" in 64-column lines, a JSON body with exactly cosign's
+      members and parameters (scrypt N=65536 r=8 p=1, 32-byte salt,
+      nacl/secretbox, 24-byte nonce), decrypting (hashlib.scrypt, libsodium's
+      secretbox_open) to PKCS#8 DER of an ECDSA P-256 key whose public key is
+      PUB ("PUBLIC KEY" PEM).
   cosign_tool.py check-attachment DIR PUB.pem IDENTITY DIGEST NLAYERS
       DIR is a `skopeo copy ... dir:DIR` of a sha256-<hex>.sig tag.  Checks the
       manifest, config and layers field by field against the layout cosign
@@ -58,6 +66,41 @@ def encrypt(args):
         for i in range(0, len(enc), 64):
             f.write(enc[i:i + 64] + "\n")
         f.write("-----END %s-----\n" % label)
+
+
+def check_key(args):
+    key_pem, pub_pem, pw = open(args[0]).read(), open(args[1], "rb").read(), args[2].encode()
+    lines = key_pem.split("\n")
+    label = "ENCRYPTED SIGSTORE PRIVATE KEY"
+    if lines[0] != "-----BEGIN %s-----" % label or lines[-2] != "-----END %s-----" % label or lines[-1]:
+        raise SystemExit("check-key: not one %s PEM block" % label)
+    body = lines[1:-2]
+    if any(len(l) != 64 for l in body[:-1]) or not 0 < len(body[-1]) <= 64:
+        raise SystemExit("check-key: PEM lines are not 64 columns")
+    raw = base64.b64decode("".join(body), validate=True)
+    j = json.loads(raw)
+    want = {"kdf": {"name": "scrypt", "params": {"N": 65536, "r": 8, "p": 1}, "salt": j["kdf"]["salt"]},
+            "cipher": {"name": "nacl/secretbox", "nonce": j["cipher"]["nonce"]},
+            "ciphertext": j["ciphertext"]}
+    if raw != json.dumps(want, separators=(",", ":")).encode():
+        raise SystemExit("check-key: JSON body differs from go-securesystemslib's: %r" % raw)
+    salt, nonce, ct = (base64.b64decode(x) for x in (j["kdf"]["salt"], j["cipher"]["nonce"], j["ciphertext"]))
+    if len(salt) != 32 or len(nonce) != 24:
+        raise SystemExit("check-key: salt or nonce size")
+    k = hashlib.scrypt(pw, salt=salt, n=65536, r=8, p=1, dklen=32, maxmem=512 * 1024 * 1024)
+    out = ctypes.create_string_buffer(len(ct) - 16)
+    if sodium().crypto_secretbox_open_easy(out, ct, ctypes.c_ulonglong(len(ct)), nonce, k) != 0:
+        raise SystemExit("check-key: secretbox does not open with this passphrase")
+    priv = serialization.load_der_private_key(out.raw, password=None)
+    if not isinstance(priv, ec.EllipticCurvePrivateKey) or priv.curve.name != "secp256r1":
+        raise SystemExit("check-key: not an ECDSA P-256 key")
+    pub = serialization.load_pem_public_key(pub_pem)
+    f = serialization.PublicFormat.SubjectPublicKeyInfo
+    if pub.public_bytes(serialization.Encoding.DER, f) != priv.public_key().public_bytes(serialization.Encoding.DER, f):
+        raise SystemExit("check-key: the public key is not the private key's")
+    if pub_pem != priv.public_key().public_bytes(serialization.Encoding.PEM, f):
+        raise SystemExit("check-key: the public key PEM is not laid out as Go writes it")
+    print("key ok")
 
 
 def fail(msg):
@@ -133,6 +176,8 @@ if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "encrypt":
         encrypt(args)
+    elif cmd == "check-key":
+        check_key(args)
     elif cmd == "check-attachment":
         check_attachment(args)
     else:

@@ -1,4 +1,5 @@
-/* Fuzz cosign's encrypted private key JSON and the PEM public key loader. */
+/* Fuzz cosign's encrypted private key JSON, the PEM check for keys that
+ * need a passphrase, and the PEM public key loader. */
 #include "base.h"
 #include "trust/trust.h"
 
@@ -13,6 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		coco_cosign_encrypted_clear(&e);
 	}
+	int enc = coco_cosign_privkey_encrypted(data, size);
+	if (enc != 0 && enc != 1)
+		__builtin_trap();
 	EVP_PKEY **keys = NULL;
 	size_t n = 0;
 	if (coco_pubkeys_load_pem(ctx, data, size, &keys, &n) == 0)

@@ -61,7 +61,7 @@ check "by digest: docker://repo@sha256:..." bash -c "$SIGN --key '$K/p384.pem' -
 check "wrong passphrase: exit 2, no passphrase in the message" bash -c "
 	$SIGN --key '$K/enc.key' --passphrase-file '$K/badpass' 'docker://$REG/test/app:v1' 2>'$T/err'; rc=\$?
 	cat '$T/err'; [ \$rc -eq 2 ] && grep -q 'cannot decrypt key' '$T/err' && ! grep -q horse '$T/err'"
-check "encrypted key without passphrase: exit 2" expect_rc 2 $SIGN --key "$K/enc.key" "docker://$REG/test/app:v1"
+check "encrypted key without passphrase (no terminal): exit 2" expect_rc 2 $SIGN --key "$K/enc.key" "docker://$REG/test/app:v1" </dev/null
 check "public key as --key: exit 2" expect_rc 2 $SIGN --key "$K/ec.pub" "docker://$REG/test/app:v1"
 check "missing --key: exit 2" expect_rc 2 $SIGN "docker://$REG/test/app:v1"
 check "bad --sign-identity: exit 2" expect_rc 2 $SIGN --key "$K/ec.pem" --sign-identity "UPPER/Case" "docker://$REG/test/app:v1"

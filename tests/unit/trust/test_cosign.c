@@ -757,6 +757,44 @@ static void test_encrypted_json_parse(void **state)
 	assert_int_equal(e.ciphertext.len, 16);
 	coco_cosign_encrypted_clear(&e);
 }
+
+/* generate-key-pair's output loads back with the passphrase, is marked as
+ * needing one, and its public key is the private key's */
+static void test_keypair_generate(void **state)
+{
+	(void)state;
+	char *priv = NULL, *pub = NULL;
+	assert_int_equal(coco_cosign_keypair_generate(ctx, "pw", &priv, &pub), 0);
+	assert_non_null(strstr(priv, "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
+	assert_int_equal(coco_cosign_privkey_encrypted((unsigned char *)priv, strlen(priv)), 1);
+	assert_int_equal(coco_cosign_privkey_encrypted((unsigned char *)pub, strlen(pub)), 0);
+	EVP_PKEY *k = NULL, **pubs = NULL;
+	size_t n = 0;
+	assert_int_equal(coco_cosign_privkey_load(ctx, (unsigned char *)priv, strlen(priv), "pw", "k", &k), 0);
+	assert_int_equal(coco_pubkeys_load_pem(ctx, (unsigned char *)pub, strlen(pub), &pubs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(EVP_PKEY_eq(k, pubs[0]), 1);
+	assert_int_equal(coco_cosign_privkey_load(ctx, (unsigned char *)priv, strlen(priv), "", "k", &k),
+	                 COCOIMG_ECONFIG);
+	coco_pubkeys_free(pubs, n);
+	EVP_PKEY_free(k);
+	free(priv);
+	free(pub);
+	/* the empty passphrase (NULL) works both ways */
+	assert_int_equal(coco_cosign_keypair_generate(ctx, NULL, &priv, &pub), 0);
+	assert_int_equal(coco_cosign_privkey_load(ctx, (unsigned char *)priv, strlen(priv), "", "k", &k), 0);
+	EVP_PKEY_free(k);
+	free(priv);
+	free(pub);
+	/* encrypted PKCS#8 and traditional PEM keys need a passphrase too */
+	static const char p8[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+	static const char trad[] = "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+	                           "DEK-Info: AES-128-CBC,00000000000000000000000000000000\n\nAAAA\n"
+	                           "-----END EC PRIVATE KEY-----\n";
+	assert_int_equal(coco_cosign_privkey_encrypted((const unsigned char *)p8, strlen(p8)), 1);
+	assert_int_equal(coco_cosign_privkey_encrypted((const unsigned char *)trad, strlen(trad)), 1);
+	assert_int_equal(coco_cosign_privkey_encrypted((const unsigned char *)"junk", 4), 0);
+}
 #endif
 
 /* ---- fetch from an oci: layout signed with cocoimg_sign ---- */
@@ -912,6 +950,7 @@ int main(void)
 #if HAVE_SODIUM
 		cmocka_unit_test(test_privkey_cosign_encrypted),
 		cmocka_unit_test(test_encrypted_json_parse),
+		cmocka_unit_test(test_keypair_generate),
 #endif
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

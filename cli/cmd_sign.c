@@ -1,5 +1,8 @@
 /* coco-img sign IMAGE --key FILE [--passphrase-file FILE] [--sign-identity REF]
- * [--recursive]: a cosign-compatible signature in the image's repository.
+ * [--recursive] [--bundle-format legacy|v3]: a cosign-compatible signature
+ * in the image's repository: the legacy .sig attachment (default), or
+ * cosign v3's Sigstore bundle attached as a referrer (--bundle-format=v3,
+ * or cosign's spelling --new-bundle-format[=true]).
  * An encrypted key's passphrase: --passphrase-file, else COSIGN_PASSWORD,
  * else a prompt on the terminal (only when the key is encrypted). */
 #include "cli.h"
@@ -8,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_KEY = 1, OPT_PASSFILE, OPT_IDENTITY, OPT_RECURSIVE };
+enum { OPT_KEY = 1, OPT_PASSFILE, OPT_IDENTITY, OPT_RECURSIVE, OPT_FORMAT, OPT_NEWFORMAT };
 
 static const char *key_path, *pass_path, *identity;
-static int recursive;
+static int recursive, format = COCOIMG_SIGN_LEGACY;
 
 static int handler(cli_state *st, int id, const char *v)
 {
@@ -25,8 +28,36 @@ static int handler(cli_state *st, int id, const char *v)
 	case OPT_PASSFILE: pass_path = v; return 0;
 	case OPT_IDENTITY: identity = v; return 0;
 	case OPT_RECURSIVE: recursive = 1; return 0;
+	case OPT_FORMAT:
+		if (!strcmp(v, "legacy"))
+			format = COCOIMG_SIGN_LEGACY;
+		else if (!strcmp(v, "v3"))
+			format = COCOIMG_SIGN_BUNDLE_V3;
+		else
+			return cli_usage("sign: --bundle-format takes legacy or v3, not \"%s\"", v);
+		return 0;
+	case OPT_NEWFORMAT:
+		format = !strcmp(v, "true") ? COCOIMG_SIGN_BUNDLE_V3 : COCOIMG_SIGN_LEGACY;
+		return 0;
 	}
 	return cli_usage("sign: unhandled option");
+}
+
+static void print_entry(json_t *e)
+{
+	const char *d = json_string_value(json_object_get(e, "digest"));
+	if (json_object_get(e, "format")) {
+		const char *r = json_string_value(json_object_get(e, "referrer_digest"));
+		const char *tag = json_string_value(json_object_get(e, "referrers_tag"));
+		printf("Signed %s (Sigstore bundle, cosign v3) as referrer %s%s%s\n", d ? d : "?",
+		       r ? r : "?", tag ? ", listed in " : "", tag ? tag : "");
+		return;
+	}
+	const char *id = json_string_value(json_object_get(e, "identity"));
+	const char *att = json_string_value(json_object_get(e, "attachment"));
+	bool added = json_is_true(json_object_get(e, "added"));
+	printf("%s %s for %s in %s\n", added ? "Signed" : "Already signed", d ? d : "?",
+	       id ? id : "?", att ? att : "?");
 }
 
 static void print_text(const char *report)
@@ -35,14 +66,8 @@ static void print_text(const char *report)
 	json_t *sigs = j ? json_object_get(j, "signatures") : NULL;
 	size_t i;
 	json_t *e;
-	json_array_foreach(sigs, i, e) {
-		const char *d = json_string_value(json_object_get(e, "digest"));
-		const char *id = json_string_value(json_object_get(e, "identity"));
-		const char *att = json_string_value(json_object_get(e, "attachment"));
-		bool added = json_is_true(json_object_get(e, "added"));
-		printf("%s %s for %s in %s\n", added ? "Signed" : "Already signed", d ? d : "?",
-		       id ? id : "?", att ? att : "?");
-	}
+	json_array_foreach(sigs, i, e)
+		print_entry(e);
 	json_decref(j);
 }
 
@@ -50,11 +75,15 @@ static int run(cli_state *st)
 {
 	if (!key_path)
 		return cli_usage("sign: --key FILE is required");
+	if (identity && format == COCOIMG_SIGN_BUNDLE_V3)
+		return cli_usage("sign: --sign-identity is for legacy signatures; a v3 bundle names no "
+		                 "identity (its subject is the manifest digest)");
 	cocoimg_sign_options o = COCOIMG_SIGN_OPTIONS_INIT;
 	o.key_path = key_path;
 	o.passphrase_file = pass_path;
 	o.sign_identity = identity;
 	o.recursive = recursive;
+	o.bundle_format = format;
 	char *pass = NULL;
 	const char *env = getenv("COSIGN_PASSWORD");
 	if (!pass_path && env) {
@@ -83,10 +112,12 @@ static const cli_opt opts[] = {
 	{ "passphrase-file", CLI_VALUE, OPT_PASSFILE, "file whose first line is the key's passphrase (else COSIGN_PASSWORD, else a prompt)", "FILE" },
 	{ "sign-identity", CLI_VALUE, OPT_IDENTITY, "identity to sign for (default: the repository, as cosign)", "REF" },
 	{ "recursive", CLI_FLAG, OPT_RECURSIVE, "for an index, also sign every manifest it lists", NULL },
+	{ "bundle-format", CLI_VALUE, OPT_FORMAT, "legacy: the sha256-<hex>.sig attachment (default); v3: a Sigstore bundle attached as an OCI 1.1 referrer, as cosign v3 (no transparency log entry: cosign verifies it with --insecure-ignore-tlog)", "FORMAT" },
+	{ "new-bundle-format", CLI_BOOL, OPT_NEWFORMAT, "cosign's spelling: true is --bundle-format=v3", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
 const cli_command cli_cmd_sign = {
-	"sign", "IMAGE", "Write a cosign-compatible signature (sha256-<hex>.sig attachment) for IMAGE",
+	"sign", "IMAGE", "Write a cosign-compatible signature (.sig attachment, or a v3 Sigstore bundle) for IMAGE",
 	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT, opts, handler, 1, 1, run,
 };

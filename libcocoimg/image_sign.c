@@ -8,6 +8,7 @@
 #include "base.h"
 #include "digest.h"
 #include "image_open.h"
+#include "image_sign.h"
 #include "json.h"
 #include "oci/layout.h"
 #include "oci/oci.h"
@@ -20,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,7 +117,7 @@ static bool already_signed(const attachment *a, EVP_PKEY *key, const char *paylo
 	return false;
 }
 
-static int put_bytes(coco_dest *d, const void *data, size_t len, const char *digest)
+int coco_sign_put_bytes(coco_dest *d, const void *data, size_t len, const char *digest)
 {
 	int have = d->ops->has_blob(d, digest, (int64_t)len);
 	if (have < 0)
@@ -130,7 +132,8 @@ static int put_bytes(coco_dest *d, const void *data, size_t len, const char *dig
 	return rc;
 }
 
-static int open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char *tag, coco_dest **d)
+int coco_sign_open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char *tag,
+                        coco_dest **d)
 {
 	coco_ref *r = NULL;
 	int rc = coco_ref_sibling(ctx, image_ref, tag, &r);
@@ -178,9 +181,9 @@ static int sign_digest(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, con
 		goto out;
 	coco_digest_bytes(COCO_SHA256, c.data, c.len, cd);
 	coco_digest_bytes(COCO_SHA256, m.data, m.len, md);
-	if ((rc = open_dest(ctx, ref, tag, &dest)))
+	if ((rc = coco_sign_open_dest(ctx, ref, tag, &dest)))
 		goto out;
-	if ((rc = put_bytes(dest, payload, plen, pd)) || (rc = put_bytes(dest, c.data, c.len, cd)) ||
+	if ((rc = coco_sign_put_bytes(dest, payload, plen, pd)) || (rc = coco_sign_put_bytes(dest, c.data, c.len, cd)) ||
 	    (rc = dest->ops->put_manifest(dest, m.data, m.len, COCO_MT_OCI_MANIFEST, true)) ||
 	    (rc = dest->ops->commit(dest))) {
 		coco_preferr(ctx, rc, "writing signature %s", tag);
@@ -311,20 +314,46 @@ static int read_top_manifest(cocoimg_ctx *ctx, coco_src *src, const coco_ref *re
 	return rc;
 }
 
+/* What one signature needs: the key, the options, the legacy identity. */
+typedef struct {
+	const coco_ref *ref;
+	EVP_PKEY *key;
+	const char *identity;      /* legacy signatures only */
+	int format;                /* cocoimg_sign_format */
+	json_t *sigs;
+} sign_job;
+
+/* Sign one manifest (its descriptor: digest, media type, size). */
+static int sign_one(cocoimg_ctx *ctx, const sign_job *j, const char *digest, const char *mt,
+                    int64_t size)
+{
+	if (j->format == COCOIMG_SIGN_BUNDLE_V3)
+		return coco_sign_bundle_v3(ctx, j->ref, j->key, digest, mt, size, j->sigs);
+	return sign_digest(ctx, j->ref, j->key, j->identity, digest, j->sigs);
+}
+
 /* Sign every distinct manifest an index lists. */
-static int sign_index_entries(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key,
-                              const char *identity, const coco_manifest *m, json_t *sigs)
+static int sign_index_entries(cocoimg_ctx *ctx, const sign_job *j, const coco_manifest *m)
 {
 	for (size_t i = 0; i < m->n_manifests; i++) {
-		const char *d = m->manifests[i].digest;
+		const coco_desc *e = &m->manifests[i];
 		bool dup = false;
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(m->manifests[j].digest, d);
-		int rc = dup ? 0 : sign_digest(ctx, ref, key, identity, d, sigs);
+		for (size_t k = 0; k < i; k++)
+			dup |= !strcmp(m->manifests[k].digest, e->digest);
+		int rc = dup ? 0 : sign_one(ctx, j, e->digest, e->media_type, e->size);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+/* The caller's options in the newest version's layout (a version 1 caller
+ * has no bundle_format: it keeps its default). */
+static void sign_options_copy(const cocoimg_sign_options *in, cocoimg_sign_options *out)
+{
+	static const cocoimg_sign_options dflt = COCOIMG_SIGN_OPTIONS_INIT;
+	*out = dflt;
+	memcpy(out, in, in->version >= 2 ? sizeof(*out) : offsetof(cocoimg_sign_options, bundle_format));
 }
 
 /* The report document: image, manifest digest, one entry a signature. */
@@ -340,6 +369,21 @@ static int sign_report(cocoimg_ctx *ctx, const coco_ref *ref, const char *top, j
 	return *report ? 0 : coco_oom(ctx);
 }
 
+/* Checks of the options that need no I/O. */
+static int sign_options_check(cocoimg_ctx *ctx, const cocoimg_sign_options *opts)
+{
+	if (coco_api_check_version(ctx, "cocoimg_sign_options", opts->version,
+	                           COCOIMG_SIGN_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
+	if (!!opts->key_path == !!opts->key_pem)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: exactly one of a key file or key data is needed");
+	if (opts->version >= 2 && opts->bundle_format != COCOIMG_SIGN_LEGACY &&
+	    opts->bundle_format != COCOIMG_SIGN_BUNDLE_V3)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: unknown bundle format %d",
+		                   opts->bundle_format);
+	return 0;
+}
+
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report)
 {
@@ -348,11 +392,11 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 		*report = NULL;
 	if (!image || !opts)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: an image and options are needed");
-	if (coco_api_check_version(ctx, "cocoimg_sign_options", opts->version,
-	                           COCOIMG_SIGN_OPTIONS_VERSION))
-		return COCOIMG_EINVAL;
-	if (!!opts->key_path == !!opts->key_pem)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: exactly one of a key file or key data is needed");
+	int rc = sign_options_check(ctx, opts);
+	if (rc)
+		return rc;
+	cocoimg_sign_options o;
+	sign_options_copy(opts, &o);
 	coco_ref *ref = NULL;
 	coco_src *src = NULL;
 	EVP_PKEY *key = NULL;
@@ -361,8 +405,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 	char *mt = NULL;
 	coco_manifest *m = NULL;
 	json_t *sigs = NULL;
-	int rc = coco_ref_parse(ctx, image, &ref);
-	if (rc)
+	if ((rc = coco_ref_parse(ctx, image, &ref)))
 		return rc;
 	if (ref->transport == COCO_TR_OCI_ARCHIVE) {
 		rc = coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
@@ -371,20 +414,20 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 		goto out;
 	}
 	char top[COCO_DIGEST_STRLEN];
-	if ((rc = sign_identity(ctx, ref, opts->sign_identity, &identity)) ||
-	    (rc = load_key(ctx, opts, &key)) ||
+	bool legacy = o.bundle_format == COCOIMG_SIGN_LEGACY;
+	if ((legacy && (rc = sign_identity(ctx, ref, o.sign_identity, &identity))) ||
+	    (rc = load_key(ctx, &o, &key)) ||
 	    (rc = coco_src_open(ctx, image, "src", &src)) ||
 	    (rc = read_top_manifest(ctx, src, ref, &raw, &mt, top, &m)))
 		goto out;
-	sigs = json_array();
-	if (!sigs) {
+	if (!(sigs = json_array())) {
 		rc = coco_oom(ctx);
 		goto out;
 	}
-	if ((rc = sign_digest(ctx, ref, key, identity, top, sigs)))
+	sign_job j = { ref, key, identity, o.bundle_format, sigs };
+	if ((rc = sign_one(ctx, &j, top, mt, (int64_t)raw.len)))
 		goto out;
-	if (m->kind == COCO_KIND_INDEX && opts->recursive &&
-	    (rc = sign_index_entries(ctx, ref, key, identity, m, sigs)))
+	if (m->kind == COCO_KIND_INDEX && o.recursive && (rc = sign_index_entries(ctx, &j, m)))
 		goto out;
 	if (report)
 		rc = sign_report(ctx, ref, top, sigs, report);

@@ -83,6 +83,14 @@ struct coco_dest_ops {
 	 */
 	int (*put_manifest)(coco_dest *d, const void *data, size_t len,
 	                    const char *media_type, bool top);
+	/*
+	 * Optional (NULL: 0): after put_manifest of a manifest whose subject
+	 * is subject_digest, 1 when the destination keeps that subject's
+	 * referrers list itself (a registry with the OCI 1.1 referrers API
+	 * answered the push with OCI-Subject), 0 when the writer must keep
+	 * the referrers tag schema's index up to date.
+	 */
+	int (*subject_tracked)(coco_dest *d, const char *subject_digest);
 	/* Make everything visible (layout index.json, archive file).  On
 	 * failure or without commit, close() leaves nothing behind. */
 	int (*commit)(coco_dest *d);

@@ -154,12 +154,23 @@ typedef struct cocoimg_sign_options {
 	/* When the reference names an image index: also sign every manifest
 	 * the index lists (the index itself is always signed). */
 	int recursive;
+	/* Version 2: what to write (cocoimg_sign_format). */
+	int bundle_format;
 } cocoimg_sign_options;
 
-#define COCOIMG_SIGN_OPTIONS_VERSION 1
+/* cocoimg_sign_options.bundle_format */
+typedef enum cocoimg_sign_format {
+	/* cosign's `sha256-<hex>.sig` attachment (simple-signing payload) */
+	COCOIMG_SIGN_LEGACY = 0,
+	/* cosign v3: a Sigstore bundle v0.3 (DSSE envelope of an in-toto
+	 * statement) attached as an OCI 1.1 referrer */
+	COCOIMG_SIGN_BUNDLE_V3 = 1
+} cocoimg_sign_format;
+
+#define COCOIMG_SIGN_OPTIONS_VERSION 2
 /* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
 #define COCOIMG_SIGN_OPTIONS_INIT                                            \
-	{ COCOIMG_SIGN_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, NULL, 0 }
+	{ COCOIMG_SIGN_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, NULL, 0, 0 }
 
 /**
  * Initialise *opts to the defaults of the given version (pass
@@ -184,10 +195,25 @@ COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned v
  * COCOIMG_EUNSUPPORTED for oci-archive: and for encrypted cosign keys
  * without libsodium, network / I/O codes otherwise.
  *
+ * With bundle_format COCOIMG_SIGN_BUNDLE_V3 (options version 2) it writes
+ * what cosign v3 writes instead: a Sigstore bundle v0.3 holding a DSSE
+ * envelope of an in-toto statement (predicate type
+ * https://sigstore.dev/cosign/sign/v1, subject: the manifest digest),
+ * without a transparency-log entry (cosign accepts it with
+ * --insecure-ignore-tlog), as the one layer of an OCI manifest whose
+ * subject is the signed manifest, pushed by digest; where the registry
+ * does not keep referrers itself (no OCI 1.1 referrers API: it does not
+ * answer OCI-Subject) and in oci: layouts, the referrers tag schema's
+ * index "sha256-<hex>" is created or updated with existing entries kept.
+ * There is no signed identity in a bundle (sign_identity is not used).
+ *
  * report (optional): JSON {"image":..., "signatures":[{"digest":
  * "sha256:...", "identity":..., "attachment": "<ref of the .sig tag>",
- * "attachment_digest": "sha256:...", "added": true|false}]}; release
- * with cocoimg_free().
+ * "attachment_digest": "sha256:...", "added": true|false}]} for legacy
+ * signatures; for v3 bundles an entry is {"digest", "format": "v3",
+ * "referrer_digest", "bundle_digest", "artifact_type", "referrers_tag"
+ * (the reference of the updated tag; absent when the registry keeps the
+ * referrers), "added": true}.  Release with cocoimg_free().
  */
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report);

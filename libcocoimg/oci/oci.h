@@ -16,6 +16,9 @@
 #define COCO_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define COCO_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define COCO_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+/* The empty descriptor of OCI 1.1 artifacts: the 2 bytes "{}". */
+#define COCO_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
+#define COCO_OCI_EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
 typedef struct coco_platform {
 	char *os;

@@ -301,6 +301,8 @@ static void resp_reset_headers(coco_http_resp *r)
 	free(r->link_next);
 	free(r->filters_applied);
 	r->link_next = r->filters_applied = NULL;
+	free(r->oci_subject);
+	r->oci_subject = NULL;
 	for (size_t i = 0; i < r->n_www_auth; i++)
 		free(r->www_auth[i]);
 	free(r->www_auth);
@@ -385,6 +387,8 @@ static char **header_slot(coco_http_resp *r, const char *name, size_t nlen, size
 	/* several Link fields may come: keep the one with the next page */
 	if (HDR("link") && (memmem(v, *vlen, "rel=\"next\"", 10) || memmem(v, *vlen, "rel=next", 8)))
 		return &r->link_next;
+	if (HDR("oci-subject"))
+		return &r->oci_subject;
 	if (HDR("content-type")) {
 		size_t l = 0;
 		while (l < *vlen && v[l] != ';' && v[l] != ' ')

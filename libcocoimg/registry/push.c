@@ -20,6 +20,7 @@ typedef struct reg_dest {
 	char *scope;               /* repository:PATH:pull,push */
 	char *name;                /* HOST/PATH */
 	bool held;                 /* holds the operation's deadline */
+	char *oci_subject;         /* OCI-Subject of the last manifest push */
 } reg_dest;
 
 /* ---- helpers ---- */
@@ -410,6 +411,14 @@ static int stored_digest_ok(cocoimg_ctx *ctx, const coco_http_resp *resp, const 
 	return 0;
 }
 
+/* Remember the OCI-Subject answer of a successful manifest push (resp),
+ * forget it otherwise (NULL). */
+static void keep_oci_subject(reg_dest *rd, const coco_http_resp *resp)
+{
+	free(rd->oci_subject);
+	rd->oci_subject = resp && resp->oci_subject ? coco_strdup(resp->oci_subject) : NULL;
+}
+
 static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const char *media_type,
                              bool top)
 {
@@ -441,11 +450,20 @@ static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const c
 		rc = coco_reg_status_error(rd->reg, &resp, what);
 	if (!rc)
 		rc = stored_digest_ok(d->ctx, &resp, data, len, what);
+	keep_oci_subject(rd, rc ? NULL : &resp);
 	coco_http_resp_clear(&resp);
 	curl_slist_free_all(h);
 	free(url);
 	free(what);
 	return rc;
+}
+
+/* distribution-spec v1.1.0: a registry that processed the pushed
+ * manifest's subject (it has the referrers API) answers OCI-Subject. */
+static int dest_subject_tracked(coco_dest *d, const char *subject_digest)
+{
+	reg_dest *rd = d->impl;
+	return rd->oci_subject && !strcmp(rd->oci_subject, subject_digest);
 }
 
 static int dest_commit(coco_dest *d)
@@ -464,6 +482,7 @@ static void dest_close(coco_dest *d)
 		coco_reg_free(rd->reg);
 		free(rd->scope);
 		free(rd->name);
+		free(rd->oci_subject);
 		free(rd);
 		d->impl = NULL;
 	}
@@ -474,6 +493,7 @@ static const struct coco_dest_ops reg_dest_ops = {
 	.put_blob = dest_put_blob,
 	.mount_blob = dest_mount_blob,
 	.put_manifest = dest_put_manifest,
+	.subject_tracked = dest_subject_tracked,
 	.commit = dest_commit,
 	.close = dest_close,
 };

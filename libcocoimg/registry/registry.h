@@ -129,6 +129,7 @@ typedef struct coco_http_resp {
 	char *retry_after;
 	char *link_next;           /* a Link field with rel="next" (pagination) */
 	char *filters_applied;     /* OCI-Filters-Applied */
+	char *oci_subject;         /* OCI-Subject (a manifest push with a subject) */
 	char **www_auth;
 	size_t n_www_auth;
 	int64_t content_length;    /* -1 when absent */

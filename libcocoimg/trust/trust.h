@@ -195,6 +195,22 @@ int coco_cosign_key_encrypt(cocoimg_ctx *ctx, const unsigned char *der, size_t d
 /* A public key as a PKIX "PUBLIC KEY" PEM block (Go's layout). */
 int coco_cosign_pubkey_pem(cocoimg_ctx *ctx, EVP_PKEY *k, char **pem);
 
+/*
+ * cosign_bundle_sign.c: what cosign v3 writes for an image (see the file's
+ * header): the Sigstore bundle v0.3 with a DSSE envelope of the in-toto
+ * statement for manifest `digest` ("sha256:HEX"), signed with key, no
+ * tlog entry (appended to out); and the referrer manifest carrying it
+ * (created: RFC 3339 UTC), appended to out.
+ */
+#define COCO_SIGSTORE_BUNDLE_V03_MT "application/vnd.dev.sigstore.bundle.v0.3+json"
+#define COCO_COSIGN_SIGN_PREDICATE "https://sigstore.dev/cosign/sign/v1"
+int coco_cosign_bundle_v3_build(cocoimg_ctx *ctx, EVP_PKEY *key, const char *digest,
+                                coco_buf *out);
+int coco_cosign_bundle_manifest_build(cocoimg_ctx *ctx, const char *bundle_digest,
+                                      int64_t bundle_size, const char *subject_mt,
+                                      const char *subject_digest, int64_t subject_size,
+                                      const char *created, coco_buf *out);
+
 /* cosign's encrypted key body (go-securesystemslib "encrypted" JSON). */
 typedef struct coco_cosign_encrypted {
 	int64_t n, r, p;           /* scrypt parameters */

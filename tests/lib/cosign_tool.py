@@ -14,6 +14,13 @@ usage:
       nacl/secretbox, 24-byte nonce), decrypting (hashlib.scrypt, libsodium's
       secretbox_open) to PKCS#8 DER of an ECDSA P-256 key whose public key is
       PUB ("PUBLIC KEY" PEM).
+  cosign_tool.py check-referrer MANIFEST INDEX SUBJECT_DIGEST SUBJECT_SIZE SUBJECT_MT
+      MANIFEST is a referrer manifest `coco-img sign --bundle-format=v3`
+      pushed, INDEX the referrers tag index listing it (or "-"): checks them
+      field by field against what cosign v3 writes (go-containerregistry's
+      member order, the empty config, one bundle layer, the annotations,
+      subject and artifactType) and what distribution-spec v1.1.0 asks of
+      the tag index entry; prints the bundle layer's digest.
   cosign_tool.py check-attachment DIR PUB.pem IDENTITY DIGEST NLAYERS
       DIR is a `skopeo copy ... dir:DIR` of a sha256-<hex>.sig tag.  Checks the
       manifest, config and layers field by field against the layout cosign
@@ -103,6 +110,42 @@ def check_key(args):
     print("key ok")
 
 
+BUNDLE_MT = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+
+def check_referrer(args):
+    raw = open(args[0], "rb").read()
+    subj = {"mediaType": args[4], "size": int(args[3]), "digest": args[2]}
+    m = json.loads(raw)
+    created = m.get("annotations", {}).get("org.opencontainers.image.created", "")
+    layer = m["layers"][0] if len(m.get("layers", [])) == 1 else {}
+    want = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2,
+                       "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest(), "artifactType": BUNDLE_MT},
+            "layers": [{"mediaType": BUNDLE_MT, "size": layer.get("size"), "digest": layer.get("digest")}],
+            "annotations": {"dev.sigstore.bundle.content": "dsse-envelope",
+                            "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
+                            "org.opencontainers.image.created": created},
+            "subject": subj, "artifactType": BUNDLE_MT}
+    if raw != go_dumps(want).encode():
+        raise SystemExit("check-referrer: manifest differs from cosign's layout:\n%s\n%s" % (raw, go_dumps(want)))
+    import re
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created):
+        raise SystemExit("check-referrer: created is not RFC 3339 UTC: %r" % created)
+    if args[1] != "-":
+        idx = json.loads(open(args[1], "rb").read())
+        if idx.get("schemaVersion") != 2 or idx.get("mediaType") != "application/vnd.oci.image.index.v1+json":
+            raise SystemExit("check-referrer: the tag does not hold an OCI image index")
+        d = "sha256:" + hashlib.sha256(raw).hexdigest()
+        e = [x for x in idx["manifests"] if x.get("digest") == d]
+        if len(e) != 1 or e[0] != {"mediaType": want["mediaType"], "size": len(raw), "digest": d,
+                                   "annotations": want["annotations"], "artifactType": BUNDLE_MT}:
+            raise SystemExit("check-referrer: index entry for %s: %r" % (d, e))
+        if [x["digest"] for x in idx["manifests"]] != sorted(x["digest"] for x in idx["manifests"]):
+            raise SystemExit("check-referrer: index entries not sorted by digest")
+    print(layer["digest"])
+
+
 def fail(msg):
     raise SystemExit("check-attachment: " + msg)
 
@@ -178,6 +221,8 @@ if __name__ == "__main__":
         encrypt(args)
     elif cmd == "check-key":
         check_key(args)
+    elif cmd == "check-referrer":
+        check_referrer(args)
     elif cmd == "check-attachment":
         check_attachment(args)
     else:

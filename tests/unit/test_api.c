@@ -216,6 +216,14 @@ static void test_options_init(void **state)
 	assert_null(s.passphrase);
 	assert_null(s.sign_identity);
 	assert_int_equal(s.recursive, 0);
+	assert_int_equal(s.bundle_format, COCOIMG_SIGN_LEGACY);
+	/* a version 1 caller's struct ends before bundle_format: init must not
+	 * write past it */
+	memset(&s, 0x5a, sizeof(s));
+	assert_int_equal(cocoimg_sign_options_init(&s, 1), 0);
+	assert_int_equal(s.version, 1);
+	assert_int_equal(s.recursive, 0);
+	assert_int_equal(s.bundle_format, 0x5a5a5a5a);
 
 	cocoimg_verify_input v;
 	memset(&v, 0x5a, sizeof(v));

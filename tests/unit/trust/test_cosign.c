@@ -11,9 +11,11 @@
 #include "image_open.h"
 #include "image_trust.h"
 #include "oci/oci.h"
+#include "oci/referrers_index.h"
 #include "oci/resolve.h"
 #include "ref.h"
 #include "transport.h"
+#include "trust/sigstore.h"
 #include "trust/trust.h"
 
 #include <dirent.h>
@@ -797,6 +799,94 @@ static void test_keypair_generate(void **state)
 }
 #endif
 
+
+/* cosign v3 bundles: every key type signs with its default hash and our
+ * own Sigstore verifier accepts the bundle for the digest (key mode, no
+ * tlog), and only for that digest and key */
+static void test_bundle_v3_key_types(void **state)
+{
+	(void)state;
+	const char *d = "sha256:c01736f07684eb77138a0863fc3431bf02d0e61c37ad05599429c18ebfd8f837";
+	const char *other = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+	EVP_PKEY *keys[] = { gen_key("EC", "P-256"), gen_key("EC", "P-384"), gen_key("EC", "P-521"),
+	                     gen_key("RSA", NULL), gen_key("ED25519", NULL) };
+	EVP_PKEY *wrong = gen_key("EC", "P-256");
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(keys); i++) {
+		coco_buf b = COCO_BUF_INIT;
+		assert_int_equal(coco_cosign_bundle_v3_build(ctx, keys[i], d, &b), 0);
+		coco_sigstore_artifact art = { NULL, 0, d };
+		coco_sigstore_policy pol = { 0 };
+		pol.key = keys[i];
+		pol.allow_no_tlog = true;
+		coco_sigstore_result res = { 0 };
+		assert_int_equal(coco_sigstore_verify_bundle(ctx, b.data, b.len, &art, &pol, &res), 0);
+		assert_true(res.dsse);
+		assert_string_equal(res.predicate_type, COCO_COSIGN_SIGN_PREDICATE);
+		coco_sigstore_result_clear(&res);
+		art.digest = other;
+		assert_int_equal(coco_sigstore_verify_bundle(ctx, b.data, b.len, &art, &pol, NULL),
+		                 COCOIMG_EPOLICY);
+		art.digest = d;
+		pol.key = wrong;
+		assert_int_equal(coco_sigstore_verify_bundle(ctx, b.data, b.len, &art, &pol, NULL),
+		                 COCOIMG_EPOLICY);
+		coco_buf_free(&b);
+		EVP_PKEY_free(keys[i]);
+	}
+	EVP_PKEY_free(wrong);
+	coco_buf b = COCO_BUF_INIT;
+	assert_int_not_equal(coco_cosign_bundle_v3_build(ctx, wrong = gen_key("EC", "P-256"),
+	                                                 "sha512:00", &b), 0);
+	EVP_PKEY_free(wrong);
+	coco_buf_free(&b);
+}
+
+/* the referrers tag index: created, appended to (entries kept, sorted),
+ * a listed referrer not added twice, a non-index refused */
+static void test_referrers_index(void **state)
+{
+	(void)state;
+	const char *m1 = "{\"mediaType\":\"x\",\"config\":{\"mediaType\":\"application/c\"},"
+	                 "\"annotations\":{\"k\":\"v\"}}";
+	const char *m2 = "{\"artifactType\":\"application/t\",\"config\":{\"mediaType\":\"c\"}}";
+	coco_buf i1 = COCO_BUF_INIT, i2 = COCO_BUF_INIT, i3 = COCO_BUF_INIT;
+	bool added;
+	assert_int_equal(coco_referrers_index_add(ctx, NULL, 0, "t", m1, strlen(m1),
+	                                          COCO_MT_OCI_MANIFEST, &i1, &added), 0);
+	assert_true(added);
+	char d1[COCO_DIGEST_STRLEN], d2[COCO_DIGEST_STRLEN];
+	coco_digest_bytes(COCO_SHA256, m1, strlen(m1), d1);
+	coco_digest_bytes(COCO_SHA256, m2, strlen(m2), d2);
+	char *want = coco_asprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{"
+	                           "\"mediaType\":\"%s\",\"size\":%zu,\"digest\":\"%s\","
+	                           "\"annotations\":{\"k\":\"v\"},\"artifactType\":\"application/c\"}]}",
+	                           COCO_MT_OCI_INDEX, COCO_MT_OCI_MANIFEST, strlen(m1), d1);
+	assert_int_equal(i1.len, strlen(want));
+	assert_memory_equal(i1.data, want, i1.len);
+	free(want);
+	assert_int_equal(coco_referrers_index_add(ctx, i1.data, i1.len, "t", m2, strlen(m2),
+	                                          COCO_MT_OCI_MANIFEST, &i2, &added), 0);
+	assert_true(added);
+	json_t *j = json_loadb((char *)i2.data, i2.len, 0, NULL);
+	json_t *ms = json_object_get(j, "manifests");
+	assert_int_equal(json_array_size(ms), 2);
+	const char *a = json_string_value(json_object_get(json_array_get(ms, 0), "digest"));
+	const char *b = json_string_value(json_object_get(json_array_get(ms, 1), "digest"));
+	assert_true(strcmp(a, b) < 0);
+	json_decref(j);
+	assert_int_equal(coco_referrers_index_add(ctx, i2.data, i2.len, "t", m1, strlen(m1),
+	                                          COCO_MT_OCI_MANIFEST, &i3, &added), 0);
+	assert_false(added);
+	assert_int_equal(i3.len, 0);
+	const char *bad = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}";
+	assert_int_equal(coco_referrers_index_add(ctx, bad, strlen(bad), "sha256-x", m1, strlen(m1),
+	                                          COCO_MT_OCI_MANIFEST, &i3, &added), COCOIMG_EBADIMAGE);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "sha256-x"));
+	coco_buf_free(&i1);
+	coco_buf_free(&i2);
+	coco_buf_free(&i3);
+}
+
 /* ---- fetch from an oci: layout signed with cocoimg_sign ---- */
 
 static void put_blob_file(const char *dir, const char *data, size_t len, char out[COCO_DIGEST_STRLEN])
@@ -947,6 +1037,8 @@ int main(void)
 		cmocka_unit_test(test_privkey_plain_formats),
 		cmocka_unit_test(test_passphrase_file),
 		cmocka_unit_test(test_sign_fetch_verify_oci),
+		cmocka_unit_test(test_bundle_v3_key_types),
+		cmocka_unit_test(test_referrers_index),
 #if HAVE_SODIUM
 		cmocka_unit_test(test_privkey_cosign_encrypted),
 		cmocka_unit_test(test_encrypted_json_parse),

@@ -1,0 +1,27 @@
+# npm packages used as independent peers by the integration tests
+# (sourced after common.sh).  They are installed by the test itself, at
+# pinned versions, outside the source tree: under $COCO_TEST_NPM_DIR
+# (default ${XDG_CACHE_HOME:-$HOME/.cache}/coco-img-tests/npm), one
+# directory per set, reused by later runs.  Needs node and npm (Debian's
+# nodejs package) and the npm registry the first time.
+#
+# npm_peer NAME PKG@VERSION... : prints the set's node_modules directory,
+# installing it first when missing; non-zero (npm's output on stderr) when
+# it cannot be installed.
+npm_peer() {
+    _set=$1; shift
+    _root=${COCO_TEST_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/coco-img-tests/npm}
+    _dir=$_root/$_set
+    mkdir -p "$_root" || return 1
+    (
+        flock 9
+        if [ ! -f "$_dir/.installed" ]; then
+            rm -rf "$_dir" && mkdir -p "$_dir" &&
+            printf '{"name":"coco-img-test-peers","private":true}\n' > "$_dir/package.json" &&
+            timeout 600 npm install --prefix "$_dir" --no-audit --no-fund --ignore-scripts \
+                --save-exact --loglevel=error "$@" >&2 &&
+            touch "$_dir/.installed"
+        fi
+    ) 9>"$_root/.$_set.lock" || return 1
+    echo "$_dir/node_modules"
+}

@@ -180,6 +180,15 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *   max-image-size      "64G" unpacked (tar) bytes of all layers
  *   max-entries         "4000000" tar entries of all layers together
  *   max-layers          "1000" layers in one image manifest
+ *   max-manifest-size   "4M" a manifest or index (as containers/image)
+ *   max-config-size     "4M" an image config (as containers/image)
+ *   max-signature-size  "4M" one signature: lookaside, cosign layer
+ *   max-token-size      "1M" a bearer token response
+ *   max-error-body      "64K" of a registry error body are read, then
+ *                       the transfer is ended (the message says so)
+ * What is held in memory (manifest, config, signature, token) takes at
+ * most "1G", an error body at most "16M".  A cap that trips names its key
+ * in the message.  These keys take no "src."/"dest." prefix.
  *
  * Returns COCOIMG_EINVAL for an unknown key or a malformed value.
  */

@@ -23,10 +23,8 @@
 #define COCO_UNUSED __attribute__((unused))
 #define COCO_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Largest manifest/index/config/signature we accept into memory. */
-#define COCO_MAX_MANIFEST (4 * 1024 * 1024)
-/* 4 MiB, as containers/image (iolimits) */
-#define COCO_MAX_CONFIG (4 * 1024 * 1024)
+/* The caps on manifests, configs, signatures, tokens and error bodies
+ * held in memory are ctx keys: caps.h. */
 
 /* ---- the context (ctx.c), its error message (error.c) ---- */
 

@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,19 +19,32 @@ typedef struct limit_def {
 	int unit;
 	uint64_t dflt;
 	uint64_t min;              /* smallest accepted value */
+	uint64_t max;              /* largest accepted value */
 } limit_def;
 
+#define KIB 1024ull
+#define MIB (1024ull * 1024)
 #define GIB (1024ull * 1024 * 1024)
+#define ANY UINT64_MAX
+/* what is held in memory whole is capped at 1 GiB even when raised */
+#define MEM GIB
 
 static const limit_def defs[COCO_LIM_COUNT] = {
-	[COCO_LIM_COMMAND_TIMEOUT] = { "command-timeout", U_MS, 0, 0 },
-	[COCO_LIM_METADATA_TIMEOUT] = { "metadata-timeout", U_MS, 60000, 1 },
-	[COCO_LIM_STALL_TIMEOUT] = { "stall-timeout", U_MS, 30000, 1000 },
-	[COCO_LIM_MIN_RATE] = { "min-rate", U_BYTES, 1024, 1 },
-	[COCO_LIM_LAYER_SIZE] = { "max-layer-size", U_BYTES, 32 * GIB, 1 },
-	[COCO_LIM_IMAGE_SIZE] = { "max-image-size", U_BYTES, 64 * GIB, 1 },
-	[COCO_LIM_ENTRIES] = { "max-entries", U_COUNT, 4000000, 1 },
-	[COCO_LIM_LAYERS] = { "max-layers", U_COUNT, 1000, 1 },
+	[COCO_LIM_COMMAND_TIMEOUT] = { "command-timeout", U_MS, 0, 0, ANY },
+	[COCO_LIM_METADATA_TIMEOUT] = { "metadata-timeout", U_MS, 60000, 1, ANY },
+	[COCO_LIM_STALL_TIMEOUT] = { "stall-timeout", U_MS, 30000, 1000, ANY },
+	[COCO_LIM_MIN_RATE] = { "min-rate", U_BYTES, 1024, 1, ANY },
+	[COCO_LIM_LAYER_SIZE] = { "max-layer-size", U_BYTES, 32 * GIB, 1, ANY },
+	[COCO_LIM_IMAGE_SIZE] = { "max-image-size", U_BYTES, 64 * GIB, 1, ANY },
+	[COCO_LIM_ENTRIES] = { "max-entries", U_COUNT, 4000000, 1, ANY },
+	[COCO_LIM_LAYERS] = { "max-layers", U_COUNT, 1000, 1, ANY },
+	/* containers/image iolimits: 4 MiB manifests, configs and signatures,
+	 * 1 MiB token responses */
+	[COCO_LIM_MANIFEST_SIZE] = { "max-manifest-size", U_BYTES, 4 * MIB, 1, MEM },
+	[COCO_LIM_CONFIG_SIZE] = { "max-config-size", U_BYTES, 4 * MIB, 1, MEM },
+	[COCO_LIM_SIGNATURE_SIZE] = { "max-signature-size", U_BYTES, 4 * MIB, 1, MEM },
+	[COCO_LIM_TOKEN_SIZE] = { "max-token-size", U_BYTES, 1 * MIB, 1, MEM },
+	[COCO_LIM_ERROR_BODY] = { "max-error-body", U_BYTES, 64 * KIB, 1, 16 * MIB },
 };
 
 const char *coco_limit_key(coco_limit_id id)
@@ -137,6 +152,20 @@ static int parse_value(const limit_def *d, const char *v, uint64_t *out)
 	return leading_number(v, out, &rest) || *rest ? -1 : 0;
 }
 
+/* "from 1 to 1G" style bounds for a message */
+static void describe_bounds(const limit_def *d, char *out, size_t n)
+{
+	if (d->max == ANY) {
+		snprintf(out, n, "%s", d->min ? " above zero" : "");
+		return;
+	}
+	const char *suf = d->unit == U_BYTES && d->max % GIB == 0 ? "G"
+	                  : d->unit == U_BYTES && d->max % MIB == 0 ? "M" : "";
+	uint64_t m = !*suf ? d->max : *suf == 'G' ? d->max / GIB : d->max / MIB;
+	snprintf(out, n, " from %llu to %llu%s", (unsigned long long)d->min, (unsigned long long)m,
+	         suf);
+}
+
 int coco_limit_validate(cocoimg_ctx *ctx, const char *key, const char *value)
 {
 	const limit_def *d = find_def(key);
@@ -147,12 +176,15 @@ int coco_limit_validate(cocoimg_ctx *ctx, const char *key, const char *value)
 		return 0;
 	static const char *const forms[] = {
 		[U_MS] = "a duration such as 90s, 500ms or 5m",
-		[U_BYTES] = "a size such as 512M or 4G",
+		[U_BYTES] = "a size such as 512K, 4M or 2G",
 		[U_COUNT] = "a whole number",
 	};
-	if (parse_value(d, value, &v) || v < d->min)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "%s takes %s%s, not \"%s\"", key, forms[d->unit],
-		                   d->min ? " above zero" : "", value);
+	if (parse_value(d, value, &v) || v < d->min || v > d->max) {
+		char bounds[64];
+		describe_bounds(d, bounds, sizeof(bounds));
+		return coco_seterr(ctx, COCOIMG_EINVAL, "%s takes %s%s, not \"%s\"", key,
+		                   forms[d->unit], bounds, value);
+	}
 	return 0;
 }
 
@@ -163,7 +195,29 @@ uint64_t coco_limit(const cocoimg_ctx *ctx, coco_limit_id id)
 	const limit_def *d = &defs[id];
 	const char *v = coco_opt(ctx, NULL, d->key);
 	uint64_t n;
-	if (!v || !*v || parse_value(d, v, &n) || n < d->min)
+	if (!v || !*v || parse_value(d, v, &n) || n < d->min || n > d->max)
 		return d->dflt;
 	return n;
+}
+
+size_t coco_limit_size(const cocoimg_ctx *ctx, coco_limit_id id)
+{
+	uint64_t v = coco_limit(ctx, id);
+	return v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+
+int coco_limit_refuse(cocoimg_ctx *ctx, int code, coco_limit_id id, uint64_t got,
+                      const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	unsigned long long cap = (unsigned long long)coco_limit(ctx, id);
+	if (got == UINT64_MAX)
+		return coco_seterr(ctx, code, "%s: larger than the %llu-byte cap (%s)", what, cap,
+		                   coco_limit_key(id));
+	return coco_seterr(ctx, code, "%s: %llu bytes, over the %llu-byte cap (%s)", what,
+	                   (unsigned long long)got, cap, coco_limit_key(id));
 }

@@ -17,6 +17,11 @@ typedef enum coco_limit_id {
 	COCO_LIM_IMAGE_SIZE,          /* unpacked (tar) bytes of all layers */
 	COCO_LIM_ENTRIES,             /* tar entries of all layers */
 	COCO_LIM_LAYERS,              /* layers in one image manifest */
+	COCO_LIM_MANIFEST_SIZE,       /* bytes of a manifest or index held in memory */
+	COCO_LIM_CONFIG_SIZE,         /* bytes of an image config */
+	COCO_LIM_SIGNATURE_SIZE,      /* bytes of one signature (lookaside, cosign layer) */
+	COCO_LIM_TOKEN_SIZE,          /* bytes of a bearer token response */
+	COCO_LIM_ERROR_BODY,          /* bytes of a registry error body read, then cut */
 	COCO_LIM_COUNT
 } coco_limit_id;
 
@@ -25,6 +30,15 @@ typedef enum coco_limit_id {
 uint64_t coco_limit(const cocoimg_ctx *ctx, coco_limit_id id);
 /* The ctx key naming a limit ("max-layer-size", ...). */
 const char *coco_limit_key(coco_limit_id id);
+/* A byte cap as a size_t (clamped). */
+size_t coco_limit_size(const cocoimg_ctx *ctx, coco_limit_id id);
+/*
+ * Refuse something over a byte cap: records "WHAT: GOT bytes, over the
+ * CAP-byte cap (KEY)" (without GOT when it is UINT64_MAX, i.e. unknown)
+ * and returns code.  WHAT is a printf format.
+ */
+int coco_limit_refuse(cocoimg_ctx *ctx, int code, coco_limit_id id, uint64_t got,
+                      const char *fmt, ...) COCO_PRINTF(5, 6);
 /* Is key (without side prefix) one of the limits? */
 bool coco_limit_is_key(const char *key);
 /* Check a value for a limit key; records the error on ctx (EINVAL). */

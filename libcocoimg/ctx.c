@@ -117,6 +117,9 @@ COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *val
 			return coco_seterr(c, COCOIMG_EINVAL, "%s must be a non-negative number, not \"%s\"",
 			                   base, value);
 	}
+	if (coco_limit_is_key(base) && base != key)
+		return coco_seterr(c, COCOIMG_EINVAL, "%s applies to the whole operation: set it "
+		                   "without a src. or dest. prefix", base);
 	if (coco_limit_is_key(key)) {
 		int lrc = coco_limit_validate(c, key, value);
 		if (lrc)

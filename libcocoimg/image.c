@@ -284,7 +284,7 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 	json_t *crep = json_object();
 	json_object_set_new(report, "config", crep);
 	if (convert) {
-		if ((rc = coco_fetch_small_blob(j->src, &m->config, COCO_MAX_CONFIG, &cfg)))
+		if ((rc = coco_fetch_small_blob(j->src, &m->config, COCO_LIM_CONFIG_SIZE, &cfg)))
 			goto done;
 		char *nb = NULL;
 		size_t nl = 0;
@@ -598,7 +598,7 @@ static int inspect_image(coco_src *s, const coco_manifest *m, json_t *rep)
 	if (!strcmp(c->media_type, COCO_MT_OCI_CONFIG) || !strcmp(c->media_type, COCO_MT_DOCKER_CONFIG)) {
 		coco_buf b = COCO_BUF_INIT;
 		json_t *cj = NULL;
-		int rc = coco_fetch_small_blob(s, c, COCO_MAX_CONFIG, &b);
+		int rc = coco_fetch_small_blob(s, c, COCO_LIM_CONFIG_SIZE, &b);
 		if (!rc)
 			rc = coco_json_parse(ctx, b.data, b.len, "image config", COCOIMG_EBADIMAGE, &cj);
 		coco_buf_free(&b);

@@ -76,7 +76,7 @@ static int read_attachment(cocoimg_ctx *ctx, const coco_ref *aref, const char *t
 	if (!rc && a->m->n_layers >= COCO_COSIGN_MAX_LAYERS)
 		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "already %zu signatures", a->m->n_layers);
 	if (!rc)
-		rc = coco_fetch_small_blob(s, &a->m->config, COCO_MAX_MANIFEST, &a->config);
+		rc = coco_fetch_small_blob(s, &a->m->config, COCO_LIM_CONFIG_SIZE, &a->config);
 	if (rc) {
 		coco_preferr(ctx, rc, "existing signatures %s", tag);
 		goto out;

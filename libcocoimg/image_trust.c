@@ -7,6 +7,7 @@
  */
 #include "api.h"
 #include "base.h"
+#include "caps.h"
 #include "digest.h"
 #include "image_open.h"
 #include "image_trust.h"
@@ -146,7 +147,7 @@ static int sf_get_blob(void *payload, cocoimg_ctx *ctx, const coco_desc *d, size
 	coco_src *s = sf->attachment ? sf->attachment : sf->src;
 	if (!s)
 		return coco_seterr(ctx, COCOIMG_ENOTFOUND, "blob %s not found", d->digest);
-	return coco_fetch_small_blob(s, d, max, out);
+	return coco_fetch_blob_mem(s, d, max, out);
 }
 
 /* A file:// lookaside signature: 1 read, 0 missing, <0 error. */
@@ -160,7 +161,8 @@ static int read_local(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *
 		                   strerror(errno));
 	}
 	if (st.st_size < 0 || (uint64_t)st.st_size > max)
-		return coco_seterr(ctx, COCOIMG_ESIGLOOKUP, "signature %s is too large", path);
+		return coco_limit_refuse(ctx, COCOIMG_ESIGLOOKUP, COCO_LIM_SIGNATURE_SIZE,
+		                         (uint64_t)st.st_size, "signature %s", path);
 	int rc = coco_read_file(ctx, path, max, out, COCOIMG_ESIGLOOKUP);
 	if (rc)
 		return coco_preferr(ctx, COCOIMG_ESIGLOOKUP, "signature lookup");
@@ -171,7 +173,7 @@ static int read_local(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *
 static int read_http(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out)
 {
 	long status = 0;
-	if (coco_http_get(ctx, url, max, out, &status)) {
+	if (coco_http_get(ctx, url, max, coco_limit_key(COCO_LIM_SIGNATURE_SIZE), out, &status)) {
 		coco_preferr(ctx, COCOIMG_ESIGLOOKUP, "reading signature %s", url);
 		return COCOIMG_ESIGLOOKUP;
 	}

@@ -522,7 +522,7 @@ static int image_open(cocoimg_ctx *ctx, const char *ref, const char *platform, i
 static int image_config(cocoimg_ctx *ctx, image *im)
 {
 	const coco_manifest *man = im->res.image;
-	int rc = coco_fetch_small_blob(im->src, &man->config, COCO_MAX_CONFIG, &im->cfg_raw);
+	int rc = coco_fetch_small_blob(im->src, &man->config, COCO_LIM_CONFIG_SIZE, &im->cfg_raw);
 	if (rc)
 		return rc;
 	char what[COCO_DIGEST_STRLEN + 16];

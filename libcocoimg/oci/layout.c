@@ -19,6 +19,7 @@
 #include "oci.h"
 #include "referrers.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../digest.h"
 #include "../json.h"
 #include "../ref.h"
@@ -39,6 +40,8 @@
 
 #define REFNAME "org.opencontainers.image.ref.name"
 #define LAYOUT_FILE "{\"imageLayoutVersion\":\"1.0.0\"}"
+/* the oci-layout file, read under no ctx cap */
+#define LAYOUT_FILE_MAX 65536
 
 /* "DIR/blobs/<alg>/<hex>" for a validated digest, else NULL. */
 static char *blob_path(const char *dir, const char *digest)
@@ -52,12 +55,12 @@ static char *blob_path(const char *dir, const char *digest)
 
 /*
  * Read a layout file (index.json, oci-layout, a manifest blob) of at most
- * max bytes.  A layout may come from anyone (an extracted oci-archive, a
+ * the cap's bytes (COCO_LIM_COUNT: the oci-layout file's fixed limit).  A layout may come from anyone (an extracted oci-archive, a
  * shared directory): the file must be a regular file and not a symbolic
  * link, so that neither a link to a file elsewhere on the host nor a FIFO
  * (which would block the open forever) is read.
  */
-static int read_layout_file(cocoimg_ctx *ctx, const char *path, size_t max, coco_buf *out,
+static int read_layout_file(cocoimg_ctx *ctx, const char *path, coco_limit_id cap, coco_buf *out,
                             int err_missing)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
@@ -74,10 +77,14 @@ static int read_layout_file(cocoimg_ctx *ctx, const char *path, size_t max, coco
 		close(fd);
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is not a regular file", path);
 	}
+	size_t max = cap == COCO_LIM_COUNT ? LAYOUT_FILE_MAX : coco_limit_size(ctx, cap);
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is too large (over %zu bytes)", path,
-		                   max);
+		if (cap == COCO_LIM_COUNT)
+			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s is too large (over %zu bytes)",
+			                   path, max);
+		return coco_limit_refuse(ctx, COCOIMG_EBADIMAGE, cap, (uint64_t)st.st_size, "%s",
+		                         path);
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return coco_read_fd(ctx, fd, path, max, out, COCOIMG_EBADIMAGE);
@@ -94,7 +101,7 @@ static int read_index(cocoimg_ctx *ctx, const char *dir, coco_manifest **out, bo
 		return 0;
 	}
 	coco_buf b = COCO_BUF_INIT;
-	int rc = read_layout_file(ctx, p, COCO_MAX_MANIFEST, &b, COCOIMG_EBADIMAGE);
+	int rc = read_layout_file(ctx, p, COCO_LIM_MANIFEST_SIZE, &b, COCOIMG_EBADIMAGE);
 	if (!rc) {
 		/* skopeo writes index.json without mediaType: the hint makes it an index */
 		rc = coco_manifest_parse(ctx, b.data, b.len, COCO_MT_OCI_INDEX, out);
@@ -122,7 +129,7 @@ static int src_read_blob_mem(coco_src *s, const char *digest, int64_t expect_siz
 	char *p = blob_path(o->dir, digest);
 	if (!p)
 		return coco_seterr(s->ctx, COCOIMG_EBADIMAGE, "malformed digest \"%.150s\"", digest);
-	int rc = read_layout_file(s->ctx, p, COCO_MAX_MANIFEST, out, COCOIMG_ENOTFOUND);
+	int rc = read_layout_file(s->ctx, p, COCO_LIM_MANIFEST_SIZE, out, COCOIMG_ENOTFOUND);
 	free(p);
 	if (rc == COCOIMG_ENOTFOUND)
 		return coco_seterr(s->ctx, rc, "manifest %s not found in layout %s", digest, o->dir);
@@ -237,7 +244,7 @@ static int check_layout_file(cocoimg_ctx *ctx, const char *dir)
 	if (!p)
 		return COCOIMG_ENOMEM;
 	coco_buf b = COCO_BUF_INIT;
-	int rc = read_layout_file(ctx, p, 65536, &b, COCOIMG_EBADIMAGE);
+	int rc = read_layout_file(ctx, p, COCO_LIM_COUNT, &b, COCOIMG_EBADIMAGE);
 	json_t *j = NULL;
 	if (!rc)
 		rc = coco_json_parse(ctx, b.data, b.len, p, COCOIMG_EBADIMAGE, &j);

@@ -344,9 +344,8 @@ int coco_manifest_parse(cocoimg_ctx *ctx, const void *data, size_t len, const ch
                         coco_manifest **out)
 {
 	*out = NULL;
-	if (len > COCO_MAX_MANIFEST)
-		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest too large (%zu bytes, limit %d)", len,
-		                   COCO_MAX_MANIFEST);
+	if (len > coco_limit_size(ctx, COCO_LIM_MANIFEST_SIZE))
+		return coco_limit_refuse(ctx, COCOIMG_EBADIMAGE, COCO_LIM_MANIFEST_SIZE, len, "manifest");
 	coco_manifest *m = calloc(1, sizeof(*m));
 	if (!m)
 		return coco_oom(ctx);

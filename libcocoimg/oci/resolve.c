@@ -6,6 +6,7 @@
 #include "oci.h"
 #include "resolve.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../digest.h"
 #include "../ref.h"
 #include "../stream.h"
@@ -33,9 +34,9 @@ int coco_fetch_manifest(coco_src *s, const coco_desc *d, coco_buf *raw, char **m
 	cocoimg_ctx *ctx = s->ctx;
 	*out = NULL;
 	*media_type = NULL;
-	if (d->size > COCO_MAX_MANIFEST)
-		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "manifest %s: size %lld is over the %d-byte limit",
-		                   d->digest, (long long)d->size, COCO_MAX_MANIFEST);
+	if (d->size < 0 || (uint64_t)d->size > coco_limit(ctx, COCO_LIM_MANIFEST_SIZE))
+		return coco_limit_refuse(ctx, COCOIMG_EBADIMAGE, COCO_LIM_MANIFEST_SIZE,
+		                         (uint64_t)d->size, "manifest %s", d->digest);
 	int rc = s->ops->get_manifest(s, d->digest, raw, media_type);
 	if (rc)
 		return rc;
@@ -122,7 +123,15 @@ fail:
 	return rc;
 }
 
-int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out)
+int coco_fetch_small_blob(coco_src *s, const coco_desc *d, coco_limit_id cap, coco_buf *out)
+{
+	if (d->size < 0 || (uint64_t)d->size > coco_limit(s->ctx, cap))
+		return coco_limit_refuse(s->ctx, COCOIMG_EBADIMAGE, cap, (uint64_t)d->size, "blob %s",
+		                         d->digest);
+	return coco_fetch_blob_mem(s, d, coco_limit_size(s->ctx, cap), out);
+}
+
+int coco_fetch_blob_mem(coco_src *s, const coco_desc *d, size_t max, coco_buf *out)
 {
 	cocoimg_ctx *ctx = s->ctx;
 	if (d->size < 0 || (uint64_t)d->size > max)

@@ -9,6 +9,7 @@
 
 #include "oci.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../digest.h"
 #include "../transport.h"
 
@@ -38,8 +39,11 @@ void coco_resolved_clear(coco_resolved *r);
 int coco_fetch_manifest(coco_src *s, const coco_desc *d, coco_buf *raw, char **media_type,
                         char digest[COCO_DIGEST_STRLEN], coco_manifest **out);
 
-/* Fetch a small blob (config, signature) fully into memory, verified. */
-int coco_fetch_small_blob(coco_src *s, const coco_desc *d, size_t max, coco_buf *out);
+/* Fetch a small blob (config, signature) fully into memory, verified;
+ * one larger than the cap (max-config-size, ...) is refused naming it. */
+int coco_fetch_small_blob(coco_src *s, const coco_desc *d, coco_limit_id cap, coco_buf *out);
+/* The same with a plain byte limit (the caller checked its cap). */
+int coco_fetch_blob_mem(coco_src *s, const coco_desc *d, size_t max, coco_buf *out);
 
 
 #endif

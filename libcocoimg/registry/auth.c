@@ -5,6 +5,7 @@
  */
 #include "registry.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../json.h"
 
 #include <ctype.h>
@@ -725,7 +726,8 @@ static int fetch_token(coco_reg *r, const char *realm, const char *service, char
 		.body = oauth ? form.data : NULL,
 		.body_len = oauth ? form.len : 0,
 		.send_body = oauth,
-		.max_body = COCO_REG_MAX_TOKEN,
+		.max_body = coco_limit_size(ctx, COCO_LIM_TOKEN_SIZE),
+		.max_key = coco_limit_key(COCO_LIM_TOKEN_SIZE),
 	};
 	rc = token_perform(r, &req, &resp);
 	if (rc)

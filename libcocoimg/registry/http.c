@@ -331,6 +331,7 @@ typedef struct xfer {
 	uint64_t skip;
 	bool oom;
 	bool errbody_cut;          /* an error body reached its cap: transfer ended */
+	size_t errbody_max;        /* max-error-body; 0 = look it up */
 	int body_err;
 	/* upload stream */
 	const unsigned char *pend;
@@ -486,7 +487,9 @@ static size_t write_mem(xfer *x, const char *buf, size_t len)
 	coco_http_req *q = x->req;
 	coco_http_resp *r = x->resp;
 	bool ok2xx = r->status >= 200 && r->status < 300;
-	size_t max = ok2xx && q->max_body ? q->max_body : COCO_REG_MAX_ERRBODY;
+	if (!x->errbody_max)
+		x->errbody_max = coco_limit_size(x->ctx, COCO_LIM_ERROR_BODY);
+	size_t max = ok2xx && q->max_body ? q->max_body : x->errbody_max;
 	if (r->body.len + len <= max) {
 		if (coco_buf_append(&r->body, buf, len)) {
 			x->oom = true;
@@ -499,6 +502,7 @@ static size_t write_mem(xfer *x, const char *buf, size_t len)
 		return 0;
 	}
 	r->body_truncated = true;
+	r->body_cap = max;
 	size_t room = max > r->body.len ? max - r->body.len : 0;
 	if (room && coco_buf_append(&r->body, buf, room))
 		x->oom = true;
@@ -807,6 +811,7 @@ static void perform_reset(coco_http_req *q, coco_http_resp *resp, CURLcode *ccp)
 	coco_buf_free(&resp->body);
 	resp->status = 0;
 	resp->body_truncated = false;
+	resp->body_cap = 0;
 	q->sink_err = 0;
 	q->range_mismatch = false;
 	q->cc = CURLE_OK;
@@ -887,8 +892,11 @@ static int perform_result(cocoimg_ctx *ctx, coco_http_req *q, coco_http_resp *re
 		return q->sink_err;
 	if (x->body_err) {
 		char *o = coco_url_origin(q->url);
-		int rc = coco_seterr(ctx, x->body_err, "%s: response larger than the %zu bytes allowed",
-		                     o ? o : "registry", q->max_body);
+		int rc = q->max_key ? coco_seterr(ctx, x->body_err, "%s: response larger than the "
+		                                  "%zu-byte cap (%s)", o ? o : "registry",
+		                                  q->max_body, q->max_key)
+		                    : coco_seterr(ctx, x->body_err, "%s: response larger than the %zu "
+		                                  "bytes allowed", o ? o : "registry", q->max_body);
 		free(o);
 		return rc;
 	}
@@ -1304,6 +1312,9 @@ char *coco_reg_errbody(const coco_http_resp *r)
 	json_decref(j);
 	if (!b.len)
 		coco_buf_appendf(&b, "HTTP %ld", r->status);
+	if (r->body_truncated)
+		coco_buf_appendf(&b, "; its error body was cut at the %zu-byte cap (max-error-body)",
+		                 r->body_cap);
 	char *s = coco_buf_cstr(&b);
 	return s ? s : coco_strdup("error");
 }
@@ -1359,6 +1370,7 @@ typedef struct get_loop {
 	coco_tls tls;
 	char *cur;
 	size_t max;
+	const char *max_key;
 	long retries;
 	unsigned attempt;
 	int redirects;
@@ -1367,7 +1379,8 @@ typedef struct get_loop {
 /* One exchange of coco_http_get: 1 = go round again, 0 = done, <0. */
 static int get_step(get_loop *g, coco_http_resp *resp)
 {
-	coco_http_req q = { .method = "GET", .url = g->cur, .max_body = g->max };
+	coco_http_req q = { .method = "GET", .url = g->cur, .max_body = g->max,
+	                    .max_key = g->max_key };
 	CURLcode cc;
 	int rc = coco_http_perform(g->ctx, &g->tls, &q, resp, &cc);
 	bool more = g->attempt < (unsigned)g->retries;
@@ -1389,7 +1402,8 @@ static int get_step(get_loop *g, coco_http_resp *resp)
 	return 0;
 }
 
-int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out, long *status)
+int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, const char *max_key,
+                  coco_buf *out, long *status)
 {
 	if (status)
 		*status = 0;
@@ -1398,7 +1412,7 @@ int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out, 
 	char *hp = url_hostport(url);
 	if (!hp)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "malformed URL %s", url);
-	get_loop g = { .ctx = ctx, .url = url, .max = max,
+	get_loop g = { .ctx = ctx, .url = url, .max = max, .max_key = max_key,
 	               .retries = coco_opt_long(ctx, NULL, "retry-times", 3) };
 	int rc = coco_tls_load(ctx, NULL, hp, &g.tls);
 	free(hp);

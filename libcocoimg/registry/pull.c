@@ -5,6 +5,7 @@
  */
 #include "registry.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../digest.h"
 #include "../json.h"
 #include "../oci/oci.h"
@@ -15,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* a non-layer blob up to this size is metadata: bounded by metadata-timeout */
+#define COCO_SMALL_BLOB (4u << 20)
 
 #define ACCEPT_MANIFESTS                                                     \
 	"Accept: " COCO_MT_OCI_INDEX ", " COCO_MT_OCI_MANIFEST ", " COCO_MT_DOCKER_LIST \
@@ -121,7 +125,8 @@ static int src_get_manifest(coco_src *s, const char *digest, coco_buf *out, char
 		return coco_oom(ctx);
 	}
 	coco_http_req req = { .method = "GET", .url = url, .headers = h,
-	                      .max_body = COCO_MAX_MANIFEST };
+	                      .max_body = coco_limit_size(ctx, COCO_LIM_MANIFEST_SIZE),
+	                      .max_key = coco_limit_key(COCO_LIM_MANIFEST_SIZE) };
 	coco_http_resp resp = { .content_length = -1 };
 	int rc = coco_reg_request(r, &req, rs->scope, what, &resp);
 	if (!rc)
@@ -197,7 +202,7 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 			.method = "GET", .url = url, .sink = sink, .delivered = &delivered,
 			.progress_what = layer ? "layer" : "blob", .progress_digest = d->digest,
 			.progress_total = total, .progress_last = delivered,
-			.small = !layer && total && total <= COCO_MAX_MANIFEST,
+			.small = !layer && total && total <= COCO_SMALL_BLOB,
 		};
 		rc = coco_reg_request(r, &req, rs->scope, what, &resp);
 		const char *retry_after = NULL;

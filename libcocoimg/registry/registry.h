@@ -20,9 +20,6 @@
 
 #include <curl/curl.h>
 
-/* Limits on bodies we read into memory. */
-#define COCO_REG_MAX_ERRBODY (64 * 1024)
-#define COCO_REG_MAX_TOKEN (1024 * 1024)
 /* Blobs up to this size are uploaded with one monolithic PUT (retryable);
  * larger ones (or unknown sizes past it) are streamed with PATCH. */
 #define COCO_REG_MONOLITHIC_MAX (1024 * 1024)
@@ -135,6 +132,7 @@ typedef struct coco_http_resp {
 	int64_t content_length;    /* -1 when absent */
 	coco_buf body;             /* non-2xx bodies, or 2xx bodies without sink */
 	bool body_truncated;
+	size_t body_cap;           /* the cap it was cut at (max-error-body) */
 	long http_version;         /* CURL_HTTP_VERSION_1_1, _2_0, ... */
 	coco_auth_scheme auth_sent;/* what the last request to the registry carried
 	                              (set by coco_reg_request) */
@@ -150,7 +148,9 @@ typedef struct coco_http_req {
 	const void *body;          /* request body, or NULL */
 	size_t body_len;
 	bool send_body;            /* PUT/POST/PATCH with body (maybe empty) */
-	size_t max_body;           /* cap for resp->body; 0 = COCO_REG_MAX_ERRBODY */
+	size_t max_body;           /* cap for a 2xx resp->body; error bodies are
+	                              cut at max-error-body */
+	const char *max_key;       /* the ctx key of max_body, for the message */
 	/* Streaming of a 2xx body into a stage (blob downloads). */
 	coco_stage *sink;
 	uint64_t skip;             /* drop this many leading bytes of a 200 */
@@ -317,8 +317,10 @@ int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
 /*
  * http.c: plain HTTP(S) GET of a URL (lookaside signatures, Rekor,
  * Fulcio...) honouring the ctx TLS/proxy settings.  *status receives the
- * HTTP status; the body is limited to max bytes.
+ * HTTP status; a 2xx body is limited to max bytes, and max_key (may be
+ * NULL) names the ctx key of that cap in the refusal.
  */
-int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, coco_buf *out, long *status);
+int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, const char *max_key,
+                  coco_buf *out, long *status);
 
 #endif /* COCO_REGISTRY_H */

@@ -7,6 +7,7 @@
  */
 #include "trust.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../oci/oci.h"
 
 #include <stdlib.h>
@@ -61,11 +62,12 @@ static int attachment_read(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const ch
 static int layer_sig(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const char *tag,
                      const coco_desc *d, coco_sigstore_sig *s)
 {
-	if (d->size < 0 || d->size > COCO_COSIGN_MAX_PAYLOAD)
-		return coco_seterr(ctx, COCOIMG_ESIGLOOKUP,
-		                   "sigstore attachment %s: signature layer %s is too large", tag,
-		                   d->digest);
-	int rc = f->get_blob ? f->get_blob(f->payload, ctx, d, COCO_COSIGN_MAX_PAYLOAD, &s->payload)
+	size_t max = coco_limit_size(ctx, COCO_LIM_SIGNATURE_SIZE);
+	if (d->size < 0 || (uint64_t)d->size > max)
+		return coco_limit_refuse(ctx, COCOIMG_ESIGLOOKUP, COCO_LIM_SIGNATURE_SIZE,
+		                         (uint64_t)d->size, "sigstore attachment %s: signature layer %s",
+		                         tag, d->digest);
+	int rc = f->get_blob ? f->get_blob(f->payload, ctx, d, max, &s->payload)
 	                     : coco_seterr(ctx, COCOIMG_ENOTFOUND, "blob %s not found", d->digest);
 	if (rc)
 		return coco_preferr(ctx, COCOIMG_ESIGLOOKUP, "sigstore attachment %s", tag);

@@ -9,6 +9,7 @@
 #include "policy.h"
 #include "trust.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../digest.h"
 #include "../ref.h"
 
@@ -102,7 +103,8 @@ int coco_lookaside_collect(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const ch
 		if (!url)
 			return coco_oom(ctx);
 		coco_buf b = COCO_BUF_INIT;
-		int got = f->get_lookaside(f->payload, ctx, url, COCO_LOOKASIDE_MAX_SIZE, &b);
+		int got = f->get_lookaside(f->payload, ctx, url,
+		                           coco_limit_size(ctx, COCO_LIM_SIGNATURE_SIZE), &b);
 		if (got > 0)
 			rc = coco_trust_sigs_add_blob(ctx, sigs, b.data, b.len, url);
 		coco_buf_free(&b);

@@ -43,7 +43,8 @@ enum {
 };
 
 /* Largest decompressed or reassembled message we handle. */
-#define PGP_MAX_DATA (COCO_MAX_MANIFEST)
+/* (4 MiB: the default max-signature-size; this bounds decompression) */
+#define PGP_MAX_DATA (4 * 1024 * 1024)
 #define PGP_MAX_DEPTH 4
 
 typedef struct pgp_pkt {

@@ -212,8 +212,6 @@ void coco_regd_free(coco_regd *rd);
 char *coco_regd_lookaside(const coco_regd *rd, const coco_dref *ref);
 bool coco_regd_use_sigstore_attachments(const coco_regd *rd, const coco_dref *ref);
 
-/* Largest lookaside signature read (containers/image). */
-#define COCO_LOOKASIDE_MAX_SIZE (4 * 1024 * 1024)
 /* Signature URL number n (1-based) under base for repository path
  * `path` (no host) and manifest digest. Caller frees. */
 char *coco_lookaside_url(const char *base, const char *path, const char *digest, unsigned n);

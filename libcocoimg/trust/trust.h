@@ -87,8 +87,6 @@ void coco_pubkeys_free(EVP_PKEY **keys, size_t n);
 #define COCO_COSIGN_ANN_CERTIFICATE "dev.sigstore.cosign/certificate"
 #define COCO_COSIGN_ANN_CHAIN "dev.sigstore.cosign/chain"
 #define COCO_COSIGN_ANN_BUNDLE "dev.sigstore.cosign/bundle"
-/* Largest payload layer fetched (containers/image MaxSignatureBodySize). */
-#define COCO_COSIGN_MAX_PAYLOAD (4 * 1024 * 1024)
 /* Most signature layers read from / written to one attachment (cosign's
  * own limit when appending). */
 #define COCO_COSIGN_MAX_LAYERS 1000

@@ -67,6 +67,34 @@ static void test_keys(void **state)
 	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "max-layers"));
 	assert_int_equal(cocoimg_ctx_set(ctx, "max-entries", "12k"), COCOIMG_EINVAL);
 	assert_int_equal(cocoimg_ctx_set(ctx, "metadata-timeout", "fast"), COCOIMG_EINVAL);
+	/* the caps on what is held in memory and the error body */
+	assert_true(coco_limit(ctx, COCO_LIM_MANIFEST_SIZE) == 4u << 20);
+	assert_true(coco_limit(ctx, COCO_LIM_CONFIG_SIZE) == 4u << 20);
+	assert_true(coco_limit(ctx, COCO_LIM_SIGNATURE_SIZE) == 4u << 20);
+	assert_true(coco_limit(ctx, COCO_LIM_TOKEN_SIZE) == 1u << 20);
+	assert_true(coco_limit(ctx, COCO_LIM_ERROR_BODY) == 64u << 10);
+	assert_int_equal(cocoimg_ctx_set(ctx, "max-manifest-size", "64K"), 0);
+	assert_true(coco_limit_size(ctx, COCO_LIM_MANIFEST_SIZE) == 64u << 10);
+	assert_string_equal(cocoimg_ctx_get(ctx, "max-manifest-size"), "64K");
+	/* held in memory: at most 1G; an error body at most 16M */
+	assert_int_equal(cocoimg_ctx_set(ctx, "max-config-size", "2G"), COCOIMG_EINVAL);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "max-config-size takes a size"));
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "from 1 to 1G"));
+	assert_int_equal(cocoimg_ctx_set(ctx, "max-error-body", "17M"), COCOIMG_EINVAL);
+	assert_int_equal(cocoimg_ctx_set(ctx, "max-token-size", "0"), COCOIMG_EINVAL);
+	assert_int_equal(cocoimg_ctx_set(ctx, "max-signature-size", "lots"), COCOIMG_EINVAL);
+	assert_true(coco_limit(ctx, COCO_LIM_CONFIG_SIZE) == 4u << 20);
+	/* caps are for the whole operation, never per side */
+	assert_int_equal(cocoimg_ctx_set(ctx, "src.max-manifest-size", "1K"), COCOIMG_EINVAL);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "without a src. or dest. prefix"));
+	/* the refusal names the cap and the key */
+	assert_int_equal(coco_limit_refuse(ctx, COCOIMG_EBADIMAGE, COCO_LIM_MANIFEST_SIZE, 70000,
+	                                   "manifest %s", "x"), COCOIMG_EBADIMAGE);
+	assert_string_equal(cocoimg_ctx_last_error(ctx),
+	                    "manifest x: 70000 bytes, over the 65536-byte cap (max-manifest-size)");
+	coco_limit_refuse(ctx, COCOIMG_EBADIMAGE, COCO_LIM_TOKEN_SIZE, UINT64_MAX, "token");
+	assert_string_equal(cocoimg_ctx_last_error(ctx),
+	                    "token: larger than the 1048576-byte cap (max-token-size)");
 	/* NULL restores the default */
 	assert_int_equal(cocoimg_ctx_set(ctx, "max-layer-size", NULL), 0);
 	assert_true(coco_limit(ctx, COCO_LIM_LAYER_SIZE) == 32ull << 30);

@@ -11,6 +11,7 @@ as MODE says:
   bigheader    200 with a 1 MiB response header
   token        a Bearer challenge; /token grants a token that every
                request then refuses with 401 again
+  bigtoken     a Bearer challenge; /token answers with an 8 KiB token
 The port chosen by the kernel is written to PORTFILE; each request is
 logged to LOGFILE as "METHOD PATH -> STATUS".
 """
@@ -82,10 +83,15 @@ class H(BaseHTTPRequestHandler):
         self.plain(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                    [("WWW-Authenticate", chal)])
 
+    def bigtoken(self):
+        if self.path.startswith("/token"):
+            return self.plain(200, b'{"token":"%s","expires_in":300}' % (b"t" * 8192))
+        return self.token()
+
     def do_GET(self):
         try:
-            if MODE == "token":
-                return self.token()
+            if MODE in ("token", "bigtoken"):
+                return getattr(self, MODE)()
             if self.path == "/v2/":
                 return self.plain(200)
             getattr(self, MODE)()

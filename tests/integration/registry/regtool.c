@@ -185,7 +185,7 @@ static int do_get(const char *url)
 {
 	coco_buf b = COCO_BUF_INIT;
 	long status = 0;
-	int rc = coco_http_get(ctx, url, 1 << 20, &b, &status);
+	int rc = coco_http_get(ctx, url, 1 << 20, NULL, &b, &status);
 	if (!rc) {
 		printf("%ld\n", status);
 		fwrite(b.data ? (const void *)b.data : "", 1, b.len, stdout);

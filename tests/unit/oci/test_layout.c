@@ -123,7 +123,7 @@ static void test_roundtrip(void **state)
 	assert_memory_equal(r.raw.data, man, strlen(man));
 	assert_string_equal(r.media_type, COCO_MT_OCI_MANIFEST);
 	coco_buf cb = COCO_BUF_INIT;
-	assert_int_equal(coco_fetch_small_blob(s, &r.image->config, 1024, &cb), 0);
+	assert_int_equal(coco_fetch_small_blob(s, &r.image->config, COCO_LIM_CONFIG_SIZE, &cb), 0);
 	assert_int_equal(cb.len, strlen(cfg));
 	coco_buf_free(&cb);
 	coco_resolved_clear(&r);

@@ -143,10 +143,13 @@ static void test_bad(void **state)
 		assert_null(m);
 	}
 	coco_manifest *m;
-	char *big = malloc(COCO_MAX_MANIFEST + 2);
-	memset(big, ' ', COCO_MAX_MANIFEST + 1);
-	big[COCO_MAX_MANIFEST + 1] = 0;
+	/* the default max-manifest-size is 4 MiB */
+	size_t cap = 4u << 20;
+	char *big = malloc(cap + 2);
+	memset(big, ' ', cap + 1);
+	big[cap + 1] = 0;
 	assert_int_equal(parse(big, NULL, &m), COCOIMG_EBADIMAGE);
+	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "(max-manifest-size)"));
 	free(big);
 }
 

@@ -13,6 +13,7 @@
 #include "image_trust.h"
 #include "json.h"
 #include "oci/oci.h"
+#include "oci/referrers.h"
 #include "oci/resolve.h"
 #include "ref.h"
 #include "registry/registry.h"
@@ -199,6 +200,32 @@ static int sf_get_lookaside(void *payload, cocoimg_ctx *ctx, const char *url, si
 	return got;
 }
 
+/* Referrers of a manifest in the image's own repository or layout. */
+static int sf_list_referrers(void *payload, cocoimg_ctx *ctx, const char *digest,
+                             const char *artifact_type, coco_referrers *out)
+{
+	coco_src_sigfetch *sf = payload;
+	(void)ctx;
+	if (!sf->src || !sf->src->ops->list_referrers)
+		return 0;
+	return sf->src->ops->list_referrers(sf->src, digest, artifact_type, out);
+}
+
+/* A referrer manifest, by digest, from the image's repository or layout;
+ * blobs are read from there afterwards (not from an attachment). */
+static int sf_get_referrer(void *payload, cocoimg_ctx *ctx, const char *digest, coco_buf *out)
+{
+	coco_src_sigfetch *sf = payload;
+	coco_src_close(sf->attachment);
+	sf->attachment = NULL;
+	if (!sf->src)
+		return coco_seterr(ctx, COCOIMG_ENOTFOUND, "manifest %s not found", digest);
+	char *mt = NULL;
+	int rc = sf->src->ops->get_manifest(sf->src, digest, out, &mt);
+	free(mt);
+	return rc;
+}
+
 void coco_src_sigfetch_init(coco_src_sigfetch *sf, coco_src *src)
 {
 	memset(sf, 0, sizeof(*sf));
@@ -207,6 +234,8 @@ void coco_src_sigfetch_init(coco_src_sigfetch *sf, coco_src *src)
 	sf->f.get_manifest = sf_get_manifest;
 	sf->f.get_blob = sf_get_blob;
 	sf->f.get_lookaside = sf_get_lookaside;
+	sf->f.list_referrers = sf_list_referrers;
+	sf->f.get_referrer = sf_get_referrer;
 }
 
 void coco_src_sigfetch_clear(coco_src_sigfetch *sf)

@@ -51,8 +51,12 @@ extern "C" {
  *     signer         (signedBy, accepted) primary key fingerprint
  *     key_type, signed_identity, trusted_keys   (signature requirements)
  *     signatures     per signature tried: source (file or URL), format
- *                    ("simple-signing" / "sigstore"), outcome, reason,
- *                    message, signer (when the key was trusted)
+ *                    ("simple-signing" / "sigstore" / "sigstore-bundle"),
+ *                    outcome, reason, message, signer (when the key was
+ *                    trusted); bundles add failed_check ("" when accepted,
+ *                    else "signature", "digest", "bundle", "chain", "sct",
+ *                    "tlog", "timestamp", "identity", "issuer") and
+ *                    identity "digest-bound" (docs/bundles.md)
  */
 
 /**
@@ -60,7 +64,8 @@ extern "C" {
  * "oci-archive:FILE[:TAG]") exactly as containers/image does: resolve the
  * reference to its image manifest (for an index: the instance for the
  * ctx "platform"), gather its signatures (lookaside per registries.d for
- * docker://, sigstore attachments when use-sigstore-attachments is set)
+ * docker://, sigstore attachments and Sigstore bundles attached as OCI
+ * referrers when use-sigstore-attachments is set)
  * and run the requirements of the most specific policy scope.
  *
  * policy_path NULL: the ctx "policy" option, else

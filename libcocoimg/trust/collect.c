@@ -1,7 +1,9 @@
 /*
  * Where the signatures of an image are looked up, as containers/image's
  * docker transport does (registries.d lookaside, then sigstore
- * attachments when enabled), plus sigstore attachments in OCI layouts.
+ * attachments when enabled), plus sigstore attachments in OCI layouts,
+ * plus Sigstore bundles attached as OCI referrers wherever sigstore
+ * attachments are read.
  * The bytes come from the operation's fetcher (coco_sig_fetcher).
  */
 #include "policy.h"
@@ -43,7 +45,11 @@ static int collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
 	if (rc)
 		return rc == COCOIMG_ENOMEM ? rc : coco_preferr(ctx, COCOIMG_ESIGLOOKUP,
 		                                               "sigstore attachments");
-	return add_attachment_sigs(ctx, sigs, att, n);
+	rc = add_attachment_sigs(ctx, sigs, att, n);
+	/* cosign v3's bundles, attached as OCI referrers (bundle_attach.c):
+	 * the same switch as the .sig attachment, both are signatures the
+	 * registry keeps beside the image */
+	return rc ? rc : coco_bundle_attachment_sigs(ctx, f, im->manifest_digest, sigs);
 }
 
 static int collect_lookaside(cocoimg_ctx *ctx, const coco_trust_image *im, const coco_regd *regd,

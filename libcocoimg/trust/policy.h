@@ -123,21 +123,24 @@ void coco_trust_image_clear(coco_trust_image *im);
 /* One signature as found for the image. */
 typedef enum coco_sig_kind {
 	COCO_SIG_SIMPLE = 0,       /* OpenPGP signed message */
-	COCO_SIG_SIGSTORE = 1      /* cosign simple-signing payload + signature */
+	COCO_SIG_SIGSTORE = 1,     /* cosign simple-signing payload + signature */
+	COCO_SIG_BUNDLE = 2        /* Sigstore bundle attached as a referrer */
 } coco_sig_kind;
 
 typedef struct coco_trust_sig {
 	coco_sig_kind kind;
-	coco_buf blob;             /* SIMPLE: the OpenPGP message */
-	char *mime_type;           /* SIGSTORE: mimeType */
+	coco_buf blob;             /* SIMPLE: the OpenPGP message; BUNDLE: the bundle */
+	char *mime_type;           /* SIGSTORE: mimeType; BUNDLE: its media type */
 	coco_sigstore_sig sigstore;/* SIGSTORE */
 	char *origin;              /* where it came from ("signature-1", URL) */
+	char *problem;             /* BUNDLE: why it cannot be this image's (or NULL) */
 } coco_trust_sig;
 
 typedef struct coco_trust_sigs {
 	coco_trust_sig *v;
 	size_t n;
 } coco_trust_sigs;
+/* (struct coco_trust_sigs is what trust.h forward-declares.) */
 
 void coco_trust_sigs_clear(coco_trust_sigs *s);
 /*
@@ -230,9 +233,11 @@ int coco_lookaside_collect(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const ch
 
 /*
  * Append every signature of im to sigs, read through f: for docker://
- * images the lookaside store registries.d (regd) names, then the sigstore
- * attachment if regd enables it; for oci: layouts the sigstore attachment
- * (where `coco-img sign` writes it); nothing for other transports.
+ * images the lookaside store registries.d (regd) names, then, if regd
+ * enables sigstore attachments, the sigstore attachment and the Sigstore
+ * bundles attached as referrers; for oci: layouts the sigstore attachment
+ * (where `coco-img sign` writes it) and bundle referrers; nothing for
+ * other transports.
  * COCOIMG_ESIGLOOKUP / COCOIMG_EPOLICY with a message on failure.
  */
 int coco_trust_collect_sigs(cocoimg_ctx *ctx, const coco_trust_image *im, const coco_regd *regd,

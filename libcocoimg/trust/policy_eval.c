@@ -12,6 +12,7 @@
  */
 #include "policy.h"
 #include "policy_rules.h"
+#include "sigstore.h"
 #include "trust.h"
 #include "../base.h"
 #include "../json.h"
@@ -385,8 +386,9 @@ static json_t *sig_entry(const coco_trust_sig *g, const char *outcome, const cha
 {
 	json_t *e = json_object();
 	json_object_set_new(e, "source", json_string(g->origin ? g->origin : ""));
-	json_object_set_new(e, "format", json_string(g->kind == COCO_SIG_SIMPLE ? "simple-signing"
-	                                                                        : "sigstore"));
+	json_object_set_new(e, "format", json_string(g->kind == COCO_SIG_SIMPLE   ? "simple-signing"
+	                                             : g->kind == COCO_SIG_BUNDLE ? "sigstore-bundle"
+	                                                                          : "sigstore"));
 	set_result(e, outcome, reason, msg);
 	return e;
 }
@@ -647,6 +649,52 @@ static bool sigstore_sig_accepted(evstate *st, const pr *r, EVP_PKEY **keys, siz
 	return ok;
 }
 
+/* One Sigstore bundle (bundle_image.c) against pols (one per policy key;
+ * keyless requirements add theirs): true when accepted, else tallied with
+ * the failed check named ("failed_check" in the report).  A bundle names
+ * no repository: the subject digest binds the image and signedIdentity is
+ * not consulted (bundle_image.c, docs/bundles.md). */
+static bool bundle_sig_accepted(evstate *st, const coco_sigstore_policy *pols, size_t np,
+                                const coco_trust_sig *g, tally *t)
+{
+	coco_sigstore_result res = {0};
+	char *why = NULL;
+	int rc = COCOIMG_EPOLICY;
+	coco_clearerr(st->ctx);
+	if (g->problem)
+		res.failed = COCO_SIGCHECK_DIGEST;
+	else
+		rc = coco_bundle_image_verify(st->ctx, g->blob.data, g->blob.len, st->im->manifest,
+		                              st->im->manifest_len, pols, np, &res, &why);
+	const char *check = coco_sigcheck_name(rc ? res.failed : COCO_SIGCHECK_NONE);
+	char msg[1200];
+	snprintf(msg, sizeof(msg), "Sigstore bundle refused (failed check: %s): %s", check,
+	         g->problem ? g->problem : why ? why : cocoimg_ctx_last_error(st->ctx));
+	free(why);
+	coco_sigstore_result_clear(&res);
+	bool mismatch = rc && res.failed == COCO_SIGCHECK_DIGEST;
+	json_t *e = sig_entry(g, rc ? "rejected" : "accepted",
+	                      !rc ? R_TRUSTED : mismatch ? R_MISMATCH : R_UNTRUSTED, rc ? msg : "");
+	json_object_set_new(e, "failed_check", json_string(check));
+	json_object_set_new(e, "identity", json_string("digest-bound"));
+	if (rc)
+		tally_reject(t, e, mismatch ? CAT_MISMATCH : CAT_UNTRUSTED, msg);
+	else
+		json_array_append_new(t->arr, e);
+	return rc == 0;
+}
+
+/* The bundle verification policies of a key requirement: one per key, no
+ * transparency log required (a key without rekorPublicKey, as for the
+ * legacy signatures). */
+static coco_sigstore_policy *key_bundle_policies(const evstate *st, EVP_PKEY **keys, size_t nk)
+{
+	coco_sigstore_policy *p = calloc(nk ? nk : 1, sizeof(*p));
+	for (size_t i = 0; p && i < nk; i++)
+		p[i] = (coco_sigstore_policy){ .key = keys[i], .allow_no_tlog = true, .now = st->now };
+	return p;
+}
+
 static int eval_sigstore(evstate *st, const pr *r, json_t *rep)
 {
 	cocoimg_ctx *ctx = st->ctx;
@@ -670,22 +718,36 @@ static int eval_sigstore(evstate *st, const pr *r, json_t *rep)
 		coco_pubkeys_free(keys, nk);
 		return rc;
 	}
+	coco_sigstore_policy *bpols = key_bundle_policies(st, keys, nk);
+	if (!bpols) {
+		coco_pubkeys_free(keys, nk);
+		return coco_oom(ctx);
+	}
 	tally t;
 	tally_start(&t, rep);
 	size_t skipped_simple = 0, skipped_mime = 0;
 	for (size_t i = 0; i < st->sigs.n; i++) {
 		const coco_trust_sig *g = &st->sigs.v[i];
-		if (g->kind != COCO_SIG_SIGSTORE)
+		bool ok = false;
+		if (g->kind == COCO_SIG_BUNDLE)
+			ok = bundle_sig_accepted(st, bpols, nk, g, &t);
+		else if (g->kind != COCO_SIG_SIGSTORE)
 			skipped_simple++;
 		else if (!g->mime_type || strcmp(g->mime_type, COSIGN_MIME))
 			skipped_mime++;
-		else if (sigstore_sig_accepted(st, r, keys, nk, g, &t)) {
-			set_result(rep, "accepted", R_TRUSTED, "signed by a trusted sigstore key");
+		else
+			ok = sigstore_sig_accepted(st, r, keys, nk, g, &t);
+		if (ok) {
+			set_result(rep, "accepted", R_TRUSTED, g->kind == COCO_SIG_BUNDLE
+			           ? "signed by a trusted sigstore key (Sigstore bundle)"
+			           : "signed by a trusted sigstore key");
 			coco_buf_free(&t.all);
+			free(bpols);
 			coco_pubkeys_free(keys, nk);
 			return 0;
 		}
 	}
+	free(bpols);
 	coco_pubkeys_free(keys, nk);
 	char m[300];
 	snprintf(m, sizeof(m), "a signature was required, but no signature exists "

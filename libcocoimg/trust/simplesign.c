@@ -254,6 +254,7 @@ void coco_trust_sigs_clear(coco_trust_sigs *s)
 		free(g->sigstore.chain_pem);
 		free(g->sigstore.bundle_json);
 		free(g->origin);
+		free(g->problem);
 	}
 	free(s->v);
 	s->v = NULL;

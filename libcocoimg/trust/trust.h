@@ -9,6 +9,7 @@
 #include "../base.h"
 #include "../json.h"
 #include "../oci/oci.h"
+#include "../oci/referrers.h"
 #include "../ref.h"
 
 #include <openssl/evp.h>
@@ -51,6 +52,16 @@ typedef struct coco_sig_fetcher {
 	 * (missing file, HTTP 404), <0 (COCOIMG_ESIGLOOKUP, ...) on failure. */
 	int (*get_lookaside)(void *payload, cocoimg_ctx *ctx, const char *url, size_t max,
 	                     coco_buf *out);
+	/* The referrers of manifest `digest` in the image's repository or
+	 * layout (oci/referrers.h: the referrers API, else the referrers tag
+	 * schema; a layout's index.json), only of artifact_type when not
+	 * NULL.  0 (maybe none), <0 on failure. */
+	int (*list_referrers)(void *payload, cocoimg_ctx *ctx, const char *digest,
+	                      const char *artifact_type, coco_referrers *out);
+	/* Manifest `digest` of the image's repository or layout (a referrer),
+	 * checked against the digest, at most COCO_MAX_MANIFEST bytes; later
+	 * get_blob calls read from that repository or layout. */
+	int (*get_referrer)(void *payload, cocoimg_ctx *ctx, const char *digest, coco_buf *out);
 } coco_sig_fetcher;
 
 /*
@@ -220,6 +231,48 @@ typedef struct coco_cosign_encrypted {
 int coco_cosign_encrypted_parse(cocoimg_ctx *ctx, const void *json, size_t len,
                                 const char *what, coco_cosign_encrypted *out);
 void coco_cosign_encrypted_clear(coco_cosign_encrypted *e);
+
+/* ------------------------------------------------------------------ */
+/* Sigstore bundles attached to images (bundle_attach.c, bundle_image.c) */
+/* ------------------------------------------------------------------ */
+
+/* Media types of Sigstore bundles ("application/vnd.dev.sigstore.bundle"
+ * followed by ".v0.3+json" or "+json;version=0.x"). */
+#define COCO_MT_SIGSTORE_BUNDLE_PREFIX "application/vnd.dev.sigstore.bundle"
+/* The in-toto predicate type of a cosign v3 image signature. */
+#define COCO_COSIGN_SIGN_PREDICATE "https://sigstore.dev/cosign/sign/v1"
+
+/* Forward declarations (policy.h, sigstore.h). */
+struct coco_trust_sigs;
+struct coco_sigstore_policy;
+struct coco_sigstore_result;
+
+/*
+ * bundle_attach.c: the Sigstore bundles attached to manifest `digest` as
+ * OCI referrers, read through f (list_referrers, get_referrer, get_blob),
+ * appended to sigs as COCO_SIG_BUNDLE signatures.  Referrers that are not
+ * bundle manifests are skipped; a bundle manifest whose subject is not
+ * `digest` is kept with its `problem` set.  A store without referrers
+ * gives none.  COCOIMG_ESIGLOOKUP when a lookup fails.
+ */
+int coco_bundle_attachment_sigs(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const char *digest,
+                                struct coco_trust_sigs *sigs);
+
+/*
+ * bundle_image.c: verify bundle (JSON bytes) as a signature of the image
+ * whose manifest is manifest[0..manifest_len) with any of pols (one per
+ * trusted key; keyless requirements add theirs): the bundle verifies
+ * (coco_sigstore_verify_bundle) and binds the manifest digest: a DSSE
+ * in-toto statement of predicate type COCO_COSIGN_SIGN_PREDICATE with the
+ * digest as a subject, or a message signature over the manifest.  0 with
+ * *res of the accepting policy; COCOIMG_EPOLICY with res->failed the most
+ * telling failed check and *why (malloc'd) its message; other codes on
+ * errors (ENOMEM, EINVAL for an unusable policy).
+ */
+int coco_bundle_image_verify(cocoimg_ctx *ctx, const void *bundle, size_t len,
+                             const unsigned char *manifest, size_t manifest_len,
+                             const struct coco_sigstore_policy *pols, size_t n_pols,
+                             struct coco_sigstore_result *res, char **why);
 
 /* cosign_sign.c: the payload cosign writes, byte for byte (malloc'd). */
 char *coco_cosign_payload_build(const char *identity, const char *digest);

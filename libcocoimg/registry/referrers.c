@@ -22,6 +22,7 @@
  */
 #include "registry.h"
 #include "../base.h"
+#include "../caps.h"
 #include "../oci/oci.h"
 #include "../oci/referrers.h"
 #include "../transport.h"
@@ -47,7 +48,8 @@ static int get_index(ref_job *j, const char *url, const char *what, coco_http_re
 	if (!h)
 		return coco_oom(j->s->ctx);
 	coco_http_req req = { .method = "GET", .url = url, .headers = h,
-	                      .max_body = COCO_MAX_MANIFEST };
+	                      .max_body = coco_limit_size(j->s->ctx, COCO_LIM_MANIFEST_SIZE),
+	                      .max_key = coco_limit_key(COCO_LIM_MANIFEST_SIZE) };
 	int rc = coco_reg_request(j->r, &req, j->scope, what, resp);
 	curl_slist_free_all(h);
 	return rc;

@@ -59,7 +59,7 @@ typedef struct coco_sig_fetcher {
 	int (*list_referrers)(void *payload, cocoimg_ctx *ctx, const char *digest,
 	                      const char *artifact_type, coco_referrers *out);
 	/* Manifest `digest` of the image's repository or layout (a referrer),
-	 * checked against the digest, at most COCO_MAX_MANIFEST bytes; later
+	 * checked against the digest, at most max-manifest-size bytes; later
 	 * get_blob calls read from that repository or layout. */
 	int (*get_referrer)(void *payload, cocoimg_ctx *ctx, const char *digest, coco_buf *out);
 } coco_sig_fetcher;

@@ -776,10 +776,10 @@ static void test_keypair_generate(void **state)
 	assert_int_equal(coco_pubkeys_load_pem(ctx, (unsigned char *)pub, strlen(pub), &pubs, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(EVP_PKEY_eq(k, pubs[0]), 1);
+	EVP_PKEY_free(k);
 	assert_int_equal(coco_cosign_privkey_load(ctx, (unsigned char *)priv, strlen(priv), "", "k", &k),
 	                 COCOIMG_ECONFIG);
 	coco_pubkeys_free(pubs, n);
-	EVP_PKEY_free(k);
 	free(priv);
 	free(pub);
 	/* the empty passphrase (NULL) works both ways */

@@ -45,17 +45,17 @@ extern "C" {
  *                      invalid-signature    (a stored signature blob is
  *                                            not in any known format)
  *                      key-error            (policy keys missing/unusable)
- *                      unsupported          (X509 keyTypes, signedBaseLayer,
- *                                            fulcio / rekor / pki for now)
+ *                      unsupported          (X509 keyTypes, signedBaseLayer)
  *     message        human-readable reason
  *     signer         (signedBy, accepted) primary key fingerprint
  *     key_type, signed_identity, trusted_keys   (signature requirements)
  *     signatures     per signature tried: source (file or URL), format
  *                    ("simple-signing" / "sigstore" / "sigstore-bundle"),
  *                    outcome, reason, message, signer (when the key was
- *                    trusted); bundles add failed_check ("" when accepted,
- *                    else "signature", "digest", "bundle", "chain", "sct",
- *                    "tlog", "timestamp", "identity", "issuer") and
+ *                    trusted); sigstore signatures and bundles add
+ *                    failed_check ("" when accepted, else "signature",
+ *                    "digest", "bundle", "chain", "sct", "tlog",
+ *                    "timestamp", "identity", "issuer"); bundles add
  *                    identity "digest-bound" (docs/bundles.md)
  */
 

@@ -1,13 +1,9 @@
 /*
- * cosign signatures with public keys: finding the sigstore attachment of an
- * image ("sha256-<hex>.sig" in the same repository), reading its
- * simple-signing layers, verifying the signature annotation and parsing
+ * cosign signatures (legacy sigstore attachments): verifying the signature
+ * annotation against what a sigstoreSigned requirement trusts
+ * (coco_cosign_trust: public keys, optionally proven logged by a Rekor SET;
+ * Fulcio or PKI certificates, cosign_cert.c; SETs, cosign_set.c) and parsing
  * the payload with containers/image's strictness.
- *
- * The verifier is organised around a trust root (coco_cosign_trust) so that
- * Rekor SETs, Fulcio and PKI certificates can be added without changing the
- * callers: today a requirement that needs them is answered with
- * COCOIMG_EUNSUPPORTED.
  */
 #include "trust.h"
 #include "sigstore.h"
@@ -45,7 +41,7 @@ void coco_sigstore_sigs_free(coco_sigstore_sig *sigs, size_t n)
  * Go's base64.StdEncoding: padding required, '\r' and '\n' ignored
  * anywhere.  coco_b64_decode alone would also take unpadded input.
  */
-static int b64_strict(const char *in, size_t len, coco_buf *out)
+int coco_go_b64_decode(const char *in, size_t len, coco_buf *out)
 {
 	char *clean = malloc(len + 1);
 	if (!clean)
@@ -459,76 +455,148 @@ out:
 	return rc;
 }
 
+/* Go's pem.Decode with nothing after the block (trailing blanks and one
+ * line end allowed). */
+int coco_pem_single_der(const char *pem, coco_buf *der)
+{
+	const char *end = strstr(pem, "-----END ");
+	const char *close = end ? strstr(end + 9, "-----") : NULL;
+	if (!close)
+		return COCOIMG_EINVAL;
+	const char *p = close + 5;
+	p += strspn(p, " \t");
+	if (*p == '\r')
+		p++;
+	if (*p == '\n')
+		p++;
+	if (*p)
+		return COCOIMG_EINVAL;
+	char *name = NULL;
+	unsigned char *d = NULL;
+	long n = 0;
+	int rc = coco_pem_first_block((const unsigned char *)pem, strlen(pem), &name, &d, &n);
+	if (rc == 0 && coco_buf_append(der, d, (size_t)n))
+		rc = COCOIMG_ENOMEM;
+	else if (rc == 1)
+		rc = COCOIMG_EINVAL;
+	OPENSSL_free(name);
+	OPENSSL_free(d);
+	return rc;
+}
+
+static int sig_fail(cocoimg_ctx *ctx, coco_sigcheck *failed, coco_sigcheck what, int rc)
+{
+	if (failed && rc && rc != COCOIMG_ENOMEM)
+		*failed = what;
+	return rc;
+}
+
+/* Key mode with a Rekor requirement: the first key the SET logs (the
+ * SET holds one key; containers/image tries them in order). */
+static int keys_logged(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
+                       const coco_cosign_trust *t, const coco_buf *raw, EVP_PKEY **chosen)
+{
+	if (!sig->bundle_json)
+		return coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
+		                   COCO_COSIGN_ANN_BUNDLE);
+	coco_buf why = COCO_BUF_INIT;
+	for (size_t i = 0; i < t->n_keys; i++) {
+		coco_buf der = COCO_BUF_INIT;
+		int64_t at;
+		int rc = coco_spki_der(t->keys[i], &der) ? COCOIMG_ENOMEM :
+		         coco_cosign_set_verify(ctx, t, sig->bundle_json, der.data, der.len, raw->data,
+		                                raw->len, &sig->payload, &at);
+		coco_buf_free(&der);
+		if (rc == 0) {
+			*chosen = t->keys[i];
+			coco_buf_free(&why);
+			return 0;
+		}
+		if (rc == COCOIMG_ENOMEM) {
+			coco_buf_free(&why);
+			return coco_oom(ctx);
+		}
+		coco_buf_appendf(&why, "%s%s", why.len ? ", " : "", cocoimg_ctx_last_error(ctx));
+	}
+	int rc = coco_seterr(ctx, COCOIMG_EPOLICY, "No public key verified against the Rekor SET: "
+	                     "%.600s", why.len ? (char *)why.data : "no keys");
+	coco_buf_free(&why);
+	return rc;
+}
+
+/* The keys the signature must verify with: the policy's (those a SET
+ * logs when a log is required) or the certificate's. */
+static int signer_keys(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
+                       const coco_cosign_trust *t, const coco_buf *raw, EVP_PKEY **one,
+                       bool *cert_key, coco_sigcheck *failed)
+{
+	*one = NULL;
+	*cert_key = false;
+	if (t->fulcio || t->pki) {
+		*cert_key = true;
+		return coco_cosign_cert_key(ctx, sig, t, raw->data, raw->len, one, failed);
+	}
+	if (!t->n_keys)
+		return sig_fail(ctx, failed, COCO_SIGCHECK_SIGNATURE,
+		                coco_seterr(ctx, COCOIMG_EPOLICY, "No public keys imported"));
+	if (!t->n_rekor_keys && !t->tlog_root)
+		return 0;
+	return sig_fail(ctx, failed, COCO_SIGCHECK_TLOG, keys_logged(ctx, sig, t, raw, one));
+}
+
 int coco_cosign_verify_ex(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
                           const coco_cosign_trust *trust, char **manifest_digest,
-                          char **docker_reference)
+                          char **docker_reference, coco_sigcheck *failed)
 {
 	*manifest_digest = NULL;
 	*docker_reference = NULL;
+	if (failed)
+		*failed = COCO_SIGCHECK_NONE;
 	if (!sig->signature_b64)
-		return coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
-		                   COCO_COSIGN_ANN_SIGNATURE);
-	if (trust->fulcio || trust->pki) {
-		if (!sig->cert_pem)
-			return coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
-			                   COCO_COSIGN_ANN_CERTIFICATE);
-	}
-	if (trust->n_rekor_keys || trust->fulcio) {
-		if (!sig->bundle_json)
-			return coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
-			                   COCO_COSIGN_ANN_BUNDLE);
-		coco_rekor_bundle b;
-		int rc = coco_rekor_bundle_parse(ctx, sig->bundle_json, &b);
-		if (rc)
-			return rc;
-		coco_rekor_bundle_clear(&b);
-		/* TODO(later issue): SET verification (rekor.c), then the
-		 * Fulcio certificate (fulcio.c). */
-		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
-		                   trust->fulcio ? "sigstoreSigned with fulcio is not supported yet"
-		                                 : "sigstoreSigned with rekorPublicKey is not supported yet");
-	}
-	if (trust->pki)
-		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
-		                   "sigstoreSigned with pki is not supported yet");
-	if (!trust->n_keys)
-		return coco_seterr(ctx, COCOIMG_EPOLICY, "No public keys imported");
-
+		return sig_fail(ctx, failed, COCO_SIGCHECK_SIGNATURE,
+		                coco_seterr(ctx, COCOIMG_EPOLICY, "missing %s annotation",
+		                            COCO_COSIGN_ANN_SIGNATURE));
 	coco_buf raw = COCO_BUF_INIT;
-	int rc = b64_strict(sig->signature_b64, strlen(sig->signature_b64), &raw);
-	if (rc == COCOIMG_ENOMEM)
-		return coco_oom(ctx);
+	int rc = coco_go_b64_decode(sig->signature_b64, strlen(sig->signature_b64), &raw);
 	if (rc) {
 		coco_buf_free(&raw);
-		return coco_seterr(ctx, COCOIMG_EPOLICY,
-		                   "invalid signature: base64 decoding of %s failed",
-		                   COCO_COSIGN_ANN_SIGNATURE);
+		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : sig_fail(ctx, failed,
+		       COCO_SIGCHECK_SIGNATURE, coco_seterr(ctx, COCOIMG_EPOLICY,
+		       "invalid signature: base64 decoding of %s failed", COCO_COSIGN_ANN_SIGNATURE));
 	}
-	bool ok = false;
-	for (size_t i = 0; i < trust->n_keys && !ok; i++) {
-		int v = coco_cosign_verify_raw(trust->keys[i], raw.data, raw.len, sig->payload.data,
-		                               sig->payload.len);
-		if (v < 0) {
-			coco_buf_free(&raw);
-			return coco_seterr(ctx, v, "out of memory verifying a signature");
-		}
-		ok = v == 1;
+	EVP_PKEY *one = NULL;
+	bool cert_key = false;
+	if ((rc = signer_keys(ctx, sig, trust, &raw, &one, &cert_key, failed))) {
+		coco_buf_free(&raw);
+		return rc;
 	}
+	EVP_PKEY *const *keys = one ? &one : trust->keys;
+	size_t n = one ? 1 : trust->n_keys;
+	int ok = 0;
+	for (size_t i = 0; i < n && ok == 0; i++)
+		ok = coco_cosign_verify_raw(keys[i], raw.data, raw.len, sig->payload.data,
+		                            sig->payload.len);
 	coco_buf_free(&raw);
+	if (cert_key)
+		EVP_PKEY_free(one);
+	if (ok < 0)
+		return coco_oom(ctx);
 	if (!ok)
-		return coco_seterr(ctx, COCOIMG_EPOLICY,
-		                   "cryptographic signature verification failed: no trusted key (of %zu) "
-		                   "verifies the signature",
-		                   trust->n_keys);
-	return coco_cosign_payload_parse(ctx, sig->payload.data, sig->payload.len, manifest_digest,
-	                                 docker_reference);
+		return sig_fail(ctx, failed, COCO_SIGCHECK_SIGNATURE,
+		                coco_seterr(ctx, COCOIMG_EPOLICY, "cryptographic signature "
+		                            "verification failed: %s", cert_key ?
+		                            "the certificate's key does not verify the signature" :
+		                            "no trusted key verifies the signature"));
+	rc = coco_cosign_payload_parse(ctx, sig->payload.data, sig->payload.len, manifest_digest,
+	                               docker_reference);
+	return sig_fail(ctx, failed, COCO_SIGCHECK_SIGNATURE, rc);
 }
 
 int coco_cosign_verify(cocoimg_ctx *ctx, const coco_sigstore_sig *sig, EVP_PKEY *const *keys,
                        size_t n_keys, char **manifest_digest, char **docker_reference)
 {
 	coco_cosign_trust t = { .keys = keys, .n_keys = n_keys };
-	return coco_cosign_verify_ex(ctx, sig, &t, manifest_digest, docker_reference);
+	return coco_cosign_verify_ex(ctx, sig, &t, manifest_digest, docker_reference, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -578,7 +646,7 @@ int coco_sigstore_sig_from_blob(cocoimg_ctx *ctx, const void *blob, size_t len,
 	if ((rc = coco_json_str(ctx, j, "mimeType", "sigstore signature", COCOIMG_EBADIMAGE, &mt)) ||
 	    (rc = coco_json_str(ctx, j, "payload", "sigstore signature", COCOIMG_EBADIMAGE, &pl)))
 		goto out;
-	if (b64_strict(pl, strlen(pl), &out->payload)) {
+	if (coco_go_b64_decode(pl, strlen(pl), &out->payload)) {
 		rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "sigstore signature: payload is not base64");
 		goto out;
 	}

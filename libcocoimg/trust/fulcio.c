@@ -183,9 +183,9 @@ static int get_sans(X509 *leaf, coco_fulcio_identity *id)
 	return rc;
 }
 
-/* The value of extension `oid`: raw octets (v1) or a DER UTF8String (v2).
- * NULL when absent or malformed. */
-static char *ext_string(X509 *leaf, const char *oid, bool der_utf8)
+/* The value of extension `oid`: raw octets (v1) or a DER UTF8String (v2,
+ * nothing after it).  NULL when absent, or malformed (*bad set). */
+static char *ext_string(X509 *leaf, const char *oid, bool der_utf8, bool *bad)
 {
 	for (int i = 0; i < X509_get_ext_count(leaf); i++) {
 		X509_EXTENSION *e = X509_get_ext(leaf, i);
@@ -198,7 +198,14 @@ static char *ext_string(X509 *leaf, const char *oid, bool der_utf8)
 		int n = ASN1_STRING_length(os);
 		if (!der_utf8)
 			return coco_strndup((const char *)p, (size_t)n);
+		const unsigned char *start = p;
 		ASN1_UTF8STRING *u = d2i_ASN1_UTF8STRING(NULL, &p, n);
+		if (!u || p != start + n) {
+			*bad = true;
+			ASN1_UTF8STRING_free(u);
+			ERR_clear_error();
+			return NULL;
+		}
 		char *s = u ? coco_strndup((const char *)ASN1_STRING_get0_data(u),
 		                           (size_t)ASN1_STRING_length(u)) : NULL;
 		ASN1_UTF8STRING_free(u);
@@ -215,8 +222,15 @@ int coco_fulcio_identity_get(cocoimg_ctx *ctx, X509 *leaf, coco_fulcio_identity 
 		goto oom;
 	if (id->n_sans && !(id->san = coco_strdup(id->sans[0])))
 		goto oom;
-	char *v1 = ext_string(leaf, OID_ISSUER_V1, false);
-	char *v2 = ext_string(leaf, OID_ISSUER_V2, true);
+	bool bad = false;
+	char *v1 = ext_string(leaf, OID_ISSUER_V1, false, &bad);
+	char *v2 = ext_string(leaf, OID_ISSUER_V2, true, &bad);
+	if (bad) {
+		free(v1);
+		coco_fulcio_identity_clear(id);
+		return coco_seterr(ctx, COCOIMG_EPOLICY,
+		                   "certificate: invalid ASN.1 in the OIDC issuer v2 extension");
+	}
 	if (v1 && v2 && strcmp(v1, v2)) {
 		free(v1);
 		free(v2);

@@ -596,58 +596,40 @@ static int eval_signed_by(evstate *st, const pr *r, json_t *rep)
 
 #define COSIGN_MIME "application/vnd.dev.cosign.simplesigning.v1+json"
 
-/* The public keys (PEM) of a sigstoreSigned requirement. */
-static int sigstore_keys(evstate *st, const pr *r, EVP_PKEY ***keys, size_t *nk)
-{
-	coco_buf *blobs = NULL;
-	size_t nb = 0;
-	*keys = NULL;
-	*nk = 0;
-	int rc = load_key_blobs(st, r, &blobs, &nb);
-	for (size_t i = 0; rc == 0 && i < nb; i++) {
-		EVP_PKEY **k = NULL;
-		size_t n = 0;
-		rc = coco_pubkeys_load_pem(st->ctx, blobs[i].data, blobs[i].len, &k, &n);
-		if (rc)
-			break;
-		EVP_PKEY **nkv = realloc(*keys, (*nk + n + 1) * sizeof(*nkv));
-		if (!nkv) {
-			coco_pubkeys_free(k, n);
-			rc = coco_oom(st->ctx);
-			break;
-		}
-		*keys = nkv;
-		memcpy(*keys + *nk, k, n * sizeof(*k));
-		*nk += n;
-		free(k);       /* the array only; the keys moved to `keys` */
-	}
-	free_blobs(blobs, nb);
-	return rc;
-}
-
-/* One sigstore signature against keys: true when accepted, else tallied. */
-static bool sigstore_sig_accepted(evstate *st, const pr *r, EVP_PKEY **keys, size_t nk,
+/* One sigstore signature against the requirement's trust: true when
+ * accepted, else tallied (the failed check named in its entry). */
+static bool sigstore_sig_accepted(evstate *st, const pr *r, const coco_cosign_trust *trust,
                                   const coco_trust_sig *g, tally *t)
 {
 	char *digest = NULL, *ref = NULL;
 	char why[1024];
+	coco_sigcheck failed = COCO_SIGCHECK_NONE;
 	coco_clearerr(st->ctx);
-	if (coco_cosign_verify(st->ctx, &g->sigstore, keys, nk, &digest, &ref)) {
+	if (coco_cosign_verify_ex(st->ctx, &g->sigstore, trust, &digest, &ref, &failed)) {
 		snprintf(why, sizeof(why), "%s", cocoimg_ctx_last_error(st->ctx));
-		tally_reject(t, sig_entry(g, "rejected", R_UNTRUSTED, why), CAT_UNTRUSTED, why);
+		json_t *e = sig_entry(g, "rejected", R_UNTRUSTED, why);
+		if (failed != COCO_SIGCHECK_NONE)
+			json_object_set_new(e, "failed_check", json_string(coco_sigcheck_name(failed)));
+		tally_reject(t, e, CAT_UNTRUSTED, why);
 		free(digest);
 		free(ref);
 		return false;
 	}
 	bool ok = digest && ref && claims_ok(st, r, digest, ref, why, sizeof(why));
+	bool digest_ok = !digest || coco_manifest_matches_digest(st->im->manifest,
+	                                                          st->im->manifest_len, digest);
 	free(digest);
 	free(ref);
-	if (ok)
+	if (ok) {
 		json_array_append_new(t->arr, sig_entry(g, "accepted", R_TRUSTED, ""));
-	else
-		tally_reject(t, sig_entry(g, "rejected", R_MISMATCH, why), CAT_MISMATCH, why);
-	return ok;
+		return true;
+	}
+	json_t *e = sig_entry(g, "rejected", R_MISMATCH, why);
+	json_object_set_new(e, "failed_check", json_string(digest_ok ? "identity" : "digest"));
+	tally_reject(t, e, CAT_MISMATCH, why);
+	return false;
 }
+
 
 /* One Sigstore bundle (bundle_image.c) against pols (one per policy key;
  * keyless requirements add theirs): true when accepted, else tallied with
@@ -684,76 +666,107 @@ static bool bundle_sig_accepted(evstate *st, const coco_sigstore_policy *pols, s
 	return rc == 0;
 }
 
-/* The bundle verification policies of a key requirement: one per key, no
- * transparency log required (a key without rekorPublicKey, as for the
- * legacy signatures). */
-static coco_sigstore_policy *key_bundle_policies(const evstate *st, EVP_PKEY **keys, size_t nk)
+/*
+ * The bundle verification policies of a requirement (referrers bundles):
+ * one per key (a transparency log entry required when the requirement has
+ * Rekor keys or a trusted root, as for the .sig signatures), or one for
+ * keyless: the policy's Fulcio CAs and Rekor keys (no SCT, as
+ * containers/image) or the trusted root (SCT unless ignored), with the
+ * e-mail / issuer (or cosign-style identity rules).  PKI requirements give
+ * none: bundles are not checked against PKI roots.
+ */
+static coco_sigstore_policy *bundle_policies(const evstate *st, const pr *r,
+                                             const coco_sigstore_material *m, size_t *np)
 {
-	coco_sigstore_policy *p = calloc(nk ? nk : 1, sizeof(*p));
-	for (size_t i = 0; p && i < nk; i++)
-		p[i] = (coco_sigstore_policy){ .key = keys[i], .allow_no_tlog = true, .now = st->now };
+	const pr_sigstore *ss = &r->ss;
+	const coco_trustroot *root = m->root ? m->root : m->fulcio_cas;
+	size_t n = ss->pki ? 0 : ss->fulcio ? 1 : m->n_keys;
+	coco_sigstore_policy *p = calloc(n ? n : 1, sizeof(*p));
+	*np = p ? n : 0;
+	for (size_t i = 0; p && !ss->fulcio && i < n; i++)
+		p[i] = (coco_sigstore_policy){ .key = m->keys[i], .root = root, .now = st->now,
+		                               .allow_no_tlog = !root };
+	if (p && ss->fulcio && n) {
+		bool cli = ss->identity || ss->identity_regexp;
+		p[0] = (coco_sigstore_policy){ .root = root, .now = st->now,
+		                               .identity = cli ? ss->identity : ss->subject_email,
+		                               .identity_regexp = ss->identity_regexp,
+		                               .issuer = cli ? ss->issuer : ss->oidc_issuer,
+		                               .issuer_regexp = ss->issuer_regexp,
+		                               .ignore_sct = !m->root };
+	}
 	return p;
+}
+
+/* What an accepted sigstoreSigned requirement says. */
+static const char *sigstore_accept_msg(const pr *r, const coco_trust_sig *g)
+{
+	if (g->kind == COCO_SIG_BUNDLE)
+		return r->ss.fulcio ? "signed with a trusted Fulcio certificate (Sigstore bundle)"
+		                    : "signed by a trusted sigstore key (Sigstore bundle)";
+	if (r->ss.fulcio)
+		return "signed with a trusted Fulcio certificate";
+	if (r->ss.pki)
+		return "signed with a trusted PKI certificate";
+	return "signed by a trusted sigstore key";
+}
+
+/* One signature of the image against the requirement: true when accepted;
+ * *skipped_simple / *skipped_other count what is not a signature for it. */
+static bool sig_accepted(evstate *st, const pr *r, const coco_sigstore_material *m,
+                         const coco_sigstore_policy *bpols, size_t nbp,
+                         const coco_trust_sig *g, tally *t, size_t *skipped_simple,
+                         size_t *skipped_other)
+{
+	if (g->kind == COCO_SIG_BUNDLE && nbp)
+		return bundle_sig_accepted(st, bpols, nbp, g, t);
+	if (g->kind == COCO_SIG_BUNDLE || (g->kind == COCO_SIG_SIGSTORE &&
+	                                   (!g->mime_type || strcmp(g->mime_type, COSIGN_MIME))))
+		(*skipped_other)++;
+	else if (g->kind != COCO_SIG_SIGSTORE)
+		(*skipped_simple)++;
+	else
+		return sigstore_sig_accepted(st, r, &m->trust, g, t);
+	return false;
 }
 
 static int eval_sigstore(evstate *st, const pr *r, json_t *rep)
 {
 	cocoimg_ctx *ctx = st->ctx;
-	if (r->fulcio || r->pki || r->rekor) {
-		set_result(rep, "rejected", R_UNSUPPORTED, r->fulcio ? "sigstoreSigned with fulcio "
-		           "is not supported yet" : r->pki ? "sigstoreSigned with pki is not "
-		           "supported yet" : "sigstoreSigned with rekorPublicKey is not supported yet");
-		return COCOIMG_EPOLICY;
-	}
-	EVP_PKEY **keys;
-	size_t nk;
+	coco_sigstore_material m;
 	coco_clearerr(ctx);
-	int rc = sigstore_keys(st, r, &keys, &nk);
-	if (rc || nk == 0) {
-		set_result(rep, "rejected", R_KEYS, rc ? cocoimg_ctx_last_error(ctx)
-		                                       : "no public keys in the key data");
-		coco_pubkeys_free(keys, nk);
+	int rc = coco_sigstore_material_load(ctx, st->reader, r, st->now, &m);
+	if (rc) {
+		set_result(rep, "rejected", R_KEYS, cocoimg_ctx_last_error(ctx));
+		coco_sigstore_material_clear(&m);
 		return rc == COCOIMG_ENOMEM ? rc : COCOIMG_EPOLICY;
 	}
-	if ((rc = sigs_or_reject(st, rep))) {
-		coco_pubkeys_free(keys, nk);
-		return rc;
-	}
-	coco_sigstore_policy *bpols = key_bundle_policies(st, keys, nk);
-	if (!bpols) {
-		coco_pubkeys_free(keys, nk);
-		return coco_oom(ctx);
+	size_t nbp = 0;
+	coco_sigstore_policy *bpols = NULL;
+	if ((rc = sigs_or_reject(st, rep)) || !(bpols = bundle_policies(st, r, &m, &nbp))) {
+		coco_sigstore_material_clear(&m);
+		return rc ? rc : coco_oom(ctx);
 	}
 	tally t;
 	tally_start(&t, rep);
-	size_t skipped_simple = 0, skipped_mime = 0;
+	size_t skipped_simple = 0, skipped_other = 0;
 	for (size_t i = 0; i < st->sigs.n; i++) {
 		const coco_trust_sig *g = &st->sigs.v[i];
-		bool ok = false;
-		if (g->kind == COCO_SIG_BUNDLE)
-			ok = bundle_sig_accepted(st, bpols, nk, g, &t);
-		else if (g->kind != COCO_SIG_SIGSTORE)
-			skipped_simple++;
-		else if (!g->mime_type || strcmp(g->mime_type, COSIGN_MIME))
-			skipped_mime++;
-		else
-			ok = sigstore_sig_accepted(st, r, keys, nk, g, &t);
-		if (ok) {
-			set_result(rep, "accepted", R_TRUSTED, g->kind == COCO_SIG_BUNDLE
-			           ? "signed by a trusted sigstore key (Sigstore bundle)"
-			           : "signed by a trusted sigstore key");
+		if (sig_accepted(st, r, &m, bpols, nbp, g, &t, &skipped_simple, &skipped_other)) {
+			set_result(rep, "accepted", R_TRUSTED, sigstore_accept_msg(r, g));
 			coco_buf_free(&t.all);
 			free(bpols);
-			coco_pubkeys_free(keys, nk);
+			coco_sigstore_material_clear(&m);
 			return 0;
 		}
 	}
 	free(bpols);
-	coco_pubkeys_free(keys, nk);
-	char m[300];
-	snprintf(m, sizeof(m), "a signature was required, but no signature exists "
+	coco_sigstore_material_clear(&m);
+	char msg[300];
+	snprintf(msg, sizeof(msg), "a signature was required, but no signature exists "
 	         "(%zu non-sigstore signatures and %zu sigstore attachments of other types "
-	         "skipped)", skipped_simple, skipped_mime);
-	return tally_reject_all(&t, rep, m);
+	         "skipped)", skipped_simple, skipped_other);
+	return tally_reject_all(&t, rep, msg);
 }
 
 static const reqlist *choose(const coco_policy *p, const coco_trust_image *im, char **scope)

@@ -39,6 +39,27 @@ void coco_prm_clear(prm *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static void src_clear(pr_src *s)
+{
+	free(s->path);
+	coco_buf_free(&s->data);
+}
+
+void coco_pr_sigstore_clear(pr_sigstore *s)
+{
+	src_clear(&s->fulcio_ca);
+	src_clear(&s->pki_roots);
+	src_clear(&s->pki_intermediates);
+	coco_strv_free(s->rekor_paths, s->n_rekor_paths);
+	for (size_t i = 0; i < s->n_rekor_datas; i++)
+		coco_buf_free(&s->rekor_datas[i]);
+	free(s->rekor_datas);
+	COCO_FREE_FIELDS(s->oidc_issuer, s->subject_email, s->pki_email, s->pki_hostname,
+	                 s->trusted_root, s->identity, s->identity_regexp, s->issuer,
+	                 s->issuer_regexp);
+	memset(s, 0, sizeof(*s));
+}
+
 static void pr_clear(pr *r)
 {
 	free(r->key_type);
@@ -49,6 +70,7 @@ static void pr_clear(pr *r)
 		coco_buf_free(&r->key_datas[i]);
 	free(r->key_datas);
 	coco_prm_clear(&r->ident);
+	coco_pr_sigstore_clear(&r->ss);
 }
 
 static void reqlist_clear(reqlist *l)
@@ -208,17 +230,6 @@ static int get_bytes(pctx *pc, json_t *v, const char *key, const char *where, co
 		return perr(pc, where, "field \"%s\" is not valid base64", key);
 	*present = true;
 	return 0;
-}
-
-/* A []byte field that is checked but not kept (when present). */
-static int check_bytes(pctx *pc, json_t *obj, const char *key, const char *where)
-{
-	json_t *v = json_object_get(obj, key);
-	coco_buf tmp = COCO_BUF_INIT;
-	bool p;
-	int rc = v ? get_bytes(pc, v, key, where, &tmp, &p) : 0;
-	coco_buf_free(&tmp);
-	return rc;
 }
 
 /* The members of an object that holds only its type. */
@@ -459,7 +470,31 @@ static int parse_signed_by(pctx *pc, json_t *j, const char *where, pr *out)
 	return signed_by_keys(pc, j, where, out);
 }
 
-static int parse_fulcio(pctx *pc, json_t *j, const char *where)
+/* A string field kept when not empty (Go: "" means not set). */
+static int get_str_dup(pctx *pc, json_t *j, const char *key, const char *where, char **out)
+{
+	const char *s;
+	int rc = get_str(pc, j, key, where, &s);
+	*out = NULL;
+	if (rc || !s || !*s)
+		return rc;
+	*out = coco_strdup(s);
+	return *out ? 0 : coco_oom(pc->ctx);
+}
+
+/* A "…Path" / "…Data" pair (presence rules checked by the caller). */
+static int get_src(pctx *pc, json_t *j, const char *pkey, const char *dkey, const char *where,
+                   pr_src *out)
+{
+	int rc = get_str_dup(pc, j, pkey, where, &out->path);
+	json_t *v = json_object_get(j, dkey);
+	if (rc || !v)
+		return rc;
+	return get_bytes(pc, v, dkey, where, &out->data, &out->has_data);
+}
+
+/* fulcio: with trustedRootPath the CAs come from the trusted root. */
+static int parse_fulcio(pctx *pc, json_t *j, const char *where, pr_sigstore *ss)
 {
 	static const char *const f[] = { "caPath", "caData", "oidcIssuer", "subjectEmail", NULL };
 	if (!json_is_object(j))
@@ -468,23 +503,25 @@ static int parse_fulcio(pctx *pc, json_t *j, const char *where)
 	if (rc)
 		return rc;
 	int ca = !!json_object_get(j, "caPath") + !!json_object_get(j, "caData");
-	if (ca != 1)
+	if (ss->trusted_root && ca)
+		return perr(pc, where, "caPath and caData cannot be used with trustedRootPath (the "
+		            "trusted root lists the Fulcio CAs)");
+	if (!ss->trusted_root && ca != 1)
 		return perr(pc, where, "exactly one of caPath and caData must be specified");
-	const char *s;
-	if ((rc = get_str(pc, j, "caPath", where, &s)) || (rc = check_bytes(pc, j, "caData", where)))
+	if ((rc = get_src(pc, j, "caPath", "caData", where, &ss->fulcio_ca)) ||
+	    (rc = get_str_dup(pc, j, "oidcIssuer", where, &ss->oidc_issuer)))
 		return rc;
-	if ((rc = get_str(pc, j, "oidcIssuer", where, &s)))
-		return rc;
-	if (!s || !*s)
+	if (!ss->oidc_issuer)
 		return perr(pc, where, "oidcIssuer not specified");
-	if ((rc = get_str(pc, j, "subjectEmail", where, &s)))
+	if ((rc = get_str_dup(pc, j, "subjectEmail", where, &ss->subject_email)))
 		return rc;
-	if (!s || !*s)
+	if (!ss->subject_email)
 		return perr(pc, where, "subjectEmail not specified");
+	ss->fulcio = true;
 	return 0;
 }
 
-static int parse_pki(pctx *pc, json_t *j, const char *where)
+static int parse_pki(pctx *pc, json_t *j, const char *where, pr_sigstore *ss)
 {
 	static const char *const f[] = { "caRootsPath", "caRootsData", "caIntermediatesPath",
 	                                 "caIntermediatesData", "subjectEmail", "subjectHostname",
@@ -501,71 +538,110 @@ static int parse_pki(pctx *pc, json_t *j, const char *where)
 	    !!json_object_get(j, "caIntermediatesData") > 1)
 		return perr(pc, where, "at most one of caIntermediatesPath and caIntermediatesData "
 		            "may be specified");
-	const char *s;
-	static const char *const strs[] = { "caRootsPath", "caIntermediatesPath", "subjectEmail",
-	                                    "subjectHostname" };
-	for (size_t i = 0; i < 4; i++)
-		if ((rc = get_str(pc, j, strs[i], where, &s)))
-			return rc;
-	if ((rc = check_bytes(pc, j, "caRootsData", where)) ||
-	    (rc = check_bytes(pc, j, "caIntermediatesData", where)))
+	if ((rc = get_src(pc, j, "caRootsPath", "caRootsData", where, &ss->pki_roots)) ||
+	    (rc = get_src(pc, j, "caIntermediatesPath", "caIntermediatesData", where,
+	                  &ss->pki_intermediates)) ||
+	    (rc = get_str_dup(pc, j, "subjectEmail", where, &ss->pki_email)) ||
+	    (rc = get_str_dup(pc, j, "subjectHostname", where, &ss->pki_hostname)))
 		return rc;
-	const char *e = NULL, *h = NULL;
-	get_str(pc, j, "subjectEmail", where, &e);
-	get_str(pc, j, "subjectHostname", where, &h);
-	if ((!e || !*e) && (!h || !*h))
+	if (!ss->pki_email && !ss->pki_hostname)
 		return perr(pc, where, "at least one of subjectEmail and subjectHostname must be "
 		            "specified");
+	ss->pki = true;
 	return 0;
 }
 
+/* One rekorPublicKey* field (index i of the four) into ss. */
+static int rekor_field(pctx *pc, json_t *j, size_t i, const char *key, const char *where,
+                       pr_sigstore *ss)
+{
+	json_t *v = json_object_get(j, key);
+	bool present = false;
+	int rc;
+	if (i == 1 || i == 3) {
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return perr(pc, where, "field \"%s\" must be a non-empty array", key);
+		return i == 1 ? get_str_array(pc, v, key, where, &ss->rekor_paths, &ss->n_rekor_paths,
+		                              &present)
+		              : get_bytes_array(pc, v, key, where, &ss->rekor_datas,
+		                                &ss->n_rekor_datas, &present);
+	}
+	if (i == 0) {
+		char *path = NULL;
+		if ((rc = get_str_dup(pc, j, key, where, &path)) || !path)
+			return rc;
+		if (!(ss->rekor_paths = calloc(2, sizeof(char *)))) {
+			free(path);
+			return coco_oom(pc->ctx);
+		}
+		ss->rekor_paths[0] = path;
+		ss->n_rekor_paths = 1;
+		return 0;
+	}
+	if (!(ss->rekor_datas = calloc(1, sizeof(coco_buf))))
+		return coco_oom(pc->ctx);
+	ss->n_rekor_datas = 1;
+	return get_bytes(pc, v, key, where, &ss->rekor_datas[0], &present);
+}
+
 /* The rekorPublicKey* fields (at most one); *nrk: how many are present. */
-static int sigstore_rekor(pctx *pc, json_t *j, const char *where, int *nrk)
+static int sigstore_rekor(pctx *pc, json_t *j, const char *where, int *nrk, pr_sigstore *ss)
 {
 	static const char *const rk[] = { "rekorPublicKeyPath", "rekorPublicKeyPaths",
 	                                  "rekorPublicKeyData", "rekorPublicKeyDatas" };
-	const char *s;
-	int rc = 0;
 	*nrk = 0;
-	for (size_t i = 0; i < 4 && !rc; i++) {
-		json_t *v = json_object_get(j, rk[i]);
-		if (!v)
-			continue;
-		(*nrk)++;
-		if (i == 0)
-			rc = get_str(pc, j, rk[i], where, &s);
-		else if (i == 2)
-			rc = check_bytes(pc, j, rk[i], where);
-		else if (!json_is_array(v) || json_array_size(v) == 0)
-			rc = perr(pc, where, "field \"%s\" must be a non-empty array", rk[i]);
-	}
-	if (!rc && *nrk > 1)
+	for (size_t i = 0; i < 4; i++)
+		*nrk += !!json_object_get(j, rk[i]);
+	if (*nrk > 1)
 		return perr(pc, where, "at most one of rekorPublicKeyPath, rekorPublicKeyPaths, "
 		            "rekorPublicKeyData and rekorPublicKeyDatas may be specified");
-	return rc;
+	for (size_t i = 0; i < 4; i++)
+		if (json_object_get(j, rk[i]))
+			return rekor_field(pc, j, i, rk[i], where, ss);
+	return 0;
 }
 
-/* fulcio (which needs a Rekor key) or pki (which refuses one). */
-static int sigstore_certs(pctx *pc, json_t *j, const char *where, int nrk, pr *out)
+/* trustedRootPath (this project's extension): not with rekorPublicKey* or
+ * pki, whose keys and roots it replaces. */
+static int sigstore_trusted_root(pctx *pc, json_t *j, const char *where, int nrk,
+                                 pr_sigstore *ss)
+{
+	if (!json_object_get(j, "trustedRootPath"))
+		return 0;
+	int rc = get_str_dup(pc, j, "trustedRootPath", where, &ss->trusted_root);
+	if (rc)
+		return rc;
+	if (!ss->trusted_root)
+		return perr(pc, where, "trustedRootPath must not be empty");
+	if (nrk)
+		return perr(pc, where, "trustedRootPath cannot be used with rekorPublicKey* fields "
+		            "(the trusted root lists the Rekor logs)");
+	if (json_object_get(j, "pki"))
+		return perr(pc, where, "trustedRootPath cannot be used with pki");
+	return 0;
+}
+
+/* fulcio (which needs a Rekor key or a trusted root) or pki (which
+ * refuses a Rekor key). */
+static int sigstore_certs(pctx *pc, json_t *j, const char *where, int nrk, pr_sigstore *ss)
 {
 	json_t *fu = json_object_get(j, "fulcio"), *pk = json_object_get(j, "pki");
 	char w[600];
 	int rc;
 	if (fu) {
 		loc_cat(w, sizeof(w), where, ".fulcio");
-		if ((rc = parse_fulcio(pc, fu, w)))
+		if ((rc = parse_fulcio(pc, fu, w, ss)))
 			return rc;
-		if (!nrk)
-			return perr(pc, where, "fulcio requires a rekorPublicKey* field");
-		out->fulcio = true;
+		if (!nrk && !ss->trusted_root)
+			return perr(pc, where, "fulcio requires a rekorPublicKey* field (or "
+			            "trustedRootPath)");
 	}
 	if (pk) {
 		loc_cat(w, sizeof(w), where, ".pki");
-		if ((rc = parse_pki(pc, pk, w)))
+		if ((rc = parse_pki(pc, pk, w, ss)))
 			return rc;
 		if (nrk)
 			return perr(pc, where, "pki cannot be used with rekorPublicKey* fields");
-		out->pki = true;
 	}
 	return 0;
 }
@@ -603,7 +679,7 @@ static int parse_sigstore(pctx *pc, json_t *j, const char *where, pr *out)
 	static const char *const f[] = { "type", "keyPath", "keyPaths", "keyData", "keyDatas",
 	                                 "fulcio", "rekorPublicKeyPath", "rekorPublicKeyPaths",
 	                                 "rekorPublicKeyData", "rekorPublicKeyDatas", "pki",
-	                                 "signedIdentity", NULL };
+	                                 "trustedRootPath", "signedIdentity", NULL };
 	static const char *const sources[] = { "keyPaths", "keyData", "keyDatas", "fulcio", "pki" };
 	int rc = only_fields(pc, j, where, f);
 	if (rc)
@@ -621,10 +697,11 @@ static int parse_sigstore(pctx *pc, json_t *j, const char *where, pr *out)
 		            "and pki must be specified, %s", n ? "more than one present"
 		                                               : "none of them present");
 	int nrk;
-	if ((rc = sigstore_rekor(pc, j, where, &nrk)))
+	if ((rc = sigstore_rekor(pc, j, where, &nrk, &out->ss)) ||
+	    (rc = sigstore_trusted_root(pc, j, where, nrk, &out->ss)))
 		return rc;
-	out->rekor = nrk > 0;
-	if ((rc = sigstore_certs(pc, j, where, nrk, out)) ||
+	out->ss.rekor = nrk > 0;
+	if ((rc = sigstore_certs(pc, j, where, nrk, &out->ss)) ||
 	    (rc = sigstore_keys(pc, j, where, s, out)))
 		return rc;
 	return parse_signed_identity(pc, j, where, out);

@@ -7,6 +7,8 @@
 #define COCO_TRUST_POLICY_RULES_H
 
 #include "../base.h"
+#include "policy.h"
+#include "trust.h"
 
 /* Key files and inline key data are bounded (they are small); so is
  * policy.json itself. */
@@ -41,6 +43,33 @@ typedef enum pr_type {
 /* The "type" names of pr_type, in order. */
 extern const char *const coco_pr_names[5];
 
+/* One "…Path" / "…Data" source of certificate material (read when the
+ * requirement is evaluated). */
+typedef struct pr_src {
+	char *path;                /* NULL when not given */
+	coco_buf data;
+	bool has_data;
+} pr_src;
+
+/* sigstoreSigned beyond public keys (containers/image's fulcio,
+ * rekorPublicKey*, pki; this project's trustedRootPath; and cosign-style
+ * identity rules that only `coco-img verify --certificate-identity` sets). */
+typedef struct pr_sigstore {
+	bool fulcio;
+	pr_src fulcio_ca;          /* caPath / caData (absent with trusted_root) */
+	char *oidc_issuer, *subject_email;
+	bool rekor;                /* one of the rekorPublicKey* fields */
+	char **rekor_paths;        /* rekorPublicKeyPath (1 entry) or ...Paths */
+	size_t n_rekor_paths;
+	coco_buf *rekor_datas;     /* rekorPublicKeyData (1 entry) or ...Datas */
+	size_t n_rekor_datas;
+	bool pki;
+	pr_src pki_roots, pki_intermediates;
+	char *pki_email, *pki_hostname;
+	char *trusted_root;        /* trustedRootPath */
+	char *identity, *identity_regexp, *issuer, *issuer_regexp;
+} pr_sigstore;
+
 typedef struct pr {
 	pr_type type;
 	char *key_type;            /* signedBy */
@@ -49,8 +78,7 @@ typedef struct pr {
 	coco_buf *key_datas;       /* keyData (1 entry) or keyDatas */
 	size_t n_key_datas;
 	bool has_paths, has_datas;
-	/* sigstoreSigned keyless / PKI / Rekor: parsed, not supported yet */
-	bool fulcio, pki, rekor;
+	pr_sigstore ss;            /* sigstoreSigned: fulcio, Rekor, PKI, trusted root */
 	prm ident;
 } pr;
 
@@ -78,5 +106,28 @@ struct coco_policy {
  * out is then cleared. */
 int coco_prm_parse_json(cocoimg_ctx *ctx, const char *json, prm *out);
 void coco_prm_clear(prm *m);
+void coco_pr_sigstore_clear(pr_sigstore *s);
+
+/*
+ * policy_sigstore.c: the trust material of a sigstoreSigned requirement,
+ * read through rd (NULL: local files) when it is evaluated.  On failure
+ * (COCOIMG_ECONFIG or the reader's code, message on ctx) m is still to be
+ * cleared.
+ */
+typedef struct coco_sigstore_material {
+	EVP_PKEY **keys;
+	size_t n_keys;
+	EVP_PKEY **rekor;
+	size_t n_rekor;
+	coco_trustroot *root;          /* trustedRootPath */
+	coco_trustroot *fulcio_cas;    /* fulcio caPath / caData, rekorPublicKey* as logs */
+	coco_pki_trust pki;
+	coco_sigstore_policy match;    /* cosign-style identity / issuer */
+	coco_cosign_trust trust;       /* what the verifier takes (points into m) */
+} coco_sigstore_material;
+
+int coco_sigstore_material_load(cocoimg_ctx *ctx, const coco_trust_reader *rd, const pr *r,
+                                int64_t now, coco_sigstore_material *m);
+void coco_sigstore_material_clear(coco_sigstore_material *m);
 
 #endif

@@ -11,8 +11,10 @@
 #include "../oci/oci.h"
 #include "../oci/referrers.h"
 #include "../ref.h"
+#include "sigstore.h"
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 /* One cosign signature as found in a sigstore attachment (one layer of the
  * sha256-<hex>.sig manifest), already fetched and digest-checked. */
@@ -149,25 +151,92 @@ typedef struct coco_rekor_bundle {
 int coco_rekor_bundle_parse(cocoimg_ctx *ctx, const char *json, coco_rekor_bundle *out);
 void coco_rekor_bundle_clear(coco_rekor_bundle *b);
 
+/* A PKI trust root (policy "pki", cosign_cert.c). */
+typedef struct coco_pki_trust {
+	STACK_OF(X509) *roots;          /* caRootsPath / caRootsData */
+	STACK_OF(X509) *intermediates;  /* caIntermediatesPath / ...Data, may be NULL */
+	const char *subject_email;      /* "" or NULL: not checked */
+	const char *subject_hostname;   /* "" or NULL: not checked */
+} coco_pki_trust;
+
 /*
- * What a sigstoreSigned requirement trusts.  Public keys only for now:
- * Rekor SETs, Fulcio and PKI certificates come later; a requirement that
- * asks for them gets COCOIMG_EUNSUPPORTED ("not supported yet") from
- * coco_cosign_verify_ex after the annotations were checked for presence
- * and the bundle parsed.
+ * What a sigstoreSigned requirement trusts, as containers/image's
+ * prSigstoreSigned (policy_eval_sigstore.go), plus a sigstore trusted root:
+ *
+ *   keys                  the signature must verify with one of them; with
+ *                         rekor_keys (or tlog_root) the bundle annotation's
+ *                         SET must log that key, signature and payload
+ *   fulcio                the certificate annotation chains to fulcio_root's
+ *                         CAs at the SET's integrated time, its OIDC issuer
+ *                         and e-mail SAN are oidc_issuer / subject_email, or
+ *                         (match set) cosign's identity/issuer rules
+ *   pki                   the certificate chains to pki->roots now, with
+ *                         the e-mail / hostname asked for
+ *
+ * rekor_keys (policy rekorPublicKey*, ECDSA): any of them may have signed
+ * the SET (the logID is not looked at, as in containers/image).  tlog_root
+ * (trustedRootPath / --trusted-root): the log named by the SET's logID,
+ * valid at its integrated time; keyless certificates then also need an
+ * embedded SCT from one of its CT logs (as cosign checks).
  */
 typedef struct coco_cosign_trust {
 	EVP_PKEY *const *keys;     /* keyPath/keyPaths/keyData/keyDatas */
 	size_t n_keys;
 	EVP_PKEY *const *rekor_keys; /* rekorPublicKey* (ECDSA) */
 	size_t n_rekor_keys;
+	const coco_trustroot *tlog_root;
 	bool fulcio;               /* requirement has "fulcio" */
+	const coco_trustroot *fulcio_root;
+	const char *oidc_issuer;
+	const char *subject_email;
+	const coco_sigstore_policy *match;
 	bool pki;                  /* requirement has "pki" */
+	const coco_pki_trust *pki_trust;
+	int64_t now;               /* PKI chain time (0 = now) */
 } coco_cosign_trust;
 
+/*
+ * Verify one legacy cosign signature against trust.  0 with the payload's
+ * claims (malloc'd); COCOIMG_EPOLICY with the reason on ctx and, when
+ * failed is not NULL, the check that refused it (sigstore.h's
+ * coco_sigcheck: signature, tlog, chain, sct, timestamp, identity,
+ * issuer).  COCOIMG_ENOMEM.
+ */
 int coco_cosign_verify_ex(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
                           const coco_cosign_trust *trust, char **manifest_digest,
-                          char **docker_reference);
+                          char **docker_reference, coco_sigcheck *failed);
+
+/*
+ * cosign_set.c: the Rekor SET of a legacy signature (the bundle annotation
+ * set_json, containers/image's VerifyRekorSET): signed by one of
+ * trust->rekor_keys (or by trust->tlog_root's log named by the logID, valid
+ * at the integrated time), its hashedrekord 0.0.1 body logging exactly
+ * this signer (signer_der: the DER of the certificate annotation's one PEM
+ * block, or the key's SubjectPublicKeyInfo), this signature and the
+ * SHA-256 of this payload.  0 and *integrated_time, or COCOIMG_EPOLICY.
+ */
+int coco_cosign_set_verify(cocoimg_ctx *ctx, const coco_cosign_trust *trust,
+                           const char *set_json, const unsigned char *signer_der,
+                           size_t signer_der_len, const unsigned char *sig, size_t sig_len,
+                           const coco_buf *payload, int64_t *integrated_time);
+
+/*
+ * cosign_cert.c: the signer's key from the certificate annotations of a
+ * legacy signature (trust->fulcio or trust->pki), after the SET when one
+ * is required.  *key is up-ref'd for the caller.  0, COCOIMG_EPOLICY with
+ * *failed set, COCOIMG_ENOMEM.
+ */
+int coco_cosign_cert_key(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
+                         const coco_cosign_trust *trust, const unsigned char *raw_sig,
+                         size_t raw_sig_len, EVP_PKEY **key, coco_sigcheck *failed);
+
+/* Go's base64.StdEncoding.DecodeString as cosign.c uses it (padding
+ * required, CR/LF ignored): 0, COCOIMG_EINVAL, COCOIMG_ENOMEM. */
+int coco_go_b64_decode(const char *in, size_t len, coco_buf *out);
+
+/* One PEM block and nothing after it (Go's pem.Decode with an empty rest):
+ * its DER bytes.  0 or COCOIMG_EINVAL; COCOIMG_ENOMEM. */
+int coco_pem_single_der(const char *pem, coco_buf *der);
 
 /* cosign_key.c: the passphrase in a file: its first line without the
  * '\n' (containers/common ReadPassphraseFile, used by skopeo). */

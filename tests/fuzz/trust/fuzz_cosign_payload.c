@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (coco_sigstore_sig_from_blob(ctx, data, size, &s, &mime) == 0) {
 		/* and through the verifier with no keys (must reject cleanly) */
 		coco_cosign_trust t = { 0 };
-		if (coco_cosign_verify_ex(ctx, &s, &t, &d, &r) == 0)
+		if (coco_cosign_verify_ex(ctx, &s, &t, &d, &r, NULL) == 0)
 			abort();
 		free(mime);
 		coco_buf_free(&s.payload);

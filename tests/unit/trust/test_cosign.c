@@ -119,7 +119,7 @@ static verdict judge(const char *dir, EVP_PKEY *const *keys, size_t n_keys,
 		char *d = NULL, *ref = NULL;
 		coco_cosign_trust t = { .keys = keys, .n_keys = n_keys };
 		int rc = coco_cosign_verify_ex(ctx, &sig, trust_override ? trust_override : &t, &d,
-		                               &ref);
+		                               &ref, NULL);
 		verdict v;
 		if (rc == COCOIMG_EUNSUPPORTED)
 			v = V_UNSUPPORTED;
@@ -174,20 +174,14 @@ static void test_fixture_verdicts(void **state)
 	assert_int_equal(judge("dir-img-cosign-key-rekor-valid", both, 2, NULL), V_ACCEPT);
 	assert_int_equal(judge("dir-img-cosign-valid", both, 2, NULL), V_ACCEPT);
 
-	/* Rekor / Fulcio / PKI: recognised, "not supported yet" */
+	/* a bundle is required in Rekor mode */
 	size_t nr;
 	EVP_PKEY **rk = load_pub("rekor.pub", &nr);
 	coco_cosign_trust rekor = { .keys = k2, .n_keys = n2, .rekor_keys = rk, .n_rekor_keys = nr };
-	assert_int_equal(judge("dir-img-cosign-key-rekor-valid", NULL, 0, &rekor), V_UNSUPPORTED);
-	coco_cosign_trust fulcio = { .rekor_keys = rk, .n_rekor_keys = nr, .fulcio = true };
-	assert_int_equal(judge("dir-img-cosign-fulcio-rekor-valid", NULL, 0, &fulcio), V_UNSUPPORTED);
-	coco_cosign_trust pki = { .pki = true };
-	assert_int_equal(judge("dir-img-cosign-pki-valid", NULL, 0, &pki), V_UNSUPPORTED);
-	/* a bundle is required in Rekor mode */
 	assert_int_equal(judge("dir-img-cosign-valid", NULL, 0, &rekor), V_BAD_SIGNATURE);
 	coco_sigstore_sig nobundle = { .signature_b64 = (char *)"MEUCIQ==" };
 	char *d = NULL, *r = NULL;
-	assert_int_equal(coco_cosign_verify_ex(ctx, &nobundle, &rekor, &d, &r), COCOIMG_EPOLICY);
+	assert_int_equal(coco_cosign_verify_ex(ctx, &nobundle, &rekor, &d, &r, NULL), COCOIMG_EPOLICY);
 	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "dev.sigstore.cosign/bundle"));
 	nobundle.signature_b64 = NULL;
 	assert_int_equal(coco_cosign_verify(ctx, &nobundle, k1, n1, &d, &r), COCOIMG_EPOLICY);
@@ -197,6 +191,197 @@ static void test_fixture_verdicts(void **state)
 	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "base64"));
 	assert_int_equal(coco_cosign_verify(ctx, &nobundle, k1, 0, &d, &r), COCOIMG_EPOLICY);
 
+	coco_pubkeys_free(rk, nr);
+	coco_pubkeys_free(k1, n1);
+	coco_pubkeys_free(k2, n2);
+}
+
+/* signature-1 of a fixture with annotation `which` (certificate, chain,
+ * bundle) replaced by value (NULL: removed), through the verifier. */
+static int verify_mod(const char *dir, const coco_cosign_trust *t, const char *which,
+                      const char *value, coco_sigcheck *failed)
+{
+	char *sp = coco_asprintf("%s/signature-1", dir);
+	coco_buf blob = COCO_BUF_INIT;
+	assert_true(read_fix(sp, &blob));
+	free(sp);
+	coco_sigstore_sig sig;
+	char *mime = NULL;
+	assert_int_equal(coco_sigstore_sig_from_blob(ctx, blob.data, blob.len, &sig, &mime), 0);
+	coco_buf_free(&blob);
+	free(mime);
+	char **slot = !which ? NULL : !strcmp(which, "certificate") ? &sig.cert_pem :
+	              !strcmp(which, "chain") ? &sig.chain_pem : &sig.bundle_json;
+	if (slot) {
+		free(*slot);
+		*slot = value ? coco_strdup(value) : NULL;
+	}
+	char *d = NULL, *r = NULL;
+	int rc = coco_cosign_verify_ex(ctx, &sig, t, &d, &r, failed);
+	free(d);
+	free(r);
+	sig_clear(&sig);
+	return rc;
+}
+
+/* An annotation of a fixture's signature-1 (malloc'd). */
+static char *fixture_annotation(const char *dir, const char *which)
+{
+	char *sp = coco_asprintf("%s/signature-1", dir);
+	coco_buf blob = COCO_BUF_INIT;
+	assert_true(read_fix(sp, &blob));
+	free(sp);
+	coco_sigstore_sig sig;
+	char *mime = NULL;
+	assert_int_equal(coco_sigstore_sig_from_blob(ctx, blob.data, blob.len, &sig, &mime), 0);
+	coco_buf_free(&blob);
+	free(mime);
+	char *v = coco_strdup(!strcmp(which, "certificate") ? sig.cert_pem :
+	                      !strcmp(which, "chain") ? sig.chain_pem : sig.bundle_json);
+	sig_clear(&sig);
+	return v;
+}
+
+static coco_trustroot *ca_root(const char *rel)
+{
+	coco_buf b = COCO_BUF_INIT;
+	assert_true(read_fix(rel, &b));
+	coco_trustroot *tr = NULL;
+	assert_int_equal(coco_trustroot_new(ctx, &tr), 0);
+	assert_int_equal(coco_trustroot_add_ca_pem(ctx, tr, b.data, b.len), 0);
+	coco_buf_free(&b);
+	return tr;
+}
+
+static STACK_OF(X509) *cert_stack(const char *rel)
+{
+	coco_trustroot *tr = ca_root(rel);
+	STACK_OF(X509) *v = sk_X509_new_null();
+	for (size_t i = 0; i < tr->cas[0].n_certs; i++) {
+		X509_up_ref(tr->cas[0].certs[i]);
+		sk_X509_push(v, tr->cas[0].certs[i]);
+	}
+	coco_trustroot_free(tr);
+	return v;
+}
+
+#define KR "dir-img-cosign-key-rekor-valid"
+#define FR "dir-img-cosign-fulcio-rekor-valid"
+#define PK "dir-img-cosign-pki-valid"
+
+/* containers/image's TestPRrSigstoreSignedIsSignatureAccepted cases for
+ * key + Rekor, Fulcio and PKI, with its verdicts. */
+static void test_rekor_fulcio_pki(void **state)
+{
+	(void)state;
+	size_t n1, n2, nr;
+	EVP_PKEY **k1 = load_pub("cosign.pub", &n1), **k2 = load_pub("cosign2.pub", &n2);
+	EVP_PKEY **rk = load_pub("rekor.pub", &nr);
+	EVP_PKEY *both[2] = { k1[0], k2[0] }, *both_r[2] = { k2[0], k1[0] };
+	EVP_PKEY *rekors[2] = { k1[0], rk[0] };
+	coco_sigcheck f = COCO_SIGCHECK_NONE;
+
+	/* key + Rekor: any key order, any Rekor key order */
+	coco_cosign_trust kr = { .keys = k2, .n_keys = 1, .rekor_keys = rk, .n_rekor_keys = 1 };
+	assert_int_equal(judge(KR, NULL, 0, &kr), V_ACCEPT);
+	kr.keys = both;
+	kr.n_keys = 2;
+	assert_int_equal(judge(KR, NULL, 0, &kr), V_ACCEPT);
+	kr.keys = both_r;
+	kr.rekor_keys = rekors;
+	kr.n_rekor_keys = 2;
+	assert_int_equal(judge(KR, NULL, 0, &kr), V_ACCEPT);
+	/* missing or invalid SET */
+	assert_int_equal(verify_mod(KR, &kr, "bundle", NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_TLOG);
+	assert_int_equal(verify_mod(KR, &kr, "bundle", "this is not a valid SET", &f),
+	                 COCOIMG_EPOLICY);
+	/* the SET checked with a key that is not Rekor's */
+	coco_cosign_trust kbad = { .keys = both, .n_keys = 2, .rekor_keys = k1, .n_rekor_keys = 1 };
+	assert_int_equal(verify_mod(KR, &kbad, NULL, NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_TLOG);
+	/* a valid SET of another signature */
+	char *kset = fixture_annotation(KR, "bundle");
+	kr.keys = both;
+	assert_int_equal(verify_mod("dir-img-cosign-valid", &kr, "bundle", kset, &f),
+	                 COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_TLOG);
+	free(kset);
+
+	/* Fulcio */
+	coco_trustroot *fca = ca_root("fulcio_v1.crt.pem");
+	coco_cosign_trust fu = { .rekor_keys = rk, .n_rekor_keys = 1, .fulcio = true,
+	                         .fulcio_root = fca, .oidc_issuer = "https://github.com/login/oauth",
+	                         .subject_email = "mitr@redhat.com" };
+	assert_int_equal(judge(FR, NULL, 0, &fu), V_ACCEPT);
+	fu.rekor_keys = rekors;
+	fu.n_rekor_keys = 2;
+	assert_int_equal(judge(FR, NULL, 0, &fu), V_ACCEPT);
+	assert_int_equal(verify_mod(FR, &fu, "bundle", NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_TLOG);
+	assert_int_equal(verify_mod(FR, &fu, "certificate", NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(verify_mod(FR, &fu, "certificate", "this is not a valid certificate", &f),
+	                 COCOIMG_EPOLICY);
+	assert_int_equal(verify_mod(FR, &fu, "bundle", "this is not a valid SET", &f),
+	                 COCOIMG_EPOLICY);
+	/* without the chain there is no path to the CA ... */
+	assert_int_equal(verify_mod(FR, &fu, "chain", NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_CHAIN);
+	/* ... unless the intermediate is trusted directly */
+	char *chain = fixture_annotation(FR, "chain");
+	coco_trustroot *fca2 = NULL;
+	assert_int_equal(coco_trustroot_new(ctx, &fca2), 0);
+	assert_int_equal(coco_trustroot_add_ca_pem(ctx, fca2, chain, strlen(chain)), 0);
+	coco_cosign_trust fu2 = fu;
+	fu2.fulcio_root = fca2;
+	assert_int_equal(verify_mod(FR, &fu2, "chain", NULL, &f), 0);
+	free(chain);
+	/* another e-mail, another issuer, a Rekor key that did not sign */
+	fu2 = fu;
+	fu2.subject_email = "this-does-not-match@example.com";
+	assert_int_equal(verify_mod(FR, &fu2, NULL, NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_IDENTITY);
+	fu2 = fu;
+	fu2.oidc_issuer = "https://accounts.example.com";
+	assert_int_equal(verify_mod(FR, &fu2, NULL, NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_ISSUER);
+	fu2 = fu;
+	fu2.rekor_keys = k1;
+	fu2.n_rekor_keys = 1;
+	assert_int_equal(verify_mod(FR, &fu2, NULL, NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_TLOG);
+
+	/* PKI: the chain is checked now (the fixture is valid until 2052) */
+	coco_pki_trust pt = { .roots = cert_stack("pki_root_crts.pem"),
+	                      .intermediates = cert_stack("pki_intermediate_crts.pem"),
+	                      .subject_email = "qiwan@redhat.com",
+	                      .subject_hostname = "myhost.example.com" };
+	coco_cosign_trust pk = { .pki = true, .pki_trust = &pt };
+	assert_int_equal(judge(PK, NULL, 0, &pk), V_ACCEPT);
+	assert_int_equal(verify_mod(PK, &pk, "certificate", NULL, &f), COCOIMG_EPOLICY);
+	/* no chain annotation: fine with the intermediates configured ... */
+	assert_int_equal(verify_mod(PK, &pk, "chain", NULL, &f), 0);
+	/* ... refused without them */
+	coco_pki_trust pt2 = pt;
+	pt2.intermediates = NULL;
+	coco_cosign_trust pk2 = { .pki = true, .pki_trust = &pt2 };
+	assert_int_equal(verify_mod(PK, &pk2, "chain", NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_CHAIN);
+	assert_int_equal(verify_mod(PK, &pk2, NULL, NULL, &f), 0);
+	pt2.subject_hostname = "other.example.com";
+	assert_int_equal(verify_mod(PK, &pk2, NULL, NULL, &f), COCOIMG_EPOLICY);
+	assert_int_equal(f, COCO_SIGCHECK_IDENTITY);
+	pt2.subject_hostname = NULL;
+	pt2.subject_email = "someone@example.com";
+	assert_int_equal(verify_mod(PK, &pk2, NULL, NULL, &f), COCOIMG_EPOLICY);
+	pt2.subject_email = NULL;
+	pt2.subject_hostname = "*.example.com";
+	assert_int_equal(verify_mod(PK, &pk2, NULL, NULL, &f), COCOIMG_EPOLICY);
+
+	sk_X509_pop_free(pt.roots, X509_free);
+	sk_X509_pop_free(pt.intermediates, X509_free);
+	coco_trustroot_free(fca);
+	coco_trustroot_free(fca2);
 	coco_pubkeys_free(rk, nr);
 	coco_pubkeys_free(k1, n1);
 	coco_pubkeys_free(k2, n2);
@@ -1027,6 +1212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_verdicts),
 		cmocka_unit_test(test_rekor_bundle_parse),
+		cmocka_unit_test(test_rekor_fulcio_pki),
 		cmocka_unit_test(test_payload_strictness),
 		cmocka_unit_test(test_pubkey_loading),
 		cmocka_unit_test(test_sign_roundtrip),

@@ -141,6 +141,30 @@ static const struct pcase pcases[] = {
 	  "pki cannot be used" },
 	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/k\",\"rekorPublicKeyPath\":"
 	  "\"/r\",\"rekorPublicKeyData\":\"\"}]}", COCOIMG_ECONFIG, "at most one of rekor" },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/k\",\"rekorPublicKeyPaths\":"
+	  "[\"/r\",\"/s\"]}]}", 0, NULL },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/k\",\"rekorPublicKeyPaths\":"
+	  "[]}]}", COCOIMG_ECONFIG, "non-empty array" },
+	/* trustedRootPath (this project's extension) */
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/k\",\"trustedRootPath\":"
+	  "\"/t\"}]}", 0, NULL },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"fulcio\":{\"oidcIssuer\":\"i\","
+	  "\"subjectEmail\":\"e\"},\"trustedRootPath\":\"/t\"}]}", 0, NULL },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"fulcio\":{\"oidcIssuer\":\"i\","
+	  "\"subjectEmail\":\"e\"},\"rekorPublicKeyPath\":\"/r\"}]}", COCOIMG_ECONFIG,
+	  "exactly one of caPath and caData" },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"fulcio\":{\"caPath\":\"/c\",\"oidcIssuer\":"
+	  "\"i\",\"subjectEmail\":\"e\"},\"trustedRootPath\":\"/t\"}]}", COCOIMG_ECONFIG,
+	  "cannot be used with trustedRootPath" },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/k\",\"trustedRootPath\":"
+	  "\"/t\",\"rekorPublicKeyPath\":\"/r\"}]}", COCOIMG_ECONFIG, "lists the Rekor logs" },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"pki\":{\"caRootsPath\":\"/c\","
+	  "\"subjectEmail\":\"e\"},\"trustedRootPath\":\"/t\"}]}", COCOIMG_ECONFIG,
+	  "cannot be used with pki" },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/k\",\"trustedRootPath\":"
+	  "\"\"}]}", COCOIMG_ECONFIG, "must not be empty" },
+	{ "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/k\",\"trustedRootPath\":"
+	  "3}]}", COCOIMG_ECONFIG, "must be a string" },
 };
 
 static void test_policy_parse(void **state)
@@ -491,16 +515,146 @@ static void test_fixtures_cosign(void **state)
 	             &other);
 	free(rep);
 	free(pol);
-	/* keyless and PKI: parsed, not supported yet */
-	pol = coco_asprintf("{\"default\":[{\"type\":\"sigstoreSigned\",\"fulcio\":{\"caPath\":"
-	                    "\"%s/fulcio_v1.crt.pem\",\"oidcIssuer\":\"https://x\",\"subjectEmail\":"
-	                    "\"a@b\"},\"rekorPublicKeyPath\":\"%s/rekor.pub\"}]}", fixdir, fixdir);
-	const struct fcase fu = { "dir-img-cosign-fulcio-rekor-valid", COCOIMG_EPOLICY,
-	                          "unsupported" };
-	rep = NULL;
-	check_report("fulcio", rep, eval_dir(fu.dir, "docker://x.example/a:1", pol, &rep), &fu);
+}
+
+/* sigstoreSigned fields beyond keys (REQ: the requirement's members
+ * without its type and signedIdentity), matchRepository. */
+static char *sigstore_req_policy(const char *req)
+{
+	return coco_asprintf("{\"default\":[{\"type\":\"reject\"}],\"transports\":{\"docker\":{"
+	                     "\"\":[{\"type\":\"sigstoreSigned\",%s,\"signedIdentity\":"
+	                     "{\"type\":\"matchRepository\"}}]}}}", req);
+}
+
+struct rcase {
+	const char *what;
+	const char *req;           /* %1$s: fixture directory */
+	const char *dir;
+	const char *image;
+	int rc;
+	const char *reason;
+};
+
+#define FULCIO_OK "\"fulcio\":{\"caPath\":\"%1$s/fulcio_v1.crt.pem\",\"oidcIssuer\":" \
+                  "\"https://github.com/login/oauth\",\"subjectEmail\":\"mitr@redhat.com\"}"
+#define PKI_OK "\"pki\":{\"caRootsPath\":\"%1$s/pki_root_crts.pem\",\"caIntermediatesPath\":" \
+               "\"%1$s/pki_intermediate_crts.pem\",\"subjectEmail\":\"qiwan@redhat.com\"," \
+               "\"subjectHostname\":\"myhost.example.com\"}"
+#define IMG_KR "docker://192.168.64.2:5000/cosign-signed/key-1"
+#define IMG_FR "docker://192.168.64.2:5000/cosign-signed/fulcio-rekor-1"
+#define IMG_PK "docker://localhost:5000/test"
+
+/* containers/image's verdicts for its Rekor, Fulcio and PKI fixtures
+ * (policy_eval_sigstore_test.go), through whole policies. */
+static const struct rcase rcases[] = {
+	{ "key+rekor", "\"keyPath\":\"%1$s/cosign2.pub\",\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"",
+	  "dir-img-cosign-key-rekor-valid", IMG_KR, 0, "trusted-signature" },
+	{ "key+rekor paths", "\"keyPaths\":[\"%1$s/cosign.pub\",\"%1$s/cosign2.pub\"],"
+	  "\"rekorPublicKeyPaths\":[\"%1$s/cosign.pub\",\"%1$s/rekor.pub\"]",
+	  "dir-img-cosign-key-rekor-valid", IMG_KR, 0, "trusted-signature" },
+	{ "key+rekor, Rekor key did not sign", "\"keyPath\":\"%1$s/cosign2.pub\","
+	  "\"rekorPublicKeyPath\":\"%1$s/cosign.pub\"", "dir-img-cosign-key-rekor-valid", IMG_KR,
+	  COCOIMG_EPOLICY, "no-trusted-signature" },
+	{ "key+rekor, no SET", "\"keyPath\":\"%1$s/cosign.pub\",\"rekorPublicKeyPath\":"
+	  "\"%1$s/rekor.pub\"", "dir-img-cosign-valid",
+	  "docker://192.168.64.2:5000/cosign-signed-single-sample", COCOIMG_EPOLICY,
+	  "no-trusted-signature" },
+	{ "rekor key not ECDSA", "\"keyPath\":\"%1$s/cosign2.pub\",\"rekorPublicKeyPath\":"
+	  "\"%1$s/some-rsa-key.pub\"", "dir-img-cosign-key-rekor-valid", IMG_KR, COCOIMG_EPOLICY,
+	  "key-error" },
+	{ "fulcio", FULCIO_OK ",\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"",
+	  "dir-img-cosign-fulcio-rekor-valid", IMG_FR, 0, "trusted-signature" },
+	{ "fulcio, rekorPublicKeyDatas", FULCIO_OK ",\"rekorPublicKeyPaths\":[\"%1$s/cosign.pub\","
+	  "\"%1$s/rekor.pub\"]", "dir-img-cosign-fulcio-rekor-valid", IMG_FR, 0, "trusted-signature" },
+	{ "fulcio, another e-mail", "\"fulcio\":{\"caPath\":\"%1$s/fulcio_v1.crt.pem\","
+	  "\"oidcIssuer\":\"https://github.com/login/oauth\",\"subjectEmail\":"
+	  "\"this-does-not-match@example.com\"},\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"",
+	  "dir-img-cosign-fulcio-rekor-valid", IMG_FR, COCOIMG_EPOLICY, "no-trusted-signature" },
+	{ "fulcio, another issuer", "\"fulcio\":{\"caPath\":\"%1$s/fulcio_v1.crt.pem\","
+	  "\"oidcIssuer\":\"https://accounts.google.com\",\"subjectEmail\":\"mitr@redhat.com\"},"
+	  "\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"", "dir-img-cosign-fulcio-rekor-valid", IMG_FR,
+	  COCOIMG_EPOLICY, "no-trusted-signature" },
+	{ "fulcio, Rekor key did not sign", FULCIO_OK ",\"rekorPublicKeyPath\":\"%1$s/cosign.pub\"",
+	  "dir-img-cosign-fulcio-rekor-valid", IMG_FR, COCOIMG_EPOLICY, "no-trusted-signature" },
+	{ "fulcio, other repository", FULCIO_OK ",\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"",
+	  "dir-img-cosign-fulcio-rekor-valid", "docker://192.168.64.2:5000/other", COCOIMG_EPOLICY,
+	  "wrong-image-or-identity" },
+	{ "fulcio, key-signed image", FULCIO_OK ",\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"",
+	  "dir-img-cosign-key-rekor-valid", IMG_KR, COCOIMG_EPOLICY, "no-trusted-signature" },
+	{ "fulcio, CA unreadable", "\"fulcio\":{\"caPath\":\"%1$s/nosuch.pem\",\"oidcIssuer\":"
+	  "\"https://github.com/login/oauth\",\"subjectEmail\":\"mitr@redhat.com\"},"
+	  "\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"", "dir-img-cosign-fulcio-rekor-valid", IMG_FR,
+	  COCOIMG_EPOLICY, "key-error" },
+	{ "fulcio, CA not a certificate", "\"fulcio\":{\"caPath\":\"%1$s/image.signature\","
+	  "\"oidcIssuer\":\"https://github.com/login/oauth\",\"subjectEmail\":\"mitr@redhat.com\"},"
+	  "\"rekorPublicKeyPath\":\"%1$s/rekor.pub\"", "dir-img-cosign-fulcio-rekor-valid", IMG_FR,
+	  COCOIMG_EPOLICY, "key-error" },
+	{ "pki", PKI_OK, "dir-img-cosign-pki-valid", IMG_PK, 0, "trusted-signature" },
+	{ "pki, roots only (chain annotation)", "\"pki\":{\"caRootsPath\":\"%1$s/pki_root_crts.pem\","
+	  "\"subjectEmail\":\"qiwan@redhat.com\"}", "dir-img-cosign-pki-valid", IMG_PK, 0,
+	  "trusted-signature" },
+	{ "pki, another hostname", "\"pki\":{\"caRootsPath\":\"%1$s/pki_root_crts.pem\","
+	  "\"subjectHostname\":\"other.example.com\"}", "dir-img-cosign-pki-valid", IMG_PK,
+	  COCOIMG_EPOLICY, "no-trusted-signature" },
+	{ "pki, the Fulcio CA as root", "\"pki\":{\"caRootsPath\":\"%1$s/fulcio_v1.crt.pem\","
+	  "\"subjectEmail\":\"qiwan@redhat.com\"}", "dir-img-cosign-pki-valid", IMG_PK,
+	  COCOIMG_EPOLICY, "no-trusted-signature" },
+	{ "pki, key-signed image", PKI_OK, "dir-img-cosign-valid",
+	  "docker://192.168.64.2:5000/cosign-signed-single-sample", COCOIMG_EPOLICY,
+	  "no-trusted-signature" },
+};
+
+/* tmpl with every "%1$s" replaced by the fixture directory. */
+static char *with_fixdir(const char *tmpl)
+{
+	coco_buf b = COCO_BUF_INIT;
+	for (const char *p = tmpl; *p;) {
+		const char *q = strstr(p, "%1$s");
+		size_t n = q ? (size_t)(q - p) : strlen(p);
+		assert_int_equal(coco_buf_append(&b, p, n), 0);
+		if (!q)
+			break;
+		assert_int_equal(coco_buf_append(&b, fixdir, strlen(fixdir)), 0);
+		p = q + 4;
+	}
+	assert_int_equal(coco_buf_putc(&b, 0), 0);
+	return (char *)b.data;
+}
+
+static void test_fixtures_rekor_fulcio_pki(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(rcases); i++) {
+		const struct rcase *c = &rcases[i];
+		char *req = with_fixdir(c->req);
+		char *pol = sigstore_req_policy(req);
+		char *rep = NULL;
+		const struct fcase fc = { c->dir, c->rc, c->reason };
+		check_report(c->what, rep, eval_dir(c->dir, c->image, pol, &rep), &fc);
+		free(rep);
+		free(pol);
+		free(req);
+	}
+	/* caData: the CA inline */
+	coco_buf ca = COCO_BUF_INIT;
+	char *p = coco_asprintf("%s/fulcio_v1.crt.pem", fixdir);
+	slurp(p, &ca);
+	free(p);
+	char *b64 = coco_b64_encode(ca.data, ca.len);
+	char *req = coco_asprintf("\"fulcio\":{\"caData\":\"%s\",\"oidcIssuer\":"
+	                          "\"https://github.com/login/oauth\",\"subjectEmail\":"
+	                          "\"mitr@redhat.com\"},\"rekorPublicKeyPath\":\"%s/rekor.pub\"",
+	                          b64, fixdir);
+	char *pol = sigstore_req_policy(req);
+	char *rep = NULL;
+	const struct fcase ok = { "dir-img-cosign-fulcio-rekor-valid", 0, "trusted-signature" };
+	check_report("fulcio caData", rep, eval_dir(ok.dir, IMG_FR, pol, &rep), &ok);
+	assert_non_null(strstr(rep, "Fulcio certificate"));
 	free(rep);
 	free(pol);
+	free(req);
+	free(b64);
+	coco_buf_free(&ca);
 }
 
 static void test_scopes(void **state)
@@ -786,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_references),
 		cmocka_unit_test(test_fixtures_gpg),
 		cmocka_unit_test(test_fixtures_cosign),
+		cmocka_unit_test(test_fixtures_rekor_fulcio_pki),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_unparseable_blob),
 		cmocka_unit_test(test_registries_d),

@@ -1,6 +1,9 @@
 /* coco-img verify IMAGE [--policy FILE] [--registries.d DIR]: evaluate the
- * trust policy for IMAGE.  Exit 0 accepted, 3 rejected, 2 bad policy or
- * registries.d, 1 when signatures or the image could not be read. */
+ * trust policy for IMAGE; or, cosign-style without a policy file,
+ * verify IMAGE --key PUB | --certificate-identity[-regexp] ID
+ * --certificate-oidc-issuer[-regexp] ISS --trusted-root FILE.  Exit 0
+ * accepted, 3 rejected, 2 bad policy, registries.d or flags, 1 when
+ * signatures or the image could not be read. */
 #include "cli.h"
 
 #include <jansson.h>
@@ -36,11 +39,46 @@ static void print_text(const char *report)
 	json_decref(j);
 }
 
+enum { OPT_KEY = 1, OPT_ID, OPT_ID_RE, OPT_ISS, OPT_ISS_RE, OPT_ROOT, OPT_NOTLOG, OPT_NOSCT };
+
+static cocoimg_verify_blob_options o = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
+static bool cosign_mode;
+
+static int once(const char **slot, const char *v, const char *flag)
+{
+	if (*slot)
+		return cli_usage("verify: %s given twice", flag);
+	*slot = v;
+	cosign_mode = true;
+	return 0;
+}
+
+static int handler(cli_state *st, int id, const char *v)
+{
+	(void)st;
+	switch (id) {
+	case OPT_KEY: return once(&o.key_path, v, "--key");
+	case OPT_ID: return once(&o.identity, v, "--certificate-identity");
+	case OPT_ID_RE: return once(&o.identity_regexp, v, "--certificate-identity-regexp");
+	case OPT_ISS: return once(&o.issuer, v, "--certificate-oidc-issuer");
+	case OPT_ISS_RE: return once(&o.issuer_regexp, v, "--certificate-oidc-issuer-regexp");
+	case OPT_ROOT: return once(&o.trusted_root_path, v, "--trusted-root");
+	case OPT_NOTLOG: o.insecure_ignore_tlog = 1; cosign_mode = true; return 0;
+	case OPT_NOSCT: o.insecure_ignore_sct = 1; cosign_mode = true; return 0;
+	}
+	return cli_usage("verify: unhandled option");
+}
+
 static int run(cli_state *st)
 {
 	const char *image = st->positional[0];
 	char *report = NULL;
-	int rc = cocoimg_verify(st->ctx, image, NULL, &report);
+	const char *pol = cocoimg_ctx_get(st->ctx, "policy");
+	if (cosign_mode && pol && *pol)
+		return cli_usage("verify: --policy cannot be combined with --key, --certificate-* or "
+		                 "--trusted-root");
+	int rc = cosign_mode ? cocoimg_verify_cosign(st->ctx, image, &o, &report)
+	                     : cocoimg_verify(st->ctx, image, NULL, &report);
 	if (report && !(rc && st->json)) {   /* a failure's JSON comes with its error */
 		if (st->json)
 			printf("%s\n", report);
@@ -53,10 +91,21 @@ static int run(cli_state *st)
 	return ec;
 }
 
-static const cli_opt opts[] = { { NULL, 0, 0, NULL, NULL } };
+static const cli_opt opts[] = {
+	{ "key", CLI_VALUE, OPT_KEY, "without a policy: the public key (PEM) the cosign signature must verify with", "FILE" },
+	{ "certificate-identity", CLI_VALUE, OPT_ID, "without a policy: expected certificate identity (SAN)", "ID" },
+	{ "certificate-identity-regexp", CLI_VALUE, OPT_ID_RE, "... as a regular expression", "RE" },
+	{ "certificate-oidc-issuer", CLI_VALUE, OPT_ISS, "without a policy: expected OIDC issuer of the certificate", "URL" },
+	{ "certificate-oidc-issuer-regexp", CLI_VALUE, OPT_ISS_RE, "... as a regular expression", "RE" },
+	{ "trusted-root", CLI_VALUE, OPT_ROOT, "sigstore trusted_root.json (Fulcio CAs, Rekor and CT keys)", "FILE" },
+	{ "insecure-ignore-tlog", CLI_FLAG, OPT_NOTLOG, "do not require a Rekor SET (a certificate is then checked at the current time)", NULL },
+	{ "insecure-ignore-sct", CLI_FLAG, OPT_NOSCT, "keyless: do not require an embedded SCT", NULL },
+	{ NULL, 0, 0, NULL, NULL },
+};
 
 const cli_command cli_cmd_verify = {
 	"verify", "IMAGE",
-	"Evaluate the trust policy (containers-policy.json) for IMAGE and print the verdict",
-	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_POLICY, opts, NULL, 1, 1, run,
+	"Evaluate the trust policy (containers-policy.json) for IMAGE, or verify its cosign "
+	"signatures with --key / --certificate-identity, and print the verdict",
+	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_POLICY, opts, handler, 1, 1, run,
 };

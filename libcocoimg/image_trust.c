@@ -252,6 +252,7 @@ typedef struct src_collect {
 	coco_src *src;
 	const coco_trust_image *im;
 	const coco_regd *regd;
+	bool cosign;               /* cosign-style: the sigstore attachment only */
 } src_collect;
 
 static int collect_from_src(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *sigs)
@@ -259,8 +260,44 @@ static int collect_from_src(void *payload, cocoimg_ctx *ctx, coco_trust_sigs *si
 	src_collect *sc = payload;
 	coco_src_sigfetch sf;
 	coco_src_sigfetch_init(&sf, sc->src);
-	int rc = coco_trust_collect_sigs(ctx, sc->im, sc->regd, &sf.f, sigs);
+	int rc = sc->cosign ? coco_trust_collect_attachment(ctx, sc->im, &sf.f, sigs)
+	                    : coco_trust_collect_sigs(ctx, sc->im, sc->regd, &sf.f, sigs);
 	coco_src_sigfetch_clear(&sf);
+	return rc;
+}
+
+/* Evaluate pol for the resolved image of src (cosign: signatures only
+ * from the sigstore attachment, no registries.d). */
+static int evaluate_policy(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *img,
+                           const coco_policy *pol, bool cosign, json_t **report)
+{
+	char *name = coco_ref_string(src->ref);
+	coco_trust_image im;
+	int rc = name ? coco_trust_image_init(ctx, &im, name)
+	          : coco_oom(ctx);
+	free(name);
+	if (rc) {
+		if (name)
+			coco_trust_image_clear(&im);
+		return rc;
+	}
+	if (src->ref->raw) {
+		free(im.name);
+		im.name = coco_strdup(src->ref->raw);
+	}
+	im.manifest = img->raw.data;
+	im.manifest_len = img->raw.len;
+	snprintf(im.manifest_digest, sizeof(im.manifest_digest), "%s", img->digest);
+	coco_regd *regd = NULL;
+	if (!cosign && !strcmp(im.transport, "docker"))
+		rc = regd_load(ctx, &regd);
+	if (rc == 0) {
+		src_collect sc = { src, &im, regd, cosign };
+		coco_trust_sigsource ss = { collect_from_src, &sc };
+		rc = coco_policy_evaluate(ctx, pol, &im, &ss, 0, report);
+	}
+	coco_regd_free(regd);
+	coco_trust_image_clear(&im);
 	return rc;
 }
 
@@ -277,34 +314,7 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 	free(path);
 	if (rc)
 		return rc;
-	char *name = coco_ref_string(src->ref);
-	coco_trust_image im;
-	rc = name ? coco_trust_image_init(ctx, &im, name)
-	          : coco_oom(ctx);
-	free(name);
-	if (rc) {
-		if (name)
-			coco_trust_image_clear(&im);
-		coco_policy_free(pol);
-		return rc;
-	}
-	if (src->ref->raw) {
-		free(im.name);
-		im.name = coco_strdup(src->ref->raw);
-	}
-	im.manifest = img->raw.data;
-	im.manifest_len = img->raw.len;
-	snprintf(im.manifest_digest, sizeof(im.manifest_digest), "%s", img->digest);
-	coco_regd *regd = NULL;
-	if (!strcmp(im.transport, "docker"))
-		rc = regd_load(ctx, &regd);
-	if (rc == 0) {
-		src_collect sc = { src, &im, regd };
-		coco_trust_sigsource ss = { collect_from_src, &sc };
-		rc = coco_policy_evaluate(ctx, pol, &im, &ss, 0, report);
-	}
-	coco_regd_free(regd);
-	coco_trust_image_clear(&im);
+	rc = evaluate_policy(ctx, src, img, pol, false, report);
 	coco_policy_free(pol);
 	return rc;
 }
@@ -347,6 +357,91 @@ int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
 	coco_resolved_clear(&res);
 	coco_src_close(src);
 	free(path);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* cosign-style verification (no policy file)                          */
+/* ------------------------------------------------------------------ */
+
+/* The key and trusted root named by the flags are the user's input: an
+ * unreadable or malformed one is exit 2, before any image is fetched. */
+static int cosign_inputs_check(cocoimg_ctx *ctx, const coco_cosign_flags *f)
+{
+	coco_buf b = COCO_BUF_INIT;
+	int rc = 0;
+	if (f->key_path) {
+		EVP_PKEY **keys = NULL;
+		size_t n = 0;
+		rc = read_policy_file(NULL, ctx, f->key_path, 1 << 20, &b);
+		if (rc == 0)
+			rc = coco_pubkeys_load_pem(ctx, b.data, b.len, &keys, &n);
+		coco_pubkeys_free(keys, n);
+		if (rc && rc != COCOIMG_ENOMEM)
+			coco_preferr(ctx, rc, "--key %s", f->key_path);
+	}
+	b.len = 0;
+	if (!rc && f->trusted_root) {
+		coco_trustroot *tr = NULL;
+		rc = read_policy_file(NULL, ctx, f->trusted_root, COCO_TRUSTROOT_MAX, &b);
+		if (rc == 0)
+			rc = coco_trustroot_parse(ctx, b.data, b.len, &tr);
+		coco_trustroot_free(tr);
+		if (rc && rc != COCOIMG_ENOMEM)
+			coco_preferr(ctx, rc, "--trusted-root %s", f->trusted_root);
+	}
+	coco_buf_free(&b);
+	return rc == COCOIMG_EPOLICY ? COCOIMG_EINVAL : rc;
+}
+
+static int cosign_policy(cocoimg_ctx *ctx, const cocoimg_verify_blob_options *o,
+                         coco_policy **pol)
+{
+	coco_cosign_flags f = { .key_path = o->key_path, .identity = o->identity,
+	                        .identity_regexp = o->identity_regexp, .issuer = o->issuer,
+	                        .issuer_regexp = o->issuer_regexp,
+	                        .trusted_root = o->trusted_root_path,
+	                        .ignore_tlog = o->insecure_ignore_tlog != 0,
+	                        .ignore_sct = o->insecure_ignore_sct != 0 };
+	coco_op_broker_attach(ctx);
+	int rc = coco_policy_cosign(ctx, &f, pol);
+	if (rc == 0 && (rc = cosign_inputs_check(ctx, &f))) {
+		coco_policy_free(*pol);
+		*pol = NULL;
+	}
+	if (*pol)
+		coco_policy_set_reader(*pol, &policy_reader);
+	return rc;
+}
+
+int cocoimg_verify_cosign(cocoimg_ctx *ctx, const char *image,
+                          const cocoimg_verify_blob_options *opts, char **report)
+{
+	COCO_API_ENTER(ctx);
+	if (report)
+		*report = NULL;
+	if (!image || !opts)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "verify: an image and options are required");
+	if (coco_api_check_version(ctx, "cocoimg_verify_blob_options", opts->version,
+	                           COCOIMG_VERIFY_BLOB_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
+	coco_policy *pol = NULL;
+	int rc = cosign_policy(ctx, opts, &pol);
+	coco_src *src = NULL;
+	if (rc == 0)
+		rc = coco_src_open(ctx, image, "src", &src);
+	coco_resolved res;
+	memset(&res, 0, sizeof(res));
+	if (rc == 0 && (rc = coco_resolve(src, NULL, &res)) == 0) {
+		json_t *rep = NULL;
+		rc = evaluate_policy(ctx, src, &res, pol, true, &rep);
+		int r2 = report_out(ctx, rep, report);
+		if (r2)
+			rc = r2;
+	}
+	coco_resolved_clear(&res);
+	coco_src_close(src);
+	coco_policy_free(pol);
 	return rc;
 }
 

@@ -312,6 +312,28 @@ COCOIMG_API int cocoimg_verify_blob_options_init(cocoimg_verify_blob_options *op
 COCOIMG_API int cocoimg_verify_blob(cocoimg_ctx *ctx, const char *artifact,
                                     const cocoimg_verify_blob_options *opts, char **report);
 
+/**
+ * Verify an image's cosign signatures without a policy file, as `cosign
+ * verify` does: with opts->key_path the signature must verify with that
+ * key (and, given trusted_root_path, its Rekor SET must be valid unless
+ * insecure_ignore_tlog); keyless, the certificate must match identity /
+ * identity_regexp and issuer / issuer_regexp (both required) and chain to
+ * trusted_root_path's Fulcio CAs at the Rekor SET's time, with an
+ * embedded SCT (unless insecure_ignore_sct).  Signatures come from the
+ * sigstore attachment (sha256-<hex>.sig) whatever registries.d says.  A
+ * signature's docker-reference must name the image's repository
+ * (matchRepository); for an image without one (oci: layouts) the manifest
+ * digest alone binds it.  opts->bundle_path is not used.
+ *
+ * Same return codes and report as cocoimg_verify(); COCOIMG_EINVAL (exit
+ * 2) for flags that do not make a requirement (keyless without a trusted
+ * root: coco-img ships no Sigstore root) or an unreadable or malformed
+ * key or trusted root (COCOIMG_ECONFIG).
+ */
+COCOIMG_API int cocoimg_verify_cosign(cocoimg_ctx *ctx, const char *image,
+                                      const cocoimg_verify_blob_options *opts, char **report);
+
+
 #ifdef __cplusplus
 }
 #endif

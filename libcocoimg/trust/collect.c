@@ -36,8 +36,8 @@ static int add_attachment_sigs(cocoimg_ctx *ctx, coco_trust_sigs *sigs, coco_sig
 	return 0;
 }
 
-static int collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
-                              const coco_sig_fetcher *f, coco_trust_sigs *sigs)
+int coco_trust_collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
+                                  const coco_sig_fetcher *f, coco_trust_sigs *sigs)
 {
 	coco_sigstore_sig *att = NULL;
 	size_t n = 0;
@@ -78,5 +78,5 @@ int coco_trust_collect_sigs(cocoimg_ctx *ctx, const coco_trust_image *im, const 
 	 * (like cosign with an OCI layout) stores sigstore attachments there
 	 * under the sha256-<hex>.sig tag: always look for them.  containers/image
 	 * reads no signatures from layouts; this is an extension. */
-	return collect_attachment(ctx, im, f, sigs);
+	return coco_trust_collect_attachment(ctx, im, f, sigs);
 }

@@ -539,7 +539,7 @@ static int signer_keys(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
 	if (!t->n_keys)
 		return sig_fail(ctx, failed, COCO_SIGCHECK_SIGNATURE,
 		                coco_seterr(ctx, COCOIMG_EPOLICY, "No public keys imported"));
-	if (!t->n_rekor_keys && !t->tlog_root)
+	if ((!t->n_rekor_keys && !t->tlog_root) || t->ignore_tlog)
 		return 0;
 	return sig_fail(ctx, failed, COCO_SIGCHECK_TLOG, keys_logged(ctx, sig, t, raw, one));
 }

@@ -102,6 +102,28 @@ void coco_policy_set_reader(coco_policy *p, const coco_trust_reader *r);
 int coco_trust_read_path(cocoimg_ctx *ctx, const coco_trust_reader *r, const char *path,
                          size_t max, coco_buf *out);
 
+/*
+ * policy_cosign.c: the policy `coco-img verify --key | --certificate-*`
+ * stands for (cosign verify without a policy file): one sigstoreSigned
+ * requirement for every image, signedIdentity matchRepository (a legacy
+ * signature's docker-reference must name the image's repository; an image
+ * without one, a layout, accepts any).  key_path: the signature verifies
+ * with that key, and with trusted_root its Rekor SET must be valid (unless
+ * ignore_tlog).  Keyless: identity or identity_regexp, issuer or
+ * issuer_regexp and trusted_root are all required (coco-img ships no
+ * Sigstore root and fetches none).  COCOIMG_EINVAL with a message for
+ * flags that do not make a requirement (exit 2).
+ */
+typedef struct coco_cosign_flags {
+	const char *key_path;
+	const char *identity, *identity_regexp;
+	const char *issuer, *issuer_regexp;
+	const char *trusted_root;
+	bool ignore_tlog, ignore_sct;
+} coco_cosign_flags;
+
+int coco_policy_cosign(cocoimg_ctx *ctx, const coco_cosign_flags *f, coco_policy **out);
+
 /* The image as the policy sees it. */
 typedef struct coco_trust_image {
 	const char *transport;     /* "docker", "oci", "oci-archive", "dir" */
@@ -242,5 +264,9 @@ int coco_lookaside_collect(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const ch
  */
 int coco_trust_collect_sigs(cocoimg_ctx *ctx, const coco_trust_image *im, const coco_regd *regd,
                             const coco_sig_fetcher *f, coco_trust_sigs *sigs);
+/* Only the sigstore attachment (sha256-<hex>.sig), whatever registries.d
+ * says: where cosign looks (cosign-style verification). */
+int coco_trust_collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
+                                  const coco_sig_fetcher *f, coco_trust_sigs *sigs);
 
 #endif

@@ -475,6 +475,9 @@ static bool claims_ok(evstate *st, const pr *r, const char *digest, const char *
 		snprintf(why, wl, "signature for digest %s does not match", digest);
 		return false;
 	}
+	/* cosign-style verification of a layout: no repository to compare */
+	if (r->type == PR_SIGSTORE_SIGNED && r->ss.cosign_style && !st->im->dref)
+		return true;
 	if (!identity_matches(&r->ident, st->im, ref)) {
 		snprintf(why, wl, "signature for identity \"%s\" is not accepted%s", ref,
 		         repo_only_hint(r, ref));

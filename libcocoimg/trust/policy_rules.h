@@ -68,6 +68,12 @@ typedef struct pr_sigstore {
 	char *pki_email, *pki_hostname;
 	char *trusted_root;        /* trustedRootPath */
 	char *identity, *identity_regexp, *issuer, *issuer_regexp;
+	/* Built by coco_policy_cosign (never parsed): an image without a
+	 * docker reference (a layout) accepts any signed reference, the
+	 * manifest digest binding it (cosign --local-image); cosign's
+	 * --insecure-ignore-tlog / --insecure-ignore-sct. */
+	bool cosign_style;
+	bool ignore_tlog, ignore_sct;
 } pr_sigstore;
 
 typedef struct pr {

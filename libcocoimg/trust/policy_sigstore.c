@@ -217,6 +217,8 @@ int coco_sigstore_material_load(cocoimg_ctx *ctx, const coco_trust_reader *rd, c
 	t->rekor_keys = m->rekor;
 	t->n_rekor_keys = m->n_rekor;
 	t->tlog_root = m->root;
+	t->ignore_tlog = ss->ignore_tlog;
+	t->ignore_sct = ss->ignore_sct;
 	if (rc == 0 && !ss->fulcio && !ss->pki && !m->n_keys)
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "no public keys in the key data");
 	if (rc == 0 && ss->rekor && !m->n_rekor)

@@ -193,6 +193,10 @@ typedef struct coco_cosign_trust {
 	bool pki;                  /* requirement has "pki" */
 	const coco_pki_trust *pki_trust;
 	int64_t now;               /* PKI chain time (0 = now) */
+	/* cosign --insecure-ignore-tlog: no SET is required or read, a Fulcio
+	 * certificate is checked at `now`; --insecure-ignore-sct. */
+	bool ignore_tlog;
+	bool ignore_sct;
 } coco_cosign_trust;
 
 /*

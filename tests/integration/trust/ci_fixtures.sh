@@ -84,4 +84,60 @@ case_ "pki, roots only"        pki-valid $PK 0 trusted-signature '"pki":{"caRoot
 case_ "pki, other hostname"    pki-valid $PK 3 no-trusted-signature '"pki":{"caRootsPath":"'$F'/pki_root_crts.pem","subjectHostname":"other.example.com"}' identity
 case_ "pki, other e-mail"      pki-valid $PK 3 no-trusted-signature '"pki":{"caRootsPath":"'$F'/pki_root_crts.pem","subjectEmail":"someone@example.com"}'
 case_ "pki, Fulcio CA as root" pki-valid $PK 3 no-trusted-signature '"pki":{"caRootsPath":"'$F'/fulcio_v1.crt.pem","subjectEmail":"qiwan@redhat.com"}'
+
+# cosign-style verification of the same layouts, without a policy file
+# (oci: layouts have no repository: the manifest digest binds the signature)
+V="$COCO_IMG verify --output json"
+check "--key: accepted" expect_rc 0 $V --key "$F/cosign.pub" "oci:$T/valid:latest"
+check "--key: another key refused" expect_rc 3 $V --key "$F/cosign2.pub" "oci:$T/valid:latest"
+check "--key: modified manifest refused" expect_rc 3 $V --key "$F/cosign.pub" "oci:$T/modified-manifest:latest"
+check "--key: unreadable key is exit 2" expect_rc 2 $V --key "$T/nosuch.pub" "oci:$T/valid:latest"
+check "--key with --policy is exit 2" expect_rc 2 $V --key "$F/cosign.pub" --policy "$T/p1.json" "oci:$T/valid:latest"
+check "keyless without --trusted-root is exit 2" expect_rc 2 $V --certificate-identity mitr@redhat.com \
+    --certificate-oidc-issuer https://github.com/login/oauth "oci:$T/fulcio-rekor-valid:latest"
+check "keyless without an issuer is exit 2" expect_rc 2 $V --certificate-identity mitr@redhat.com \
+    --trusted-root "$T/root.json" "oci:$T/fulcio-rekor-valid:latest"
+# a trusted root holding upstream's Fulcio root and Rekor key (no CT log:
+# the fixture's SCT comes from the public one, hence --insecure-ignore-sct)
+$PY - "$F" "$T/root.json" <<'PYEOF'
+import base64, hashlib, json, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+f, out = sys.argv[1], sys.argv[2]
+der = serialization.Encoding.DER
+rk = serialization.load_pem_public_key(open(f + "/rekor.pub", "rb").read())
+spki = rk.public_bytes(der, serialization.PublicFormat.SubjectPublicKeyInfo)
+ca = x509.load_pem_x509_certificate(open(f + "/fulcio_v1.crt.pem", "rb").read())
+b64 = lambda b: base64.b64encode(b).decode()
+json.dump({"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+           "tlogs": [{"baseUrl": "https://rekor.sigstore.dev", "hashAlgorithm": "SHA2_256",
+                      "publicKey": {"rawBytes": b64(spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                                    "validFor": {"start": "2021-01-12T11:53:27Z"}},
+                      "logId": {"keyId": b64(hashlib.sha256(spki).digest())}}],
+           "certificateAuthorities": [{"subject": {"organization": "sigstore.dev", "commonName": "sigstore"},
+                                       "uri": "https://fulcio.sigstore.dev",
+                                       "certChain": {"certificates": [{"rawBytes": b64(ca.public_bytes(der))}]},
+                                       "validFor": {"start": "2021-03-07T03:20:29Z"}}],
+           "ctlogs": [], "timestampAuthorities": []}, open(out, "w"))
+PYEOF
+KL="--certificate-identity mitr@redhat.com --certificate-oidc-issuer https://github.com/login/oauth --trusted-root $T/root.json"
+check "keyless (upstream Fulcio + Rekor), SCT not required: accepted" expect_rc 0 $V $KL --insecure-ignore-sct "oci:$T/fulcio-rekor-valid:latest"
+check "keyless, identity as a regular expression: accepted" expect_rc 0 $V --certificate-identity-regexp '^mitr@' \
+    --certificate-oidc-issuer-regexp 'github\.com' --trusted-root "$T/root.json" --insecure-ignore-sct "oci:$T/fulcio-rekor-valid:latest"
+$V $KL "oci:$T/fulcio-rekor-valid:latest" > "$T/sct.json"
+check "keyless, SCT required but its log is not in the root: refused (sct)" test \
+    "$(json_get "$T/sct.json" "j['requirements'][0]['signatures'][0]['failed_check']")" = sct
+check "keyless, another identity: refused" expect_rc 3 $V --certificate-identity someone@example.com \
+    --certificate-oidc-issuer https://github.com/login/oauth --trusted-root "$T/root.json" --insecure-ignore-sct "oci:$T/fulcio-rekor-valid:latest"
+check "keyless on a key-signed image: refused" expect_rc 3 $V $KL --insecure-ignore-sct "oci:$T/key-rekor-valid:latest"
+check "--key with --trusted-root: the SET is checked, accepted" expect_rc 0 $V --key "$F/cosign2.pub" --trusted-root "$T/root.json" "oci:$T/key-rekor-valid:latest"
+check "--key with --trusted-root, no SET: refused" expect_rc 3 $V --key "$F/cosign.pub" --trusted-root "$T/root.json" "oci:$T/valid:latest"
+check "--key with --trusted-root --insecure-ignore-tlog: accepted" expect_rc 0 $V --key "$F/cosign.pub" --trusted-root "$T/root.json" \
+    --insecure-ignore-tlog "oci:$T/valid:latest"
+# the policy form of the same: trustedRootPath + fulcio without caPath
+printf '{"default":[{"type":"reject"}],"transports":{"oci":{"":[{"type":"sigstoreSigned","fulcio":{"oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"},"trustedRootPath":"%s","signedIdentity":{"type":"exactRepository","dockerRepository":"%s"}}]}}}\n' \
+    "$T/root.json" "$FR" > "$T/p-root.json"
+$COCO_IMG verify --policy "$T/p-root.json" --output json "oci:$T/fulcio-rekor-valid:latest" > "$T/root-rep.json"
+check "policy trustedRootPath: the SCT is required there too (sct)" test \
+    "$(json_get "$T/root-rep.json" "j['requirements'][0]['signatures'][0]['failed_check']")" = sct
 finish

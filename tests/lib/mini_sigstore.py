@@ -20,6 +20,24 @@ Rekor, our own CT log key), an artifact a.txt, and bundles (v0.3):
   key-nolog.json     a key-signed bundle without any log entry
   root-ca-late.json  a trusted root whose CA window starts after the signing
 
+    mini_sigstore.py legacy OUTDIR DIGEST REGISTRY
+
+writes cosign's legacy (".sig" attachment) signatures of the image manifest
+DIGEST instead, one JSON file per case {"repo", "payload" (base64),
+"annotations"} with the payload naming REGISTRY/keyless/CASE, plus
+root.json (trusted root), fulcio-root.pem and rekor.pub (for a policy's
+fulcio.caPath and rekorPublicKeyData) and key.pub:
+
+  sig-good.json          keyless, SET (hashedrekord) + chain + embedded SCT;
+                         the certificate (10 minutes, a day ago) has expired
+                         since, but was valid at the SET's integrated time
+  sig-late-log.json      the SET's integrated time is after the certificate
+                         expired
+  sig-expired-nolog.json   an expired certificate and no SET
+  sig-other-entry.json   the SET (validly signed) logs another signature
+  sig-bad-sct.json       the SCT is by a CT key the root does not list
+  sig-key.json           signed with key.pub's key, SET logging that key
+
 Everything is built here with python3-cryptography (Debian's) so the test
 does not depend on the public-good instance.  The formats follow
 sigstore/protobuf-specs (bundle, trusted root), Rekor (hashedrekord, dsse,
@@ -312,7 +330,73 @@ def write(out, name, obj):
         json.dump(obj, f, indent=1)
 
 
+# ---- legacy cosign signatures (.sig attachment annotations) ----
+
+def cosign_payload(repo, digest):
+    # byte for byte what cosign writes
+    return ('{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":'
+            '"%s"},"type":"cosign container image signature"},"optional":null}' % (repo, digest)
+            ).encode()
+
+
+def legacy_set(log, body, t):
+    payload = {"body": b64(body), "integratedTime": t, "logIndex": 7, "logID": log.log_id.hex()}
+    return json.dumps({"SignedEntryTimestamp": b64(sign(log.key, canon(payload))),
+                       "Payload": payload}, separators=(",", ":"))
+
+
+def legacy_sig(out, name, repo, digest, k, signer_pem, log, chain_pem=None, t=BASE,
+               other_entry=False, with_set=True):
+    payload = cosign_payload(repo, digest)
+    sig = sign(k, payload)
+    ann = {"dev.cosignproject.cosign/signature": b64(sig)}
+    if chain_pem is not None:
+        ann["dev.sigstore.cosign/certificate"] = signer_pem.decode()
+        ann["dev.sigstore.cosign/chain"] = chain_pem.decode()
+    if with_set:
+        logged_sig = sign(k, b"something else") if other_entry else sig
+        logged = hashlib.sha256(b"something else" if other_entry else payload).digest()
+        ann["dev.sigstore.cosign/bundle"] = legacy_set(
+            log, hashedrekord(logged, logged_sig, signer_pem), t)
+    with open(os.path.join(out, "sig-%s.json" % name), "w") as f:
+        json.dump({"repo": repo, "payload": b64(payload), "annotations": ann}, f)
+
+
+def legacy(out, digest, registry):
+    os.makedirs(out, exist_ok=True)
+    ca = CA("local fulcio")
+    ct, other_ct = newkey(), newkey()
+    log = Log()
+    write(out, "root", root_json(ca, log, ct, BASE - 20 * 86400))
+    with open(os.path.join(out, "fulcio-root.pem"), "wb") as f:
+        f.write(ca.root.public_bytes(PEM))
+    with open(os.path.join(out, "rekor.pub"), "wb") as f:
+        f.write(log.key.public_key().public_bytes(PEM, SPKI))
+    chain = ca.cert.public_bytes(PEM) + ca.root.public_bytes(PEM)
+
+    def repo(case):
+        return "%s/keyless/%s" % (registry, case)
+
+    def keyless_sig(case, ct_key=ct, nb=BASE - 60, na=BASE + 540, **kw):
+        k, cert = leaf(ca, ct_key, nb, na)
+        legacy_sig(out, case, repo(case), digest, k, cert.public_bytes(PEM), log, chain, **kw)
+
+    keyless_sig("good")
+    keyless_sig("late-log", t=BASE + 3600)
+    keyless_sig("expired-nolog", with_set=False)
+    keyless_sig("other-entry", other_entry=True)
+    keyless_sig("bad-sct", ct_key=other_ct)
+    k = newkey()
+    pub = k.public_key().public_bytes(PEM, SPKI)
+    with open(os.path.join(out, "key.pub"), "wb") as f:
+        f.write(pub)
+    legacy_sig(out, "key", repo("key"), digest, k, pub, log)
+
+
 def main():
+    if sys.argv[1] == "legacy":
+        legacy(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     art = b"hello, local sigstore\n"

@@ -1,0 +1,107 @@
+#!/bin/bash
+# Keyless cosign signatures (the legacy .sig attachment: certificate, chain
+# and Rekor bundle annotations) on a loopback docker-registry, made by the
+# test with a local "Sigstore" (tests/lib/mini_sigstore.py legacy: our own
+# Fulcio CA, Rekor key and CT key) and pushed as cosign lays them out
+# (tests/lib/push_sig.py).  Judged through `verify --policy` (fulcio +
+# rekorPublicKeyData, and trustedRootPath) and cosign-style through
+# `verify --certificate-identity ... --trusted-root`.
+. "$TOP_SRCDIR/tests/lib/common.sh"
+
+start_registry R || exit 1
+R=$REG_R
+M=$T/ms
+mkimage "$T/img:v1" >/dev/null
+CASES="good late-log expired-nolog other-entry bad-sct key copied"
+for c in $CASES; do
+    $SKOPEO copy -q --dest-tls-verify=false "oci:$T/img:v1" "docker://$R/keyless/$c:v1" || exit 1
+done
+D=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$R/keyless/good:v1")
+$PY "$LIB/mini_sigstore.py" legacy "$M" "$D" "$R" || { echo "mini_sigstore.py failed"; exit 1; }
+# "copied": good's signature (naming keyless/good) attached to keyless/copied
+$PY -c 'import json,sys; s=json.load(open(sys.argv[1])); s["repo"]=sys.argv[2]; json.dump(s, open(sys.argv[3], "w"))' \
+    "$M/sig-good.json" "$R/keyless/copied" "$M/sig-copied.json"
+$PY "$LIB/push_sig.py" "$R" "$D" "$M"/sig-*.json || { echo "push_sig.py failed"; exit 1; }
+
+ID=dev@example.com
+ISS=https://issuer.example.com
+mkdir -p "$T/regd"
+printf 'default-docker:\n  use-sigstore-attachments: true\n' > "$T/regd/default.yaml"
+policy() { # FILE REQUIREMENT-MEMBERS
+    printf '{"default":[{"type":"reject"}],"transports":{"docker":{"":[{"type":"sigstoreSigned",%s,"signedIdentity":{"type":"matchRepository"}}]}}}\n' "$2" > "$1"
+}
+REKOR='"rekorPublicKeyData":"'$(base64 -w0 < "$M/rekor.pub")'"'
+policy "$T/p-fulcio.json" '"fulcio":{"caPath":"'$M'/fulcio-root.pem","oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},'"$REKOR"
+policy "$T/p-root.json" '"fulcio":{"oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},"trustedRootPath":"'$M'/root.json"'
+policy "$T/p-other.json" '"fulcio":{"caPath":"'$M'/fulcio-root.pem","oidcIssuer":"'$ISS'","subjectEmail":"other@example.com"},'"$REKOR"
+policy "$T/p-key.json" '"keyPath":"'$M'/key.pub",'"$REKOR"
+
+VP="$COCO_IMG verify --tls-verify=false --registries.d $T/regd --output json"
+VC="$COCO_IMG verify --tls-verify=false --output json"
+KL="--certificate-identity $ID --certificate-oidc-issuer $ISS --trusted-root $M/root.json"
+
+# pol NAME POLICY CASE WANT-RC [FAILED-CHECK]
+pol() {
+    check "policy $1: exit $4" expect_rc "$4" sh -c "$VP --policy '$2' 'docker://$R/keyless/$3:v1' > '$T/out.json'"
+    [ -z "${5:-}" ] || check "policy $1: failed check $5" test \
+        "$(json_get "$T/out.json" "j['requirements'][0]['signatures'][0].get('failed_check')")" = "$5"
+}
+# cli NAME CASE WANT-RC FAILED-CHECK FLAGS...
+cli() {
+    local name=$1 c=$2 want=$3 fc=$4; shift 4
+    check "cli $name: exit $want" expect_rc "$want" sh -c "$VC $* 'docker://$R/keyless/$c:v1' > '$T/out.json'"
+    [ -z "$fc" ] || check "cli $name: failed check $fc" test \
+        "$(json_get "$T/out.json" "j['requirements'][0]['signatures'][0].get('failed_check')")" = "$fc"
+}
+
+pol "fulcio + rekorPublicKeyData"          "$T/p-fulcio.json" good 0
+pol "trustedRootPath"                       "$T/p-root.json" good 0
+pol "another e-mail"                        "$T/p-other.json" good 3 identity
+pol "SET after the certificate expired"     "$T/p-fulcio.json" late-log 3 chain
+pol "expired certificate, no SET"           "$T/p-fulcio.json" expired-nolog 3 tlog
+pol "SET for another signature"             "$T/p-fulcio.json" other-entry 3 tlog
+pol "SET for another signature (root)"      "$T/p-root.json" other-entry 3 tlog
+pol "unknown CT log: no SCT check (as containers/image)" "$T/p-fulcio.json" bad-sct 0
+pol "unknown CT log, trustedRootPath: SCT required" "$T/p-root.json" bad-sct 3 sct
+pol "signature for another repository"      "$T/p-fulcio.json" copied 3 identity
+pol "keyPath + rekorPublicKeyData"          "$T/p-key.json" key 0
+pol "keyPath on a keyless signature"        "$T/p-key.json" good 3
+
+cli "keyless"                   good 0 "" $KL
+cli "keyless, regexps"          good 0 "" --certificate-identity-regexp '@example\.com$' \
+    --certificate-oidc-issuer-regexp '^https://issuer\.' --trusted-root "$M/root.json"
+cli "another identity"          good 3 identity --certificate-identity other@example.com \
+    --certificate-oidc-issuer "$ISS" --trusted-root "$M/root.json"
+cli "another issuer"            good 3 issuer --certificate-identity "$ID" \
+    --certificate-oidc-issuer https://accounts.example.org --trusted-root "$M/root.json"
+cli "SET after the certificate expired" late-log 3 chain $KL
+cli "expired certificate, no SET" expired-nolog 3 tlog $KL
+cli "expired certificate, --insecure-ignore-tlog (checked now)" expired-nolog 3 chain $KL --insecure-ignore-tlog
+cli "SET for another signature" other-entry 3 tlog $KL
+cli "unknown CT log"            bad-sct 3 sct $KL
+cli "unknown CT log, --insecure-ignore-sct" bad-sct 0 "" $KL --insecure-ignore-sct
+cli "signature for another repository" copied 3 identity $KL
+cli "--key + --trusted-root"    key 0 "" --key "$M/key.pub" --trusted-root "$M/root.json"
+cli "--key"                     key 0 "" --key "$M/key.pub"
+cli "--key on a keyless signature" good 3 signature --key "$M/key.pub"
+check "cli keyless without --trusted-root: exit 2" expect_rc 2 $VC --certificate-identity "$ID" \
+    --certificate-oidc-issuer "$ISS" "docker://$R/keyless/good:v1"
+check "cli malformed trusted root: exit 2" expect_rc 2 $VC --certificate-identity "$ID" \
+    --certificate-oidc-issuer "$ISS" --trusted-root "$M/key.pub" "docker://$R/keyless/good:v1"
+$COCO_IMG verify --tls-verify=false $KL "docker://$R/keyless/good:v1" > "$T/text.txt"
+check "text output" grep -q "^Accepted: docker://$R/keyless/good:v1" "$T/text.txt"
+
+# CPU time, not wall time: the test machines are shared and loaded.
+cpu_ms() {
+    local TIMEFORMAT='%3U %3S' t
+    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
+    echo "$t" | awk '{ printf "%d\n", ($1 + $2) * 1000 }'
+}
+if ldd "$COCO_IMG" 2>/dev/null | grep -q 'lib[at]san'; then
+    echo "# skipped: the 100 ms CPU check (sanitizer build)"
+else
+    check "keyless image verification takes under 100 ms of CPU" bash -c "$(declare -f cpu_ms);
+        ms=\$(cpu_ms $COCO_IMG verify --tls-verify=false $KL docker://$R/keyless/good:v1) || exit 1;
+        echo \"\$ms ms\"; [ \$ms -lt 100 ]"
+fi
+finish

@@ -688,7 +688,7 @@ static coco_sigstore_policy *bundle_policies(const evstate *st, const pr *r,
 	*np = p ? n : 0;
 	for (size_t i = 0; p && !ss->fulcio && i < n; i++)
 		p[i] = (coco_sigstore_policy){ .key = m->keys[i], .root = root, .now = st->now,
-		                               .allow_no_tlog = !root };
+		                               .allow_no_tlog = !root || ss->ignore_tlog };
 	if (p && ss->fulcio && n) {
 		bool cli = ss->identity || ss->identity_regexp;
 		p[0] = (coco_sigstore_policy){ .root = root, .now = st->now,
@@ -696,7 +696,7 @@ static coco_sigstore_policy *bundle_policies(const evstate *st, const pr *r,
 		                               .identity_regexp = ss->identity_regexp,
 		                               .issuer = cli ? ss->issuer : ss->oidc_issuer,
 		                               .issuer_regexp = ss->issuer_regexp,
-		                               .ignore_sct = !m->root };
+		                               .ignore_sct = !m->root || ss->ignore_sct };
 	}
 	return p;
 }

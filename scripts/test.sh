@@ -10,10 +10,17 @@ scripts/install-deps.sh || exit 1
 run_suite() { # builddir [meson setup args...]
     dir=$1; shift
     if [ ! -f "$dir/build.ninja" ]; then
-        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+            { cat "$dir.setup.log"; build_failures=$((build_failures + 1)); return 1; }
         rm -f "$dir.setup.log"
     fi
-    ninja -C "$dir" >/dev/null || ninja -C "$dir"
+    # a stale log must not count, and a build that fails is a failure
+    rm -f "$dir/meson-logs/testlog.json"
+    if ! { ninja -C "$dir" >/dev/null || ninja -C "$dir"; }; then
+        echo "FAILED: $dir does not build"
+        build_failures=$((build_failures + 1))
+        return 1
+    fi
     meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 2>&1 \
         | grep -v -E '^ *[0-9]+/[0-9]+ .* OK ' || true
 }
@@ -21,14 +28,15 @@ run_suite() { # builddir [meson setup args...]
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_odr_violation=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
+build_failures=0
 run_suite build -Dwerror=true
 [ "${1:-}" = "--quick" ] || run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 
 # Count every test of every build from meson's logs.
-/usr/bin/python3 - build build-asan <<'PY'
+/usr/bin/python3 - "$build_failures" build build-asan <<'PY'
 import json, os, sys
-p = f = 0
-for d in sys.argv[1:]:
+p, f = 0, int(sys.argv[1])
+for d in sys.argv[2:]:
     log = os.path.join(d, "meson-logs", "testlog.json")
     if not os.path.exists(log):
         continue

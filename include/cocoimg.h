@@ -186,6 +186,10 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *   max-token-size      "1M" a bearer token response
  *   max-error-body      "64K" of a registry error body are read, then
  *                       the transfer is ended (the message says so)
+ *   max-spool-size      "1G" of layers downloaded ahead of their turn
+ *                       into tmpdir at one time; a layer that would pass
+ *                       it waits, one larger than it is streamed in its
+ *                       turn ("0": no spooling)
  * What is held in memory (manifest, config, signature, token) takes at
  * most "1G", an error body at most "16M".  A cap that trips names its key
  * in the message.  These keys take no "src."/"dest." prefix.

@@ -45,6 +45,8 @@ static const limit_def defs[COCO_LIM_COUNT] = {
 	[COCO_LIM_SIGNATURE_SIZE] = { "max-signature-size", U_BYTES, 4 * MIB, 1, MEM },
 	[COCO_LIM_TOKEN_SIZE] = { "max-token-size", U_BYTES, 1 * MIB, 1, MEM },
 	[COCO_LIM_ERROR_BODY] = { "max-error-body", U_BYTES, 64 * KIB, 1, 16 * MIB },
+	/* the spool is often guest RAM (a tmpfs $TMPDIR) */
+	[COCO_LIM_SPOOL_SIZE] = { "max-spool-size", U_BYTES, 1 * GIB, 0, ANY },
 };
 
 const char *coco_limit_key(coco_limit_id id)

@@ -22,6 +22,7 @@ typedef enum coco_limit_id {
 	COCO_LIM_SIGNATURE_SIZE,      /* bytes of one signature (lookaside, cosign layer) */
 	COCO_LIM_TOKEN_SIZE,          /* bytes of a bearer token response */
 	COCO_LIM_ERROR_BODY,          /* bytes of a registry error body read, then cut */
+	COCO_LIM_SPOOL_SIZE,          /* bytes of layers spooled ahead at one time */
 	COCO_LIM_COUNT
 } coco_limit_id;
 

@@ -15,13 +15,14 @@
  * blob digest and the HMAC checked out; the consumer then checks the
  * diff_id.  While layer i is applied, up to parallel-1 later layers of a
  * registry image download into unnamed temporary files (O_TMPFILE in the
- * ctx "tmpdir"), exactly as received — still compressed and encrypted —
+ * ctx "tmpdir"; all together within max-spool-size), exactly as received — still compressed and encrypted —
  * and digest checked; when their turn comes they are replayed through the
  * same producer chain (digest checked again, then decrypted).
  * docs/pipeline.md has the whole thread layout and the error rule.
  */
 #include "api.h"
 #include "base.h"
+#include "caps.h"
 #include "crypt/crypt.h"
 #include "digest.h"
 #include "image_open.h"
@@ -73,6 +74,7 @@ typedef struct job {
 	int state;
 	int fd;
 	int rc;
+	uint64_t spool_bytes;      /* its share of the spool, reserved (guarded by mu) */
 	coco_thread th;            /* the download into the spool file */
 } job;
 
@@ -90,6 +92,8 @@ typedef struct run {
 	unsigned spooling;
 	unsigned parallel;
 	const char *tmpdir;
+	uint64_t spool_cap;        /* max-spool-size */
+	uint64_t spool_used;       /* bytes reserved by spooled layers (mu) */
 	ustats st;                 /* guarded by mu */
 } run;
 
@@ -121,6 +125,38 @@ static int open_spool(run *r)
 	return fd;
 }
 
+/* Give back a layer's share of the spool.  Called with r->mu held. */
+static void spool_release(run *r, job *j)
+{
+	r->spool_used -= j->spool_bytes;
+	j->spool_bytes = 0;
+}
+
+/*
+ * May layer j be downloaded ahead now (max-spool-size bounds the bytes
+ * of every layer in the spool together)?  1 yes (its share is reserved),
+ * 0 never: it alone is over the cap, it is streamed in its turn, -1 not
+ * yet: wait until earlier layers left the spool.  Called with r->mu held.
+ */
+static int spool_admit(run *r, job *j)
+{
+	uint64_t size = j->d->size > 0 ? (uint64_t)j->d->size : 0;
+	if (size > r->spool_cap) {
+		coco_debug(r->ctx, "%s: %llu bytes, more than the spool may hold (max-spool-size "
+		           "%llu): downloaded in its turn", j->what, (unsigned long long)size,
+		           (unsigned long long)r->spool_cap);
+		return 0;
+	}
+	if (r->spool_used + size > r->spool_cap)
+		return -1;
+	r->spool_used += size;
+	j->spool_bytes = size;
+	coco_debug(r->ctx, "%s: spooled ahead in %s (%llu of %llu bytes of max-spool-size in use)",
+	           j->what, r->tmpdir, (unsigned long long)r->spool_used,
+	           (unsigned long long)r->spool_cap);
+	return 1;
+}
+
 /*
  * A download ahead of its turn failed (a full or failing spool directory,
  * or the network): drop the spool file and fetch the layer again in its
@@ -134,6 +170,7 @@ static void spool_fallback(run *r, job *j)
 	close(j->fd);
 	j->fd = -1;
 	j->state = J_IDLE;
+	spool_release(r, j);
 	r->parallel = 1;
 }
 
@@ -183,8 +220,16 @@ static void start_spools(run *r, size_t cur)
 		r->next_spool = cur + 1;
 	while (!aborted(r) && r->spooling < r->parallel - 1 && r->next_spool < r->n) {
 		job *j = &r->jobs[r->next_spool];
+		int admit = spool_admit(r, j);
+		if (admit < 0)
+			break;
+		if (admit == 0) {
+			r->next_spool++;
+			continue;
+		}
 		j->fd = open_spool(r);
 		if (j->fd < 0) {
+			spool_release(r, j);
 			coco_warn(r->ctx, "cannot create a spool file in %s: %s (downloading in turn)",
 			          r->tmpdir, strerror(errno));
 			r->parallel = 1;
@@ -195,6 +240,7 @@ static void start_spools(run *r, size_t cur)
 			close(j->fd);
 			j->fd = -1;
 			j->state = J_IDLE;
+			spool_release(r, j);
 			break;
 		}
 		r->spooling++;
@@ -468,6 +514,9 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 		close(j->fd);
 		j->fd = -1;
 	}
+	pthread_mutex_lock(&r->mu);
+	spool_release(r, j);
+	pthread_mutex_unlock(&r->mu);
 	return rc ? rc : prc;
 }
 
@@ -623,6 +672,7 @@ static void run_init(run *r, cocoimg_ctx *ctx, image *im, const cocoimg_unpack_o
 	if (!im->src->ref || im->src->ref->transport != COCO_TR_DOCKER)
 		par = 1;
 	r->parallel = (unsigned)par;
+	r->spool_cap = coco_limit(ctx, COCO_LIM_SPOOL_SIZE);
 	r->tmpdir = coco_opt(ctx, NULL, "tmpdir");
 	if (!r->tmpdir)
 		r->tmpdir = getenv("TMPDIR");

@@ -73,6 +73,10 @@ static void test_keys(void **state)
 	assert_true(coco_limit(ctx, COCO_LIM_SIGNATURE_SIZE) == 4u << 20);
 	assert_true(coco_limit(ctx, COCO_LIM_TOKEN_SIZE) == 1u << 20);
 	assert_true(coco_limit(ctx, COCO_LIM_ERROR_BODY) == 64u << 10);
+	assert_true(coco_limit(ctx, COCO_LIM_SPOOL_SIZE) == 1ull << 30);
+	assert_int_equal(cocoimg_ctx_set(ctx, "max-spool-size", "0"), 0);
+	assert_true(coco_limit(ctx, COCO_LIM_SPOOL_SIZE) == 0);
+	assert_int_equal(cocoimg_ctx_set(ctx, "max-spool-size", "-1"), COCOIMG_EINVAL);
 	assert_int_equal(cocoimg_ctx_set(ctx, "max-manifest-size", "64K"), 0);
 	assert_true(coco_limit_size(ctx, COCO_LIM_MANIFEST_SIZE) == 64u << 10);
 	assert_string_equal(cocoimg_ctx_get(ctx, "max-manifest-size"), "64K");

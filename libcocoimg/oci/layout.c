@@ -429,14 +429,16 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	t->ctx = d->ctx;
 	t->fd = -1;
 	t->dir = coco_strdup(o->dir);
-	/* the writer's pid in the name lets a later run tell abandoned
-	 * files (clean_stale_tmp) */
+	/* the writer's pid in the name and a lock on the file let a later
+	 * run tell abandoned files (clean_stale_tmp) */
 	t->tmp = coco_asprintf("%s/blobs/" TMP_BLOB_PREFIX "%ld-XXXXXX", o->dir, (long)getpid());
 	if (!t->dir || !t->tmp) {
 		tmp_release(t);
 		return coco_oom(d->ctx);
 	}
 	t->fd = mkostemp(t->tmp, O_CLOEXEC);
+	if (t->fd >= 0)
+		flock(t->fd, LOCK_EX | LOCK_NB);   /* held until closed, or until we die */
 	if (t->fd < 0) {
 		int e = errno;
 		int rc = coco_seterr(d->ctx, COCOIMG_EIO, "cannot create a blob in %s/blobs: %s", o->dir,
@@ -633,21 +635,38 @@ static char *first_missing(const char *path)
 	return best;
 }
 
-/* A temporary blob that nobody writes any more: ours (same owner), not
- * modified for STALE_TMP_SECS, and its writer (the pid in its name) gone.
- * Without a pid in the name, age alone decides. */
+/*
+ * A temporary blob that nobody writes any more: ours (same owner), not
+ * locked (its writer holds a lock on it until it closes it or dies), and
+ * either its writer (the pid in its name) is gone or it was not modified
+ * for STALE_TMP_SECS (a writer in another pid namespace, or a file from a
+ * version that did not lock).  A live writer is never in the way: it
+ * holds the lock, and in this pid namespace it is not gone either.
+ */
 #define STALE_TMP_SECS 600
+
+static bool tmp_unlocked(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	bool free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return free_;
+}
 
 static bool tmp_abandoned(const char *path, const char *name)
 {
 	struct stat st;
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    time(NULL) - st.st_mtime < STALE_TMP_SECS)
+	    !tmp_unlocked(path))
 		return false;
+	if (time(NULL) - st.st_mtime >= STALE_TMP_SECS)
+		return true;
 	char *end;
 	long pid = strtol(name + strlen(TMP_BLOB_PREFIX), &end, 10);
 	if (*end != '-' || pid <= 0)
-		return true;
+		return false;
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 

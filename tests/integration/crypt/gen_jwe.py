@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent JWE producer (python3-cryptography) for the crypt tests.
 
-usage: gen_jwe.py KEYDIR VECTORDIR OUTDIR
+usage: gen_jwe.py KEYDIR VECTORDIR OUTDIR [--variants FILE]
 Writes OUTDIR (an OCI layout) with one tag per JWE variant; each image has
 the ocicrypt vector layer (layer_encrypted.bin) whose keys.jwe annotation
 holds one JWE of that variant wrapping the vector's private options.
@@ -10,6 +10,9 @@ tag, "refuse" when the JWE must be refused although KEYFILE matches a
 recipient, as go-jose v4.0 (the version ocicrypt pins) refuses it while
 parsing: a "crit" header, ECDH-ES direct key agreement, or a general JWE
 with one recipient whose algorithm is outside ocicrypt's list (PBES2).
+With --variants, the JWEs come from FILE instead (another producer: one
+JSON object a line, {"tag", "key", "want", "jwe"}, jwe an object or the
+compact string) and only the layout is written here.
 """
 import base64, hashlib, json, os, sys
 from cryptography.hazmat.primitives import hashes, serialization, hmac, padding as sympad
@@ -20,6 +23,7 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 
 kd, vd, out = sys.argv[1:4]
+ext = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--variants" else None
 plbco = open(vd + "/privopts.json", "rb").read()
 b64u = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
@@ -92,26 +96,33 @@ def general(enc, recips):
     iv, ct, tag = content(enc, cek, prot.encode())
     return {"protected": prot, "unprotected": {"enc": enc}, "recipients": rs, "iv": b64u(iv), "ciphertext": b64u(ct), "tag": b64u(tag)}
 
-rsa, rsa2, ec256, ec384, ec521 = pub("rsa.pub"), pub("rsa2.pub"), pub("ec.pub"), pub("ec384.pub"), pub("ec521.pub")
-variants = [
-    ("oaep256-a192gcm", "rsa.pem", flattened("RSA-OAEP-256", "A192GCM", rsa)),
-    ("a128kw-a128gcm", "ec.pem", flattened("ECDH-ES+A128KW", "A128GCM", ec256)),
-    ("a192kw-cbc512", "ec.pem", flattened("ECDH-ES+A192KW", "A256CBC-HS512", ec256)),
-    ("a128kw-cbc256-p384", "ec384.pem", flattened("ECDH-ES+A128KW", "A128CBC-HS256", ec384)),
-    ("a256kw-p521", "ec521.pem", flattened("ECDH-ES+A256KW", "A256GCM", ec521)),
-    ("oaep-cbc384", "rsa2.pem", flattened("RSA-OAEP", "A192CBC-HS384", rsa2)),
-    ("general-second", "rsa.pem", general("A256GCM", [("RSA-OAEP", rsa2), ("RSA-OAEP-256", rsa)])),
-]
-variants = [(t, k, "open", j) for t, k, j in variants]
-variants += [
-    ("refuse-direct-p384", "ec384.pem", "refuse", flattened("ECDH-ES", "A128CBC-HS256", ec384)),
-    ("refuse-crit", "rsa.pem", "refuse",
-     flattened("RSA-OAEP-256", "A256GCM", rsa, crit=["exp"], exp=4102444800)),
-    ("refuse-general-pbes2", "rsa.pem", "refuse",
-     general("A256GCM", [("PBES2-HS256+A128KW", None), ("RSA-OAEP-256", rsa)])),
-]
-compact = flattened("RSA-OAEP", "A256GCM", rsa)
-variants.append(("compact", "rsa.pem", "open", ".".join(compact[k] for k in ("protected", "encrypted_key", "iv", "ciphertext", "tag"))))
+def own_variants():
+    rsa, rsa2, ec256, ec384, ec521 = pub("rsa.pub"), pub("rsa2.pub"), pub("ec.pub"), pub("ec384.pub"), pub("ec521.pub")
+    variants = [
+        ("oaep256-a192gcm", "rsa.pem", flattened("RSA-OAEP-256", "A192GCM", rsa)),
+        ("a128kw-a128gcm", "ec.pem", flattened("ECDH-ES+A128KW", "A128GCM", ec256)),
+        ("a192kw-cbc512", "ec.pem", flattened("ECDH-ES+A192KW", "A256CBC-HS512", ec256)),
+        ("a128kw-cbc256-p384", "ec384.pem", flattened("ECDH-ES+A128KW", "A128CBC-HS256", ec384)),
+        ("a256kw-p521", "ec521.pem", flattened("ECDH-ES+A256KW", "A256GCM", ec521)),
+        ("oaep-cbc384", "rsa2.pem", flattened("RSA-OAEP", "A192CBC-HS384", rsa2)),
+        ("general-second", "rsa.pem", general("A256GCM", [("RSA-OAEP", rsa2), ("RSA-OAEP-256", rsa)])),
+    ]
+    variants = [(t, k, "open", j) for t, k, j in variants]
+    variants += [
+        ("refuse-direct-p384", "ec384.pem", "refuse", flattened("ECDH-ES", "A128CBC-HS256", ec384)),
+        ("refuse-crit", "rsa.pem", "refuse",
+         flattened("RSA-OAEP-256", "A256GCM", rsa, crit=["exp"], exp=4102444800)),
+        ("refuse-general-pbes2", "rsa.pem", "refuse",
+         general("A256GCM", [("PBES2-HS256+A128KW", None), ("RSA-OAEP-256", rsa)])),
+    ]
+    compact = flattened("RSA-OAEP", "A256GCM", rsa)
+    variants.append(("compact", "rsa.pem", "open", ".".join(compact[k] for k in ("protected", "encrypted_key", "iv", "ciphertext", "tag"))))
+    return variants
+
+if ext:
+    variants = [(v["tag"], v["key"], v["want"], v["jwe"]) for v in map(json.loads, open(ext))]
+else:
+    variants = own_variants()
 
 os.makedirs(out + "/blobs/sha256", exist_ok=True)
 def put(b):

@@ -65,6 +65,32 @@ typedef struct cli_command {
 /* Parse argv for cmd; returns 0 or an exit code (help printed = -1). */
 int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv);
 
+/* Print the help of cmd (its options, then the global ones). */
+void cli_print_help(const cli_command *cmd);
+/* The option called name[0..len) for cmd (its own, its groups', the
+ * global ones), or NULL. */
+const cli_opt *cli_find_opt(const cli_command *cmd, const char *name, size_t len);
+/* Go's strconv.ParseBool: 1 for 1/t/T/TRUE/true/True, 0 for
+ * 0/f/F/FALSE/false/False, -1 otherwise. */
+int cli_parse_bool(const char *s);
+
+/* Options before the command name (global_args.c): finds the command in
+ * argv and returns 0 with a new argv (command's arguments, options from
+ * before the name first) in *out and *out_argc; or an exit code (message
+ * printed); or one of these: */
+enum {
+	CLI_SPLIT_USAGE = -1,      /* print the usage on stdout, exit 0 */
+	CLI_SPLIT_DONE = -2,       /* help printed, exit 0 */
+	CLI_SPLIT_NO_COMMAND = -3, /* print the usage on stderr, exit 2 */
+};
+int cli_split_global(const cli_command *const *cmds, size_t n_cmds, int argc, char **argv,
+                     const cli_command **cmd, char ***out, int *out_argc);
+
+/* Log messages on stderr (log.c): warnings, and debug ones with --debug
+ * or COCO_IMG_DEBUG set. */
+void cli_setup_log(cocoimg_ctx *ctx);
+void cli_set_debug(cocoimg_ctx *ctx);
+
 /* Print "coco-img: MESSAGE" for a library error and return its exit code. */
 int cli_fail(cli_state *st, int rc, const char *what);
 /* Print "coco-img: ..." and return EXIT_USAGE. */

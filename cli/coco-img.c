@@ -11,7 +11,7 @@ static const cli_command *const commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: coco-img COMMAND [OPTIONS] ARGS...\n\n"
+	fprintf(f, "Usage: coco-img [OPTIONS] COMMAND [OPTIONS] ARGS...\n\n"
 	           "Encrypted and signed OCI container images.\n\nCommands:\n");
 	static const char *const brief[][2] = {
 		{ "copy", "copy an image between locations (encrypting or decrypting on the way)" },
@@ -27,39 +27,37 @@ static void usage(FILE *f)
 	};
 	for (size_t i = 0; i < sizeof(brief) / sizeof(brief[0]); i++)
 		fprintf(f, "  %-17s %s\n", brief[i][0], brief[i][1]);
-	fprintf(f, "\nImage locations: docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST], oci:DIR[:TAG],\n"
-	           "oci-archive:FILE[:TAG].  Run 'coco-img COMMAND --help' for a command's options.\n");
-}
-
-static void log_cb(cocoimg_log_level lvl, const char *msg, void *payload)
-{
-	(void)payload;
-	fprintf(stderr, "coco-img: %s%s\n", lvl == COCOIMG_LOG_WARN ? "warning: " : "", msg);
+	fprintf(f, "\nGlobal options (before or after the command name):\n"
+	           "  --debug          log requests, retries and decisions to stderr (never secrets)\n"
+	           "  --tmpdir DIR     directory for spooled blobs (default $TMPDIR, else /var/tmp)\n"
+	           "Any option of the command may also come before its name.\n"
+	           "\nImage locations: docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST], oci:DIR[:TAG],\n"
+	           "oci-archive:FILE[:TAG].  Run 'coco-img help COMMAND' or 'coco-img COMMAND --help'\n"
+	           "for a command's options.\n");
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage(stderr), EXIT_USAGE;
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return EXIT_OK;
+	const cli_command *cmd;
+	char **args;
+	int nargs;
+	int rc = cli_split_global(commands, sizeof(commands) / sizeof(commands[0]), argc, argv, &cmd,
+	                          &args, &nargs);
+	if (rc == CLI_SPLIT_USAGE || rc == CLI_SPLIT_NO_COMMAND) {
+		usage(rc == CLI_SPLIT_USAGE ? stdout : stderr);
+		return rc == CLI_SPLIT_USAGE ? EXIT_OK : EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--version"))
-		argv[1] = "version";
-	const cli_command *cmd = NULL;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i]->name))
-			cmd = commands[i];
-	if (!cmd)
-		return cli_usage("unknown command \"%s\" (see coco-img --help)", argv[1]);
+	if (rc)
+		return rc == CLI_SPLIT_DONE ? EXIT_OK : rc;
 
 	cli_state st;
 	memset(&st, 0, sizeof(st));
-	if (cocoimg_ctx_new(&st.ctx))
+	if (cocoimg_ctx_new(&st.ctx)) {
+		free(args);
 		return cli_error(EXIT_FAIL, "out of memory");
-	cocoimg_ctx_set_log(st.ctx, log_cb, getenv("COCO_IMG_DEBUG") ? COCOIMG_LOG_DEBUG : COCOIMG_LOG_WARN, NULL);
-	int rc = cli_parse(cmd, &st, argc - 2, argv + 2);
+	}
+	cli_setup_log(st.ctx);
+	rc = cli_parse(cmd, &st, nargs, args);
 	if (rc == -1)
 		rc = EXIT_OK;
 	else if (rc == 0) {
@@ -69,6 +67,7 @@ int main(int argc, char **argv)
 		cli_setup_progress(&st);
 		rc = cmd->run(&st);
 	}
+	free(args);
 	free(st.positional);
 	free(st.dec_keys);
 	free(st.enc_keys);

@@ -13,6 +13,7 @@ enum {
 	ID_AUTHFILE = 1000, ID_CREDS, ID_CERTDIR, ID_TLSVERIFY, ID_PLATFORM, ID_RETRY,
 	ID_REGD, ID_POLICY, ID_OUTPUT, ID_QUIET, ID_STATS, ID_DECKEY, ID_ENCKEY,
 	ID_KP_TIMEOUT, ID_CMD_TIMEOUT, ID_RESOURCES, ID_KBS, ID_KBS_CERT, ID_ATTESTER, ID_CDH,
+	ID_DEBUG, ID_TMPDIR,
 	ID_SIDE_BASE = 1100,       /* + side*10 + field */
 };
 
@@ -70,7 +71,10 @@ static const cli_opt key_opts[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
-static const cli_opt help_opt[] = {
+/* Accepted by every command, before or after its name. */
+static const cli_opt global_opts[] = {
+	{ "debug", CLI_FLAG, ID_DEBUG, "log requests, retries and decisions to stderr (never secrets)", NULL },
+	{ "tmpdir", CLI_VALUE, ID_TMPDIR, "directory for spooled blobs (default $TMPDIR, else /var/tmp)", "DIR" },
 	{ "help", CLI_FLAG, -1, "show this help", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
@@ -140,6 +144,20 @@ int cli_fail_report(cli_state *st, int rc, const char *what, const char *json_re
 	return code;
 }
 
+int cli_parse_bool(const char *s)
+{
+	/* Go's strconv.ParseBool */
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(s, yes[i]))
+			return 1;
+		if (!strcmp(s, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
 static const cli_opt *find_in(const cli_opt *t, const char *name, size_t len)
 {
 	for (; t && t->name; t++)
@@ -162,8 +180,13 @@ static const cli_opt *find_opt(const cli_command *cmd, const char *name, size_t 
 	if (!o && (cmd->groups & CLI_GROUP_KEYS))
 		o = find_in(key_opts, name, len);
 	if (!o)
-		o = find_in(help_opt, name, len);
+		o = find_in(global_opts, name, len);
 	return o;
+}
+
+const cli_opt *cli_find_opt(const cli_command *cmd, const char *name, size_t len)
+{
+	return find_opt(cmd, name, len);
 }
 
 static void print_opts(const cli_opt *t)
@@ -182,7 +205,7 @@ static void print_opts(const cli_opt *t)
 	}
 }
 
-static void print_help(const cli_command *cmd)
+void cli_print_help(const cli_command *cmd)
 {
 	printf("Usage: coco-img %s [OPTIONS] %s\n\n%s\n\nOptions:\n", cmd->name, cmd->synopsis,
 	       cmd->summary);
@@ -197,7 +220,8 @@ static void print_help(const cli_command *cmd)
 		print_opts(side_opts);
 	if (cmd->groups & CLI_GROUP_OUTPUT)
 		print_opts(output_opts);
-	print_opts(help_opt);
+	printf("\nGlobal options (also before the command name):\n");
+	print_opts(global_opts);
 }
 
 static int push(const char ***arr, int *n, const char *v)
@@ -245,6 +269,8 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 			return cli_usage("--output must be text or json, not \"%s\"", v);
 		cli_set_json_errors(st->json);
 		return 0;
+	case ID_DEBUG: cli_set_debug(st->ctx); return 0;
+	case ID_TMPDIR: return set(st, "tmpdir", v);
 	case ID_QUIET: st->quiet = true; return 0;
 	case ID_STATS: st->stats = true; return 0;
 	case ID_DECKEY: return push(&st->dec_keys, &st->n_dec_keys, v) ? EXIT_FAIL : 0;
@@ -271,6 +297,65 @@ static void prescan_output(const cli_command *cmd, int argc, char **argv)
 			cli_set_json_errors(true);
 }
 
+/* -h, -q, -a: the long option of that name, where the command has it. */
+static const char *short_name(const char *a)
+{
+	static const char *const shorts[][2] = { { "-h", "help" }, { "-q", "quiet" }, { "-a", "all" } };
+	for (size_t i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++)
+		if (!strcmp(a, shorts[i][0]))
+			return shorts[i][1];
+	return NULL;
+}
+
+/* The value of option o at argv[*i] ("=V" part eq, or the next word);
+ * NULL for a flag given =false.  *rc gets an exit code on errors. */
+static const char *opt_value(const cli_command *cmd, const cli_opt *o, const char *eq, int argc,
+                             char **argv, int *i, int *rc)
+{
+	*rc = 0;
+	if (o->arg == CLI_VALUE) {
+		if (eq)
+			return eq + 1;
+		if (*i + 1 < argc)
+			return argv[++*i];
+		*rc = cli_usage("%s: flag --%s needs a value", cmd->name, o->name);
+		return NULL;
+	}
+	/* --x, --x=BOOL; a flag given =false is not given */
+	int b = eq ? cli_parse_bool(eq + 1) : 1;
+	if (b < 0)
+		*rc = cli_usage("%s: flag --%s takes true or false (1, 0, t, f, TRUE, FALSE, True, "
+		                "False), not \"%s\"", cmd->name, o->name, eq + 1);
+	if (b < 0 || (o->arg == CLI_FLAG && !b))
+		return NULL;
+	return b ? "true" : "false";
+}
+
+/* The option at argv[*i]: 0, -1 (help printed) or an exit code. */
+static int parse_opt(const cli_command *cmd, cli_state *st, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char *name = a[1] == '-' ? a + 2 : short_name(a);
+	if (!name)
+		return cli_usage("%s: unknown flag %s (see coco-img %s --help)", cmd->name, a, cmd->name);
+	const char *eq = a[1] == '-' ? strchr(name, '=') : NULL;
+	size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+	const cli_opt *o = find_opt(cmd, name, nlen);
+	if (!o)
+		return cli_usage("%s: unknown flag %s%.*s (see coco-img %s --help)", cmd->name,
+		                 a[1] == '-' ? "--" : "", a[1] == '-' ? (int)nlen : (int)strlen(a),
+		                 a[1] == '-' ? name : a, cmd->name);
+	int rc;
+	const char *val = opt_value(cmd, o, eq, argc, argv, i, &rc);
+	if (rc || !val)
+		return rc;
+	if (o->id == -1) {
+		cli_print_help(cmd);
+		return -1;
+	}
+	return o->id >= 1000 ? apply_common(st, o, val) : cmd->handler(st, o->id, val);
+}
+
 int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
 {
 	st->cmd = cmd->name;
@@ -283,53 +368,13 @@ int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
 		char *a = argv[i];
 		if (only_pos || a[0] != '-' || !strcmp(a, "-")) {
 			st->positional[st->n_positional++] = a;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
+		} else if (!strcmp(a, "--")) {
 			only_pos = true;
-			continue;
+		} else {
+			int rc = parse_opt(cmd, st, argc, argv, &i);
+			if (rc)
+				return rc;
 		}
-		if (a[1] != '-') {
-			if (!strcmp(a, "-h")) {
-				print_help(cmd);
-				return -1;
-			}
-			if (!strcmp(a, "-q") && (cmd->groups & CLI_GROUP_OUTPUT)) {
-				st->quiet = true;
-				continue;
-			}
-			return cli_usage("%s: unknown flag %s (see coco-img %s --help)", cmd->name, a, cmd->name);
-		}
-		const char *name = a + 2;
-		const char *eq = strchr(name, '=');
-		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-		const cli_opt *o = find_opt(cmd, name, nlen);
-		if (!o)
-			return cli_usage("%s: unknown flag --%.*s (see coco-img %s --help)", cmd->name,
-			                 (int)nlen, name, cmd->name);
-		const char *val = NULL;
-		if (o->arg == CLI_VALUE) {
-			if (eq)
-				val = eq + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else
-				return cli_usage("%s: flag --%s needs a value", cmd->name, o->name);
-		} else if (o->arg == CLI_BOOL) {
-			val = eq ? eq + 1 : "true";
-			if (strcmp(val, "true") && strcmp(val, "false"))
-				return cli_usage("%s: flag --%s takes true or false, not \"%s\"", cmd->name,
-				                 o->name, val);
-		} else if (eq) {
-			return cli_usage("%s: flag --%s takes no value", cmd->name, o->name);
-		}
-		if (o->id == -1) {
-			print_help(cmd);
-			return -1;
-		}
-		int rc = o->id >= 1000 ? apply_common(st, o, val) : cmd->handler(st, o->id, val);
-		if (rc)
-			return rc;
 	}
 	if (st->n_positional < cmd->min_pos || st->n_positional > cmd->max_pos)
 		return cli_usage("%s: expected %s (see coco-img %s --help)", cmd->name, cmd->synopsis,

@@ -374,6 +374,9 @@ static int attempt_once(req_loop *l, coco_http_resp *resp)
 	CURLcode cc = CURLE_OK;
 	uint64_t before = req->delivered ? *req->delivered : 0;
 	int rc = coco_http_perform(l->r->ctx, &l->r->tls, req, resp, &cc);
+	/* the query is left out: storage redirects carry signatures there */
+	coco_debug(l->r->ctx, "%s %.*s: %s %ld", req->method, (int)strcspn(l->cur, "?#"), l->cur,
+	           rc ? "transport error (libcurl code)" : "HTTP", rc ? (long)cc : resp->status);
 	if (rc)
 		return on_transport_error(l, rc, cc, before);
 	if (resp->status == 401 && l->at_registry && !l->auth_retried && !l->r->creds.bearer)

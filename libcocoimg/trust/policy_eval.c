@@ -884,6 +884,10 @@ int coco_policy_evaluate(cocoimg_ctx *ctx, const coco_policy *p, const coco_trus
 			free(st.fetch_msg);
 			return rc;
 		}
+		const char *why = json_string_value(json_object_get(e, "message"));
+		coco_debug(ctx, "policy scope %s: requirement %zu (%s) %s%s%s", scope ? scope : "default",
+		           i, coco_pr_names[r->type], rc ? "refused" : "accepted", why && *why ? ": " : "",
+		           why && *why ? why : "");
 		if (rc) {
 			result = rc;
 			fail_idx = i;

@@ -86,6 +86,13 @@ enum {
 int cli_split_global(const cli_command *const *cmds, size_t n_cmds, int argc, char **argv,
                      const cli_command **cmd, char ***out, int *out_argc);
 
+/* Registry credentials (creds.c): --creds, --username/--password and
+ * --no-creds of one side (0 both, 1 src, 2 dest) are collected while
+ * parsing and checked and applied once, with skopeo's rules. */
+enum cli_creds_field { CLI_CREDS_CREDS, CLI_CREDS_USER, CLI_CREDS_PASS, CLI_CREDS_NONE };
+int cli_creds_option(int side, enum cli_creds_field f, const char *value);
+int cli_creds_apply(cli_state *st);
+
 /* Log messages on stderr (log.c): warnings, and debug ones with --debug
  * or COCO_IMG_DEBUG set. */
 void cli_setup_log(cocoimg_ctx *ctx);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ID_ENC = 1, ID_LAYER, ID_REMOVE, ID_MULTI };
+enum { ID_ENC = 1, ID_LAYER, ID_REMOVE, ID_MULTI, ID_ALL, ID_DIGESTFILE };
 
 static struct {
 	int *layers;
@@ -16,6 +16,7 @@ static struct {
 	const char **remove;
 	size_t n_remove;
 	cocoimg_multi_arch multi;
+	const char *digestfile;
 } cfg;
 
 static int push_str(const char ***arr, int *n, const char *v)
@@ -52,6 +53,12 @@ static int handler(cli_state *st, int id, const char *v)
 		cfg.n_remove = (size_t)n;
 		return rc;
 	}
+	case ID_ALL:
+		cfg.multi = COCOIMG_MULTI_ARCH_ALL;
+		return 0;
+	case ID_DIGESTFILE:
+		cfg.digestfile = v;
+		return 0;
 	case ID_MULTI:
 		if (!strcmp(v, "system"))
 			cfg.multi = COCOIMG_MULTI_ARCH_SYSTEM;
@@ -105,6 +112,22 @@ static void print_summary(cli_state *st, const char *src, const char *dst, const
 	json_decref(j);
 }
 
+/* skopeo's --digestfile: the digest alone, no newline. */
+static int write_digestfile(const char *file, const char *report)
+{
+	json_t *j = json_loads(report ? report : "{}", 0, NULL);
+	const char *dg = json_string_value(json_object_get(j, "manifest_digest"));
+	FILE *f = dg ? fopen(file, "w") : NULL;
+	int ok = f && fputs(dg, f) >= 0;
+	if (f && fclose(f))
+		ok = 0;
+	int ec = ok ? EXIT_OK
+	            : cli_error(EXIT_FAIL, "--digestfile %s: %s", file,
+	                        dg ? strerror(errno) : "the copy reported no manifest digest");
+	json_decref(j);
+	return ec;
+}
+
 static int run(cli_state *st)
 {
 	const char *src = st->positional[0], *dst = st->positional[1];
@@ -132,8 +155,12 @@ static int run(cli_state *st)
 	char *report = NULL;
 	int rc = cocoimg_copy(st->ctx, src, dst, &o, &report);
 	int ec = EXIT_OK;
-	if (rc) {
+	if (rc)
 		ec = cli_fail(st, rc, NULL);
+	else if (cfg.digestfile)
+		ec = write_digestfile(cfg.digestfile, report);
+	if (ec) {
+		/* reported */
 	} else if (st->json) {
 		printf("%s\n", report);
 	} else if (!st->quiet) {
@@ -154,6 +181,8 @@ static const cli_opt opts[] = {
 	{ "encrypt-layer", CLI_VALUE, ID_LAYER, "encrypt only layer N (negative counts from the end; repeatable)", "N" },
 	{ "remove-recipient", CLI_VALUE, ID_REMOVE, "drop RECIPIENT from already encrypted layers (repeatable)", "RECIPIENT" },
 	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default), all, index-only", "MODE" },
+	{ "all", CLI_FLAG, ID_ALL, "copy the index and every instance (= --multi-arch all); also -a", NULL },
+	{ "digestfile", CLI_VALUE, ID_DIGESTFILE, "after copying, write the digest of the manifest written to FILE", "FILE" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE };
+enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE, ID_MULTI, ID_ALL };
 
 static int *enc_layers;
 static size_t n_enc_layers;
 static const char **removes;
 static size_t n_removes;
+static cocoimg_multi_arch multi;
 
 static int push_str(const char ***arr, size_t *n, const char *v)
 {
@@ -51,6 +52,15 @@ static int handler(cli_state *st, int id, const char *v)
 	}
 	case ID_REMOVE:
 		return push_str(&removes, &n_removes, v) ? cli_error(EXIT_FAIL, "out of memory") : 0;
+	case ID_ALL:
+		multi = COCOIMG_MULTI_ARCH_ALL;
+		return 0;
+	case ID_MULTI:
+		if (!strcmp(v, "system") || !strcmp(v, "all")) {
+			multi = !strcmp(v, "all") ? COCOIMG_MULTI_ARCH_ALL : COCOIMG_MULTI_ARCH_SYSTEM;
+			return 0;
+		}
+		return cli_usage("%s: --multi-arch must be system or all, not \"%s\"", st->cmd, v);
 	}
 	return cli_usage("internal: unhandled option");
 }
@@ -163,6 +173,7 @@ static int run(cli_state *st, bool encrypt)
 		return rc;
 	cocoimg_copy_options o = COCOIMG_COPY_OPTIONS_INIT;
 	o.crypt_mode = encrypt ? COCOIMG_CRYPT_ENCRYPT : COCOIMG_CRYPT_DECRYPT;
+	o.multi_arch = multi;
 	o.keys = kr;
 	o.encrypt_layers = enc_layers;
 	o.n_encrypt_layers = n_enc_layers;
@@ -202,10 +213,18 @@ static const cli_opt enc_opts[] = {
 	{ "remove-recipient", CLI_VALUE, ID_REMOVE,
 	  "drop a recipient from already encrypted layers: jwe:PUBKEY, pkcs7:CERT, provider:NAME, "
 	  "coco:KID (does not revoke a key already handed out; repeatable)", "RECIPIENT" },
+	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default: the instance for --platform) or all (the index and every instance)", "MODE" },
+	{ "all", CLI_FLAG, ID_ALL, "keep the index and encrypt every instance (= --multi-arch all); also -a", NULL },
+	{ "all-platforms", CLI_FLAG, ID_ALL, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
-static const cli_opt dec_opts[] = { { NULL, 0, 0, NULL, NULL } };
+static const cli_opt dec_opts[] = {
+	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default: the instance for --platform) or all (the index and every instance)", "MODE" },
+	{ "all", CLI_FLAG, ID_ALL, "keep the index and decrypt every instance (= --multi-arch all); also -a", NULL },
+	{ "all-platforms", CLI_FLAG, ID_ALL, NULL, NULL },
+	{ NULL, 0, 0, NULL, NULL },
+};
 
 const cli_command cli_cmd_encrypt = {
 	"encrypt", "SRC DST",

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *str(json_t *o, const char *k)
@@ -122,8 +123,53 @@ static void print_text(json_t *j)
 	print_map("Annotations", json_object_get(j, "annotations"));
 }
 
+enum { ID_RAW = 1, ID_CONFIG };
+static bool raw, config;
+
+static int handler(cli_state *st, int id, const char *v)
+{
+	(void)st;
+	(void)v;
+	if (id == ID_RAW)
+		raw = true;
+	else
+		config = true;
+	return 0;
+}
+
+/* --raw: the manifest (or index) as fetched; --config: the image config,
+ * indented, or as fetched with --raw too (skopeo inspect). */
+static int run_raw(cli_state *st)
+{
+	char *bytes = NULL;
+	size_t len = 0;
+	int rc;
+	if (config) {
+		rc = cocoimg_image_fetch_config(st->ctx, st->positional[0], NULL, NULL, &bytes);
+		len = bytes ? strlen(bytes) : 0;
+	} else {
+		rc = cocoimg_image_fetch_manifest(st->ctx, st->positional[0], &bytes, &len, NULL, NULL);
+	}
+	if (rc)
+		return cli_fail(st, rc, NULL);
+	json_t *j = config && !raw ? json_loadb(bytes, len, 0, NULL) : NULL;
+	if (j) {
+		char *s = json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		fwrite(bytes, 1, len, stdout);
+	}
+	cocoimg_free(bytes);
+	return fflush(stdout) ? cli_error(EXIT_FAIL, "writing to stdout failed") : EXIT_OK;
+}
+
 static int run(cli_state *st)
 {
+	if (raw || config)
+		return run_raw(st);
 	char *report = NULL;
 	int rc = cocoimg_inspect(st->ctx, st->positional[0], &report);
 	if (rc)
@@ -140,12 +186,16 @@ static int run(cli_state *st)
 	return EXIT_OK;
 }
 
-static const cli_opt opts[] = { { NULL, 0, 0, NULL, NULL } };
+static const cli_opt opts[] = {
+	{ "raw", CLI_FLAG, ID_RAW, "print the manifest or index as fetched, byte for byte (with --config: the config blob)", NULL },
+	{ "config", CLI_FLAG, ID_CONFIG, "print the image config (of the instance for --platform), indented", NULL },
+	{ NULL, 0, 0, NULL, NULL },
+};
 
 const cli_command cli_cmd_inspect = {
 	"inspect", "IMAGE",
 	"Show an image's manifest, platform, config and layers, and for encrypted layers\n"
 	"the cipher and recipient schemes (never key material).  For an index, list its\n"
 	"instances; with --platform, inspect the selected one.",
-	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT, opts, NULL, 1, 1, run,
+	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT, opts, handler, 1, 1, run,
 };

@@ -13,13 +13,16 @@ enum {
 	ID_AUTHFILE = 1000, ID_CREDS, ID_CERTDIR, ID_TLSVERIFY, ID_PLATFORM, ID_RETRY,
 	ID_REGD, ID_POLICY, ID_OUTPUT, ID_QUIET, ID_STATS, ID_DECKEY, ID_ENCKEY,
 	ID_KP_TIMEOUT, ID_CMD_TIMEOUT, ID_RESOURCES, ID_KBS, ID_KBS_CERT, ID_ATTESTER, ID_CDH,
-	ID_DEBUG, ID_TMPDIR,
+	ID_DEBUG, ID_TMPDIR, ID_USERNAME, ID_PASSWORD, ID_NOCREDS,
 	ID_SIDE_BASE = 1100,       /* + side*10 + field */
 };
 
 static const cli_opt registry_opts[] = {
 	{ "authfile", CLI_VALUE, ID_AUTHFILE, "registry credentials file (containers-auth.json)", "FILE" },
 	{ "creds", CLI_VALUE, ID_CREDS, "registry credentials", "USER[:PASSWORD]" },
+	{ "username", CLI_VALUE, ID_USERNAME, "registry user name (with --password)", "USER" },
+	{ "password", CLI_VALUE, ID_PASSWORD, "registry password (with --username)", "PASSWORD" },
+	{ "no-creds", CLI_FLAG, ID_NOCREDS, "access the registry anonymously (no credentials from any file)", NULL },
 	{ "cert-dir", CLI_VALUE, ID_CERTDIR, "directory with ca.crt, client .cert/.key", "DIR" },
 	{ "tls-verify", CLI_BOOL, ID_TLSVERIFY, "verify TLS certificates; false also allows http (default true)", NULL },
 	{ "platform", CLI_VALUE, ID_PLATFORM, "platform to select from an index (default: this machine)", "OS/ARCH[/VARIANT]" },
@@ -28,16 +31,24 @@ static const cli_opt registry_opts[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
-static const char *side_fields[] = { "authfile", "creds", "cert-dir", "tls-verify" };
+/* field k of side_opts: ID_SIDE_BASE + side * 10 + k */
+static const char *side_fields[] = { "authfile", "creds", "cert-dir", "tls-verify", "username",
+                                     "password", "no-creds" };
 static const cli_opt side_opts[] = {
 	{ "src-authfile", CLI_VALUE, ID_SIDE_BASE + 0, "source credentials file", "FILE" },
 	{ "src-creds", CLI_VALUE, ID_SIDE_BASE + 1, "source registry credentials", "USER[:PASSWORD]" },
 	{ "src-cert-dir", CLI_VALUE, ID_SIDE_BASE + 2, "source certificate directory", "DIR" },
 	{ "src-tls-verify", CLI_BOOL, ID_SIDE_BASE + 3, "verify source TLS (default true)", NULL },
+	{ "src-username", CLI_VALUE, ID_SIDE_BASE + 4, "source registry user name", "USER" },
+	{ "src-password", CLI_VALUE, ID_SIDE_BASE + 5, "source registry password", "PASSWORD" },
+	{ "src-no-creds", CLI_FLAG, ID_SIDE_BASE + 6, "access the source registry anonymously", NULL },
 	{ "dest-authfile", CLI_VALUE, ID_SIDE_BASE + 10, "destination credentials file", "FILE" },
 	{ "dest-creds", CLI_VALUE, ID_SIDE_BASE + 11, "destination registry credentials", "USER[:PASSWORD]" },
 	{ "dest-cert-dir", CLI_VALUE, ID_SIDE_BASE + 12, "destination certificate directory", "DIR" },
 	{ "dest-tls-verify", CLI_BOOL, ID_SIDE_BASE + 13, "verify destination TLS (default true)", NULL },
+	{ "dest-username", CLI_VALUE, ID_SIDE_BASE + 14, "destination registry user name", "USER" },
+	{ "dest-password", CLI_VALUE, ID_SIDE_BASE + 15, "destination registry password", "PASSWORD" },
+	{ "dest-no-creds", CLI_FLAG, ID_SIDE_BASE + 16, "access the destination registry anonymously", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -246,7 +257,10 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 {
 	switch (o->id) {
 	case ID_AUTHFILE: return set(st, "authfile", v);
-	case ID_CREDS: return set(st, "creds", v);
+	case ID_CREDS: return cli_creds_option(0, CLI_CREDS_CREDS, v);
+	case ID_USERNAME: return cli_creds_option(0, CLI_CREDS_USER, v);
+	case ID_PASSWORD: return cli_creds_option(0, CLI_CREDS_PASS, v);
+	case ID_NOCREDS: return cli_creds_option(0, CLI_CREDS_NONE, v);
 	case ID_CERTDIR: return set(st, "cert-dir", v);
 	case ID_TLSVERIFY: return set(st, "tls-verify", v);
 	case ID_PLATFORM: return set(st, "platform", v);
@@ -278,6 +292,10 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 	default:
 		if (o->id >= ID_SIDE_BASE && o->id < ID_SIDE_BASE + 20) {
 			int k = o->id - ID_SIDE_BASE;
+			static const enum cli_creds_field cf[] = { 0, CLI_CREDS_CREDS, 0, 0, CLI_CREDS_USER,
+			                                           CLI_CREDS_PASS, CLI_CREDS_NONE };
+			if (k % 10 == 1 || k % 10 >= 4)
+				return cli_creds_option(1 + k / 10, cf[k % 10], v);
 			char key[64];
 			snprintf(key, sizeof(key), "%s.%s", k >= 10 ? "dest" : "src", side_fields[k % 10]);
 			return set(st, key, v);
@@ -379,6 +397,9 @@ int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
 	if (st->n_positional < cmd->min_pos || st->n_positional > cmd->max_pos)
 		return cli_usage("%s: expected %s (see coco-img %s --help)", cmd->name, cmd->synopsis,
 		                 cmd->name);
+	int rc = cli_creds_apply(st);
+	if (rc)
+		return rc;
 	st->progress = !st->quiet && !st->json && isatty(2);
 	return 0;
 }

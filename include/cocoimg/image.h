@@ -140,6 +140,17 @@ COCOIMG_API int cocoimg_image_fetch_config(cocoimg_ctx *ctx, const char *image,
                                            const char *platform, char **config_digest,
                                            char **config);
 
+/**
+ * Fetch the manifest or index `image` names, byte for byte as the source
+ * holds it, with no platform selection (skopeo inspect --raw).  A
+ * reference pinned by digest is checked against it (COCOIMG_EDIGEST).
+ * *manifest receives the bytes (NUL-terminated; *len, optional, their
+ * count), *media_type (optional) the media type the source gave, *digest
+ * (optional) the digest of the bytes; release each with cocoimg_free().
+ */
+COCOIMG_API int cocoimg_image_fetch_manifest(cocoimg_ctx *ctx, const char *image, char **manifest,
+                                             size_t *len, char **media_type, char **digest);
+
 #ifdef __cplusplus
 }
 #endif

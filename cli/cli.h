@@ -65,7 +65,9 @@ typedef struct cli_command {
 /* Parse argv for cmd; returns 0 or an exit code (help printed = -1). */
 int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv);
 
-/* Print the help of cmd (its options, then the global ones). */
+/* The examples of a command's --help (help_examples.c), or NULL. */
+const char *cli_examples(const char *cmd);
+/* Print the help of cmd (its options, the global ones, examples). */
 void cli_print_help(const cli_command *cmd);
 /* The option called name[0..len) for cmd (its own, its groups', the
  * global ones), or NULL. */

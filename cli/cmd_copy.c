@@ -175,7 +175,7 @@ static int run(cli_state *st)
 
 static const cli_opt opts[] = {
 	{ "encryption-key", CLI_VALUE, ID_ENC,
-	  "encrypt layers for RECIPIENT: jwe:PUB.pem, pkcs7:CERT.pem, provider:NAME[:OPTS], coco:KID:KEKFILE (repeatable)",
+	  "encrypt layers for RECIPIENT: jwe:PUB.pem, pkcs7:CERT.pem, provider:NAME[:OPTS], coco:KID:KEKFILE (repeatable; also --recipient)",
 	  "RECIPIENT" },
 	{ "recipient", CLI_VALUE, ID_ENC, NULL, "RECIPIENT" },
 	{ "encrypt-layer", CLI_VALUE, ID_LAYER, "encrypt only layer N (negative counts from the end; repeatable)", "N" },

@@ -204,7 +204,7 @@ static int run_decrypt(cli_state *st) { return run(st, false); }
 
 static const cli_opt enc_opts[] = {
 	{ "encryption-key", CLI_VALUE, ID_ENCKEY,
-	  "recipient: jwe:PUBKEY, pkcs7:CERT, provider:NAME[:OPTS], coco:KID:KEKFILE (repeatable)",
+	  "recipient: jwe:PUBKEY, pkcs7:CERT, provider:NAME[:OPTS], coco:KID:KEKFILE (repeatable; also --recipient)",
 	  "RECIPIENT" },
 	{ "recipient", CLI_VALUE, ID_ENCKEY, NULL, "RECIPIENT" },
 	{ "encrypt-layer", CLI_VALUE, ID_ENCLAYER,
@@ -214,14 +214,14 @@ static const cli_opt enc_opts[] = {
 	  "drop a recipient from already encrypted layers: jwe:PUBKEY, pkcs7:CERT, provider:NAME, "
 	  "coco:KID (does not revoke a key already handed out; repeatable)", "RECIPIENT" },
 	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default: the instance for --platform) or all (the index and every instance)", "MODE" },
-	{ "all", CLI_FLAG, ID_ALL, "keep the index and encrypt every instance (= --multi-arch all); also -a", NULL },
+	{ "all", CLI_FLAG, ID_ALL, "keep the index and encrypt every instance (= --multi-arch all); also -a, --all-platforms", NULL },
 	{ "all-platforms", CLI_FLAG, ID_ALL, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
 static const cli_opt dec_opts[] = {
 	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default: the instance for --platform) or all (the index and every instance)", "MODE" },
-	{ "all", CLI_FLAG, ID_ALL, "keep the index and decrypt every instance (= --multi-arch all); also -a", NULL },
+	{ "all", CLI_FLAG, ID_ALL, "keep the index and decrypt every instance (= --multi-arch all); also -a, --all-platforms", NULL },
 	{ "all-platforms", CLI_FLAG, ID_ALL, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };

@@ -71,7 +71,7 @@ static const cli_opt policy_opts[] = {
 };
 
 static const cli_opt key_opts[] = {
-	{ "decryption-key", CLI_VALUE, ID_DECKEY, "decryption key: FILE[:PASSWORD], kbs:///R/T/G, provider:NAME[:OPTS], coco:KID:KEKFILE, coco-keys:FILE|DIR (repeatable)", "KEY" },
+	{ "decryption-key", CLI_VALUE, ID_DECKEY, "decryption key: FILE[:PASSWORD], kbs:///R/T/G, provider:NAME[:OPTS], coco:KID:KEKFILE, coco-keys:FILE|DIR (repeatable; also --key)", "KEY" },
 	{ "resources", CLI_VALUE, ID_RESOURCES, NULL, "FILE" },
 	{ "cdh", CLI_VALUE, ID_CDH, NULL, "SOCKET" },
 	{ "kbs", CLI_VALUE, ID_KBS, NULL, "URL" },
@@ -233,6 +233,9 @@ void cli_print_help(const cli_command *cmd)
 		print_opts(output_opts);
 	printf("\nGlobal options (also before the command name):\n");
 	print_opts(global_opts);
+	const char *ex = cli_examples(cmd->name);
+	if (ex)
+		printf("\nExamples:\n%s", ex);
 }
 
 static int push(const char ***arr, int *n, const char *v)

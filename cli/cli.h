@@ -141,6 +141,6 @@ void cli_passphrase_free(char *p);
 /* Commands (one file each). */
 extern const cli_command cli_cmd_copy, cli_cmd_encrypt, cli_cmd_decrypt, cli_cmd_verify,
 	cli_cmd_unpack, cli_cmd_inspect, cli_cmd_sign, cli_cmd_version, cli_cmd_verify_blob,
-	cli_cmd_generate_key_pair;
+	cli_cmd_generate_key_pair, cli_cmd_login, cli_cmd_logout;
 
 #endif

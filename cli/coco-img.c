@@ -6,7 +6,8 @@
 
 static const cli_command *const commands[] = {
 	&cli_cmd_copy, &cli_cmd_encrypt, &cli_cmd_decrypt, &cli_cmd_verify, &cli_cmd_verify_blob, &cli_cmd_unpack,
-	&cli_cmd_inspect, &cli_cmd_sign, &cli_cmd_generate_key_pair, &cli_cmd_version,
+	&cli_cmd_inspect, &cli_cmd_sign, &cli_cmd_generate_key_pair, &cli_cmd_login, &cli_cmd_logout,
+	&cli_cmd_version,
 };
 
 static void usage(FILE *f)
@@ -23,6 +24,8 @@ static void usage(FILE *f)
 		{ "inspect", "show manifest, config, layers and encryption details" },
 		{ "sign", "write a cosign-compatible signature for an image" },
 		{ "generate-key-pair", "write cosign.key (encrypted) and cosign.pub, as cosign does" },
+		{ "login", "check credentials against a registry and store them in auth.json" },
+		{ "logout", "remove a registry's credentials from auth.json" },
 		{ "version", "print the versions of coco-img and its libraries" },
 	};
 	for (size_t i = 0; i < sizeof(brief) / sizeof(brief[0]); i++)

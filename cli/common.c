@@ -321,7 +321,8 @@ static void prescan_output(const cli_command *cmd, int argc, char **argv)
 /* -h, -q, -a: the long option of that name, where the command has it. */
 static const char *short_name(const char *a)
 {
-	static const char *const shorts[][2] = { { "-h", "help" }, { "-q", "quiet" }, { "-a", "all" } };
+	static const char *const shorts[][2] = { { "-h", "help" }, { "-q", "quiet" }, { "-a", "all" },
+	                                         { "-u", "username" }, { "-p", "password" } };
 	for (size_t i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++)
 		if (!strcmp(a, shorts[i][0]))
 			return shorts[i][1];

@@ -40,6 +40,13 @@ static const struct {
 	{ "sign",
 	  "  coco-img sign --key cosign.key --passphrase-file pass.txt docker://registry.example.com/app:1.0\n"
 	  "  coco-img sign --key key.pem --recursive docker://registry.example.com/multi:1.0\n" },
+	{ "login",
+	  "  coco-img login registry.example.com\n"
+	  "  printf '%s' \"$TOKEN\" | coco-img login --username ci --password-stdin registry.example.com:5000\n"
+	  "  coco-img login --authfile ./auth.json --tls-verify=false -u alice -p secret localhost:5000\n" },
+	{ "logout",
+	  "  coco-img logout registry.example.com\n"
+	  "  coco-img logout --all\n" },
 	{ "version", "  coco-img version\n" },
 };
 

@@ -24,6 +24,29 @@ static int check_pinned(cocoimg_ctx *ctx, const coco_src *src, const coco_buf *b
 	return 0;
 }
 
+/* The bytes, media type and digest into the caller's pointers. */
+static int hand_out(cocoimg_ctx *ctx, const coco_buf *b, const char *mt, const char *dg,
+                    char **manifest, size_t *len, char **media_type, char **digest)
+{
+	*manifest = coco_strndup((const char *)b->data, b->len);
+	char *m = media_type ? coco_strdup(mt ? mt : "") : NULL;
+	char *d = digest ? coco_strdup(dg) : NULL;
+	if (!*manifest || (media_type && !m) || (digest && !d)) {
+		free(*manifest);
+		*manifest = NULL;
+		free(m);
+		free(d);
+		return coco_oom(ctx);
+	}
+	if (media_type)
+		*media_type = m;
+	if (digest)
+		*digest = d;
+	if (len)
+		*len = b->len;
+	return 0;
+}
+
 COCOIMG_API int cocoimg_image_fetch_manifest(cocoimg_ctx *ctx, const char *image, char **manifest,
                                              size_t *len, char **media_type, char **digest)
 {
@@ -47,22 +70,8 @@ COCOIMG_API int cocoimg_image_fetch_manifest(cocoimg_ctx *ctx, const char *image
 		rc = src->ops->get_manifest(src, NULL, &b, &mt);
 	if (!rc)
 		rc = check_pinned(ctx, src, &b, dg);
-	if (!rc && !(*manifest = coco_strndup((const char *)b.data, b.len)))
-		rc = coco_oom(ctx);
-	if (!rc && media_type && !(*media_type = coco_strdup(mt ? mt : "")))
-		rc = coco_oom(ctx);
-	if (!rc && digest && !(*digest = coco_strdup(dg)))
-		rc = coco_oom(ctx);
-	if (!rc && len)
-		*len = b.len;
-	if (rc) {
-		free(*manifest);
-		*manifest = NULL;
-		if (media_type) {
-			free(*media_type);
-			*media_type = NULL;
-		}
-	}
+	if (!rc)
+		rc = hand_out(ctx, &b, mt, dg, manifest, len, media_type, digest);
 	free(mt);
 	coco_buf_free(&b);
 	coco_src_close(src);

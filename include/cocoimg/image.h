@@ -151,6 +151,17 @@ COCOIMG_API int cocoimg_image_fetch_config(cocoimg_ctx *ctx, const char *image,
 COCOIMG_API int cocoimg_image_fetch_manifest(cocoimg_ctx *ctx, const char *image, char **manifest,
                                              size_t *len, char **media_type, char **digest);
 
+/**
+ * Check that `registry` ("HOST[:PORT]", optionally with docker:// in front
+ * and a /NAMESPACE after) accepts the credentials the context holds for
+ * it (ctx "creds", else the auth file): one GET of /v2/ authenticated
+ * with them, as `docker login` and `skopeo login` do.  Returns 0 when it
+ * answers 200, COCOIMG_EAUTH when it refuses them, COCOIMG_EINVAL when
+ * there are no credentials, COCOIMG_ENET for other failures.  Writes no
+ * file.
+ */
+COCOIMG_API int cocoimg_registry_login(cocoimg_ctx *ctx, const char *registry);
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,6 +40,9 @@ static const struct {
 	{ "sign",
 	  "  coco-img sign --key cosign.key --passphrase-file pass.txt docker://registry.example.com/app:1.0\n"
 	  "  coco-img sign --key key.pem --recursive docker://registry.example.com/multi:1.0\n" },
+	{ "generate-key-pair",
+	  "  COSIGN_PASSWORD=secret coco-img generate-key-pair\n"
+	  "  coco-img generate-key-pair --output-key-prefix release --passphrase-file pass.txt\n" },
 	{ "login",
 	  "  coco-img login registry.example.com\n"
 	  "  printf '%s' \"$TOKEN\" | coco-img login --username ci --password-stdin registry.example.com:5000\n"

@@ -11,7 +11,9 @@
 # checked field by field against cosign's layout (cosign_tool.py), accepted
 # by sigstore-js (@sigstore/verify, pinned, installed from npm outside the
 # tree) with the public key and by `coco-img verify-blob`, and refused by
-# both when tampered with or held against another digest.
+# both when tampered with or held against another digest; and read back by
+# `coco-img verify --policy` (sigstoreSigned keyPath) from the registry and
+# the layout, refused for another key or when listed for another image.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/npm_peers.sh"
 REGTOOL=${1:?regtool path}
@@ -149,6 +151,32 @@ check "--new-bundle-format=false is legacy" bash -c "
 check "--sign-identity with v3: exit 2" expect_rc 2 $SIGN --key "$K/other.pem" --sign-identity example.com/app "docker://$REG/test/app:v1"
 check "--bundle-format=v4: exit 2" expect_rc 2 $COCO_IMG sign --bundle-format=v4 --key "$K/other.pem" "docker://$REG/test/app:v1"
 
+# ---- round trip: coco-img verify finds and accepts what sign wrote ----
+$SKOPEO copy -q --dest-tls-verify=false "oci:$T/lay:v1" "docker://$REG/test/rt:v1" || exit 1
+$SKOPEO copy -q --dest-tls-verify=false "oci:$T/lay2:v2" "docker://$REG/test/rt:v2" || exit 1
+mkdir -p "$T/regd"
+printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$REG" > "$T/regd/sig.yaml"
+pol() { # pol FILE KEYFILE
+	printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/test/rt":[{"type":"sigstoreSigned","keyPath":"%s","signedIdentity":{"type":"matchRepository"}}]},"oci":{"":[{"type":"sigstoreSigned","keyPath":"%s","signedIdentity":{"type":"matchRepository"}}]}}}\n' \
+		"$REG" "$2" "$2" > "$1"
+}
+pol "$T/p-ok.json" "$K/cosign.pub"
+pol "$T/p-other.json" "$K/other.pub"
+VERIFY="$COCO_IMG verify --tls-verify=false --registries.d $T/regd"
+check "round trip: sign v3 (cosign.key, prompt-free with COSIGN_PASSWORD)" \
+	env COSIGN_PASSWORD=pw $SIGN --key "$K/cosign.key" "docker://$REG/test/rt:v1"
+check "round trip: verify --policy accepts it (a digest-bound bundle)" bash -c "
+	$VERIFY --policy '$T/p-ok.json' --output json 'docker://$REG/test/rt:v1' > '$T/v.json'; rc=\$?; cat '$T/v.json'
+	[ \$rc -eq 0 ] && grep -q '\"format\":\"sigstore-bundle\"' '$T/v.json' && grep -q '\"identity\":\"digest-bound\"' '$T/v.json'"
+check "round trip: another key is refused (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-other.json" "docker://$REG/test/rt:v1"
+check "round trip: an image nobody signed is refused (exit 3)" expect_rc 3 $VERIFY --policy "$T/p-ok.json" "docker://$REG/test/rt:v2"
+check "round trip: the v3 referrer copied under v2's referrers tag is refused (its subject is v1)" bash -c "
+	$SKOPEO inspect --raw --tls-verify=false 'docker://$REG/test/rt:${D1/:/-}' > '$T/rti' &&
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary @'$T/rti' \
+		'http://$REG/v2/test/rt/manifests/${D2/:/-}' &&
+	$VERIFY --policy '$T/p-ok.json' --output json 'docker://$REG/test/rt:v2' > '$T/v2.json'; rc=\$?; cat '$T/v2.json'
+	[ \$rc -eq 3 ] && grep -q '\"failed_check\":\"digest\"' '$T/v2.json'"
+
 # ---- a registry with the referrers API: no tag schema ----
 "$PY" "$TOP_SRCDIR/tests/integration/trust/referrers_registry.py" "$T/api.port" "$T/api.log" &
 _PIDS="$_PIDS $!"
@@ -174,5 +202,8 @@ check "oci: layout: index.json tags sha256-<hex>, the index lists the referrer" 
 	b=\$(cat '$T/b5.digest') && node '$LIB/sigstore_verify.js' '$NM' \"$T/lay/blobs/sha256/\${b#sha256:}\" '$K/other.pub' '$D1'"
 check "oci: layout: the referrers reader finds it" bash -c "
 	$REGTOOL referrers 'oci:$T/lay:v1' '$D1' | grep -q application/vnd.dev.sigstore.bundle.v0.3+json"
+check "oci: layout: round trip through verify --policy (other.pub accepted, cosign.pub refused)" bash -c "
+	$COCO_IMG verify --policy '$T/p-other.json' 'oci:$T/lay:v1' &&
+	$COCO_IMG verify --policy '$T/p-ok.json' 'oci:$T/lay:v1'; [ \$? -eq 3 ]"
 
 finish

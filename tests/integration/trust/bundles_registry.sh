@@ -50,6 +50,7 @@ check "bundles are v0.3 (DSSE)" grep -q "\"mediaType\":\"$BUNDLE_MT\"" "$T/b1.js
 # clean copies (no referrers yet) for the API double and the layout cases
 cp -r "$T/img" "$T/api"
 cp -r "$T/img" "$T/lay"
+cp -r "$T/img" "$T/rtlay0"
 # tampered: the statement names v2 instead of v1, the signature is v1's
 "$PY" - "$T/b1.json" "$T/tampered.json" "$D2" <<'PYEOF'
 import base64, json, sys
@@ -140,6 +141,17 @@ check "key a: accepted through the bundle" expect_rc 0 \
 check "key a: the legacy signature (key b) refused, then the bundle accepted" test "$(json_get "$T/rep.json" \
     "[(s['format'], s['outcome']) for s in j['requirements'][0]['signatures']]")" \
     = "[('sigstore', 'rejected'), ('sigstore-bundle', 'accepted')]"
+# round trip: what `coco-img sign --bundle-format=v3` writes (cosign v3's
+# layout) is found and accepted
+push v2 test/rt:v2 || exit 1
+check "coco-img sign --bundle-format=v3 (key a)" \
+    $COCO_IMG sign --tls-verify=false --bundle-format=v3 --key "$T/a.key" "docker://$R/test/rt:v2"
+verdict "round trip: coco-img's own v3 bundle, trusted key" 0 "docker://$R/test/rt:v2" "$T/pa.json"
+verdict "round trip: untrusted key" 3 "docker://$R/test/rt:v2" "$T/pb.json" signature
+mv "$T/rtlay0" "$T/rtlay"
+check "coco-img sign --bundle-format=v3 into a layout" \
+    $COCO_IMG sign --bundle-format=v3 --key "$T/a.key" "oci:$T/rtlay:v2"
+verdict "round trip in a layout" 0 "oci:$T/rtlay:v2" "$T/pa.json"
 # registries.d without use-sigstore-attachments: no bundle is looked up
 mkdir -p "$T/regd0"
 check "without use-sigstore-attachments: not looked up (exit 3)" expect_rc 3 \

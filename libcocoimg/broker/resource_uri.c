@@ -49,15 +49,7 @@ bool coco_ruri_is_uri(const char *s)
 
 void coco_ruri_clear(coco_ruri *r)
 {
-	if (!r)
-		return;
-	free(r->repo);
-	free(r->type);
-	free(r->tag);
-	free(r->host);
-	free(r->path);
-	free(r->uri);
-	memset(r, 0, sizeof(*r));
+	COCO_CLEAR_FIELDS(r, r->repo, r->type, r->tag, r->host, r->path, r->uri);
 }
 
 static int bad(cocoimg_ctx *ctx, const char *s, const char *why)

@@ -90,17 +90,10 @@ coco_reg_state *coco_reg_state_get(cocoimg_ctx *ctx)
 
 void coco_tls_clear(coco_tls *t)
 {
-	if (!t)
-		return;
-	free(t->cainfo);
-	free(t->capath);
-	coco_buf_free(&t->ca_blob);
-	free(t->client_cert);
-	free(t->client_key);
-	free(t->proxy);
-	free(t->user_agent);
-	free(t->cert_dir);
-	memset(t, 0, sizeof(*t));
+	if (t)
+		coco_buf_free(&t->ca_blob);
+	COCO_CLEAR_FIELDS(t, t->cainfo, t->capath, t->client_cert, t->client_key, t->proxy,
+	                  t->user_agent, t->cert_dir);
 }
 
 static bool is_dir(const char *p)
@@ -293,13 +286,8 @@ int coco_tls_load(cocoimg_ctx *ctx, const char *side, const char *host, coco_tls
 
 static void resp_reset_headers(coco_http_resp *r)
 {
-	free(r->location);
-	free(r->content_type);
-	free(r->docker_digest);
-	free(r->content_range);
-	free(r->retry_after);
-	free(r->link_next);
-	free(r->filters_applied);
+	COCO_FREE_FIELDS(r->location, r->content_type, r->docker_digest, r->content_range,
+	                 r->retry_after, r->link_next, r->filters_applied);
 	r->link_next = r->filters_applied = NULL;
 	free(r->oci_subject);
 	r->oci_subject = NULL;

@@ -397,18 +397,9 @@ int coco_cosign_verify_raw(EVP_PKEY *key, const unsigned char *sig, size_t sig_l
 	return ok;
 }
 
-static void bundle_clear_fields(coco_rekor_bundle *b)
-{
-	free(b->set_b64);
-	free(b->body_b64);
-	free(b->log_id);
-	memset(b, 0, sizeof(*b));
-}
-
 void coco_rekor_bundle_clear(coco_rekor_bundle *b)
 {
-	if (b)
-		bundle_clear_fields(b);
+	COCO_CLEAR_FIELDS(b, b->set_b64, b->body_b64, b->log_id);
 }
 
 static int bundle_err(cocoimg_ctx *ctx, const char *why)
@@ -451,7 +442,7 @@ int coco_rekor_bundle_parse(cocoimg_ctx *ctx, const char *json, coco_rekor_bundl
 out:
 	json_decref(top);
 	if (rc)
-		bundle_clear_fields(out);
+		coco_rekor_bundle_clear(out);
 	return rc;
 }
 

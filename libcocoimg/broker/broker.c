@@ -112,15 +112,31 @@ static coco_broker *broker_of(cocoimg_ctx *ctx)
 	return b;
 }
 
+/* The context's broker, locked (unlock b->mu after use); NULL when it
+ * could not be made. */
+static coco_broker *broker_lock(cocoimg_ctx *ctx)
+{
+	coco_broker *b = broker_of(ctx);
+	if (b)
+		pthread_mutex_lock(&b->mu);
+	return b;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sources                                                             */
 /* ------------------------------------------------------------------ */
 
+/* Append s to the chain, which then owns it; on failure (s->label NULL
+ * meaning its allocation failed) s's label and state are freed. */
 static int add_source(coco_broker *b, const coco_broker_source *s)
 {
-	coco_broker_source *n = realloc(b->src, (b->n_src + 1) * sizeof(*n));
-	if (!n)
+	coco_broker_source *n = s->label ? realloc(b->src, (b->n_src + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		free(s->label);
+		if (s->free)
+			s->free(s->self);
 		return COCOIMG_ENOMEM;
+	}
 	b->src = n;
 	b->src[b->n_src++] = *s;
 	return 0;
@@ -156,12 +172,7 @@ static int build_resfile(cocoimg_ctx *ctx, coco_broker *b, const char *path)
 	}
 	coco_broker_source s = { coco_asprintf("resources file %s", path), f, resfile_get, NULL,
 	                         resfile_free };
-	if (!s.label || add_source(b, &s)) {
-		free(s.label);
-		coco_resfile_free(f);
-		return COCOIMG_ENOMEM;
-	}
-	return 0;
+	return add_source(b, &s);
 }
 
 /* 2. The resource callback (installed on the broker at any time). */
@@ -191,60 +202,77 @@ static int callback_get(void *self, cocoimg_ctx *ctx, const coco_ruri *r, coco_b
 static int build_callback(coco_broker *b)
 {
 	coco_broker_source s = { coco_strdup("resource callback"), b, callback_get, NULL, NULL };
-	if (!s.label || add_source(b, &s)) {
-		free(s.label);
-		return COCOIMG_ENOMEM;
-	}
-	return 0;
+	return add_source(b, &s);
 }
 
-/* 3. The confidential-data-hub (ctx option "cdh": its socket), asked for
- * resources with GetResource and for CoCo packets with UnwrapKey.  An
- * address that does not parse is this source's answer for every
- * resource. */
-typedef struct cdh_src {
-	coco_cdh *cdh;
+/* The state of a source that is a client of a remote service (the CDH,
+ * a KBS): the client, or why it could not be made, which is then the
+ * source's answer for every resource. */
+typedef struct remote_src {
+	coco_broker *b;
+	coco_cdh *cdh;             /* the CDH source's client */
+	coco_kbs *kbs;             /* the KBS source's client, made on first use */
+	char *url;                 /* KBS: its URL, CA file and attester option */
+	char *ca;
+	char *attester;
 	char *init_msg;            /* why the client could not be made */
-} cdh_src;
+} remote_src;
 
-static void cdh_src_free(void *self)
+static void remote_src_free(void *self)
 {
-	cdh_src *c = self;
+	remote_src *c = self;
 	if (!c)
 		return;
 	coco_cdh_free(c->cdh);
-	free(c->init_msg);
-	free(c);
+	coco_kbs_free(c->kbs);
+	COCO_FREE_FIELDS(c->url, c->ca, c->attester, c->init_msg, c);
+}
+
+/* A client's failure to be made (rc from its constructor, the message on
+ * ctx) kept in *msg: it is the source's answer from then on.  0, or
+ * COCOIMG_ENOMEM. */
+static int keep_init_failure(cocoimg_ctx *ctx, int rc, char **msg)
+{
+	if (rc == COCOIMG_ENOMEM || (rc && !(*msg = coco_strdup(cocoimg_ctx_last_error(ctx)))))
+		return COCOIMG_ENOMEM;
+	return 0;
+}
+
+/* The answer of a source whose client could not be made. */
+static int init_failed(const char *msg, coco_buf *why)
+{
+	coco_buf_appendf(why, "%s", msg);
+	return COCOIMG_EINVAL;
 }
 
 /* A failed call's reason into why; the code the chain expects. */
-static int cdh_answer(cocoimg_ctx *ctx, int rc, coco_buf *why)
+static int call_answer(cocoimg_ctx *ctx, int rc, coco_buf *why)
 {
 	if (rc && rc != COCOIMG_ENOMEM && rc != COCOIMG_ECANCELLED)
 		coco_buf_appendf(why, "%s", cocoimg_ctx_last_error(ctx));
 	return rc;
 }
 
+/* 3. The confidential-data-hub (ctx option "cdh": its socket), asked for
+ * resources with GetResource and for CoCo packets with UnwrapKey.  An
+ * address that does not parse is this source's answer for every
+ * resource. */
 static int cdh_get(void *self, cocoimg_ctx *ctx, const coco_ruri *r, coco_buf *out,
                    coco_buf *why)
 {
-	cdh_src *c = self;
-	if (!c->cdh) {
-		coco_buf_appendf(why, "%s", c->init_msg);
-		return COCOIMG_EINVAL;
-	}
-	return cdh_answer(ctx, coco_cdh_get_resource(c->cdh, ctx, r->uri, out), why);
+	remote_src *c = self;
+	if (!c->cdh)
+		return init_failed(c->init_msg, why);
+	return call_answer(ctx, coco_cdh_get_resource(c->cdh, ctx, r->uri, out), why);
 }
 
 static int cdh_unwrap(void *self, cocoimg_ctx *ctx, const unsigned char *packet, size_t len,
                       coco_buf *out, coco_buf *why)
 {
-	cdh_src *c = self;
-	if (!c->cdh) {
-		coco_buf_appendf(why, "%s", c->init_msg);
-		return COCOIMG_EINVAL;
-	}
-	return cdh_answer(ctx, coco_cdh_unwrap_key(c->cdh, ctx, packet, len, out), why);
+	remote_src *c = self;
+	if (!c->cdh)
+		return init_failed(c->init_msg, why);
+	return call_answer(ctx, coco_cdh_unwrap_key(c->cdh, ctx, packet, len, out), why);
 }
 
 static int build_cdh(cocoimg_ctx *ctx, coco_broker *b)
@@ -252,23 +280,22 @@ static int build_cdh(cocoimg_ctx *ctx, coco_broker *b)
 	const char *addr = coco_opt(ctx, NULL, "cdh");
 	if (!addr || !*addr)
 		return 0;
-	cdh_src *c = calloc(1, sizeof(*c));
+	remote_src *c = calloc(1, sizeof(*c));
 	if (!c)
 		return COCOIMG_ENOMEM;
-	int rc = coco_cdh_new(ctx, addr, &c->cdh);
-	if (rc == COCOIMG_ENOMEM || (rc && !(c->init_msg = coco_strdup(cocoimg_ctx_last_error(ctx))))) {
-		cdh_src_free(c);
+	if (keep_init_failure(ctx, coco_cdh_new(ctx, addr, &c->cdh), &c->init_msg)) {
+		remote_src_free(c);
 		return COCOIMG_ENOMEM;
 	}
 	coco_broker_source s = { coco_asprintf("CDH %s", addr), c, cdh_get, cdh_unwrap,
-	                         cdh_src_free };
-	if (!s.label || add_source(b, &s)) {
-		free(s.label);
-		cdh_src_free(c);
-		return COCOIMG_ENOMEM;
-	}
-	return 0;
+	                         remote_src_free };
+	return add_source(b, &s);
 }
+
+/* 4. A KBS (ctx option "kbs"), attesting with the "attester" option's
+ * evidence (or the runtime's evidence callback).  The client is made on
+ * the first resource asked for, and a failure to make it is the answer
+ * of this source for every resource. */
 
 /* The runtime's evidence callback as the attester's evidence function. */
 static int evidence_fn(void *payload, const unsigned char *rd, size_t len,
@@ -292,36 +319,10 @@ static int evidence_fn(void *payload, const unsigned char *rd, size_t len,
 	return 0;
 }
 
-/* 4. A KBS (ctx option "kbs"), attesting with the "attester" option's
- * evidence (or the runtime's evidence callback).  The client is made on
- * the first resource asked for, and a failure to make it is the answer
- * of this source for every resource. */
-typedef struct kbs_src {
-	coco_broker *b;
-	coco_kbs *kbs;
-	char *url;
-	char *ca;
-	char *attester;
-	char *init_msg;            /* why the client could not be made */
-} kbs_src;
-
-static void kbs_src_free(void *self)
-{
-	kbs_src *k = self;
-	if (!k)
-		return;
-	coco_kbs_free(k->kbs);
-	free(k->url);
-	free(k->ca);
-	free(k->attester);
-	free(k->init_msg);
-	free(k);
-}
-
 /* The evidence source the options name: "sample", "tsm", "aa:SOCKET" (the
  * attestation agent), the runtime's callback; none given: the callback
  * when there is one, else tsm when the kernel has configfs-tsm. */
-static int make_attester(cocoimg_ctx *ctx, kbs_src *k, coco_attester **out)
+static int make_attester(cocoimg_ctx *ctx, remote_src *k, coco_attester **out)
 {
 	const char *a = k->attester;
 	if (!a && k->b->ev_cb)
@@ -341,7 +342,7 @@ static int make_attester(cocoimg_ctx *ctx, kbs_src *k, coco_attester **out)
 	                   COCO_TSM_ROOT);
 }
 
-static int kbs_init(cocoimg_ctx *ctx, kbs_src *k)
+static int kbs_init(cocoimg_ctx *ctx, remote_src *k)
 {
 	coco_attester *att = NULL;
 	int rc = make_attester(ctx, k, &att);
@@ -349,30 +350,26 @@ static int kbs_init(cocoimg_ctx *ctx, kbs_src *k)
 		rc = coco_kbs_new(ctx, k->url, k->ca, att, &k->kbs);
 	else
 		coco_attester_free(att);
-	if (rc && rc != COCOIMG_ENOMEM && !(k->init_msg = coco_strdup(cocoimg_ctx_last_error(ctx))))
-		rc = COCOIMG_ENOMEM;
-	return rc;
+	return keep_init_failure(ctx, rc, &k->init_msg);
 }
 
 static int kbs_get(void *self, cocoimg_ctx *ctx, const coco_ruri *r, coco_buf *out,
                    coco_buf *why)
 {
-	kbs_src *k = self;
+	remote_src *k = self;
 	if (!k->kbs && !k->init_msg) {
 		int rc = kbs_init(ctx, k);
 		if (rc == COCOIMG_ENOMEM)
 			return rc;
 	}
-	if (!k->kbs) {
-		coco_buf_appendf(why, "%s", k->init_msg);
-		return COCOIMG_EINVAL;
-	}
+	if (!k->kbs)
+		return init_failed(k->init_msg, why);
 	int rc = coco_kbs_get_resource(k->kbs, r->path, out);
-	if (rc == COCOIMG_ENOTFOUND)
+	if (rc == COCOIMG_ENOTFOUND) {
 		coco_buf_appendf(why, "not found or not released");
-	else if (rc && rc != COCOIMG_ENOMEM && rc != COCOIMG_ECANCELLED)
-		coco_buf_appendf(why, "%s", cocoimg_ctx_last_error(ctx));
-	return rc;
+		return rc;
+	}
+	return call_answer(ctx, rc, why);
 }
 
 static int build_kbs(cocoimg_ctx *ctx, coco_broker *b)
@@ -380,21 +377,16 @@ static int build_kbs(cocoimg_ctx *ctx, coco_broker *b)
 	const char *url = coco_opt(ctx, NULL, "kbs");
 	if (!url || !*url)
 		return 0;
-	kbs_src *k = calloc(1, sizeof(*k));
+	remote_src *k = calloc(1, sizeof(*k));
 	const char *ca = coco_opt(ctx, NULL, "kbs-cert"), *att = coco_opt(ctx, NULL, "attester");
 	if (!k || !(k->url = coco_strdup(url)) || (ca && !(k->ca = coco_strdup(ca))) ||
 	    (att && !(k->attester = coco_strdup(att)))) {
-		kbs_src_free(k);
+		remote_src_free(k);
 		return COCOIMG_ENOMEM;
 	}
 	k->b = b;
-	coco_broker_source s = { coco_asprintf("KBS %s", url), k, kbs_get, NULL, kbs_src_free };
-	if (!s.label || add_source(b, &s)) {
-		free(s.label);
-		kbs_src_free(k);
-		return COCOIMG_ENOMEM;
-	}
-	return 0;
+	coco_broker_source s = { coco_asprintf("KBS %s", url), k, kbs_get, NULL, remote_src_free };
+	return add_source(b, &s);
 }
 
 /* The chain for the current options: resources file, callback, CDH, KBS. */
@@ -569,13 +561,12 @@ int coco_broker_get(cocoimg_ctx *ctx, const char *uri, unsigned flags, const cha
 	int rc = coco_ruri_parse(ctx, uri, flags, &r);
 	if (rc)
 		return rc == COCOIMG_ENOMEM ? rc : coco_preferr(ctx, COCOIMG_EINVAL, "%s", what);
-	coco_broker *b = broker_of(ctx);
+	coco_broker *b = broker_lock(ctx);
 	if (!b) {
 		coco_ruri_clear(&r);
 		return coco_oom(ctx);
 	}
 	coco_buf notes = COCO_BUF_INIT;
-	pthread_mutex_lock(&b->mu);
 	rc = build(ctx, b);
 	if (!rc && !b->build_rc)
 		rc = chain_get(ctx, b, &r, out, &notes);
@@ -671,13 +662,12 @@ int coco_broker_open_packet(cocoimg_ctx *ctx, const char *kid, const unsigned ch
 		return coco_oom(ctx);
 	if (rc)
 		return COCOIMG_ENOKEY;     /* not a resource: no broker source has it */
-	coco_broker *b = broker_of(ctx);
+	coco_broker *b = broker_lock(ctx);
 	if (!b) {
 		coco_ruri_clear(&r);
 		return coco_oom(ctx);
 	}
 	packet_job pj = { &r, packet, len, try_kek, arg };
-	pthread_mutex_lock(&b->mu);
 	rc = build(ctx, b);
 	if (!rc)
 		rc = packet_chain(ctx, b, &pj, opts, tried);
@@ -698,10 +688,9 @@ int coco_broker_open_packet(cocoimg_ctx *ctx, const char *kid, const unsigned ch
 int coco_broker_memo_lookup(cocoimg_ctx *ctx, const char *key, coco_buf *out, int *rc,
                             const char **why)
 {
-	coco_broker *b = broker_of(ctx);
+	coco_broker *b = broker_lock(ctx);
 	if (!b)
 		return coco_oom(ctx);
-	pthread_mutex_lock(&b->mu);
 	memo *m = memo_find(b, key);
 	int found = m ? 1 : 0;
 	if (m) {
@@ -717,11 +706,10 @@ int coco_broker_memo_lookup(cocoimg_ctx *ctx, const char *key, coco_buf *out, in
 int coco_broker_memo_store(cocoimg_ctx *ctx, const char *key, const unsigned char *data,
                            size_t len, int rc, const char *why)
 {
-	coco_broker *b = broker_of(ctx);
+	coco_buf d = { (unsigned char *)data, len, len };
+	coco_broker *b = broker_lock(ctx);
 	if (!b)
 		return coco_oom(ctx);
-	coco_buf d = { (unsigned char *)data, len, len };
-	pthread_mutex_lock(&b->mu);
 	int r = memo_find(b, key) ? 0 : memo_add(b, key, &d, rc, why);
 	pthread_mutex_unlock(&b->mu);
 	return r ? coco_oom(ctx) : 0;
@@ -756,10 +744,9 @@ COCOIMG_API int cocoimg_ctx_set_resource_cb(cocoimg_ctx *ctx, cocoimg_resource_c
                                             void *payload)
 {
 	COCO_API_ENTER(ctx);
-	coco_broker *b = broker_of(ctx);
+	coco_broker *b = broker_lock(ctx);
 	if (!b)
 		return COCOIMG_ENOMEM;
-	pthread_mutex_lock(&b->mu);
 	b->cb = cb;
 	b->cb_payload = cb ? payload : NULL;
 	memo_clear(b);     /* answers of an earlier callback no longer hold */
@@ -788,10 +775,9 @@ COCOIMG_API int cocoimg_ctx_set_evidence_cb(cocoimg_ctx *ctx, cocoimg_evidence_c
                                             void *payload)
 {
 	COCO_API_ENTER(ctx);
-	coco_broker *b = broker_of(ctx);
+	coco_broker *b = broker_lock(ctx);
 	if (!b)
 		return COCOIMG_ENOMEM;
-	pthread_mutex_lock(&b->mu);
 	b->ev_cb = cb;
 	b->ev_payload = cb ? payload : NULL;
 	sources_clear(b);  /* a KBS client attests anew with the new evidence */

@@ -260,6 +260,42 @@ static int plan_layers(copy_job *j, const coco_manifest *m, bool convert, coco_d
 	return rc ? rc : coco_crypt_check_rewraps(j->ctx, j->opts, in, m->n_layers);
 }
 
+/* Write the manifest or index: its original bytes, or when changed, doc
+ * serialized (doc NULL: out of memory while it was built). */
+static int store_doc(copy_job *j, const coco_buf *raw, bool changed, json_t *doc, const char *mt,
+                     bool top, json_t *report, written *wr)
+{
+	if (!changed)
+		return store_manifest(j, raw->data, raw->len, mt, top, report, wr);
+	size_t blen = 0;
+	char *body = doc ? coco_json_dump_go(doc, &blen) : NULL;
+	if (!body)
+		return coco_oom(j->ctx);
+	int rc = store_manifest(j, body, blen, mt, top, report, wr);
+	free(body);
+	return rc;
+}
+
+/* A manifest or index m around a new list (key "layers" or "manifests"):
+ * converted to OCI (schemaVersion, mediaType oci_mt, config when given,
+ * the list, m's annotations sorted), or m's own JSON with the list
+ * replaced. */
+static json_t *rebuild_doc(const coco_manifest *m, bool convert, const char *oci_mt,
+                           json_t *config, const char *key, json_t *list)
+{
+	json_t *o = convert ? json_object() : json_deep_copy(m->json);
+	if (convert) {
+		json_object_set_new(o, "schemaVersion", json_integer(2));
+		json_object_set_new(o, "mediaType", json_string(oci_mt));
+		if (config)
+			json_object_set(o, "config", config);
+	}
+	json_object_set_new(o, key, list);
+	if (convert && m->annotations && json_object_size(m->annotations))
+		json_object_set_new(o, "annotations", coco_json_sorted(m->annotations));
+	return o;
+}
+
 static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, bool top,
                       json_t *report, written *wr)
 {
@@ -268,7 +304,6 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 	bool convert = is_docker && (j->to_oci || j->opts->crypt_mode == COCOIMG_CRYPT_ENCRYPT);
 	int rc = 0;
 	json_t *cfg_desc = NULL, *mj = NULL;
-	char *body = NULL;
 	coco_buf cfg = COCO_BUF_INIT;
 	layer_work w = { j, NULL, m->n_layers, NULL, NULL, 0, false };
 	w.in = calloc(m->n_layers + 1, sizeof(coco_desc));
@@ -323,37 +358,13 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 	bool changed = convert;
 	for (size_t i = 0; i < m->n_layers && !changed; i++)
 		changed = !json_equal(w.out[i], m->layers[i].json);
-	const void *bytes = raw->data;
-	size_t blen = raw->len;
-	const char *mt = m->media_type;
 	if (changed) {
-		if (convert) {
-			mj = json_object();
-			json_object_set_new(mj, "schemaVersion", json_integer(2));
-			json_object_set_new(mj, "mediaType", json_string(COCO_MT_OCI_MANIFEST));
-			json_object_set(mj, "config", cfg_desc);
-			json_t *ls = json_array();
-			for (size_t i = 0; i < m->n_layers; i++)
-				json_array_append(ls, w.out[i]);
-			json_object_set_new(mj, "layers", ls);
-			if (m->annotations && json_object_size(m->annotations))
-				json_object_set_new(mj, "annotations", coco_json_sorted(m->annotations));
-			mt = COCO_MT_OCI_MANIFEST;
-		} else {
-			mj = json_deep_copy(m->json);
-			json_t *ls = json_array();
-			for (size_t i = 0; i < m->n_layers; i++)
-				json_array_append(ls, w.out[i]);
-			json_object_set_new(mj, "layers", ls);
-		}
-		body = coco_json_dump_go(mj, &blen);
-		if (!body) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-			goto done;
-		}
-		bytes = body;
+		json_t *ls = json_array();
+		for (size_t i = 0; i < m->n_layers; i++)
+			json_array_append(ls, w.out[i]);
+		mj = rebuild_doc(m, convert, COCO_MT_OCI_MANIFEST, cfg_desc, "layers", ls);
 	}
-	rc = store_manifest(j, bytes, blen, mt, top, report, wr);
+	rc = store_doc(j, raw, changed, mj, convert ? COCO_MT_OCI_MANIFEST : m->media_type, top, report, wr);
 done:
 	for (size_t i = 0; i < m->n_layers; i++) {
 		if (w.in)
@@ -366,7 +377,6 @@ done:
 	free(w.in);
 	free(w.out);
 	free(w.reports);
-	free(body);
 	json_decref(mj);
 	json_decref(cfg_desc);
 	coco_buf_free(&cfg);
@@ -387,7 +397,6 @@ static int copy_index(copy_job *j, const coco_buf *raw, const coco_manifest *idx
 	json_object_set_new(report, "manifests", insts);
 	json_t **descs = calloc(idx->n_manifests + 1, sizeof(json_t *));
 	json_t *ij = NULL;
-	char *body = NULL;
 	if (!descs)
 		return coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < idx->n_manifests; i++) {
@@ -424,38 +433,17 @@ static int copy_index(copy_job *j, const coco_buf *raw, const coco_manifest *idx
 		if (rc)
 			goto done;
 	}
-	const void *bytes = raw->data;
-	size_t blen = raw->len;
-	const char *mt = idx->media_type;
 	if (changed) {
 		json_t *ms = json_array();
 		for (size_t i = 0; i < idx->n_manifests; i++)
 			json_array_append_new(ms, convert ? coco_oci_convert_desc(descs[i], NULL) : json_incref(descs[i]));
-		if (convert) {
-			ij = json_object();
-			json_object_set_new(ij, "schemaVersion", json_integer(2));
-			json_object_set_new(ij, "mediaType", json_string(COCO_MT_OCI_INDEX));
-			json_object_set_new(ij, "manifests", ms);
-			if (idx->annotations && json_object_size(idx->annotations))
-				json_object_set_new(ij, "annotations", coco_json_sorted(idx->annotations));
-			mt = COCO_MT_OCI_INDEX;
-		} else {
-			ij = json_deep_copy(idx->json);
-			json_object_set_new(ij, "manifests", ms);
-		}
-		body = coco_json_dump_go(ij, &blen);
-		if (!body) {
-			rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-			goto done;
-		}
-		bytes = body;
+		ij = rebuild_doc(idx, convert, COCO_MT_OCI_INDEX, NULL, "manifests", ms);
 	}
-	rc = store_manifest(j, bytes, blen, mt, top, report, wr);
+	rc = store_doc(j, raw, changed, ij, convert ? COCO_MT_OCI_INDEX : idx->media_type, top, report, wr);
 done:
 	for (size_t i = 0; i < idx->n_manifests; i++)
 		json_decref(descs[i]);
 	free(descs);
-	free(body);
 	json_decref(ij);
 	return rc;
 }

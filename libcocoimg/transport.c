@@ -91,6 +91,41 @@ void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN], uint
 		*size = k->size;
 }
 
+/* The two allocations of a new source or destination (end, then its
+ * back end's impl); on failure neither is kept and ref is freed. */
+static int endpoint_alloc(cocoimg_ctx *ctx, size_t size, size_t impl_size, coco_ref *ref,
+                          void **end, void **impl)
+{
+	*end = calloc(1, size);
+	*impl = calloc(1, impl_size);
+	if (*end && *impl)
+		return 0;
+	free(*end);
+	free(*impl);
+	coco_ref_free(ref);
+	return coco_oom(ctx);
+}
+
+int coco_src_new(cocoimg_ctx *ctx, const struct coco_src_ops *ops, coco_ref *ref,
+                 const char *side, size_t impl_size, coco_src **out)
+{
+	void *end, *impl;
+	int rc = endpoint_alloc(ctx, sizeof(coco_src), impl_size, ref, &end, &impl);
+	if (!rc)
+		*(*out = end) = (coco_src){ ops, ctx, ref, side, impl };
+	return rc;
+}
+
+int coco_dest_new(cocoimg_ctx *ctx, const struct coco_dest_ops *ops, coco_ref *ref,
+                  size_t impl_size, coco_dest **out)
+{
+	void *end, *impl;
+	int rc = endpoint_alloc(ctx, sizeof(coco_dest), impl_size, ref, &end, &impl);
+	if (!rc)
+		*(*out = end) = (coco_dest){ ops, ctx, ref, "dest", impl };
+	return rc;
+}
+
 void coco_src_close(coco_src *s)
 {
 	if (!s)
@@ -98,6 +133,7 @@ void coco_src_close(coco_src *s)
 	if (s->ops && s->ops->close)
 		s->ops->close(s);
 	coco_ref_free(s->ref);
+	free(s->impl);
 	free(s);
 }
 
@@ -108,5 +144,6 @@ void coco_dest_close(coco_dest *d)
 	if (d->ops && d->ops->close)
 		d->ops->close(d);
 	coco_ref_free(d->ref);
+	free(d->impl);
 	free(d);
 }

@@ -46,8 +46,8 @@ struct coco_src_ops {
 	 */
 	int (*list_referrers)(coco_src *s, const char *digest, const char *artifact_type,
 	                      coco_referrers *out);
-	/* Optional: simple-signing signatures stored beside the image (dir,
-	 * lookaside handled by trust/registry).  NULL if unsupported. */
+	/* Release what impl holds (not impl itself: coco_src_close frees
+	 * it); also called on a source whose open failed part way. */
 	void (*close)(coco_src *s);
 };
 
@@ -59,6 +59,12 @@ struct coco_src {
 	void *impl;
 };
 
+/* For back ends: a new source of ops on ref (owned from here on, freed on
+ * failure too) with impl a zeroed allocation of impl_size bytes.  Closing
+ * it runs ops->close (which releases what impl holds), then frees ref and
+ * impl.  0, or COCOIMG_ENOMEM recorded on ctx. */
+int coco_src_new(cocoimg_ctx *ctx, const struct coco_src_ops *ops, coco_ref *ref,
+                 const char *side, size_t impl_size, coco_src **out);
 void coco_src_close(coco_src *s);
 
 struct coco_dest_ops {
@@ -94,6 +100,7 @@ struct coco_dest_ops {
 	/* Make everything visible (layout index.json, archive file).  On
 	 * failure or without commit, close() leaves nothing behind. */
 	int (*commit)(coco_dest *d);
+	/* As coco_src_ops.close. */
 	void (*close)(coco_dest *d);
 };
 
@@ -105,6 +112,9 @@ struct coco_dest {
 	void *impl;
 };
 
+/* For back ends: the same for a destination (side "dest"). */
+int coco_dest_new(cocoimg_ctx *ctx, const struct coco_dest_ops *ops, coco_ref *ref,
+                  size_t impl_size, coco_dest **out);
 void coco_dest_close(coco_dest *d);
 /* After a put_blob sink finished: the digest and size of what was stored. */
 void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN],

@@ -51,10 +51,9 @@ typedef struct {
 	cocoimg_ctx *ctx;
 } arch_impl;
 
-static void arch_free(arch_impl *a)
+/* Release what a holds (coco_src_close / coco_dest_close free a). */
+static void arch_clear(arch_impl *a)
 {
-	if (!a)
-		return;
 	coco_src_close(a->src);
 	coco_dest_close(a->dst);
 	if (a->partial)
@@ -64,7 +63,6 @@ static void arch_free(arch_impl *a)
 	free(a->tmpdir);
 	free(a->file);
 	free(a->partial);
-	free(a);
 }
 
 static int asrc_get_manifest(coco_src *s, const char *digest, coco_buf *out, char **mt)
@@ -81,8 +79,7 @@ static int asrc_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 
 static void asrc_close(coco_src *s)
 {
-	arch_free(s->impl);
-	s->impl = NULL;
+	arch_clear(s->impl);
 }
 
 static const struct coco_src_ops arch_src_ops = {
@@ -288,20 +285,11 @@ static coco_ref *layout_ref(const coco_ref *orig, const char *dir)
 int coco_ociarchive_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out)
 {
 	*out = NULL;
-	int rc = 0;
-	coco_src *s = calloc(1, sizeof(*s));
-	arch_impl *a = calloc(1, sizeof(*a));
-	if (!s || !a) {
-		free(s);
-		free(a);
-		coco_ref_free(ref);
-		return coco_oom(ctx);
-	}
-	s->ops = &arch_src_ops;
-	s->ctx = ctx;
-	s->ref = ref;
-	s->side = side;
-	s->impl = a;
+	coco_src *s = NULL;
+	int rc = coco_src_new(ctx, &arch_src_ops, ref, side, sizeof(arch_impl), &s);
+	if (rc)
+		return rc;
+	arch_impl *a = s->impl;
 	a->ctx = ctx;
 	struct stat st;
 	if (stat(ref->path, &st) < 0) {
@@ -541,8 +529,7 @@ static int adst_commit(coco_dest *d)
 
 static void adst_close(coco_dest *d)
 {
-	arch_free(d->impl);
-	d->impl = NULL;
+	arch_clear(d->impl);
 }
 
 static const struct coco_dest_ops arch_dest_ops = {
@@ -557,20 +544,11 @@ static const struct coco_dest_ops arch_dest_ops = {
 int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 {
 	*out = NULL;
-	int rc = 0;
-	coco_dest *d = calloc(1, sizeof(*d));
-	arch_impl *a = calloc(1, sizeof(*a));
-	if (!d || !a) {
-		free(d);
-		free(a);
-		coco_ref_free(ref);
-		return coco_oom(ctx);
-	}
-	d->ops = &arch_dest_ops;
-	d->ctx = ctx;
-	d->ref = ref;
-	d->side = "dest";
-	d->impl = a;
+	coco_dest *d = NULL;
+	int rc = coco_dest_new(ctx, &arch_dest_ops, ref, sizeof(arch_impl), &d);
+	if (rc)
+		return rc;
+	arch_impl *a = d->impl;
 	a->ctx = ctx;
 	if (ref->tag && ref->tag[0] == '@') {
 		rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: an @N index cannot be written to", ref->raw);

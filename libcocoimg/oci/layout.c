@@ -224,11 +224,8 @@ static int src_list_referrers(coco_src *s, const char *digest, const char *artif
 static void src_close(coco_src *s)
 {
 	oci_src *o = s->impl;
-	if (o) {
-		coco_manifest_free(o->index);
-		free(o->dir);
-		free(o);
-	}
+	coco_manifest_free(o->index);
+	free(o->dir);
 }
 
 static const struct coco_src_ops oci_src_ops = {
@@ -301,18 +298,15 @@ int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_sr
 		coco_ref_free(ref);
 		return rc;
 	}
-	coco_src *s = calloc(1, sizeof(*s));
-	oci_src *o = calloc(1, sizeof(*o));
-	int rc = 0;
-	if (!s || !o || !(o->dir = coco_strdup(ref->path))) {
+	coco_src *s = NULL;
+	int rc = coco_src_new(ctx, &oci_src_ops, ref, side, sizeof(oci_src), &s);
+	if (rc)
+		return rc;
+	oci_src *o = s->impl;
+	if (!(o->dir = coco_strdup(ref->path))) {
 		rc = coco_oom(ctx);
 		goto fail;
 	}
-	s->ops = &oci_src_ops;
-	s->ctx = ctx;
-	s->ref = ref;
-	s->side = side;
-	s->impl = o;
 	if (!S_ISDIR(st.st_mode)) {
 		rc = coco_seterr(ctx, COCOIMG_EINVAL, "OCI layout %s is not a directory", ref->path);
 		goto fail;
@@ -333,13 +327,7 @@ int coco_oci_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_sr
 	*out = s;
 	return 0;
 fail:
-	if (s && s->impl) {
-		coco_src_close(s);
-	} else {
-		free(s);
-		free(o);
-		coco_ref_free(ref);
-	}
+	coco_src_close(s);
 	return rc;
 }
 
@@ -593,15 +581,12 @@ done:
 static void dest_close(coco_dest *d)
 {
 	oci_dest *o = d->impl;
-	if (!o)
-		return;
 	if (!o->committed && o->created)
 		coco_rm_rf(NULL, o->created);
 	json_decref(o->top);
 	pthread_mutex_destroy(&o->mu);
 	free(o->created);
 	free(o->dir);
-	free(o);
 }
 
 static const struct coco_dest_ops oci_dest_ops = {
@@ -700,23 +685,16 @@ int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 		coco_ref_free(ref);
 		return rc;
 	}
-	coco_dest *d = calloc(1, sizeof(*d));
-	oci_dest *o = calloc(1, sizeof(*o));
-	if (!d || !o || !(o->dir = coco_strdup(ref->path))) {
-		free(d);
-		if (o)
-			free(o->dir);
-		free(o);
-		coco_ref_free(ref);
+	coco_dest *d = NULL;
+	int rc = coco_dest_new(ctx, &oci_dest_ops, ref, sizeof(oci_dest), &d);
+	if (rc)
+		return rc;
+	oci_dest *o = d->impl;
+	pthread_mutex_init(&o->mu, NULL);
+	if (!(o->dir = coco_strdup(ref->path))) {
+		coco_dest_close(d);
 		return coco_oom(ctx);
 	}
-	pthread_mutex_init(&o->mu, NULL);
-	d->ops = &oci_dest_ops;
-	d->ctx = ctx;
-	d->ref = ref;
-	d->side = "dest";
-	d->impl = o;
-	int rc = 0;
 	struct stat st;
 	if (stat(o->dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {

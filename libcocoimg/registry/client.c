@@ -39,6 +39,31 @@ void coco_reg_free(coco_reg *r)
 	free(r);
 }
 
+int coco_reg_repo_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref,
+                       const char *actions, coco_reg_repo *rr)
+{
+	rr->scope = coco_asprintf("repository:%s:%s", ref->path, actions);
+	rr->name = coco_dref_repo(ref);
+	coco_reg_deadline_hold(ctx);
+	rr->held = true;
+	int rc = rr->scope && rr->name ? 0 : coco_oom(ctx);
+	if (!rc)
+		rc = coco_reg_open(ctx, side, ref, &rr->reg);
+	if (!rc)
+		rc = coco_reg_ping(rr->reg);
+	return rc;
+}
+
+void coco_reg_repo_close(cocoimg_ctx *ctx, coco_reg_repo *rr)
+{
+	if (!rr)
+		return;
+	if (rr->held)
+		coco_reg_deadline_release(ctx);
+	coco_reg_free(rr->reg);
+	COCO_CLEAR_FIELDS(rr, rr->scope, rr->name);
+}
+
 int coco_reg_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref, coco_reg **out)
 {
 	*out = NULL;

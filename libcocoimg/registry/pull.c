@@ -24,12 +24,7 @@
 	"Accept: " COCO_MT_OCI_INDEX ", " COCO_MT_OCI_MANIFEST ", " COCO_MT_DOCKER_LIST \
 	", " COCO_MT_DOCKER_MANIFEST
 
-typedef struct reg_src {
-	coco_reg *reg;
-	char *scope;               /* repository:PATH:pull */
-	char *name;                /* HOST/PATH for messages */
-	bool held;                 /* holds the operation's deadline */
-} reg_src;
+typedef coco_reg_repo reg_src;     /* scope repository:PATH:pull */
 
 static const struct coco_src_ops reg_src_ops;
 
@@ -233,19 +228,9 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	return rc;
 }
 
-/* Frees what this back end owns; coco_src_close() frees ref and s. */
 static void src_close(coco_src *s)
 {
-	reg_src *rs = s ? s->impl : NULL;
-	if (rs) {
-		if (rs->held)
-			coco_reg_deadline_release(s->ctx);
-		coco_reg_free(rs->reg);
-		free(rs->scope);
-		free(rs->name);
-		free(rs);
-		s->impl = NULL;
-	}
+	coco_reg_repo_close(s->ctx, s->impl);
 }
 
 static const struct coco_src_ops reg_src_ops = {
@@ -262,33 +247,13 @@ int coco_registry_src_open(cocoimg_ctx *ctx, coco_ref *ref, const char *side, co
 		coco_ref_free(ref);
 		return coco_seterr(ctx, COCOIMG_EINVAL, "not a docker:// reference");
 	}
-	coco_src *s = calloc(1, sizeof(*s));
-	reg_src *rs = calloc(1, sizeof(*rs));
-	if (!s || !rs) {
-		free(s);
-		free(rs);
-		coco_ref_free(ref);
-		return coco_oom(ctx);
-	}
-	s->ops = &reg_src_ops;
-	s->ctx = ctx;
-	s->ref = ref;
-	s->side = side;
-	s->impl = rs;
-	rs->scope = coco_asprintf("repository:%s:pull", ref->docker.path);
-	rs->name = coco_dref_repo(&ref->docker);
-	coco_reg_deadline_hold(ctx);
-	rs->held = true;
-	int rc = rs->scope && rs->name ? 0 : coco_oom(ctx);
+	coco_src *s = NULL;
+	int rc = coco_src_new(ctx, &reg_src_ops, ref, side, sizeof(reg_src), &s);
 	if (!rc)
-		rc = coco_reg_open(ctx, side, &ref->docker, &rs->reg);
-	if (!rc)
-		rc = coco_reg_ping(rs->reg);
+		rc = coco_reg_repo_open(ctx, side, &ref->docker, "pull", s->impl);
 	if (rc) {
 		/* the ref is ours on failure too (coco_src_open_ref hands it over) */
-		src_close(s);
-		coco_ref_free(ref);
-		free(s);
+		coco_src_close(s);
 		return rc;
 	}
 	*out = s;

@@ -16,10 +16,7 @@
 #include <strings.h>
 
 typedef struct reg_dest {
-	coco_reg *reg;
-	char *scope;               /* repository:PATH:pull,push */
-	char *name;                /* HOST/PATH */
-	bool held;                 /* holds the operation's deadline */
+	coco_reg_repo repo;        /* scope repository:PATH:pull,push */
 	char *oci_subject;         /* OCI-Subject of the last manifest push */
 } reg_dest;
 
@@ -39,10 +36,10 @@ static int start_session(coco_dest *d, const char *query, const char *scope, cha
                          long *status)
 {
 	reg_dest *rd = d->impl;
-	coco_reg *r = rd->reg;
+	coco_reg *r = rd->repo.reg;
 	*loc = NULL;
 	char *url = coco_reg_url(r, "blobs/uploads/%s", query ? query : "");
-	char *what = coco_asprintf("upload to %s", rd->name);
+	char *what = coco_asprintf("upload to %s", rd->repo.name);
 	if (!url || !what) {
 		free(url);
 		free(what);
@@ -82,7 +79,7 @@ static void cancel_session(coco_dest *d, const char *loc)
 	int saved = cocoimg_ctx_last_error_code(d->ctx);
 	char msg[sizeof(d->ctx->err_msg)];
 	snprintf(msg, sizeof(msg), "%s", cocoimg_ctx_last_error(d->ctx));
-	(void)coco_reg_request(rd->reg, &req, rd->scope, "cancel upload", &resp);
+	(void)coco_reg_request(rd->repo.reg, &req, rd->repo.scope, "cancel upload", &resp);
 	coco_http_resp_clear(&resp);
 	/* keep the error that made us cancel */
 	if (saved)
@@ -99,8 +96,8 @@ static int dest_has_blob(coco_dest *d, const char *digest, int64_t size)
 	coco_digest_alg alg;
 	if (!digest || coco_digest_validate(digest, &alg))
 		return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "malformed blob digest");
-	char *url = coco_reg_url(rd->reg, "blobs/%s", digest);
-	char *what = coco_asprintf("blob %s in %s", digest, rd->name);
+	char *url = coco_reg_url(rd->repo.reg, "blobs/%s", digest);
+	char *what = coco_asprintf("blob %s in %s", digest, rd->repo.name);
 	if (!url || !what) {
 		free(url);
 		free(what);
@@ -108,14 +105,14 @@ static int dest_has_blob(coco_dest *d, const char *digest, int64_t size)
 	}
 	coco_http_req req = { .method = "HEAD", .url = url };
 	coco_http_resp resp = { .content_length = -1 };
-	int rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
+	int rc = coco_reg_request(rd->repo.reg, &req, rd->repo.scope, what, &resp);
 	if (!rc) {
 		if (resp.status == 200)
 			rc = size >= 0 && resp.content_length >= 0 && resp.content_length != size ? 0 : 1;
 		else if (resp.status == 404)
 			rc = 0;
 		else
-			rc = coco_reg_status_error(rd->reg, &resp, what);
+			rc = coco_reg_status_error(rd->repo.reg, &resp, what);
 	}
 	coco_http_resp_clear(&resp);
 	free(url);
@@ -130,12 +127,12 @@ static int dest_mount_blob(coco_dest *d, coco_src *from, const char *digest)
 	coco_digest_alg alg;
 	if (!fr || !digest || coco_digest_validate(digest, &alg))
 		return COCOIMG_EUNSUPPORTED;
-	if (strcasecmp(fr->wire_host, rd->reg->wire_host) || !fr->scheme || !rd->reg->scheme ||
-	    strcmp(fr->scheme, rd->reg->scheme) || !strcmp(fr->path, rd->reg->path))
+	if (strcasecmp(fr->wire_host, rd->repo.reg->wire_host) || !fr->scheme || !rd->repo.reg->scheme ||
+	    strcmp(fr->scheme, rd->repo.reg->scheme) || !strcmp(fr->path, rd->repo.reg->path))
 		return COCOIMG_EUNSUPPORTED;
 	char *ed = coco_url_escape(digest), *ef = coco_url_escape(fr->path);
 	char *q = ed && ef ? coco_asprintf("?mount=%s&from=%s", ed, ef) : NULL;
-	char *scope = coco_asprintf("%s repository:%s:pull", rd->scope, fr->path);
+	char *scope = coco_asprintf("%s repository:%s:pull", rd->repo.scope, fr->path);
 	free(ed);
 	free(ef);
 	if (!q || !scope) {
@@ -187,25 +184,25 @@ static int up_authz(up_stage *u, const char *url, char **authz)
 {
 	reg_dest *rd = u->dest->impl;
 	*authz = NULL;
-	char *o1 = coco_url_origin(url), *o2 = coco_url_origin(rd->reg->base);
+	char *o1 = coco_url_origin(url), *o2 = coco_url_origin(rd->repo.reg->base);
 	bool same = o1 && o2 && !strcmp(o1, o2);
 	free(o1);
 	free(o2);
-	return same ? coco_reg_authorization(rd->reg, rd->scope, false, NULL, authz) : 0;
+	return same ? coco_reg_authorization(rd->repo.reg, rd->repo.scope, false, NULL, authz) : 0;
 }
 
 static int up_start_stream(up_stage *u)
 {
 	coco_dest *d = u->dest;
 	long status = 0;
-	int rc = start_session(d, NULL, ((reg_dest *)d->impl)->scope, &u->loc, &status);
+	int rc = start_session(d, NULL, ((reg_dest *)d->impl)->repo.scope, &u->loc, &status);
 	if (rc)
 		return rc;
 	char *authz = NULL;
 	rc = up_authz(u, u->loc, &authz);
 	if (rc)
 		return rc;
-	rc = coco_http_stream_begin(d->ctx, &((reg_dest *)d->impl)->reg->tls, "PATCH", u->loc, NULL,
+	rc = coco_http_stream_begin(d->ctx, &((reg_dest *)d->impl)->repo.reg->tls, "PATCH", u->loc, NULL,
 	                            authz, u->size, &u->stream);
 	if (authz)
 		coco_free_secret(authz, strlen(authz));
@@ -243,7 +240,7 @@ static int up_finish(coco_stage *s)
 	coco_http_resp resp = { .content_length = -1 };
 	int rc = coco_http_stream_end(u->stream, &resp);
 	if (!rc && resp.status != 202 && resp.status != 204 && resp.status != 201)
-		rc = coco_reg_status_error(((reg_dest *)u->dest->impl)->reg, &resp, "blob upload");
+		rc = coco_reg_status_error(((reg_dest *)u->dest->impl)->repo.reg, &resp, "blob upload");
 	if (!rc && resp.location) {
 		char *next = coco_url_resolve(u->loc, resp.location);
 		if (!next) {
@@ -265,7 +262,7 @@ static int up_put_final(up_stage *u, const char *digest, const void *body, size_
 	coco_dest *d = u->dest;
 	reg_dest *rd = d->impl;
 	char *url = with_digest(u->loc, digest);
-	char *what = coco_asprintf("upload of blob %s to %s", digest, rd->name);
+	char *what = coco_asprintf("upload of blob %s to %s", digest, rd->repo.name);
 	if (!url || !what) {
 		free(url);
 		free(what);
@@ -274,13 +271,13 @@ static int up_put_final(up_stage *u, const char *digest, const void *body, size_
 	coco_http_req req = { .method = "PUT", .url = url, .body = body, .body_len = len,
 	                      .send_body = true };
 	coco_http_resp resp = { .content_length = -1 };
-	int rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
+	int rc = coco_reg_request(rd->repo.reg, &req, rd->repo.scope, what, &resp);
 	if (!rc && resp.status != 201 && resp.status != 204 && resp.status != 200) {
 		if (resp.status == 400 && coco_reg_errcode(&resp, "DIGEST_INVALID"))
 			rc = coco_seterr(d->ctx, COCOIMG_EDIGEST, "%s: the registry computed another digest",
 			                 what);
 		else
-			rc = coco_reg_status_error(rd->reg, &resp, what);
+			rc = coco_reg_status_error(rd->repo.reg, &resp, what);
 	}
 	if (!rc && resp.docker_digest && strcmp(resp.docker_digest, digest))
 		rc = coco_seterr(d->ctx, COCOIMG_EDIGEST, "%s: the registry stored digest %s", what,
@@ -301,7 +298,7 @@ static int up_commit(void *arg, const char *digest, uint64_t size)
 		long status = 0;
 		free(u->loc);
 		u->loc = NULL;
-		rc = start_session(u->dest, NULL, ((reg_dest *)u->dest->impl)->scope, &u->loc, &status);
+		rc = start_session(u->dest, NULL, ((reg_dest *)u->dest->impl)->repo.scope, &u->loc, &status);
 		if (!rc)
 			rc = up_put_final(u, digest, u->buf.data ? (const void *)u->buf.data : "",
 			                  u->buf.len);
@@ -364,7 +361,7 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	u->dest = d;
 	u->size = size;
 	char *what = coco_asprintf("blob %s for %s", expected_digest ? expected_digest : "(new)",
-	                           rd->name);
+	                           rd->repo.name);
 	if (!what) {
 		coco_stage_free(&u->base);
 		return coco_oom(d->ctx);
@@ -391,7 +388,7 @@ static int manifest_digest_for(coco_dest *d, const void *data, size_t len, bool 
 	if (named && strcmp(named, dg))
 		return coco_seterr(d->ctx, COCOIMG_EINVAL,
 		                   "destination %s names digest %s but the manifest has digest %s",
-		                   ((reg_dest *)d->impl)->name, named, dg);
+		                   ((reg_dest *)d->impl)->repo.name, named, dg);
 	return 0;
 }
 
@@ -431,8 +428,8 @@ static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const c
 	if (!media_type || !*media_type || strchr(media_type, '\n') || strchr(media_type, '\r'))
 		return coco_seterr(d->ctx, COCOIMG_EBADIMAGE, "manifest without a media type");
 	const char *reference = top && dr->tag ? dr->tag : dg;
-	char *url = coco_reg_url(rd->reg, "manifests/%s", reference);
-	char *what = coco_asprintf("manifest %s%s%s", rd->name, reference == dg ? "@" : ":", reference);
+	char *url = coco_reg_url(rd->repo.reg, "manifests/%s", reference);
+	char *what = coco_asprintf("manifest %s%s%s", rd->repo.name, reference == dg ? "@" : ":", reference);
 	char *ct = coco_asprintf("Content-Type: %s", media_type);
 	struct curl_slist *h = ct ? curl_slist_append(NULL, ct) : NULL;
 	free(ct);
@@ -445,9 +442,9 @@ static int dest_put_manifest(coco_dest *d, const void *data, size_t len, const c
 	coco_http_req req = { .method = "PUT", .url = url, .headers = h, .body = data,
 	                      .body_len = len, .send_body = true };
 	coco_http_resp resp = { .content_length = -1 };
-	rc = coco_reg_request(rd->reg, &req, rd->scope, what, &resp);
+	rc = coco_reg_request(rd->repo.reg, &req, rd->repo.scope, what, &resp);
 	if (!rc && resp.status != 201 && resp.status != 200 && resp.status != 202)
-		rc = coco_reg_status_error(rd->reg, &resp, what);
+		rc = coco_reg_status_error(rd->repo.reg, &resp, what);
 	if (!rc)
 		rc = stored_digest_ok(d->ctx, &resp, data, len, what);
 	keep_oci_subject(rd, rc ? NULL : &resp);
@@ -472,20 +469,11 @@ static int dest_commit(coco_dest *d)
 	return 0;
 }
 
-/* Frees what this back end owns; coco_dest_close() frees ref and d. */
 static void dest_close(coco_dest *d)
 {
-	reg_dest *rd = d ? d->impl : NULL;
-	if (rd) {
-		if (rd->held)
-			coco_reg_deadline_release(d->ctx);
-		coco_reg_free(rd->reg);
-		free(rd->scope);
-		free(rd->name);
-		free(rd->oci_subject);
-		free(rd);
-		d->impl = NULL;
-	}
+	reg_dest *rd = d->impl;
+	coco_reg_repo_close(d->ctx, &rd->repo);
+	free(rd->oci_subject);
 }
 
 static const struct coco_dest_ops reg_dest_ops = {
@@ -505,32 +493,14 @@ int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 		coco_ref_free(ref);
 		return coco_seterr(ctx, COCOIMG_EINVAL, "not a docker:// reference");
 	}
-	coco_dest *d = calloc(1, sizeof(*d));
-	reg_dest *rd = calloc(1, sizeof(*rd));
-	if (!d || !rd) {
-		free(d);
-		free(rd);
-		coco_ref_free(ref);
-		return coco_oom(ctx);
+	coco_dest *d = NULL;
+	int rc = coco_dest_new(ctx, &reg_dest_ops, ref, sizeof(reg_dest), &d);
+	if (!rc) {
+		reg_dest *rd = d->impl;
+		rc = coco_reg_repo_open(ctx, "dest", &ref->docker, "pull,push", &rd->repo);
 	}
-	d->ops = &reg_dest_ops;
-	d->ctx = ctx;
-	d->ref = ref;
-	d->side = "dest";
-	d->impl = rd;
-	rd->scope = coco_asprintf("repository:%s:pull,push", ref->docker.path);
-	rd->name = coco_dref_repo(&ref->docker);
-	coco_reg_deadline_hold(ctx);
-	rd->held = true;
-	int rc = rd->scope && rd->name ? 0 : coco_oom(ctx);
-	if (!rc)
-		rc = coco_reg_open(ctx, "dest", &ref->docker, &rd->reg);
-	if (!rc)
-		rc = coco_reg_ping(rd->reg);
 	if (rc) {
-		dest_close(d);
-		coco_ref_free(ref);
-		free(d);
+		coco_dest_close(d);
 		return rc;
 	}
 	*out = d;

@@ -265,6 +265,22 @@ bool coco_reg_retry_wait(const coco_reg *r, unsigned *attempt, int rc, bool tran
 
 int coco_reg_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref, coco_reg **out);
 void coco_reg_free(coco_reg *r);
+
+/* The registry side of a docker:// source or destination: the client for
+ * its repository (pinged), the token scope its requests ask for, its name
+ * for messages; it holds the operation's deadline while open. */
+typedef struct coco_reg_repo {
+	coco_reg *reg;
+	char *scope;               /* repository:PATH:ACTIONS */
+	char *name;                /* HOST/PATH for messages */
+	bool held;                 /* holds the operation's deadline */
+} coco_reg_repo;
+
+/* Open *rr (zeroed) for ref with the token actions ("pull", "pull,push").
+ * On failure too, coco_reg_repo_close releases what was taken. */
+int coco_reg_repo_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref,
+                       const char *actions, coco_reg_repo *rr);
+void coco_reg_repo_close(cocoimg_ctx *ctx, coco_reg_repo *rr);
 /* Ping /v2/ once (thread-safe): picks https/http, learns the challenge. */
 int coco_reg_ping(coco_reg *r);
 /* "https://host/v2/<path>/<suffix>"; caller frees. */

@@ -35,6 +35,8 @@ struct coco_kv {
 	char *value;
 };
 
+struct evp_pkey_st;         /* OpenSSL's EVP_PKEY, for open_jwe below */
+
 struct cocoimg_ctx {
 	pthread_mutex_t lock;      /* guards err_* (worker threads set errors) */
 	int err_code;
@@ -58,6 +60,13 @@ struct cocoimg_ctx {
 	/* Installed by the operations layer (image_broker.c): fetch a
 	 * resource URI named where a file is expected; see coco_read_named. */
 	int (*read_uri)(cocoimg_ctx *ctx, const char *uri, const char *what, int err_code,
+	                struct coco_buf *out);
+	/* Installed by the operations layer (image_broker.c): open a JWE with
+	 * the private key pk (an EVP_PKEY), as crypt/'s coco_jwe_decrypt_one:
+	 * 0 with the plaintext appended to out, COCOIMG_ENOKEY,
+	 * COCOIMG_EBADIMAGE, COCOIMG_ENOMEM.  The KBS client (broker/, below
+	 * crypt/) opens its responses with it. */
+	int (*open_jwe)(const unsigned char *jwe, size_t len, struct evp_pkey_st *pk,
 	                struct coco_buf *out);
 };
 

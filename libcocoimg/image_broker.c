@@ -23,8 +23,10 @@ static int read_uri(cocoimg_ctx *ctx, const char *uri, const char *what, int err
 
 void coco_op_broker_attach(cocoimg_ctx *ctx)
 {
-	if (ctx)
+	if (ctx) {
 		ctx->read_uri = read_uri;
+		ctx->open_jwe = coco_jwe_decrypt_one;
+	}
 }
 
 /* ---- packets ------------------------------------------------------------ */
@@ -86,6 +88,7 @@ static int packet_open(cocoimg_ctx *ctx, void *payload, cocoimg_keyring *kr, con
 		if (rc != COCOIMG_ENOKEY)
 			return rc;
 	}
+	coco_op_broker_attach(ctx);
 	return coco_broker_open_packet(ctx, pk->kid, raw, len, try_kek, (void *)pk, opts, notes);
 }
 

@@ -10,8 +10,9 @@
 
 #include "base.h"
 
-/* Make coco_read_named() reach the broker on this context (every
- * operation calls it before reading what the user named). */
+/* Make coco_read_named() reach the broker on this context and give the
+ * broker's KBS client crypt/'s JWE decryption (every operation calls it
+ * before reading what the user named). */
 void coco_op_broker_attach(cocoimg_ctx *ctx);
 
 /* Install the packet calls (resolver with one call per kid and context,

@@ -31,11 +31,13 @@
 #include "attester.h"
 #include "kbs.h"
 #include "../base.h"
-#include "../crypt/crypt.h"
 #include "../json.h"
+#include "../jwk.h"
 
 
 #include <curl/curl.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -716,8 +718,11 @@ static int decrypt_resource(coco_kbs *k, const char *path, const coco_buf *resp,
 		return coco_seterr(k->ctx, COCOIMG_ENOKEY,
 		                   "KBS %s: kbs:///%s: response wrapped with %s, the TEE key is for %s",
 		                   k->url, path, alg, want);
+	if (!k->ctx->open_jwe)
+		return coco_seterr(k->ctx, COCOIMG_EINTERNAL,
+		                   "KBS %s: kbs:///%s: no JWE decryption was installed", k->url, path);
 	size_t start = out->len;
-	rc = coco_jwe_decrypt_one(resp->data, resp->len, k->key, out);
+	rc = k->ctx->open_jwe(resp->data, resp->len, k->key, out);
 	if (rc == COCOIMG_ENOMEM)
 		return coco_oom(k->ctx);
 	if (rc) {

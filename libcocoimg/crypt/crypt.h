@@ -11,6 +11,7 @@
 
 #include "../base.h"
 #include "../json.h"
+#include "../jwk.h"
 #include "../oci/oci.h"
 #include "../pipeline.h"
 #include "../stream.h"
@@ -124,19 +125,7 @@ int coco_load_cert(cocoimg_ctx *ctx, const char *path, coco_key *k);
  * a JWK) or, for pkcs7, a certificate given as a decryption key. */
 int coco_load_private(cocoimg_ctx *ctx, const char *path, const char *password,
                       size_t pwlen, coco_key *k);
-/* Build an EVP_PKEY from a parsed JWK (RSA or EC; private when it has "d"
- * and want_private).  NULL on any error. */
-EVP_PKEY *coco_jwk_to_pkey(json_t *jwk, bool want_private);
-/* RFC 7638 thumbprint (base64url SHA-256) of a public key; NULL if the
- * key type is not RSA or EC. */
-char *coco_pkey_thumbprint(EVP_PKEY *pk);
-/* The public JWK of an RSA or EC key ({kty, n, e} or {kty, crv, x, y},
- * coordinates padded to the field size); NULL for other keys or out of
- * memory. */
-json_t *coco_pkey_public_jwk(EVP_PKEY *pk);
-/* JWK curve name ("P-256", "P-384", "P-521") and field size of an EC key;
- * COCOIMG_EUNSUPPORTED for other keys. */
-int coco_ec_info(EVP_PKEY *pk, const char **crv, size_t *flen);
+/* JWK forms of keys, thumbprints: ../jwk.h. */
 
 /* keys.c: append "; " (when needed) and a note to a "tried" list. */
 void coco_tried_note(coco_buf *tried, const char *fmt, ...) COCO_PRINTF(2, 3);

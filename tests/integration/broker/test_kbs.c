@@ -12,6 +12,7 @@
 #include "base.h"
 #include "broker/attester.h"
 #include "broker/kbs.h"
+#include "image_broker.h"
 
 #include <curl/curl.h>
 #include <arpa/inet.h>
@@ -206,6 +207,7 @@ static void several_resources(coco_kbs_key_type kt)
 	start(&d, 0, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, NULL, kt);
 	expect_resource(k, ctx, "default/key/k1", "key one");
 	expect_resource(k, ctx, "default/key/k2", "key two");
@@ -240,6 +242,7 @@ static void test_token_expiry(void **state)
 	start(&d, 0, "--expire-after", "2", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
 	expect_resource(k, ctx, "default/key/k1", "key one");
 	expect_resource(k, ctx, "default/key/k2", "key two");
@@ -260,6 +263,7 @@ static void test_token_exp_claim(void **state)
 	start(&d, 0, "--token-exp", "-60", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
 	expect_resource(k, ctx, "default/key/k1", "key one");
 	expect_resource(k, ctx, "default/key/k2", "key two");
@@ -277,6 +281,7 @@ static void test_attestation_refused(void **state)
 	start(&d, 0, "--refuse-attestation", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
 	expect_error(k, ctx, "default/key/k1", COCOIMG_EAUTH, "attestation refused at attest");
 	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "PolicyDeny"));
@@ -296,6 +301,7 @@ static void test_unknown_resource(void **state)
 	start(&d, 0, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
 	expect_error(k, ctx, "default/key/nope", COCOIMG_ENOTFOUND,
 	             "kbs:///default/key/nope not found or not released");
@@ -311,6 +317,7 @@ static void test_unknown_resource(void **state)
 
 	start(&d, 0, "--missing-status", "404", NULL);
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
 	expect_resource(k, ctx, "default/key/k1", "key one");
 	expect_error(k, ctx, "default/key/nope", COCOIMG_ENOTFOUND, "not found or not released (HTTP 404");
@@ -325,6 +332,7 @@ static void test_bad_paths(void **state)
 	(void)state;
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_attester *a = NULL;
 	assert_int_equal(coco_attester_sample(ctx, &a), 0);
 	coco_kbs *k = NULL;
@@ -362,6 +370,7 @@ static void test_timeout(void **state)
 	dbl d = { .url = coco_asprintf("http://127.0.0.1:%d", ntohs(sa.sin_port)) };
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_EC_P256);
 	coco_kbs_set_timeout(k, 1);
 	time_t t0 = time(NULL);
@@ -380,6 +389,7 @@ static void test_tls(void **state)
 	start(&d, 1, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, cert, COCO_KBS_KEY_EC_P256);
 	expect_resource(k, ctx, "default/key/k1", "key one");
 	coco_kbs_free(k);
@@ -400,6 +410,7 @@ static void test_selected_hash(void **state)
 	start(&d, 0, "--select-hash", "sha512", NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_kbs *k = client(ctx, &d, NULL, COCO_KBS_KEY_RSA);
 	expect_resource(k, ctx, "default/key/k2", "key two");
 	coco_kbs_free(k);
@@ -485,6 +496,7 @@ static void test_wrong_binding_refused(void **state)
 	start(&d, 0, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_attester *a = NULL;
 	assert_int_equal(coco_attester_callback(ctx, wrong_binding, NULL, &a), 0);
 	coco_kbs *k = NULL;

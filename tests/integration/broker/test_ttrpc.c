@@ -16,6 +16,7 @@
 #include "broker/attester.h"
 #include "broker/cdh.h"
 #include "broker/kbs.h"
+#include "image_broker.h"
 #include "broker/ttrpc.h"
 
 #include <openssl/evp.h>
@@ -190,6 +191,7 @@ static void test_get_resource(void **state)
 	start(&d, "cdh", NULL, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_cdh *c = NULL;
 	char *addr = coco_asprintf("unix://%s", d.sock);
 	assert_int_equal(coco_cdh_new(ctx, addr, &c), 0);
@@ -253,6 +255,7 @@ static void test_unwrap_key(void **state)
 	start(&d, "cdh", NULL, NULL);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_cdh *c = NULL;
 	assert_int_equal(coco_cdh_new(ctx, d.sock, &c), 0);
 	const char *opts = "{\"symkey\":\"c2VjcmV0\",\"cipher\":\"AES_256_CTR_HMAC_SHA256\"}";
@@ -291,6 +294,7 @@ static void test_aa(void **state)
 	start(&d, "aa", "--tee", "sample");
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_attester *a = NULL;
 	char *addr = coco_asprintf("unix://%s", d.sock);
 	assert_int_equal(coco_attester_aa(ctx, addr, &a), 0);
@@ -331,6 +335,7 @@ static void test_kbs_with_aa(void **state)
 	start_kbs(&kbs);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_attester *a = NULL;
 	assert_int_equal(coco_attester_aa(ctx, aa.sock, &a), 0);
 	coco_kbs *k = NULL;
@@ -410,6 +415,7 @@ static void test_timeout(void **state)
 	assert_int_equal(listen(fd, 4), 0);
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
 	coco_buf b = COCO_BUF_INIT;
 	assert_int_equal(coco_ttrpc_call(ctx, path, "api.GetResourceService", "GetResource",
 	                                 NULL, 0, 300, &b), COCOIMG_ENET);

@@ -119,21 +119,23 @@ int coco_pem_first_block(const unsigned char *pem, size_t len, char **name, unsi
 	return ok ? 0 : 1;
 }
 
+/* Sigstore's RSA signatures are PKCS#1 v1.5: set that padding on an RSA
+ * key's verify context (other keys need nothing).  False on failure. */
+static bool rsa_pkcs1(EVP_PKEY *key, EVP_PKEY_CTX *pc)
+{
+	return EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA ||
+	       EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1;
+}
+
 int coco_sigstore_verify_md(EVP_PKEY *key, const EVP_MD *md, const unsigned char *sig,
                             size_t sig_len, const void *data, size_t len)
 {
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pc = NULL;
-	int ok = 0;
 	if (!mc)
 		return COCOIMG_ENOMEM;
-	if (EVP_DigestVerifyInit(mc, &pc, md, NULL, key) != 1)
-		goto out;
-	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
-	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)
-		goto out;
-	ok = EVP_DigestVerify(mc, sig, sig_len, data, len) == 1;
-out:
+	int ok = EVP_DigestVerifyInit(mc, &pc, md, NULL, key) == 1 && rsa_pkcs1(key, pc) &&
+	         EVP_DigestVerify(mc, sig, sig_len, data, len) == 1;
 	EVP_MD_CTX_free(mc);
 	ERR_clear_error();
 	return ok;
@@ -145,16 +147,10 @@ int coco_sigstore_verify_digest(EVP_PKEY *key, const unsigned char *sig, size_t 
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 || !md)
 		return 0;
 	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(key, NULL);
-	int ok = 0;
 	if (!pc)
 		return 0;
-	if (EVP_PKEY_verify_init(pc) != 1 || EVP_PKEY_CTX_set_signature_md(pc, md) != 1)
-		goto out;
-	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
-	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1)
-		goto out;
-	ok = EVP_PKEY_verify(pc, sig, sig_len, digest, dlen) == 1;
-out:
+	int ok = EVP_PKEY_verify_init(pc) == 1 && EVP_PKEY_CTX_set_signature_md(pc, md) == 1 &&
+	         rsa_pkcs1(key, pc) && EVP_PKEY_verify(pc, sig, sig_len, digest, dlen) == 1;
 	EVP_PKEY_CTX_free(pc);
 	ERR_clear_error();
 	return ok;

@@ -77,13 +77,8 @@ static int packet_open(cocoimg_ctx *ctx, void *payload, cocoimg_keyring *kr, con
 	if (kr->resolver) {
 		coco_buf kek = COCO_BUF_INIT;
 		int rc = resolver_kek(ctx, kr, pk->kid, &kek, notes);
-		if (!rc) {
-			int t = coco_packet_try_kek(pk, kek.data, kek.len, opts);
-			if (t == 1)
-				coco_tried_note(notes, "key resolver: wrong key");
-			rc = t == 0 ? 0 : t == 1 ? COCOIMG_ENOKEY
-			     : coco_seterr(ctx, t, "opening CoCo packet kid %s failed", pk->kid);
-		}
+		if (!rc)
+			rc = coco_packet_open_resolved(ctx, pk, &kek, opts, notes);
 		coco_buf_wipe_free(&kek);
 		if (rc != COCOIMG_ENOKEY)
 			return rc;

@@ -703,23 +703,27 @@ void coco_keyring_set_packet_ops(cocoimg_keyring *kr, const coco_packet_ops *ops
 	kr->packet_payload = ops ? payload : NULL;
 }
 
+int coco_packet_open_resolved(cocoimg_ctx *ctx, const coco_packet *pk, coco_buf *kek,
+                              coco_buf *opts, coco_buf *notes)
+{
+	int r = coco_packet_try_kek(pk, kek->data, kek->len, opts);
+	coco_buf_wipe_free(kek);
+	if (r == 1)
+		coco_tried_note(notes, "key resolver: wrong key");
+	return r == 0 ? 0 : r == 1 ? COCOIMG_ENOKEY
+	       : coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
+}
+
 /* The runtime's key resolver callback: 0 opened, ENOKEY, ECANCELLED, <0. */
 static int open_with_resolver(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet *pk,
                               coco_buf *opts, coco_buf *notes)
 {
 	coco_buf kek = COCO_BUF_INIT;
 	int rc = coco_packet_resolver_kek(ctx, kr, pk->kid, &kek, notes);
-	if (rc == COCOIMG_ENOMEM)
-		rc = coco_oom(ctx);
-	if (!rc) {
-		int r = coco_packet_try_kek(pk, kek.data, kek.len, opts);
-		if (r == 1)
-			coco_tried_note(notes, "key resolver: wrong key");
-		rc = r == 0 ? 0 : r == 1 ? COCOIMG_ENOKEY
-		     : coco_seterr(ctx, r, "opening CoCo packet kid %s failed", pk->kid);
-	}
+	if (!rc)
+		return coco_packet_open_resolved(ctx, pk, &kek, opts, notes);
 	coco_buf_wipe_free(&kek);
-	return rc;
+	return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
 }
 
 /* Try one packet with every local source. 0 opened; ENOKEY (tried

@@ -56,6 +56,14 @@ int coco_packet_try_kek(const coco_packet *pk, const unsigned char *kek, size_t 
                         coco_buf *opts);
 
 /*
+ * Open pk with the KEK the key resolver gave for its kid, then wipe and
+ * free kek: 0 opened (opts appended), COCOIMG_ENOKEY ("key resolver:
+ * wrong key" appended to notes), other failures recorded on ctx.
+ */
+int coco_packet_open_resolved(cocoimg_ctx *ctx, const coco_packet *pk, coco_buf *kek,
+                              coco_buf *opts, coco_buf *notes);
+
+/*
  * Ask the keyring's key resolver callback for the KEK of kid: 0 with the
  * key appended to kek (wipe it), COCOIMG_ENOKEY with a note appended to
  * notes (the callback said COCOIMG_ENOKEY, or kr has no resolver),

@@ -240,21 +240,36 @@ static int jwe_parse(const unsigned char *data, size_t len, jwe_obj *j)
 	return rc;
 }
 
+/* Key sizes by algorithm name: the content encryptions ("enc") and the
+ * AES key wraps after ECDH-ES ("alg"; direct ECDH-ES is refused, see
+ * alg_allowed). */
+typedef struct alg_size {
+	const char *name;
+	int len;
+} alg_size;
+
+static const alg_size enc_sizes[] = {
+	{ "A128GCM", 16 },       { "A192GCM", 24 },       { "A256GCM", 32 },
+	{ "A128CBC-HS256", 32 }, { "A192CBC-HS384", 48 }, { "A256CBC-HS512", 64 },
+};
+
+static const alg_size ecdh_kw_sizes[] = {
+	{ "ECDH-ES+A128KW", 16 }, { "ECDH-ES+A192KW", 24 }, { "ECDH-ES+A256KW", 32 },
+};
+
+/* The size that name has in t (n rows), -1 when it is not there. */
+static int size_of(const alg_size *t, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (!strcmp(t[i].name, name))
+			return t[i].len;
+	return -1;
+}
+
+/* The CEK size of a content encryption, -1 when not supported. */
 static int cek_len(const char *enc)
 {
-	if (!strcmp(enc, "A128GCM"))
-		return 16;
-	if (!strcmp(enc, "A192GCM"))
-		return 24;
-	if (!strcmp(enc, "A256GCM"))
-		return 32;
-	if (!strcmp(enc, "A128CBC-HS256"))
-		return 32;
-	if (!strcmp(enc, "A192CBC-HS384"))
-		return 48;
-	if (!strcmp(enc, "A256CBC-HS512"))
-		return 64;
-	return -1;
+	return size_of(enc_sizes, COCO_ARRAY_SIZE(enc_sizes), enc);
 }
 
 /* RFC 7518 4.6.2 Concat KDF with SHA-256. */
@@ -325,6 +340,12 @@ static int aes_kw(bool wrap, const unsigned char *kek, size_t keklen, const unsi
 		return COCOIMG_ENOKEY;
 	*outlen = (size_t)(l1 + l2);
 	return 0;
+}
+
+/* The OAEP hash of RSA-OAEP (SHA-1) or RSA-OAEP-256. */
+static const EVP_MD *oaep_md(const char *alg)
+{
+	return !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256();
 }
 
 static int rsa_oaep(bool enc, EVP_PKEY *pk, const EVP_MD *md, const unsigned char *in,
@@ -455,7 +476,7 @@ static int rsa_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, int want,
 	size_t tl = sizeof(tmp);
 	if (r->ek.len > sizeof(tmp))
 		return COCOIMG_ENOKEY;
-	int rc = rsa_oaep(false, pk, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(),
+	int rc = rsa_oaep(false, pk, oaep_md(alg),
 	                  r->ek.data, r->ek.len, tmp, &tl);
 	ERR_clear_error();
 	if (!rc && tl != (size_t)want)
@@ -469,16 +490,10 @@ static int rsa_cek(const jwe_rcpt *r, EVP_PKEY *pk, const char *alg, int want,
 }
 
 /* The AES key wrap size of an ECDH-ES+AxxxKW algorithm, -1 when not
- * supported (direct ECDH-ES is refused, see alg_allowed). */
+ * supported. */
 static int ecdh_kwlen(const char *alg)
 {
-	if (!strcmp(alg, "ECDH-ES+A128KW"))
-		return 16;
-	if (!strcmp(alg, "ECDH-ES+A192KW"))
-		return 24;
-	if (!strcmp(alg, "ECDH-ES+A256KW"))
-		return 32;
-	return -1;
+	return size_of(ecdh_kw_sizes, COCO_ARRAY_SIZE(ecdh_kw_sizes), alg);
 }
 
 /* Shared secret with the recipient header's ephemeral key (same curve as
@@ -596,7 +611,7 @@ static int wrap_cek_rsa(cocoimg_ctx *ctx, const coco_key *k, const unsigned char
 	const char *alg = k->jwk_alg;
 	if (!alg || (strcmp(alg, "RSA-OAEP") && strcmp(alg, "RSA-OAEP-256")))
 		alg = "RSA-OAEP";
-	if (rsa_oaep(true, k->pkey, !strcmp(alg, "RSA-OAEP") ? EVP_sha1() : EVP_sha256(), cek,
+	if (rsa_oaep(true, k->pkey, oaep_md(alg), cek,
 	             ceklen, ek, eklen))
 		return coco_seterr(ctx, COCOIMG_EINTERNAL, "%s: RSA-OAEP encryption failed", k->label);
 	if (json_object_set_new(hdr, "alg", json_string(alg)))
@@ -609,13 +624,12 @@ static int wrap_cek_rsa(cocoimg_ctx *ctx, const coco_key *k, const unsigned char
  * into the header unchecked.  *kwlen: the AES key wrap key size. */
 static const char *ecdh_alg(const char *alg, size_t *kwlen)
 {
-	*kwlen = 32;
-	if (alg && !strcmp(alg, "ECDH-ES+A128KW"))
-		*kwlen = 16;
-	else if (alg && !strcmp(alg, "ECDH-ES+A192KW"))
-		*kwlen = 24;
-	else
+	int n = ecdh_kwlen(alg);
+	if (n < 0) {
 		alg = "ECDH-ES+A256KW";
+		n = ecdh_kwlen(alg);
+	}
+	*kwlen = (size_t)n;
 	return alg;
 }
 

@@ -123,18 +123,33 @@ static int parse_chain(cocoimg_ctx *ctx, json_t *chain, coco_bundle *b)
 	return 0;
 }
 
-static int parse_tsts(cocoimg_ctx *ctx, json_t *tvd, coco_bundle *b)
+/* An optional array field a of the bundle: *items gets a zeroed
+ * element of `size` bytes for each entry (none when a is absent or
+ * empty), *n their count.  0, or the error recorded. */
+static int b_array(cocoimg_ctx *ctx, json_t *a, const char *field, size_t size, void **items,
+                   size_t *n)
 {
-	json_t *a = json_object_get(tvd, "rfc3161Timestamps");
+	*n = 0;
 	if (!a)
 		return 0;
 	if (!json_is_array(a))
-		return b_err(ctx, "rfc3161Timestamps", "must be an array");
-	size_t n = json_array_size(a);
-	if (!n)
-		return 0;
-	if (!(b->tsts = calloc(n, sizeof(*b->tsts))))
+		return b_err(ctx, field, "must be an array");
+	size_t len = json_array_size(a);
+	if (len && !(*items = calloc(len, size)))
 		return coco_oom(ctx);
+	*n = len;
+	return 0;
+}
+
+static int parse_tsts(cocoimg_ctx *ctx, json_t *tvd, coco_bundle *b)
+{
+	json_t *a = json_object_get(tvd, "rfc3161Timestamps");
+	void *items = NULL;
+	size_t n;
+	int rc = b_array(ctx, a, "rfc3161Timestamps", sizeof(*b->tsts), &items, &n);
+	b->tsts = items;
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		b->n_tsts++;
 		if (coco_pbjson_bytes(json_array_get(a, i), "signedTimestamp", false, &b->tsts[i]))
@@ -244,22 +259,15 @@ static int parse_entry(cocoimg_ctx *ctx, json_t *o, int minor, coco_tlog_entry *
 
 static int parse_entries(cocoimg_ctx *ctx, json_t *a, coco_bundle *b)
 {
-	if (!a)
-		return 0;
-	if (!json_is_array(a))
-		return b_err(ctx, "tlogEntries", "must be an array");
-	size_t n = json_array_size(a);
-	if (!n)
-		return 0;
-	if (!(b->tlogs = calloc(n, sizeof(*b->tlogs))))
-		return coco_oom(ctx);
-	for (size_t i = 0; i < n; i++) {
+	void *items = NULL;
+	size_t n;
+	int rc = b_array(ctx, a, "tlogEntries", sizeof(*b->tlogs), &items, &n);
+	b->tlogs = items;
+	for (size_t i = 0; i < n && !rc; i++) {
 		b->n_tlogs++;
-		int rc = parse_entry(ctx, json_array_get(a, i), b->minor, &b->tlogs[i]);
-		if (rc)
-			return rc;
+		rc = parse_entry(ctx, json_array_get(a, i), b->minor, &b->tlogs[i]);
 	}
-	return 0;
+	return rc;
 }
 
 static int parse_material(cocoimg_ctx *ctx, json_t *vm, coco_bundle *b)

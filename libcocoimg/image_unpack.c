@@ -699,14 +699,20 @@ static void run_clear(run *r)
 	pthread_cond_destroy(&r->cv);
 }
 
-static const cocoimg_unpack_options *opts_or_default(const cocoimg_unpack_options *o,
-                                                     cocoimg_unpack_options *dflt)
+/* The options of an unpack call: o, or the defaults in *dflt; NULL (the
+ * error recorded) when o has a version this library does not know. */
+static const cocoimg_unpack_options *unpack_opts(cocoimg_ctx *ctx, const cocoimg_unpack_options *o,
+                                                 cocoimg_unpack_options *dflt)
 {
-	if (o)
-		return o;
-	memset(dflt, 0, sizeof(*dflt));
-	dflt->version = COCOIMG_UNPACK_OPTIONS_VERSION;
-	return dflt;
+	if (!o) {
+		memset(dflt, 0, sizeof(*dflt));
+		dflt->version = COCOIMG_UNPACK_OPTIONS_VERSION;
+		return dflt;
+	}
+	if (coco_api_check_version(ctx, "cocoimg_unpack_options", o->version,
+	                           COCOIMG_UNPACK_OPTIONS_VERSION))
+		return NULL;
+	return o;
 }
 
 static unsigned apply_flags(unsigned f)
@@ -945,9 +951,8 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	if (!ref || !rootfs || !*rootfs)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "unpack: an image and a rootfs path are required");
 	cocoimg_unpack_options dflt;
-	const cocoimg_unpack_options *o = opts_or_default(opts, &dflt);
-	if (coco_api_check_version(ctx, "cocoimg_unpack_options", o->version,
-	                           COCOIMG_UNPACK_OPTIONS_VERSION))
+	const cocoimg_unpack_options *o = unpack_opts(ctx, opts, &dflt);
+	if (!o)
 		return COCOIMG_EINVAL;
 	uint64_t t0 = coco_now_ns();
 	/* one unpack per rootfs, decided before anything is downloaded */
@@ -991,39 +996,41 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	return rc;
 }
 
-COCOIMG_API int cocoimg_image_resolve(cocoimg_ctx *ctx, const char *ref, const char *platform,
-                                      char **manifest_digest, char **manifest)
+/* cocoimg_image_resolve / cocoimg_image_fetch_config: open ref (and, for
+ * config, fetch the image config), then copy out the digest and the raw
+ * bytes of the manifest or the config (each when asked for). */
+static int image_query(cocoimg_ctx *ctx, const char *ref, const char *platform, bool config,
+                       char **digest, char **doc)
 {
-	COCO_API_ENTER(ctx);
 	if (!ref)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required");
 	image im;
 	int rc = image_open(ctx, ref, platform, &im);
-	if (!rc && manifest_digest && !(*manifest_digest = coco_strdup(im.res.digest)))
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	if (!rc && manifest && !(*manifest = coco_strndup((const char *)im.res.raw.data, im.res.raw.len)))
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
+	if (!rc && config)
+		rc = image_config(ctx, &im);
+	if (!rc) {
+		const char *dg = config ? im.res.image->config.digest : im.res.digest;
+		const coco_buf *raw = config ? &im.cfg_raw : &im.res.raw;
+		if ((digest && !(*digest = coco_strdup(dg))) ||
+		    (doc && !(*doc = coco_strndup((const char *)raw->data, raw->len))))
+			rc = coco_oom(ctx);
+	}
 	image_clear(&im);
 	return rc;
+}
+
+COCOIMG_API int cocoimg_image_resolve(cocoimg_ctx *ctx, const char *ref, const char *platform,
+                                      char **manifest_digest, char **manifest)
+{
+	COCO_API_ENTER(ctx);
+	return image_query(ctx, ref, platform, false, manifest_digest, manifest);
 }
 
 COCOIMG_API int cocoimg_image_fetch_config(cocoimg_ctx *ctx, const char *ref, const char *platform,
                                            char **config_digest, char **config)
 {
 	COCO_API_ENTER(ctx);
-	if (!ref)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "an image reference is required");
-	image im;
-	int rc = image_open(ctx, ref, platform, &im);
-	if (!rc)
-		rc = image_config(ctx, &im);
-	if (!rc && config_digest && !(*config_digest = coco_strdup(im.res.image->config.digest)))
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	if (!rc && config &&
-	    !(*config = coco_strndup((const char *)im.cfg_raw.data, im.cfg_raw.len)))
-		rc = coco_seterr(ctx, COCOIMG_ENOMEM, "out of memory");
-	image_clear(&im);
-	return rc;
+	return image_query(ctx, ref, platform, true, config_digest, config);
 }
 
 COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *ref, size_t index,
@@ -1034,9 +1041,8 @@ COCOIMG_API int cocoimg_unpack_layer(cocoimg_ctx *ctx, const char *ref, size_t i
 	if (!ref || !rootfs)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "an image and a rootfs are required");
 	cocoimg_unpack_options dflt;
-	const cocoimg_unpack_options *o = opts_or_default(opts, &dflt);
-	if (coco_api_check_version(ctx, "cocoimg_unpack_options", o->version,
-	                           COCOIMG_UNPACK_OPTIONS_VERSION))
+	const cocoimg_unpack_options *o = unpack_opts(ctx, opts, &dflt);
+	if (!o)
 		return COCOIMG_EINVAL;
 	image im;
 	run r;

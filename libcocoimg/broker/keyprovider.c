@@ -19,6 +19,7 @@
  *    short, redacted line (it may echo its input, which holds the key).
  */
 #include "keyprovider.h"
+#include "pb.h"
 #include "../base.h"
 #include "../json.h"
 
@@ -373,36 +374,6 @@ int coco_kp_parse_response(cocoimg_ctx *ctx, const char *name, bool wrap,
 /* gRPC framing (length-prefixed message, protobuf with bytes field 1) */
 /* ------------------------------------------------------------------ */
 
-static int put_varint(coco_buf *out, uint64_t v)
-{
-	unsigned char b[10];
-	size_t n = 0;
-	do {
-		b[n] = (unsigned char)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			b[n] |= 0x80;
-		n++;
-	} while (v);
-	return coco_buf_append(out, b, n);
-}
-
-static int get_varint(const unsigned char *p, size_t len, size_t *pos, uint64_t *v)
-{
-	uint64_t r = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (*pos >= len)
-			return -1;
-		unsigned char b = p[(*pos)++];
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 int coco_grpc_frame_encode(const unsigned char *json, size_t len, coco_buf *out)
 {
 	size_t vl = 1;
@@ -417,9 +388,7 @@ int coco_grpc_frame_encode(const unsigned char *json, size_t len, coco_buf *out)
 		return COCOIMG_ENOMEM;
 	if (!len)
 		return 0;
-	if (coco_buf_putc(out, 0x0a) || put_varint(out, len) || coco_buf_append(out, json, len))
-		return COCOIMG_ENOMEM;
-	return 0;
+	return coco_pb_put_bytes(out, 1, json, len);
 }
 
 int coco_grpc_frame_decode(const unsigned char *data, size_t len, const unsigned char **json,
@@ -433,41 +402,18 @@ int coco_grpc_frame_decode(const unsigned char *data, size_t len, const unsigned
 	              ((uint64_t)data[3] << 8) | data[4];
 	if (ml != len - 5)
 		return COCOIMG_EBADIMAGE;
-	const unsigned char *m = data + 5;
-	size_t pos = 0;
-	while (pos < ml) {
-		uint64_t tag, v;
-		if (get_varint(m, ml, &pos, &tag) || (tag >> 3) == 0)
-			return COCOIMG_EBADIMAGE;
-		switch (tag & 7) {
-		case 0:
-			if (get_varint(m, ml, &pos, &v))
-				return COCOIMG_EBADIMAGE;
-			break;
-		case 1:
-			if (ml - pos < 8)
-				return COCOIMG_EBADIMAGE;
-			pos += 8;
-			break;
-		case 5:
-			if (ml - pos < 4)
-				return COCOIMG_EBADIMAGE;
-			pos += 4;
-			break;
-		case 2:
-			if (get_varint(m, ml, &pos, &v) || v > ml - pos)
-				return COCOIMG_EBADIMAGE;
-			if ((tag >> 3) == 1) {  /* last occurrence wins, as protobuf says */
-				*json = m + pos;
-				*json_len = (size_t)v;
-			}
-			pos += (size_t)v;
-			break;
-		default:
-			return COCOIMG_EBADIMAGE;
+	/* field 1 (bytes): the last occurrence wins, as protobuf says; other
+	 * fields are skipped */
+	coco_pb_reader r = { data + 5, (size_t)ml, 0 };
+	coco_pb_field f;
+	int got;
+	while ((got = coco_pb_next(&r, &f)) > 0) {
+		if (f.num == 1 && f.wire == 2) {
+			*json = f.data;
+			*json_len = f.len;
 		}
 	}
-	return 0;
+	return got < 0 ? COCOIMG_EBADIMAGE : 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -256,16 +256,10 @@ static void layer_destroy(coco_stage *s)
 	coco_wipe(l, sizeof(*l));
 }
 
-static const coco_stage_type encrypt_type = {
+/* One type for both directions; each stage's name ("encrypt" or
+ * "decrypt", what --stats counts) is set when it is made. */
+static const coco_stage_type layer_type = {
 	.name = "encrypt",
-	.size = sizeof(layer_stage),
-	.write = layer_write,
-	.finish = layer_finish,
-	.destroy = layer_destroy,
-};
-
-static const coco_stage_type decrypt_type = {
-	.name = "decrypt",
 	.size = sizeof(layer_stage),
 	.write = layer_write,
 	.finish = layer_finish,
@@ -283,9 +277,10 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 	if (!o->have_symkey || !o->have_nonce)
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: layer options lack %s",
 		                   what ? what : "layer", o->have_symkey ? "a nonce" : "a key");
-	layer_stage *l = coco_stage_new(ctx, decrypt ? &decrypt_type : &encrypt_type, next);
+	layer_stage *l = coco_stage_new(ctx, &layer_type, next);
 	if (!l)
 		return coco_oom(ctx);
+	l->base.name = decrypt ? "decrypt" : "encrypt";
 	l->decrypt = decrypt;
 	l->bufsz = COCO_BUFSZ;
 	l->buf = malloc(l->bufsz);

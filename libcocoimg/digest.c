@@ -99,3 +99,14 @@ int coco_digest_like(const char *like, const void *data, size_t len, char out[CO
 		alg = COCO_SHA256;
 	return coco_digest_bytes(alg, data, len, out);
 }
+
+const EVP_MD *coco_evp_md_by_name(const char *name)
+{
+	if (!strcmp(name, "sha256"))
+		return EVP_sha256();
+	if (!strcmp(name, "sha384"))
+		return EVP_sha384();
+	if (!strcmp(name, "sha512"))
+		return EVP_sha512();
+	return NULL;
+}

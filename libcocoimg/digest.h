@@ -38,5 +38,8 @@ int coco_digest_validate(const char *s, coco_digest_alg *alg);
  * (sha256 when like is NULL or not a valid digest). */
 int coco_digest_like(const char *like, const void *data, size_t len,
                      char out[COCO_DIGEST_STRLEN]);
+/* The OpenSSL digest (const EVP_MD *) named "sha256", "sha384" or
+ * "sha512"; NULL for any other name. */
+const struct evp_md_st *coco_evp_md_by_name(const char *name);
 
 #endif

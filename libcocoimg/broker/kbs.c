@@ -31,6 +31,7 @@
 #include "attester.h"
 #include "kbs.h"
 #include "../base.h"
+#include "../digest.h"
 #include "../json.h"
 #include "../jwk.h"
 
@@ -162,21 +163,10 @@ int coco_jcs_append(json_t *v, coco_buf *out)
 	return COCOIMG_EINVAL;
 }
 
-static const EVP_MD *hash_md(const char *hash)
-{
-	if (!strcmp(hash, "sha256"))
-		return EVP_sha256();
-	if (!strcmp(hash, "sha384"))
-		return EVP_sha384();
-	if (!strcmp(hash, "sha512"))
-		return EVP_sha512();
-	return NULL;
-}
-
 int coco_kbs_report_data(const char *nonce, json_t *tee_pubkey, const char *hash,
                          unsigned char out[64], size_t *len)
 {
-	const EVP_MD *md = hash_md(hash);
+	const EVP_MD *md = coco_evp_md_by_name(hash);
 	json_t *rt = json_pack("{s:s, s:s, s:O}", "additional-evidence", "", "nonce", nonce,
 	                       "tee-pubkey", tee_pubkey);
 	coco_buf c = COCO_BUF_INIT;

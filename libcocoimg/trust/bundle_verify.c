@@ -8,6 +8,7 @@
  */
 #include "sigstore.h"
 #include "../base.h"
+#include "../digest.h"
 #include "../json.h"
 
 #include <openssl/evp.h>
@@ -58,17 +59,6 @@ static void add_time(vstate *v, int64_t t)
 
 /* ---- artifact digest ---- */
 
-static const EVP_MD *md_by_name(const char *alg)
-{
-	if (!strcmp(alg, "sha256"))
-		return EVP_sha256();
-	if (!strcmp(alg, "sha384"))
-		return EVP_sha384();
-	if (!strcmp(alg, "sha512"))
-		return EVP_sha512();
-	return NULL;
-}
-
 static int digest_from_string(vstate *v, const char *s)
 {
 	const char *colon = strchr(s, ':');
@@ -77,7 +67,7 @@ static int digest_from_string(vstate *v, const char *s)
 	char alg[9];
 	memcpy(alg, s, (size_t)(colon - s));
 	alg[colon - s] = 0;
-	const EVP_MD *md = md_by_name(alg);
+	const EVP_MD *md = coco_evp_md_by_name(alg);
 	size_t hl = strlen(colon + 1);
 	if (!md || hl != 2 * (size_t)EVP_MD_get_size(md))
 		return coco_seterr(v->ctx, COCOIMG_EINVAL, "artifact digest \"%.80s\" is not ALG:HEX", s);
@@ -100,7 +90,7 @@ static int artifact_digest(vstate *v)
 		                 : coco_seterr(v->ctx, COCOIMG_EINVAL, "no artifact given");
 	v->alg = v->b.digest_alg && !v->b.dsse ? v->b.digest_alg : "sha256";
 	unsigned int n = 0;
-	if (EVP_Digest(a->data, a->len, v->digest, &n, md_by_name(v->alg), NULL) != 1)
+	if (EVP_Digest(a->data, a->len, v->digest, &n, coco_evp_md_by_name(v->alg), NULL) != 1)
 		return coco_oom(v->ctx);
 	v->digest_len = n;
 	return 0;
@@ -149,7 +139,7 @@ static int verify_message(vstate *v)
 		ok = coco_sigstore_verify_data(v->signer, b->sig.data, b->sig.len, v->art->data,
 		                               v->art->len);
 	else
-		ok = coco_sigstore_verify_digest(v->signer, b->sig.data, b->sig.len, md_by_name(v->alg),
+		ok = coco_sigstore_verify_digest(v->signer, b->sig.data, b->sig.len, coco_evp_md_by_name(v->alg),
 		                                 v->digest, v->digest_len);
 	if (!ok)
 		return failf(v, COCO_SIGCHECK_SIGNATURE, "the signature over the artifact does not verify");

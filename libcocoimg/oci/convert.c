@@ -121,6 +121,23 @@ static int conv_fields(cocoimg_ctx *ctx, json_t *in, json_t *out, const cfg_fiel
 	return 0;
 }
 
+/* The object field key of in, and a new object o[key] for its
+ * conversion: *sub NULL when the field is absent or null; an error
+ * recorded when it is something else than an object. */
+static int sub_object(cocoimg_ctx *ctx, json_t *in, json_t *o, const char *key, const char *what,
+                      json_t **sub, json_t **sub_out)
+{
+	*sub = json_object_get(in, key);
+	*sub_out = json_object();
+	json_object_set_new(o, key, *sub_out);
+	if (json_is_null(*sub))
+		*sub = NULL;
+	if (*sub && !json_is_object(*sub))
+		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"%s\" must be an object", what,
+		                   key);
+	return 0;
+}
+
 /*
  * Docker image config -> OCI image config as containers/image does it:
  * decode into the image-spec Image struct and encode again, dropping the
@@ -154,14 +171,10 @@ int coco_oci_convert_config(cocoimg_ctx *ctx, const coco_buf *raw, char **out, s
 	static const cfg_field osx[] = { { "os.version", 's' }, { "os.features", 'a' } };
 	if ((rc = conv_fields(ctx, in, o, osx, 2, what)))
 		goto done;
-	json_t *cin = json_object_get(in, "config");
-	json_t *cout = json_object();
-	json_object_set_new(o, "config", cout);
-	if (cin && !json_is_null(cin)) {
-		if (!json_is_object(cin)) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"config\" must be an object", what);
-			goto done;
-		}
+	json_t *cin, *cout;
+	if ((rc = sub_object(ctx, in, o, "config", what, &cin, &cout)))
+		goto done;
+	if (cin) {
 		static const cfg_field cf[] = {
 			{ "User", 's' }, { "ExposedPorts", 'm' }, { "Env", 'a' }, { "Entrypoint", 'a' },
 			{ "Cmd", 'a' }, { "Volumes", 'm' }, { "WorkingDir", 's' }, { "Labels", 'M' },
@@ -170,14 +183,10 @@ int coco_oci_convert_config(cocoimg_ctx *ctx, const coco_buf *raw, char **out, s
 		if ((rc = conv_fields(ctx, cin, cout, cf, COCO_ARRAY_SIZE(cf), "image config config")))
 			goto done;
 	}
-	json_t *rin = json_object_get(in, "rootfs");
-	json_t *rout = json_object();
-	json_object_set_new(o, "rootfs", rout);
-	if (rin && !json_is_null(rin)) {
-		if (!json_is_object(rin)) {
-			rc = coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: field \"rootfs\" must be an object", what);
-			goto done;
-		}
+	json_t *rin, *rout;
+	if ((rc = sub_object(ctx, in, o, "rootfs", what, &rin, &rout)))
+		goto done;
+	if (rin) {
 		const char *type;
 		if ((rc = coco_json_opt_str(ctx, rin, "type", what, COCOIMG_EBADIMAGE, &type)))
 			goto done;

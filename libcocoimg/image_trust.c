@@ -62,9 +62,15 @@ static const coco_trust_reader policy_reader = { NULL, read_policy_file };
 
 /* The policy from a file or a resource URI (fetched: a policy that
  * cannot be had is a refusal, exit 3), with the key reader installed. */
-static int policy_load(cocoimg_ctx *ctx, const char *path, coco_policy **out)
+/* The policy an operation uses: the one given, else the "policy" option,
+ * else the default file (policy_path_default); when used is not NULL its
+ * path goes there on success (the caller frees it). */
+static int policy_load(cocoimg_ctx *ctx, const char *given, char **used, coco_policy **out)
 {
 	*out = NULL;
+	char *path = policy_path_default(ctx, given);
+	if (!path)
+		return coco_oom(ctx);
 	int rc;
 	coco_op_broker_attach(ctx);
 	if (coco_name_is_uri(path)) {
@@ -78,6 +84,10 @@ static int policy_load(cocoimg_ctx *ctx, const char *path, coco_policy **out)
 	}
 	if (!rc)
 		coco_policy_set_reader(*out, &policy_reader);
+	if (!rc && used)
+		*used = path;
+	else
+		free(path);
 	return rc;
 }
 
@@ -306,12 +316,8 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 {
 	if (report)
 		*report = NULL;
-	char *path = policy_path_default(ctx, policy_path);
-	if (!path)
-		return coco_oom(ctx);
 	coco_policy *pol = NULL;
-	int rc = policy_load(ctx, path, &pol);
-	free(path);
+	int rc = policy_load(ctx, policy_path, NULL, &pol);
 	if (rc)
 		return rc;
 	rc = evaluate_policy(ctx, src, img, pol, false, report);
@@ -328,16 +334,12 @@ int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
 		return coco_seterr(ctx, COCOIMG_EINVAL, "verify: an image is required");
 	/* The policy is checked first: a missing or broken policy is the
 	 * user's mistake whatever the image. */
-	char *path = policy_path_default(ctx, policy_path);
-	if (!path)
-		return coco_oom(ctx);
+	char *path = NULL;
 	coco_policy *pol = NULL;
-	int rc = policy_load(ctx, path, &pol);
+	int rc = policy_load(ctx, policy_path, &path, &pol);
 	coco_policy_free(pol);
-	if (rc) {
-		free(path);
+	if (rc)
 		return rc;
-	}
 	coco_src *src = NULL;
 	rc = coco_src_open(ctx, image, "src", &src);
 	if (rc) {
@@ -480,12 +482,8 @@ int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char 
 	int rc;
 	if (in->policy_json)
 		rc = coco_policy_parse(ctx, in->policy_json, in->policy_json_len, "policy.json", &pol);
-	else {
-		char *path = policy_path_default(ctx, in->policy_path);
-		rc = path ? policy_load(ctx, path, &pol)
-		          : coco_oom(ctx);
-		free(path);
-	}
+	else
+		rc = policy_load(ctx, in->policy_path, NULL, &pol);
 	if (rc)
 		return rc;
 	coco_trust_image im;

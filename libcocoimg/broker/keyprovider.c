@@ -291,36 +291,24 @@ static int append_params(coco_buf *out, const char *name, const char *const *par
 int coco_kp_build_request(const char *name, const char *const *params, size_t n_params,
                           bool wrap, const unsigned char *data, size_t len, coco_buf *out)
 {
-	int rc;
-	if (wrap) {
-		rc = coco_buf_appendf(out, "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":");
-		if (!rc)
-			rc = append_params(out, name, params, n_params);
-		/* skopeo combines configs, so Go sends an empty DecryptConfig
-		 * object here (not null, which the Rust servers reject). */
-		if (!rc && out->len && out->data[out->len - 1] == '}') {
-			out->len--;
-			rc = coco_buf_appendf(out, ",\"DecryptConfig\":{\"Parameters\":{}}}");
-		}
-		if (!rc)
-			rc = coco_buf_appendf(out, ",\"optsdata\":");
-		if (!rc)
-			rc = append_b64(out, data, len);
-		if (!rc)
-			rc = coco_buf_appendf(out, "},\"keyunwrapparams\":{\"dc\":null,\"annotation\":null}}");
-	} else {
-		rc = coco_buf_appendf(out, "{\"op\":\"keyunwrap\",\"keywrapparams\":{\"ec\":null,"
-		                      "\"optsdata\":null},\"keyunwrapparams\":{\"dc\":");
-		if (!rc)
-			rc = append_params(out, name, params, n_params);
-		if (!rc)
-			rc = coco_buf_appendf(out, ",\"annotation\":");
-		if (!rc)
-			rc = append_b64(out, data, len);
-		if (!rc)
-			rc = coco_buf_appendf(out, "}}");
+	/* One shape for both: HEAD CONFIG MID base64(data) TAIL, where the
+	 * config is the encryption config (keywrap, data the options) or the
+	 * decryption config (keyunwrap, data the annotation), the other
+	 * half of the message null. */
+	const char *head = wrap ? "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":"
+	                        : "{\"op\":\"keyunwrap\",\"keywrapparams\":{\"ec\":null,"
+	                          "\"optsdata\":null},\"keyunwrapparams\":{\"dc\":";
+	const char *mid = wrap ? ",\"optsdata\":" : ",\"annotation\":";
+	const char *tail = wrap ? "},\"keyunwrapparams\":{\"dc\":null,\"annotation\":null}}" : "}}";
+	int rc = coco_buf_appendf(out, "%s", head) || append_params(out, name, params, n_params);
+	/* skopeo combines configs, so Go sends an empty DecryptConfig object
+	 * in the encryption config (not null, which the Rust servers reject). */
+	if (!rc && wrap && out->len && out->data[out->len - 1] == '}') {
+		out->len--;
+		rc = coco_buf_appendf(out, ",\"DecryptConfig\":{\"Parameters\":{}}}");
 	}
-	if (rc)
+	if (rc || coco_buf_appendf(out, "%s", mid) || append_b64(out, data, len) ||
+	    coco_buf_appendf(out, "%s", tail))
 		return COCOIMG_ENOMEM;
 	coco_buf_cstr(out);
 	return 0;

@@ -201,54 +201,6 @@ static EVP_PKEY *pkey_from_jwk(const coco_buf *b, bool priv, coco_key *k)
 	return pk;
 }
 
-int coco_load_public_key(cocoimg_ctx *ctx, const char *path, coco_key *k)
-{
-	coco_buf b = COCO_BUF_INIT;
-	int rc = read_keyfile(ctx, path, &b);
-	if (rc)
-		return rc;
-	EVP_PKEY *pk = NULL;
-	if (looks_json(&b)) {
-		pk = pkey_from_jwk(&b, false, k);
-	} else if (looks_pem(&b)) {
-		BIO *bio = BIO_new_mem_buf(b.data, (int)b.len);
-		pk = bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL) : NULL;
-		BIO_free(bio);
-		if (!pk) {
-			/* also accept a certificate and use its key */
-			bio = BIO_new_mem_buf(b.data, (int)b.len);
-			X509 *c = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-			BIO_free(bio);
-			if (c)
-				pk = X509_get_pubkey(c);
-			X509_free(c);
-		}
-	} else {
-		const unsigned char *p = b.data;
-		pk = d2i_PUBKEY(NULL, &p, (long)b.len);
-		if (!pk) {
-			p = b.data;
-			X509 *c = d2i_X509(NULL, &p, (long)b.len);
-			if (c)
-				pk = X509_get_pubkey(c);
-			X509_free(c);
-		}
-	}
-	coco_buf_free(&b);
-	ERR_clear_error();
-	if (!pk)
-		return coco_seterr(ctx, COCOIMG_ECONFIG,
-		                   "%s: not a public key (expected PEM or DER SubjectPublicKeyInfo, "
-		                   "or a JWK)", path);
-	if (!EVP_PKEY_is_a(pk, "RSA") && !EVP_PKEY_is_a(pk, "EC")) {
-		EVP_PKEY_free(pk);
-		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: only RSA and EC keys can be JWE recipients",
-		                   path);
-	}
-	k->pkey = pk;
-	return 0;
-}
-
 static X509 *parse_cert(const coco_buf *b)
 {
 	X509 *c = NULL;
@@ -262,6 +214,52 @@ static X509 *parse_cert(const coco_buf *b)
 	}
 	ERR_clear_error();
 	return c;
+}
+
+/* A public key file: JWK, or PEM / DER SubjectPublicKeyInfo, or a
+ * certificate (its key). */
+static EVP_PKEY *parse_public_key(const coco_buf *b, coco_key *k)
+{
+	if (looks_json(b))
+		return pkey_from_jwk(b, false, k);
+	EVP_PKEY *pk = NULL;
+	if (looks_pem(b)) {
+		BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
+		pk = bio ? PEM_read_bio_PUBKEY_ex(bio, NULL, NULL, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+	} else {
+		const unsigned char *p = b->data;
+		pk = d2i_PUBKEY(NULL, &p, (long)b->len);
+	}
+	if (!pk) {
+		X509 *c = parse_cert(b);
+		if (c)
+			pk = X509_get_pubkey(c);
+		X509_free(c);
+	}
+	return pk;
+}
+
+int coco_load_public_key(cocoimg_ctx *ctx, const char *path, coco_key *k)
+{
+	coco_buf b = COCO_BUF_INIT;
+	int rc = read_keyfile(ctx, path, &b);
+	if (rc)
+		return rc;
+	EVP_PKEY *pk = parse_public_key(&b, k);
+	coco_buf_free(&b);
+	ERR_clear_error();
+	if (!pk)
+		return coco_seterr(ctx, COCOIMG_ECONFIG,
+		                   "%s: not a public key (expected PEM or DER SubjectPublicKeyInfo, "
+		                   "or a JWK)", path);
+	if (!EVP_PKEY_is_a(pk, "RSA") && !EVP_PKEY_is_a(pk, "EC")) {
+		EVP_PKEY_free(pk);
+		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: only RSA and EC keys can be JWE recipients",
+		                   path);
+	}
+	k->pkey = pk;
+	return 0;
 }
 
 int coco_load_cert(cocoimg_ctx *ctx, const char *path, coco_key *k)

@@ -264,8 +264,9 @@ int coco_lookaside_collect(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const ch
  */
 int coco_trust_collect_sigs(cocoimg_ctx *ctx, const coco_trust_image *im, const coco_regd *regd,
                             const coco_sig_fetcher *f, coco_trust_sigs *sigs);
-/* Only the sigstore attachment (sha256-<hex>.sig), whatever registries.d
- * says: where cosign looks (cosign-style verification). */
+/* Only the sigstore attachment (sha256-<hex>.sig) and the Sigstore bundles
+ * attached as referrers, whatever registries.d says: where cosign looks
+ * (cosign-style verification). */
 int coco_trust_collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
                                   const coco_sig_fetcher *f, coco_trust_sigs *sigs);
 

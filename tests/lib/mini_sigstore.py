@@ -20,12 +20,13 @@ Rekor, our own CT log key), an artifact a.txt, and bundles (v0.3):
   key-nolog.json     a key-signed bundle without any log entry
   root-ca-late.json  a trusted root whose CA window starts after the signing
 
-    mini_sigstore.py legacy OUTDIR DIGEST REGISTRY
+    mini_sigstore.py legacy OUTDIR DIGEST REGISTRY [MANIFEST]
 
 writes cosign's legacy (".sig" attachment) signatures of the image manifest
 DIGEST instead, one JSON file per case {"repo", "payload" (base64),
 "annotations"} with the payload naming REGISTRY/keyless/CASE, plus
-root.json (trusted root), fulcio-root.pem and rekor.pub (for a policy's
+root.json (trusted root), fulcio-root.pem (fulcio-chain.pem: with the
+intermediate) and rekor.pub (for a policy's
 fulcio.caPath and rekorPublicKeyData) and key.pub:
 
   sig-good.json          keyless, SET (hashedrekord) + chain + embedded SCT;
@@ -37,6 +38,8 @@ fulcio.caPath and rekorPublicKeyData) and key.pub:
   sig-other-entry.json   the SET (validly signed) logs another signature
   sig-bad-sct.json       the SCT is by a CT key the root does not list
   sig-key.json           signed with key.pub's key, SET logging that key
+  bundle-good.json       (with MANIFEST) a keyless Sigstore bundle v0.3 of
+                         the manifest bytes (SET, proof, checkpoint, SCT)
 
 Everything is built here with python3-cryptography (Debian's) so the test
 does not depend on the public-good instance.  The formats follow
@@ -362,7 +365,7 @@ def legacy_sig(out, name, repo, digest, k, signer_pem, log, chain_pem=None, t=BA
         json.dump({"repo": repo, "payload": b64(payload), "annotations": ann}, f)
 
 
-def legacy(out, digest, registry):
+def legacy(out, digest, registry, manifest=None):
     os.makedirs(out, exist_ok=True)
     ca = CA("local fulcio")
     ct, other_ct = newkey(), newkey()
@@ -373,6 +376,8 @@ def legacy(out, digest, registry):
     with open(os.path.join(out, "rekor.pub"), "wb") as f:
         f.write(log.key.public_key().public_bytes(PEM, SPKI))
     chain = ca.cert.public_bytes(PEM) + ca.root.public_bytes(PEM)
+    with open(os.path.join(out, "fulcio-chain.pem"), "wb") as f:
+        f.write(chain)
 
     def repo(case):
         return "%s/keyless/%s" % (registry, case)
@@ -391,11 +396,14 @@ def legacy(out, digest, registry):
     with open(os.path.join(out, "key.pub"), "wb") as f:
         f.write(pub)
     legacy_sig(out, "key", repo("key"), digest, k, pub, log)
+    if manifest:
+        # a keyless bundle (v0.3, message signature over the manifest bytes)
+        keyless(out, open(manifest, "rb").read(), ca, ct, log, "bundle-good")
 
 
 def main():
     if sys.argv[1] == "legacy":
-        legacy(sys.argv[2], sys.argv[3], sys.argv[4])
+        legacy(*sys.argv[2:6])
         return
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)

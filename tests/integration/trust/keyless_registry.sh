@@ -12,12 +12,17 @@ start_registry R || exit 1
 R=$REG_R
 M=$T/ms
 mkimage "$T/img:v1" >/dev/null
-CASES="good late-log expired-nolog other-entry bad-sct key copied"
+CASES="good late-log expired-nolog other-entry bad-sct key copied bundle"
 for c in $CASES; do
     $SKOPEO copy -q --dest-tls-verify=false "oci:$T/img:v1" "docker://$R/keyless/$c:v1" || exit 1
 done
 D=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$R/keyless/good:v1")
-$PY "$LIB/mini_sigstore.py" legacy "$M" "$D" "$R" || { echo "mini_sigstore.py failed"; exit 1; }
+skopeo inspect --tls-verify=false --raw "docker://$R/keyless/good:v1" > "$T/manifest.json"
+$PY "$LIB/mini_sigstore.py" legacy "$M" "$D" "$R" "$T/manifest.json" || { echo "mini_sigstore.py failed"; exit 1; }
+# keyless/bundle: a keyless Sigstore bundle attached as a referrer (tag schema)
+BMT=application/vnd.dev.sigstore.bundle.v0.3+json
+RM=$($PY "$LIB/referrers_tool.py" make "$T/img" "$D" "$BMT" "$BMT" "$M/bundle-good.json") &&
+    $PY "$LIB/referrers_tool.py" push "$T/img" "$RM" "$R" keyless/bundle --tag || { echo "attach failed"; exit 1; }
 # "copied": good's signature (naming keyless/good) attached to keyless/copied
 $PY -c 'import json,sys; s=json.load(open(sys.argv[1])); s["repo"]=sys.argv[2]; json.dump(s, open(sys.argv[3], "w"))' \
     "$M/sig-good.json" "$R/keyless/copied" "$M/sig-copied.json"
@@ -33,7 +38,9 @@ policy() { # FILE REQUIREMENT-MEMBERS
 REKOR='"rekorPublicKeyData":"'$(base64 -w0 < "$M/rekor.pub")'"'
 policy "$T/p-fulcio.json" '"fulcio":{"caPath":"'$M'/fulcio-root.pem","oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},'"$REKOR"
 policy "$T/p-root.json" '"fulcio":{"oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},"trustedRootPath":"'$M'/root.json"'
-policy "$T/p-other.json" '"fulcio":{"caPath":"'$M'/fulcio-root.pem","oidcIssuer":"'$ISS'","subjectEmail":"other@example.com"},'"$REKOR"
+policy "$T/p-other.json" '"fulcio":{"caPath":"'$M'/fulcio-chain.pem","oidcIssuer":"'$ISS'","subjectEmail":"other@example.com"},'"$REKOR"
+# a bundle carries no intermediates: its CA file must hold the intermediate
+policy "$T/p-fulcio-chain.json" '"fulcio":{"caPath":"'$M'/fulcio-chain.pem","oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},'"$REKOR"
 policy "$T/p-key.json" '"keyPath":"'$M'/key.pub",'"$REKOR"
 
 VP="$COCO_IMG verify --tls-verify=false --registries.d $T/regd --output json"
@@ -67,6 +74,14 @@ pol "signature for another repository"      "$T/p-fulcio.json" copied 3 identity
 pol "keyPath + rekorPublicKeyData"          "$T/p-key.json" key 0
 pol "keyPath on a keyless signature"        "$T/p-key.json" good 3
 
+pol "keyless bundle (referrer), fulcio + rekorPublicKeyData" "$T/p-fulcio-chain.json" bundle 0
+pol "keyless bundle, CA file without the intermediate" "$T/p-fulcio.json" bundle 3 chain
+pol "keyless bundle (referrer), trustedRootPath" "$T/p-root.json" bundle 0
+pol "keyless bundle, another e-mail" "$T/p-other.json" bundle 3 identity
+
+cli "keyless bundle (referrer)" bundle 0 "" $KL
+cli "keyless bundle, another identity" bundle 3 identity --certificate-identity other@example.com \
+    --certificate-oidc-issuer "$ISS" --trusted-root "$M/root.json"
 cli "keyless"                   good 0 "" $KL
 cli "keyless, regexps"          good 0 "" --certificate-identity-regexp '@example\.com$' \
     --certificate-oidc-issuer-regexp '^https://issuer\.' --trusted-root "$M/root.json"

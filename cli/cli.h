@@ -128,6 +128,9 @@ void cli_setup_progress(cli_state *st);
 /* Add the collected --decryption-key / --encryption-key specs to a
  * keyring (defined in cmd_crypt.c). Returns 0 or exit code. */
 int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients);
+/* A trust broker given (--resources, --cdh, --kbs)?  Then CoCo layer keys
+ * come from it and no --decryption-key is needed (cmd_crypt.c). */
+bool cli_broker_given(cli_state *st);
 
 /* Passphrases of signing keys (cmd_keys.c).  cli_passphrase_get: the
  * first line of pass_file if given, else COSIGN_PASSWORD, else

@@ -142,8 +142,8 @@ static int run(cli_state *st)
 	o.n_remove_recipients = cfg.n_remove;
 	if (st->n_enc_keys || cfg.n_remove)
 		o.crypt_mode = COCOIMG_CRYPT_ENCRYPT;
-	else if (st->n_dec_keys)
-		o.crypt_mode = COCOIMG_CRYPT_DECRYPT;
+	else if (st->n_dec_keys || cli_broker_given(st))
+		o.crypt_mode = COCOIMG_CRYPT_DECRYPT;   /* keys from the trust broker, as unpack */
 	cocoimg_keyring *kr = NULL;
 	if (o.crypt_mode != COCOIMG_CRYPT_NONE) {
 		int ec = cli_build_keyring(st, &kr, st->n_enc_keys > 0);
@@ -189,7 +189,8 @@ static const cli_opt opts[] = {
 const cli_command cli_cmd_copy = {
 	"copy", "SRC DST",
 	"Copy an image between docker://, oci: and oci-archive: locations, verifying every blob;\n"
-	"encrypt layers with --encryption-key, decrypt them with --decryption-key.",
+	"encrypt layers with --encryption-key, decrypt them with --decryption-key (or with the\n"
+	"keys --resources, --cdh or --kbs release).",
 	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS,
 	opts, handler, 2, 2, run,
 };

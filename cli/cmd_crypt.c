@@ -65,8 +65,7 @@ static int handler(cli_state *st, int id, const char *v)
 	return cli_usage("internal: unhandled option");
 }
 
-/* A trust broker given (--resources, --cdh, --kbs)? */
-static bool broker_given(cli_state *st)
+bool cli_broker_given(cli_state *st)
 {
 	return cocoimg_ctx_get(st->ctx, "resources") || cocoimg_ctx_get(st->ctx, "cdh") ||
 	       cocoimg_ctx_get(st->ctx, "kbs");
@@ -77,7 +76,7 @@ int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients
 	*out = NULL;
 	/* With a trust broker CoCo packets open through it: an empty keyring
 	 * is enough. */
-	bool broker = broker_given(st);
+	bool broker = cli_broker_given(st);
 	if (!st->n_dec_keys && !(want_recipients && st->n_enc_keys) && !broker)
 		return 0;
 	cocoimg_keyring *kr;
@@ -165,7 +164,7 @@ static int run(cli_state *st, bool encrypt)
 {
 	if (encrypt && !st->n_enc_keys && !n_removes)
 		return cli_usage("encrypt: give at least one --encryption-key (or --remove-recipient)");
-	if (!encrypt && !st->n_dec_keys && !broker_given(st))
+	if (!encrypt && !st->n_dec_keys && !cli_broker_given(st))
 		return cli_usage("decrypt: give at least one --decryption-key (or --resources / --cdh / --kbs)");
 	cocoimg_keyring *kr = NULL;
 	int rc = cli_build_keyring(st, &kr, encrypt);

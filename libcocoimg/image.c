@@ -3,6 +3,7 @@
 #include "base.h"
 #include "crypt/crypt.h"
 #include "digest.h"
+#include "image_broker.h"
 #include "image_crypt.h"
 #include "image_open.h"
 #include "json.h"
@@ -457,22 +458,67 @@ static void add_stats(copy_job *j, json_t *report)
 	json_object_set_new(report, "stats", st);
 }
 
-COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
-                             const cocoimg_copy_options *opts, char **report)
+/* The source and its top manifest, read and checked before the
+ * destination exists (both references parsed first). */
+static int copy_open_source(copy_job *j, const char *srcref, const char *dstref, coco_buf *top,
+                            char **top_mt, coco_manifest **tm, char tdg[COCO_DIGEST_STRLEN])
 {
-	COCO_API_ENTER(ctx);
-	static const cocoimg_copy_options defaults = COCOIMG_COPY_OPTIONS_INIT;
-	if (report)
-		*report = NULL;
-	if (!srcref || !dstref)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: missing argument");
-	if (!opts)
-		opts = &defaults;
-	if (coco_api_check_version(ctx, "cocoimg_copy_options", opts->version,
-	                           COCOIMG_COPY_OPTIONS_VERSION))
-		return COCOIMG_EINVAL;
-	if (opts->multi_arch > COCOIMG_MULTI_ARCH_INDEX_ONLY || opts->crypt_mode > COCOIMG_CRYPT_DECRYPT)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: invalid option value");
+	cocoimg_ctx *ctx = j->ctx;
+	coco_ref *sref = NULL, *dref = NULL;
+	int rc;
+	if ((rc = coco_ref_parse(ctx, srcref, &sref)) || (rc = coco_ref_parse(ctx, dstref, &dref))) {
+		coco_ref_free(sref);
+		return rc;
+	}
+	j->to_oci = dref->transport != COCO_TR_DOCKER;
+	coco_ref_free(dref);
+	if ((rc = coco_src_open_ref(ctx, sref, "src", &j->src)))
+		return rc;
+	if ((rc = j->src->ops->get_manifest(j->src, NULL, top, top_mt)))
+		return rc;
+	if ((rc = coco_manifest_parse(ctx, top->data, top->len, *top_mt, tm)))
+		return coco_preferr(ctx, rc, "%s", srcref);
+	const char *want = j->src->ref->transport == COCO_TR_DOCKER ? j->src->ref->docker.digest
+	                                                             : NULL;
+	coco_digest_like(want, top->data, top->len, tdg);
+	if (want && strcmp(want, tdg))
+		return coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s", want, tdg);
+	return 0;
+}
+
+/* Open the destination and copy what multi_arch selects into it. */
+static int copy_to_dest(copy_job *j, const char *dstref, const coco_buf *top, coco_manifest **tm,
+                        const char *tdg, coco_resolved *r, json_t *rep)
+{
+	cocoimg_ctx *ctx = j->ctx;
+	int rc;
+	written wr;
+	bool index = (*tm)->kind == COCO_KIND_INDEX;
+	if (index && j->opts->multi_arch == COCOIMG_MULTI_ARCH_SYSTEM) {
+		/* the platform instance only */
+		coco_manifest_free(*tm);
+		*tm = NULL;
+		if ((rc = coco_resolve(j->src, NULL, r)) || (rc = coco_dest_open(ctx, dstref, &j->dst)))
+			return rc;
+		rc = copy_image(j, &r->raw, r->image, true, rep, &wr);
+	} else if (index && j->opts->multi_arch == COCOIMG_MULTI_ARCH_INDEX_ONLY) {
+		if ((rc = coco_dest_open(ctx, dstref, &j->dst)))
+			return rc;
+		rc = j->dst->ops->put_manifest(j->dst, top->data, top->len, (*tm)->media_type, true);
+		json_object_set_new(rep, "manifest_digest", json_string(tdg));
+		json_object_set_new(rep, "media_type", json_string((*tm)->media_type));
+	} else {
+		if ((rc = coco_dest_open(ctx, dstref, &j->dst)))
+			return rc;
+		rc = index ? copy_index(j, top, *tm, true, 0, rep, &wr)
+		           : copy_image(j, top, *tm, true, rep, &wr);
+	}
+	return rc ? rc : j->dst->ops->commit(j->dst);
+}
+
+static int copy_run(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
+                    const cocoimg_copy_options *opts, char **report)
+{
 	copy_job j = { 0 };
 	j.ctx = ctx;
 	j.opts = opts;
@@ -481,71 +527,20 @@ COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *d
 	coco_resolved r = { 0 };
 	json_t *rep = json_object();
 	uint64_t t_start = coco_now_ns();
-	int rc;
-	/* parse both references before touching anything */
-	coco_ref *sref = NULL, *dref = NULL;
-	if ((rc = coco_ref_parse(ctx, srcref, &sref)) || (rc = coco_ref_parse(ctx, dstref, &dref)))
-		goto done;
-	j.to_oci = dref->transport != COCO_TR_DOCKER;
-	coco_ref_free(dref);
-	dref = NULL;
-	rc = coco_src_open_ref(ctx, sref, "src", &j.src);
-	sref = NULL;
-	if (rc)
-		goto done;
 	coco_buf top = COCO_BUF_INIT;
 	char *top_mt = NULL;
-	if ((rc = j.src->ops->get_manifest(j.src, NULL, &top, &top_mt)))
-		goto done_top;
-	/* the whole image must be readable before the destination is created */
 	coco_manifest *tm = NULL;
-	if ((rc = coco_manifest_parse(ctx, top.data, top.len, top_mt, &tm))) {
-		coco_preferr(ctx, rc, "%s", srcref);
-		goto done_top;
-	}
 	char tdg[COCO_DIGEST_STRLEN];
-	const char *want = j.src->ref->transport == COCO_TR_DOCKER ? j.src->ref->docker.digest : NULL;
-	coco_digest_like(want, top.data, top.len, tdg);
-	if (want && strcmp(want, tdg)) {
-		rc = coco_seterr(ctx, COCOIMG_EDIGEST, "manifest %s: content has digest %s", want, tdg);
-		goto done_tm;
+	int rc = copy_open_source(&j, srcref, dstref, &top, &top_mt, &tm, tdg);
+	if (!rc) {
+		json_object_set_new(rep, "source", json_string(srcref));
+		json_object_set_new(rep, "destination", json_string(dstref));
+		json_object_set_new(rep, "source_digest", json_string(tdg));
+		rc = copy_to_dest(&j, dstref, &top, &tm, tdg, &r, rep);
 	}
-	json_object_set_new(rep, "source", json_string(srcref));
-	json_object_set_new(rep, "destination", json_string(dstref));
-	json_object_set_new(rep, "source_digest", json_string(tdg));
-	if (tm->kind == COCO_KIND_INDEX && opts->multi_arch == COCOIMG_MULTI_ARCH_SYSTEM) {
-		/* the platform instance only */
-		coco_manifest_free(tm);
-		tm = NULL;
-		if ((rc = coco_resolve(j.src, NULL, &r)))
-			goto done_top;
-		if ((rc = coco_dest_open(ctx, dstref, &j.dst)))
-			goto done_top;
-		written wr;
-		rc = copy_image(&j, &r.raw, r.image, true, rep, &wr);
-	} else if (tm->kind == COCO_KIND_INDEX && opts->multi_arch == COCOIMG_MULTI_ARCH_INDEX_ONLY) {
-		if ((rc = coco_dest_open(ctx, dstref, &j.dst)))
-			goto done_tm;
-		rc = j.dst->ops->put_manifest(j.dst, top.data, top.len, tm->media_type, true);
-		json_object_set_new(rep, "manifest_digest", json_string(tdg));
-		json_object_set_new(rep, "media_type", json_string(tm->media_type));
-	} else {
-		if ((rc = coco_dest_open(ctx, dstref, &j.dst)))
-			goto done_tm;
-		written wr;
-		rc = tm->kind == COCO_KIND_INDEX ? copy_index(&j, &top, tm, true, 0, rep, &wr)
-		                                 : copy_image(&j, &top, tm, true, rep, &wr);
-	}
-	if (!rc)
-		rc = j.dst->ops->commit(j.dst);
-done_tm:
 	coco_manifest_free(tm);
-done_top:
 	coco_buf_free(&top);
 	free(top_mt);
-done:
-	coco_ref_free(sref);
-	coco_ref_free(dref);
 	coco_dest_close(j.dst);
 	coco_src_close(j.src);
 	coco_resolved_clear(&r);
@@ -562,6 +557,36 @@ done:
 	}
 	json_decref(rep);
 	pthread_mutex_destroy(&j.mu);
+	return rc;
+}
+
+COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
+                             const cocoimg_copy_options *opts, char **report)
+{
+	COCO_API_ENTER(ctx);
+	static const cocoimg_copy_options defaults = COCOIMG_COPY_OPTIONS_INIT;
+	if (report)
+		*report = NULL;
+	if (!srcref || !dstref)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: missing argument");
+	if (!opts)
+		opts = &defaults;
+	if (coco_api_check_version(ctx, "cocoimg_copy_options", opts->version,
+	                           COCOIMG_COPY_OPTIONS_VERSION))
+		return COCOIMG_EINVAL;
+	if (opts->multi_arch > COCOIMG_MULTI_ARCH_INDEX_ONLY || opts->crypt_mode > COCOIMG_CRYPT_DECRYPT)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: invalid option value");
+	/* Decrypting without a keyring: CoCo layer keys from the context's
+	 * trust broker (resources file, resource callback, CDH, KBS), as
+	 * unpack does. */
+	cocoimg_copy_options o = *opts;
+	cocoimg_keyring *owned = NULL;
+	int rc = 0;
+	if (o.crypt_mode == COCOIMG_CRYPT_DECRYPT && !o.keys)
+		rc = coco_op_keyring(ctx, NULL, &o.keys, &owned);
+	if (!rc)
+		rc = copy_run(ctx, srcref, dstref, &o, report);
+	cocoimg_keyring_free(owned);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 
 int coco_src_open_ref(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_src **out)
 {
+	coco_op_broker_attach(ctx);   /* an auth file or CA may be a resource URI */
 	*out = NULL;
 	switch (ref->transport) {
 	case COCO_TR_DOCKER:
@@ -25,7 +26,6 @@ int coco_src_open_ref(cocoimg_ctx *ctx, coco_ref *ref, const char *side, coco_sr
 
 int coco_src_open(cocoimg_ctx *ctx, const char *refs, const char *side, coco_src **out)
 {
-	coco_op_broker_attach(ctx);
 	coco_ref *ref;
 	*out = NULL;
 	int rc = coco_ref_parse(ctx, refs, &ref);

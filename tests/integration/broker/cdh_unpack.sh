@@ -72,7 +72,17 @@ check "CDH unreachable: nothing at ROOTFS" test ! -e "$T/root4"
 
 # decrypt needs no --decryption-key with --cdh
 check "decrypt --cdh" "$COCO_IMG" decrypt -q --cdh "$T/cdh.sock" oci:enc:v1 oci:dec:v1
-check "decrypt --cdh: no encrypted layer left" "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(any("encrypted" in l["mediaType"] for l in m["layers"]))' "$T/dec"
+plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(any("encrypted" in l["mediaType"] for l in m["layers"]))' "$1"; }
+check "decrypt --cdh: no encrypted layer left" plain_layers "$T/dec"
+# copy too: --cdh alone switches it to decrypting, the key through UnWrapKey
+: > cdh.log
+check "copy --cdh: decrypts without --decryption-key" "$COCO_IMG" copy -q --cdh "$T/cdh.sock" oci:enc:v1 oci:cdec:v1
+check "copy --cdh: no encrypted layer left" plain_layers "$T/cdec"
+check "copy --cdh: the KEK through UnWrapKey" grep -q '"UnWrapKey", "status": 0, "detail": "kbs:///default/key/app1"' cdh.log
+check "copy --cdh: the copy unpacks with no key" "$COCO_IMG" unpack -q oci:cdec:v1 "$T/root7"
+check "copy --cdh: the files are right" test "$(cat "$T/root7/etc/b" 2>/dev/null)" = beta
+check "copy without a key or a broker still copies encrypted" "$COCO_IMG" copy -q oci:enc:v1 oci:cenc:v1
+check "(that copy kept its encrypted layers)" expect_rc 1 plain_layers "$T/cenc"
 
 # the KBS with evidence from the attestation agent
 start_ttrpc aa aa || exit 1

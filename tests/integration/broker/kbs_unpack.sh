@@ -104,6 +104,14 @@ check "decrypt --kbs: layers decrypted" "$COCO_IMG" decrypt -q --kbs "$KBS_A" --
 plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(1 if any("encrypted" in l["mediaType"] for l in m["layers"]) else 0)' "$1"; }
 check "decrypt --kbs: no encrypted layer left" plain_layers "$T/dec"
 check "(the check sees encrypted layers)" expect_rc 1 plain_layers "$T/enc"
+# copy too: --kbs alone switches it to decrypting (one attestation)
+: > "$T/kbs-A.log"
+check "copy --kbs: decrypts without --decryption-key" "$COCO_IMG" copy -q --kbs "$KBS_A" --attester sample oci:enc:v1 oci:cdec:v1
+check "copy --kbs: no encrypted layer left" plain_layers "$T/cdec"
+check "copy --kbs: one attestation" test "$(attests A)" = 1
+check "copy --kbs: the copy unpacks with no key" "$COCO_IMG" unpack -q oci:cdec:v1 "$T/root10"
+check "copy --kbs: the files are right" test "$(cat "$T/root10/etc/b" 2>/dev/null)" = beta
+check "copy --kbs, unknown key: exit 4" expect_rc 4 "$COCO_IMG" copy -q --kbs "$KBS_A" --attester sample oci:lost:v1 oci:clost:v1
 
 # first match wins: a resources file entry is used, the KBS is not asked
 "$PY" -c 'import base64,json,sys; json.dump({"default/key/app1": base64.b64encode(open(sys.argv[1],"rb").read()).decode()}, open(sys.argv[2],"w"))' kek.bin res.json

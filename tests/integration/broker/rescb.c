@@ -7,6 +7,8 @@
  *   rescb RESOURCES IMAGE ROOTFS POLICY-URI AUTH-URI REGD-URI CERT-DIR [KEY]
  *
  * Prints "calls URI N" for every URI asked; exit status as coco-img's.
+ * When ROOTFS is oci:DIR:TAG the image is copied there decrypted instead
+ * (cocoimg_copy in decrypt mode with no keyring: the callback's keys).
  */
 #include <cocoimg.h>
 
@@ -116,7 +118,12 @@ int main(int argc, char **argv)
 	cocoimg_unpack_options o = COCOIMG_UNPACK_OPTIONS_INIT;
 	o.verify = 1;
 	o.keyring = kr;   /* NULL: the library makes one that asks the callback */
-	if (!rc)
+	cocoimg_copy_options co = COCOIMG_COPY_OPTIONS_INIT;
+	co.crypt_mode = COCOIMG_CRYPT_DECRYPT;
+	co.keys = kr;     /* likewise */
+	if (!rc && !strncmp(argv[3], "oci:", 4))
+		rc = cocoimg_copy(ctx, argv[2], argv[3], &co, NULL);
+	else if (!rc)
 		rc = cocoimg_unpack(ctx, argv[2], argv[3], &o, NULL);
 	if (rc)
 		fprintf(stderr, "rescb: %s\n", cocoimg_ctx_last_error(ctx));

@@ -42,6 +42,7 @@ $SKOPEO copy -q $SK oci:lost:v1 "docker://$R/app/lost:v1" || exit 1
 layers_of() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print("|".join(l["digest"] for l in m["layers"]))' "$1"; }
 LAYERS=$(layers_of "$T/lost")
 PLAIN_LAYERS=$(layers_of "$T/src")
+plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(any("encrypted" in l["mediaType"] for l in m["layers"]))' "$1"; }
 
 # the resources
 printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test","signedIdentity":{"type":"matchRepository"}}]}}}\n' "$R" > policy.json
@@ -90,6 +91,14 @@ check "callback: an unknown key resource is exit 4" test $? -eq 4
 check "callback: the message names the URI, the source and its answer" \
     grep -q "kbs:///default/key/gone.*resource callback: this runtime has no such resource" cb2.err
 check "callback: nothing at ROOTFS" test ! -e "$T/root2b"
+"$RESCB" "$T/res.json" "docker://$R/app/enc:v1" "oci:$T/cbdec:v1" $POL $AUTH $REGD "$T/certs" > cb3.out 2> cb3.err
+check "callback: cocoimg_copy decrypts with no keyring" test $? -eq 0
+check "callback: copy asked the KEK once for two layers" grep -qx "calls kbs:///default/key/app1 1" cb3.out
+check "callback: the copy has no encrypted layer" plain_layers "$T/cbdec"
+check "(the check sees encrypted layers)" expect_rc 1 plain_layers "$T/enc"
+check "copy --resources: credentials and KEK from the file, decrypted" \
+    "$COCO_IMG" copy -q --cert-dir "$T/certs" --resources "$T/res.json" --authfile $AUTH "docker://$R/app/enc:v1" "oci:$T/cdec:v1"
+check "copy --resources: no encrypted layer left" plain_layers "$T/cdec"
 
 # 3. failures: the exit code of what was fetched, the URI and source named
 $UNPACK --policy kbs:///default/security-policy/none --authfile $AUTH --registries.d $REGD "docker://$R/app/enc:v1" "$T/r3" > f1.out 2>&1

@@ -131,6 +131,10 @@ int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients
 /* A trust broker given (--resources, --cdh, --kbs)?  Then CoCo layer keys
  * come from it and no --decryption-key is needed (cmd_crypt.c). */
 bool cli_broker_given(cli_state *st);
+/* --require-encrypted: set the ctx option of that name (cmd_crypt.c). */
+int cli_require_encrypted(cli_state *st);
+#define CLI_REQUIRE_ENCRYPTED_HELP \
+	"refuse (exit 3) an image with a layer that is not encrypted, before anything is written"
 
 /* Passphrases of signing keys (cmd_keys.c).  cli_passphrase_get: the
  * first line of pass_file if given, else COSIGN_PASSWORD, else

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ID_ENC = 1, ID_LAYER, ID_REMOVE, ID_MULTI, ID_ALL, ID_DIGESTFILE };
+enum { ID_ENC = 1, ID_LAYER, ID_REMOVE, ID_MULTI, ID_REQENC, ID_ALL, ID_DIGESTFILE };
 
 static struct {
 	int *layers;
@@ -69,6 +69,8 @@ static int handler(cli_state *st, int id, const char *v)
 		else
 			return cli_usage("copy: --multi-arch must be system, all or index-only, not \"%s\"", v);
 		return 0;
+	case ID_REQENC:
+		return cli_require_encrypted(st);
 	}
 	return cli_usage("copy: internal: unhandled option");
 }
@@ -181,6 +183,7 @@ static const cli_opt opts[] = {
 	{ "encrypt-layer", CLI_VALUE, ID_LAYER, "encrypt only layer N (negative counts from the end; repeatable)", "N" },
 	{ "remove-recipient", CLI_VALUE, ID_REMOVE, "drop RECIPIENT from already encrypted layers (repeatable)", "RECIPIENT" },
 	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default), all, index-only", "MODE" },
+	{ "require-encrypted", CLI_FLAG, ID_REQENC, CLI_REQUIRE_ENCRYPTED_HELP, NULL },
 	{ "all", CLI_FLAG, ID_ALL, "copy the index and every instance (= --multi-arch all); also -a", NULL },
 	{ "digestfile", CLI_VALUE, ID_DIGESTFILE, "after copying, write the digest of the manifest written to FILE", "FILE" },
 	{ NULL, 0, 0, NULL, NULL },

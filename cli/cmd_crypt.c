@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE, ID_MULTI, ID_ALL };
+enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE, ID_MULTI, ID_ALL, ID_REQENC };
 
 static int *enc_layers;
 static size_t n_enc_layers;
@@ -61,6 +61,8 @@ static int handler(cli_state *st, int id, const char *v)
 			return 0;
 		}
 		return cli_usage("%s: --multi-arch must be system or all, not \"%s\"", st->cmd, v);
+	case ID_REQENC:
+		return cli_require_encrypted(st);
 	}
 	return cli_usage("internal: unhandled option");
 }
@@ -69,6 +71,13 @@ bool cli_broker_given(cli_state *st)
 {
 	return cocoimg_ctx_get(st->ctx, "resources") || cocoimg_ctx_get(st->ctx, "cdh") ||
 	       cocoimg_ctx_get(st->ctx, "kbs");
+}
+
+int cli_require_encrypted(cli_state *st)
+{
+	if (cocoimg_ctx_set(st->ctx, "require-encrypted", "true"))
+		return cli_usage("%s", cocoimg_ctx_last_error(st->ctx));
+	return 0;
 }
 
 int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients)
@@ -222,6 +231,7 @@ static const cli_opt dec_opts[] = {
 	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default: the instance for --platform) or all (the index and every instance)", "MODE" },
 	{ "all", CLI_FLAG, ID_ALL, "keep the index and decrypt every instance (= --multi-arch all); also -a, --all-platforms", NULL },
 	{ "all-platforms", CLI_FLAG, ID_ALL, NULL, NULL },
+	{ "require-encrypted", CLI_FLAG, ID_REQENC, CLI_REQUIRE_ENCRYPTED_HELP, NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

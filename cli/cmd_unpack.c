@@ -29,9 +29,7 @@ static int handler(cli_state *st, int id, const char *value)
 		rootless = true;
 		return 0;
 	case OPT_REQUIRE_ENC:
-		if (cocoimg_ctx_set(st->ctx, "require-encrypted", "true"))
-			return cli_usage("%s", cocoimg_ctx_last_error(st->ctx));
-		return 0;
+		return cli_require_encrypted(st);
 	}
 	if (id >= OPT_CAP && id < OPT_CAP + 4) {
 		if (cocoimg_ctx_set(st->ctx, cap_keys[id - OPT_CAP], value))

@@ -39,7 +39,8 @@ static void print_text(const char *report)
 	json_decref(j);
 }
 
-enum { OPT_KEY = 1, OPT_ID, OPT_ID_RE, OPT_ISS, OPT_ISS_RE, OPT_ROOT, OPT_NOTLOG, OPT_NOSCT };
+enum { OPT_KEY = 1, OPT_ID, OPT_ID_RE, OPT_ISS, OPT_ISS_RE, OPT_ROOT, OPT_NOTLOG, OPT_NOSCT,
+       OPT_REQENC };
 
 static cocoimg_verify_blob_options o = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
 static bool cosign_mode;
@@ -55,7 +56,6 @@ static int once(const char **slot, const char *v, const char *flag)
 
 static int handler(cli_state *st, int id, const char *v)
 {
-	(void)st;
 	switch (id) {
 	case OPT_KEY: return once(&o.key_path, v, "--key");
 	case OPT_ID: return once(&o.identity, v, "--certificate-identity");
@@ -65,6 +65,7 @@ static int handler(cli_state *st, int id, const char *v)
 	case OPT_ROOT: return once(&o.trusted_root_path, v, "--trusted-root");
 	case OPT_NOTLOG: o.insecure_ignore_tlog = 1; cosign_mode = true; return 0;
 	case OPT_NOSCT: o.insecure_ignore_sct = 1; cosign_mode = true; return 0;
+	case OPT_REQENC: return cli_require_encrypted(st);
 	}
 	return cli_usage("verify: unhandled option");
 }
@@ -100,6 +101,7 @@ static const cli_opt opts[] = {
 	{ "trusted-root", CLI_VALUE, OPT_ROOT, "sigstore trusted_root.json (Fulcio CAs, Rekor and CT keys)", "FILE" },
 	{ "insecure-ignore-tlog", CLI_FLAG, OPT_NOTLOG, "do not require a Rekor SET (a certificate is then checked at the current time)", NULL },
 	{ "insecure-ignore-sct", CLI_FLAG, OPT_NOSCT, "keyless: do not require an embedded SCT", NULL },
+	{ "require-encrypted", CLI_FLAG, OPT_REQENC, "refuse (exit 3) an image with a layer that is not encrypted", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -158,7 +158,9 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *                       "aa:SOCKET" (attestation agent) (broker.h)
  *   require-encrypted   "true": refuse (COCOIMG_EPOLICY) an image with a
  *                       layer that is not encrypted, before any layer is
- *                       fetched; default "false"
+ *                       fetched: unpack, copy (every image an index lists,
+ *                       before the destination is opened) and verify;
+ *                       default "false"
  *   registries.d        /etc/containers/registries.d
  *   keyprovider-config  $OCICRYPT_KEYPROVIDER_CONFIG
  *   keyprovider-timeout seconds, "60"

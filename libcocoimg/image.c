@@ -6,6 +6,7 @@
 #include "image_broker.h"
 #include "image_crypt.h"
 #include "image_open.h"
+#include "image_plain.h"
 #include "json.h"
 #include "oci/oci.h"
 #include "oci/resolve.h"
@@ -31,6 +32,7 @@ typedef struct {
 	coco_src *src;
 	coco_dest *dst;
 	bool to_oci;               /* destination stores OCI types only */
+	const char *src_name;      /* the source reference as given, for messages */
 	long parallel;
 	pthread_mutex_t mu;
 	uint64_t bytes;
@@ -494,11 +496,18 @@ static int copy_to_dest(copy_job *j, const char *dstref, const coco_buf *top, co
 	int rc;
 	written wr;
 	bool index = (*tm)->kind == COCO_KIND_INDEX;
-	if (index && j->opts->multi_arch == COCOIMG_MULTI_ARCH_SYSTEM) {
+	bool one = index && j->opts->multi_arch == COCOIMG_MULTI_ARCH_SYSTEM;
+	/* require-encrypted: every image copied (or named by the index copied)
+	 * is checked before the destination exists */
+	if (!one && (rc = coco_op_require_encrypted_tree(ctx, j->src, *tm, j->src_name)))
+		return rc;
+	if (one) {
 		/* the platform instance only */
 		coco_manifest_free(*tm);
 		*tm = NULL;
-		if ((rc = coco_resolve(j->src, NULL, r)) || (rc = coco_dest_open(ctx, dstref, &j->dst)))
+		if ((rc = coco_resolve(j->src, NULL, r)) ||
+		    (rc = coco_op_require_encrypted(ctx, r->image, j->src_name)) ||
+		    (rc = coco_dest_open(ctx, dstref, &j->dst)))
 			return rc;
 		rc = copy_image(j, &r->raw, r->image, true, rep, &wr);
 	} else if (index && j->opts->multi_arch == COCOIMG_MULTI_ARCH_INDEX_ONLY) {
@@ -522,6 +531,7 @@ static int copy_run(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
 	copy_job j = { 0 };
 	j.ctx = ctx;
 	j.opts = opts;
+	j.src_name = srcref;
 	j.parallel = coco_opt_long(ctx, NULL, "parallel", 3);
 	pthread_mutex_init(&j.mu, NULL);
 	coco_resolved r = { 0 };

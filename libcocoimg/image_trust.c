@@ -10,6 +10,7 @@
 #include "caps.h"
 #include "digest.h"
 #include "image_open.h"
+#include "image_plain.h"
 #include "image_trust.h"
 #include "json.h"
 #include "oci/oci.h"
@@ -349,6 +350,8 @@ int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
 	coco_resolved res;
 	memset(&res, 0, sizeof(res));
 	rc = coco_resolve(src, NULL, &res);
+	if (rc == 0)
+		rc = coco_op_require_encrypted(ctx, res.image, image);
 	if (rc == 0) {
 		json_t *rep = NULL;
 		rc = coco_trust_evaluate(ctx, src, &res, path, &rep);
@@ -434,7 +437,8 @@ int cocoimg_verify_cosign(cocoimg_ctx *ctx, const char *image,
 		rc = coco_src_open(ctx, image, "src", &src);
 	coco_resolved res;
 	memset(&res, 0, sizeof(res));
-	if (rc == 0 && (rc = coco_resolve(src, NULL, &res)) == 0) {
+	if (rc == 0 && (rc = coco_resolve(src, NULL, &res)) == 0 &&
+	    (rc = coco_op_require_encrypted(ctx, res.image, image)) == 0) {
 		json_t *rep = NULL;
 		rc = evaluate_policy(ctx, src, &res, pol, true, &rep);
 		int r2 = report_out(ctx, rep, report);

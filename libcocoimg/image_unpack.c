@@ -30,6 +30,7 @@
 #include "json.h"
 #include "crypt/crypt.h"
 #include "image_broker.h"
+#include "image_plain.h"
 #include "oci/oci.h"
 #include "oci/resolve.h"
 #include "pipeline.h"
@@ -609,19 +610,6 @@ static int image_policy(cocoimg_ctx *ctx, image *im, const cocoimg_unpack_option
 	return coco_trust_evaluate(ctx, im->src, &im->res, o->policy, &im->policy_report);
 }
 
-/* --require-encrypted: every layer of the image must be encrypted. */
-static int require_encrypted(cocoimg_ctx *ctx, const coco_manifest *man, const char *ref)
-{
-	if (!coco_opt_bool(ctx, NULL, "require-encrypted", false))
-		return 0;
-	for (size_t i = 0; i < man->n_layers; i++)
-		if (!coco_mt_is_encrypted(man->layers[i].media_type))
-			return coco_seterr(ctx, COCOIMG_EPOLICY, "%s: layer %s is not encrypted and "
-			                   "encrypted layers are required (require-encrypted)", ref,
-			                   man->layers[i].digest);
-	return 0;
-}
-
 /* Before any layer blob is fetched, open the key of every encrypted
  * layer: a missing key or resource stops the job before a download.
  * (*keys)[i] holds layer i's options (wipe with keys_free). */
@@ -837,7 +825,7 @@ static int unpack_prepare(cocoimg_ctx *ctx, const char *ref, const cocoimg_unpac
 	if (!rc)
 		rc = image_config(ctx, im);
 	if (!rc)
-		rc = require_encrypted(ctx, im->res.image, ref);
+		rc = coco_op_require_encrypted(ctx, im->res.image, ref);
 	if (!rc)
 		rc = coco_op_keyring(ctx, o->keyring, &k->kr, &k->kr_owned);
 	if (!rc)

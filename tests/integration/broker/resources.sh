@@ -130,6 +130,40 @@ check "--require-encrypted: says which layer" grep -q "is not encrypted" f6.out
 check "--require-encrypted: no layer blob requested" sh -c "! tail -n +$((MARK + 1)) '$REGLOG' | grep -E 'blobs/($PLAIN_LAYERS)'"
 check "--require-encrypted, encrypted image: fine" \
     $UNPACK --require-encrypted --authfile $AUTH "docker://$R/app/enc:v1" "$T/r8"
+# copy, decrypt and verify: refused before the destination exists
+COPY="$COCO_IMG copy -q --cert-dir $T/certs --resources $T/res.json --authfile $AUTH"
+MARK=$(wc -l < "$REGLOG")
+$COPY --require-encrypted "docker://$R/app/plain:v1" "docker://$R/app/copied:v1" > f7.out 2>&1
+check "copy --require-encrypted, plaintext image: exit 3" test $? -eq 3
+check "copy --require-encrypted: says which layer" grep -q "app/plain:v1: layer sha256:.* is not encrypted" f7.out
+check "copy --require-encrypted: nothing sent to the destination" sh -c "! tail -n +$((MARK + 1)) '$REGLOG' | grep -q 'app/copied'"
+check "copy --require-encrypted: no layer blob requested" sh -c "! tail -n +$((MARK + 1)) '$REGLOG' | grep -E 'blobs/($PLAIN_LAYERS)'"
+check "copy --require-encrypted, to a layout: exit 3" expect_rc 3 $COPY --require-encrypted oci:src:v1 "oci:$T/rq2:v1"
+check "copy --require-encrypted: no layout made" test ! -e "$T/rq2"
+check "copy --require-encrypted, encrypted image: copied as it is" \
+    "$COCO_IMG" copy -q --require-encrypted oci:enc:v1 "oci:$T/rq3:v1"
+check "copy --require-encrypted, encrypted image: the copy is encrypted" expect_rc 1 plain_layers "$T/rq3"
+check "decrypt --require-encrypted, plaintext image: exit 3" expect_rc 3 "$COCO_IMG" decrypt -q --resources "$T/res.json" --require-encrypted oci:src:v1 "oci:$T/rq4:v1"
+check "decrypt --require-encrypted: no layout made" test ! -e "$T/rq4"
+check "decrypt --require-encrypted, encrypted image: decrypted" "$COCO_IMG" decrypt -q --resources "$T/res.json" --require-encrypted oci:enc:v1 "oci:$T/rq5:v1"
+check "decrypt --require-encrypted: the result is plaintext" plain_layers "$T/rq5"
+VERIFY="$COCO_IMG verify -q --cert-dir $T/certs --resources $T/res.json --authfile $AUTH --policy kbs:///default/security-policy/open"
+$VERIFY --require-encrypted "docker://$R/app/plain:v1" > f8.out 2>&1
+check "verify --require-encrypted, plaintext image: exit 3" test $? -eq 3
+check "verify --require-encrypted: says which layer" grep -q "is not encrypted" f8.out
+check "verify without --require-encrypted: accepted" $VERIFY "docker://$R/app/plain:v1"
+check "verify --require-encrypted, encrypted image: accepted" $VERIFY --require-encrypted "docker://$R/app/enc:v1"
+# an index whose arm64 instance is plaintext: every copied image counts
+"$COCO_IMG" copy -q oci:enc:v1 oci:mix:amd || exit 1
+mkimage "$T/mix:arm" --platform linux/arm64 >/dev/null
+mkimage "$T/mix:multi" --index-of "$T/mix:amd" "$T/mix:arm" >/dev/null
+check "copy --multi-arch all --require-encrypted, one plaintext instance: exit 3" \
+    expect_rc 3 "$COCO_IMG" copy -q --multi-arch all --require-encrypted oci:mix:multi "oci:$T/rq6:v1"
+check "... no layout made" test ! -e "$T/rq6"
+check "copy --multi-arch index-only --require-encrypted: exit 3 too" \
+    expect_rc 3 "$COCO_IMG" copy -q --multi-arch index-only --require-encrypted oci:mix:multi "oci:$T/rq7:v1"
+check "copy --require-encrypted of the index, this platform's (encrypted) instance: copied" \
+    "$COCO_IMG" copy -q --platform linux/amd64 --require-encrypted oci:mix:multi "oci:$T/rq8:v1"
 
 # 5. every kid form, through each local source
 rekid() { # SRC DST KID : copy an OCI layout, rewriting the kid of every CoCo packet

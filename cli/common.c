@@ -14,6 +14,7 @@ enum {
 	ID_REGD, ID_POLICY, ID_OUTPUT, ID_QUIET, ID_STATS, ID_DECKEY, ID_ENCKEY,
 	ID_KP_TIMEOUT, ID_CMD_TIMEOUT, ID_RESOURCES, ID_KBS, ID_KBS_CERT, ID_ATTESTER, ID_CDH,
 	ID_DEBUG, ID_TMPDIR, ID_USERNAME, ID_PASSWORD, ID_NOCREDS,
+	ID_CACERT,
 	ID_SIDE_BASE = 1100,       /* + side*10 + field */
 };
 
@@ -24,6 +25,7 @@ static const cli_opt registry_opts[] = {
 	{ "password", CLI_VALUE, ID_PASSWORD, "registry password (with --username)", "PASSWORD" },
 	{ "no-creds", CLI_FLAG, ID_NOCREDS, "access the registry anonymously (no credentials from any file)", NULL },
 	{ "cert-dir", CLI_VALUE, ID_CERTDIR, "directory with ca.crt, client .cert/.key", "DIR" },
+	{ "ca-cert", CLI_VALUE, ID_CACERT, "PEM CA certificates trusted for registries besides the system's (a file or kbs:///R/T/G)", "FILE" },
 	{ "tls-verify", CLI_BOOL, ID_TLSVERIFY, "verify TLS certificates; false also allows http (default true)", NULL },
 	{ "platform", CLI_VALUE, ID_PLATFORM, "platform to select from an index (default: this machine)", "OS/ARCH[/VARIANT]" },
 	{ "retry-times", CLI_VALUE, ID_RETRY, "retries on network errors (default 3)", "N" },
@@ -277,6 +279,7 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 	case ID_KBS_CERT: return set(st, "kbs-cert", v);
 	case ID_ATTESTER: return set(st, "attester", v);
 	case ID_CDH: return set(st, "cdh", v);
+	case ID_CACERT: return set(st, "ca-cert", v);
 	case ID_OUTPUT:
 		if (!strcmp(v, "json"))
 			st->json = true;

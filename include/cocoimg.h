@@ -141,6 +141,9 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *   creds               USER[:PASSWORD]; overrides authfile
  *   cert-dir            /etc/containers/certs.d/HOST:PORT (also
  *                       /etc/docker/certs.d): ca.crt, client cert/key
+ *   ca-cert             a PEM file of CA certificates trusted for
+ *                       registries besides the system's (as cert-dir's
+ *                       *.crt); a resource URI kbs:///R/T/G is fetched
  *   tls-verify          "true" (default) or "false" (also allows http)
  *   platform            OS/ARCH[/VARIANT]; default the running machine
  *   retry-times         "3"

@@ -79,7 +79,7 @@ int coco_progress(cocoimg_ctx *c, const char *what, const char *digest, uint64_t
 
 /* Known configuration keys (without side prefix). */
 static const char *const known_keys[] = {
-	"authfile", "creds", "cert-dir", "tls-verify", "platform", "retry-times",
+	"authfile", "creds", "cert-dir", "ca-cert", "tls-verify", "platform", "retry-times",
 	"policy", "registries.d", "keyprovider-config", "keyprovider-timeout",
 	"proxy", "tmpdir", "parallel", "user-agent", "registry-token",
 	"no-creds", "resources", "require-encrypted", "kbs", "kbs-cert", "attester", "cdh",

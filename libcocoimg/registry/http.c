@@ -234,7 +234,7 @@ static int add_extra_cas(cocoimg_ctx *ctx, coco_tls *t, const coco_buf *extra)
 	return rc ? COCOIMG_ENOMEM : 0;
 }
 
-/* --cert-dir, else the per-host certs.d search; then its contents. */
+/* --cert-dir, else the per-host certs.d search; then its contents and --ca-cert. */
 static int tls_cert_dir(cocoimg_ctx *ctx, const char *side, const char *host, coco_tls *t)
 {
 	const char *cd = coco_opt(ctx, side, "cert-dir");
@@ -246,10 +246,10 @@ static int tls_cert_dir(cocoimg_ctx *ctx, const char *side, const char *host, co
 	} else {
 		t->cert_dir = host_cert_dir(host);
 	}
-	if (!t->cert_dir)
-		return 0;
 	coco_buf extra = COCO_BUF_INIT;
-	int rc = load_cert_dir(ctx, t->cert_dir, t, &extra);
+	int rc = t->cert_dir ? load_cert_dir(ctx, t->cert_dir, t, &extra) : 0;
+	if (!rc)
+		rc = coco_tls_ca_file(ctx, side, &extra);   /* --ca-cert */
 	if (!rc && extra.len && add_extra_cas(ctx, t, &extra))
 		rc = coco_oom(ctx);
 	coco_buf_free(&extra);
@@ -728,7 +728,7 @@ static int transport_error(cocoimg_ctx *ctx, const char *url, CURLcode cc, const
 		return rc;
 	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
-		hint = " (trust its CA with --cert-dir or SSL_CERT_FILE, or use --tls-verify=false)";
+		hint = " (trust its CA with --cert-dir, --ca-cert or SSL_CERT_FILE, or use --tls-verify=false)";
 	else if (cc == CURLE_SSL_CERTPROBLEM)
 		hint = " (check the client .cert/.key pair in the certificate directory)";
 	else if (client_cert_refused(cc, detail))

@@ -105,7 +105,7 @@ typedef struct coco_tls {
 	bool verify;
 	char *cainfo;              /* CA bundle file (SSL_CERT_FILE) or NULL */
 	char *capath;              /* SSL_CERT_DIR or NULL */
-	coco_buf ca_blob;          /* system bundle + certs.d *.crt, when any */
+	coco_buf ca_blob;          /* system bundle + certs.d *.crt + --ca-cert, when any */
 	char *client_cert;
 	char *client_key;
 	char *proxy;               /* ctx "proxy" or NULL (libcurl reads env) */
@@ -115,6 +115,9 @@ typedef struct coco_tls {
 
 /* Load TLS settings for host ("HOST[:PORT]"), side may be NULL. */
 int coco_tls_load(cocoimg_ctx *ctx, const char *side, const char *host, coco_tls *out);
+/* --ca-cert (ctx option ca-cert): its PEM certificates appended to extra
+ * (ca_file.c); the file may be a resource URI. */
+int coco_tls_ca_file(cocoimg_ctx *ctx, const char *side, coco_buf *extra);
 void coco_tls_clear(coco_tls *t);
 
 typedef struct coco_http_resp {

@@ -63,7 +63,8 @@ PY
 }
 resfile res.json default/security-policy/test=policy.json default/security-policy/default-id=policy-default-id.json \
     default/security-policy/open=open-policy.json default/cosign-public-key/test=cosign.pub \
-    default/sigstore-config/test=sig.yaml default/credential/test=auth.json default/key/app1=kek.bin
+    default/sigstore-config/test=sig.yaml default/credential/test=auth.json default/key/app1=kek.bin \
+    default/ca/registry="$T/ca/ca.crt"
 POL=kbs:///default/security-policy/test
 AUTH=kbs:///default/credential/test
 REGD=kbs:///default/sigstore-config/test
@@ -120,6 +121,22 @@ check "plugin URIs: the message says so" grep -q "kbs+pkcs11:// names a KBS plug
 "$COCO_IMG" verify --cert-dir "$T/certs" --resources "$T/res.json" --policy kbs:///default/security-policy/default-id --authfile $AUTH --registries.d $REGD "docker://$R/app/enc:v1" > f5.out 2>&1
 check "cosign's repository-only identity under the default rule: exit 3" test $? -eq 3
 check "... and the message suggests matchRepository" grep -q '"signedIdentity": {"type": "matchRepository"}' f5.out
+
+# 3b. --ca-cert: the registry's CA as a resource (no --cert-dir), or a file
+CACOPY="$COCO_IMG copy -q --resources $T/res.json --authfile $AUTH"
+check "--ca-cert kbs:///: the registry's CA from the resources file" \
+    $CACOPY --ca-cert kbs:///default/ca/registry "docker://$R/app/plain:v1" "oci:$T/ca1:v1"
+check "--ca-cert kbs:///: unpack too" \
+    "$COCO_IMG" unpack -q --resources "$T/res.json" --authfile $AUTH --ca-cert kbs:///default/ca/registry "docker://$R/app/enc:v1" "$T/ca2"
+check "--ca-cert FILE" $CACOPY --ca-cert "$T/ca/ca.crt" "docker://$R/app/plain:v1" "oci:$T/ca3:v1"
+$CACOPY "docker://$R/app/plain:v1" "oci:$T/ca4:v1" > f9.out 2>&1
+check "without a CA: exit 1" test $? -eq 1
+check "without a CA: the hint names --ca-cert" grep -q -- "--ca-cert" f9.out
+$CACOPY --ca-cert kbs:///default/ca/none "docker://$R/app/plain:v1" "oci:$T/ca5:v1" > f10.out 2>&1
+check "--ca-cert, unknown resource: exit 1" test $? -eq 1
+check "--ca-cert, unknown resource: names the URI and the source" grep -q "CA file kbs:///default/ca/none: not found or not released: resources file" f10.out
+check "--ca-cert, missing file: exit 2" expect_rc 2 $CACOPY --ca-cert "$T/nothing.crt" "docker://$R/app/plain:v1" "oci:$T/ca6:v1"
+check "--ca-cert, not PEM: exit 2" expect_rc 2 $CACOPY --ca-cert "$T/auth.json" "docker://$R/app/plain:v1" "oci:$T/ca7:v1"
 
 # 4. --require-encrypted
 MARK=$(wc -l < "$REGLOG")

@@ -73,7 +73,7 @@ static const cli_opt policy_opts[] = {
 };
 
 static const cli_opt key_opts[] = {
-	{ "decryption-key", CLI_VALUE, ID_DECKEY, "decryption key: FILE[:PASSWORD], kbs:///R/T/G, provider:NAME[:OPTS], coco:KID:KEKFILE, coco-keys:FILE|DIR (repeatable; also --key)", "KEY" },
+	{ "decryption-key", CLI_VALUE, ID_DECKEY, "decryption key: FILE[:PASSWORD], kbs:///R/T/G[:PASSWORD], provider:NAME[:OPTS], coco:KID:KEKFILE, coco-keys:FILE|DIR (repeatable; also --key)", "KEY" },
 	{ "resources", CLI_VALUE, ID_RESOURCES, NULL, "FILE" },
 	{ "cdh", CLI_VALUE, ID_CDH, NULL, "SOCKET" },
 	{ "kbs", CLI_VALUE, ID_KBS, NULL, "URL" },

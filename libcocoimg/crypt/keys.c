@@ -436,13 +436,32 @@ static int password_of(cocoimg_ctx *ctx, const char *file, const char *spec, coc
 	return coco_buf_append(pw, spec, strlen(spec)) ? coco_oom(ctx) : 0;
 }
 
+/*
+ * URI:PASSWORD: a resource URI's password follows the first colon of its
+ * path (after kbs://AUTHORITY/), as resource names hold no colon (Trustee
+ * serves REPO/TYPE/TAG of [A-Za-z0-9_.-] only).  *pwspec NULL: none.
+ */
+static char *split_uri_password(const char *spec, const char **pwspec)
+{
+	*pwspec = NULL;
+	const char *p = strstr(spec, "://");
+	p = p ? strchr(p + 3, '/') : NULL;
+	const char *c = p ? strchr(p, ':') : NULL;
+	if (!c)
+		return coco_strdup(spec);
+	*pwspec = c + 1;
+	return coco_strndup(spec, (size_t)(c - spec));
+}
+
 static int add_private_file(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *spec)
 {
 	char *file = NULL;
 	const char *pwspec = NULL;
 	/* Split FILE:PASSWORD only if the whole spec is not a file: at the
 	 * first colon whose prefix names an existing file. */
-	if (is_file(spec) || coco_name_is_uri(spec)) {  /* URIs: no password */
+	if (coco_name_is_uri(spec)) {
+		file = split_uri_password(spec, &pwspec);
+	} else if (is_file(spec)) {
 		file = coco_strdup(spec);
 	} else {
 		for (const char *c = strchr(spec, ':'); c; c = strchr(c + 1, ':')) {

@@ -113,6 +113,27 @@ check "copy --kbs: the copy unpacks with no key" "$COCO_IMG" unpack -q oci:cdec:
 check "copy --kbs: the files are right" test "$(cat "$T/root10/etc/b" 2>/dev/null)" = beta
 check "copy --kbs, unknown key: exit 4" expect_rc 4 "$COCO_IMG" copy -q --kbs "$KBS_A" --attester sample oci:lost:v1 oci:clost:v1
 
+# a password-protected private key released by the KBS: URI:PASSWORD
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out priv.pem 2>/dev/null
+openssl pkey -in priv.pem -pubout -out pub.pem
+openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:pk8-s3cret -in priv.pem -out kbsres/default/key/priv
+printf 'pk8-s3cret\n' > pw.txt
+"$COCO_IMG" encrypt -q oci:src:v1 oci:jwe:v1 --encryption-key "jwe:$T/pub.pem" || exit 1
+DEC="$COCO_IMG decrypt -q --kbs $KBS_A --attester sample"
+check "decrypt with kbs:///R/T/G:pass=PASSWORD (encrypted PKCS#8 from the KBS)" \
+    $DEC --decryption-key kbs:///default/key/priv:pass=pk8-s3cret oci:jwe:v1 oci:jdec1:v1
+check "... the result is plaintext" plain_layers "$T/jdec1"
+check "kbs:///R/T/G:PASSWORD (bare password)" $DEC --decryption-key kbs:///default/key/priv:pk8-s3cret oci:jwe:v1 oci:jdec2:v1
+check "kbs:///R/T/G:file=PATH" $DEC --decryption-key "kbs:///default/key/priv:file=$T/pw.txt" oci:jwe:v1 oci:jdec3:v1
+check "kbs://HOST:PORT/R/T/G:PASSWORD (the host's colon is not the password's)" \
+    $DEC --decryption-key kbs://kbs.example:8080/default/key/priv:pk8-s3cret oci:jwe:v1 oci:jdec4:v1
+$DEC --decryption-key kbs:///default/key/priv:bad-pw-7 oci:jwe:v1 oci:jdec5:v1 > pw1.out 2>&1
+check "wrong password: refused (exit 2, as for a key file)" test $? -eq 2
+check "wrong password: names the URI, not the password" sh -c "grep -q 'kbs:///default/key/priv' pw1.out && ! grep -q bad-pw-7 pw1.out"
+check "wrong password: nothing written" test ! -e "$T/jdec5"
+check "no password for an encrypted key: refused (exit 2)" expect_rc 2 $DEC --decryption-key kbs:///default/key/priv oci:jwe:v1 oci:jdec6:v1
+check "the password is never printed" sh -c "! grep -q pk8-s3cret pw1.out"
+
 # first match wins: a resources file entry is used, the KBS is not asked
 "$PY" -c 'import base64,json,sys; json.dump({"default/key/app1": base64.b64encode(open(sys.argv[1],"rb").read()).decode()}, open(sys.argv[2],"w"))' kek.bin res.json
 : > "$T/kbs-A.log"

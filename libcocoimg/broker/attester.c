@@ -3,14 +3,15 @@
  * runtime's callback, the protocol's sample TEE (see attester.h).
  *
  * Evidence shapes follow what Trustee's verifiers deserialize
- * (confidential-containers/trustee deps/verifier: sample, tdx, cca) and
+ * (confidential-containers/trustee deps/verifier: sample, tdx, cca, snp) and
  * what guest-components' attesters produce (attestation-agent/attester:
- * sample, tdx, cca, tsm_report).  Report data is padded with zeros to 64
- * bytes for TDX and CCA, as those attesters do; the sample TEE carries it
+ * sample, tdx, cca, snp, tsm_report).  Report data is padded with zeros
+ * to 64 bytes for TDX, SEV-SNP and CCA, as those attesters do; the sample TEE carries it
  * as given (Trustee's sample verifier compares it byte for byte with the
  * hash it computes).
  */
 #include "attester.h"
+#include "snp.h"
 #include "../base.h"
 #include "../json.h"
 
@@ -88,14 +89,16 @@ int coco_attester_tee(coco_attester *a, cocoimg_ctx *ctx, char tee[COCO_TEE_MAX]
 	return 0;
 }
 
-/* The evidence must be one JSON value (it is embedded as is). */
+/* The evidence must be one JSON value (it is embedded as is; integers
+ * beyond int64, such as an SNP report's u64 fields, are JSON too). */
 static int evidence_check(cocoimg_ctx *ctx, const char *name, const coco_buf *ev)
 {
 	if (!ev->len || ev->len > COCO_EVIDENCE_MAX)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "attester %s: evidence is empty or over %d bytes",
 		                   name, COCO_EVIDENCE_MAX);
 	json_error_t e;
-	json_t *j = json_loadb((const char *)ev->data, ev->len, JSON_DECODE_ANY, &e);
+	json_t *j = json_loadb((const char *)ev->data, ev->len,
+	                       JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
 	if (!j)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "attester %s: evidence is not JSON", name);
 	json_decref(j);
@@ -330,11 +333,6 @@ static int read_provider(cocoimg_ctx *ctx, const char *entry, char tee[COCO_TEE_
 	if (!t)
 		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
 		                   "attester tsm: unknown provider in %s/provider", entry);
-	if (!strcmp(t, "snp"))
-		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED,
-		                   "attester tsm: provider sev_guest: Trustee's SNP verifier reads the "
-		                   "report decoded field by field, which the attestation agent produces; "
-		                   "use --attester aa:SOCKET");
 	strcpy(tee, t);
 	return 0;
 }
@@ -358,9 +356,30 @@ static int check_generation(cocoimg_ctx *ctx, const char *entry)
 	return rc;
 }
 
-/* TDX: {"cc_eventlog": null, "quote": base64}; CCA: {"token": [bytes]}. */
-static int shape_evidence(cocoimg_ctx *ctx, const char *tee, const coco_buf *blob, coco_buf *out)
+/* SEV-SNP: auxblob holds the certificate table; an entry without one (or
+ * with an empty one) has no table. */
+static int snp_evidence(cocoimg_ctx *ctx, const char *entry, const coco_buf *blob, coco_buf *out)
 {
+	coco_buf aux = COCO_BUF_INIT;
+	char *path = coco_asprintf("%s/auxblob", entry);
+	if (!path)
+		return coco_oom(ctx);
+	int rc = access(path, F_OK) ? 0 : read_attr(ctx, entry, "auxblob", COCO_EVIDENCE_MAX / 8,
+	                                            &aux);
+	free(path);
+	if (!rc && (rc = coco_snp_evidence(ctx, blob->data, blob->len, aux.data, aux.len, out)))
+		coco_preferr(ctx, rc, "attester tsm: %s", entry);
+	coco_buf_free(&aux);
+	return rc;
+}
+
+/* TDX: {"cc_eventlog": null, "quote": base64}; CCA: {"token": [bytes]};
+ * SEV-SNP: snp.h. */
+static int shape_evidence(cocoimg_ctx *ctx, const char *entry, const char *tee,
+                          const coco_buf *blob, coco_buf *out)
+{
+	if (!strcmp(tee, "snp"))
+		return snp_evidence(ctx, entry, blob, out);
 	if (!strcmp(tee, "tdx")) {
 		char *b64 = coco_b64_encode(blob->data, blob->len);
 		int rc = !b64 || coco_buf_appendf(out, "{\"cc_eventlog\":null,\"quote\":\"%s\"}", b64);
@@ -395,7 +414,7 @@ int coco_tsm_report(cocoimg_ctx *ctx, const char *entry, const unsigned char *re
 	if (!rc)
 		rc = check_generation(ctx, entry);
 	if (!rc)
-		rc = shape_evidence(ctx, t, &blob, out);
+		rc = shape_evidence(ctx, entry, t, &blob, out);
 	if (!rc)
 		strcpy(tee, t);
 	coco_wipe(inblob, sizeof(inblob));

@@ -31,14 +31,18 @@ Written from the published protocol, not from Trustee's code:
   Failures answer 401 with {"type": ".../ERROR", "detail"} as Trustee does
   (a missing resource is 401 too, unless --missing-status says otherwise).
 
-Only the sample TEE is accepted.  Every request is appended as one JSON line
+Only the sample TEE is accepted, or with --tee snp only SEV-SNP evidence
+(snp_shape.py: the shape Trustee's SNP verifier reads, re-encoded and
+checked against the test's stand-in signature; REPORT_DATA is the hash
+zero-padded to 64 bytes, as that verifier compares it).  Every request is appended as one JSON line
 to --log: {"method", "path", "status", "cookie", "bearer", "event"}.
 The first line on stdout is "PORT N".
 
 Options: --tls CERT KEY (HTTPS), --resources DIR (DIR/R/T/G files),
 --expire-after N (a token serves N resource GETs, then is refused),
 --refuse-attestation, --select-hash sha256|sha384|sha512,
---missing-status 401|404, --token-exp SECONDS (the JWT's exp claim).
+--missing-status 401|404, --token-exp SECONDS (the JWT's exp claim),
+--tee sample|snp.
 """
 import argparse
 import base64
@@ -52,6 +56,9 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import snp_shape  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -240,8 +247,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(401, "SerdeError", "Request must be {version, tee, extra-params}")
         if req["version"] != "0.4.0":
             raise Refused(401, "AttestationError", "KBS Client Protocol Version Mismatch")
-        if req["tee"] != "sample":
-            raise Refused(401, "AttestationError", "this double verifies the sample TEE only")
+        if req["tee"] != self.state.args.tee:
+            raise Refused(401, "AttestationError", "this double verifies the %s TEE only"
+                          % self.state.args.tee)
         st = self.state
         sid = secrets.token_hex(16)
         nonce = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -270,15 +278,20 @@ class Handler(BaseHTTPRequestHandler):
             prim = ev["primary_evidence"]
             if not isinstance(add, str) or not isinstance(prim, dict):
                 raise ValueError("tee-evidence must be {primary_evidence, additional_evidence}")
-            if set(prim) != {"svn", "report_data"} or not isinstance(prim["report_data"], str):
+            if st.args.tee == "snp":
+                got = snp_shape.report_data(prim)
+            elif set(prim) != {"svn", "report_data"} or not isinstance(prim["report_data"], str):
                 raise ValueError("not sample evidence {svn, report_data}")
-            got = base64.b64decode(prim["report_data"], validate=True)
+            else:
+                got = base64.b64decode(prim["report_data"], validate=True)
         except (KeyError, TypeError, ValueError) as e:
             raise Refused(401, "AttestationError", "malformed Attestation: %s" % e)
         if rt["nonce"] != sess["nonce"]:
             raise Refused(401, "AttestationError", "nonce is not the session's")
         want = HASHES[sess["hash"]](jcs({"tee-pubkey": rt["tee-pubkey"], "nonce": sess["nonce"],
                                          "additional-evidence": add}).encode()).digest()
+        if st.args.tee == "snp":   # REPORT_DATA: the hash zero-padded to 64 bytes
+            want = want.ljust(64, b"\0")
         if got != want:
             raise Refused(401, "AttestationError", "REPORT_DATA does not bind nonce and tee-pubkey")
         if st.args.refuse_attestation:
@@ -326,6 +339,7 @@ def main():
     ap.add_argument("--select-hash", choices=sorted(HASHES))
     ap.add_argument("--missing-status", type=int, default=401, choices=(401, 403, 404))
     ap.add_argument("--token-exp", type=int, default=3600)
+    ap.add_argument("--tee", choices=("sample", "snp"), default="sample")
     args = ap.parse_args()
     Handler.state = State(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

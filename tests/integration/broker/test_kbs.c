@@ -2,8 +2,10 @@
  * kbs_double.py, sample TEE): one attestation for several resources, both
  * TEE key types, token expiry and refusal with exactly one re-attestation,
  * attestation refused, unknown resources, HTTPS with and without the CA,
- * the challenge's hash selection; and the double's own strictness (a
- * client that skips the session or the token is refused). */
+ * the challenge's hash selection; SEV-SNP evidence from a configfs-tsm
+ * report entry checked by the double as Trustee's verifier reads it; and
+ * the double's own strictness (a client that skips the session or the
+ * token is refused). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +14,10 @@
 #include "base.h"
 #include "broker/attester.h"
 #include "broker/kbs.h"
+#include "broker/snp.h"
 #include "image_broker.h"
+
+#include <openssl/evp.h>
 
 #include <curl/curl.h>
 #include <arpa/inet.h>
@@ -23,6 +28,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -508,6 +514,133 @@ static void test_wrong_binding_refused(void **state)
 	stop(&d);
 }
 
+/* Write len bytes to the absolute path p. */
+static void put_file_abs(const char *p, const void *data, size_t len)
+{
+	FILE *f = fopen(p, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+/* ---- SEV-SNP through configfs-tsm ---------------------------------- */
+
+/* A version-3 report from a Milan part (CPUID family 0x19 model 0x01)
+ * carrying rd, with the stand-in signature the double checks: SHA-384 of
+ * bytes 0..0x29F in signature.r (no AMD key signs test reports).  tamper:
+ * a reserved byte set, which the verifier's re-encoding loses. */
+static void snp_report(unsigned char r[COCO_SNP_REPORT_LEN], const unsigned char *rd, size_t len,
+                       bool tamper)
+{
+	memset(r, 0, COCO_SNP_REPORT_LEN);
+	r[0x00] = 3;                       /* version */
+	r[0x0A] = 0x03;                    /* policy: bit 17 (reserved, 1) and SMT, */
+	r[0x0F] = 0x80;                    /* and bit 63: a u64 beyond int64 */
+	r[0x38] = 3; r[0x39] = 0; r[0x3E] = 8; r[0x3F] = 115;   /* current TCB */
+	memcpy(r + 0x50, rd, len);
+	for (int i = 0; i < 48; i++)
+		r[0x90 + i] = (unsigned char)(0xA0 + i);         /* measurement */
+	memcpy(r + 0x180, r + 0x38, 8);    /* reported TCB */
+	r[0x188] = 0x19; r[0x189] = 0x01; r[0x18A] = 0x01;   /* CPUID family, model, stepping */
+	for (int i = 0; i < 64; i++)
+		r[0x1A0 + i] = (unsigned char)(i + 1);           /* chip id */
+	memcpy(r + 0x1E0, r + 0x38, 8);    /* committed TCB */
+	r[0x1E8] = 21; r[0x1E9] = 55; r[0x1EA] = 1;           /* current build, minor, major */
+	memcpy(r + 0x1EC, r + 0x1E8, 3);
+	memcpy(r + 0x1F0, r + 0x38, 8);    /* launch TCB */
+	if (tamper)
+		r[0x4C] = 1;                    /* reserved */
+	unsigned int n = 0;
+	EVP_Digest(r, 0x2A0, r + 0x2A0, &n, EVP_sha384(), NULL);
+}
+
+/* The GHCB certificate table the kernel hands out as auxblob: VCEK. */
+static size_t snp_aux(unsigned char *aux)
+{
+	static const unsigned char vcek[16] = { 0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+	                                        0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd };
+	memset(aux, 0, 48 + 4);
+	memcpy(aux, vcek, 16);
+	aux[16] = 48;                      /* offset */
+	aux[20] = 4;                       /* length */
+	memcpy(aux + 48, "\x30\x02\x05\x00", 4);
+	return 52;
+}
+
+static int snp_evidence_fn(void *payload, const unsigned char *rd, size_t len,
+                           unsigned char **ev, size_t *evlen, char **tee)
+{
+	bool tamper = payload != NULL;
+	*tee = coco_strdup("snp");
+	if (!rd)
+		return 0;
+	/* the report entry as configfs-tsm shows it once inblob is written */
+	static int n;
+	char *dir = coco_asprintf("%s/tsm-%d", tmpdir, n++);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	unsigned char rep[COCO_SNP_REPORT_LEN], aux[64];
+	snp_report(rep, rd, len, tamper);
+	size_t auxlen = snp_aux(aux);
+	char *p = coco_asprintf("%s/provider", dir);
+	put_file_abs(p, "sev_guest\n", 10);
+	free(p);
+	p = coco_asprintf("%s/generation", dir);
+	put_file_abs(p, "1\n", 2);
+	free(p);
+	p = coco_asprintf("%s/outblob", dir);
+	put_file_abs(p, rep, sizeof(rep));
+	free(p);
+	p = coco_asprintf("%s/auxblob", dir);
+	put_file_abs(p, aux, auxlen);
+	free(p);
+	cocoimg_ctx *c = NULL;
+	assert_int_equal(cocoimg_ctx_new(&c), 0);
+	coco_buf b = COCO_BUF_INIT;
+	char t[COCO_TEE_MAX];
+	int rc = coco_tsm_report(c, dir, rd, len, &b, t);
+	if (rc)
+		fail_msg("coco_tsm_report: %s", cocoimg_ctx_last_error(c));
+	assert_string_equal(t, "snp");
+	cocoimg_ctx_free(c);
+	coco_rm_rf(NULL, dir);
+	free(dir);
+	*ev = b.data;
+	*evlen = b.len;
+	return 0;
+}
+
+/* SNP evidence from configfs-tsm's report (outblob) and certificate
+ * table (auxblob), shaped as Trustee's SNP verifier reads it: the double
+ * re-encodes it field by field, checks the stand-in signature over that
+ * and the report data's binding of nonce and TEE key; a report whose
+ * re-encoding differs (a reserved byte set) is refused, as the real
+ * verifier's signature check would refuse it. */
+static void test_snp_tsm(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, 0, "--tee", "snp", NULL);
+	for (int tamper = 0; tamper < 2; tamper++) {
+		cocoimg_ctx *ctx = NULL;
+		assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+		coco_op_broker_attach(ctx);  /* the KBS client opens JWEs with crypt/ */
+		coco_attester *a = NULL;
+		assert_int_equal(coco_attester_callback(ctx, snp_evidence_fn,
+		                                        tamper ? (void *)"tamper" : NULL, &a), 0);
+		coco_kbs *k = NULL;
+		assert_int_equal(coco_kbs_new(ctx, d.url, NULL, a, &k), 0);
+		if (!tamper)
+			expect_resource(k, ctx, "default/key/k1", "key one");
+		else
+			expect_error(k, ctx, "default/key/k1", COCOIMG_EAUTH, "attestation refused");
+		coco_kbs_free(k);
+		cocoimg_ctx_free(ctx);
+	}
+	assert_int_equal(log_count(&d, "\"event\": \"attested\""), 1);
+	assert_int_equal(log_count(&d, "does not match its signature"), 1);
+	stop(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_selected_hash),
 		cmocka_unit_test(test_double_strict),
 		cmocka_unit_test(test_wrong_binding_refused),
+		cmocka_unit_test(test_snp_tsm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

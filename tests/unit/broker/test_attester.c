@@ -1,6 +1,6 @@
 /* Unit tests for broker/attester.c (sample TEE, runtime callback, the
  * configfs-tsm file protocol on a fake report directory whose outblob the
- * test writes) and the protocol pieces of broker/kbs.c that need no peer
+ * test writes; SEV-SNP reports and certificate tables shaped as Trustee reads them) and the protocol pieces of broker/kbs.c that need no peer
  * (canonical JSON, report data, challenge / token / response parsing). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 #include "base.h"
 #include "broker/attester.h"
 #include "broker/kbs.h"
+#include "broker/snp.h"
 #include "json.h"
 
 #include <stdlib.h>
@@ -142,7 +143,166 @@ static void test_tsm_errors(void **state)
 	expect_tsm_error("empty", "tdx_guest\n", "1\n", "", COCOIMG_EIO, "outblob is empty");
 	expect_tsm_error("unknown", "foo_guest\n", "1\n", "q", COCOIMG_EUNSUPPORTED,
 	                 "unknown provider");
-	expect_tsm_error("snp", "sev_guest\n", "1\n", "q", COCOIMG_EUNSUPPORTED, "aa:SOCKET");
+	expect_tsm_error("snp", "sev_guest\n", "1\n", "q", COCOIMG_EIO, "SNP report of 1 bytes");
+}
+
+/* ---- SEV-SNP: outblob is the attestation report, auxblob the GHCB
+ * certificate table ---------------------------------------------------- */
+
+static void snp_fill(unsigned char r[COCO_SNP_REPORT_LEN], unsigned version, unsigned fam,
+                     unsigned mod)
+{
+	memset(r, 0, COCO_SNP_REPORT_LEN);
+	r[0] = (unsigned char)version;
+	for (int i = 0; i < 8; i++)
+		r[0x38 + i] = (unsigned char)(0x10 + i);   /* current TCB bytes 10 11 .. 17 */
+	r[0x188] = (unsigned char)fam;
+	r[0x189] = (unsigned char)mod;
+	r[0x18A] = 2;
+	for (int i = 0; i < 64; i++)
+		r[0x1A0 + i] = (unsigned char)(i + 1);
+	r[0x1E8] = 7; r[0x1E9] = 55; r[0x1EA] = 1;      /* current: build 7, 1.55 */
+	r[0x1F8] = 5;                                  /* launch mit vector (v5) */
+	r[0x2A0] = 0xEE;                               /* signature r[0] */
+}
+
+static const unsigned char G_VCEK[16] = { 0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+                                          0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd };
+static const unsigned char G_ASK[16] = { 0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
+                                         0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82 };
+
+/* A table of ASK, an unknown GUID and VCEK (in that order), data after it. */
+static size_t snp_table(unsigned char *t)
+{
+	memset(t, 0, 128);
+	static const unsigned char other[16] = { 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33,
+	                                         0x44, 0x44, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55 };
+	const unsigned char *g[3] = { G_ASK, other, G_VCEK };
+	for (int i = 0; i < 3; i++) {
+		memcpy(t + 24 * i, g[i], 16);
+		t[24 * i + 16] = (unsigned char)(96 + 2 * i);   /* offset */
+		t[24 * i + 20] = 2;                             /* length */
+		t[96 + 2 * i] = (unsigned char)('a' + i);
+		t[97 + 2 * i] = (unsigned char)('A' + i);
+	}
+	return 102;
+}
+
+static json_t *snp_case(const char *name, const unsigned char *rep, size_t len,
+                        const unsigned char *aux, size_t auxlen, int want, const char *msg)
+{
+	cocoimg_ctx *ctx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	char *dir = fake_entry(name, "sev_guest\n", "1\n", rep, len);
+	if (aux)
+		put(dir, "auxblob", aux, auxlen);
+	unsigned char rd[48];
+	memset(rd, 0xcd, sizeof(rd));
+	coco_buf ev = COCO_BUF_INIT;
+	char tee[COCO_TEE_MAX];
+	int rc = coco_tsm_report(ctx, dir, rd, sizeof(rd), &ev, tee);
+	if (rc != want)
+		fail_msg("%s: %d (%s), wanted %d", name, rc, cocoimg_ctx_last_error(ctx), want);
+	json_t *j = NULL;
+	if (!rc) {
+		assert_string_equal(tee, "snp");
+		j = parse(&ev);
+	} else {
+		if (!strstr(cocoimg_ctx_last_error(ctx), msg))
+			fail_msg("\"%s\" lacks \"%s\"", cocoimg_ctx_last_error(ctx), msg);
+		assert_int_equal(ev.len, 0);
+	}
+	coco_buf_free(&ev);
+	free(dir);
+	cocoimg_ctx_free(ctx);
+	return j;
+}
+
+static int jint(json_t *o, const char *path1, const char *path2)
+{
+	json_t *v = json_object_get(o, path1);
+	if (path2)
+		v = json_object_get(v, path2);
+	assert_true(json_is_integer(v));
+	return (int)json_integer_value(v);
+}
+
+static void test_tsm_snp(void **state)
+{
+	(void)state;
+	unsigned char r[COCO_SNP_REPORT_LEN], t[128];
+	/* version 3 from a Milan part, with a certificate table */
+	snp_fill(r, 3, 0x19, 0x01);
+	memset(r + 0x50, 0xcd, 48);           /* what the kernel reports back */
+	json_t *j = snp_case("snp3", r, sizeof(r), t, snp_table(t), 0, NULL);
+	json_t *ar = json_object_get(j, "attestation_report");
+	assert_int_equal(json_object_size(ar), 29);
+	assert_int_equal(jint(ar, "version", NULL), 3);
+	assert_true(json_is_null(json_object_get(json_object_get(ar, "current_tcb"), "fmc")));
+	assert_int_equal(jint(ar, "current_tcb", "bootloader"), 0x10);
+	assert_int_equal(jint(ar, "current_tcb", "tee"), 0x11);
+	assert_int_equal(jint(ar, "current_tcb", "snp"), 0x16);
+	assert_int_equal(jint(ar, "current_tcb", "microcode"), 0x17);
+	assert_int_equal(jint(ar, "cpuid_fam_id", NULL), 0x19);
+	assert_int_equal(jint(ar, "cpuid_step", NULL), 2);
+	assert_int_equal(jint(ar, "current", "major"), 1);
+	assert_int_equal(jint(ar, "current", "minor"), 55);
+	assert_int_equal(jint(ar, "current", "build"), 7);
+	assert_true(json_is_null(json_object_get(ar, "launch_mit_vector")));
+	json_t *rdj = json_object_get(ar, "report_data");
+	assert_int_equal(json_array_size(rdj), 64);
+	assert_int_equal(json_integer_value(json_array_get(rdj, 0)), 0xcd);
+	assert_int_equal(json_integer_value(json_array_get(rdj, 63)), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(ar, "signature"), "r")), 72);
+	assert_int_equal(json_integer_value(json_array_get(
+		json_object_get(json_object_get(ar, "signature"), "r"), 0)), 0xEE);
+	/* the table sorted as the sev crate sorts it: VCEK, ASK, then others */
+	json_t *cc = json_object_get(j, "cert_chain");
+	assert_int_equal(json_array_size(cc), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cc, 0), "cert_type")),
+	                    "VCEK");
+	assert_int_equal(json_integer_value(json_array_get(
+		json_object_get(json_array_get(cc, 0), "data"), 0)), 'c');
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cc, 1), "cert_type")),
+	                    "ASK");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_array_get(cc, 2), "cert_type"), "OTHER")), "11111111-2222-3333-4444-555555555555");
+	json_decref(j);
+
+	/* version 5 from a Turin part, no auxblob: fmc and mitigation vectors */
+	snp_fill(r, 5, 0x1A, 0x02);
+	j = snp_case("snp5", r, sizeof(r), NULL, 0, 0, NULL);
+	ar = json_object_get(j, "attestation_report");
+	assert_int_equal(jint(ar, "current_tcb", "fmc"), 0x10);
+	assert_int_equal(jint(ar, "current_tcb", "bootloader"), 0x11);
+	assert_int_equal(jint(ar, "current_tcb", "snp"), 0x13);
+	assert_int_equal(jint(ar, "launch_mit_vector", NULL), 5);
+	assert_int_equal(jint(ar, "current_mit_vector", NULL), 0);
+	assert_true(json_is_null(json_object_get(j, "cert_chain")));
+	json_decref(j);
+
+	/* version 2: no CPUID fields; the chip id tells the generation */
+	snp_fill(r, 2, 0, 0);
+	j = snp_case("snp2", r, sizeof(r), NULL, 0, 0, NULL);
+	ar = json_object_get(j, "attestation_report");
+	assert_true(json_is_null(json_object_get(ar, "cpuid_fam_id")));
+	assert_true(json_is_null(json_object_get(json_object_get(ar, "current_tcb"), "fmc")));
+	json_decref(j);
+	memset(r + 0x1A0, 0, 64);
+	assert_null(snp_case("snp2m", r, sizeof(r), NULL, 0, COCOIMG_EUNSUPPORTED, "masked chip id"));
+	snp_fill(r, 3, 0x17, 0x31);
+	assert_null(snp_case("snpfam", r, sizeof(r), NULL, 0, COCOIMG_EUNSUPPORTED,
+	                     "not a known SEV-SNP processor"));
+	snp_fill(r, 1, 0x19, 0x01);
+	assert_null(snp_case("snpv1", r, sizeof(r), NULL, 0, COCOIMG_EUNSUPPORTED, "version 1"));
+	assert_null(snp_case("snpshort", r, 100, NULL, 0, COCOIMG_EIO, "1184"));
+	/* certificate tables that do not hold together */
+	snp_fill(r, 3, 0x19, 0x01);
+	size_t tl = snp_table(t);
+	t[16] = t[40] = t[64] = 0;             /* data at the table's start, no end entry */
+	assert_null(snp_case("snpnoend", r, sizeof(r), t, 72, COCOIMG_EIO, "no end entry"));
+	t[16] = 200;
+	assert_null(snp_case("snpout", r, sizeof(r), t, tl, COCOIMG_EIO, "outside the table"));
 }
 
 /* The backend makes its entry under root and removes it, also when the
@@ -386,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_tsm_tdx),
 		cmocka_unit_test(test_tsm_cca),
 		cmocka_unit_test(test_tsm_errors),
+		cmocka_unit_test(test_tsm_snp),
 		cmocka_unit_test(test_tsm_backend),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_callback),

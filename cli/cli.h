@@ -118,8 +118,8 @@ void cli_json_error(int code, const char *kind, const char *message, const char 
 /* "notfound" for COCOIMG_ENOTFOUND: the name in lower case without prefix. */
 const char *cli_error_kind(int err);
 
-/* SIGINT/SIGTERM become the library's cancellation (interrupt.c). */
-void cli_cancel_on_signals(void);
+/* SIGINT/SIGTERM become cocoimg_ctx_cancel(ctx) (interrupt.c). */
+void cli_cancel_on_signals(cocoimg_ctx *ctx);
 int cli_interrupted(void);     /* the signal caught, or 0 */
 
 /* Install the stderr progress display (only when st->progress). */

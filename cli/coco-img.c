@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 	else if (rc == 0) {
 		if (cmd == &cli_cmd_unpack || cmd == &cli_cmd_copy || cmd == &cli_cmd_encrypt ||
 		    cmd == &cli_cmd_decrypt)
-			cli_cancel_on_signals();
+			cli_cancel_on_signals(st.ctx);
 		cli_setup_progress(&st);
 		rc = cmd->run(&st);
 	}

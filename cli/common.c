@@ -29,7 +29,7 @@ static const cli_opt registry_opts[] = {
 	{ "tls-verify", CLI_BOOL, ID_TLSVERIFY, "verify TLS certificates; false also allows http (default true)", NULL },
 	{ "platform", CLI_VALUE, ID_PLATFORM, "platform to select from an index (default: this machine)", "OS/ARCH[/VARIANT]" },
 	{ "retry-times", CLI_VALUE, ID_RETRY, "retries on network errors (default 3)", "N" },
-	{ "command-timeout", CLI_VALUE, ID_CMD_TIMEOUT, "time limit for the registry part of the command, e.g. 90s or 10m (default none)", "DURATION" },
+	{ "command-timeout", CLI_VALUE, ID_CMD_TIMEOUT, "time limit for the whole command, e.g. 90s or 10m (default none)", "DURATION" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -409,62 +409,4 @@ int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
 		return rc;
 	st->progress = !st->quiet && !st->json && isatty(2);
 	return 0;
-}
-
-/* ---- progress display ---- */
-
-/* The library calls the progress callback from its download threads: one
- * lock serialises the display. */
-typedef struct {
-	pthread_mutex_t mu;
-	uint64_t last_ns;
-	uint64_t start_ns;
-	bool display;
-} prog_state;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int progress_cb(const cocoimg_progress *p, void *payload)
-{
-	if (cli_interrupted())
-		return 1;              /* the library cancels and cleans up */
-	prog_state *ps = payload;
-	if (!ps->display)
-		return 0;
-	uint64_t now = now_ns();
-	pthread_mutex_lock(&ps->mu);
-	if (!ps->start_ns)
-		ps->start_ns = now;
-	if (!p->finished && now - ps->last_ns < 200000000ull) {
-		pthread_mutex_unlock(&ps->mu);
-		return 0;
-	}
-	ps->last_ns = now;
-	double secs = (double)(now - ps->start_ns) / 1e9;
-	double rate = secs > 0 ? (double)p->done / secs / 1048576.0 : 0;
-	const char *d = p->digest ? p->digest : "";
-	if (!strncmp(d, "sha256:", 7))
-		d += 7;
-	if (p->total)
-		fprintf(stderr, "\r%-9s %.12s %8.1f / %.1f MiB  %6.1f MiB/s%s", p->what, d,
-		        (double)p->done / 1048576.0, (double)p->total / 1048576.0, rate,
-		        p->finished ? "\n" : "");
-	else
-		fprintf(stderr, "\r%-9s %.12s %8.1f MiB  %6.1f MiB/s%s", p->what, d,
-		        (double)p->done / 1048576.0, rate, p->finished ? "\n" : "");
-	pthread_mutex_unlock(&ps->mu);
-	return 0;
-}
-
-void cli_setup_progress(cli_state *st)
-{
-	static prog_state ps = { PTHREAD_MUTEX_INITIALIZER, 0, 0, false };
-	/* always installed: it also carries a caught SIGINT/SIGTERM */
-	ps.display = st->progress;
-	cocoimg_ctx_set_progress(st->ctx, progress_cb, &ps);
 }

@@ -1,8 +1,8 @@
 /* coco-img: SIGINT and SIGTERM during commands that write.  The handler
- * only records the signal; the progress callback (common.c) sees it and
- * returns non-zero, so the library stops with COCOIMG_ECANCELLED and
- * removes its staging tree and partial output.  cli_fail then reports the
- * signal and exits 128 + signal number. */
+ * records the signal and calls cocoimg_ctx_cancel() (one atomic store,
+ * safe in a handler), so the library stops with COCOIMG_ECANCELLED at its
+ * next check and removes its staging tree and partial output.  cli_fail
+ * then reports the signal and exits 128 + signal number. */
 #include "cli.h"
 
 #include <signal.h>
@@ -11,14 +11,17 @@
 
 /* Lock-free on every platform we build for, so safe in a handler. */
 static atomic_int caught;
+static cocoimg_ctx *_Atomic cancel_ctx;
 
 static void on_signal(int sig)
 {
 	atomic_store(&caught, sig);
+	cocoimg_ctx_cancel(atomic_load(&cancel_ctx));
 }
 
-void cli_cancel_on_signals(void)
+void cli_cancel_on_signals(cocoimg_ctx *ctx)
 {
+	atomic_store(&cancel_ctx, ctx);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -23,13 +23,30 @@
  *  - Strings returned to the caller are allocated and must be released
  *    with cocoimg_free() unless documented otherwise.
  *  - There is no global mutable state.  A handle may be used by one thread
- *    at a time; different handles may be used concurrently.
+ *    at a time; different handles may be used concurrently.  The one
+ *    exception is cocoimg_ctx_cancel(), callable from any thread (and from
+ *    a signal handler) while another thread runs an operation.
+ *  - The library never changes signal dispositions or masks of the
+ *    process.  Writes to sockets and pipes that may have lost their peer
+ *    (registry and KBS connections, ttrpc unix sockets, keyprovider
+ *    pipes) are made so that they fail with EPIPE instead of raising
+ *    SIGPIPE (MSG_NOSIGNAL, CURLOPT_NOSIGNAL with libcurl's own send path,
+ *    SIGPIPE blocked on the writing thread and consumed), so the caller
+ *    need not ignore SIGPIPE.
  *  - Callbacks take a `void *payload` as their last argument, passed
  *    through untouched.  What a callback returns, for every callback of the
  *    API:
  *      0          carry on;
  *      non-zero   stop: the operation fails with COCOIMG_ECANCELLED (the
  *                 value itself is not passed on).
+ *    Threads: the log, progress, key resolver, resource and evidence
+ *    callbacks may be called from worker threads of the library (several
+ *    at once for log and progress: downloads and pipeline stages run in
+ *    parallel), never after the operation that made them has returned.
+ *    They must be thread-safe, must not block for long, and must not call
+ *    back into the library with the same context (cocoimg_ctx_cancel()
+ *    excepted).  The "threads" key set to "1" keeps every callback on
+ *    the thread that called the operation.
  *    Three callbacks say more with their return value, and only these:
  *    cocoimg_read_cb returns a byte count (>= 0; a negative value stops
  *    the operation as above), a cocoimg_key_resolver_cb may return
@@ -55,7 +72,7 @@ extern "C" {
 #endif
 
 #define COCOIMG_VERSION_MAJOR 0
-#define COCOIMG_VERSION_MINOR 2
+#define COCOIMG_VERSION_MINOR 3
 #define COCOIMG_VERSION_PATCH 0
 
 /** The library's version string, e.g. "0.2.0". Static storage. */
@@ -93,7 +110,8 @@ typedef enum cocoimg_error {
 	COCOIMG_EPOLICY = -10,     /* rejected by trust policy / signature (exit 3) */
 	COCOIMG_ENOKEY = -11,      /* no usable key for an encrypted layer (exit 4) */
 	COCOIMG_EUNSUPPORTED = -12,/* valid but unsupported feature (exit 1) */
-	COCOIMG_ECANCELLED = -13,  /* a callback asked to stop (exit 1) */
+	COCOIMG_ECANCELLED = -13,  /* a callback asked to stop, cocoimg_ctx_cancel(),
+	                              or the command-timeout passed (exit 1) */
 	COCOIMG_EEXIST = -14,      /* destination exists / rootfs not empty (exit 2) */
 	COCOIMG_ECONFIG = -15,     /* malformed policy, registries.d, key or
 	                              keyprovider file the user named (exit 2) */
@@ -127,6 +145,26 @@ COCOIMG_API const char *cocoimg_ctx_last_error(const cocoimg_ctx *ctx);
 
 /** The code of the last error recorded on this context (0 if none). */
 COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
+
+/**
+ * Ask the operation running on ctx to stop: it fails with
+ * COCOIMG_ECANCELLED at its next check (within one buffer of data while
+ * bytes move, within about a second while it waits on the network or
+ * between retries), after removing its staging directory and partial
+ * output as for any failure.  Safe from any thread and from a signal
+ * handler (one lock-free atomic store).  The request stays until
+ * cocoimg_ctx_reset_cancel(): an operation started on a cancelled
+ * context fails at its first check.  NULL is a no-op.  (Since 0.3.)
+ */
+COCOIMG_API void cocoimg_ctx_cancel(cocoimg_ctx *ctx);
+
+/** Withdraw a cancellation, to use the context again.  Call it from the
+ *  thread that owns the context, between operations.  (Since 0.3.) */
+COCOIMG_API void cocoimg_ctx_reset_cancel(cocoimg_ctx *ctx);
+
+/** 1 when cocoimg_ctx_cancel() was called and not reset, else 0.
+ *  (Since 0.3.) */
+COCOIMG_API int cocoimg_ctx_cancelled(const cocoimg_ctx *ctx);
 
 /**
  * Set a configuration value by name.  Registry-related keys may be
@@ -174,8 +212,11 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
  *
  * Caps and deadlines against a hostile registry or image (SECURITY.md);
  * durations take "90", "90s", "500ms", "5m", "1h30m", sizes "512M", "4G":
- *   command-timeout     none; an operation's registry work must end within
- *                       it (counted from its first registry connection)
+ *   command-timeout     none; the per-operation deadline: every operation
+ *                       must end within it, counted from its start (the
+ *                       registry exchanges, retries and backoffs included);
+ *                       once passed it fails with COCOIMG_ECANCELLED.  One
+ *                       mechanism with cocoimg_ctx_cancel()
  *   metadata-timeout    "60s"; one exchange of a manifest, token, config,
  *                       signature or error body
  *   min-rate            "1K" bytes/s a download must average over

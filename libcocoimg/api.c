@@ -3,6 +3,7 @@
  * functions.  See api.h. */
 #include "api.h"
 #include "base.h"
+#include "caps.h"
 
 
 #include <stddef.h>
@@ -13,6 +14,7 @@ int coco_api_enter(cocoimg_ctx *ctx)
 	if (!ctx)
 		return COCOIMG_EINVAL;
 	coco_clearerr(ctx);
+	coco_deadline_arm(ctx);
 	return 0;
 }
 

@@ -49,6 +49,10 @@ struct cocoimg_ctx {
 	cocoimg_progress_cb progress_cb;
 	void *progress_payload;
 
+	int cancelled;             /* cocoimg_ctx_cancel(); __atomic access only */
+	uint64_t deadline_ns;      /* coco_now_ns() the operation must end by
+	                              (command-timeout), 0 = none; __atomic */
+
 	struct coco_kv *opts;      /* configuration, see cocoimg_ctx_set() */
 	size_t n_opts;
 
@@ -90,6 +94,21 @@ void coco_log(cocoimg_ctx *ctx, cocoimg_log_level lvl, const char *fmt, ...) COC
  * asks to stop, else 0. */
 int coco_progress(cocoimg_ctx *ctx, const char *what, const char *digest,
                   uint64_t done, uint64_t total, int finished);
+
+/*
+ * The one place an operation asks whether to stop: 0 to go on, else
+ * COCOIMG_ECANCELLED recorded on ctx, after cocoimg_ctx_cancel() (from
+ * any thread) or once the operation's deadline (ctx "command-timeout",
+ * counted from the operation's start) has passed.  Cheap: two atomic loads
+ * and, with a deadline, a clock read.
+ */
+int coco_check_stop(cocoimg_ctx *ctx);
+/* The same test without recording anything (for libcurl callbacks). */
+bool coco_stop_requested(const cocoimg_ctx *ctx);
+/* Arm the operation's deadline from "command-timeout" (coco_api_enter). */
+void coco_deadline_arm(cocoimg_ctx *ctx);
+/* Milliseconds left before the operation's deadline: -1 = none, 0 = passed. */
+int64_t coco_deadline_left_ms(const cocoimg_ctx *ctx);
 
 /*
  * Configuration lookup.  side is "src", "dest" or NULL; a side-specific

@@ -66,9 +66,66 @@ COCOIMG_API void cocoimg_ctx_set_progress(cocoimg_ctx *c, cocoimg_progress_cb cb
 	c->progress_payload = payload;
 }
 
+COCOIMG_API void cocoimg_ctx_cancel(cocoimg_ctx *c)
+{
+	/* a lock-free atomic store: safe from any thread and from a signal
+	 * handler */
+	if (c)
+		__atomic_store_n(&c->cancelled, 1, __ATOMIC_RELEASE);
+}
+
+COCOIMG_API void cocoimg_ctx_reset_cancel(cocoimg_ctx *c)
+{
+	if (c)
+		__atomic_store_n(&c->cancelled, 0, __ATOMIC_RELEASE);
+}
+
+COCOIMG_API int cocoimg_ctx_cancelled(const cocoimg_ctx *c)
+{
+	return c && __atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE);
+}
+
+void coco_deadline_arm(cocoimg_ctx *c)
+{
+	uint64_t ms = coco_limit(c, COCO_LIM_COMMAND_TIMEOUT);
+	__atomic_store_n(&c->deadline_ns, ms ? coco_now_ns() + ms * 1000000ull : 0,
+	                 __ATOMIC_RELEASE);
+}
+
+int64_t coco_deadline_left_ms(const cocoimg_ctx *c)
+{
+	uint64_t d = c ? __atomic_load_n(&c->deadline_ns, __ATOMIC_ACQUIRE) : 0;
+	if (!d)
+		return -1;
+	uint64_t now = coco_now_ns();
+	return now >= d ? 0 : (int64_t)((d - now + 999999) / 1000000);
+}
+
+bool coco_stop_requested(const cocoimg_ctx *c)
+{
+	return c && (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE) || coco_deadline_left_ms(c) == 0);
+}
+
+int coco_check_stop(cocoimg_ctx *c)
+{
+	if (!c)
+		return 0;
+	if (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE))
+		return coco_seterr(c, COCOIMG_ECANCELLED, "cancelled (cocoimg_ctx_cancel)");
+	if (coco_deadline_left_ms(c) == 0) {
+		const char *v = coco_opt(c, NULL, "command-timeout");
+		return coco_seterr(c, COCOIMG_ECANCELLED, "the operation ran past its command timeout (%s)",
+		                   v ? v : "?");
+	}
+	return 0;
+}
+
 int coco_progress(cocoimg_ctx *c, const char *what, const char *digest, uint64_t done,
                   uint64_t total, int finished)
 {
+	int src = coco_check_stop(c);
+	if (src)
+		return src;
 	if (!c || !c->progress_cb)
 		return 0;
 	cocoimg_progress p = { 1, digest, what, done, total, finished };

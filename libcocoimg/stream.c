@@ -642,6 +642,9 @@ static int meter_write(coco_stage *s, const unsigned char *b, size_t n)
 	s->nsec += coco_now_ns() - m->t_last;
 	if (m->o.cancel && __atomic_load_n(m->o.cancel, __ATOMIC_ACQUIRE))
 		return COCOIMG_ECANCELLED;
+	int src = coco_check_stop(s->ctx);
+	if (src)
+		return src;
 	m->done += n;
 	int rc = 0;
 	if (m->done - m->reported >= m->o.step)

@@ -18,13 +18,17 @@ bool coco_reg_retry_wait(const coco_reg *r, unsigned *attempt, int rc, bool tran
 	if (*attempt >= (unsigned)r->retries)
 		return false;
 	if (rc && transport_retry) {
-		coco_http_backoff((*attempt)++, NULL);
+		char *why = coco_strdup(cocoimg_ctx_last_error(r->ctx));
+		int brc = coco_http_backoff(r->ctx, (*attempt)++, NULL, "%s", why ? why : r->host);
+		free(why);
+		if (brc)
+			return false;
+		coco_clearerr(r->ctx);
 		return true;
 	}
-	if (!rc && (resp->status == 429 || resp->status >= 500)) {
-		coco_http_backoff((*attempt)++, resp->retry_after);
-		return true;
-	}
+	if (!rc && (resp->status == 429 || resp->status >= 500))
+		return !coco_http_backoff(r->ctx, (*attempt)++, resp->retry_after,
+		                          "%s: the registry answered HTTP %ld", r->host, resp->status);
 	return false;
 }
 
@@ -44,8 +48,6 @@ int coco_reg_repo_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref,
 {
 	rr->scope = coco_asprintf("repository:%s:%s", ref->path, actions);
 	rr->name = coco_dref_repo(ref);
-	coco_reg_deadline_hold(ctx);
-	rr->held = true;
 	int rc = rr->scope && rr->name ? 0 : coco_oom(ctx);
 	if (!rc)
 		rc = coco_reg_open(ctx, side, ref, &rr->reg);
@@ -58,8 +60,7 @@ void coco_reg_repo_close(cocoimg_ctx *ctx, coco_reg_repo *rr)
 {
 	if (!rr)
 		return;
-	if (rr->held)
-		coco_reg_deadline_release(ctx);
+	(void)ctx;
 	coco_reg_free(rr->reg);
 	COCO_CLEAR_FIELDS(rr, rr->scope, rr->name);
 }
@@ -334,8 +335,11 @@ static int on_transport_error(req_loop *l, int rc, CURLcode cc, uint64_t before)
 	bool progressed = req->delivered && *req->delivered != before;
 	if (!req->sink_err && cc != CURLE_OK && coco_http_retryable(cc) && !req->sink &&
 	    !progressed && l->attempt < (unsigned)l->r->retries) {
-		coco_debug(l->r->ctx, "%s: retrying after a transport error", l->what);
-		coco_http_backoff(l->attempt++, NULL);
+		int brc = coco_http_backoff(l->r->ctx, l->attempt++, NULL, "%s: %s", l->what,
+		                            cocoimg_ctx_last_error(l->r->ctx));
+		if (brc)
+			return brc;
+		coco_clearerr(l->r->ctx);
 		return loop_restart(l);
 	}
 	coco_preferr(l->r->ctx, rc, "%s", l->what);
@@ -410,9 +414,9 @@ static int attempt_once(req_loop *l, coco_http_resp *resp)
 		return on_redirect(l, resp);
 	if ((resp->status == 429 || resp->status >= 500) && !req->sink &&
 	    (l->bodyless || req->send_body) && l->attempt < (unsigned)l->r->retries) {
-		coco_debug(l->r->ctx, "%s: retrying after HTTP %ld", l->what, resp->status);
-		coco_http_backoff(l->attempt++, resp->retry_after);
-		return loop_restart(l);
+		int brc = coco_http_backoff(l->r->ctx, l->attempt++, resp->retry_after,
+		                            "%s: the registry answered HTTP %ld", l->what, resp->status);
+		return brc ? brc : loop_restart(l);
 	}
 	return 0;
 }

@@ -556,50 +556,16 @@ static size_t write_cb(char *buf, size_t size, size_t nitems, void *ud)
 /* Deadlines and transfer limits                                       */
 /* ------------------------------------------------------------------ */
 
-void coco_reg_deadline_hold(cocoimg_ctx *ctx)
-{
-	coco_reg_state *st = coco_reg_state_get(ctx);
-	if (!st)
-		return;
-	pthread_mutex_lock(&st->mu);
-	if (st->deadline_holders++ == 0) {
-		uint64_t ms = coco_limit(ctx, COCO_LIM_COMMAND_TIMEOUT);
-		st->deadline_ns = ms ? coco_now_ns() + ms * 1000000ull : 0;
-	}
-	pthread_mutex_unlock(&st->mu);
-}
-
-void coco_reg_deadline_release(cocoimg_ctx *ctx)
-{
-	coco_reg_state *st = coco_reg_state_get(ctx);
-	if (!st)
-		return;
-	pthread_mutex_lock(&st->mu);
-	if (st->deadline_holders && --st->deadline_holders == 0)
-		st->deadline_ns = 0;
-	pthread_mutex_unlock(&st->mu);
-}
-
-/* Milliseconds left before the operation's deadline: -1 = none, 0 = passed. */
 static int64_t deadline_left_ms(cocoimg_ctx *ctx)
 {
-	coco_reg_state *st = coco_reg_state_get(ctx);
-	if (!st)
-		return -1;
-	pthread_mutex_lock(&st->mu);
-	uint64_t d = st->deadline_ns;
-	pthread_mutex_unlock(&st->mu);
-	if (!d)
-		return -1;
-	uint64_t now = coco_now_ns();
-	return now >= d ? 0 : (int64_t)((d - now + 999999) / 1000000);
+	return coco_deadline_left_ms(ctx);
 }
 
 static int deadline_error(cocoimg_ctx *ctx, const char *url)
 {
 	char *o = coco_url_origin(url);
 	const char *v = coco_opt(ctx, NULL, "command-timeout");
-	int rc = coco_seterr(ctx, COCOIMG_ENET, "%s: the operation ran past its command timeout (%s)",
+	int rc = coco_seterr(ctx, COCOIMG_ECANCELLED, "%s: the operation ran past its command timeout (%s)",
 	                     o ? o : "registry", v ? v : "?");
 	free(o);
 	return rc;
@@ -668,6 +634,17 @@ static void apply_tls(CURL *e, const coco_tls *tls)
 		curl_easy_setopt(e, CURLOPT_PROXY, tls->proxy);
 }
 
+/* libcurl calls this about once a second, also while nothing moves: a
+ * cancellation or the deadline stops the exchange
+ * (CURLE_ABORTED_BY_CALLBACK, turned into the context's error by
+ * perform_result / the stream end). */
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return coco_stop_requested(ud) ? 1 : 0;
+}
+
 /* Common easy-handle setup. */
 static int setup_easy(cocoimg_ctx *ctx, CURL *e, const coco_tls *tls, const char *url,
                       char *errbuf, const xfer_limits *l)
@@ -685,6 +662,9 @@ static int setup_easy(cocoimg_ctx *ctx, CURL *e, const coco_tls *tls, const char
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, l->min_rate);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, l->window_s);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, l->max_ms);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, ctx);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -759,7 +739,7 @@ bool coco_http_retryable(CURLcode cc)
 	}
 }
 
-void coco_http_backoff(unsigned attempt, const char *retry_after)
+static long backoff_ms(unsigned attempt, const char *retry_after)
 {
 	const char *b = getenv("COCOIMG_RETRY_BASE_MS");
 	long base = b ? strtol(b, NULL, 10) : 1000;
@@ -786,9 +766,31 @@ void coco_http_backoff(unsigned attempt, const char *retry_after)
 		if (ms > 60000)
 			ms = 60000;
 	}
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	return ms;
+}
+
+int coco_http_backoff(cocoimg_ctx *ctx, unsigned attempt, const char *retry_after,
+                      const char *fmt, ...)
+{
+	long ms = backoff_ms(attempt, retry_after);
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	coco_warn(ctx, "%s; retry %u in %.1fs", why, attempt + 1, (double)ms / 1000.0);
+	/* in slices, so that a cancellation or the deadline is seen */
+	while (ms > 0) {
+		int rc = coco_check_stop(ctx);
+		if (rc)
+			return rc;
+		long step = ms < 200 ? ms : 200;
+		struct timespec ts = { step / 1000, (step % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		ms -= step;
+	}
+	return coco_check_stop(ctx);
 }
 
 static void perform_reset(coco_http_req *q, coco_http_resp *resp, CURLcode *ccp)
@@ -892,6 +894,11 @@ static int perform_result(cocoimg_ctx *ctx, coco_http_req *q, coco_http_resp *re
 		set_cc(q, ccp, CURLE_RANGE_ERROR);
 		return coco_seterr(ctx, COCOIMG_ENET, "resumed download got the wrong range (%s)",
 		                   resp->content_range ? resp->content_range : "none");
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK && coco_stop_requested(ctx)) {
+		int src = coco_check_stop(ctx);
+		if (src)
+			return src;
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT && deadline_left_ms(ctx) == 0) {
 		set_cc(q, ccp, CURLE_ABORTED_BY_CALLBACK); /* not worth a retry */
@@ -1066,6 +1073,8 @@ static int stream_failed(coco_http_stream *s)
 {
 	if (s->x.oom)
 		return coco_seterr(s->ctx, COCOIMG_ENOMEM, "out of memory");
+	if (s->result == CURLE_ABORTED_BY_CALLBACK && coco_stop_requested(s->ctx))
+		return coco_check_stop(s->ctx);
 	if (s->result != CURLE_OK)
 		return transport_error(s->ctx, s->url, s->result, s->errbuf);
 	return 0;
@@ -1375,7 +1384,12 @@ static int get_step(get_loop *g, coco_http_resp *resp)
 	if (rc) {
 		if (cc == CURLE_OK || !coco_http_retryable(cc) || !more)
 			return rc;
-		coco_http_backoff(g->attempt++, NULL);
+		char *why = coco_strdup(cocoimg_ctx_last_error(g->ctx));
+		int brc = coco_http_backoff(g->ctx, g->attempt++, NULL, "%s", why ? why : g->cur);
+		free(why);
+		if (brc)
+			return brc;
+		coco_clearerr(g->ctx);
 		return 1;
 	}
 	if (resp->status >= 300 && resp->status < 400 && resp->location) {
@@ -1384,8 +1398,9 @@ static int get_step(get_loop *g, coco_http_resp *resp)
 		return rc ? rc : 1;
 	}
 	if ((resp->status == 429 || resp->status >= 500) && more) {
-		coco_http_backoff(g->attempt++, resp->retry_after);
-		return 1;
+		int brc = coco_http_backoff(g->ctx, g->attempt++, resp->retry_after,
+		                            "%s: HTTP %ld", g->cur, resp->status);
+		return brc ? brc : 1;
 	}
 	return 0;
 }

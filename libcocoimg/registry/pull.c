@@ -212,9 +212,15 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 			break;
 		failures++;
 		at_last_failure = delivered;
-		coco_info(ctx, "%s: %s, resuming at byte %llu", what, cocoimg_ctx_last_error(ctx),
-		          (unsigned long long)delivered);
-		coco_http_backoff(attempt++, retry_after);
+		char *why = coco_strdup(cocoimg_ctx_last_error(ctx));
+		int brc = coco_http_backoff(ctx, attempt++, retry_after, "%s: %s, resuming at byte %llu",
+		                            what, why ? why : "transfer cut",
+		                            (unsigned long long)delivered);
+		free(why);
+		if (brc) {
+			rc = brc;
+			break;
+		}
 		coco_clearerr(ctx);
 	}
 	coco_http_resp_clear(&resp);

@@ -181,8 +181,14 @@ int coco_http_perform(cocoimg_ctx *ctx, const coco_tls *tls, coco_http_req *req,
 
 /* Is this transport error worth a retry? */
 bool coco_http_retryable(CURLcode cc);
-/* Sleep for retry number `attempt` (0-based), honouring Retry-After. */
-void coco_http_backoff(unsigned attempt, const char *retry_after);
+/*
+ * Before retry number `attempt` (0-based): log a warning naming the
+ * reason (printf-style), then sleep (exponential, honouring Retry-After).
+ * Returns 0, or COCOIMG_ECANCELLED (recorded) when the operation was
+ * cancelled or its deadline passed meanwhile: then do not retry.
+ */
+int coco_http_backoff(cocoimg_ctx *ctx, unsigned attempt, const char *retry_after,
+                      const char *fmt, ...) COCO_PRINTF(4, 5);
 
 /*
  * A streamed upload (PATCH/PUT with a body produced piecewise): libcurl's
@@ -217,23 +223,20 @@ typedef struct coco_token coco_token;
 typedef struct coco_reg_state {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	pthread_mutex_t mu;        /* guards tokens and the deadline */
+	pthread_mutex_t mu;        /* guards tokens */
 	coco_token *tokens;
-	unsigned deadline_holders; /* open registry sources and destinations */
-	uint64_t deadline_ns;      /* coco_now_ns() the operation must end by, 0 = none */
 } coco_reg_state;
 
 /* Create on first use (thread-safe); NULL on out-of-memory. */
 coco_reg_state *coco_reg_state_get(cocoimg_ctx *ctx);
 
 /*
- * The operation's deadline (ctx "command-timeout"): armed when the first
- * registry source or destination of an operation opens, dropped when the
- * last one closes.  Every exchange is bounded by what remains; once it has
- * passed, exchanges fail at once and are not retried.
+ * The operation's deadline (ctx "command-timeout", armed by every public
+ * operation on entry, base.h coco_deadline_left_ms) bounds every exchange
+ * by what remains; once it has passed, exchanges fail at once and are not
+ * retried.  cocoimg_ctx_cancel() stops a running exchange within about a
+ * second (libcurl's progress callback).
  */
-void coco_reg_deadline_hold(cocoimg_ctx *ctx);
-void coco_reg_deadline_release(cocoimg_ctx *ctx);
 
 /* ------------------------------------------------------------------ */
 /* A client for one registry and repository (pull.c / push.c)          */
@@ -271,12 +274,11 @@ void coco_reg_free(coco_reg *r);
 
 /* The registry side of a docker:// source or destination: the client for
  * its repository (pinged), the token scope its requests ask for, its name
- * for messages; it holds the operation's deadline while open. */
+ * for messages. */
 typedef struct coco_reg_repo {
 	coco_reg *reg;
 	char *scope;               /* repository:PATH:ACTIONS */
 	char *name;                /* HOST/PATH for messages */
-	bool held;                 /* holds the operation's deadline */
 } coco_reg_repo;
 
 /* Open *rr (zeroed) for ref with the token actions ("pull", "pull,push").

@@ -16,13 +16,21 @@
 #include <string.h>
 #include <time.h>
 
+/* When each (blob, phase) showed first, for its rate; a few at a time. */
+enum { N_ITEMS = 32 };
+typedef struct {
+	char digest[80];
+	int phase;
+	uint64_t start_ns;
+} prog_item;
+
 /* The library calls the callback from its worker threads: one lock
  * serialises the display. */
 typedef struct {
 	pthread_mutex_t mu;
 	uint64_t last_ns;
-	uint64_t start_ns;
 	bool display;
+	prog_item items[N_ITEMS];
 } prog_state;
 
 static uint64_t now_ns(void)
@@ -35,21 +43,48 @@ static uint64_t now_ns(void)
 /* "layer 2/5", "config", ... */
 static void item_label(const cocoimg_progress *p, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s", p->what ? p->what : "");
+	if (p->version >= 2 && p->layers)
+		snprintf(buf, cap, "layer %u/%u", p->layer, p->layers);
+	else
+		snprintf(buf, cap, "%s", p->what ? p->what : "");
 }
 
 static const char *phase_of(const cocoimg_progress *p)
 {
-	(void)p;
-	return "";
+	return p->version >= 2 && p->phase_name ? p->phase_name : "";
+}
+
+/* The start time of p's blob and phase (now when first seen); the slot
+ * is freed by its finished report. */
+static uint64_t item_start(prog_state *ps, const cocoimg_progress *p, uint64_t now)
+{
+	const char *d = p->digest ? p->digest : "";
+	int phase = p->version >= 2 ? p->phase : 0;
+	prog_item *free_slot = NULL;
+	for (size_t i = 0; i < N_ITEMS; i++) {
+		prog_item *it = &ps->items[i];
+		if (it->start_ns && it->phase == phase && !strncmp(it->digest, d, sizeof(it->digest) - 1)) {
+			uint64_t t = it->start_ns;
+			if (p->finished)
+				it->start_ns = 0;
+			return t;
+		}
+		if (!it->start_ns && !free_slot)
+			free_slot = it;
+	}
+	if (free_slot && !p->finished) {
+		snprintf(free_slot->digest, sizeof(free_slot->digest), "%s", d);
+		free_slot->phase = phase;
+		free_slot->start_ns = now;
+	}
+	return now;
 }
 
 static void draw(prog_state *ps, const cocoimg_progress *p, uint64_t now)
 {
 	char label[48];
 	item_label(p, label, sizeof(label));
-	double secs = (double)(now - ps->start_ns) / 1e9;
-	double rate = secs > 0 ? (double)p->done / secs / 1048576.0 : 0;
+	double secs = (double)(now - item_start(ps, p, now)) / 1e9;
 	const char *d = p->digest ? p->digest : "";
 	const char *colon = strchr(d, ':');
 	if (colon)
@@ -58,7 +93,11 @@ static void draw(prog_state *ps, const cocoimg_progress *p, uint64_t now)
 	        (double)p->done / 1048576.0);
 	if (p->total)
 		fprintf(stderr, " / %.1f", (double)p->total / 1048576.0);
-	fprintf(stderr, " MiB  %6.1f MiB/s\033[K%s", rate, p->finished ? "\n" : "");
+	if (secs >= 0.05) /* else: one report, no rate to tell */
+		fprintf(stderr, " MiB  %6.1f MiB/s", (double)p->done / secs / 1048576.0);
+	else
+		fprintf(stderr, " MiB");
+	fprintf(stderr, "\033[K%s", p->finished ? "\n" : "");
 }
 
 static int progress_cb(const cocoimg_progress *p, void *payload)
@@ -68,11 +107,11 @@ static int progress_cb(const cocoimg_progress *p, void *payload)
 		return 0;
 	uint64_t now = now_ns();
 	pthread_mutex_lock(&ps->mu);
-	if (!ps->start_ns)
-		ps->start_ns = now;
 	if (p->finished || now - ps->last_ns >= 200000000ull) {
 		ps->last_ns = now;
 		draw(ps, p, now);
+	} else {
+		item_start(ps, p, now); /* the rate counts from the first report */
 	}
 	pthread_mutex_unlock(&ps->mu);
 	return 0;
@@ -80,7 +119,7 @@ static int progress_cb(const cocoimg_progress *p, void *payload)
 
 void cli_setup_progress(cli_state *st)
 {
-	static prog_state ps = { PTHREAD_MUTEX_INITIALIZER, 0, 0, false };
+	static prog_state ps = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	ps.display = st->progress;
 	cocoimg_ctx_set_progress(st->ctx, progress_cb, &ps);
 }

@@ -268,20 +268,53 @@ typedef void (*cocoimg_log_cb)(cocoimg_log_level level, const char *msg, void *p
 COCOIMG_API void cocoimg_ctx_set_log(cocoimg_ctx *ctx, cocoimg_log_cb cb,
                                      cocoimg_log_level max_level, void *payload);
 
+/**
+ * What is happening to the bytes a progress report counts (since 0.3).
+ * Each layer is reported through each of its phases, and each (layer,
+ * phase) pair ends with exactly one report with finished = 1.
+ */
+typedef enum cocoimg_progress_phase {
+	COCOIMG_PHASE_OTHER = 0,    /* none of the below */
+	/** fetched from a registry or layout: cocoimg_unpack's later layers
+	 *  into their spool file, a copy's blobs to a local destination */
+	COCOIMG_PHASE_DOWNLOAD = 1,
+	/** decrypted into the destination (decrypt, copy with decryption
+	 *  keys); bytes of the encrypted source blob */
+	COCOIMG_PHASE_DECRYPT = 2,
+	/** checked, decrypted when encrypted, decompressed and written into
+	 *  the rootfs (cocoimg_unpack); bytes of the blob as stored.  A layer
+	 *  streamed straight from the registry has no separate download */
+	COCOIMG_PHASE_APPLY = 3,
+	/** sent to a registry (copy, encrypt or decrypt to docker://) */
+	COCOIMG_PHASE_UPLOAD = 4,
+	/** encrypted into the destination; bytes of the plaintext source */
+	COCOIMG_PHASE_ENCRYPT = 5
+} cocoimg_progress_phase;
+
 /** Progress report for one blob transfer. */
 typedef struct cocoimg_progress {
-	unsigned version;          /* 1 */
-	const char *digest;        /* blob being transferred */
-	const char *what;          /* "layer", "config", "manifest", "signature" */
+	unsigned version;          /* 2 since 0.3 (fields below marked "v2"); 1 before */
+	const char *digest;        /* blob being transferred (of the source) */
+	const char *what;          /* "layer" or "config" */
 	uint64_t done;             /* bytes so far */
 	uint64_t total;            /* expected total, 0 if unknown */
-	int finished;              /* 1 on the last report for this blob */
+	int finished;              /* 1 on the last report for this blob and phase */
+	/* v2 */
+	int phase;                 /* cocoimg_progress_phase */
+	const char *phase_name;    /* "download", "decrypt", "apply", "upload",
+	                              "encrypt" or "other"; static storage */
+	unsigned layer;            /* 1-based index of the layer in its manifest;
+	                              0 when what is not "layer" */
+	unsigned layers;           /* layers in that manifest; 0 likewise */
 } cocoimg_progress;
 
 /**
- * Progress callback; may be called from worker threads.  Return 0 to carry
- * on; non-zero stops the operation (COCOIMG_ECANCELLED, see "Callbacks"
- * at the top of this file).
+ * Progress callback; may be called from worker threads (several layers
+ * at once), at most every few MiB and once with finished = 1 per layer
+ * and phase.  The struct and its strings are valid during the call only;
+ * read the v2 fields only when p->version >= 2.  Return 0 to carry on;
+ * non-zero stops the operation (COCOIMG_ECANCELLED, see "Callbacks" at
+ * the top of this file).
  */
 typedef int (*cocoimg_progress_cb)(const cocoimg_progress *p, void *payload);
 

@@ -90,10 +90,20 @@ void coco_log(cocoimg_ctx *ctx, cocoimg_log_level lvl, const char *fmt, ...) COC
 #define coco_info(ctx, ...) coco_log((ctx), COCOIMG_LOG_INFO, __VA_ARGS__)
 #define coco_debug(ctx, ...) coco_log((ctx), COCOIMG_LOG_DEBUG, __VA_ARGS__)
 
+/* Where a progress report comes from: the blob, its role, the phase
+ * (cocoimg_progress_phase) and, for a layer, its 1-based index of n. */
+typedef struct coco_progress_src {
+	const char *what;          /* "layer", "config"; NULL: no report */
+	const char *digest;
+	int phase;
+	unsigned layer, layers;
+} coco_progress_src;
+
 /* Progress: returns COCOIMG_ECANCELLED (with message) if the callback
- * asks to stop, else 0. */
-int coco_progress(cocoimg_ctx *ctx, const char *what, const char *digest,
-                  uint64_t done, uint64_t total, int finished);
+ * asks to stop, the operation was cancelled or ran past its deadline,
+ * else 0. */
+int coco_progress(cocoimg_ctx *ctx, const coco_progress_src *src, uint64_t done, uint64_t total,
+                  int finished);
 
 /*
  * The one place an operation asks whether to stop: 0 to go on, else

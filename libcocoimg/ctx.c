@@ -120,15 +120,23 @@ int coco_check_stop(cocoimg_ctx *c)
 	return 0;
 }
 
-int coco_progress(cocoimg_ctx *c, const char *what, const char *digest, uint64_t done,
-                  uint64_t total, int finished)
+static const char *phase_name(int phase)
+{
+	static const char *const names[] = { "other", "download", "decrypt", "apply", "upload",
+		                             "encrypt" };
+	return phase >= 0 && (size_t)phase < COCO_ARRAY_SIZE(names) ? names[phase] : "other";
+}
+
+int coco_progress(cocoimg_ctx *c, const coco_progress_src *s, uint64_t done, uint64_t total,
+                  int finished)
 {
 	int src = coco_check_stop(c);
 	if (src)
 		return src;
-	if (!c || !c->progress_cb)
+	if (!c || !c->progress_cb || !s || !s->what)
 		return 0;
-	cocoimg_progress p = { 1, digest, what, done, total, finished };
+	cocoimg_progress p = { 2, s->digest, s->what, done, total, finished, s->phase,
+		               phase_name(s->phase), s->layer, s->layers };
 	if (c->progress_cb(&p, c->progress_payload))
 		return coco_seterr(c, COCOIMG_ECANCELLED, "cancelled by progress callback");
 	return 0;

@@ -54,17 +54,20 @@ static uint64_t collect_stats(copy_job *j, coco_stage *chain)
 	return sum;
 }
 
-/* Copy one blob as is (skipped when the destination has it). */
-static int copy_blob(copy_job *j, const coco_desc *d, const char *what, bool *skipped)
+/* Copy one blob as is (skipped when the destination has it); layer is
+ * its 1-based index of layers (0 for the config). */
+static int copy_blob(copy_job *j, const coco_desc *d, const char *what, unsigned layer,
+                     unsigned layers, bool *skipped)
 {
 	*skipped = false;
+	int phase = j->to_oci ? COCOIMG_PHASE_DOWNLOAD : COCOIMG_PHASE_UPLOAD;
 	int have = j->dst->ops->has_blob(j->dst, d->digest, d->size);
 	if (have < 0)
 		return have;
 	if (have == 1) {
 		*skipped = true;
-		coco_progress(j->ctx, what, d->digest, (uint64_t)d->size, (uint64_t)d->size, 1);
-		return 0;
+		coco_progress_src ps = { what, d->digest, phase, layer, layers };
+		return coco_progress(j->ctx, &ps, (uint64_t)d->size, (uint64_t)d->size, 1);
 	}
 	coco_stage *sink;
 	int rc = j->dst->ops->put_blob(j->dst, d->digest, d->size, &sink);
@@ -74,7 +77,8 @@ static int copy_blob(copy_job *j, const coco_desc *d, const char *what, bool *sk
 	 * second thread */
 	coco_pipe pl;
 	coco_stage *s;
-	coco_meter_opts mo = { .what = what, .digest = d->digest, .total = d->size };
+	coco_meter_opts mo = { .what = what, .digest = d->digest, .total = d->size,
+		               .phase = phase, .layer = layer, .layers = layers };
 	coco_pipe_init(&pl, j->ctx, sink);
 	coco_pipe_push(&pl, coco_async_stage_new(j->ctx, 0, 0, coco_pipe_head(&pl), &s), &s);
 	coco_pipe_push(&pl, coco_meter_stage_new(j->ctx, &mo, coco_pipe_head(&pl), &s), &s);
@@ -135,7 +139,12 @@ static int do_layer(layer_work *w, size_t i)
 	if (j->opts->crypt_mode != COCOIMG_CRYPT_NONE) {
 		json_t *nd = NULL;
 		uint64_t t0 = coco_now_ns();
-		rc = coco_crypt_transform_layer(j->ctx, j->opts, j->src, j->dst, d, i, w->n, &nd, rep);
+		uint64_t written = 0;
+		rc = coco_crypt_transform_layer(j->ctx, j->opts, j->src, j->dst, d, i, w->n, &nd, rep,
+		                                &written);
+		pthread_mutex_lock(&j->mu);
+		j->bytes += written;
+		pthread_mutex_unlock(&j->mu);
 		(void)t0;
 		json_t *lst = json_object_get(rep, "stats");
 		if (json_is_object(lst)) {
@@ -153,7 +162,7 @@ static int do_layer(layer_work *w, size_t i)
 		w->out[i] = nd;
 	} else {
 		bool skipped;
-		if ((rc = copy_blob(j, d, "layer", &skipped)))
+		if ((rc = copy_blob(j, d, "layer", (unsigned)i + 1, (unsigned)w->n, &skipped)))
 			return rc;
 		json_object_set_new(rep, "skipped", json_boolean(skipped));
 		w->out[i] = json_incref(d->json);
@@ -339,7 +348,7 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 		json_object_set_new(crep, "source_digest", json_string(m->config.digest));
 	} else {
 		bool skipped;
-		if ((rc = copy_blob(j, &m->config, "config", &skipped)))
+		if ((rc = copy_blob(j, &m->config, "config", 0, 0, &skipped)))
 			goto done;
 		cfg_desc = json_incref(m->config.json);
 	}

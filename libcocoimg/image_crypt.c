@@ -50,26 +50,43 @@ COCOIMG_API int cocoimg_keyring_add_decryption_key(cocoimg_ctx *ctx, cocoimg_key
 
 /* ---- layers during a copy (crypt/transform.c decides, this moves) ---- */
 
-/* Copy the blob unchanged (the destination sink verifies it). */
-static int copy_blob(coco_src *src, coco_dest *dst, const coco_desc *in)
+/* Where a layer's progress is reported: phase, 1-based index of n. */
+static coco_meter_opts layer_meter(const coco_desc *in, int phase, size_t idx, size_t n)
 {
+	coco_meter_opts mo = { .what = "layer", .digest = in->digest, .total = in->size,
+		               .phase = phase, .layer = (unsigned)idx + 1, .layers = (unsigned)n };
+	return mo;
+}
+
+/* Copy the blob unchanged (the destination sink verifies it); *written
+ * gets the bytes stored (0 when the destination had it). */
+static int copy_blob(coco_src *src, coco_dest *dst, const coco_desc *in, size_t idx, size_t n,
+                     uint64_t *written)
+{
+	int phase = dst->ref && dst->ref->transport == COCO_TR_DOCKER ? COCOIMG_PHASE_UPLOAD
+	                                                               : COCOIMG_PHASE_DOWNLOAD;
+	coco_meter_opts mo = layer_meter(in, phase, idx, n);
 	int has = dst->ops->has_blob ? dst->ops->has_blob(dst, in->digest, in->size) : 0;
 	if (has < 0)
 		return has;
-	if (has == 1)
-		return 0;
+	if (has == 1) {
+		coco_progress_src ps = { mo.what, mo.digest, mo.phase, mo.layer, mo.layers };
+		return coco_progress(dst->ctx, &ps, (uint64_t)in->size, (uint64_t)in->size, 1);
+	}
 	coco_stage *sink = NULL, *s;
 	int rc = dst->ops->put_blob(dst, in->digest, in->size, &sink);
 	if (rc)
 		return rc;
 	/* progress over the blob; also where a cancellation lands */
-	coco_meter_opts mo = { .what = "layer", .digest = in->digest, .total = in->size };
 	coco_pipe pl;
 	coco_pipe_init(&pl, dst->ctx, sink);
 	coco_pipe_push(&pl, coco_meter_stage_new(dst->ctx, &mo, coco_pipe_head(&pl), &s), &s);
 	if (!coco_pipe_built(&pl))
 		coco_pipe_note(&pl, 0, src->ops->get_blob(src, in, coco_pipe_head(&pl)));
-	return coco_pipe_end(&pl);
+	rc = coco_pipe_end(&pl);
+	if (!rc)
+		*written = in->size > 0 ? (uint64_t)in->size : 0;
+	return rc;
 }
 
 /* Per-stage nanoseconds of a finished chain into report "stats" (the
@@ -97,7 +114,8 @@ static void chain_stats(coco_stage *head, json_t *report)
  */
 static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco_src *src,
                            coco_dest *dst, const coco_desc *in, const char *what, bool encrypt,
-                           json_t **out_desc, json_t *report)
+                           const coco_meter_opts *mo, json_t **out_desc, json_t *report,
+                           uint64_t *written)
 {
 	coco_crypt_layer *l = NULL;
 	coco_stage *sink = NULL;
@@ -113,8 +131,7 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
 	coco_stage *crypt_head = coco_pipe_head(&pl);
 	if (!rc) {
 		coco_stage *s;
-		coco_meter_opts mo = { .what = "layer", .digest = in->digest, .total = in->size };
-		coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);
+		coco_pipe_push(&pl, coco_meter_stage_new(ctx, mo, coco_pipe_head(&pl), &s), &s);
 		rc = coco_pipe_built(&pl);
 	}
 	if (!rc)
@@ -130,6 +147,8 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
 	bool stats = opts->collect_stats;
 	if (!rc)
 		rc = coco_crypt_layer_done(ctx, l, digest, size, stats, out_desc, report);
+	if (!rc)
+		*written = size;
 	if (!rc && report && stats)
 		chain_stats(crypt_head, report);
 	int prc = coco_pipe_end(&pl);
@@ -142,9 +161,10 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
 
 int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, coco_src *src,
                                coco_dest *dst, const coco_desc *in, size_t idx, size_t n,
-                               json_t **out_desc, json_t *report)
+                               json_t **out_desc, json_t *report, uint64_t *written)
 {
 	*out_desc = NULL;
+	*written = 0;
 	char *what = coco_asprintf("layer %s", in->digest ? in->digest : "(no digest)");
 	if (!what)
 		return coco_oom(ctx);
@@ -152,14 +172,16 @@ int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opt
 	bool selected;
 	int rc = coco_crypt_plan_layer(ctx, opts, in, idx, n, report, &act, &selected);
 	if (!rc && (act == COCO_CRYPT_ENCRYPT || act == COCO_CRYPT_DECRYPT)) {
-		rc = transcode_layer(ctx, opts, src, dst, in, what, act == COCO_CRYPT_ENCRYPT, out_desc,
-		                     report);
+		bool enc = act == COCO_CRYPT_ENCRYPT;
+		coco_meter_opts mo = layer_meter(in, enc ? COCOIMG_PHASE_ENCRYPT : COCOIMG_PHASE_DECRYPT,
+		                                 idx, n);
+		rc = transcode_layer(ctx, opts, src, dst, in, what, enc, &mo, out_desc, report, written);
 	} else if (!rc) {
 		/* copy or rewrap: the same blob under the old or a new descriptor */
 		if (act == COCO_CRYPT_REWRAP)
 			rc = coco_crypt_rewrap(ctx, opts, in, selected, what, out_desc, report);
 		if (!rc)
-			rc = copy_blob(src, dst, in);
+			rc = copy_blob(src, dst, in, idx, n, written);
 		if (!rc && !*out_desc && !(*out_desc = json_deep_copy(in->json)))
 			rc = coco_oom(ctx);
 	}

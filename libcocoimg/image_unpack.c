@@ -101,11 +101,13 @@ typedef struct run {
 static bool aborted(run *r) { return __atomic_load_n(&r->abort, __ATOMIC_ACQUIRE) != 0; }
 
 /* The meter at the head of a layer's chain: network time, progress every
- * PROGRESS_STEP bytes, and a stop when the run is aborted. */
-static coco_meter_opts layer_meter(run *r, const coco_desc *d)
+ * PROGRESS_STEP bytes (phase download into a spool file, apply into the
+ * rootfs), and a stop when the run is aborted. */
+static coco_meter_opts layer_meter(run *r, const job *j, int phase)
 {
-	coco_meter_opts o = { .what = "layer", .digest = d->digest, .total = d->size,
-	                      .step = PROGRESS_STEP, .cancel = &r->abort };
+	coco_meter_opts o = { .what = "layer", .digest = j->d->digest, .total = j->d->size,
+	                      .step = PROGRESS_STEP, .cancel = &r->abort, .phase = phase,
+	                      .layer = (unsigned)j->idx + 1, .layers = (unsigned)r->n };
 	return o;
 }
 
@@ -184,7 +186,7 @@ static int spool_main(void *arg)
 	cocoimg_ctx *ctx = r->ctx;
 	coco_pipe pl;
 	coco_stage *s;
-	coco_meter_opts mo = layer_meter(r, j->d);
+	coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_DOWNLOAD);
 	coco_pipe_init(&pl, ctx, NULL);
 	coco_pipe_push(&pl, coco_fd_stage_new(ctx, j->fd, j->what, &s), &s);
 	coco_pipe_push(&pl, coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what,
@@ -425,7 +427,7 @@ static int build_fetch(layer_pipe *lp)
 	if (coco_pipe_push(&lp->pl, rc, &s))
 		return rc;
 	lp->verify = s;
-	coco_meter_opts mo = layer_meter(r, j->d);
+	coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_APPLY);
 	return coco_pipe_push(&lp->pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&lp->pl), &s),
 	                      &s);
 }

@@ -632,8 +632,9 @@ static int meter_progress(meter_stage *m, int finished)
 	if (!m->o.what)
 		return 0;
 	m->reported = m->done;
-	return coco_progress(m->base.ctx, m->o.what, m->o.digest, m->done,
-	                     m->o.total > 0 ? (uint64_t)m->o.total : 0, finished);
+	coco_progress_src src = { m->o.what, m->o.digest, m->o.phase, m->o.layer, m->o.layers };
+	return coco_progress(m->base.ctx, &src, m->done, m->o.total > 0 ? (uint64_t)m->o.total : 0,
+	                     finished);
 }
 
 static int meter_write(coco_stage *s, const unsigned char *b, size_t n)

@@ -156,6 +156,8 @@ typedef struct coco_meter_opts {
 	int64_t total;             /* < 0 or 0: unknown */
 	uint64_t step;
 	const int *cancel;
+	int phase;                 /* cocoimg_progress_phase of the reports */
+	unsigned layer, layers;    /* 1-based layer index of layers; 0: not a layer */
 } coco_meter_opts;
 int coco_meter_stage_new(cocoimg_ctx *ctx, const coco_meter_opts *o, coco_stage *next,
                          coco_stage **out);

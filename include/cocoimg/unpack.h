@@ -84,7 +84,9 @@ COCOIMG_API int cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsign
  * rootfs is left absent or untouched.
  *
  * Progress is reported through the context's progress callback (what =
- * "layer"); a non-zero return from it stops the job (COCOIMG_ECANCELLED).
+ * "layer", phase download for a layer fetched ahead into its spool file,
+ * apply for every layer going into the rootfs, with its index i/N); a
+ * non-zero return from it stops the job (COCOIMG_ECANCELLED).
  *
  * opts may be NULL (defaults).  report (optional) receives a JSON
  * document, release it with cocoimg_free():

@@ -498,16 +498,6 @@ static size_t write_mem(xfer *x, const char *buf, size_t len)
 	return 0;
 }
 
-static int report_progress(xfer *x)
-{
-	coco_http_req *q = x->req;
-	if (!q->progress_what || !q->delivered || *q->delivered - q->progress_last < (1u << 20))
-		return 0;
-	q->progress_last = *q->delivered;
-	return coco_progress(x->ctx, q->progress_what, q->progress_digest, *q->delivered,
-	                     q->progress_total, 0);
-}
-
 /* A 2xx blob body into the request's sink, minus what a resumed 200 repeats. */
 static size_t write_sink(xfer *x, const char *buf, size_t len)
 {
@@ -525,8 +515,6 @@ static size_t write_sink(xfer *x, const char *buf, size_t len)
 	int rc = coco_stage_write(q->sink, p, n);
 	if (!rc && q->delivered)
 		*q->delivered += n;
-	if (!rc)
-		rc = report_progress(x);
 	if (rc) {
 		q->sink_err = rc;
 		return 0;

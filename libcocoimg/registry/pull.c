@@ -195,8 +195,6 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	for (;;) {
 		coco_http_req req = {
 			.method = "GET", .url = url, .sink = sink, .delivered = &delivered,
-			.progress_what = layer ? "layer" : "blob", .progress_digest = d->digest,
-			.progress_total = total, .progress_last = delivered,
 			.small = !layer && total && total <= COCO_SMALL_BLOB,
 		};
 		rc = coco_reg_request(r, &req, rs->scope, what, &resp);
@@ -225,9 +223,7 @@ static int src_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	}
 	coco_http_resp_clear(&resp);
 	if (!rc) {
-		rc = coco_progress(ctx, layer ? "layer" : "blob", d->digest, delivered, total, 1);
-		if (!rc)
-			rc = coco_stage_finish(sink);
+		rc = coco_stage_finish(sink);
 	}
 	free(url);
 	free(what);

@@ -159,10 +159,6 @@ typedef struct coco_http_req {
 	uint64_t skip;             /* drop this many leading bytes of a 200 */
 	uint64_t range_start;      /* a 206 must start here */
 	uint64_t *delivered;       /* incremented by bytes handed to sink */
-	const char *progress_what;
-	const char *progress_digest;
-	uint64_t progress_total;
-	uint64_t progress_last;
 	int sink_err;              /* out: error code from the sink or progress */
 	CURLcode cc;               /* out: libcurl result of the last attempt */
 	bool range_mismatch;       /* out: 206 with a wrong Content-Range */

@@ -160,7 +160,8 @@ static int transform(int mode, cocoimg_keyring *kr, json_t *in, json_t **out, js
 	o.n_encrypt_layers = nl;
 	coco_desc d;
 	desc_from(in, &d);
-	return coco_crypt_transform_layer(ctx, &o, &src, &dst, &d, 0, 1, out, report);
+	uint64_t written;
+	return coco_crypt_transform_layer(ctx, &o, &src, &dst, &d, 0, 1, out, report, &written);
 }
 
 static size_t elements(json_t *desc, const char *scheme)

@@ -168,8 +168,11 @@ static int spool_admit(run *r, job *j)
  */
 static void spool_fallback(run *r, job *j)
 {
-	coco_warn(r->ctx, "%s: could not be fetched ahead into the spool directory %s (%s); "
-	          "it is downloaded in its turn", j->what, r->tmpdir, cocoimg_ctx_last_error(r->ctx));
+	coco_warn(r->ctx, "%s: could not be fetched ahead into the spool directory %s (%s)%s; "
+	          "it is downloaded in its turn", j->what, r->tmpdir, cocoimg_ctx_last_error(r->ctx),
+	          strstr(cocoimg_ctx_last_error(r->ctx), strerror(ENOSPC))
+	                  ? ": the spool directory is full (set TMPDIR, --tmpdir or the tmpdir key)"
+	                  : "");
 	close(j->fd);
 	j->fd = -1;
 	j->state = J_IDLE;

@@ -513,6 +513,21 @@ static int parse_layout_ref(cocoimg_ctx *ctx, const char *full, const char *rest
 	return 0;
 }
 
+/* Does s, with no known transport before its first colon (tl bytes in),
+ * read as an image written for docker pull: REPO/NAME:TAG, HOST/REPO:TAG
+ * (a slash before the colon) or HOST:PORT/REPO (digits, then a slash)? */
+static bool registry_like(const char *s, size_t tl)
+{
+	if (memchr(s, '/', tl))
+		return true;
+	const char *p = s + tl + 1;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return *p == '/';
+}
+
 int coco_ref_parse(cocoimg_ctx *ctx, const char *s, coco_ref **out)
 {
 	*out = NULL;
@@ -547,8 +562,16 @@ int coco_ref_parse(cocoimg_ctx *ctx, const char *s, coco_ref **out)
 		for (size_t i = 0; i < COCO_ARRAY_SIZE(others); i++)
 			if (strlen(others[i]) == tl && !strncmp(s, others[i], tl))
 				known = true;
-		rc = coco_seterr(ctx, COCOIMG_EINVAL, "invalid image reference \"%.300s\": %s transport \"%.*s\"", s,
-		                 known ? "unsupported" : "unknown", (int)(tl > 64 ? 64 : tl), s);
+		if (!known && registry_like(s, tl))
+			/* HOST/REPO:TAG, HOST:PORT/REPO, REPO/NAME:TAG: a registry
+			 * image written as for docker pull */
+			rc = coco_seterr(ctx, COCOIMG_EINVAL,
+			                 "invalid image reference \"%.300s\": no transport; for a registry "
+			                 "image write docker://%.300s", s, s);
+		else
+			rc = coco_seterr(ctx, COCOIMG_EINVAL,
+			                 "invalid image reference \"%.300s\": %s transport \"%.*s\"", s,
+			                 known ? "unsupported" : "unknown", (int)(tl > 64 ? 64 : tl), s);
 	}
 	if (rc) {
 		if (rc == COCOIMG_ENOMEM)

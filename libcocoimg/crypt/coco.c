@@ -743,8 +743,11 @@ static int open_packet(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_packet 
 	else if (rc == COCOIMG_ENOKEY && kr->resolver)
 		rc = open_with_resolver(ctx, kr, pk, opts, &notes);
 	if (rc == COCOIMG_ENOKEY)
-		coco_tried_note(tried, "CoCo packet kid %s (%s)", pk->kid,
-		                notes.len ? coco_buf_cstr(&notes) : "no local key");
+		coco_tried_note(tried, "its CoCo recipient with key id %s (%s)", pk->kid,
+		                notes.len ? coco_buf_cstr(&notes)
+		                          : "a different key source would open it: --decryption-key "
+		                            "coco-keys:FILE, --resources, --cdh or --kbs, or a key "
+		                            "resolver; none was given");
 	coco_buf_free(&notes);
 	return rc;
 }

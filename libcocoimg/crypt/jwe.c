@@ -842,7 +842,7 @@ static int kw_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotati
 	for (size_t i = 0; i < kr->n_keys; i++)
 		nkeys += is_jwe_decryption_key(&kr->keys[i]);
 	if (!nkeys) {
-		coco_tried_note(tried, "jwe (no private key given)");
+		coco_tried_note(tried, "its JWE recipients (no JWE private key was given)");
 		return COCOIMG_ENOKEY;
 	}
 	size_t elem = 0, bad = 0;
@@ -862,10 +862,11 @@ static int kw_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotati
 	for (size_t i = 0; i < kr->n_keys; i++)
 		if (is_jwe_decryption_key(&kr->keys[i]))
 			coco_buf_appendf(&labels, "%s%s", labels.len ? ", " : "", kr->keys[i].label);
-	coco_tried_note(tried, "jwe (%zu element%s%s) with %s", elem, elem == 1 ? "" : "s",
-	                bad ? ", some malformed or refused (a crit header, or an algorithm ocicrypt"
-	                      " does not accept)" : "",
-	                labels.len ? coco_buf_cstr(&labels) : "?");
+	coco_tried_note(tried, "its %zu JWE recipient%s, none for the key%s %s%s",
+	                elem, elem == 1 ? "" : "s", nkeys == 1 ? "" : "s",
+	                labels.len ? coco_buf_cstr(&labels) : "?",
+	                bad ? " (some malformed or refused: a crit header, or an algorithm ocicrypt"
+	                      " does not accept)" : "");
 	coco_buf_free(&labels);
 	return COCOIMG_ENOKEY;
 }

@@ -704,7 +704,7 @@ static int kw_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotati
 			certs++;
 	}
 	if (!labels.len) {
-		coco_tried_note(tried, "pkcs7 (no RSA private key given)");
+		coco_tried_note(tried, "its PKCS#7 recipients (no RSA private key was given)");
 		coco_buf_free(&labels);
 		return COCOIMG_ENOKEY;
 	}
@@ -723,9 +723,9 @@ static int kw_unwrap(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *annotati
 			rc = r;
 	}
 	if (rc == COCOIMG_ENOKEY)
-		coco_tried_note(tried, "pkcs7 (%zu element%s) with %s%s", elem, elem == 1 ? "" : "s",
-		                coco_buf_cstr(&labels) ? (char *)labels.data : "?",
-		                certs ? "" : " (no certificate given)");
+		coco_tried_note(tried, "its %zu PKCS#7 recipient%s, none for the key %s%s", elem,
+		                elem == 1 ? "" : "s", coco_buf_cstr(&labels) ? (char *)labels.data : "?",
+		                certs ? "" : " (PKCS#7 also needs the key's certificate: none was given)");
 	coco_buf_free(&labels);
 	(void)ctx;
 	(void)annotation_name;

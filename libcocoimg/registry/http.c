@@ -695,6 +695,15 @@ static int transport_error(cocoimg_ctx *ctx, const char *url, CURLcode cc, const
 		free(origin);
 		return rc;
 	}
+	if (cc == CURLE_SSL_CONNECT_ERROR && strstr(detail, "wrong version number")) {
+		/* OpenSSL read an HTTP answer where a TLS record should be */
+		int rc = coco_seterr(ctx, COCOIMG_ENET,
+		                     "%s: the server gave an HTTP response to an HTTPS client (a "
+		                     "plain-http registry needs --tls-verify=false, the ctx key "
+		                     "tls-verify=false)", origin ? origin : "registry");
+		free(origin);
+		return rc;
+	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
 		hint = " (trust its CA with --cert-dir, --ca-cert or SSL_CERT_FILE, or use --tls-verify=false)";
 	else if (cc == CURLE_SSL_CERTPROBLEM)

@@ -234,8 +234,13 @@ static int decrypt_cosign(cocoimg_ctx *ctx, const unsigned char *body, size_t bo
 	}
 	if (crypto_secretbox_open_easy(plain, e.ciphertext.data, e.ciphertext.len, e.nonce.data,
 	                               key) != 0) {
-		rc = coco_seterr(ctx, COCOIMG_ECONFIG,
-		                 "cannot decrypt key %s: wrong passphrase or corrupted key", what);
+		if (!passphrase)
+			rc = coco_seterr(ctx, COCOIMG_ECONFIG,
+			                 "%s is encrypted and no passphrase was given (--passphrase-file "
+			                 "or COSIGN_PASSWORD)", what);
+		else
+			rc = coco_seterr(ctx, COCOIMG_ECONFIG,
+			                 "cannot decrypt key %s: wrong passphrase or corrupted key", what);
 		goto out;
 	}
 	const unsigned char *p = plain;

@@ -20,7 +20,8 @@ layers enc:v1 > "$T/enc.layers"
 # whichever reported last, so any of the image's layer digests will do.
 names=$(cut -d' ' -f2 "$T/enc.layers" | sed 's/^sha256://' | paste -sd'|')
 check "wrong key: message names a layer" grep -qE "$names" "$T/err"
-check "wrong key: message names jwe and pkcs7" sh -c "grep -q jwe '$T/err' && grep -q pkcs7 '$T/err'"
+check "wrong key: message names JWE and PKCS#7" sh -c "grep -q 'JWE recipient' '$T/err' && grep -q 'PKCS#7 recipient' '$T/err'"
+check "wrong key: no element jargon" sh -c "! grep -q element '$T/err'"
 check "wrong key: message names the key file" grep -q "ec.pem" "$T/err"
 check "wrong key: one line" [ "$(wc -l < "$T/err")" -eq 1 ]
 check "wrong key: nothing written" absent "$T/out-wrong"

@@ -891,6 +891,13 @@ static void test_privkey_cosign_encrypted(void **state)
 		                 COCOIMG_ECONFIG);
 		assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "cannot decrypt key cosign.key"));
 		assert_null(strstr(cocoimg_ctx_last_error(ctx), "horse"));
+		/* no passphrase at all is not a wrong one */
+		assert_int_equal(coco_cosign_privkey_load(ctx, (unsigned char *)pem, strlen(pem), NULL,
+		                                          "cosign.key", &k),
+		                 COCOIMG_ECONFIG);
+		assert_non_null(strstr(cocoimg_ctx_last_error(ctx),
+		                       "cosign.key is encrypted and no passphrase was given"));
+		assert_null(strstr(cocoimg_ctx_last_error(ctx), "wrong passphrase"));
 		free(pem);
 	}
 	/* scrypt parameters outside the accepted set are refused up front */

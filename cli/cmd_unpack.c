@@ -91,8 +91,13 @@ static int run(cli_state *st)
 	char *report = NULL;
 	rc = cocoimg_unpack(st->ctx, image, rootfs, &o, &report);
 	cocoimg_keyring_free(kr);
-	if (rc)
-		return cli_fail(st, rc, NULL);
+	if (rc) {
+		/* under --output json the failure report (the policy's verdict
+		 * on a rejection) is printed with the error */
+		rc = cli_fail_report(st, rc, NULL, report);
+		cocoimg_free(report);
+		return rc;
+	}
 	if (st->json)
 		printf("%s\n", report ? report : "{}");
 	else if (!st->quiet && report)

@@ -881,20 +881,46 @@ static void drop_staging(cocoimg_ctx *ctx, char *staging)
 	free(staging);
 }
 
-static char *unpack_report(const char *ref, const char *rootfs, const image *im, json_t *layers,
-                           const ustats *st, uint64_t total_ns, bool stats)
+/* What the report of any outcome holds: the image as resolved (when it
+ * was) and the policy verdict (when evaluated). */
+static json_t *report_base(const char *ref, const char *rootfs, const image *im)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "image", json_string(ref));
 	json_object_set_new(j, "rootfs", json_string(rootfs));
-	json_object_set_new(j, "manifest_digest", json_string(im->res.digest));
-	json_object_set_new(j, "manifest_media_type", json_string(im->res.media_type));
-	if (im->res.top != im->res.image)
-		json_object_set_new(j, "index_digest", json_string(im->res.top_digest));
-	json_object_set_new(j, "config_digest", json_string(im->res.image->config.digest));
-	json_object_set(j, "layers", layers);
+	if (im->resolved) {
+		json_object_set_new(j, "manifest_digest", json_string(im->res.digest));
+		json_object_set_new(j, "manifest_media_type", json_string(im->res.media_type));
+		if (im->res.top != im->res.image)
+			json_object_set_new(j, "index_digest", json_string(im->res.top_digest));
+		json_object_set_new(j, "config_digest", json_string(im->res.image->config.digest));
+	}
 	if (im->policy_report)
 		json_object_set(j, "policy", im->policy_report);
+	return j;
+}
+
+/* The report of a failed unpack: report_base plus
+ * "error": {"code": cocoimg_error, "message"}; NULL when out of memory. */
+static char *failure_report(cocoimg_ctx *ctx, const char *ref, const char *rootfs, const image *im,
+                            int rc)
+{
+	json_t *j = report_base(ref, rootfs, im);
+	json_t *msg = json_string(cocoimg_ctx_last_error(ctx));
+	json_t *e = json_object();
+	json_object_set_new(e, "code", json_integer(rc));
+	json_object_set_new(e, "message", msg ? msg : json_string(cocoimg_strerror(rc)));
+	json_object_set_new(j, "error", e);
+	char *out = coco_json_dump(j);
+	json_decref(j);
+	return out;
+}
+
+static char *unpack_report(const char *ref, const char *rootfs, const image *im, json_t *layers,
+                           const ustats *st, uint64_t total_ns, bool stats)
+{
+	json_t *j = report_base(ref, rootfs, im);
+	json_object_set(j, "layers", layers);
 	if (stats)
 		json_object_set_new(j, "stats", stats_report(st, total_ns));
 	char *out = coco_json_dump(j);
@@ -948,19 +974,25 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	if (!o)
 		return COCOIMG_EINVAL;
 	uint64_t t0 = coco_now_ns();
+	image im;
+	memset(&im, 0, sizeof(im));
 	/* one unpack per rootfs, decided before anything is downloaded */
 	coco_rootfs_lock lock;
 	int rc = coco_rootfs_lock_take(ctx, rootfs, &lock);
-	if (rc)
+	if (rc) {
+		if (report)
+			*report = failure_report(ctx, ref, rootfs, &im, rc);
 		return rc;
+	}
 	coco_rootfs_clean_stale(ctx, rootfs);
 	rc = check_rootfs(ctx, rootfs);
 	if (rc) {
+		if (report)
+			*report = failure_report(ctx, ref, rootfs, &im, rc);
 		coco_rootfs_lock_release(&lock);
 		return rc;
 	}
 
-	image im;
 	run r;
 	bool have_run = false;
 	unpack_keys k = { 0 };
@@ -980,6 +1012,8 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	if (!rc && report)
 		*report = unpack_report(ref, rootfs, &im, layers, &r.st, coco_now_ns() - t0,
 		                        o->collect_stats);
+	else if (report)
+		*report = failure_report(ctx, ref, rootfs, &im, rc);
 	if (have_run)
 		run_clear(&r);
 	json_decref(layers);

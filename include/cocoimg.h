@@ -45,8 +45,7 @@
  *    parallel), never after the operation that made them has returned.
  *    They must be thread-safe, must not block for long, and must not call
  *    back into the library with the same context (cocoimg_ctx_cancel()
- *    excepted).  The "threads" key set to "1" keeps every callback on
- *    the thread that called the operation.
+ *    excepted).
  *    Three callbacks say more with their return value, and only these:
  *    cocoimg_read_cb returns a byte count (>= 0; a negative value stops
  *    the operation as above), a cocoimg_key_resolver_cb may return

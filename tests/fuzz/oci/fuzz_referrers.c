@@ -58,8 +58,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		coco_referrers_clear(&r);
 		coco_manifest_free(ix);
 	}
-	char *tag = coco_referrers_tag((const char *)list.p);
-	free(tag);
+	/* The tag helper takes a C string: give it a terminated copy of LIST. */
+	char *s = malloc(list.n + 1);
+	if (s) {
+		memcpy(s, list.p, list.n);
+		s[list.n] = 0;
+		free(coco_referrers_tag(s));
+		free(s);
+	}
 	cocoimg_ctx_free(ctx);
 	return 0;
 }

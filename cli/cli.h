@@ -29,7 +29,19 @@ enum {
 	CLI_GROUP_OUTPUT = 4,      /* --output --quiet --stats */
 	CLI_GROUP_POLICY = 8,      /* --policy --registries.d */
 	CLI_GROUP_KEYS = 16,       /* --decryption-key/--key, keyprovider options */
+	/* caps (cap_opts.c); REGISTRY brings --max-token-size and
+	 * --max-error-body, POLICY --max-signature-size */
+	CLI_GROUP_MANIFESTS = 32,  /* reads manifests: --max-manifest-size --max-layers */
+	CLI_GROUP_CONFIGS = 64,    /* reads image configs: --max-config-size */
+	CLI_GROUP_APPLY = 128,     /* applies layers: --max-layer-size ... --max-spool-size */
 };
+
+/* The --max-* options (cap_opts.c): each sets the ctx key of its name.
+ * cli_cap_tables puts the tables (at most CLI_CAP_TABLES) that groups
+ * bring into out and returns how many; cli_cap_id: is id one of them? */
+enum { CLI_ID_CAP = 1200, CLI_CAP_TABLES = 5 };
+size_t cli_cap_tables(unsigned groups, const cli_opt **out);
+bool cli_cap_id(int id);
 
 typedef struct cli_state {
 	cocoimg_ctx *ctx;

@@ -194,6 +194,7 @@ const cli_command cli_cmd_copy = {
 	"Copy an image between docker://, oci: and oci-archive: locations, verifying every blob;\n"
 	"encrypt layers with --encryption-key, decrypt them with --decryption-key (or with the\n"
 	"keys --resources, --cdh or --kbs release).",
-	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS,
+	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS | CLI_GROUP_MANIFESTS |
+		CLI_GROUP_CONFIGS,
 	opts, handler, 2, 2, run,
 };

@@ -238,12 +238,14 @@ static const cli_opt dec_opts[] = {
 const cli_command cli_cmd_encrypt = {
 	"encrypt", "SRC DST",
 	"encrypt an image's layers for recipients (JWE, PKCS7, keyprovider, CoCo)",
-	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS,
+	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS | CLI_GROUP_MANIFESTS |
+		CLI_GROUP_CONFIGS,
 	enc_opts, handler, 2, 2, run_encrypt,
 };
 
 const cli_command cli_cmd_decrypt = {
 	"decrypt", "SRC DST", "decrypt every encrypted layer of an image (exit 4 if a key is missing)",
-	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS,
+	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS | CLI_GROUP_MANIFESTS |
+		CLI_GROUP_CONFIGS,
 	dec_opts, handler, 2, 2, run_decrypt,
 };

@@ -197,5 +197,5 @@ const cli_command cli_cmd_inspect = {
 	"Show an image's manifest, platform, config and layers, and for encrypted layers\n"
 	"the cipher and recipient schemes (never key material).  For an index, list its\n"
 	"instances; with --platform, inspect the selected one.",
-	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT, opts, handler, 1, 1, run,
+	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_MANIFESTS | CLI_GROUP_CONFIGS, opts, handler, 1, 1, run,
 };

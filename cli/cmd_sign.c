@@ -119,5 +119,5 @@ static const cli_opt opts[] = {
 
 const cli_command cli_cmd_sign = {
 	"sign", "IMAGE", "Write a cosign-compatible signature (.sig attachment, or a v3 Sigstore bundle) for IMAGE",
-	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT, opts, handler, 1, 1, run,
+	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_MANIFESTS | CLI_GROUP_CONFIGS, opts, handler, 1, 1, run,
 };

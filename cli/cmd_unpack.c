@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_PARALLEL = 1, OPT_ROOTLESS, OPT_CAP, OPT_REQUIRE_ENC = OPT_CAP + 4 };
-
-/* --max-layer-size and friends set the ctx key of the same name */
-static const char *const cap_keys[] = { "max-layer-size", "max-image-size", "max-entries",
-                                        "max-layers" };
+enum { OPT_PARALLEL = 1, OPT_ROOTLESS, OPT_REQUIRE_ENC };
 
 static bool rootless;
 
@@ -30,11 +26,6 @@ static int handler(cli_state *st, int id, const char *value)
 		return 0;
 	case OPT_REQUIRE_ENC:
 		return cli_require_encrypted(st);
-	}
-	if (id >= OPT_CAP && id < OPT_CAP + 4) {
-		if (cocoimg_ctx_set(st->ctx, cap_keys[id - OPT_CAP], value))
-			return cli_usage("%s", cocoimg_ctx_last_error(st->ctx));
-		return 0;
 	}
 	return cli_usage("unpack: unhandled option");
 }
@@ -109,10 +100,6 @@ static int run(cli_state *st)
 static const cli_opt opts[] = {
 	{ "parallel", CLI_VALUE, OPT_PARALLEL, "concurrent layer downloads (default 3)", "N" },
 	{ "rootless", CLI_FLAG, OPT_ROOTLESS, "do not chown or create device nodes, even as root", NULL },
-	{ "max-layer-size", CLI_VALUE, OPT_CAP, "cap on the unpacked size of one layer (default 32G)", "SIZE" },
-	{ "max-image-size", CLI_VALUE, OPT_CAP + 1, "cap on the unpacked size of all layers (default 64G)", "SIZE" },
-	{ "max-entries", CLI_VALUE, OPT_CAP + 2, "cap on the files, directories and links of all layers (default 4000000)", "N" },
-	{ "max-layers", CLI_VALUE, OPT_CAP + 3, "cap on the number of layers (default 1000)", "N" },
 	{ "require-encrypted", CLI_FLAG, OPT_REQUIRE_ENC, "refuse (exit 3) an image with a layer that is not encrypted, before any layer is fetched", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
@@ -122,6 +109,7 @@ const cli_command cli_cmd_unpack = {
 	"pull (or read), verify, decrypt and apply every layer of IMAGE to the directory ROOTFS\n"
 	"(which must not exist or be empty), in one streaming pass; ROOTFS appears only\n"
 	"when everything checked out",
-	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS | CLI_GROUP_POLICY,
+	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS | CLI_GROUP_POLICY | CLI_GROUP_MANIFESTS |
+		CLI_GROUP_CONFIGS | CLI_GROUP_APPLY,
 	opts, handler, 2, 2, run,
 };

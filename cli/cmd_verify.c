@@ -109,5 +109,5 @@ const cli_command cli_cmd_verify = {
 	"verify", "IMAGE",
 	"Evaluate the trust policy (containers-policy.json) for IMAGE, or verify its cosign "
 	"signatures with --key / --certificate-identity, and print the verdict",
-	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_POLICY, opts, handler, 1, 1, run,
+	CLI_GROUP_REGISTRY | CLI_GROUP_OUTPUT | CLI_GROUP_POLICY | CLI_GROUP_MANIFESTS, opts, handler, 1, 1, run,
 };

@@ -192,6 +192,10 @@ static const cli_opt *find_opt(const cli_command *cmd, const char *name, size_t 
 		o = find_in(policy_opts, name, len);
 	if (!o && (cmd->groups & CLI_GROUP_KEYS))
 		o = find_in(key_opts, name, len);
+	const cli_opt *caps[CLI_CAP_TABLES];
+	size_t nc = cli_cap_tables(cmd->groups, caps);
+	for (size_t i = 0; !o && i < nc; i++)
+		o = find_in(caps[i], name, len);
 	if (!o)
 		o = find_in(global_opts, name, len);
 	return o;
@@ -233,6 +237,12 @@ void cli_print_help(const cli_command *cmd)
 		print_opts(side_opts);
 	if (cmd->groups & CLI_GROUP_OUTPUT)
 		print_opts(output_opts);
+	const cli_opt *caps[CLI_CAP_TABLES];
+	size_t nc = cli_cap_tables(cmd->groups, caps);
+	if (nc)
+		printf("\nCaps against a hostile registry or image (sizes take K, M, G suffixes):\n");
+	for (size_t i = 0; i < nc; i++)
+		print_opts(caps[i]);
 	printf("\nGlobal options (also before the command name):\n");
 	print_opts(global_opts);
 	const char *ex = cli_examples(cmd->name);
@@ -296,6 +306,8 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 	case ID_DECKEY: return push(&st->dec_keys, &st->n_dec_keys, v) ? EXIT_FAIL : 0;
 	case ID_ENCKEY: return push(&st->enc_keys, &st->n_enc_keys, v) ? EXIT_FAIL : 0;
 	default:
+		if (cli_cap_id(o->id))
+			return set(st, o->name, v);
 		if (o->id >= ID_SIDE_BASE && o->id < ID_SIDE_BASE + 20) {
 			int k = o->id - ID_SIDE_BASE;
 			static const enum cli_creds_field cf[] = { 0, CLI_CREDS_CREDS, 0, 0, CLI_CREDS_USER,

@@ -5,7 +5,8 @@
  * directory, keeping only what an image layout holds (oci-layout,
  * index.json, blobs/<alg>/<hex>, and those directories); entries that
  * would leave the directory are an error, anything else (links, devices,
- * other files) is skipped.  The layout source then reads it.
+ * other files) is skipped.  The layout source then reads it, referrers
+ * included (oci/referrers.c: the referrers tag and index.json entries).
  *
  * Destination: a layout is built in a temporary directory next to FILE;
  * at commit it is written as an uncompressed ustar/pax tar to a temp file
@@ -77,6 +78,15 @@ static int asrc_get_blob(coco_src *s, const coco_desc *d, coco_stage *sink)
 	return a->src->ops->get_blob(a->src, d, sink);
 }
 
+/* The archive is a layout: its referrers are the layout's (its referrers
+ * tag and the index.json entries whose subject is digest). */
+static int asrc_list_referrers(coco_src *s, const char *digest, const char *artifact_type,
+                               coco_referrers *out)
+{
+	arch_impl *a = s->impl;
+	return a->src->ops->list_referrers(a->src, digest, artifact_type, out);
+}
+
 static void asrc_close(coco_src *s)
 {
 	arch_clear(s->impl);
@@ -85,6 +95,7 @@ static void asrc_close(coco_src *s)
 static const struct coco_src_ops arch_src_ops = {
 	.get_manifest = asrc_get_manifest,
 	.get_blob = asrc_get_blob,
+	.list_referrers = asrc_list_referrers,
 	.close = asrc_close,
 };
 

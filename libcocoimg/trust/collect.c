@@ -36,9 +36,19 @@ static int add_attachment_sigs(cocoimg_ctx *ctx, coco_trust_sigs *sigs, coco_sig
 	return 0;
 }
 
+/* An oci-archive is unpacked to be read: a sibling tag (the .sig
+ * attachment) would unpack it a second time, so only its referrers are
+ * read (what cosign v3 and `coco-img sign --bundle-format=v3` attach). */
+static bool reads_sig_tag(const coco_trust_image *im)
+{
+	return strcmp(im->transport, "oci-archive") != 0;
+}
+
 int coco_trust_collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
                                   const coco_sig_fetcher *f, coco_trust_sigs *sigs)
 {
+	if (!reads_sig_tag(im))
+		return coco_bundle_attachment_sigs(ctx, f, im->manifest_digest, sigs);
 	coco_sigstore_sig *att = NULL;
 	size_t n = 0;
 	int rc = coco_cosign_attachment_sigs(ctx, f, im->manifest_digest, &att, &n);
@@ -71,12 +81,14 @@ int coco_trust_collect_sigs(cocoimg_ctx *ctx, const coco_trust_image *im, const 
 		int rc = collect_lookaside(ctx, im, regd, f, sigs);
 		if (rc || !coco_regd_use_sigstore_attachments(regd, im->dref))
 			return rc;
-	} else if (strcmp(im->transport, "oci") != 0) {
+	} else if (strcmp(im->transport, "oci") != 0 && strcmp(im->transport, "oci-archive") != 0) {
 		return 0;
 	}
 	/* OCI layouts hold no simple signatures, but `coco-img sign oci:...`
 	 * (like cosign with an OCI layout) stores sigstore attachments there
-	 * under the sha256-<hex>.sig tag: always look for them.  containers/image
-	 * reads no signatures from layouts; this is an extension. */
+	 * under the sha256-<hex>.sig tag: always look for them; and the bundles
+	 * attached as referrers, in layouts and oci-archives (a layout in a
+	 * tar).  containers/image reads no signatures from layouts; this is an
+	 * extension. */
 	return coco_trust_collect_attachment(ctx, im, f, sigs);
 }

@@ -258,8 +258,9 @@ int coco_lookaside_collect(cocoimg_ctx *ctx, const coco_sig_fetcher *f, const ch
  * images the lookaside store registries.d (regd) names, then, if regd
  * enables sigstore attachments, the sigstore attachment and the Sigstore
  * bundles attached as referrers; for oci: layouts the sigstore attachment
- * (where `coco-img sign` writes it) and bundle referrers; nothing for
- * other transports.
+ * (where `coco-img sign` writes it) and bundle referrers; for oci-archive:
+ * the bundle referrers only (a sibling tag would unpack the archive
+ * again); nothing for other transports.
  * COCOIMG_ESIGLOOKUP / COCOIMG_EPOLICY with a message on failure.
  */
 int coco_trust_collect_sigs(cocoimg_ctx *ctx, const coco_trust_image *im, const coco_regd *regd,

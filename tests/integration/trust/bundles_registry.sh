@@ -91,8 +91,8 @@ PYEOF
 mkdir -p "$T/regd"
 printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$R" > "$T/regd/sig.yaml"
 pol() { # FILE KEY [IDENTITY-JSON]
-    printf '{"default":[{"type":"reject"}],"transports":{"docker":{"":[{"type":"sigstoreSigned","keyPath":"%s","signedIdentity":%s}]},"oci":{"":[{"type":"sigstoreSigned","keyPath":"%s"}]}}}\n' \
-        "$2" "${3:-{\"type\":\"matchRepoDigestOrExact\"\}}" "$2" > "$1"
+    printf '{"default":[{"type":"reject"}],"transports":{"docker":{"":[{"type":"sigstoreSigned","keyPath":"%s","signedIdentity":%s}]},"oci":{"":[{"type":"sigstoreSigned","keyPath":"%s"}]},"oci-archive":{"":[{"type":"sigstoreSigned","keyPath":"%s"}]}}}\n' \
+        "$2" "${3:-{\"type\":\"matchRepoDigestOrExact\"\}}" "$2" "$2" > "$1"
 }
 pol "$T/pa.json" "$T/a.pub"
 pol "$T/pb.json" "$T/b.pub"
@@ -173,4 +173,25 @@ verdict "referrers API: untrusted key" 3 "docker://$DB/test/app@$D1" "$T/pb.json
 $RT make "$T/lay" "$D1" "$BUNDLE_MT" "$BUNDLE_MT" "$T/b1.json" --in-index >/dev/null
 verdict "OCI layout: DSSE bundle in index.json" 0 "oci:$T/lay:v1" "$T/pa.json"
 verdict "OCI layout: untrusted key" 3 "oci:$T/lay:v1" "$T/pb.json" signature
+
+# ---- an oci-archive: the same layout in a tar (referrers in index.json,
+# and the referrers tag schema of coco-img's own v3 signature) ----
+tar -C "$T/lay" -cf "$T/lay.tar" . || exit 1
+verdict "oci-archive: DSSE bundle in index.json" 0 "oci-archive:$T/lay.tar:v1" "$T/pa.json"
+check "oci-archive: the bundle's source is index.json" test "$(json_get "$T/rep.json" \
+    "[s['source'].endswith('(index.json)') for s in j['requirements'][0]['signatures']]")" = "[True]"
+verdict "oci-archive: untrusted key" 3 "oci-archive:$T/lay.tar:v1" "$T/pb.json" signature
+tar -C "$T/rtlay" -cf "$T/rt.tar" . || exit 1
+verdict "oci-archive: coco-img's v3 bundle (referrers tag)" 0 "oci-archive:$T/rt.tar:v2" "$T/pa.json"
+check "oci-archive: found through the referrers tag" test "$(json_get "$T/rep.json" \
+    "[s['source'].endswith('(referrers tag)') for s in j['requirements'][0]['signatures']]")" = "[True]"
+tar -C "$T/img" -cf "$T/none.tar" . || exit 1
+check "oci-archive without referrers: no signature (exit 3)" expect_rc 3 \
+    sh -c "$V --policy '$T/pa.json' 'oci-archive:$T/none.tar:v1' > '$T/rep.json'"
+check "oci-archive without referrers: reason no-signature" \
+    test "$(json_get "$T/rep.json" "j['requirements'][0]['reason']")" = no-signature
+check "oci-archive, cosign-style verify --key: accepted" expect_rc 0 \
+    $COCO_IMG verify --key "$T/a.pub" --output json "oci-archive:$T/lay.tar:v1"
+check "oci-archive, cosign-style verify --key b: refused" expect_rc 3 \
+    $COCO_IMG verify --key "$T/b.pub" --output json "oci-archive:$T/lay.tar:v1"
 finish

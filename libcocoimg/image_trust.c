@@ -299,6 +299,11 @@ static int evaluate_policy(cocoimg_ctx *ctx, coco_src *src, const coco_resolved 
 	im.manifest = img->raw.data;
 	im.manifest_len = img->raw.len;
 	snprintf(im.manifest_digest, sizeof(im.manifest_digest), "%s", img->digest);
+	if (img->top && img->top != img->image && img->top->kind == COCO_KIND_INDEX) {
+		im.index = img->top_raw.data;
+		im.index_len = img->top_raw.len;
+		snprintf(im.index_digest, sizeof(im.index_digest), "%s", img->top_digest);
+	}
 	coco_regd *regd = NULL;
 	if (!cosign && !strcmp(im.transport, "docker"))
 		rc = regd_load(ctx, &regd);

@@ -44,11 +44,42 @@ static bool reads_sig_tag(const coco_trust_image *im)
 	return strcmp(im->transport, "oci-archive") != 0;
 }
 
+/* The bundles of the index the image was reached through, marked so
+ * (docs/bundles.md, "Multi-platform images"). */
+static int collect_index_bundles(cocoimg_ctx *ctx, const coco_trust_image *im,
+                                 const coco_sig_fetcher *f, coco_trust_sigs *sigs)
+{
+	size_t before = sigs->n;
+	int rc = coco_bundle_attachment_sigs(ctx, f, im->index_digest, sigs);
+	for (size_t i = before; rc == 0 && i < sigs->n; i++) {
+		coco_trust_sig *g = &sigs->v[i];
+		char *o = coco_asprintf("%s of the index %s", g->origin, im->index_digest);
+		if (!o)
+			return coco_oom(ctx);
+		free(g->origin);
+		g->origin = o;
+		g->of_index = true;
+	}
+	return rc;
+}
+
+/* The bundles attached to the image manifest, then those attached to the
+ * index it was reached through (cosign signs the digest a name resolves
+ * to, which is the index for a multi-platform image). */
+static int collect_bundles(cocoimg_ctx *ctx, const coco_trust_image *im,
+                           const coco_sig_fetcher *f, coco_trust_sigs *sigs)
+{
+	int rc = coco_bundle_attachment_sigs(ctx, f, im->manifest_digest, sigs);
+	if (rc || !im->index || !im->index_digest[0])
+		return rc;
+	return collect_index_bundles(ctx, im, f, sigs);
+}
+
 int coco_trust_collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
                                   const coco_sig_fetcher *f, coco_trust_sigs *sigs)
 {
 	if (!reads_sig_tag(im))
-		return coco_bundle_attachment_sigs(ctx, f, im->manifest_digest, sigs);
+		return collect_bundles(ctx, im, f, sigs);
 	coco_sigstore_sig *att = NULL;
 	size_t n = 0;
 	int rc = coco_cosign_attachment_sigs(ctx, f, im->manifest_digest, &att, &n);
@@ -59,7 +90,7 @@ int coco_trust_collect_attachment(cocoimg_ctx *ctx, const coco_trust_image *im,
 	/* cosign v3's bundles, attached as OCI referrers (bundle_attach.c):
 	 * the same switch as the .sig attachment, both are signatures the
 	 * registry keeps beside the image */
-	return rc ? rc : coco_bundle_attachment_sigs(ctx, f, im->manifest_digest, sigs);
+	return rc ? rc : collect_bundles(ctx, im, f, sigs);
 }
 
 static int collect_lookaside(cocoimg_ctx *ctx, const coco_trust_image *im, const coco_regd *regd,

@@ -134,6 +134,12 @@ typedef struct coco_trust_image {
 	const unsigned char *manifest;
 	size_t manifest_len;
 	char manifest_digest[COCO_DIGEST_STRLEN];
+	/* The multi-platform index the image was reached through, when its
+	 * name named an index (not owned): bundles attached to the index
+	 * count for its instances (docs/bundles.md).  NULL and "" otherwise. */
+	const unsigned char *index;
+	size_t index_len;
+	char index_digest[COCO_DIGEST_STRLEN];
 } coco_trust_image;
 
 /* Build a coco_trust_image from "docker://REF", "oci:DIR[:TAG]",
@@ -156,6 +162,7 @@ typedef struct coco_trust_sig {
 	coco_sigstore_sig sigstore;/* SIGSTORE */
 	char *origin;              /* where it came from ("signature-1", URL) */
 	char *problem;             /* BUNDLE: why it cannot be this image's (or NULL) */
+	bool of_index;             /* BUNDLE: attached to the image's index (im->index) */
 } coco_trust_sig;
 
 typedef struct coco_trust_sigs {

@@ -646,11 +646,14 @@ static bool bundle_sig_accepted(evstate *st, const coco_sigstore_policy *pols, s
 	char *why = NULL;
 	int rc = COCOIMG_EPOLICY;
 	coco_clearerr(st->ctx);
+	/* a bundle of the index binds the index, which lists the image */
+	const unsigned char *signed_m = g->of_index ? st->im->index : st->im->manifest;
+	size_t signed_len = g->of_index ? st->im->index_len : st->im->manifest_len;
 	if (g->problem)
 		res.failed = COCO_SIGCHECK_DIGEST;
 	else
-		rc = coco_bundle_image_verify(st->ctx, g->blob.data, g->blob.len, st->im->manifest,
-		                              st->im->manifest_len, pols, np, &res, &why);
+		rc = coco_bundle_image_verify(st->ctx, g->blob.data, g->blob.len, signed_m,
+		                              signed_len, pols, np, &res, &why);
 	const char *check = coco_sigcheck_name(rc ? res.failed : COCO_SIGCHECK_NONE);
 	char msg[1200];
 	snprintf(msg, sizeof(msg), "Sigstore bundle refused (failed check: %s): %s", check,

@@ -194,4 +194,55 @@ check "oci-archive, cosign-style verify --key: accepted" expect_rc 0 \
     $COCO_IMG verify --key "$T/a.pub" --output json "oci-archive:$T/lay.tar:v1"
 check "oci-archive, cosign-style verify --key b: refused" expect_rc 3 \
     $COCO_IMG verify --key "$T/b.pub" --output json "oci-archive:$T/lay.tar:v1"
+# ---- multi-platform images: a bundle attached only to the index (what
+# `cosign sign IMAGE:TAG` writes when the tag names an index) counts for
+# the instance chosen through that index, and only then ----
+mkimage "$T/mul:amd" --platform linux/amd64 --layer "f:a=amd" >/dev/null
+mkimage "$T/mul:arm" --platform linux/arm64 --layer "f:a=arm" >/dev/null
+IDX=$(mkimage "$T/mul:idx" --index-of "$T/mul:amd" "$T/mul:arm")
+INST=$(json_get "$T/mul/index.json" "' '.join(m['digest'] for m in j['manifests'] if m['annotations']['org.opencontainers.image.ref.name'] in ('amd','arm'))")
+check "@sigstore/sign: DSSE bundle of the index by key a" mkbundle "$T/a.key" dsse "$IDX" "$T/bidx.json"
+cp -r "$T/mul" "$T/mulbad"
+cp -r "$T/mul" "$T/mullay"
+$SKOPEO copy -q --all --dest-tls-verify=false "oci:$T/mul:idx" "docker://$R/test/multi:v1" >/dev/null &&
+    $SKOPEO copy -q --all --dest-tls-verify=false "oci:$T/mul:idx" "docker://$R/test/multibad:v1" >/dev/null &&
+    $SKOPEO copy -q --all --dest-tls-verify=false "oci:$T/mul:idx" "docker://$R/test/multinone:v1" >/dev/null || exit 1
+MI=$($RT make "$T/mul" "$IDX" "$BUNDLE_MT" "$BUNDLE_MT" "$T/bidx.json") && $RT push "$T/mul" "$MI" "$R" test/multi --tag
+# a bundle of another image (v1's digest) attached to the index
+MB=$($RT make "$T/mulbad" "$IDX" "$BUNDLE_MT" "$BUNDLE_MT" "$T/b1.json") && $RT push "$T/mulbad" "$MB" "$R" test/multibad --tag
+verdict "index bundle, image named by tag (docker-registry, referrers tag)" 0 "docker://$R/test/multi:v1" "$T/pa.json"
+check "index bundle: its source names the index" test "$(json_get "$T/rep.json" \
+    "[(s['outcome'], s['source'].endswith('of the index $IDX')) for s in j['requirements'][0]['signatures']]")" \
+    = "[('accepted', True)]"
+verdict "index bundle, image named by the index digest" 0 "docker://$R/test/multi@$IDX" "$T/pa.json"
+verdict "index bundle, untrusted key" 3 "docker://$R/test/multi:v1" "$T/pb.json" signature
+for d in $INST; do
+    check "index bundle, instance $d named by its own digest: no signature (exit 3)" expect_rc 3 \
+        sh -c "$V --policy '$T/pa.json' 'docker://$R/test/multi@$d' > '$T/rep.json'"
+    check "instance $d by digest: reason no-signature" \
+        test "$(json_get "$T/rep.json" "j['requirements'][0]['reason']")" = no-signature
+done
+verdict "a bundle of another image attached to the index" 3 "docker://$R/test/multibad:v1" "$T/pa.json" digest
+check "multi-platform image without bundles: no signature (exit 3)" expect_rc 3 \
+    sh -c "$V --policy '$T/pa.json' 'docker://$R/test/multinone:v1' > '$T/rep.json'"
+check "cosign-style verify --key of the index-signed image: accepted" expect_rc 0 \
+    $COCO_IMG verify --tls-verify=false --key "$T/a.pub" "docker://$R/test/multi:v1"
+check "cosign-style verify --key b: refused" expect_rc 3 \
+    $COCO_IMG verify --tls-verify=false --key "$T/b.pub" "docker://$R/test/multi:v1"
+# the referrers API double serves the same blobs (it lists referrers by
+# scanning them); by digest only
+cp "$T/mul/blobs/sha256/"* "$T/api/blobs/sha256/"
+verdict "referrers API: index bundle, image named by the index digest" 0 "docker://$DB/test/multi@$IDX" "$T/pa.json"
+check "referrers API: the index's referrers listed through the API" \
+    grep -q "GET /v2/test/multi/referrers/$IDX -> 200" "$T/dbl.log"
+for d in $INST; do
+    check "referrers API: instance $d by its own digest: refused (exit 3)" expect_rc 3 \
+        $V --policy "$T/pa.json" "docker://$DB/test/multi@$d"
+done
+verdict "referrers API: untrusted key" 3 "docker://$DB/test/multi@$IDX" "$T/pb.json" signature
+# a layout and an archive: the referrer listed in index.json
+$RT make "$T/mullay" "$IDX" "$BUNDLE_MT" "$BUNDLE_MT" "$T/bidx.json" --in-index >/dev/null
+verdict "OCI layout: index bundle" 0 "oci:$T/mullay:idx" "$T/pa.json"
+tar -C "$T/mullay" -cf "$T/mullay.tar" . || exit 1
+verdict "oci-archive: index bundle" 0 "oci-archive:$T/mullay.tar:idx" "$T/pa.json"
 finish

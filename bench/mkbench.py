@@ -3,12 +3,16 @@
 
 usage: mkbench.py model DIR [--big-mib N] [--small N]
        mkbench.py tree  DIR SRCDIR...
+       mkbench.py small DIR
 
 model: one layer with an incompressible N MiB file (a stand-in for model
        weights) and a second layer with N small files, gzip-compressed
        (the random data barely compresses: like real weights).
 tree:  one gzip layer holding the given directory trees (e.g. a compiler
        installation): compressible binaries.
+small: the demo's size, about 1.4 MB compressed: a busybox-like base layer
+       (one ~1.2 MB binary, /bin/bash standing in for busybox, 300 links
+       to it, a skeleton /etc) and an application layer with a few files.
 """
 import hashlib, json, os, subprocess, sys, tarfile, io
 
@@ -60,6 +64,28 @@ def finish(layout, layers):
     with open(os.path.join(layout, "oci-layout"), "w") as f:
         f.write('{"imageLayoutVersion":"1.0.0"}')
 
+def small_tree(work):
+    base = os.path.join(work, "base")
+    for d in ("bin", "sbin", "etc", "dev", "proc", "sys", "tmp", "root", "var/log", "usr/bin"):
+        os.makedirs(os.path.join(base, d), exist_ok=True)
+    subprocess.run(["cp", "/bin/bash", os.path.join(base, "bin/busybox")], check=True)
+    for i in range(300):
+        where = ("bin", "sbin", "usr/bin")[i % 3]
+        os.symlink("/bin/busybox", os.path.join(base, where, "app%03d" % i))
+    files = {"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n",
+             "etc/group": "root:x:0:\nnogroup:x:65534:\n", "etc/hostname": "small\n",
+             "etc/motd": "hello from a confidential container\n"}
+    for p, t in files.items():
+        with open(os.path.join(base, p), "w") as f:
+            f.write(t)
+    app = os.path.join(work, "app/app")
+    os.makedirs(app, exist_ok=True)
+    with open(os.path.join(app, "config.json"), "w") as f:
+        json.dump({"listen": ":8080", "workers": 2}, f)
+    with open(os.path.join(app, "run.sh"), "w") as f:
+        f.write("#!/bin/sh\nexec /app/server --config /app/config.json\n")
+    subprocess.run(["bash", "-c", "head -c 768K /dev/urandom > %s/server.bin" % app], check=True)
+
 def main():
     kind, layout = sys.argv[1], sys.argv[2]
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
@@ -85,6 +111,10 @@ def main():
                 f.write(("file %d\n" % i) * (1 + i % 50))
         layers.append(blob_from_stream(layout, "tar -C %s/m -cf - --sort=name . | gzip -1 -n" % work))
         layers.append(blob_from_stream(layout, "tar -C %s/s -cf - --sort=name . | gzip -6 -n" % work))
+    elif kind == "small":
+        small_tree(work)
+        layers.append(blob_from_stream(layout, "tar -C %s/base -cf - --sort=name --owner=0 --group=0 . | gzip -6 -n" % work))
+        layers.append(blob_from_stream(layout, "tar -C %s/app -cf - --sort=name --owner=0 --group=0 . | gzip -6 -n" % work))
     else:
         srcs = " ".join(sys.argv[3:])
         layers.append(blob_from_stream(layout, "tar -C / -cf - --sort=name %s | gzip -6 -n" %

@@ -13,7 +13,7 @@ zlib1g-dev libzstd-dev libisal-dev libsodium-dev libyaml-dev libcmocka-dev"
 TEST_PKGS="docker-registry skopeo umoci gnupg openssl g++ \
 python3-grpcio python3-cryptography python3-protobuf \
 clang libclang-rt-14-dev apache2-utils tar gzip zstd curl time bc bsdutils nodejs \
-groff-base man-db zsh"
+groff-base man-db zsh strace"
 # npm: the test setup installs pinned sigstore-js peers with it (outside the
 # tree); Debian's own package, unless the installed nodejs ships npm itself.
 command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS npm"

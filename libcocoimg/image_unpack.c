@@ -55,6 +55,14 @@
 #define DRING_NBUFS 4
 #define DRING_BUFSZ (1024 * 1024)
 #define PROGRESS_STEP (4u << 20)
+/* A layer blob up to this size is fetched whole into memory and applied
+ * on the caller's thread: for it, starting the fetch, decrypt, decompress
+ * and hash threads and handing rings between them costs more than the
+ * work (a busybox base layer is under 1 MiB).  Small layers are
+ * downloaded ahead into memory instead of spool files, at most
+ * MEM_SPOOL_CAP bytes of them at a time. */
+#define SMALL_LAYER (1u << 20)
+#define MEM_SPOOL_CAP (4u << 20)
 
 /* ------------------------------------------------------------------ */
 /* State                                                               */
@@ -76,6 +84,8 @@ typedef struct job {
 	int fd;
 	int rc;
 	uint64_t spool_bytes;      /* its share of the spool, reserved (guarded by mu) */
+	bool in_mem;               /* spooled into mem, not a file (guarded by mu) */
+	coco_buf mem;              /* a small layer's blob, as stored */
 	coco_thread th;            /* the download into the spool file */
 } job;
 
@@ -95,10 +105,13 @@ typedef struct run {
 	const char *tmpdir;
 	uint64_t spool_cap;        /* max-spool-size */
 	uint64_t spool_used;       /* bytes reserved by spooled layers (mu) */
+	uint64_t mem_used;         /* of which held in memory (mu) */
 	ustats st;                 /* guarded by mu */
 } run;
 
 static bool aborted(run *r) { return __atomic_load_n(&r->abort, __ATOMIC_ACQUIRE) != 0; }
+
+static bool is_small(const job *j) { return j->d->size > 0 && j->d->size <= SMALL_LAYER; }
 
 /* The meter at the head of a layer's chain: network time, progress every
  * PROGRESS_STEP bytes (phase download into a spool file, apply into the
@@ -132,7 +145,10 @@ static int open_spool(run *r)
 static void spool_release(run *r, job *j)
 {
 	r->spool_used -= j->spool_bytes;
+	if (j->in_mem)
+		r->mem_used -= j->spool_bytes;
 	j->spool_bytes = 0;
+	j->in_mem = false;
 }
 
 /*
@@ -154,9 +170,6 @@ static int spool_admit(run *r, job *j)
 		return -1;
 	r->spool_used += size;
 	j->spool_bytes = size;
-	coco_debug(r->ctx, "%s: spooled ahead in %s (%llu of %llu bytes of max-spool-size in use)",
-	           j->what, r->tmpdir, (unsigned long long)r->spool_used,
-	           (unsigned long long)r->spool_cap);
 	return 1;
 }
 
@@ -173,15 +186,17 @@ static void spool_fallback(run *r, job *j)
 	          strstr(cocoimg_ctx_last_error(r->ctx), strerror(ENOSPC))
 	                  ? ": the spool directory is full (set TMPDIR, --tmpdir or the tmpdir key)"
 	                  : "");
-	close(j->fd);
+	if (j->fd >= 0)
+		close(j->fd);
 	j->fd = -1;
+	coco_buf_free(&j->mem);
 	j->state = J_IDLE;
 	spool_release(r, j);
 	r->parallel = 1;
 }
 
-/* Download one later layer into its spool file: source -> meter ->
- * verify -> file. */
+/* Download one later layer into its spool file (or memory): source ->
+ * meter -> verify -> file. */
 static int spool_main(void *arg)
 {
 	job *j = arg;
@@ -191,7 +206,11 @@ static int spool_main(void *arg)
 	coco_stage *s;
 	coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_DOWNLOAD);
 	coco_pipe_init(&pl, ctx, NULL);
-	coco_pipe_push(&pl, coco_fd_stage_new(ctx, j->fd, j->what, &s), &s);
+	if (j->in_mem)
+		coco_pipe_push(&pl, coco_buf_stage_new(ctx, &j->mem, (size_t)j->d->size,
+		                                       COCOIMG_EBADIMAGE, &s), &s);
+	else
+		coco_pipe_push(&pl, coco_fd_stage_new(ctx, j->fd, j->what, &s), &s);
 	coco_pipe_push(&pl, coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what,
 	                                          coco_pipe_head(&pl), &s), &s);
 	coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);
@@ -216,34 +235,58 @@ static int spool_main(void *arg)
 	return rc;
 }
 
-/* Keep up to parallel-1 downloads of layers after `cur` running. */
-static void start_spools(run *r, size_t cur)
+/* Where a spooled layer goes: memory for a small one while there is
+ * room, else a spool file.  false: no spool file can be made (spooling
+ * stops).  Called with r->mu held. */
+static bool spool_place(run *r, job *j)
+{
+	if (is_small(j) && r->mem_used + j->spool_bytes <= MEM_SPOOL_CAP) {
+		j->in_mem = true;
+		r->mem_used += j->spool_bytes;
+	} else {
+		j->fd = open_spool(r);
+	}
+	if (j->in_mem || j->fd >= 0) {
+		coco_debug(r->ctx, "%s: spooled ahead in %s (%llu of %llu bytes of max-spool-size in use)",
+		           j->what, j->in_mem ? "memory" : r->tmpdir, (unsigned long long)r->spool_used,
+		           (unsigned long long)r->spool_cap);
+		return true;
+	}
+	spool_release(r, j);
+	coco_warn(r->ctx, "cannot create a spool file in %s: %s (downloading in turn)", r->tmpdir,
+	          strerror(errno));
+	r->parallel = 1;
+	return false;
+}
+
+/*
+ * Keep up to parallel-1 downloads of layers from `first` on running.
+ * idle: no layer is being applied yet (the config is being fetched), so
+ * layer `first` is only fetched ahead when it is small; a larger one is
+ * streamed in its turn.
+ */
+static void start_spools(run *r, size_t first, bool idle)
 {
 	if (r->parallel <= 1)
 		return;
 	pthread_mutex_lock(&r->mu);
-	if (r->next_spool <= cur)
-		r->next_spool = cur + 1;
+	if (r->next_spool < first)
+		r->next_spool = first;
 	while (!aborted(r) && r->spooling < r->parallel - 1 && r->next_spool < r->n) {
 		job *j = &r->jobs[r->next_spool];
-		int admit = spool_admit(r, j);
+		int admit = idle && j->idx == first && !is_small(j) ? 0 : spool_admit(r, j);
 		if (admit < 0)
 			break;
 		if (admit == 0) {
 			r->next_spool++;
 			continue;
 		}
-		j->fd = open_spool(r);
-		if (j->fd < 0) {
-			spool_release(r, j);
-			coco_warn(r->ctx, "cannot create a spool file in %s: %s (downloading in turn)",
-			          r->tmpdir, strerror(errno));
-			r->parallel = 1;
+		if (!spool_place(r, j))
 			break;
-		}
 		j->state = J_SPOOLING;
 		if (coco_thread_start(&j->th, NULL, "spool", spool_main, j)) {
-			close(j->fd);
+			if (j->fd >= 0)
+				close(j->fd);
 			j->fd = -1;
 			j->state = J_IDLE;
 			spool_release(r, j);
@@ -264,6 +307,7 @@ static void stop_spools(run *r)
 		if (j->fd >= 0)
 			close(j->fd);
 		j->fd = -1;
+		coco_buf_free(&j->mem);
 	}
 }
 
@@ -495,6 +539,149 @@ static int wait_spool(run *r, job *j)
 	return j->state == J_FAILED ? j->rc : 0;
 }
 
+/* ---- a small layer: whole in memory, on the caller's thread ---- */
+
+/* A sink that only counts (the blob stays where it is). */
+static int discard_write(coco_stage *s, const unsigned char *b, size_t n)
+{
+	(void)s;
+	(void)b;
+	(void)n;
+	return 0;
+}
+
+static const coco_stage_type discard_type = {
+	.name = "discard",
+	.size = sizeof(coco_stage),
+	.write = discard_write,
+	.finish = coco_stage_nop_finish,
+};
+
+typedef struct mem_src {
+	const unsigned char *p;
+	size_t len, off;
+} mem_src;
+
+static ssize_t mem_pull(void *arg, const unsigned char **data)
+{
+	mem_src *m = arg;
+	size_t n = m->len - m->off;
+	if (n > DRING_BUFSZ)
+		n = DRING_BUFSZ;
+	*data = m->p + m->off;
+	m->off += n;
+	return (ssize_t)n;
+}
+
+/* What a small layer's chains measured, for the statistics. */
+typedef struct small_stats {
+	uint64_t network, digest, decrypt, blob_bytes;
+} small_stats;
+
+/* Fetch a small layer that was not downloaded ahead into j->mem:
+ * source -> meter (apply phase) -> verify -> memory. */
+static int small_fetch(run *r, job *j, small_stats *ss)
+{
+	cocoimg_ctx *ctx = r->ctx;
+	coco_pipe pl;
+	coco_stage *s;
+	coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_APPLY);
+	coco_pipe_init(&pl, ctx, NULL);
+	coco_pipe_push(&pl, coco_buf_stage_new(ctx, &j->mem, (size_t)j->d->size, COCOIMG_EBADIMAGE,
+	                                       &s), &s);
+	coco_pipe_push(&pl, coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what,
+	                                          coco_pipe_head(&pl), &s), &s);
+	coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);
+	if (!coco_pipe_built(&pl)) {
+		coco_stage *m = coco_pipe_head(&pl);
+		coco_pipe_note(&pl, 0, r->src->ops->get_blob(r->src, j->d, m));
+		ss->network += m->nsec;
+		ss->digest += m->next->nsec;
+		ss->blob_bytes += coco_meter_bytes(m);
+	}
+	return coco_pipe_end(&pl);
+}
+
+/*
+ * The blob in j->mem (digest checked when it arrived) through what is
+ * left: the apply phase's meter when it was downloaded ahead, and the
+ * decryption (HMAC checked at its end) into *plain for an encrypted one.
+ */
+static int small_open(run *r, job *j, bool metered, coco_buf *plain, char **plain_mt,
+                      small_stats *ss)
+{
+	cocoimg_ctx *ctx = r->ctx;
+	bool enc = coco_mt_is_encrypted(j->d->media_type);
+	if (!metered && !enc)
+		return 0;
+	coco_pipe pl;
+	coco_stage *s, *dec = NULL;
+	coco_pipe_init(&pl, ctx, NULL);
+	if (enc) {
+		coco_pipe_push(&pl, coco_buf_stage_new(ctx, plain, j->mem.len, COCOIMG_EBADIMAGE, &s),
+		               &s);
+		int rc = r->kr ? decrypt_stage(r, j, coco_pipe_head(&pl), &s, plain_mt)
+		               : coco_seterr(ctx, COCOIMG_ENOKEY, "%s is encrypted and no decryption "
+		                             "key was given", j->what);
+		if (!coco_pipe_push(&pl, rc, &s))
+			dec = s;
+	} else {
+		s = coco_stage_new(ctx, &discard_type, NULL);
+		coco_pipe_push(&pl, s ? 0 : coco_oom(ctx), &s);
+	}
+	if (metered) {
+		coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_APPLY);
+		coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);
+	}
+	if (!coco_pipe_built(&pl))
+		coco_pipe_note(&pl, 0, coco_stage_pump_mem(coco_pipe_head(&pl), j->mem.data, j->mem.len));
+	ss->decrypt += dec ? dec->nsec : 0;
+	return coco_pipe_end(&pl);
+}
+
+/* A small layer: fetched whole (or taken from its in-memory spool),
+ * checked, decrypted, then applied on this thread with no thread
+ * started. */
+static int do_small_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
+                          char diff_id_out[COCO_DIGEST_STRLEN])
+{
+	small_stats ss = { 0 };
+	coco_buf plain = { 0 };
+	char *plain_mt = NULL;
+	bool spooled = j->state == J_SPOOLED;
+	int rc = spooled ? 0 : small_fetch(r, j, &ss);
+	if (!rc)
+		rc = small_open(r, j, spooled, &plain, &plain_mt, &ss);
+	coco_compression comp = coco_mt_compression(plain_mt ? plain_mt : j->d->media_type);
+	if (!rc && comp == COCO_COMP_UNKNOWN)
+		rc = coco_seterr(r->ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported media type %s", j->what,
+		                 plain_mt ? plain_mt : j->d->media_type);
+	coco_apply_stats ast;
+	memset(&ast, 0, sizeof(ast));
+	if (!rc) {
+		const coco_buf *b = plain_mt ? &plain : &j->mem;
+		mem_src ms = { b->data, b->len, 0 };
+		coco_applier_one_thread(ap, true);
+		rc = coco_applier_apply(ap, comp, mem_pull, &ms, j->what, diff_id, diff_id_out, &ast);
+		coco_applier_one_thread(ap, false);
+	}
+	coco_buf_wipe_free(&plain);
+	coco_buf_free(&j->mem);
+	free(plain_mt);
+	pthread_mutex_lock(&r->mu);
+	r->st.network += ss.network;
+	r->st.digest += ss.digest + ast.digest_ns;
+	r->st.decrypt += ss.decrypt;
+	r->st.decompress += ast.decompress_ns;
+	r->st.write += ast.write_ns;
+	r->st.blob_bytes += ss.blob_bytes ? ss.blob_bytes : (uint64_t)j->d->size;
+	r->st.tar_bytes += ast.tar_bytes;
+	r->st.entries += ast.entries;
+	spool_release(r, j);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
 /* Apply layer j.  diff_id_out receives the computed diff_id. */
 static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
                     char diff_id_out[COCO_DIGEST_STRLEN])
@@ -502,6 +689,8 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 	int rc = wait_spool(r, j);
 	if (rc)
 		return rc;
+	if (is_small(j) && (j->state != J_SPOOLED || j->in_mem))
+		return do_small_layer(r, j, ap, diff_id, diff_id_out);
 	layer_pipe lp = { .run = r, .job = j };
 	coco_pipe_init(&lp.pl, r->ctx, NULL);
 	rc = build_fetch(&lp);
@@ -818,17 +1007,16 @@ static void unpack_keys_clear(unpack_keys *k, const image *im)
 	memset(k, 0, sizeof(*k));
 }
 
-/* Open the image, evaluate the policy (before any layer is fetched), read
- * the config, check require-encrypted, and open every encrypted layer's
- * key, so a missing key stops the job before a download. */
+/* Open the image, evaluate the policy (before any layer is fetched),
+ * check require-encrypted, and open every encrypted layer's key, so a
+ * missing key stops the job before a download.  The config is read
+ * afterwards, while the first layers download (unpack_start). */
 static int unpack_prepare(cocoimg_ctx *ctx, const char *ref, const cocoimg_unpack_options *o,
                           image *im, unpack_keys *k)
 {
 	int rc = image_open(ctx, ref, o->platform, im);
 	if (!rc)
 		rc = image_policy(ctx, im, o);
-	if (!rc)
-		rc = image_config(ctx, im);
 	if (!rc)
 		rc = coco_op_require_encrypted(ctx, im->res.image, ref);
 	if (!rc)
@@ -843,7 +1031,7 @@ static int unpack_layers(run *r, const image *im, coco_applier *ap, json_t *laye
 {
 	const coco_manifest *man = im->res.image;
 	for (size_t i = 0; i < man->n_layers; i++) {
-		start_spools(r, i);
+		start_spools(r, i + 1, false);
 		char got[COCO_DIGEST_STRLEN];
 		int rc = do_layer(r, &r->jobs[i], ap, diff_id_at(im, i), got);
 		if (rc)
@@ -1007,8 +1195,13 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 		r.kr = k.kr;
 		for (size_t i = 0; i < im.res.image->n_layers; i++)
 			r.jobs[i].key = &k.keys[i];
-		rc = unpack_into(ctx, &im, o, rootfs, &r, layers);
+		/* the first layers (a small first one too) download while the
+		 * config is fetched */
+		start_spools(&r, 0, true);
+		rc = image_config(ctx, &im);
 	}
+	if (!rc)
+		rc = unpack_into(ctx, &im, o, rootfs, &r, layers);
 	if (!rc && report)
 		*report = unpack_report(ref, rootfs, &im, layers, &r.st, coco_now_ns() - t0,
 		                        o->collect_stats);

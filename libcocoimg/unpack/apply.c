@@ -64,6 +64,7 @@ struct coco_applier {
 	bool root_set;
 	unsigned char *bufs[2];
 	bool multi_cpu;
+	bool one_thread;           /* coco_applier_one_thread: no hasher thread */
 	/* caps (caps.c): unpacked tar bytes per layer and per image, and
 	 * entries per image; the image totals count finished layers */
 	uint64_t max_layer_bytes, max_image_bytes, max_entries;
@@ -952,6 +953,8 @@ void coco_applier_free(coco_applier *ap)
 
 bool coco_applier_root_set(const coco_applier *ap) { return ap->root_set; }
 
+void coco_applier_one_thread(coco_applier *ap, bool on) { ap->one_thread = on; }
+
 /* The decompressor, the diff_id digest and (more than one CPU) the
  * hasher thread of a layer reader. */
 static int reader_open(coco_applier *ap, layer_reader *lr, coco_compression comp,
@@ -962,7 +965,7 @@ static int reader_open(coco_applier *ap, layer_reader *lr, coco_compression comp
 		return rc;
 	if (coco_digest_init(&lr->dg, alg))
 		return coco_oom(ap->ctx);
-	if (!ap->multi_cpu)
+	if (!ap->multi_cpu || ap->one_thread)
 		return 0;
 	pthread_mutex_init(&lr->mu, NULL);
 	pthread_cond_init(&lr->cv, NULL);

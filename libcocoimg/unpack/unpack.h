@@ -129,6 +129,9 @@ typedef struct coco_apply_stats {
 /* Open an applier on an existing directory (the staging rootfs). */
 int coco_applier_new(cocoimg_ctx *ctx, const char *rootfs, unsigned flags,
                      coco_applier **out);
+/* on: the next layers are applied without the diff_id hasher thread (a
+ * small layer costs less to hash inline than a thread start). */
+void coco_applier_one_thread(coco_applier *ap, bool on);
 /*
  * Apply one layer whose (compressed as `comp`) bytes come from pull.
  * Reads the input to its very end, computes the diff_id and compares it

@@ -29,6 +29,16 @@ check "pull by digest"    same_tree "$T/pd" "docker://$REG/test/img@$(json_get "
 export TMPDIR="$T/spool"; mkdir -p "$TMPDIR"
 check "spool dir left empty" sh -c "\"$COCO_IMG\" unpack -q --tls-verify=false docker://$REG/test/img:t $T/ps && [ -z \"\$(ls -A $T/spool)\" ]"
 unset TMPDIR
+# layers under 1 MiB are fetched ahead into memory and applied on the
+# caller's thread: no spool file (an unusable TMPDIR does not matter), and
+# no thread but the downloads ahead (one per later layer at most)
+check "small layers: no spool directory needed" sh -c "TMPDIR=$T/no/such/dir \"$COCO_IMG\" unpack --tls-verify=false docker://$REG/test/img:t $T/nt > $T/nt.out 2>&1 && ! grep -q spool $T/nt.out"
+if command -v strace >/dev/null; then
+    strace -f -qq -e trace=clone,clone3 -o "$T/clone.out" "$COCO_IMG" unpack -q --tls-verify=false \
+        "docker://$REG/test/img:t" "$T/ct" || exit 1
+    check "small layers: at most one thread per layer (the downloads ahead)" \
+        test "$(grep -cE 'clone3?\(' "$T/clone.out")" -le 6
+fi
 
 openssl genrsa -out "$T/priv.pem" 2048 2>/dev/null
 openssl rsa -in "$T/priv.pem" -pubout -out "$T/pub.pem" 2>/dev/null

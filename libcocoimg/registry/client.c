@@ -118,20 +118,59 @@ static int ping_once(coco_reg *r, const char *scheme, coco_http_resp *resp, CURL
 	return coco_http_perform(r->ctx, &r->tls, &req, resp, cc);
 }
 
-/* Ping over https (and over http for an insecure registry whose https
- * fails), retrying transport errors, 429 and 5xx. */
+/* Does the registry's name carry a port ("host:5000", "[::1]:5000")? */
+static bool has_port(const char *host)
+{
+	const char *p = host[0] == '[' ? strchr(host, ']') : host;
+	return p && strchr(p, ':');
+}
+
+/* The second scheme's ping after the first one failed. */
+static int ping_other(coco_reg *r, const char *scheme, coco_http_resp *resp, CURLcode *cc)
+{
+	coco_debug(r->ctx, "%s: %s failed, trying %s", r->host, strcmp(scheme, "http") ? "http" : "https",
+	           scheme);
+	coco_clearerr(r->ctx);
+	coco_http_resp_clear(resp);
+	*cc = CURLE_OK;
+	return ping_once(r, scheme, resp, cc);
+}
+
+/*
+ * One ping per scheme until one answers.  A secure registry: https only.
+ * An insecure one may be plain http (containers/image tries https, then
+ * http).  When its name carries a port, that one port speaks either
+ * plain http or TLS, so it is asked over http first: a plain-http
+ * registry then costs one request and no TLS setup at all, and a TLS
+ * port answers the plain request with 400 (or drops it), after which
+ * https follows.  Without a port the schemes reach different ports (80
+ * and 443), and https goes first so that it wins when both answer.
+ */
+static int ping_schemes(coco_reg *r, coco_http_resp *resp, CURLcode *cc)
+{
+	if (!r->insecure || !has_port(r->wire_host)) {
+		int rc = ping_once(r, "https", resp, cc);
+		if (rc && r->insecure && *cc != CURLE_OK)
+			rc = ping_other(r, "http", resp, cc);
+		return rc;
+	}
+	int rc = ping_once(r, "http", resp, cc);
+	/* a TLS port answers a plain request with 400 or a redirect; any
+	 * other answer is the registry's own (a 5xx is retried, a 404 is
+	 * not a registry), and where nothing listens, https fails too */
+	bool tls_port = !rc && (resp->status == 400 || (resp->status >= 300 && resp->status < 400));
+	if (!tls_port && (!rc || *cc == CURLE_COULDNT_CONNECT))
+		return rc;
+	return ping_other(r, "https", resp, cc);
+}
+
+/* Ping (ping_schemes), retrying transport errors, 429 and 5xx. */
 static int ping_retrying(coco_reg *r, coco_http_resp *resp, CURLcode *cc)
 {
 	unsigned attempt = 0;
 	for (;;) {
 		*cc = CURLE_OK;
-		int rc = ping_once(r, "https", resp, cc);
-		/* containers/image: an insecure registry may be plain http */
-		if (rc && r->insecure && *cc != CURLE_OK) {
-			coco_debug(r->ctx, "%s: https failed, trying http", r->host);
-			coco_clearerr(r->ctx);
-			rc = ping_once(r, "http", resp, cc);
-		}
+		int rc = ping_schemes(r, resp, cc);
 		bool transport_retry = *cc != CURLE_OK && coco_http_retryable(*cc) &&
 		                       *cc != CURLE_SSL_CONNECT_ERROR;
 		if (coco_reg_retry_wait(r, &attempt, rc, transport_retry, resp))

@@ -36,5 +36,8 @@ check "missing repo: exit 1" expect_rc 1 $REGTOOL copy "docker://$R/no/such:v1" 
 check "nothing written on failure" test ! -e "$T/x/index.json"
 check "plain http needs --tls-verify=false" expect_rc 1 $REGTOOL copy "docker://$R/test/a:v1" "oci:$T/y:1"
 check "HTTP/1.1 over plain http" sh -c "REGTOOL_DEBUG=1 $REGTOOL digest docker://$R/test/a:v1 tls-verify=false 2>&1 | grep -q 'http, HTTP/1.1'"
+# a registry named with a port is asked over plain http first: no TLS attempt
+REGTOOL_DEBUG=1 $REGTOOL digest "docker://$R/test/a:v1" tls-verify=false > "$T/ping.out" 2>&1
+check "host:port, tls-verify=false: no https attempt before http" sh -c "grep -q 'http, HTTP/1.1' '$T/ping.out' && ! grep -q 'failed, trying' '$T/ping.out'"
 check "coco_http_get" sh -c "$REGTOOL get http://$R/v2/ | head -1 | grep -qx 200"
 finish

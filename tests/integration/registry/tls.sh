@@ -26,6 +26,9 @@ check "untrusted CA: exit 1" test $? -eq 1
 check "untrusted CA: message says why" grep -qi "certificate" "$T/untrusted.err"
 check "nothing written" test ! -e "$T/o3/index.json"
 check "tls-verify=false accepts it" $REGTOOL copy "docker://$R/test/a:v1" "oci:$T/o4:v1" tls-verify=false
+REGTOOL_DEBUG=1 $REGTOOL digest "docker://$R/test/a:v1" tls-verify=false > "$T/ping.out" 2>&1
+check "tls-verify=false on a TLS port: plain http first, then https" sh -c \
+    "grep -q 'http failed, trying https' '$T/ping.out' && grep -q 'https, HTTP/2' '$T/ping.out'"
 
 # HTTPS_PROXY: a CONNECT proxy that records what went through it.
 cat > "$T/connect_proxy.py" <<'PYEOF'

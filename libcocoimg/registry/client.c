@@ -256,6 +256,14 @@ int coco_reg_ping(coco_reg *r)
 		pthread_mutex_unlock(&r->mu);
 		return 0;
 	}
+	coco_reg_state *st = coco_reg_state_get(r->ctx);
+	if (st && coco_ping_memo_get(st, r)) {
+		r->pinged = true;
+		coco_debug(r->ctx, "registry %s: %s, auth %s (as pinged before)", r->host, r->scheme,
+		           auth_name(r->auth));
+		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
 	coco_http_resp resp = { .content_length = -1 };
 	CURLcode cc = CURLE_OK;
 	int rc = ping_retrying(r, &resp, &cc);
@@ -266,6 +274,8 @@ int coco_reg_ping(coco_reg *r)
 		r->pinged = true;
 		coco_debug(r->ctx, "registry %s: %s, HTTP/%s, auth %s", r->host, r->scheme,
 		           resp.http_version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1", auth_name(r->auth));
+		if (st)
+			coco_ping_memo_put(st, r);
 	}
 	coco_http_resp_clear(&resp);
 	pthread_mutex_unlock(&r->mu);

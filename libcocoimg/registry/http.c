@@ -46,6 +46,7 @@ static void reg_state_free(void *p)
 	if (st->share)
 		curl_share_cleanup(st->share);
 	coco_tokens_free(st->tokens);
+	coco_ping_memo_free(st->pings);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&st->share_locks[i]);
 	pthread_mutex_destroy(&st->mu);

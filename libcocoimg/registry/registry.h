@@ -216,11 +216,13 @@ bool coco_reg_errcode(const coco_http_resp *r, const char *code);
 /* Per-context shared state (connection cache, DNS, TLS sessions, tokens):
  * "one connection pool per context", kept in ctx->registry_state. */
 typedef struct coco_token coco_token;
+typedef struct coco_ping_memo coco_ping_memo;
 typedef struct coco_reg_state {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	pthread_mutex_t mu;        /* guards tokens */
+	pthread_mutex_t mu;        /* guards tokens and pings */
 	coco_token *tokens;
+	coco_ping_memo *pings;     /* ping_memo.c */
 } coco_reg_state;
 
 /* Create on first use (thread-safe); NULL on out-of-memory. */
@@ -267,6 +269,14 @@ bool coco_reg_retry_wait(const coco_reg *r, unsigned *attempt, int rc, bool tran
 
 int coco_reg_open(cocoimg_ctx *ctx, const char *side, const coco_dref *ref, coco_reg **out);
 void coco_reg_free(coco_reg *r);
+
+/* The answers of pings, per context (ping_memo.c), for a registry
+ * (wire_host, and insecure or not): _get fills r's scheme, base and
+ * challenge from an earlier ping (false: none, or out of memory), _put
+ * remembers r's after its ping. */
+bool coco_ping_memo_get(coco_reg_state *st, coco_reg *r);
+void coco_ping_memo_put(coco_reg_state *st, const coco_reg *r);
+void coco_ping_memo_free(coco_ping_memo *m);
 
 /* The registry side of a docker:// source or destination: the client for
  * its repository (pinged), the token scope its requests ask for, its name

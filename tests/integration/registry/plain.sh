@@ -39,5 +39,12 @@ check "HTTP/1.1 over plain http" sh -c "REGTOOL_DEBUG=1 $REGTOOL digest docker:/
 # a registry named with a port is asked over plain http first: no TLS attempt
 REGTOOL_DEBUG=1 $REGTOOL digest "docker://$R/test/a:v1" tls-verify=false > "$T/ping.out" 2>&1
 check "host:port, tls-verify=false: no https attempt before http" sh -c "grep -q 'http, HTTP/1.1' '$T/ping.out' && ! grep -q 'failed, trying' '$T/ping.out'"
+# one context, one registry on both sides: the destination's client takes
+# the source's ping answer (one GET /v2/ in the registry's log)
+lines=$(wc -l < "$T/registry-A/log")
+REGTOOL_DEBUG=1 $REGTOOL copy "docker://$R/test/a:v1" "docker://$R/test/p:v1" tls-verify=false > "$T/memo.out" 2>&1
+check "same registry twice in one context: the second client says so" grep -q 'as pinged before' "$T/memo.out"
+check "same registry twice in one context: one GET /v2/" test \
+    "$(tail -n +$((lines + 1)) "$T/registry-A/log" | grep -c 'response completed.*http.request.uri=/v2/ ')" -le 1
 check "coco_http_get" sh -c "$REGTOOL get http://$R/v2/ | head -1 | grep -qx 200"
 finish

@@ -80,7 +80,7 @@ static int copy_blob(copy_job *j, const coco_desc *d, const char *what, unsigned
 	coco_meter_opts mo = { .what = what, .digest = d->digest, .total = d->size,
 		               .phase = phase, .layer = layer, .layers = layers };
 	coco_pipe_init(&pl, j->ctx, sink);
-	coco_pipe_push(&pl, coco_async_stage_new(j->ctx, 0, 0, coco_pipe_head(&pl), &s), &s);
+	coco_pipe_push(&pl, coco_async_stage_for(j->ctx, d->size, coco_pipe_head(&pl), &s), &s);
 	coco_pipe_push(&pl, coco_meter_stage_new(j->ctx, &mo, coco_pipe_head(&pl), &s), &s);
 	if (coco_pipe_built(&pl))
 		return coco_pipe_end(&pl);

@@ -597,10 +597,10 @@ static const coco_stage_type pass_type = {
 	.finish = coco_stage_nop_finish,
 };
 
-int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
-                         coco_stage **out)
+static int async_or_pass(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
+                         coco_stage **out, bool split)
 {
-	if (coco_cpus_usable() < 2) {
+	if (!split || coco_cpus_usable() < 2) {
 		*out = coco_stage_new(ctx, &pass_type, next);
 		return *out ? 0 : COCOIMG_ENOMEM;
 	}
@@ -616,6 +616,17 @@ int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stag
 	}
 	*out = &a->base;
 	return 0;
+}
+
+int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
+                         coco_stage **out)
+{
+	return async_or_pass(ctx, nbufs, bufsz, next, out, true);
+}
+
+int coco_async_stage_for(cocoimg_ctx *ctx, int64_t bytes, coco_stage *next, coco_stage **out)
+{
+	return async_or_pass(ctx, 0, 0, next, out, bytes < 0 || bytes > COCO_SMALL_STREAM);
 }
 
 /* ---- meter stage ---- */

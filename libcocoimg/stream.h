@@ -136,6 +136,11 @@ void coco_ring_free(coco_ring *r);
  */
 int coco_async_stage_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
                          coco_stage **out);
+/* The same for a stream of `bytes` bytes (-1: unknown): one of at most
+ * COCO_SMALL_STREAM bytes is forwarded on the caller's thread, since a
+ * thread start and the ring hand-offs cost more than the split gains. */
+#define COCO_SMALL_STREAM (1024 * 1024)
+int coco_async_stage_for(cocoimg_ctx *ctx, int64_t bytes, coco_stage *next, coco_stage **out);
 /* CPUs this process may run on (affinity mask), at least 1.  With one, the
  * async stage forwards on the caller's thread instead of splitting. */
 int coco_cpus_usable(void);

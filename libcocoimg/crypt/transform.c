@@ -445,18 +445,19 @@ int coco_crypt_decrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_d
  * source -> meter -> verify (source digest) -> async -> cipher (AES-CTR +
  * HMAC) -> async -> sink (output digest + write).  The two async split
  * points put the three sha256-class passes (source digest, HMAC, output
- * digest) on three threads, so two cores share them.
+ * digest) on three threads, so two cores share them (a layer of at most
+ * COCO_SMALL_STREAM bytes stays on one thread).
  */
 int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl)
 {
 	cocoimg_ctx *ctx = pl->ctx;
 	coco_stage *s;
-	coco_pipe_push(pl, coco_async_stage_new(ctx, 0, 0, coco_pipe_head(pl), &s), &s);
+	coco_pipe_push(pl, coco_async_stage_for(ctx, l->in->size, coco_pipe_head(pl), &s), &s);
 	int rc = l->encrypt ? coco_layer_encrypt_stage_new(ctx, &l->o, coco_pipe_head(pl), &s)
 	                    : coco_layer_decrypt_stage_new(ctx, &l->o, l->what, coco_pipe_head(pl), &s);
 	if (!coco_pipe_push(pl, rc, &s))
 		l->cipher = s;
-	coco_pipe_push(pl, coco_async_stage_new(ctx, 0, 0, coco_pipe_head(pl), &s), &s);
+	coco_pipe_push(pl, coco_async_stage_for(ctx, l->in->size, coco_pipe_head(pl), &s), &s);
 	coco_pipe_push(pl, coco_verify_stage_new(ctx, l->in->digest, l->in->size, l->what,
 	                                         coco_pipe_head(pl), &s), &s);
 	coco_pipe_push(pl, coco_meter_stage_new(ctx, NULL, coco_pipe_head(pl), &s), &s);

@@ -1,8 +1,9 @@
 /* coco-img sign IMAGE --key FILE [--passphrase-file FILE] [--sign-identity REF]
- * [--recursive] [--bundle-format legacy|v3]: a cosign-compatible signature
+ * [--recursive] [--bundle-format legacy|v3] [--rekor-url URL]: a cosign-compatible signature
  * in the image's repository: the legacy .sig attachment (default), or
  * cosign v3's Sigstore bundle attached as a referrer (--bundle-format=v3,
- * or cosign's spelling --new-bundle-format[=true]).
+ * or cosign's spelling --new-bundle-format[=true]); with --rekor-url the
+ * signature is logged in that Rekor and the entry attached with it.
  * An encrypted key's passphrase: --passphrase-file, else COSIGN_PASSWORD,
  * else a prompt on the terminal (only when the key is encrypted). */
 #include "cli.h"
@@ -11,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_KEY = 1, OPT_PASSFILE, OPT_IDENTITY, OPT_RECURSIVE, OPT_FORMAT, OPT_NEWFORMAT };
+enum { OPT_KEY = 1, OPT_PASSFILE, OPT_IDENTITY, OPT_RECURSIVE, OPT_FORMAT, OPT_NEWFORMAT,
+       OPT_REKOR };
 
-static const char *key_path, *pass_path, *identity;
+static const char *key_path, *pass_path, *identity, *rekor_url;
 static int recursive, format = COCOIMG_SIGN_LEGACY;
 
 static int handler(cli_state *st, int id, const char *v)
@@ -39,6 +41,7 @@ static int handler(cli_state *st, int id, const char *v)
 	case OPT_NEWFORMAT:
 		format = !strcmp(v, "true") ? COCOIMG_SIGN_BUNDLE_V3 : COCOIMG_SIGN_LEGACY;
 		return 0;
+	case OPT_REKOR: rekor_url = v; return 0;
 	}
 	return cli_usage("sign: unhandled option");
 }
@@ -84,6 +87,7 @@ static int run(cli_state *st)
 	o.sign_identity = identity;
 	o.recursive = recursive;
 	o.bundle_format = format;
+	o.rekor_url = rekor_url;
 	char *pass = NULL;
 	const char *env = getenv("COSIGN_PASSWORD");
 	if (!pass_path && env) {
@@ -112,7 +116,8 @@ static const cli_opt opts[] = {
 	{ "passphrase-file", CLI_VALUE, OPT_PASSFILE, "file whose first line is the key's passphrase (else COSIGN_PASSWORD, else a prompt)", "FILE" },
 	{ "sign-identity", CLI_VALUE, OPT_IDENTITY, "identity to sign for (default: the repository, as cosign)", "REF" },
 	{ "recursive", CLI_FLAG, OPT_RECURSIVE, "for an index, also sign every manifest it lists", NULL },
-	{ "bundle-format", CLI_VALUE, OPT_FORMAT, "legacy: the sha256-<hex>.sig attachment (default); v3: a Sigstore bundle attached as an OCI 1.1 referrer, as cosign v3 (no transparency log entry: cosign verifies it with --insecure-ignore-tlog)", "FORMAT" },
+	{ "bundle-format", CLI_VALUE, OPT_FORMAT, "legacy: the sha256-<hex>.sig attachment (default); v3: a Sigstore bundle attached as an OCI 1.1 referrer, as cosign v3", "FORMAT" },
+	{ "rekor-url", CLI_VALUE, OPT_REKOR, "log the signature in this Rekor (v1 API) and attach its entry; without it there is no log entry and cosign verifies with --insecure-ignore-tlog", "URL" },
 	{ "new-bundle-format", CLI_BOOL, OPT_NEWFORMAT, "cosign's spelling: true is --bundle-format=v3", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };

@@ -59,9 +59,9 @@ COCOIMG_API int cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsign
 COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned version)
 {
 	static const cocoimg_sign_options tpl = COCOIMG_SIGN_OPTIONS_INIT;
-	/* a version 1 struct ends before bundle_format */
-	size_t size = version >= 2 ? sizeof(tpl) : offsetof(cocoimg_sign_options, bundle_format);
-	return options_init(opts, &tpl, size, version, COCOIMG_SIGN_OPTIONS_VERSION);
+	/* an older version's struct ends before the later fields */
+	return options_init(opts, &tpl, coco_sign_options_size(version), version,
+	                    COCOIMG_SIGN_OPTIONS_VERSION);
 }
 
 COCOIMG_API int cocoimg_verify_blob_options_init(cocoimg_verify_blob_options *opts,

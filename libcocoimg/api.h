@@ -33,4 +33,15 @@ int coco_api_enter(cocoimg_ctx *ctx);
  * naming `type` (e.g. "cocoimg_copy_options"). */
 int coco_api_check_version(cocoimg_ctx *ctx, const char *type, unsigned version, unsigned known);
 
+/* How much of a cocoimg_sign_options a caller of that version has: the
+ * struct up to the first field a later version added. */
+static inline size_t coco_sign_options_size(unsigned version)
+{
+	if (version <= 1)
+		return offsetof(cocoimg_sign_options, bundle_format);
+	if (version == 2)
+		return offsetof(cocoimg_sign_options, rekor_url);
+	return sizeof(cocoimg_sign_options);
+}
+
 #endif

@@ -144,9 +144,51 @@ int coco_sign_open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char 
 	return coco_oci_dest_open(ctx, r, d);
 }
 
+/* The new layer's annotations: the signature and, with a log, cosign's
+ * bundle annotation (the entry's SET). */
+static int layer_annotations(cocoimg_ctx *ctx, const coco_signer *sg, const char *payload,
+                             size_t plen, const char *sig, json_t **ann)
+{
+	*ann = json_pack("{s:s}", COCO_COSIGN_ANN_SIGNATURE, sig);
+	if (!*ann)
+		return coco_oom(ctx);
+	if (!sg->rekor_url)
+		return 0;
+	coco_buf raw = COCO_BUF_INIT;
+	char *bundle = NULL;
+	int rc = coco_b64_decode(sig, strlen(sig), &raw) ? coco_oom(ctx) : 0;
+	if (!rc)
+		rc = coco_sign_tlog_hashedrekord(ctx, sg->rekor_url, payload, plen, raw.data, raw.len,
+		                                 sg->key, sg->cert, &bundle);
+	if (!rc && json_object_set_new(*ann, COCO_COSIGN_ANN_BUNDLE, json_string(bundle)))
+		rc = coco_oom(ctx);
+	coco_buf_free(&raw);
+	free(bundle);
+	return rc;
+}
+
+/* The report entry of a legacy signature. */
+static int report_legacy(cocoimg_ctx *ctx, const coco_ref *ref, const char *tag,
+                         const char *digest, const char *identity, const char *md, bool added,
+                         json_t *sigs)
+{
+	char *aref_s = NULL;
+	coco_ref *ar = NULL;
+	if (!coco_ref_sibling(ctx, ref, tag, &ar)) {
+		aref_s = coco_ref_string(ar);
+		coco_ref_free(ar);
+	}
+	json_t *e = json_pack("{s:s,s:s,s:s?,s:s,s:b}", "digest", digest, "identity", identity,
+	                      "attachment", aref_s, "attachment_digest", md, "added", added);
+	free(aref_s);
+	if (!e || json_array_append_new(sigs, e))
+		return coco_oom(ctx);
+	return 0;
+}
+
 /* Sign one manifest digest; appends a report entry to `sigs`. */
-static int sign_digest(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, const char *identity,
-                       const char *digest, json_t *sigs)
+static int sign_digest(cocoimg_ctx *ctx, const coco_ref *ref, const coco_signer *sg,
+                       const char *identity, const char *digest, json_t *sigs)
 {
 	char *payload = coco_cosign_payload_build(identity, digest);
 	char *tag = coco_cosign_attachment_tag(digest);
@@ -154,6 +196,7 @@ static int sign_digest(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, con
 	coco_dest *dest = NULL;
 	coco_buf m = COCO_BUF_INIT, c = COCO_BUF_INIT;
 	attachment a = { 0 };
+	json_t *ann = NULL;
 	int rc = 0;
 	bool added = false;
 	char pd[COCO_DIGEST_STRLEN], md[COCO_DIGEST_STRLEN] = "", cd[COCO_DIGEST_STRLEN];
@@ -166,17 +209,18 @@ static int sign_digest(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, con
 	coco_digest_bytes(COCO_SHA256, payload, plen, pd);
 	if ((rc = read_attachment(ctx, ref, tag, &a)))
 		goto out;
-	if (already_signed(&a, key, pd, payload, plen)) {
+	if (already_signed(&a, sg->key, pd, payload, plen)) {
 		coco_info(ctx, "%s is already signed by this key for %s", digest, identity);
 		if (a.present)
 			coco_digest_bytes(COCO_SHA256, a.manifest.data, a.manifest.len, md);
 		goto report;
 	}
-	if ((rc = coco_cosign_sign_payload(ctx, key, payload, plen, &sig)))
+	if ((rc = coco_cosign_sign_payload(ctx, sg->key, payload, plen, &sig)) ||
+	    (rc = layer_annotations(ctx, sg, payload, plen, sig, &ann)))
 		goto out;
-	rc = coco_cosign_attachment_build(ctx, a.present ? a.manifest.data : NULL, a.manifest.len,
-	                                  a.present ? a.config.data : NULL, a.config.len, pd, plen,
-	                                  sig, &m, &c);
+	rc = coco_cosign_attachment_build_ann(ctx, a.present ? a.manifest.data : NULL,
+	                                      a.manifest.len, a.present ? a.config.data : NULL,
+	                                      a.config.len, pd, plen, ann, &m, &c);
 	if (rc)
 		goto out;
 	coco_digest_bytes(COCO_SHA256, c.data, c.len, cd);
@@ -190,19 +234,10 @@ static int sign_digest(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, con
 		goto out;
 	}
 	added = true;
-report:;
-	char *aref_s = NULL;
-	coco_ref *ar = NULL;
-	if (!coco_ref_sibling(ctx, ref, tag, &ar)) {
-		aref_s = coco_ref_string(ar);
-		coco_ref_free(ar);
-	}
-	json_t *e = json_pack("{s:s,s:s,s:s?,s:s,s:b}", "digest", digest, "identity", identity,
-	                      "attachment", aref_s, "attachment_digest", md, "added", added);
-	free(aref_s);
-	if (!e || json_array_append_new(sigs, e))
-		rc = coco_oom(ctx);
+report:
+	rc = report_legacy(ctx, ref, tag, digest, identity, md, added, sigs);
 out:
+	json_decref(ann);
 	attachment_clear(&a);
 	if (dest)
 		coco_dest_close(dest);
@@ -317,7 +352,7 @@ static int read_top_manifest(cocoimg_ctx *ctx, coco_src *src, const coco_ref *re
 /* What one signature needs: the key, the options, the legacy identity. */
 typedef struct {
 	const coco_ref *ref;
-	EVP_PKEY *key;
+	const coco_signer *signer;
 	const char *identity;      /* legacy signatures only */
 	int format;                /* cocoimg_sign_format */
 	json_t *sigs;
@@ -328,8 +363,8 @@ static int sign_one(cocoimg_ctx *ctx, const sign_job *j, const char *digest, con
                     int64_t size)
 {
 	if (j->format == COCOIMG_SIGN_BUNDLE_V3)
-		return coco_sign_bundle_v3(ctx, j->ref, j->key, digest, mt, size, j->sigs);
-	return sign_digest(ctx, j->ref, j->key, j->identity, digest, j->sigs);
+		return coco_sign_bundle_v3(ctx, j->ref, j->signer, digest, mt, size, j->sigs);
+	return sign_digest(ctx, j->ref, j->signer, j->identity, digest, j->sigs);
 }
 
 /* Sign every distinct manifest an index lists. */
@@ -347,13 +382,13 @@ static int sign_index_entries(cocoimg_ctx *ctx, const sign_job *j, const coco_ma
 	return 0;
 }
 
-/* The caller's options in the newest version's layout (a version 1 caller
- * has no bundle_format: it keeps its default). */
+/* The caller's options in the newest version's layout (an older caller's
+ * struct ends before the fields of later versions: they keep defaults). */
 static void sign_options_copy(const cocoimg_sign_options *in, cocoimg_sign_options *out)
 {
 	static const cocoimg_sign_options dflt = COCOIMG_SIGN_OPTIONS_INIT;
 	*out = dflt;
-	memcpy(out, in, in->version >= 2 ? sizeof(*out) : offsetof(cocoimg_sign_options, bundle_format));
+	memcpy(out, in, coco_sign_options_size(in->version));
 }
 
 /* The report document: image, manifest digest, one entry a signature. */
@@ -381,6 +416,10 @@ static int sign_options_check(cocoimg_ctx *ctx, const cocoimg_sign_options *opts
 	    opts->bundle_format != COCOIMG_SIGN_BUNDLE_V3)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: unknown bundle format %d",
 		                   opts->bundle_format);
+	if (opts->version >= 3 && opts->rekor_url && strncmp(opts->rekor_url, "https://", 8) &&
+	    strncmp(opts->rekor_url, "http://", 7))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: the transparency log URL must be "
+		                   "http:// or https://, not \"%.100s\"", opts->rekor_url);
 	return 0;
 }
 
@@ -424,7 +463,8 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 		rc = coco_oom(ctx);
 		goto out;
 	}
-	sign_job j = { ref, key, identity, o.bundle_format, sigs };
+	coco_signer signer = { .key = key, .rekor_url = o.rekor_url };
+	sign_job j = { ref, &signer, identity, o.bundle_format, sigs };
 	if ((rc = sign_one(ctx, &j, top, mt, (int64_t)raw.len)))
 		goto out;
 	if (m->kind == COCO_KIND_INDEX && o.recursive && (rc = sign_index_entries(ctx, &j, m)))

@@ -12,6 +12,16 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "trust/trust.h"
+
+/* Who signs and where the signature is logged. */
+typedef struct coco_signer {
+	EVP_PKEY *key;             /* the signing key (ephemeral when keyless) */
+	X509 *cert;                /* the key's certificate, else NULL */
+	const char *rekor_url;     /* NULL: no transparency log entry */
+} coco_signer;
 
 /* Store bytes as a blob of d unless it is there already. */
 int coco_sign_put_bytes(coco_dest *d, const void *data, size_t len, const char *digest);
@@ -27,7 +37,23 @@ int coco_sign_open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char 
  * index (created or updated, existing entries kept).  Appends a report
  * entry to sigs.
  */
-int coco_sign_bundle_v3(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, const char *digest,
-                        const char *subject_mt, int64_t subject_size, json_t *sigs);
+int coco_sign_bundle_v3(cocoimg_ctx *ctx, const coco_ref *ref, const coco_signer *signer,
+                        const char *digest, const char *subject_mt, int64_t subject_size,
+                        json_t *sigs);
+
+/*
+ * image_sign_tlog.c: log a signature in the Rekor v1 at rekor_url and
+ * check the answer (it logs this signature; its inclusion proof holds).
+ * The signer is cert when not NULL, else key.  A DSSE envelope (a dsse
+ * entry) gives the bundle's tlog entry (protobuf JSON, *tlog); a message
+ * signature over payload (a hashedrekord entry) gives cosign's legacy
+ * dev.sigstore.cosign/bundle annotation (*cosign_bundle).  0, or ENET /
+ * EBADIMAGE naming the log (exit 1).
+ */
+int coco_sign_tlog_dsse(cocoimg_ctx *ctx, const char *rekor_url, const coco_cosign_dsse *d,
+                        EVP_PKEY *key, X509 *cert, json_t **tlog);
+int coco_sign_tlog_hashedrekord(cocoimg_ctx *ctx, const char *rekor_url, const void *payload,
+                                size_t len, const unsigned char *sig, size_t sig_len,
+                                EVP_PKEY *key, X509 *cert, char **cosign_bundle);
 
 #endif

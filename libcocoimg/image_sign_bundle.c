@@ -88,14 +88,30 @@ static void created_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The bundle: the signed envelope, with its log entry when a log is given. */
+static int build_bundle(cocoimg_ctx *ctx, const coco_signer *sg, const char *digest,
+                        coco_buf *bundle)
+{
+	coco_cosign_dsse d;
+	json_t *tlog = NULL;
+	int rc = coco_cosign_dsse_sign(ctx, sg->key, digest, &d);
+	if (!rc && sg->rekor_url)
+		rc = coco_sign_tlog_dsse(ctx, sg->rekor_url, &d, sg->key, sg->cert, &tlog);
+	if (!rc)
+		rc = coco_cosign_bundle_v3_json(ctx, &d, sg->key, sg->cert, tlog, bundle);
+	json_decref(tlog);
+	coco_cosign_dsse_clear(&d);
+	return rc;
+}
+
 /* The bundle and the referrer manifest carrying it. */
-static int build_referrer(cocoimg_ctx *ctx, EVP_PKEY *key, const char *digest,
+static int build_referrer(cocoimg_ctx *ctx, const coco_signer *sg, const char *digest,
                           const char *subject_mt, int64_t subject_size, coco_buf *bundle,
                           char bd[COCO_DIGEST_STRLEN], coco_buf *man)
 {
 	char created[32];
 	created_now(created);
-	int rc = coco_cosign_bundle_v3_build(ctx, key, digest, bundle);
+	int rc = build_bundle(ctx, sg, digest, bundle);
 	if (rc)
 		return rc;
 	coco_digest_bytes(COCO_SHA256, bundle->data, bundle->len, bd);
@@ -147,8 +163,9 @@ static int report_entry(cocoimg_ctx *ctx, const coco_ref *ref, const char *diges
 	return 0;
 }
 
-int coco_sign_bundle_v3(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, const char *digest,
-                        const char *subject_mt, int64_t subject_size, json_t *sigs)
+int coco_sign_bundle_v3(cocoimg_ctx *ctx, const coco_ref *ref, const coco_signer *signer,
+                        const char *digest, const char *subject_mt, int64_t subject_size,
+                        json_t *sigs)
 {
 	char *tag = coco_referrers_tag(digest);
 	if (!tag)
@@ -156,7 +173,7 @@ int coco_sign_bundle_v3(cocoimg_ctx *ctx, const coco_ref *ref, EVP_PKEY *key, co
 	coco_buf bundle = COCO_BUF_INIT, man = COCO_BUF_INIT;
 	char bd[COCO_DIGEST_STRLEN], md[COCO_DIGEST_STRLEN];
 	bool tracked = false;
-	int rc = build_referrer(ctx, key, digest, subject_mt, subject_size, &bundle, bd, &man);
+	int rc = build_referrer(ctx, signer, digest, subject_mt, subject_size, &bundle, bd, &man);
 	if (!rc)
 		rc = push_referrer(ctx, ref, digest, tag, &bundle, bd, &man, &tracked);
 	if (!rc) {

@@ -161,6 +161,13 @@ typedef struct cocoimg_sign_options {
 	int recursive;
 	/* Version 2: what to write (cocoimg_sign_format). */
 	int bundle_format;
+	/* Version 3: a Rekor v1 transparency log ("https://rekor.example"):
+	 * the signature is logged there (POST /api/v1/log/entries) and the
+	 * entry travels with it (a bundle's tlogEntries, or the legacy
+	 * dev.sigstore.cosign/bundle annotation), as cosign's --rekor-url.
+	 * NULL: no log entry (cosign then verifies with
+	 * --insecure-ignore-tlog). */
+	const char *rekor_url;
 } cocoimg_sign_options;
 
 /* cocoimg_sign_options.bundle_format */
@@ -172,10 +179,10 @@ typedef enum cocoimg_sign_format {
 	COCOIMG_SIGN_BUNDLE_V3 = 1
 } cocoimg_sign_format;
 
-#define COCOIMG_SIGN_OPTIONS_VERSION 2
+#define COCOIMG_SIGN_OPTIONS_VERSION 3
 /* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
 #define COCOIMG_SIGN_OPTIONS_INIT                                            \
-	{ COCOIMG_SIGN_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, NULL, 0, 0 }
+	{ COCOIMG_SIGN_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, NULL, 0, 0, NULL }
 
 /**
  * Initialise *opts to the defaults of the given version (pass
@@ -211,6 +218,14 @@ COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned v
  * answer OCI-Subject) and in oci: layouts, the referrers tag schema's
  * index "sha256-<hex>" is created or updated with existing entries kept.
  * There is no signed identity in a bundle (sign_identity is not used).
+ *
+ * With rekor_url (options version 3) the signature is first logged in
+ * that Rekor v1 log: a bundle as a dsse 0.0.1 entry, whose LogEntry
+ * (SET, inclusion proof, checkpoint) becomes the bundle's one tlog entry;
+ * a legacy signature as a hashedrekord 0.0.1 entry of the payload's
+ * SHA-256, whose SET becomes the layer's dev.sigstore.cosign/bundle
+ * annotation.  The answer must log this signature and its inclusion proof
+ * must hold, else nothing is written (COCOIMG_ENET).
  *
  * report (optional): JSON {"image":..., "signatures":[{"digest":
  * "sha256:...", "identity":..., "attachment": "<ref of the .sig tag>",

@@ -1436,3 +1436,44 @@ int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, const char *max
 	free(g.cur);
 	return rc;
 }
+
+int coco_http_post(cocoimg_ctx *ctx, const char *url, const char *content_type,
+                   const void *body, size_t len, size_t max, coco_buf *out, long *status)
+{
+	*status = 0;
+	if (!is_http_url(url))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "unsupported URL scheme in %s", url);
+	char *hp = url_hostport(url);
+	if (!hp)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "malformed URL %s", url);
+	coco_tls tls;
+	int rc = coco_tls_load(ctx, NULL, hp, &tls);
+	free(hp);
+	if (rc)
+		return rc;
+	char *ct = coco_asprintf("Content-Type: %s", content_type);
+	struct curl_slist *h = ct ? curl_slist_append(NULL, ct) : NULL;
+	struct curl_slist *h2 = h ? curl_slist_append(h, "Accept: application/json") : NULL;
+	if (!h2) {
+		curl_slist_free_all(h);
+		free(ct);
+		coco_tls_clear(&tls);
+		return coco_oom(ctx);
+	}
+	coco_http_req q = { .method = "POST", .url = url, .headers = h2, .body = body,
+	                    .body_len = len, .send_body = true, .max_body = max };
+	coco_http_resp resp = { .content_length = -1 };
+	CURLcode cc;
+	rc = coco_http_perform(ctx, &tls, &q, &resp, &cc);
+	if (!rc) {
+		*status = resp.status;
+		coco_buf_free(out);
+		*out = resp.body;
+		memset(&resp.body, 0, sizeof(resp.body));
+	}
+	coco_http_resp_clear(&resp);
+	curl_slist_free_all(h2);
+	free(ct);
+	coco_tls_clear(&tls);
+	return rc;
+}

@@ -350,4 +350,14 @@ int coco_registry_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out);
 int coco_http_get(cocoimg_ctx *ctx, const char *url, size_t max, const char *max_key,
                   coco_buf *out, long *status);
 
+/*
+ * http.c: one POST of body (Content-Type content_type, Accept
+ * application/json) to url (Rekor, Fulcio), no redirects and no retries
+ * (the services are not idempotent for us).  0 when a response arrived:
+ * *status its HTTP status, *out its body (2xx bodies capped at max, error
+ * bodies at max-error-body); else a negative code with the error on ctx.
+ */
+int coco_http_post(cocoimg_ctx *ctx, const char *url, const char *content_type,
+                   const void *body, size_t len, size_t max, coco_buf *out, long *status);
+
 #endif /* COCO_REGISTRY_H */

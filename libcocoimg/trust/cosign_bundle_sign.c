@@ -22,10 +22,13 @@
  *     application/vnd.dev.sigstore.bundle.v0.3+json) holding the envelope,
  *     with verificationMaterial.publicKey.hint = standard base64 of
  *     SHA-256(SPKI DER of the public key) (cosign's SignerVerifierKeypair).
- *     coco-img asks no transparency log and no timestamp authority, like
- *     `cosign sign --tlog-upload=false`: the bundle has neither tlog
- *     entries nor timestamps, so cosign verifies it only with
- *     --insecure-ignore-tlog (sigstore-go: no observer timestamps needed).
+ *     Without a log (no --rekor-url) coco-img asks no transparency log and
+ *     no timestamp authority, like `cosign sign --tlog-upload=false`: the
+ *     bundle has neither tlog entries nor timestamps, so cosign verifies it
+ *     only with --insecure-ignore-tlog (sigstore-go: no observer
+ *     timestamps needed).  With one, the envelope is logged as a dsse
+ *     0.0.1 entry (image_sign_tlog.c) and the bundle carries that entry
+ *     (coco_cosign_bundle_v3_json).
  *  4. An OCI image manifest (go-containerregistry's v1.Manifest field
  *     order plus a top-level artifactType): config = the empty descriptor
  *     (application/vnd.oci.empty.v1+json, the 2 bytes "{}", carrying the
@@ -51,6 +54,7 @@
 
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,41 +114,90 @@ static char *key_hint(EVP_PKEY *key)
 	return hint;
 }
 
-static int bundle_json(coco_buf *out, const char *hint, const char *payload_b64,
-                       const char *sig_b64)
+void coco_cosign_dsse_clear(coco_cosign_dsse *d)
 {
-	return coco_buf_appendf(out, "{\"mediaType\":\"%s\",\"verificationMaterial\":{\"publicKey\":"
-	                             "{\"hint\":\"%s\"}},\"dsseEnvelope\":{\"payload\":\"%s\","
-	                             "\"payloadType\":\"%s\",\"signatures\":[{\"sig\":\"%s\"}]}}",
-	                        COCO_SIGSTORE_BUNDLE_V03_MT, hint, payload_b64, INTOTO_PAYLOAD_TYPE,
-	                        sig_b64);
+	OPENSSL_free(d->sig);
+	COCO_FREE_FIELDS(d->statement, d->envelope);
+	memset(d, 0, sizeof(*d));
+}
+
+/* The envelope as sigstore-go marshals it (payload, payloadType,
+ * signatures [{sig}], no keyid): the bundle's dsseEnvelope and the
+ * envelope a dsse log entry proposes. */
+static char *envelope_json(const char *stmt, const unsigned char *sig, size_t sig_len)
+{
+	char *payload_b64 = coco_b64_encode((const unsigned char *)stmt, strlen(stmt));
+	char *sig_b64 = coco_b64_encode(sig, sig_len);
+	char *env = payload_b64 && sig_b64
+	                    ? coco_asprintf("{\"payload\":\"%s\",\"payloadType\":\"%s\","
+	                                    "\"signatures\":[{\"sig\":\"%s\"}]}",
+	                                    payload_b64, INTOTO_PAYLOAD_TYPE, sig_b64)
+	                    : NULL;
+	COCO_FREE_FIELDS(payload_b64, sig_b64);
+	return env;
+}
+
+int coco_cosign_dsse_sign(cocoimg_ctx *ctx, EVP_PKEY *key, const char *digest,
+                          coco_cosign_dsse *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!(out->statement = statement_build(digest)))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "cannot sign manifest digest %.100s", digest);
+	coco_buf pae = COCO_BUF_INIT;
+	int rc = dsse_pae(INTOTO_PAYLOAD_TYPE, out->statement, strlen(out->statement), &pae);
+	if (rc)
+		rc = coco_oom(ctx);
+	if (!rc)
+		rc = sign_data(ctx, key, pae.data, pae.len, &out->sig, &out->sig_len);
+	if (!rc && !(out->envelope = envelope_json(out->statement, out->sig, out->sig_len)))
+		rc = coco_oom(ctx);
+	coco_buf_free(&pae);
+	if (rc)
+		coco_cosign_dsse_clear(out);
+	return rc;
+}
+
+/* verificationMaterial's signer: the key's hint, or the certificate. */
+static char *signer_material(EVP_PKEY *key, X509 *cert)
+{
+	if (!cert) {
+		char *hint = key_hint(key);
+		char *m = hint ? coco_asprintf("\"publicKey\":{\"hint\":\"%s\"}", hint) : NULL;
+		free(hint);
+		return m;
+	}
+	unsigned char *der = NULL;
+	int n = i2d_X509(cert, &der);
+	char *b64 = n > 0 ? coco_b64_encode(der, (size_t)n) : NULL;
+	char *m = b64 ? coco_asprintf("\"certificate\":{\"rawBytes\":\"%s\"}", b64) : NULL;
+	OPENSSL_free(der);
+	free(b64);
+	return m;
+}
+
+int coco_cosign_bundle_v3_json(cocoimg_ctx *ctx, const coco_cosign_dsse *d, EVP_PKEY *key,
+                               X509 *cert, json_t *tlog_entry, coco_buf *out)
+{
+	char *signer = signer_material(key, cert);
+	char *tlog = tlog_entry ? coco_json_dump(tlog_entry) : NULL;
+	int rc = !signer || (tlog_entry && !tlog);
+	rc = rc ? rc : coco_buf_appendf(out, "{\"mediaType\":\"%s\",\"verificationMaterial\":{%s",
+	                                COCO_SIGSTORE_BUNDLE_V03_MT, signer);
+	if (!rc && tlog)
+		rc = coco_buf_appendf(out, ",\"tlogEntries\":[%s]", tlog);
+	rc = rc ? rc : coco_buf_appendf(out, "},\"dsseEnvelope\":%s}", d->envelope);
+	COCO_FREE_FIELDS(signer, tlog);
+	return rc ? coco_oom(ctx) : 0;
 }
 
 int coco_cosign_bundle_v3_build(cocoimg_ctx *ctx, EVP_PKEY *key, const char *digest,
                                 coco_buf *out)
 {
-	char *stmt = statement_build(digest);
-	if (!stmt)
-		return coco_seterr(ctx, COCOIMG_EINVAL, "cannot sign manifest digest %.100s", digest);
-	coco_buf pae = COCO_BUF_INIT;
-	unsigned char *sig = NULL;
-	size_t sig_len = 0;
-	char *hint = NULL, *payload_b64 = NULL, *sig_b64 = NULL;
-	int rc = dsse_pae(INTOTO_PAYLOAD_TYPE, stmt, strlen(stmt), &pae);
-	if (rc)
-		rc = coco_oom(ctx);
+	coco_cosign_dsse d;
+	int rc = coco_cosign_dsse_sign(ctx, key, digest, &d);
 	if (!rc)
-		rc = sign_data(ctx, key, pae.data, pae.len, &sig, &sig_len);
-	if (!rc) {
-		hint = key_hint(key);
-		payload_b64 = coco_b64_encode((const unsigned char *)stmt, strlen(stmt));
-		sig_b64 = coco_b64_encode(sig, sig_len);
-		if (!hint || !payload_b64 || !sig_b64 || bundle_json(out, hint, payload_b64, sig_b64))
-			rc = coco_oom(ctx);
-	}
-	OPENSSL_free(sig);
-	coco_buf_free(&pae);
-	COCO_FREE_FIELDS(stmt, hint, payload_b64, sig_b64);
+		rc = coco_cosign_bundle_v3_json(ctx, &d, key, NULL, NULL, out);
+	coco_cosign_dsse_clear(&d);
 	return rc;
 }
 

@@ -194,14 +194,13 @@ static json_t *descriptor(const char *mt, int64_t size, const char *digest, json
  * (they survive an append).  NULL when out of memory. */
 static json_t *attachment_manifest(json_t *om, const char *cfg_s, const char *cfg_digest,
                                    const char *payload_digest, size_t payload_size,
-                                   const char *sig_b64)
+                                   json_t *ann)
 {
-	json_t *m = json_object(), *ann = json_object(), *layers = json_array();
+	json_t *m = json_object(), *layers = json_array();
 	json_t *cmt = json_object_get(json_object_get(om, "config"), "mediaType");
 	json_t *ol = json_object_get(om, "layers");
 	json_t *oa = json_object_get(om, "annotations"), *os = json_object_get(om, "subject");
-	bool bad = !m || !ann || !layers ||
-	           set_new(ann, COCO_COSIGN_ANN_SIGNATURE, json_string(sig_b64)) ||
+	bool bad = !m || !layers ||
 	           set_new(m, "schemaVersion", json_integer(2)) ||
 	           set_str_or(m, "mediaType", json_object_get(om, "mediaType"), COCO_MT_OCI_MANIFEST) ||
 	           set_new(m, "config",
@@ -215,7 +214,6 @@ static json_t *attachment_manifest(json_t *om, const char *cfg_s, const char *cf
 	           (json_is_object(oa) && json_object_size(oa) &&
 	            json_object_set(m, "annotations", oa)) ||
 	           (json_is_object(os) && json_object_set(m, "subject", os));
-	json_decref(ann);
 	json_decref(layers);
 	if (bad) {
 		json_decref(m);
@@ -228,6 +226,22 @@ int coco_cosign_attachment_build(cocoimg_ctx *ctx, const void *old_manifest, siz
                                  const void *old_config, size_t old_config_len,
                                  const char *payload_digest, size_t payload_size,
                                  const char *sig_b64, coco_buf *manifest, coco_buf *config)
+{
+	json_t *ann = json_pack("{s:s}", COCO_COSIGN_ANN_SIGNATURE, sig_b64);
+	if (!ann)
+		return coco_oom(ctx);
+	int rc = coco_cosign_attachment_build_ann(ctx, old_manifest, old_manifest_len, old_config,
+	                                          old_config_len, payload_digest, payload_size, ann,
+	                                          manifest, config);
+	json_decref(ann);
+	return rc;
+}
+
+int coco_cosign_attachment_build_ann(cocoimg_ctx *ctx, const void *old_manifest,
+                                     size_t old_manifest_len, const void *old_config,
+                                     size_t old_config_len, const char *payload_digest,
+                                     size_t payload_size, json_t *annotations,
+                                     coco_buf *manifest, coco_buf *config)
 {
 	json_t *om = NULL, *oc = NULL, *cfg = NULL, *m = NULL;
 	char *cfg_s = NULL, *m_s = NULL;
@@ -244,7 +258,8 @@ int coco_cosign_attachment_build(cocoimg_ctx *ctx, const void *old_manifest, siz
 	cfg = build_config(oc, payload_digest);
 	cfg_s = cfg ? coco_json_dump(cfg) : NULL;
 	if (!cfg_s || coco_digest_bytes(COCO_SHA256, cfg_s, strlen(cfg_s), cfg_digest) ||
-	    !(m = attachment_manifest(om, cfg_s, cfg_digest, payload_digest, payload_size, sig_b64)) ||
+	    !(m = attachment_manifest(om, cfg_s, cfg_digest, payload_digest, payload_size,
+	                              annotations)) ||
 	    !(m_s = coco_json_dump(m))) {
 		rc = coco_oom(ctx);
 		goto out;

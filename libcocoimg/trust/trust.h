@@ -288,6 +288,22 @@ int coco_cosign_pubkey_pem(cocoimg_ctx *ctx, EVP_PKEY *k, char **pem);
 #define COCO_COSIGN_SIGN_PREDICATE "https://sigstore.dev/cosign/sign/v1"
 int coco_cosign_bundle_v3_build(cocoimg_ctx *ctx, EVP_PKEY *key, const char *digest,
                                 coco_buf *out);
+/* The same in two steps, for a bundle with a transparency-log entry or a
+ * certificate: sign the statement (the envelope JSON as the bundle and a
+ * dsse log entry carry it), then write the bundle whose verification
+ * material is cert (DER, the leaf only, as v0.3 wants) or else key's hint,
+ * with tlog_entry (protobuf JSON, may be NULL) as its one tlog entry. */
+typedef struct coco_cosign_dsse {
+	char *statement;           /* the in-toto statement (DSSE payload) */
+	unsigned char *sig;        /* signature over the PAE */
+	size_t sig_len;
+	char *envelope;            /* {"payload","payloadType","signatures":[{"sig"}]} */
+} coco_cosign_dsse;
+int coco_cosign_dsse_sign(cocoimg_ctx *ctx, EVP_PKEY *key, const char *digest,
+                          coco_cosign_dsse *out);
+void coco_cosign_dsse_clear(coco_cosign_dsse *d);
+int coco_cosign_bundle_v3_json(cocoimg_ctx *ctx, const coco_cosign_dsse *d, EVP_PKEY *key,
+                               X509 *cert, json_t *tlog_entry, coco_buf *out);
 int coco_cosign_bundle_manifest_build(cocoimg_ctx *ctx, const char *bundle_digest,
                                       int64_t bundle_size, const char *subject_mt,
                                       const char *subject_digest, int64_t subject_size,
@@ -370,5 +386,14 @@ int coco_cosign_attachment_build(cocoimg_ctx *ctx, const void *old_manifest, siz
                                  const void *old_config, size_t old_config_len,
                                  const char *payload_digest, size_t payload_size,
                                  const char *sig_b64, coco_buf *manifest, coco_buf *config);
+/* The same with the new layer's annotations given whole (the signature,
+ * and cosign's dev.sigstore.cosign/bundle, /certificate, /chain when
+ * logged or keyless), in the order they are to be written (sorted by key,
+ * as Go writes a map). */
+int coco_cosign_attachment_build_ann(cocoimg_ctx *ctx, const void *old_manifest,
+                                     size_t old_manifest_len, const void *old_config,
+                                     size_t old_config_len, const char *payload_digest,
+                                     size_t payload_size, json_t *annotations,
+                                     coco_buf *manifest, coco_buf *config);
 
 #endif

@@ -217,6 +217,12 @@ static void test_options_init(void **state)
 	assert_null(s.sign_identity);
 	assert_int_equal(s.recursive, 0);
 	assert_int_equal(s.bundle_format, COCOIMG_SIGN_LEGACY);
+	assert_null(s.rekor_url);
+	/* a version 2 caller's struct ends before rekor_url */
+	memset(&s, 0x5a, sizeof(s));
+	assert_int_equal(cocoimg_sign_options_init(&s, 2), 0);
+	assert_int_equal(s.bundle_format, COCOIMG_SIGN_LEGACY);
+	assert_ptr_equal(s.rekor_url, (const char *)(uintptr_t)0x5a5a5a5a5a5a5a5aULL);
 	/* a version 1 caller's struct ends before bundle_format: init must not
 	 * write past it */
 	memset(&s, 0x5a, sizeof(s));

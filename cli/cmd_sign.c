@@ -1,5 +1,6 @@
 /* coco-img sign IMAGE --key FILE [--passphrase-file FILE] [--sign-identity REF]
- * [--recursive] [--bundle-format legacy|v3] [--rekor-url URL]: a cosign-compatible signature
+ * [--recursive] [--bundle-format legacy|v3] [--rekor-url URL], or keyless
+ * (--fulcio-url URL --identity-token TOKEN|@FILE instead of --key): a cosign-compatible signature
  * in the image's repository: the legacy .sig attachment (default), or
  * cosign v3's Sigstore bundle attached as a referrer (--bundle-format=v3,
  * or cosign's spelling --new-bundle-format[=true]); with --rekor-url the
@@ -8,14 +9,19 @@
  * else a prompt on the terminal (only when the key is encrypted). */
 #include "cli.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define TOKEN_MAX (64 * 1024)
 
 enum { OPT_KEY = 1, OPT_PASSFILE, OPT_IDENTITY, OPT_RECURSIVE, OPT_FORMAT, OPT_NEWFORMAT,
-       OPT_REKOR };
+       OPT_REKOR, OPT_FULCIO, OPT_TOKEN };
 
-static const char *key_path, *pass_path, *identity, *rekor_url;
+static const char *key_path, *pass_path, *identity, *rekor_url, *fulcio_url, *token_arg;
 static int recursive, format = COCOIMG_SIGN_LEGACY;
 
 static int handler(cli_state *st, int id, const char *v)
@@ -42,6 +48,8 @@ static int handler(cli_state *st, int id, const char *v)
 		format = !strcmp(v, "true") ? COCOIMG_SIGN_BUNDLE_V3 : COCOIMG_SIGN_LEGACY;
 		return 0;
 	case OPT_REKOR: rekor_url = v; return 0;
+	case OPT_FULCIO: fulcio_url = v; return 0;
+	case OPT_TOKEN: token_arg = v; return 0;
 	}
 	return cli_usage("sign: unhandled option");
 }
@@ -74,10 +82,63 @@ static void print_text(const char *report)
 	json_decref(j);
 }
 
+/* --identity-token: TOKEN, @FILE, or (as cosign) the path of a file
+ * holding it; surrounding white space dropped.  A secret: free with
+ * cli_passphrase_free. */
+static int read_token(const char *arg, char **out)
+{
+	struct stat sb;
+	const char *path = arg[0] == '@' ? arg + 1 : stat(arg, &sb) == 0 ? arg : NULL;
+	char *t = NULL;
+	if (path) {
+		FILE *f = fopen(path, "re");
+		if (!f)
+			return cli_usage("sign: cannot open identity token file %s: %s", path,
+			                 strerror(errno));
+		t = calloc(1, TOKEN_MAX + 1);
+		size_t n = t ? fread(t, 1, TOKEN_MAX + 1, f) : 0;
+		fclose(f);
+		if (!t)
+			return cli_error(EXIT_FAIL, "out of memory");
+		if (n > TOKEN_MAX) {
+			cli_passphrase_free(t);
+			return cli_usage("sign: identity token file %s is larger than 64 KiB", path);
+		}
+	} else if (!(t = strdup(arg))) {
+		return cli_error(EXIT_FAIL, "out of memory");
+	}
+	size_t n = strlen(t), s = strspn(t, " \t\r\n");
+	while (n > s && strchr(" \t\r\n", t[n - 1]))
+		t[--n] = 0;
+	memmove(t, t + s, n - s + 1);
+	*out = t;
+	return 0;
+}
+
+/* Which signer: a key, or keyless (certificate authority + token). */
+static int signer_flags_check(void)
+{
+	if (fulcio_url && key_path)
+		return cli_usage("sign: --key and --fulcio-url exclude each other (keyless signing "
+		                 "makes its own key)");
+	if (!fulcio_url && !key_path)
+		return cli_usage("sign: --key FILE, or --fulcio-url URL with --identity-token, is "
+		                 "required");
+	if (fulcio_url && !token_arg)
+		return cli_usage("sign: keyless signing (--fulcio-url) needs --identity-token "
+		                 "TOKEN|@FILE");
+	if (fulcio_url && !rekor_url)
+		return cli_usage("sign: keyless signing (--fulcio-url) needs --rekor-url URL");
+	if (token_arg && !fulcio_url)
+		return cli_usage("sign: --identity-token is for keyless signing (--fulcio-url)");
+	return 0;
+}
+
 static int run(cli_state *st)
 {
-	if (!key_path)
-		return cli_usage("sign: --key FILE is required");
+	int frc = signer_flags_check();
+	if (frc)
+		return frc;
 	if (identity && format == COCOIMG_SIGN_BUNDLE_V3)
 		return cli_usage("sign: --sign-identity is for legacy signatures; a v3 bundle names no "
 		                 "identity (its subject is the manifest digest)");
@@ -88,19 +149,30 @@ static int run(cli_state *st)
 	o.recursive = recursive;
 	o.bundle_format = format;
 	o.rekor_url = rekor_url;
-	char *pass = NULL;
+	o.fulcio_url = fulcio_url;
+	char *pass = NULL, *token = NULL;
+	if (token_arg) {
+		int trc = read_token(token_arg, &token);
+		if (trc)
+			return trc;
+		o.identity_token = token;
+	}
 	const char *env = getenv("COSIGN_PASSWORD");
 	if (!pass_path && env) {
 		o.passphrase = env;
-	} else if (!pass_path && cocoimg_key_needs_passphrase(st->ctx, key_path) == 1) {
+	} else if (key_path && !pass_path &&
+	           cocoimg_key_needs_passphrase(st->ctx, key_path) == 1) {
 		int prc = cli_passphrase_prompt(false, &pass);
-		if (prc)
+		if (prc) {
+			cli_passphrase_free(token);
 			return prc;
+		}
 		o.passphrase = pass;
 	}
 	char *report = NULL;
 	int rc = cocoimg_sign(st->ctx, st->positional[0], &o, &report);
 	cli_passphrase_free(pass);
+	cli_passphrase_free(token);
 	if (rc)
 		return cli_fail(st, rc, st->positional[0]);
 	if (st->json)
@@ -117,6 +189,8 @@ static const cli_opt opts[] = {
 	{ "sign-identity", CLI_VALUE, OPT_IDENTITY, "identity to sign for (default: the repository, as cosign)", "REF" },
 	{ "recursive", CLI_FLAG, OPT_RECURSIVE, "for an index, also sign every manifest it lists", NULL },
 	{ "bundle-format", CLI_VALUE, OPT_FORMAT, "legacy: the sha256-<hex>.sig attachment (default); v3: a Sigstore bundle attached as an OCI 1.1 referrer, as cosign v3", "FORMAT" },
+	{ "fulcio-url", CLI_VALUE, OPT_FULCIO, "keyless: a fresh key certified by this Fulcio (v2 API) for the identity token; needs --rekor-url", "URL" },
+	{ "identity-token", CLI_VALUE, OPT_TOKEN, "keyless: the OIDC identity token, @FILE, or the path of a file holding it", "TOKEN" },
 	{ "rekor-url", CLI_VALUE, OPT_REKOR, "log the signature in this Rekor (v1 API) and attach its entry; without it there is no log entry and cosign verifies with --insecure-ignore-tlog", "URL" },
 	{ "new-bundle-format", CLI_BOOL, OPT_NEWFORMAT, "cosign's spelling: true is --bundle-format=v3", NULL },
 	{ NULL, 0, 0, NULL, NULL },

@@ -40,7 +40,8 @@ static const struct {
 	{ "sign",
 	  "  coco-img sign --key cosign.key --passphrase-file pass.txt docker://registry.example.com/app:1.0\n"
 	  "  coco-img sign --key key.pem --recursive docker://registry.example.com/multi:1.0\n"
-	  "  coco-img sign --key key.pem --bundle-format=v3 --rekor-url https://rekor.example.com docker://registry.example.com/app:1.0\n" },
+	  "  coco-img sign --key key.pem --bundle-format=v3 --rekor-url https://rekor.example.com docker://registry.example.com/app:1.0\n"
+	  "  coco-img sign --fulcio-url https://fulcio.example.com --rekor-url https://rekor.example.com --identity-token @token.jwt --bundle-format=v3 docker://registry.example.com/app:1.0\n" },
 	{ "generate-key-pair",
 	  "  COSIGN_PASSWORD=secret coco-img generate-key-pair\n"
 	  "  coco-img generate-key-pair --output-key-prefix release --passphrase-file pass.txt\n" },

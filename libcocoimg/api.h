@@ -41,6 +41,8 @@ static inline size_t coco_sign_options_size(unsigned version)
 		return offsetof(cocoimg_sign_options, bundle_format);
 	if (version == 2)
 		return offsetof(cocoimg_sign_options, rekor_url);
+	if (version == 3)
+		return offsetof(cocoimg_sign_options, fulcio_url);
 	return sizeof(cocoimg_sign_options);
 }
 

@@ -20,6 +20,7 @@
 #include "trust/trust.h"
 
 #include <errno.h>
+#include <openssl/pem.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -144,25 +145,59 @@ int coco_sign_open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char 
 	return coco_oci_dest_open(ctx, r, d);
 }
 
-/* The new layer's annotations: the signature and, with a log, cosign's
- * bundle annotation (the entry's SET). */
+/* PEM of certificates, concatenated (malloc'd). */
+static char *certs_pem(X509 *one, STACK_OF(X509) *many)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	bool ok = b && (!one || PEM_write_bio_X509(b, one));
+	for (int i = 0; ok && many && i < sk_X509_num(many); i++)
+		ok = PEM_write_bio_X509(b, sk_X509_value(many, i));
+	char *p = NULL;
+	long n = ok ? BIO_get_mem_data(b, &p) : 0;
+	char *s = n > 0 ? coco_asprintf("%.*s", (int)n, p) : NULL;
+	BIO_free(b);
+	return s;
+}
+
+/* cosign's keyless annotations: the leaf and the chain above it (PEM). */
+static int cert_annotations(json_t *ann, const coco_signer *sg)
+{
+	char *leaf = certs_pem(sg->cert, NULL), *chain = certs_pem(NULL, sg->chain);
+	int rc = !leaf || !chain ||
+	         json_object_set_new(ann, COCO_COSIGN_ANN_CERTIFICATE, json_string(leaf)) ||
+	         json_object_set_new(ann, COCO_COSIGN_ANN_CHAIN, json_string(chain));
+	COCO_FREE_FIELDS(leaf, chain);
+	return rc ? COCOIMG_ENOMEM : 0;
+}
+
+/* The logged entry as cosign's bundle annotation. */
+static int log_signature(cocoimg_ctx *ctx, const coco_signer *sg, const char *payload,
+                         size_t plen, const char *sig, char **bundle)
+{
+	coco_buf raw = COCO_BUF_INIT;
+	int rc = coco_b64_decode(sig, strlen(sig), &raw) ? coco_oom(ctx) : 0;
+	if (!rc)
+		rc = coco_sign_tlog_hashedrekord(ctx, sg->rekor_url, payload, plen, raw.data, raw.len,
+		                                 sg->key, sg->cert, bundle);
+	coco_buf_free(&raw);
+	return rc;
+}
+
+/* The new layer's annotations, in the order Go writes the map (sorted):
+ * the signature, with a log cosign's bundle annotation (the entry's SET),
+ * keyless the certificate and its chain. */
 static int layer_annotations(cocoimg_ctx *ctx, const coco_signer *sg, const char *payload,
                              size_t plen, const char *sig, json_t **ann)
 {
 	*ann = json_pack("{s:s}", COCO_COSIGN_ANN_SIGNATURE, sig);
 	if (!*ann)
 		return coco_oom(ctx);
-	if (!sg->rekor_url)
-		return 0;
-	coco_buf raw = COCO_BUF_INIT;
 	char *bundle = NULL;
-	int rc = coco_b64_decode(sig, strlen(sig), &raw) ? coco_oom(ctx) : 0;
-	if (!rc)
-		rc = coco_sign_tlog_hashedrekord(ctx, sg->rekor_url, payload, plen, raw.data, raw.len,
-		                                 sg->key, sg->cert, &bundle);
-	if (!rc && json_object_set_new(*ann, COCO_COSIGN_ANN_BUNDLE, json_string(bundle)))
+	int rc = sg->rekor_url ? log_signature(ctx, sg, payload, plen, sig, &bundle) : 0;
+	if (!rc && bundle && json_object_set_new(*ann, COCO_COSIGN_ANN_BUNDLE, json_string(bundle)))
 		rc = coco_oom(ctx);
-	coco_buf_free(&raw);
+	if (!rc && sg->cert && cert_annotations(*ann, sg))
+		rc = coco_oom(ctx);
 	free(bundle);
 	return rc;
 }
@@ -308,6 +343,15 @@ static int load_key(cocoimg_ctx *ctx, const cocoimg_sign_options *o, EVP_PKEY **
 	return rc;
 }
 
+/* The signing key: the caller's, or keyless a fresh one and its
+ * certificate. */
+static int load_signer(cocoimg_ctx *ctx, const cocoimg_sign_options *o, coco_signer *sg)
+{
+	if (o->fulcio_url)
+		return coco_sign_keyless_cert(ctx, o->fulcio_url, o->identity_token, sg);
+	return load_key(ctx, o, &sg->key);
+}
+
 /* The identity to sign for: --sign-identity verbatim (as cosign
  * --sign-container-identity writes it, after checking it parses), else the
  * docker reference's repository. */
@@ -404,12 +448,38 @@ static int sign_report(cocoimg_ctx *ctx, const coco_ref *ref, const char *top, j
 	return *report ? 0 : coco_oom(ctx);
 }
 
+static bool http_url(const char *u)
+{
+	return !strncmp(u, "https://", 8) || !strncmp(u, "http://", 7);
+}
+
+/* Keyless: no key, a token, a log, http(s) URLs. */
+static int keyless_options_check(cocoimg_ctx *ctx, const cocoimg_sign_options *opts)
+{
+	if (opts->key_path || opts->key_pem)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: a key and keyless signing (a "
+		                   "certificate authority URL) exclude each other");
+	if (!opts->identity_token || !*opts->identity_token)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: keyless signing needs an OIDC "
+		                   "identity token");
+	if (!opts->rekor_url)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: keyless signing needs a transparency "
+		                   "log (its entry proves the short-lived certificate was valid "
+		                   "at signing time)");
+	if (!http_url(opts->fulcio_url))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: the certificate authority URL must be "
+		                   "http:// or https://, not \"%.100s\"", opts->fulcio_url);
+	return 0;
+}
+
 /* Checks of the options that need no I/O. */
 static int sign_options_check(cocoimg_ctx *ctx, const cocoimg_sign_options *opts)
 {
 	if (coco_api_check_version(ctx, "cocoimg_sign_options", opts->version,
 	                           COCOIMG_SIGN_OPTIONS_VERSION))
 		return COCOIMG_EINVAL;
+	if (opts->version >= 4 && opts->fulcio_url)
+		return keyless_options_check(ctx, opts);
 	if (!!opts->key_path == !!opts->key_pem)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "sign: exactly one of a key file or key data is needed");
 	if (opts->version >= 2 && opts->bundle_format != COCOIMG_SIGN_LEGACY &&
@@ -438,7 +508,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 	sign_options_copy(opts, &o);
 	coco_ref *ref = NULL;
 	coco_src *src = NULL;
-	EVP_PKEY *key = NULL;
+	coco_signer signer = { .rekor_url = o.rekor_url };
 	char *identity = NULL;
 	coco_buf raw = COCO_BUF_INIT;
 	char *mt = NULL;
@@ -455,7 +525,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 	char top[COCO_DIGEST_STRLEN];
 	bool legacy = o.bundle_format == COCOIMG_SIGN_LEGACY;
 	if ((legacy && (rc = sign_identity(ctx, ref, o.sign_identity, &identity))) ||
-	    (rc = load_key(ctx, &o, &key)) ||
+	    (rc = load_signer(ctx, &o, &signer)) ||
 	    (rc = coco_src_open(ctx, image, "src", &src)) ||
 	    (rc = read_top_manifest(ctx, src, ref, &raw, &mt, top, &m)))
 		goto out;
@@ -463,7 +533,6 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 		rc = coco_oom(ctx);
 		goto out;
 	}
-	coco_signer signer = { .key = key, .rekor_url = o.rekor_url };
 	sign_job j = { ref, &signer, identity, o.bundle_format, sigs };
 	if ((rc = sign_one(ctx, &j, top, mt, (int64_t)raw.len)))
 		goto out;
@@ -478,7 +547,9 @@ out:
 	coco_buf_free(&raw);
 	if (src)
 		coco_src_close(src);
-	EVP_PKEY_free(key);
+	EVP_PKEY_free(signer.key);     /* keyless: the ephemeral key ends here */
+	X509_free(signer.cert);
+	sk_X509_pop_free(signer.chain, X509_free);
 	free(identity);
 	coco_ref_free(ref);
 	return rc;

@@ -19,7 +19,8 @@
 /* Who signs and where the signature is logged. */
 typedef struct coco_signer {
 	EVP_PKEY *key;             /* the signing key (ephemeral when keyless) */
-	X509 *cert;                /* the key's certificate, else NULL */
+	X509 *cert;                /* keyless: the key's Fulcio certificate, else NULL */
+	STACK_OF(X509) *chain;     /* keyless: the certificates above it */
 	const char *rekor_url;     /* NULL: no transparency log entry */
 } coco_signer;
 
@@ -50,6 +51,16 @@ int coco_sign_bundle_v3(cocoimg_ctx *ctx, const coco_ref *ref, const coco_signer
  * dev.sigstore.cosign/bundle annotation (*cosign_bundle).  0, or ENET /
  * EBADIMAGE naming the log (exit 1).
  */
+/*
+ * image_sign_keyless.c: a fresh P-256 key in sg->key and its certificate
+ * from the Fulcio v2 at fulcio_url for the identity token (sg->cert,
+ * sg->chain; the caller frees all three).  0, COCOIMG_EINVAL for a token
+ * that names no subject, EAUTH when the CA refuses the token (401/403),
+ * ENET / EBADIMAGE for other failures of the CA.
+ */
+int coco_sign_keyless_cert(cocoimg_ctx *ctx, const char *fulcio_url, const char *token,
+                           coco_signer *sg);
+
 int coco_sign_tlog_dsse(cocoimg_ctx *ctx, const char *rekor_url, const coco_cosign_dsse *d,
                         EVP_PKEY *key, X509 *cert, json_t **tlog);
 int coco_sign_tlog_hashedrekord(cocoimg_ctx *ctx, const char *rekor_url, const void *payload,

@@ -168,6 +168,16 @@ typedef struct cocoimg_sign_options {
 	 * NULL: no log entry (cosign then verifies with
 	 * --insecure-ignore-tlog). */
 	const char *rekor_url;
+	/* Version 4: keyless signing, as cosign's --fulcio-url and
+	 * --identity-token: instead of a key (key_path and key_pem NULL), a
+	 * fresh ECDSA P-256 key that only lives in memory, certified by the
+	 * Fulcio v2 at fulcio_url (POST /api/v2/signingCert) for the OIDC
+	 * identity token identity_token (the token itself, a secret: never
+	 * logged).  rekor_url is required with it.  A bundle carries the
+	 * certificate; a legacy signature cosign's certificate and chain
+	 * annotations. */
+	const char *fulcio_url;
+	const char *identity_token;
 } cocoimg_sign_options;
 
 /* cocoimg_sign_options.bundle_format */
@@ -179,10 +189,10 @@ typedef enum cocoimg_sign_format {
 	COCOIMG_SIGN_BUNDLE_V3 = 1
 } cocoimg_sign_format;
 
-#define COCOIMG_SIGN_OPTIONS_VERSION 3
+#define COCOIMG_SIGN_OPTIONS_VERSION 4
 /* Every field spelled out (valid C89 and C++, quiet under -Wextra). */
 #define COCOIMG_SIGN_OPTIONS_INIT                                            \
-	{ COCOIMG_SIGN_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, NULL, 0, 0, NULL }
+	{ COCOIMG_SIGN_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL }
 
 /**
  * Initialise *opts to the defaults of the given version (pass
@@ -226,6 +236,12 @@ COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned v
  * SHA-256, whose SET becomes the layer's dev.sigstore.cosign/bundle
  * annotation.  The answer must log this signature and its inclusion proof
  * must hold, else nothing is written (COCOIMG_ENET).
+ *
+ * With fulcio_url and identity_token (options version 4) it signs keyless:
+ * a fresh P-256 key certified by that Fulcio for the token (COCOIMG_EAUTH
+ * when the CA refuses the token, COCOIMG_EINVAL when the token names no
+ * subject), logged in rekor_url (required); the key is freed when the
+ * call returns and never written.
  *
  * report (optional): JSON {"image":..., "signatures":[{"digest":
  * "sha256:...", "identity":..., "attachment": "<ref of the .sig tag>",

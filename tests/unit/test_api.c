@@ -218,6 +218,13 @@ static void test_options_init(void **state)
 	assert_int_equal(s.recursive, 0);
 	assert_int_equal(s.bundle_format, COCOIMG_SIGN_LEGACY);
 	assert_null(s.rekor_url);
+	assert_null(s.fulcio_url);
+	assert_null(s.identity_token);
+	/* a version 3 caller's struct ends before fulcio_url */
+	memset(&s, 0x5a, sizeof(s));
+	assert_int_equal(cocoimg_sign_options_init(&s, 3), 0);
+	assert_null(s.rekor_url);
+	assert_ptr_equal(s.fulcio_url, (const char *)(uintptr_t)0x5a5a5a5a5a5a5a5aULL);
 	/* a version 2 caller's struct ends before rekor_url */
 	memset(&s, 0x5a, sizeof(s));
 	assert_int_equal(cocoimg_sign_options_init(&s, 2), 0);

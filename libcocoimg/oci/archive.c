@@ -194,6 +194,9 @@ static int extract_file(cocoimg_ctx *ctx, struct archive *ar, int dfd, const cha
 	la_int64_t off;
 	int r, rc = 0;
 	while ((r = archive_read_data_block(ar, &blk, &len, &off)) == ARCHIVE_OK) {
+		/* the deadline and cancellation, for every block extracted */
+		if ((rc = coco_check_stop(ctx)))
+			break;
 		if (write_all(fd, blk, len) < 0) {
 			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s/%s: %s", dir, name,
 			                 strerror(errno));
@@ -260,7 +263,7 @@ static int extract(cocoimg_ctx *ctx, const char *file, const char *dir)
 	}
 	mkdirat(dfd, "blobs", 0755);
 	struct archive_entry *ent;
-	while (!rc) {
+	while (!rc && !(rc = coco_check_stop(ctx))) {
 		int r = archive_read_next_header(ar, &ent);
 		if (r == ARCHIVE_EOF)
 			break;
@@ -413,7 +416,8 @@ static int tar_file(cocoimg_ctx *ctx, int out, const char *full, const char *r,
 		return rc;
 	}
 	uint64_t left = (uint64_t)st->st_size;
-	while (left && !rc) {
+	/* the deadline and cancellation, for every chunk archived */
+	while (left && !rc && !(rc = coco_check_stop(ctx))) {
 		ssize_t got = read(fd, buf, left < COCO_BUFSZ ? left : COCO_BUFSZ);
 		if (got < 0 && errno == EINTR)
 			continue;

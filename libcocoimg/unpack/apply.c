@@ -222,6 +222,14 @@ static ssize_t real_read(layer_reader *lr)
 	/* chunk k-2 used this buffer: it must be hashed (chunk k-1 may
 	 * still be) */
 	hash_wait(lr, 1);
+	/* the one check of the operation's deadline and cancellation while
+	 * applying: every (at most READ_BUFSZ) chunk of tar, however little
+	 * compressed input it took (the fetch section checks per input) */
+	int stop = coco_check_stop(lr->ap->ctx);
+	if (stop) {
+		lr->src_rc = stop;
+		return stop;
+	}
 	ssize_t n = coco_decomp_read(lr->dc, buf, READ_BUFSZ);
 	if (n < 0) {
 		lr->src_rc = (int)n;

@@ -30,6 +30,7 @@ static const cli_opt config_caps[] = {
 /* commands that evaluate a trust policy (signatures are fetched) */
 static const cli_opt policy_caps[] = {
 	{ "max-signature-size", CLI_VALUE, CLI_ID_CAP + 5, "cap on one signature: a lookaside file or a cosign signature layer (default 4M)", "SIZE" },
+	{ "max-signature-payload-size", CLI_VALUE, CLI_ID_CAP + 10, "cap on what an OpenPGP signature's compressed data inflates to (default 4M)", "SIZE" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

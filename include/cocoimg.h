@@ -229,6 +229,9 @@ COCOIMG_API int cocoimg_ctx_cancelled(const cocoimg_ctx *ctx);
  *   max-manifest-size   "4M" a manifest or index (as containers/image)
  *   max-config-size     "4M" an image config (as containers/image)
  *   max-signature-size  "4M" one signature: lookaside, cosign layer
+ *   max-signature-payload-size
+ *                       "4M" what the compressed packets of one OpenPGP
+ *                       (simple signing) signature inflate to, together
  *   max-token-size      "1M" a bearer token response
  *   max-error-body      "64K" of a registry error body are read, then
  *                       the transfer is ended (the message says so)

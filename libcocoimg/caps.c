@@ -43,6 +43,11 @@ static const limit_def defs[COCO_LIM_COUNT] = {
 	[COCO_LIM_MANIFEST_SIZE] = { "max-manifest-size", U_BYTES, 4 * MIB, 1, MEM },
 	[COCO_LIM_CONFIG_SIZE] = { "max-config-size", U_BYTES, 4 * MIB, 1, MEM },
 	[COCO_LIM_SIGNATURE_SIZE] = { "max-signature-size", U_BYTES, 4 * MIB, 1, MEM },
+	/* neither gpg (no --max-output by default) nor containers/image
+	 * (its gpgme, openpgp and sequoia mechanisms read the whole
+	 * content) bound what a signature inflates to; ours is the bound on
+	 * the signature itself */
+	[COCO_LIM_SIGNATURE_PAYLOAD] = { "max-signature-payload-size", U_BYTES, 4 * MIB, 1, MEM },
 	[COCO_LIM_TOKEN_SIZE] = { "max-token-size", U_BYTES, 1 * MIB, 1, MEM },
 	[COCO_LIM_ERROR_BODY] = { "max-error-body", U_BYTES, 64 * KIB, 1, 16 * MIB },
 	/* the spool is often guest RAM (a tmpfs $TMPDIR) */

@@ -20,6 +20,8 @@ typedef enum coco_limit_id {
 	COCO_LIM_MANIFEST_SIZE,       /* bytes of a manifest or index held in memory */
 	COCO_LIM_CONFIG_SIZE,         /* bytes of an image config */
 	COCO_LIM_SIGNATURE_SIZE,      /* bytes of one signature (lookaside, cosign layer) */
+	COCO_LIM_SIGNATURE_PAYLOAD,   /* bytes an OpenPGP signature's compressed packets
+	                               * may inflate to */
 	COCO_LIM_TOKEN_SIZE,          /* bytes of a bearer token response */
 	COCO_LIM_ERROR_BODY,          /* bytes of a registry error body read, then cut */
 	COCO_LIM_SPOOL_SIZE,          /* bytes of layers spooled ahead at one time */

@@ -20,6 +20,7 @@
  */
 #include "policy.h"
 #include "../base.h"
+#include "../caps.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -42,9 +43,8 @@ enum {
 	PK_ECDSA = 19, PK_EDDSA = 22, PK_ED25519 = 27
 };
 
-/* Largest decompressed or reassembled message we handle. */
-/* (4 MiB: the default max-signature-size; this bounds decompression) */
-#define PGP_MAX_DATA (4 * 1024 * 1024)
+/* What compressed data packets inflate to is capped by the ctx key
+ * max-signature-payload-size (all of a message's together). */
 #define PGP_MAX_DEPTH 4
 
 typedef struct pgp_pkt {
@@ -113,7 +113,8 @@ static int pkt_partial(const uint8_t *p, size_t n, size_t *off, size_t len, pgp_
 			e = "truncated packet";
 			break;
 		}
-		if (acc.len + len > PGP_MAX_DATA || coco_buf_append(&acc, p + *off, len)) {
+		/* at most the input's size: each chunk was checked above */
+		if (coco_buf_append(&acc, p + *off, len)) {
 			e = "packet too large";
 			break;
 		}
@@ -1230,9 +1231,13 @@ typedef struct msg_state {
 	coco_buf sigbody;          /* the (single) signature packet */
 	bool encrypted;
 	bool before_literal_sig;
+	size_t max_inflated;       /* max-signature-payload-size */
+	size_t inflated;           /* by the compressed packets so far */
+	bool over_cap;
 } msg_state;
 
-static int inflate_all(const uint8_t *in, size_t n, int algo, coco_buf *out, const char **err)
+static int inflate_all(const uint8_t *in, size_t n, int algo, msg_state *ms, coco_buf *out,
+                       const char **err)
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
@@ -1254,8 +1259,9 @@ static int inflate_all(const uint8_t *in, size_t n, int algo, coco_buf *out, con
 		size_t before = z.avail_out;
 		zr = inflate(&z, Z_NO_FLUSH);
 		out->len += before - z.avail_out;
-		if (out->len > PGP_MAX_DATA) {
+		if (out->len > ms->max_inflated - ms->inflated) {
 			inflateEnd(&z);
+			ms->over_cap = true;
 			*err = "compressed data expands too much";
 			return -1;
 		}
@@ -1292,9 +1298,11 @@ static int msg_compressed(const pgp_pkt *pk, int depth, msg_state *ms, const cha
 		return -1;
 	}
 	coco_buf out = COCO_BUF_INIT;
-	int rc = inflate_all(pk->body + 1, pk->len - 1, algo, &out, err);
-	if (rc == 0)
+	int rc = inflate_all(pk->body + 1, pk->len - 1, algo, ms, &out, err);
+	if (rc == 0) {
+		ms->inflated += out.len;
 		rc = msg_walk(out.data, out.len, depth + 1, ms, err);
+	}
 	coco_buf_free(&out);
 	return rc;
 }
@@ -1506,13 +1514,18 @@ int coco_pgp_verify_message(cocoimg_ctx *ctx, const coco_pgp_keyring *kr,
 {
 	msg_state ms;
 	memset(&ms, 0, sizeof(ms));
+	ms.max_inflated = coco_limit_size(ctx, COCO_LIM_SIGNATURE_PAYLOAD);
 	const char *err = NULL;
 	int rc = COCOIMG_EPOLICY;
 	char kid[41], shape[80];
 	pgp_sig s;
 	const pgp_key *k = NULL;
 
-	if (msg_walk(msg, len, 0, &ms, &err) < 0)
+	int walked = msg_walk(msg, len, 0, &ms, &err);
+	if (walked < 0 && ms.over_cap)
+		coco_limit_refuse(ctx, rc, COCO_LIM_SIGNATURE_PAYLOAD, UINT64_MAX,
+		                  "invalid OpenPGP signature: the data it inflates to");
+	else if (walked < 0)
 		coco_seterr(ctx, rc, "invalid OpenPGP signature: %s", err);
 	else if ((err = msg_shape_error(&ms, shape, sizeof(shape))))
 		coco_seterr(ctx, rc, "%s", err);

@@ -21,11 +21,11 @@ opts_of() { "$C" help "$1" | awk '$1 ~ /^--max-/ { print $1 }' | sort | tr '\n' 
 # ---- which commands take which flags ----
 FETCH="--max-error-body --max-token-size"
 IMG_CAPS="--max-config-size --max-error-body --max-layers --max-manifest-size --max-token-size"
-check "unpack: every cap" test "$(opts_of unpack)" = "--max-config-size --max-entries --max-error-body --max-image-size --max-layer-size --max-layers --max-manifest-size --max-signature-size --max-spool-size --max-token-size "
+check "unpack: every cap" test "$(opts_of unpack)" = "--max-config-size --max-entries --max-error-body --max-image-size --max-layer-size --max-layers --max-manifest-size --max-signature-payload-size --max-signature-size --max-spool-size --max-token-size "
 for c in copy encrypt decrypt inspect sign; do
     check "$c: the caps of what it reads" test "$(opts_of $c)" = "$IMG_CAPS "
 done
-check "verify: manifests, signatures, registry" test "$(opts_of verify)" = "--max-error-body --max-layers --max-manifest-size --max-signature-size --max-token-size "
+check "verify: manifests, signatures, registry" test "$(opts_of verify)" = "--max-error-body --max-layers --max-manifest-size --max-signature-payload-size --max-signature-size --max-token-size "
 check "login: registry caps" test "$(opts_of login)" = "$FETCH "
 check "verify-blob: none" test -z "$(opts_of verify-blob)"
 check "inspect --max-layer-size: unknown flag (exit 2)" expect_rc 2 "$C" inspect --max-layer-size 1M oci:/nonexistent

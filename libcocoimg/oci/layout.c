@@ -10,14 +10,15 @@
  * entry with a name takes the name away from the older entry that had it
  * (the older entry stays, untagged, reachable as oci:DIR:@N); an untagged
  * entry with the same digest is replaced instead of adding a duplicate.
- * Blobs go to a temp file under DIR/blobs and are renamed into place once
- * size and digest are verified; index.json is replaced atomically at
+ * Blobs go to a temporary file in DIR/blobs (tmpblob.c) and get their
+ * name once size and digest are verified; index.json is replaced atomically at
  * commit under flock(DIR).  A DIR created by this destination is removed
  * again when the copy does not commit.
  */
 #include "layout.h"
 #include "oci.h"
 #include "referrers.h"
+#include "tmpblob.h"
 #include "../base.h"
 #include "../caps.h"
 #include "../digest.h"
@@ -32,11 +33,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
-
-#define TMP_BLOB_PREFIX ".tmp-blob-"
 
 #define REFNAME "org.opencontainers.image.ref.name"
 #define LAYOUT_FILE "{\"imageLayoutVersion\":\"1.0.0\"}"
@@ -358,8 +356,7 @@ static int dest_has_blob(coco_dest *d, const char *digest, int64_t size)
 typedef struct {
 	cocoimg_ctx *ctx;
 	char *dir;
-	char *tmp;
-	int fd;
+	coco_tmpblob *tmp;
 } blob_tmp;
 
 static int tmp_commit(void *arg, const char *digest, uint64_t size)
@@ -375,13 +372,8 @@ static int tmp_commit(void *arg, const char *digest, uint64_t size)
 	if (mkdir(final, 0755) < 0 && errno != EEXIST)
 		rc = coco_seterr(t->ctx, COCOIMG_EIO, "cannot create %s: %s", final, strerror(errno));
 	*slash = '/';
-	if (!rc && (fchmod(t->fd, 0644) < 0 || close(t->fd) < 0)) {
-		t->fd = -1;
-		rc = coco_seterr(t->ctx, COCOIMG_EIO, "cannot write blob %s: %s", digest, strerror(errno));
-	}
-	t->fd = -1;
-	if (!rc && rename(t->tmp, final) < 0)
-		rc = coco_seterr(t->ctx, COCOIMG_EIO, "cannot store blob %s: %s", digest, strerror(errno));
+	if (!rc)
+		rc = coco_tmpblob_commit(t->tmp, final, digest);
 	free(final);
 	return rc;
 }
@@ -389,19 +381,14 @@ static int tmp_commit(void *arg, const char *digest, uint64_t size)
 static void tmp_discard(void *arg)
 {
 	blob_tmp *t = arg;
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
-	unlink(t->tmp);
+	coco_tmpblob_discard(t->tmp);
 }
 
 static void tmp_release(void *arg)
 {
 	blob_tmp *t = arg;
-	if (t->fd >= 0)
-		close(t->fd);
+	coco_tmpblob_free(t->tmp);
 	free(t->dir);
-	free(t->tmp);
 	free(t);
 }
 
@@ -415,27 +402,18 @@ static int dest_put_blob(coco_dest *d, const char *expected_digest, int64_t size
 	if (!t)
 		return coco_oom(d->ctx);
 	t->ctx = d->ctx;
-	t->fd = -1;
 	t->dir = coco_strdup(o->dir);
-	/* the writer's pid in the name and a lock on the file let a later
-	 * run tell abandoned files (clean_stale_tmp) */
-	t->tmp = coco_asprintf("%s/blobs/" TMP_BLOB_PREFIX "%ld-XXXXXX", o->dir, (long)getpid());
-	if (!t->dir || !t->tmp) {
+	if (!t->dir) {
 		tmp_release(t);
 		return coco_oom(d->ctx);
 	}
-	t->fd = mkostemp(t->tmp, O_CLOEXEC);
-	if (t->fd >= 0)
-		flock(t->fd, LOCK_EX | LOCK_NB);   /* held until closed, or until we die */
-	if (t->fd < 0) {
-		int e = errno;
-		int rc = coco_seterr(d->ctx, COCOIMG_EIO, "cannot create a blob in %s/blobs: %s", o->dir,
-		                     strerror(e));
+	int rc = coco_tmpblob_open(d->ctx, o->dir, &t->tmp);
+	if (rc) {
 		tmp_release(t);
 		return rc;
 	}
 	coco_stage *fds;
-	int rc = coco_fd_stage_new(d->ctx, t->fd, t->tmp, &fds);
+	rc = coco_fd_stage_new(d->ctx, coco_tmpblob_fd(t->tmp), coco_tmpblob_what(t->tmp), &fds);
 	if (rc) {
 		tmp_discard(t);
 		tmp_release(t);
@@ -620,63 +598,6 @@ static char *first_missing(const char *path)
 	return best;
 }
 
-/*
- * A temporary blob that nobody writes any more: ours (same owner), not
- * locked (its writer holds a lock on it until it closes it or dies), and
- * either its writer (the pid in its name) is gone or it was not modified
- * for STALE_TMP_SECS (a writer in another pid namespace, or a file from a
- * version that did not lock).  A live writer is never in the way: it
- * holds the lock, and in this pid namespace it is not gone either.
- */
-#define STALE_TMP_SECS 600
-
-static bool tmp_unlocked(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return false;
-	bool free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
-	close(fd);
-	return free_;
-}
-
-static bool tmp_abandoned(const char *path, const char *name)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    !tmp_unlocked(path))
-		return false;
-	if (time(NULL) - st.st_mtime >= STALE_TMP_SECS)
-		return true;
-	char *end;
-	long pid = strtol(name + strlen(TMP_BLOB_PREFIX), &end, 10);
-	if (*end != '-' || pid <= 0)
-		return false;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
-}
-
-/* Remove the temporary blobs a killed run left in DIR/blobs. */
-static void clean_stale_tmp(cocoimg_ctx *ctx, const char *dir)
-{
-	char *bd = coco_asprintf("%s/blobs", dir), **names = NULL;
-	size_t n = 0;
-	cocoimg_ctx *scratch = NULL;   /* keeps ctx's error state as it is */
-	if (bd && cocoimg_ctx_new(&scratch) == 0 &&
-	    coco_list_dir(scratch, bd, NULL, true, true, &names, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (strncmp(names[i], TMP_BLOB_PREFIX, strlen(TMP_BLOB_PREFIX)))
-				continue;
-			char *p = coco_asprintf("%s/%s", bd, names[i]);
-			if (p && tmp_abandoned(p, names[i]) && unlink(p) == 0)
-				coco_info(ctx, "removed %s, left by an earlier run", p);
-			free(p);
-		}
-		coco_strv_free(names, n);
-	}
-	cocoimg_ctx_free(scratch);
-	free(bd);
-}
-
 int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 {
 	*out = NULL;
@@ -723,7 +644,7 @@ int coco_oci_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 	free(bd);
 	if (rc)
 		goto fail;
-	clean_stale_tmp(ctx, o->dir);
+	coco_tmpblob_sweep(ctx, o->dir);
 	*out = d;
 	return 0;
 fail:

@@ -6,7 +6,9 @@ usage: interrupt.py SIGNAL WATCH MIN_BYTES -- COMMAND...
 Starts COMMAND, polls until a regular file of at least MIN_BYTES exists
 somewhere under (or as) an entry of WATCH's parent whose name matches
 WATCH's basename as a glob (MIN_BYTES 0: the entry itself is enough;
-NAME:BYTES: a file called NAME of at least BYTES), then stops the process
+NAME:BYTES: a file called NAME of at least BYTES; WATCH fd:GLOB: a file
+the process has open whose /proc/PID/fd link matches GLOB, such as an
+unnamed O_TMPFILE file, "DIR/#* (deleted)"), then stops the process
 (SIGSTOP), sends SIGNAL (INT or TERM) and lets it go on (SIGCONT): the
 signal always arrives in the middle of the work.  SIGNAL KILL is sent
 without the stop (nothing of the process runs after it).  SIGNAL STOP
@@ -25,9 +27,26 @@ def big_enough(path, name, min_bytes):
     except FileNotFoundError:
         return False
 
-def reached(watch, point):
+def open_file_reached(pid, pattern, min_bytes):
+    fds = "/proc/%d/fd" % pid
+    try:
+        entries = os.listdir(fds)
+    except FileNotFoundError:
+        return False
+    for e in entries:
+        p = os.path.join(fds, e)
+        try:
+            if fnmatch.fnmatch(os.readlink(p), pattern) and os.stat(p).st_size >= min_bytes:
+                return True
+        except OSError:
+            pass
+    return False
+
+def reached(watch, point, pid):
     name, _, size = point.rpartition(":")
     min_bytes = int(size)
+    if watch.startswith("fd:"):
+        return open_file_reached(pid, watch[3:], min_bytes)
     parent, pat = os.path.split(watch)
     try:
         names = [n for n in os.listdir(parent) if fnmatch.fnmatch(n, pat)]
@@ -52,7 +71,7 @@ def main():
     cmd = sys.argv[sys.argv.index("--") + 1:]
     p = subprocess.Popen(cmd)
     deadline = time.monotonic() + 60
-    while not reached(watch, point):
+    while not reached(watch, point, p.pid):
         if p.poll() is not None or time.monotonic() > deadline:
             p.wait()
             print("finished-too-early", p.returncode)

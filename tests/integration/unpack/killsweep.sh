@@ -3,7 +3,10 @@
 # from a registry and of a copy into an OCI layout: the next run removes
 # the leftovers it can prove abandoned (.ROOTFS.coco-unpack-* staging:
 # the lock beside ROOTFS is free; blobs/.tmp-blob-*: nobody holds the lock
-# on the file and its writer is gone) and succeeds; leftovers of a live
+# on the file and its writer is gone) and succeeds; a blob written as an
+# unnamed file (O_TMPFILE) leaves nothing, and never has a name a sweeper
+# could take while it is written (COCOIMG_TEST_NO_TMPFILE forces the
+# named form, as on a filesystem without O_TMPFILE); leftovers of a live
 # process are never removed (a stopped unpack's staging, a stopped copy's
 # temporary blob, a temporary blob whose lock is held by a process the
 # pid in its name does not name).  Two unpacks into one ROOTFS started
@@ -41,11 +44,23 @@ for point in 0 a:1048576 b:1 c:12582912; do
     rm -rf "$T/r"
 done
 
-# ---- copy to oci: killed mid-blob, twice ----
+# every blob in layout DIR holds what its name says
+blobs_whole() { (cd "$1/blobs/sha256" && for f in *; do echo "$f  $f"; done | sha256sum --quiet -c); }
+
+# ---- copy to oci: killed mid-blob, twice, each form ----
 "$COCO_IMG" copy -q "oci:$T/img:t" "oci:$T/ref-lay:t" || exit 1
 for point in 1048576 12582912; do
-    check "copy killed at $point bytes of a blob" killed "$T/out/blobs/.tmp-blob-*" "$point" -- \
+    check "unnamed: copy killed at $point bytes of a blob" killed "fd:$T/out/blobs/#*" "$point" -- \
         "$COCO_IMG" copy -q --src-tls-verify=false "$IMG" "oci:$T/out:t"
+    check "unnamed: copy killed at $point: no temporary blob, no partial blob" \
+        sh -c "! ls -a '$T/out/blobs' | grep -q '^\.tmp-blob-' && $(declare -f blobs_whole); blobs_whole '$T/out'"
+    check "unnamed: copy killed at $point: the next copy succeeds" \
+        "$COCO_IMG" copy -q --src-tls-verify=false "$IMG" "oci:$T/out:t"
+    check "unnamed: copy killed at $point: the image unpacks whole" "$COCO_IMG" unpack -q "oci:$T/out:t" "$T/o"
+    check "unnamed: copy killed at $point: same tree" same_tree "$T/o"
+    rm -rf "$T/out" "$T/o"
+    check "copy killed at $point bytes of a blob" killed "$T/out/blobs/.tmp-blob-*" "$point" -- \
+        env COCOIMG_TEST_NO_TMPFILE=1 "$COCO_IMG" copy -q --src-tls-verify=false "$IMG" "oci:$T/out:t"
     check "copy killed at $point: a temporary blob is left behind" \
         sh -c "ls -a '$T/out/blobs' | grep -q '^\.tmp-blob-'"
     check "copy killed at $point: the next copy succeeds" \
@@ -89,11 +104,21 @@ check "live unpack: it then finishes (exit 0)" resume live
 check "live unpack: whole tree" same_tree "$T/live"
 check "live unpack: no staging left" sh -c "! ls -a '$T' | grep -e '^\.live\.coco-unpack'"
 
-# ---- a live (stopped) copy keeps its temporary blob; so does a writer
-# holding the lock on its file whatever its name says ----
+# ---- a live (stopped) copy writing an unnamed blob: no name to sweep ----
+"$COCO_IMG" copy -q "oci:$T/img:t" "oci:$T/ul:first" || exit 1
+stopped ucopy "fd:$T/ul/blobs/#*" 1048576 -- \
+    "$COCO_IMG" copy -q --src-tls-verify=false "$IMG" "oci:$T/ul:a" || exit 1
+check "unnamed, stopped mid-blob: no temporary name in blobs/" sh -c "! ls -a '$T/ul/blobs' | grep -q '^\.tmp-blob-'"
+check "unnamed, stopped: another copy into the layout meanwhile succeeds" \
+    "$COCO_IMG" copy -q "oci:$T/img:t" "oci:$T/ul:b"
+check "unnamed, stopped: it then finishes (exit 0)" resume ucopy
+check "unnamed: the layout holds all three tags, every blob whole" sh -c "for t in first a b; do '$COCO_IMG' inspect oci:'$T/ul':\$t >/dev/null || exit 1; done && $(declare -f blobs_whole); blobs_whole '$T/ul'"
+
+# ---- a live (stopped) copy keeps its (named) temporary blob; so does a
+# writer holding the lock on its file whatever its name says ----
 "$COCO_IMG" copy -q "oci:$T/img:t" "oci:$T/lay:first" || exit 1
 stopped copy "$T/lay/blobs/.tmp-blob-*" 1048576 -- \
-    "$COCO_IMG" copy -q --src-tls-verify=false "$IMG" "oci:$T/lay:a" || exit 1
+    env COCOIMG_TEST_NO_TMPFILE=1 "$COCO_IMG" copy -q --src-tls-verify=false "$IMG" "oci:$T/lay:a" || exit 1
 ls -a "$T/lay/blobs" | grep '^\.tmp-blob-' > "$T/live-tmp.txt"
 # a writer in another pid namespace: a pid not alive here in the name,
 # the lock held, the file old

@@ -109,7 +109,8 @@ static int choose_signer(vstate *v)
 		return coco_spki_der(pol->key, &v->signer_der) ? coco_oom(v->ctx) : 0;
 	}
 	if (!v->b.leaf)
-		return failf(v, COCO_SIGCHECK_SIGNATURE,
+		return failf(v, COCO_SIGCHECK_SIGNATURE, pol->pki ?
+		             "signed with a public key, but the policy trusts PKI certificates" :
 		             "signed with a public key, but no key was given (only an identity)");
 	v->signer = X509_get0_pubkey(v->b.leaf);
 	unsigned char *der = NULL;
@@ -271,9 +272,16 @@ static int verify_entry(vstate *v, const coco_tlog_entry *e)
 	return rc;
 }
 
+/* Key mode without a log requirement, or PKI mode: a bundle may prove no
+ * time, and without a root its log entries and timestamps are not read. */
+static bool no_time_needed(const coco_sigstore_policy *pol)
+{
+	return (pol->key && pol->allow_no_tlog) || pol->pki;
+}
+
 static int verify_tlogs(vstate *v)
 {
-	bool skip = v->pol->key && v->pol->allow_no_tlog;
+	bool skip = no_time_needed(v->pol);
 	if (!v->pol->root) {
 		if (skip)
 			return 0;
@@ -295,7 +303,7 @@ static int verify_timestamps(vstate *v)
 {
 	/* key mode without a trusted root (a policy key without Rekor keys):
 	 * the timestamps are not checked, as the log entries are not */
-	if (!v->pol->root && v->pol->key && v->pol->allow_no_tlog)
+	if (!v->pol->root && no_time_needed(v->pol))
 		return 0;
 	for (size_t i = 0; i < v->b.n_tsts; i++) {
 		int64_t t;
@@ -308,7 +316,7 @@ static int verify_timestamps(vstate *v)
 		add_time(v, t);
 		v->res->n_timestamps++;
 	}
-	if (!v->n_times && !(v->pol->key && v->pol->allow_no_tlog))
+	if (!v->n_times && !no_time_needed(v->pol))
 		return failf(v, COCO_SIGCHECK_TIMESTAMP,
 		             "no verified time (integrated time or RFC 3161 timestamp)");
 	return 0;
@@ -349,12 +357,25 @@ static int verify_certificate(vstate *v)
 	return rc == COCOIMG_EPOLICY ? fail(v, failed, rc) : rc;
 }
 
+/* PKI mode: the chain to the policy's roots, e-mail and hostname, at the
+ * policy's time (containers/image checks PKI certificates now). */
+static int verify_pki(vstate *v)
+{
+	coco_sigcheck failed = COCO_SIGCHECK_CHAIN;
+	int rc = coco_pki_cert_verify(v->ctx, v->pol->pki, v->b.leaf, v->b.chain, v->pol->now,
+	                              &failed);
+	return rc == COCOIMG_EPOLICY ? fail(v, failed, rc) : rc;
+}
+
 /* ---- driver ---- */
 
 static int check_policy(cocoimg_ctx *ctx, const coco_sigstore_policy *pol)
 {
 	bool ident = pol->identity || pol->identity_regexp;
 	bool iss = pol->issuer || pol->issuer_regexp;
+	if (pol->pki)
+		return pol->key || ident || iss ? coco_seterr(ctx, COCOIMG_EINVAL, "a PKI trust root "
+		                                              "excludes a key and an identity") : 0;
 	if (pol->key && (ident || iss))
 		return coco_seterr(ctx, COCOIMG_EINVAL, "a key and a certificate identity are exclusive");
 	if (!pol->key && (!ident || !iss))
@@ -392,7 +413,7 @@ static int run_checks(vstate *v)
 	if (!rc)
 		rc = verify_timestamps(v);
 	if (!rc && v->b.leaf)
-		rc = verify_certificate(v);
+		rc = v->pol->pki ? verify_pki(v) : verify_certificate(v);
 	if (!rc)
 		rc = fill_result(v);
 	return rc;

@@ -284,18 +284,19 @@ static bool hostname_ok(X509 *leaf, const char *host)
 	return r == 1;
 }
 
-static int pki_key(cocoimg_ctx *ctx, const coco_cosign_trust *t, X509 *leaf,
-                   STACK_OF(X509) *chain, coco_sigcheck *failed)
+int coco_pki_cert_verify(cocoimg_ctx *ctx, const coco_pki_trust *p, X509 *leaf,
+                         STACK_OF(X509) *chain, int64_t at, coco_sigcheck *failed)
 {
-	const coco_pki_trust *p = t->pki_trust;
-	for (int i = 0; p->intermediates && i < sk_X509_num(p->intermediates); i++)
-	{
-		X509 *x = sk_X509_value(p->intermediates, i);
-		if (!sk_X509_push(chain, x))
-			return coco_oom(ctx);
-		X509_up_ref(x);
-	}
-	int ok = go_chain_verify(leaf, p->roots, chain, t->now);
+	/* a shallow copy: the caller's chain and the policy's certificates
+	 * stay as they are */
+	STACK_OF(X509) *untrusted = chain ? sk_X509_dup(chain) : sk_X509_new_null();
+	for (int i = 0; untrusted && p->intermediates && i < sk_X509_num(p->intermediates); i++)
+		if (!sk_X509_push(untrusted, sk_X509_value(p->intermediates, i))) {
+			sk_X509_free(untrusted);
+			untrusted = NULL;
+		}
+	int ok = untrusted ? go_chain_verify(leaf, p->roots, untrusted, at) : -1;
+	sk_X509_free(untrusted);
 	if (ok < 0)
 		return coco_oom(ctx);
 	if (!ok)
@@ -308,6 +309,12 @@ static int pki_key(cocoimg_ctx *ctx, const coco_cosign_trust *t, X509 *leaf,
 		              "unexpected subject hostname: the certificate is not valid for "
 		              "\"%.200s\"", p->subject_hostname);
 	return rc;
+}
+
+static int pki_key(cocoimg_ctx *ctx, const coco_cosign_trust *t, X509 *leaf,
+                   STACK_OF(X509) *chain, coco_sigcheck *failed)
+{
+	return coco_pki_cert_verify(ctx, t->pki_trust, leaf, chain, t->now, failed);
 }
 
 int coco_cosign_cert_key(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,

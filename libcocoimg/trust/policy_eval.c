@@ -678,17 +678,21 @@ static bool bundle_sig_accepted(evstate *st, const coco_sigstore_policy *pols, s
  * Rekor keys or a trusted root, as for the .sig signatures), or one for
  * keyless: the policy's Fulcio CAs and Rekor keys (no SCT, as
  * containers/image) or the trusted root (SCT unless ignored), with the
- * e-mail / issuer (or cosign-style identity rules).  PKI requirements give
- * none: bundles are not checked against PKI roots.
+ * e-mail / issuer (or cosign-style identity rules); or one for pki: the
+ * bundle's certificate under the policy's PKI roots (docs/bundles.md).
  */
 static coco_sigstore_policy *bundle_policies(const evstate *st, const pr *r,
                                              const coco_sigstore_material *m, size_t *np)
 {
 	const pr_sigstore *ss = &r->ss;
 	const coco_trustroot *root = m->root ? m->root : m->fulcio_cas;
-	size_t n = ss->pki ? 0 : ss->fulcio ? 1 : m->n_keys;
+	size_t n = ss->pki || ss->fulcio ? 1 : m->n_keys;
 	coco_sigstore_policy *p = calloc(n ? n : 1, sizeof(*p));
 	*np = p ? n : 0;
+	if (p && ss->pki) {
+		p[0] = (coco_sigstore_policy){ .pki = &m->pki, .now = st->now };
+		return p;
+	}
 	for (size_t i = 0; p && !ss->fulcio && i < n; i++)
 		p[i] = (coco_sigstore_policy){ .key = m->keys[i], .root = root, .now = st->now,
 		                               .allow_no_tlog = !root || ss->ignore_tlog };
@@ -709,6 +713,7 @@ static const char *sigstore_accept_msg(const pr *r, const coco_trust_sig *g)
 {
 	if (g->kind == COCO_SIG_BUNDLE)
 		return r->ss.fulcio ? "signed with a trusted Fulcio certificate (Sigstore bundle)"
+		       : r->ss.pki  ? "signed with a trusted PKI certificate (Sigstore bundle)"
 		                    : "signed by a trusted sigstore key (Sigstore bundle)";
 	if (r->ss.fulcio)
 		return "signed with a trusted Fulcio certificate";

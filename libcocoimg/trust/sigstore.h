@@ -120,6 +120,15 @@ const char *coco_sigcheck_name(coco_sigcheck c);
 /* Bundle verification (bundle.c): the main entry point                */
 /* ------------------------------------------------------------------ */
 
+/* A PKI trust root (policy "pki"): certificates that are not Fulcio's,
+ * checked as containers/image's pki_cert.go checks them (cosign_cert.c). */
+typedef struct coco_pki_trust {
+	STACK_OF(X509) *roots;          /* caRootsPath / caRootsData */
+	STACK_OF(X509) *intermediates;  /* caIntermediatesPath / ...Data, may be NULL */
+	const char *subject_email;      /* "" or NULL: not checked */
+	const char *subject_hostname;   /* "" or NULL: not checked */
+} coco_pki_trust;
+
 /* What the signer must be.  Exactly one of key or (identity or
  * identity_regexp) and (issuer or issuer_regexp) is used: with key the
  * bundle must carry a public-key hint (no certificate) and verify with
@@ -140,8 +149,13 @@ typedef struct coco_sigstore_policy {
 	 * --insecure-ignore-sct; containers/image's fulcio checks none). */
 	bool ignore_sct;
 	/* Key mode only, when allow_no_tlog: time of reference when the bundle
-	 * proves none (0 = now). */
+	 * proves none (0 = now); PKI mode: the time the chain is checked at. */
 	int64_t now;
+	/* PKI mode (policy "pki", neither key nor identity): the bundle's
+	 * certificate chains to pki's roots at `now` (coco_pki_cert_verify);
+	 * log entries and timestamps are not read (pki takes no Rekor key and
+	 * no trusted root, as in containers/image). */
+	const coco_pki_trust *pki;
 } coco_sigstore_policy;
 
 /* The artifact: its bytes, or only its digest ("sha256:<hex>").  For a
@@ -221,6 +235,17 @@ void coco_fulcio_identity_clear(coco_fulcio_identity *id);
 int coco_fulcio_verify(cocoimg_ctx *ctx, const coco_trustroot *root, X509 *leaf,
                        STACK_OF(X509) *chain, int64_t at, bool check_sct,
                        coco_fulcio_identity *id, coco_sigcheck *failed);
+
+/*
+ * cosign_cert.c: a certificate under a PKI trust root, as containers/image's
+ * pki check: leaf chains to one of p->roots through p->intermediates and
+ * chain (untrusted, may be NULL; neither is modified) at time at (0 =
+ * now), with code signing allowed along the chain; p->subject_email among
+ * its e-mail SANs and p->subject_hostname as Go's VerifyHostname, when
+ * set.  0, COCOIMG_EPOLICY (*failed = CHAIN or IDENTITY), COCOIMG_ENOMEM.
+ */
+int coco_pki_cert_verify(cocoimg_ctx *ctx, const coco_pki_trust *p, X509 *leaf,
+                         STACK_OF(X509) *chain, int64_t at, coco_sigcheck *failed);
 
 /* SANs and OIDC issuer of a certificate (no chain check).  0, ENOMEM, or
  * EPOLICY when the v1 and v2 issuer extensions disagree. */

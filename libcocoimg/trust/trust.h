@@ -151,13 +151,7 @@ typedef struct coco_rekor_bundle {
 int coco_rekor_bundle_parse(cocoimg_ctx *ctx, const char *json, coco_rekor_bundle *out);
 void coco_rekor_bundle_clear(coco_rekor_bundle *b);
 
-/* A PKI trust root (policy "pki", cosign_cert.c). */
-typedef struct coco_pki_trust {
-	STACK_OF(X509) *roots;          /* caRootsPath / caRootsData */
-	STACK_OF(X509) *intermediates;  /* caIntermediatesPath / ...Data, may be NULL */
-	const char *subject_email;      /* "" or NULL: not checked */
-	const char *subject_hostname;   /* "" or NULL: not checked */
-} coco_pki_trust;
+/* coco_pki_trust (policy "pki") is in sigstore.h. */
 
 /*
  * What a sigstoreSigned requirement trusts, as containers/image's

@@ -33,6 +33,7 @@ void coco_sigstore_sigs_free(coco_sigstore_sig *sigs, size_t n)
 		free(sigs[i].cert_pem);
 		free(sigs[i].chain_pem);
 		free(sigs[i].bundle_json);
+		free(sigs[i].rfc3161_json);
 	}
 	free(sigs);
 }
@@ -532,7 +533,19 @@ static int signer_keys(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
 		                coco_seterr(ctx, COCOIMG_EPOLICY, "No public keys imported"));
 	if ((!t->n_rekor_keys && !t->tlog_root) || t->ignore_tlog)
 		return 0;
-	return sig_fail(ctx, failed, COCO_SIGCHECK_TLOG, keys_logged(ctx, sig, t, raw, one));
+	/* a trusted timestamp may stand for the log entry (then any policy
+	 * key may have signed: the signature check says which); when there
+	 * are both, both must verify */
+	bool ts = coco_cosign_rfc3161_usable(sig, t);
+	int rc = 0;
+	if (sig->bundle_json || !ts)
+		rc = sig_fail(ctx, failed, COCO_SIGCHECK_TLOG, keys_logged(ctx, sig, t, raw, one));
+	int64_t at;
+	if (!rc && ts)
+		rc = sig_fail(ctx, failed, COCO_SIGCHECK_TIMESTAMP,
+		              coco_cosign_rfc3161_verify(ctx, t->tlog_root, sig->rfc3161_json,
+		                                         raw->data, raw->len, &at));
+	return rc;
 }
 
 int coco_cosign_verify_ex(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
@@ -614,7 +627,8 @@ int coco_sigstore_sig_from_annotations(json_t *ann, coco_sigstore_sig *s)
 	if ((rc = ann_dup(ann, COCO_COSIGN_ANN_SIGNATURE, &s->signature_b64)) ||
 	    (rc = ann_dup(ann, COCO_COSIGN_ANN_CERTIFICATE, &s->cert_pem)) ||
 	    (rc = ann_dup(ann, COCO_COSIGN_ANN_CHAIN, &s->chain_pem)) ||
-	    (rc = ann_dup(ann, COCO_COSIGN_ANN_BUNDLE, &s->bundle_json)))
+	    (rc = ann_dup(ann, COCO_COSIGN_ANN_BUNDLE, &s->bundle_json)) ||
+	    (rc = ann_dup(ann, COCO_COSIGN_ANN_RFC3161, &s->rfc3161_json)))
 		return rc;
 	return 0;
 }
@@ -657,6 +671,7 @@ out:
 		free(out->cert_pem);
 		free(out->chain_pem);
 		free(out->bundle_json);
+		free(out->rfc3161_json);
 		memset(out, 0, sizeof(*out));
 	}
 	return rc;

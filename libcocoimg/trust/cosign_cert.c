@@ -12,6 +12,10 @@
  * .1.8, equal when both) must be oidcIssuer and subjectEmail one of the
  * e-mail SANs.  No SCT is checked (containers/image does not).
  *
+ * An RFC 3161 timestamp annotation (cosign_tsa.c), with a trusted root that
+ * lists timestamp authorities, proves a signing time too: the SET, the
+ * timestamp or both, and the certificate is checked at each time.
+ *
  * Policy "pki" (pki_cert.go): no Rekor; the chain is verified now to
  * caRoots, with caIntermediates and the chain annotation as
  * intermediates; subjectEmail among the e-mail SANs, subjectHostname as
@@ -244,32 +248,80 @@ static int fulcio_root_chain(cocoimg_ctx *ctx, const coco_cosign_trust *t, X509 
 	return fulcio_policy_identity(ctx, t, leaf, failed);
 }
 
-static int fulcio_key(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
-                      const coco_cosign_trust *t, const unsigned char *raw_sig,
-                      size_t raw_sig_len, X509 *leaf, STACK_OF(X509) *chain,
-                      coco_sigcheck *failed)
+/* The Rekor SET's integrated time (the bundle annotation). */
+static int set_time(cocoimg_ctx *ctx, const coco_sigstore_sig *sig, const coco_cosign_trust *t,
+                    const unsigned char *raw_sig, size_t raw_sig_len, int64_t *at,
+                    coco_sigcheck *failed)
 {
-	if (t->ignore_tlog)     /* no proven time: the certificate must be valid now */
-		return fulcio_root_chain(ctx, t, leaf, chain, t->now ? t->now : (int64_t)time(NULL),
-		                         failed);
-	if (!sig->bundle_json)
-		return cert_err(ctx, failed, COCO_SIGCHECK_TLOG, "missing %s annotation",
-		                COCO_COSIGN_ANN_BUNDLE);
 	coco_buf der = COCO_BUF_INIT;
-	int64_t at = 0;
 	int rc = coco_pem_single_der(sig->cert_pem, &der);
 	if (rc == COCOIMG_EINVAL)
 		rc = cert_err(ctx, failed, COCO_SIGCHECK_TLOG, "the certificate to be matched against "
 		              "the Rekor SET is not one PEM block");
 	else if (rc == 0 &&
 	         (rc = coco_cosign_set_verify(ctx, t, sig->bundle_json, der.data, der.len, raw_sig,
-	                                      raw_sig_len, &sig->payload, &at)) && failed)
+	                                      raw_sig_len, &sig->payload, at)) && failed)
 		*failed = COCO_SIGCHECK_TLOG;
 	coco_buf_free(&der);
-	if (rc)
-		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
+	return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : rc;
+}
+
+/* The RFC 3161 timestamp's time (cosign_tsa.c), which must fall within
+ * the certificate's validity. */
+static int tsa_time(cocoimg_ctx *ctx, const coco_sigstore_sig *sig, const coco_cosign_trust *t,
+                    const unsigned char *raw_sig, size_t raw_sig_len, X509 *leaf, int64_t *at,
+                    coco_sigcheck *failed)
+{
+	int rc = coco_cosign_rfc3161_verify(ctx, t->tlog_root, sig->rfc3161_json, raw_sig,
+	                                    raw_sig_len, at);
+	if (rc) {
+		if (failed && rc != COCOIMG_ENOMEM)
+			*failed = COCO_SIGCHECK_TIMESTAMP;
+		return rc;
+	}
+	time_t tt = (time_t)*at;
+	if (X509_cmp_time(X509_get0_notBefore(leaf), &tt) > 0 ||
+	    X509_cmp_time(X509_get0_notAfter(leaf), &tt) < 0)
+		return cert_err(ctx, failed, COCO_SIGCHECK_TIMESTAMP, "the RFC 3161 timestamp's time "
+		                "is outside the certificate's validity");
+	return 0;
+}
+
+/* The Fulcio certificate at a proven time: from the root (validity
+ * windows, SCT) or the policy's CA certificates. */
+static int fulcio_chain_at(cocoimg_ctx *ctx, const coco_cosign_trust *t, X509 *leaf,
+                           STACK_OF(X509) *chain, int64_t at, coco_sigcheck *failed)
+{
 	return t->tlog_root ? fulcio_root_chain(ctx, t, leaf, chain, at, failed)
 	                    : fulcio_policy_chain(ctx, t, leaf, chain, at, failed);
+}
+
+/* The times a keyless signature proves: the SET's integrated time and the
+ * RFC 3161 timestamp's (when the trusted root has TSAs); at least one,
+ * and the certificate is checked at each (sigstore-go's rule). */
+static int fulcio_key(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
+                      const coco_cosign_trust *t, const unsigned char *raw_sig,
+                      size_t raw_sig_len, X509 *leaf, STACK_OF(X509) *chain,
+                      coco_sigcheck *failed)
+{
+	bool ts = coco_cosign_rfc3161_usable(sig, t);
+	if (t->ignore_tlog && !ts) /* no proven time: the certificate must be valid now */
+		return fulcio_root_chain(ctx, t, leaf, chain, t->now ? t->now : (int64_t)time(NULL),
+		                         failed);
+	if (!sig->bundle_json && !ts)
+		return cert_err(ctx, failed, COCO_SIGCHECK_TLOG, "missing %s annotation",
+		                COCO_COSIGN_ANN_BUNDLE);
+	int64_t times[2];
+	size_t n = 0;
+	int rc = 0;
+	if (sig->bundle_json && !t->ignore_tlog &&
+	    !(rc = set_time(ctx, sig, t, raw_sig, raw_sig_len, &times[n], failed)))
+		n++;
+	if (!rc && ts && !(rc = tsa_time(ctx, sig, t, raw_sig, raw_sig_len, leaf, &times[n], failed)))
+		n++;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = fulcio_chain_at(ctx, t, leaf, chain, times[i], failed);
+	return rc;
 }
 
 /* Go's VerifyHostname: an IP address against the IP SANs, else a DNS

@@ -253,6 +253,7 @@ void coco_trust_sigs_clear(coco_trust_sigs *s)
 		free(g->sigstore.cert_pem);
 		free(g->sigstore.chain_pem);
 		free(g->sigstore.bundle_json);
+		free(g->sigstore.rfc3161_json);
 		free(g->origin);
 		free(g->problem);
 	}
@@ -329,6 +330,7 @@ static int add_sigstore(cocoimg_ctx *ctx, coco_trust_sigs *sigs, const unsigned 
 		g->sigstore.cert_pem = annot(an, "dev.sigstore.cosign/certificate");
 		g->sigstore.chain_pem = annot(an, "dev.sigstore.cosign/chain");
 		g->sigstore.bundle_json = annot(an, "dev.sigstore.cosign/bundle");
+		g->sigstore.rfc3161_json = annot(an, COCO_COSIGN_ANN_RFC3161);
 	}
 	json_decref(j);
 	return 0;

@@ -24,6 +24,7 @@ typedef struct coco_sigstore_sig {
 	char *cert_pem;            /* dev.sigstore.cosign/certificate (may be NULL) */
 	char *chain_pem;           /* dev.sigstore.cosign/chain (may be NULL) */
 	char *bundle_json;         /* dev.sigstore.cosign/bundle (may be NULL) */
+	char *rfc3161_json;        /* dev.sigstore.cosign/rfc3161timestamp (may be NULL) */
 } coco_sigstore_sig;
 
 void coco_sigstore_sigs_free(coco_sigstore_sig *sigs, size_t n);
@@ -100,6 +101,7 @@ void coco_pubkeys_free(EVP_PKEY **keys, size_t n);
 #define COCO_COSIGN_ANN_CERTIFICATE "dev.sigstore.cosign/certificate"
 #define COCO_COSIGN_ANN_CHAIN "dev.sigstore.cosign/chain"
 #define COCO_COSIGN_ANN_BUNDLE "dev.sigstore.cosign/bundle"
+#define COCO_COSIGN_ANN_RFC3161 "dev.sigstore.cosign/rfc3161timestamp"
 /* Most signature layers read from / written to one attachment (cosign's
  * own limit when appending). */
 #define COCO_COSIGN_MAX_LAYERS 1000
@@ -171,7 +173,11 @@ void coco_rekor_bundle_clear(coco_rekor_bundle *b);
  * the SET (the logID is not looked at, as in containers/image).  tlog_root
  * (trustedRootPath / --trusted-root): the log named by the SET's logID,
  * valid at its integrated time; keyless certificates then also need an
- * embedded SCT from one of its CT logs (as cosign checks).
+ * embedded SCT from one of its CT logs (as cosign checks).  With a
+ * tlog_root that lists timestamp authorities, an RFC 3161 timestamp
+ * annotation (cosign_tsa.c) is verified too and proves a signing time
+ * as the SET does: either one satisfies the log requirement, and the
+ * certificate must be valid at every time proven.
  */
 typedef struct coco_cosign_trust {
 	EVP_PKEY *const *keys;     /* keyPath/keyPaths/keyData/keyDatas */
@@ -227,6 +233,22 @@ int coco_cosign_set_verify(cocoimg_ctx *ctx, const coco_cosign_trust *trust,
 int coco_cosign_cert_key(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
                          const coco_cosign_trust *trust, const unsigned char *raw_sig,
                          size_t raw_sig_len, EVP_PKEY **key, coco_sigcheck *failed);
+
+/*
+ * cosign_tsa.c: the RFC 3161 timestamp annotation of a legacy signature
+ * (COCO_COSIGN_ANN_RFC3161: {"SignedRFC3161Timestamp": base64 DER}).
+ * parse: the DER bytes (appended to der), or COCOIMG_EPOLICY when the
+ * annotation is malformed.  verify: the token stamps raw_sig (the decoded
+ * signature annotation) and is signed by one of root's timestamp
+ * authorities (tsa.c); 0 and its time in *at, or COCOIMG_EPOLICY.
+ */
+int coco_cosign_rfc3161_parse(cocoimg_ctx *ctx, const char *json, size_t len, coco_buf *der);
+int coco_cosign_rfc3161_verify(cocoimg_ctx *ctx, const coco_trustroot *root, const char *json,
+                               const unsigned char *raw_sig, size_t raw_sig_len, int64_t *at);
+/* The timestamp annotation of sig counts under t: there is one and t has
+ * a trusted root that lists timestamp authorities (cosign checks
+ * timestamps only when it is given TSAs). */
+bool coco_cosign_rfc3161_usable(const coco_sigstore_sig *sig, const coco_cosign_trust *t);
 
 /* Go's base64.StdEncoding.DecodeString as cosign.c uses it (padding
  * required, CR/LF ignored): 0, COCOIMG_EINVAL, COCOIMG_ENOMEM. */

@@ -114,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s.cert_pem);
 		free(s.chain_pem);
 		free(s.bundle_json);
+		free(s.rfc3161_json);
 		free(mime);
 	}
 	sk_X509_pop_free(roots, X509_free);

@@ -180,11 +180,28 @@ static bool keep_file(int dfd, const char *name)
 	return slash2[1] != 0 && strspn(slash2 + 1, "0123456789abcdef") == strlen(slash2 + 1);
 }
 
+/* A write into the extraction directory failed.  The directory lies in
+ * the temporary-files directory (tmp_base), so a full one is named with
+ * the ways to choose another, as for the spool. */
+static int write_error(cocoimg_ctx *ctx, const char *file, const char *dir, const char *name,
+                       int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return coco_seterr(ctx, COCOIMG_EIO,
+		                   "oci-archive %s: cannot extract %s into %s: %s: the directory for "
+		                   "temporary files %s is full (set TMPDIR, --tmpdir or the tmpdir key "
+		                   "to a directory with room for the archive's blobs)",
+		                   file, name, dir, strerror(e), tmp_base(ctx));
+	return coco_seterr(ctx, COCOIMG_EIO, "cannot write %s/%s: %s", dir, name, strerror(e));
+}
+
 /* Write the current entry's data to dfd/name (which must not exist). */
 static int extract_file(cocoimg_ctx *ctx, struct archive *ar, int dfd, const char *file,
                         const char *dir, const char *name)
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && (errno == ENOSPC || errno == EDQUOT))
+		return write_error(ctx, file, dir, name, errno);
 	if (fd < 0)
 		return coco_seterr(ctx, errno == EEXIST ? COCOIMG_EBADIMAGE : COCOIMG_EIO,
 		                   "oci-archive %s: cannot extract %s: %s", file, name,
@@ -198,8 +215,7 @@ static int extract_file(cocoimg_ctx *ctx, struct archive *ar, int dfd, const cha
 		if ((rc = coco_check_stop(ctx)))
 			break;
 		if (write_all(fd, blk, len) < 0) {
-			rc = coco_seterr(ctx, COCOIMG_EIO, "cannot write %s/%s: %s", dir, name,
-			                 strerror(errno));
+			rc = write_error(ctx, file, dir, name, errno);
 			break;
 		}
 	}

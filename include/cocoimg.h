@@ -48,11 +48,16 @@
  *    excepted).
  *    Three callbacks say more with their return value, and only these:
  *    cocoimg_read_cb returns a byte count (>= 0; a negative value stops
- *    the operation as above), a cocoimg_key_resolver_cb may return
- *    COCOIMG_ENOKEY to say "no key for this id", after which the library
- *    goes on with its other keys, and a cocoimg_resource_cb (broker.h)
- *    refuses one resource with any non-zero value but COCOIMG_ECANCELLED
- *    (the next source of resources is asked; COCOIMG_ECANCELLED stops).
+ *    the operation as above), a cocoimg_key_resolver_cb (or _resolver2_cb)
+ *    may return COCOIMG_ENOKEY to say "no key for this id", after which
+ *    the library goes on with its other keys, and a cocoimg_resource_cb
+ *    (broker.h) refuses one resource with any non-zero value but
+ *    COCOIMG_ECANCELLED (the next source of resources is asked;
+ *    COCOIMG_ECANCELLED stops).
+ *    Reasons: the callbacks that answer through a reply object say why
+ *    they refuse with its _set_message function (cocoimg_key_reply,
+ *    cocoimg_resource, cocoimg_evidence); the library puts that reason in
+ *    its error message.
  */
 #ifndef COCOIMG_H
 #define COCOIMG_H
@@ -71,7 +76,7 @@ extern "C" {
 #endif
 
 #define COCOIMG_VERSION_MAJOR 0
-#define COCOIMG_VERSION_MINOR 3
+#define COCOIMG_VERSION_MINOR 4
 #define COCOIMG_VERSION_PATCH 0
 
 /** The library's version string, e.g. "0.2.0". Static storage. */

@@ -156,6 +156,9 @@ char *coco_strdup(const char *s);                    /* NULL-safe */
 char *coco_strndup(const char *s, size_t n);
 char *coco_asprintf(const char *fmt, ...) COCO_PRINTF(1, 2);
 void coco_wipe(void *p, size_t n);                   /* OPENSSL_cleanse */
+/* A caller's message (a callback's reason) into dst[cap]: truncated,
+ * control characters replaced by '?'; NULL gives "". */
+void coco_message_copy(char *dst, size_t cap, const char *msg);
 void coco_free_secret(void *p, size_t n);            /* wipe then free */
 
 /* Free each pointer of ptrs (NULL entries are skipped by free). */

@@ -544,3 +544,13 @@ uint64_t coco_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+void coco_message_copy(char *dst, size_t cap, const char *msg)
+{
+	if (!cap)
+		return;
+	snprintf(dst, cap, "%s", msg ? msg : "");
+	for (char *c = dst; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}

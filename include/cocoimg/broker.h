@@ -98,6 +98,12 @@ COCOIMG_API int cocoimg_evidence_set_tee(cocoimg_evidence *ev, const char *tee);
  *  or COCOIMG_ENOMEM. */
 COCOIMG_API int cocoimg_evidence_set_data(cocoimg_evidence *ev, const void *data, size_t len);
 
+/** Say why the callback refuses (copied, at most 255 bytes kept; control
+ *  characters are replaced).  The library puts it in its error message
+ *  ("attester callback: refused to produce evidence: MESSAGE"): never put
+ *  secrets here.  (Since 0.4.) */
+COCOIMG_API void cocoimg_evidence_set_message(cocoimg_evidence *ev, const char *message);
+
 /**
  * Evidence callback: a runtime that reaches its TEE itself (an attestation
  * agent, a vTPM...) supplies the evidence a KBS asks for.  Called first
@@ -105,7 +111,8 @@ COCOIMG_API int cocoimg_evidence_set_data(cocoimg_evidence *ev, const void *data
  * to bind (at most 64 bytes: the hash the KBS protocol defines over its
  * nonce and the TEE key the library generated).  Return 0 after setting
  * the TEE and, when asked, the data; any other value refuses (the KBS
- * fetch then fails).  Runs on the thread of the operation.
+ * fetch then fails), with the reason set by cocoimg_evidence_set_message()
+ * if there is one.  Runs on the thread of the operation.
  */
 typedef int (*cocoimg_evidence_cb)(const unsigned char *report_data, size_t len,
                                    cocoimg_evidence *ev, void *payload);

@@ -86,6 +86,47 @@ typedef int (*cocoimg_key_resolver_cb)(const char *kid, unsigned char *key, size
 COCOIMG_API int cocoimg_keyring_set_resolver(cocoimg_keyring *kr, cocoimg_key_resolver_cb cb,
                                              void *payload);
 
+/** The reply a key resolver of version 2 fills in.  Opaque.  (Since 0.4.) */
+typedef struct cocoimg_key_reply cocoimg_key_reply;
+
+/**
+ * Give the key for the kid asked (copied; the library wipes its copy
+ * after use).  Returns 0, or COCOIMG_EINVAL for a NULL reply or key, or a
+ * length of 0 or over 64 bytes.  (Since 0.4.)
+ */
+COCOIMG_API int cocoimg_key_reply_set_key(cocoimg_key_reply *reply, const void *key, size_t len);
+
+/**
+ * Say why there is no key, or why the operation must stop (copied, at
+ * most 255 bytes kept; control characters are replaced).  The library
+ * puts it in its error message in place of a bare "no key": never put
+ * secrets here.  (Since 0.4.)
+ */
+COCOIMG_API void cocoimg_key_reply_set_message(cocoimg_key_reply *reply, const char *message);
+
+/**
+ * Key resolver, version 2: as cocoimg_key_resolver_cb, with the key and a
+ * reason given through reply.  Return 0 after cocoimg_key_reply_set_key()
+ * (0 without a key counts as "no key"); COCOIMG_ENOKEY when there is no
+ * key for this id, with the reason set on reply if there is one (the
+ * layer's "no usable key" message then says "key resolver: no key:
+ * REASON"); any other non-zero value stops the operation with
+ * COCOIMG_ECANCELLED, and the reason, when set, is the message ("key
+ * resolver stopped the operation at kid KID: REASON").  Threads and
+ * calls as for version 1.  (Since 0.4.)
+ */
+typedef int (*cocoimg_key_resolver2_cb)(const char *kid, cocoimg_key_reply *reply,
+                                        void *payload);
+
+/**
+ * Install (or, with cb NULL, remove) a key resolver of version 2.  A
+ * keyring has one resolver: this replaces one set with
+ * cocoimg_keyring_set_resolver(), and the reverse.  Returns 0, or
+ * COCOIMG_EINVAL for a NULL keyring.  (Since 0.4.)
+ */
+COCOIMG_API int cocoimg_keyring_set_resolver2(cocoimg_keyring *kr, cocoimg_key_resolver2_cb cb,
+                                              void *payload);
+
 #ifdef __cplusplus
 }
 #endif

@@ -196,12 +196,14 @@ static int cb_tee(cocoimg_ctx *ctx, void *state, char tee[COCO_TEE_MAX])
 	unsigned char *ev = NULL;
 	size_t evlen = 0;
 	char *name = NULL;
-	int r = s->fn(s->payload, NULL, 0, &ev, &evlen, &name);
+	char why[256] = "";
+	int r = s->fn(s->payload, NULL, 0, &ev, &evlen, &name, why, sizeof(why));
 	if (ev)
 		coco_free_secret(ev, evlen);
 	if (r) {
 		free(name);
-		return coco_seterr(ctx, COCOIMG_EAUTH, "attester callback: refused to name its TEE");
+		return coco_seterr(ctx, COCOIMG_EAUTH, "attester callback: refused to name its TEE%s%s",
+		                   why[0] ? ": " : "", why);
 	}
 	return cb_take_tee(ctx, name, tee);
 }
@@ -213,10 +215,12 @@ static int cb_evidence(cocoimg_ctx *ctx, void *state, const unsigned char *rd, s
 	unsigned char *ev = NULL;
 	size_t evlen = 0;
 	char *name = NULL;
-	int r = s->fn(s->payload, rd, len, &ev, &evlen, &name);
+	char why[256] = "";
+	int r = s->fn(s->payload, rd, len, &ev, &evlen, &name, why, sizeof(why));
 	int rc = 0;
 	if (r)
-		rc = coco_seterr(ctx, COCOIMG_EAUTH, "attester callback: refused to produce evidence");
+		rc = coco_seterr(ctx, COCOIMG_EAUTH, "attester callback: refused to produce evidence%s%s",
+		                 why[0] ? ": " : "", why);
 	else if (!ev || !evlen || evlen > COCO_EVIDENCE_MAX)
 		rc = coco_seterr(ctx, COCOIMG_EINVAL,
 		                 "attester callback: evidence is empty or over %d bytes",

@@ -87,10 +87,12 @@ int coco_attester_sample(cocoimg_ctx *ctx, coco_attester **out);
  * data to bind.  Returns 0 and sets *tee (malloc'd NUL-terminated TEE
  * name) and, when report_data is not NULL, *evidence / *evidence_len
  * (malloc'd JSON text; the library wipes and frees both); any other value
- * is a refusal.
+ * is a refusal, whose reason the function may write into why[why_cap]
+ * (NUL-terminated; it starts empty).
  */
 typedef int (*coco_evidence_fn)(void *payload, const unsigned char *report_data, size_t len,
-                                unsigned char **evidence, size_t *evidence_len, char **tee);
+                                unsigned char **evidence, size_t *evidence_len, char **tee,
+                                char *why, size_t why_cap);
 
 /* An attester over a runtime's evidence function (payload passed back). */
 int coco_attester_callback(cocoimg_ctx *ctx, coco_evidence_fn fn, void *payload,

@@ -20,6 +20,7 @@
 struct cocoimg_evidence {
 	char *tee;
 	coco_buf data;
+	char msg[256];             /* why it refused, "" if not said */
 };
 
 struct cocoimg_resource {
@@ -299,7 +300,8 @@ static int build_cdh(cocoimg_ctx *ctx, coco_broker *b)
 
 /* The runtime's evidence callback as the attester's evidence function. */
 static int evidence_fn(void *payload, const unsigned char *rd, size_t len,
-                       unsigned char **evidence, size_t *evidence_len, char **tee)
+                       unsigned char **evidence, size_t *evidence_len, char **tee, char *why,
+                       size_t why_cap)
 {
 	coco_broker *b = payload;
 	cocoimg_evidence ev;
@@ -308,6 +310,7 @@ static int evidence_fn(void *payload, const unsigned char *rd, size_t len,
 	if (!r && (!ev.tee || (rd && !ev.data.len)))
 		r = 1;
 	if (r) {
+		snprintf(why, why_cap, "%s", ev.msg);
 		free(ev.tee);
 		coco_buf_wipe_free(&ev.data);
 		return r;
@@ -734,10 +737,7 @@ COCOIMG_API void cocoimg_resource_set_message(cocoimg_resource *res, const char 
 {
 	if (!res)
 		return;
-	snprintf(res->msg, sizeof(res->msg), "%s", message ? message : "");
-	for (char *c = res->msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	coco_message_copy(res->msg, sizeof(res->msg), message);
 }
 
 COCOIMG_API int cocoimg_ctx_set_resource_cb(cocoimg_ctx *ctx, cocoimg_resource_cb cb,
@@ -769,6 +769,12 @@ COCOIMG_API int cocoimg_evidence_set_data(cocoimg_evidence *ev, const void *data
 		return COCOIMG_EINVAL;
 	coco_buf_wipe_free(&ev->data);
 	return coco_buf_append(&ev->data, data, len) ? COCOIMG_ENOMEM : 0;
+}
+
+COCOIMG_API void cocoimg_evidence_set_message(cocoimg_evidence *ev, const char *message)
+{
+	if (ev)
+		coco_message_copy(ev->msg, sizeof(ev->msg), message);
 }
 
 COCOIMG_API int cocoimg_ctx_set_evidence_cb(cocoimg_ctx *ctx, cocoimg_evidence_cb cb,

@@ -518,7 +518,42 @@ COCOIMG_API int cocoimg_keyring_set_resolver(cocoimg_keyring *kr, cocoimg_key_re
 		return COCOIMG_EINVAL;
 	kr->resolver = cb ? (void *)cb : NULL;
 	kr->resolver_payload = cb ? payload : NULL;
+	kr->resolver_v2 = false;
 	return 0;
+}
+
+COCOIMG_API int cocoimg_keyring_set_resolver2(cocoimg_keyring *kr, cocoimg_key_resolver2_cb cb,
+                                             void *payload)
+{
+	if (!kr)
+		return COCOIMG_EINVAL;
+	kr->resolver = cb ? (void *)cb : NULL;
+	kr->resolver_payload = cb ? payload : NULL;
+	kr->resolver_v2 = cb != NULL;
+	return 0;
+}
+
+/* What a key resolver answered (either version). */
+struct cocoimg_key_reply {
+	unsigned char key[COCO_RESOLVER_BUF];
+	size_t len;                /* 0: no key set */
+	char msg[256];             /* its reason, "" if none */
+};
+
+COCOIMG_API int cocoimg_key_reply_set_key(cocoimg_key_reply *reply, const void *key, size_t len)
+{
+	if (!reply || !key || !len || len > sizeof(reply->key))
+		return COCOIMG_EINVAL;
+	coco_wipe(reply->key, sizeof(reply->key));
+	memcpy(reply->key, key, len);
+	reply->len = len;
+	return 0;
+}
+
+COCOIMG_API void cocoimg_key_reply_set_message(cocoimg_key_reply *reply, const char *message)
+{
+	if (reply)
+		coco_message_copy(reply->msg, sizeof(reply->msg), message);
 }
 
 /* ------------------------------------------------------------------ */
@@ -672,28 +707,47 @@ int coco_packet_try_kek(const coco_packet *pk, const unsigned char *kek, size_t 
 	return alg == WRAP_UNKNOWN ? 1 : packet_open(pk, alg, kek, len, opts);
 }
 
+/* Ask the keyring's resolver (either version) for kid's key into *r;
+ * its return value. */
+static int call_resolver(cocoimg_keyring *kr, const char *kid, cocoimg_key_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (kr->resolver_v2)
+		return ((cocoimg_key_resolver2_cb)kr->resolver)(kid, r, kr->resolver_payload);
+	r->len = sizeof(r->key);
+	int cr = ((cocoimg_key_resolver_cb)kr->resolver)(kid, r->key, &r->len, kr->resolver_payload);
+	if (cr)
+		r->len = 0;
+	return cr;
+}
+
 /* The runtime's key resolver callback returns 0 (key written), ENOKEY (no
- * key for this id), or anything else: stop (ECANCELLED). */
+ * key for this id), or anything else: stop (ECANCELLED).  Its reason
+ * (version 2) goes into the note or the message. */
 int coco_packet_resolver_kek(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *kid,
                              coco_buf *kek, coco_buf *notes)
 {
-	cocoimg_key_resolver_cb cb = (cocoimg_key_resolver_cb)kr->resolver;
-	if (!cb)
+	if (!kr->resolver)
 		return COCOIMG_ENOKEY;
-	unsigned char key[COCO_RESOLVER_BUF];
-	size_t kl = sizeof(key);
+	cocoimg_key_reply r;
 	int rc = COCOIMG_ENOKEY;
-	int cr = cb(kid, key, &kl, kr->resolver_payload);
+	int cr = call_resolver(kr, kid, &r);
+	const char *sep = r.msg[0] ? ": " : "";
 	if (cr == COCOIMG_ENOKEY)
-		coco_tried_note(notes, "key resolver: no key");
+		coco_tried_note(notes, "key resolver: no key%s%s", sep, r.msg);
+	else if (cr && r.msg[0])
+		rc = coco_seterr(ctx, COCOIMG_ECANCELLED,
+		                 "key resolver stopped the operation at kid %s: %s", kid, r.msg);
 	else if (cr)
 		rc = coco_seterr(ctx, COCOIMG_ECANCELLED,
 		                 "key resolver stopped the operation at kid %s (it returned %d)", kid, cr);
-	else if (kl > sizeof(key))
-		coco_tried_note(notes, "key resolver: key length %zu out of range", kl);
+	else if (!r.len && kr->resolver_v2)
+		coco_tried_note(notes, "key resolver: gave no key%s%s", sep, r.msg);
+	else if (!r.len || r.len > sizeof(r.key))
+		coco_tried_note(notes, "key resolver: key length %zu out of range", r.len);
 	else
-		rc = coco_buf_append(kek, key, kl) ? COCOIMG_ENOMEM : 0;
-	coco_wipe(key, sizeof(key));
+		rc = coco_buf_append(kek, r.key, r.len) ? COCOIMG_ENOMEM : 0;
+	coco_wipe(r.key, sizeof(r.key));
 	return rc;
 }
 

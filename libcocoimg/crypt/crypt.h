@@ -80,6 +80,7 @@ struct cocoimg_keyring {
 	size_t n_keys;
 	void *resolver;            /* cocoimg_key_resolver_cb, see crypt.h public */
 	void *resolver_payload;
+	bool resolver_v2;          /* resolver is a cocoimg_key_resolver2_cb */
 	const coco_provider_ops *provider_ops;  /* NULL: no keyprovider support */
 	void *provider_payload;
 	const struct coco_packet_ops *packet_ops;  /* see coco.h; NULL: resolver only */

@@ -478,8 +478,11 @@ static void test_double_strict(void **state)
 /* Evidence that binds another key is refused: a callback attester that
  * answers with sample evidence over the wrong report data. */
 static int wrong_binding(void *payload, const unsigned char *rd, size_t len,
-                         unsigned char **ev, size_t *evlen, char **tee)
+                         unsigned char **ev, size_t *evlen, char **tee, char *why,
+                         size_t why_cap)
 {
+	(void)why;
+	(void)why_cap;
 	(void)payload;
 	*tee = coco_strdup("sample");
 	if (!rd)
@@ -568,8 +571,11 @@ static size_t snp_aux(unsigned char *aux)
 }
 
 static int snp_evidence_fn(void *payload, const unsigned char *rd, size_t len,
-                           unsigned char **ev, size_t *evlen, char **tee)
+                           unsigned char **ev, size_t *evlen, char **tee, char *why,
+                           size_t why_cap)
 {
+	(void)why;
+	(void)why_cap;
 	bool tamper = payload != NULL;
 	*tee = coco_strdup("snp");
 	if (!rd)

@@ -362,9 +362,11 @@ static void test_sample(void **state)
 /* payload: what the callback answers ("ok", "notjson", "refuse", "badtee",
  * "switch" (another TEE with evidence than announced)) */
 static int cb(void *payload, const unsigned char *rd, size_t len, unsigned char **ev,
-              size_t *evlen, char **tee)
+              size_t *evlen, char **tee, char *why, size_t why_cap)
 {
 	const char *mode = payload;
+	if (!strcmp(mode, "refuse"))
+		snprintf(why, why_cap, "the TEE is busy");
 	if (!strcmp(mode, "refuse"))
 		return -1;
 	*tee = coco_strdup(!strcmp(mode, "badtee") ? "TDX!" : rd && !strcmp(mode, "switch")

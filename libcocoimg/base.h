@@ -245,6 +245,9 @@ int coco_b64_decode(const char *in, size_t inlen, coco_buf *out);     /* EINVAL 
 int coco_b64url_decode(const char *in, size_t inlen, coco_buf *out);  /* EINVAL */
 /* Lower-case hex. */
 void coco_hex_encode(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
+/* len hex digits (either case) into len/2 bytes of out: 0, or EINVAL for
+ * an odd len or a non-hex character (out then partly written). */
+int coco_hex_decode(const char *in, size_t len, unsigned char *out);
 
 /* Constant-time compare. */
 int coco_ct_equal(const void *a, const void *b, size_t n);

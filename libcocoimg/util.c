@@ -438,6 +438,30 @@ void coco_hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int coco_hex_decode(const char *in, size_t len, unsigned char *out)
+{
+	if (len % 2)
+		return COCOIMG_EINVAL;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return COCOIMG_EINVAL;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 /* ---- directory listing ---- */
 
 static int cmp_names(const void *a, const void *b)

@@ -761,17 +761,6 @@ static size_t grpc_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return coco_buf_append(rx->body, ptr, n) ? 0 : n;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* grpc-status: a decimal code; anything unparseable is UNKNOWN (2). */
 static int parse_grpc_status(const char *v, size_t n)
 {
@@ -795,8 +784,9 @@ static void parse_grpc_message(const char *v, size_t n, char *out, size_t outsz)
 	while (i < n && v[i] == ' ')
 		i++;
 	for (; i < n && o + 1 < sizeof(dec); i++) {
-		if (v[i] == '%' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-			dec[o++] = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+		unsigned char byte;
+		if (v[i] == '%' && i + 2 < n && coco_hex_decode(v + i + 1, 2, &byte) == 0) {
+			dec[o++] = (char)byte;
 			i += 2;
 		} else {
 			dec[o++] = v[i];

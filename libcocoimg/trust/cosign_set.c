@@ -79,29 +79,10 @@ static bool set_by_policy_keys(const coco_cosign_trust *t, const coco_buf *canon
 	return false;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 64 hex digits into 32 bytes. */
 static bool log_id_decode(const char *s, unsigned char out[32])
 {
-	if (strlen(s) != 64)
-		return false;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
+	return strlen(s) == 64 && coco_hex_decode(s, 64, out) == 0;
 }
 
 /* The SET by the trusted root's log its logID names, valid at the

@@ -88,6 +88,22 @@ static void test_base64(void **state)
 	coco_buf_free(&b);
 }
 
+static void test_hex(void **state)
+{
+	(void)state;
+	unsigned char in[] = { 0x00, 0x9f, 0xa0, 0xff }, out[4];
+	char hex[9];
+	coco_hex_encode(in, sizeof(in), hex);
+	assert_string_equal(hex, "009fa0ff");
+	assert_int_equal(coco_hex_decode(hex, 8, out), 0);
+	assert_memory_equal(out, in, sizeof(in));
+	assert_int_equal(coco_hex_decode("009FA0Ff", 8, out), 0); /* either case */
+	assert_memory_equal(out, in, sizeof(in));
+	assert_int_equal(coco_hex_decode("0g", 2, out), COCOIMG_EINVAL);
+	assert_int_equal(coco_hex_decode("abc", 3, out), COCOIMG_EINVAL);
+	assert_int_equal(coco_hex_decode("", 0, out), 0);
+}
+
 static void test_digest(void **state)
 {
 	(void)state;
@@ -197,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_ctx_options),
 		cmocka_unit_test(test_errors_prefix),
 		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_verify_stage),
 		cmocka_unit_test(test_ring),

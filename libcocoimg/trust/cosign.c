@@ -300,32 +300,30 @@ int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len
 	*n = 0;
 	if (len > INT32_MAX)
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "public key data is too large");
-	char *name = NULL;
-	unsigned char *der = NULL;
-	long der_len = 0;
+	coco_pem_block blk;
 	EVP_PKEY *k = NULL;
-	int rc = coco_pem_first_block(pem, len, &name, &der, &der_len);
+	int rc = coco_pem_first_block(pem, len, &blk);
 	if (rc == COCOIMG_ENOMEM)
 		return coco_oom(ctx);
 	if (rc) {
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: PEM decoding failed");
 		goto out;
 	}
-	const unsigned char *p = der;
-	if (!strcmp(name, "PUBLIC KEY")) {
-		k = d2i_PUBKEY(NULL, &p, der_len);
-	} else if (!strcmp(name, "RSA PUBLIC KEY")) {
-		k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, der_len);
+	const unsigned char *p = blk.der;
+	if (!strcmp(blk.name, "PUBLIC KEY")) {
+		k = d2i_PUBKEY(NULL, &p, blk.len);
+	} else if (!strcmp(blk.name, "RSA PUBLIC KEY")) {
+		k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, blk.len);
 	} else {
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: unknown PEM block type \"%.40s\"",
-		                 name);
+		                 blk.name);
 		goto out;
 	}
 	if (!k) {
-		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: malformed %s", name);
+		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: malformed %s", blk.name);
 		goto out;
 	}
-	if (p != der + der_len) {
+	if (p != blk.der + blk.len) {
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "public key: trailing data after the key");
 		goto out;
 	}
@@ -345,8 +343,7 @@ int coco_pubkeys_load_pem(cocoimg_ctx *ctx, const unsigned char *pem, size_t len
 	*n = 1;
 out:
 	EVP_PKEY_free(k);
-	OPENSSL_free(name);
-	OPENSSL_free(der);
+	coco_pem_block_free(&blk, false);
 	ERR_clear_error();         /* leave no stale OpenSSL errors behind */
 	return rc;
 }
@@ -463,16 +460,13 @@ int coco_pem_single_der(const char *pem, coco_buf *der)
 		p++;
 	if (*p)
 		return COCOIMG_EINVAL;
-	char *name = NULL;
-	unsigned char *d = NULL;
-	long n = 0;
-	int rc = coco_pem_first_block((const unsigned char *)pem, strlen(pem), &name, &d, &n);
-	if (rc == 0 && coco_buf_append(der, d, (size_t)n))
+	coco_pem_block blk;
+	int rc = coco_pem_first_block(pem, strlen(pem), &blk);
+	if (rc == 0 && coco_buf_append(der, blk.der, (size_t)blk.len))
 		rc = COCOIMG_ENOMEM;
 	else if (rc == 1)
 		rc = COCOIMG_EINVAL;
-	OPENSSL_free(name);
-	OPENSSL_free(d);
+	coco_pem_block_free(&blk, false);
 	return rc;
 }
 

@@ -316,24 +316,14 @@ static int check_signing_key(cocoimg_ctx *ctx, EVP_PKEY *k, const char *what)
 
 int coco_cosign_privkey_encrypted(const unsigned char *pem, size_t len)
 {
-	if (len > INT32_MAX)
-		return 0;
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	char *name = NULL, *header = NULL;
-	unsigned char *body = NULL;
-	long body_len = 0;
+	coco_pem_block blk;
 	int enc = 0;
-	if (bio && PEM_read_bio(bio, &name, &header, &body, &body_len))
-		enc = !strcmp(name, "ENCRYPTED SIGSTORE PRIVATE KEY") ||
-		      !strcmp(name, "ENCRYPTED COSIGN PRIVATE KEY") ||
-		      !strcmp(name, "ENCRYPTED PRIVATE KEY") ||
-		      (header && strstr(header, "Proc-Type: 4,ENCRYPTED"));
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	if (body)
-		OPENSSL_clear_free(body, (size_t)body_len);
-	BIO_free(bio);
-	ERR_clear_error();
+	if (coco_pem_first_block(pem, len, &blk) == 0)
+		enc = !strcmp(blk.name, "ENCRYPTED SIGSTORE PRIVATE KEY") ||
+		      !strcmp(blk.name, "ENCRYPTED COSIGN PRIVATE KEY") ||
+		      !strcmp(blk.name, "ENCRYPTED PRIVATE KEY") ||
+		      (blk.header && strstr(blk.header, "Proc-Type: 4,ENCRYPTED"));
+	coco_pem_block_free(&blk, true);
 	return enc;
 }
 
@@ -343,20 +333,18 @@ int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t 
 	*out = NULL;
 	if (len > INT32_MAX)
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "%s: too large", what);
-	char *name = NULL;
-	unsigned char *body = NULL;
-	long body_len = 0;
+	coco_pem_block blk;
 	BIO *bio = NULL;
-	int rc = coco_pem_first_block(pem, len, &name, &body, &body_len);
+	int rc = coco_pem_first_block(pem, len, &blk);
 	if (rc == COCOIMG_ENOMEM)
 		return coco_oom(ctx);
 	if (rc) {
 		rc = coco_seterr(ctx, COCOIMG_ECONFIG, "%s: no PEM private key found", what);
 		goto out;
 	}
-	if (!strcmp(name, "ENCRYPTED SIGSTORE PRIVATE KEY") ||
-	    !strcmp(name, "ENCRYPTED COSIGN PRIVATE KEY")) {
-		rc = decrypt_cosign(ctx, body, (size_t)body_len, passphrase, what, out);
+	if (!strcmp(blk.name, "ENCRYPTED SIGSTORE PRIVATE KEY") ||
+	    !strcmp(blk.name, "ENCRYPTED COSIGN PRIVATE KEY")) {
+		rc = decrypt_cosign(ctx, blk.der, (size_t)blk.len, passphrase, what, out);
 	} else {
 		/* let OpenSSL handle PKCS#8 (plain or encrypted), SEC1 and
 		 * PKCS#1 from the start of the data again */
@@ -375,7 +363,7 @@ int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t 
 			else
 				rc = coco_seterr(ctx, COCOIMG_ECONFIG,
 				                 "%s: not a usable private key (PEM block \"%.40s\")", what,
-				                 name);
+				                 blk.name);
 		}
 	}
 	if (!rc && *out && (rc = check_signing_key(ctx, *out, what))) {
@@ -383,9 +371,7 @@ int coco_cosign_privkey_load(cocoimg_ctx *ctx, const unsigned char *pem, size_t 
 		*out = NULL;
 	}
 out:
-	OPENSSL_free(name);
-	if (body)
-		OPENSSL_clear_free(body, (size_t)body_len);
+	coco_pem_block_free(&blk, true);
 	BIO_free(bio);
 	ERR_clear_error();
 	return rc;

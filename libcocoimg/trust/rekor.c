@@ -22,8 +22,6 @@
 #include "../base.h"
 #include "../json.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,26 +87,16 @@ static bool b64_member_eq(json_t *o, const char *key, const unsigned char *p, si
 static bool pem_member_is_signer(json_t *o, const char *key, const coco_sig_content *c)
 {
 	coco_buf pem = COCO_BUF_INIT;
+	coco_pem_block blk = { 0 };
 	bool eq = false;
-	if (coco_pbjson_bytes(o, key, false, &pem) || pem.len > INT32_MAX) {
-		coco_buf_free(&pem);
-		return false;
+	if (!coco_pbjson_bytes(o, key, false, &pem) &&
+	    coco_pem_first_block(pem.data, pem.len, &blk) == 0) {
+		bool want_cert = !strcmp(blk.name, "CERTIFICATE");
+		eq = want_cert == c->signer_is_cert && (size_t)blk.len == c->signer_der_len &&
+		     !memcmp(blk.der, c->signer_der, c->signer_der_len);
 	}
-	BIO *b = BIO_new_mem_buf(pem.data, (int)pem.len);
-	char *name = NULL, *hdr = NULL;
-	unsigned char *der = NULL;
-	long der_len = 0;
-	if (b && PEM_read_bio(b, &name, &hdr, &der, &der_len)) {
-		bool want_cert = !strcmp(name, "CERTIFICATE");
-		eq = want_cert == c->signer_is_cert && (size_t)der_len == c->signer_der_len &&
-		     !memcmp(der, c->signer_der, c->signer_der_len);
-	}
-	OPENSSL_free(name);
-	OPENSSL_free(hdr);
-	OPENSSL_free(der);
-	BIO_free(b);
+	coco_pem_block_free(&blk, false);
 	coco_buf_free(&pem);
-	ERR_clear_error();
 	return eq;
 }
 

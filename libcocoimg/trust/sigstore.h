@@ -413,12 +413,21 @@ const EVP_MD *coco_sigstore_key_md(EVP_PKEY *key);
  * 1 valid, 0 not. */
 int coco_sigstore_verify_data(EVP_PKEY *key, const unsigned char *sig, size_t sig_len,
                               const void *data, size_t len);
-/* Read the first PEM block of pem: 0 with its type in *name and its body
- * in *der (both freed by the caller with OPENSSL_free, or
- * OPENSSL_clear_free for a secret body), 1 when pem holds no readable
- * block, COCOIMG_ENOMEM.  len must fit in an int. */
-int coco_pem_first_block(const unsigned char *pem, size_t len, char **name, unsigned char **der,
-                         long *der_len);
+/* One PEM block: its type ("PUBLIC KEY", ...), its RFC 1421 headers ("" when
+ * none) and its decoded body. */
+typedef struct coco_pem_block {
+	char *name;
+	char *header;
+	unsigned char *der;
+	long len;
+} coco_pem_block;
+/* Read the first PEM block of pem: 0 with *blk filled, 1 when pem holds
+ * no readable block or is too large for OpenSSL (more than fits an int),
+ * COCOIMG_ENOMEM.  *blk is set in every case: free it with
+ * coco_pem_block_free. */
+int coco_pem_first_block(const void *pem, size_t len, coco_pem_block *blk);
+/* Free what a block holds; a secret block's body is wiped first. */
+void coco_pem_block_free(coco_pem_block *blk, bool secret);
 /* Verify sig over data with key and the digest md (NULL for Ed25519, which
  * is pure); RSA is PKCS#1 v1.5 only.  1 valid, 0 not, COCOIMG_ENOMEM. */
 int coco_sigstore_verify_md(EVP_PKEY *key, const EVP_MD *md, const unsigned char *sig,

@@ -106,17 +106,29 @@ int coco_sigstore_verify_data(EVP_PKEY *key, const unsigned char *sig, size_t si
 	       1;
 }
 
-int coco_pem_first_block(const unsigned char *pem, size_t len, char **name, unsigned char **der,
-                         long *der_len)
+int coco_pem_first_block(const void *pem, size_t len, coco_pem_block *blk)
 {
+	memset(blk, 0, sizeof(*blk));
+	if (len > INT32_MAX)
+		return 1;
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
 		return COCOIMG_ENOMEM;
-	char *header = NULL;
-	int ok = PEM_read_bio(bio, name, &header, der, der_len);
-	OPENSSL_free(header);
+	int ok = PEM_read_bio(bio, &blk->name, &blk->header, &blk->der, &blk->len);
 	BIO_free(bio);
+	ERR_clear_error();
 	return ok ? 0 : 1;
+}
+
+void coco_pem_block_free(coco_pem_block *blk, bool secret)
+{
+	OPENSSL_free(blk->name);
+	OPENSSL_free(blk->header);
+	if (blk->der && secret)
+		OPENSSL_clear_free(blk->der, (size_t)blk->len);
+	else
+		OPENSSL_free(blk->der);
+	memset(blk, 0, sizeof(*blk));
 }
 
 /* Sigstore's RSA signatures are PKCS#1 v1.5: set that padding on an RSA

@@ -33,7 +33,6 @@
 #include "../base.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,42 +54,10 @@ static int cert_err(cocoimg_ctx *ctx, coco_sigcheck *failed, coco_sigcheck what,
 	return coco_seterr(ctx, COCOIMG_EPOLICY, "%s", m);
 }
 
-/* Every PEM certificate of s (sigstore's UnmarshalCertificatesFromPEM).
- * NULL when one does not parse (or out of memory). */
-static STACK_OF(X509) *pem_certs(const char *s)
-{
-	size_t len = strlen(s);
-	if (len > INT32_MAX)
-		return NULL;
-	BIO *b = BIO_new_mem_buf(s, (int)len);
-	STACK_OF(X509) *v = sk_X509_new_null();
-	bool ok = b && v;
-	char *name = NULL, *hdr = NULL;
-	unsigned char *der = NULL;
-	long n = 0;
-	while (ok && PEM_read_bio(b, &name, &hdr, &der, &n)) {
-		const unsigned char *p = der;
-		X509 *x = d2i_X509(NULL, &p, n);
-		ok = x && p == der + n && sk_X509_push(v, x);
-		if (!ok)
-			X509_free(x);
-		OPENSSL_free(name);
-		OPENSSL_free(hdr);
-		OPENSSL_free(der);
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	if (!ok) {
-		sk_X509_pop_free(v, X509_free);
-		return NULL;
-	}
-	return v;
-}
-
 /* The leaf: exactly one certificate in the annotation. */
 static X509 *leaf_cert(cocoimg_ctx *ctx, const char *pem, coco_sigcheck *failed)
 {
-	STACK_OF(X509) *v = pem_certs(pem);
+	STACK_OF(X509) *v = coco_pem_certs(pem, strlen(pem), false);
 	X509 *x = NULL;
 	if (!v)
 		cert_err(ctx, failed, COCO_SIGCHECK_CHAIN, "parsing leaf certificate failed");
@@ -108,7 +75,7 @@ static X509 *leaf_cert(cocoimg_ctx *ctx, const char *pem, coco_sigcheck *failed)
 static int chain_intermediates(cocoimg_ctx *ctx, const char *pem, STACK_OF(X509) **out,
                                coco_sigcheck *failed)
 {
-	*out = pem && *pem ? pem_certs(pem) : sk_X509_new_null();
+	*out = pem && *pem ? coco_pem_certs(pem, strlen(pem), false) : sk_X509_new_null();
 	if (!*out)
 		return cert_err(ctx, failed, COCO_SIGCHECK_CHAIN,
 		                "loading certificate chain failed");

@@ -12,8 +12,6 @@
 #include "trust.h"
 #include "../base.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,36 +73,13 @@ static int load_keys(cocoimg_ctx *ctx, const coco_trust_reader *rd, char *const 
 	return rc;
 }
 
-/* Every PEM certificate of b (Go's AppendCertsFromPEM when lenient: the
- * unparseable ones skipped), at least one. */
+/* Every PEM certificate of b (coco_pem_certs), at least one. */
 static STACK_OF(X509) *pem_cert_stack(const coco_buf *b, bool lenient)
 {
-	if (b->len > INT32_MAX)
-		return NULL;
-	BIO *bio = BIO_new_mem_buf(b->data ? (const void *)b->data : "", (int)b->len);
-	STACK_OF(X509) *v = sk_X509_new_null();
-	bool ok = bio && v;
-	char *name = NULL, *hdr = NULL;
-	unsigned char *der = NULL;
-	long n = 0;
-	while (ok && PEM_read_bio(bio, &name, &hdr, &der, &n)) {
-		const unsigned char *p = der;
-		X509 *x = strcmp(name, "CERTIFICATE") && lenient ? NULL : d2i_X509(NULL, &p, n);
-		if (x && !sk_X509_push(v, x)) {
-			X509_free(x);
-			ok = false;
-		} else if (!x && !lenient) {
-			ok = false;
-		}
-		OPENSSL_free(name);
-		OPENSSL_free(hdr);
-		OPENSSL_free(der);
-	}
-	BIO_free(bio);
-	ERR_clear_error();
-	if (!ok || !sk_X509_num(v)) {
-		sk_X509_pop_free(v, X509_free);
-		return NULL;
+	STACK_OF(X509) *v = coco_pem_certs(b->data, b->len, lenient);
+	if (v && !sk_X509_num(v)) {
+		sk_X509_free(v);
+		v = NULL;
 	}
 	return v;
 }

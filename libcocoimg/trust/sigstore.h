@@ -428,6 +428,13 @@ typedef struct coco_pem_block {
 int coco_pem_first_block(const void *pem, size_t len, coco_pem_block *blk);
 /* Free what a block holds; a secret block's body is wiped first. */
 void coco_pem_block_free(coco_pem_block *blk, bool secret);
+/* The certificates of the PEM blocks of pem, in order (the stack may be
+ * empty).  Strict, as sigstore's UnmarshalCertificatesFromPEM: every
+ * block, whatever its type, must be one whole DER certificate, else NULL.
+ * Lenient, as Go's CertPool.AppendCertsFromPEM: blocks that are not
+ * "CERTIFICATE", carry headers or do not parse are skipped.  NULL also
+ * when out of memory or too large. */
+STACK_OF(X509) *coco_pem_certs(const void *pem, size_t len, bool lenient);
 /* Verify sig over data with key and the digest md (NULL for Ed25519, which
  * is pure); RSA is PKCS#1 v1.5 only.  1 valid, 0 not, COCOIMG_ENOMEM. */
 int coco_sigstore_verify_md(EVP_PKEY *key, const EVP_MD *md, const unsigned char *sig,

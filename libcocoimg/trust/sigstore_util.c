@@ -111,7 +111,7 @@ int coco_pem_first_block(const void *pem, size_t len, coco_pem_block *blk)
 	memset(blk, 0, sizeof(*blk));
 	if (len > INT32_MAX)
 		return 1;
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	BIO *bio = BIO_new_mem_buf(pem ? pem : "", (int)len);
 	if (!bio)
 		return COCOIMG_ENOMEM;
 	int ok = PEM_read_bio(bio, &blk->name, &blk->header, &blk->der, &blk->len);
@@ -239,4 +239,32 @@ X509 *coco_x509_from_der(const unsigned char *der, size_t len)
 	}
 	ERR_clear_error();
 	return x;
+}
+
+STACK_OF(X509) *coco_pem_certs(const void *pem, size_t len, bool lenient)
+{
+	if (len > INT32_MAX)
+		return NULL;
+	BIO *bio = BIO_new_mem_buf(pem ? pem : "", (int)len);
+	STACK_OF(X509) *v = sk_X509_new_null();
+	bool ok = bio && v;
+	coco_pem_block blk = { 0 };
+	while (ok && PEM_read_bio(bio, &blk.name, &blk.header, &blk.der, &blk.len)) {
+		bool skip = lenient && (strcmp(blk.name, "CERTIFICATE") || *blk.header);
+		X509 *x = skip ? NULL : coco_x509_from_der(blk.der, (size_t)blk.len);
+		if (x && !sk_X509_push(v, x)) {
+			X509_free(x);
+			ok = false;
+		} else if (!x && !lenient) {
+			ok = false;
+		}
+		coco_pem_block_free(&blk, false);
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!ok) {
+		sk_X509_pop_free(v, X509_free);
+		return NULL;
+	}
+	return v;
 }

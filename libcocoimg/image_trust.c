@@ -64,9 +64,8 @@ static const coco_trust_reader policy_reader = { NULL, read_policy_file };
 /* The policy from a file or a resource URI (fetched: a policy that
  * cannot be had is a refusal, exit 3), with the key reader installed. */
 /* The policy an operation uses: the one given, else the "policy" option,
- * else the default file (policy_path_default); when used is not NULL its
- * path goes there on success (the caller frees it). */
-static int policy_load(cocoimg_ctx *ctx, const char *given, char **used, coco_policy **out)
+ * else the default file (policy_path_default). */
+static int policy_load(cocoimg_ctx *ctx, const char *given, coco_policy **out)
 {
 	*out = NULL;
 	char *path = policy_path_default(ctx, given);
@@ -85,10 +84,7 @@ static int policy_load(cocoimg_ctx *ctx, const char *given, char **used, coco_po
 	}
 	if (!rc)
 		coco_policy_set_reader(*out, &policy_reader);
-	if (!rc && used)
-		*used = path;
-	else
-		free(path);
+	free(path);
 	return rc;
 }
 
@@ -115,17 +111,19 @@ static int regd_load(cocoimg_ctx *ctx, coco_regd **out)
 	return rc;
 }
 
-static int report_out(cocoimg_ctx *ctx, json_t *rep, char **report)
+/* Hand rep out as JSON text when the caller asked for it (rep is freed):
+ * rc, the evaluation's result, unless the text cannot be made. */
+static int report_out(cocoimg_ctx *ctx, int rc, json_t *rep, char **report)
 {
 	if (!report) {
 		json_decref(rep);
-		return 0;
+		return rc;
 	}
 	*report = rep ? json_dumps(rep, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(rep);
 	if (rep && !*report)
 		return coco_oom(ctx);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -323,11 +321,35 @@ int coco_trust_evaluate(cocoimg_ctx *ctx, coco_src *src, const coco_resolved *im
 	if (report)
 		*report = NULL;
 	coco_policy *pol = NULL;
-	int rc = policy_load(ctx, policy_path, NULL, &pol);
+	int rc = policy_load(ctx, policy_path, &pol);
 	if (rc)
 		return rc;
 	rc = evaluate_policy(ctx, src, img, pol, false, report);
 	coco_policy_free(pol);
+	return rc;
+}
+
+/* Open and resolve image, check --require-encrypted, evaluate pol
+ * (cosign: as evaluate_policy) and hand the report out. */
+static int verify_image(cocoimg_ctx *ctx, const char *image, const coco_policy *pol, bool cosign,
+                        char **report)
+{
+	coco_src *src = NULL;
+	int rc = coco_src_open(ctx, image, "src", &src);
+	if (rc)
+		return rc;
+	coco_resolved res;
+	memset(&res, 0, sizeof(res));
+	rc = coco_resolve(src, NULL, &res);
+	if (rc == 0)
+		rc = coco_op_require_encrypted(ctx, res.image, image);
+	if (rc == 0) {
+		json_t *rep = NULL;
+		rc = evaluate_policy(ctx, src, &res, pol, cosign, &rep);
+		rc = report_out(ctx, rc, rep, report);
+	}
+	coco_resolved_clear(&res);
+	coco_src_close(src);
 	return rc;
 }
 
@@ -338,35 +360,13 @@ int cocoimg_verify(cocoimg_ctx *ctx, const char *image, const char *policy_path,
 		*report = NULL;
 	if (!image)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "verify: an image is required");
-	/* The policy is checked first: a missing or broken policy is the
+	/* The policy is loaded first: a missing or broken policy is the
 	 * user's mistake whatever the image. */
-	char *path = NULL;
 	coco_policy *pol = NULL;
-	int rc = policy_load(ctx, policy_path, &path, &pol);
-	coco_policy_free(pol);
-	if (rc)
-		return rc;
-	coco_src *src = NULL;
-	rc = coco_src_open(ctx, image, "src", &src);
-	if (rc) {
-		free(path);
-		return rc;
-	}
-	coco_resolved res;
-	memset(&res, 0, sizeof(res));
-	rc = coco_resolve(src, NULL, &res);
+	int rc = policy_load(ctx, policy_path, &pol);
 	if (rc == 0)
-		rc = coco_op_require_encrypted(ctx, res.image, image);
-	if (rc == 0) {
-		json_t *rep = NULL;
-		rc = coco_trust_evaluate(ctx, src, &res, path, &rep);
-		int r2 = report_out(ctx, rep, report);
-		if (r2)
-			rc = r2;
-	}
-	coco_resolved_clear(&res);
-	coco_src_close(src);
-	free(path);
+		rc = verify_image(ctx, image, pol, false, report);
+	coco_policy_free(pol);
 	return rc;
 }
 
@@ -437,21 +437,8 @@ int cocoimg_verify_cosign(cocoimg_ctx *ctx, const char *image,
 		return COCOIMG_EINVAL;
 	coco_policy *pol = NULL;
 	int rc = cosign_policy(ctx, opts, &pol);
-	coco_src *src = NULL;
 	if (rc == 0)
-		rc = coco_src_open(ctx, image, "src", &src);
-	coco_resolved res;
-	memset(&res, 0, sizeof(res));
-	if (rc == 0 && (rc = coco_resolve(src, NULL, &res)) == 0 &&
-	    (rc = coco_op_require_encrypted(ctx, res.image, image)) == 0) {
-		json_t *rep = NULL;
-		rc = evaluate_policy(ctx, src, &res, pol, true, &rep);
-		int r2 = report_out(ctx, rep, report);
-		if (r2)
-			rc = r2;
-	}
-	coco_resolved_clear(&res);
-	coco_src_close(src);
+		rc = verify_image(ctx, image, pol, true, report);
 	coco_policy_free(pol);
 	return rc;
 }
@@ -492,7 +479,7 @@ int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char 
 	if (in->policy_json)
 		rc = coco_policy_parse(ctx, in->policy_json, in->policy_json_len, "policy.json", &pol);
 	else
-		rc = policy_load(ctx, in->policy_path, NULL, &pol);
+		rc = policy_load(ctx, in->policy_path, &pol);
 	if (rc)
 		return rc;
 	coco_trust_image im;
@@ -508,9 +495,7 @@ int cocoimg_verify_blobs(cocoimg_ctx *ctx, const cocoimg_verify_input *in, char 
 		coco_trust_sigsource ss = { collect_from_blobs, (void *)in };
 		json_t *rep = NULL;
 		rc = coco_policy_evaluate(ctx, pol, &im, &ss, in->now, &rep);
-		int r2 = report_out(ctx, rep, report);
-		if (r2)
-			rc = r2;
+		rc = report_out(ctx, rc, rep, report);
 	}
 	coco_trust_image_clear(&im);
 	coco_policy_free(pol);

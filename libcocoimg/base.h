@@ -180,6 +180,14 @@ void coco_free_secret_strs(char *const *strs, size_t n);
 			memset((p), 0, sizeof(*(p)));        \
 		}                                            \
 	} while (0)
+/* Free an array of n structs: clear(&a[i]) for each element (none when a
+ * is NULL), then free(a).  COCO_FREE_ARRAY(kr->keys, kr->n_keys, key_clear) */
+#define COCO_FREE_ARRAY(a, n, clear)                                     \
+	do {                                                             \
+		for (size_t coco_i_ = 0; (a) && coco_i_ < (n); coco_i_++) \
+			clear(&(a)[coco_i_]);                            \
+		free(a);                                                 \
+	} while (0)
 
 /* True when a and b are both non-NULL and equal; frees both (for
  * comparing two freshly built strings, NULL meaning out of memory). */

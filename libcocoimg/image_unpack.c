@@ -831,9 +831,7 @@ static int preflight_keys(cocoimg_ctx *ctx, const coco_manifest *man, cocoimg_ke
 
 static void keys_free(coco_layer_opts *keys, size_t n)
 {
-	for (size_t i = 0; keys && i < n; i++)
-		coco_layer_opts_clear(&keys[i]);
-	free(keys);
+	COCO_FREE_ARRAY(keys, n, coco_layer_opts_clear);
 }
 
 static void run_init(run *r, cocoimg_ctx *ctx, image *im, const cocoimg_unpack_options *o)

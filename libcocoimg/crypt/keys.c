@@ -70,9 +70,7 @@ void cocoimg_keyring_free(cocoimg_keyring *kr)
 {
 	if (!kr)
 		return;
-	for (size_t i = 0; i < kr->n_keys; i++)
-		coco_key_clear(&kr->keys[i]);
-	free(kr->keys);
+	COCO_FREE_ARRAY(kr->keys, kr->n_keys, coco_key_clear);
 	free(kr);
 }
 

@@ -131,12 +131,8 @@ void coco_manifest_free(coco_manifest *m)
 	if (!m)
 		return;
 	desc_clear(&m->config);
-	for (size_t i = 0; i < m->n_layers; i++)
-		desc_clear(&m->layers[i]);
-	free(m->layers);
-	for (size_t i = 0; i < m->n_manifests; i++)
-		desc_clear(&m->manifests[i]);
-	free(m->manifests);
+	COCO_FREE_ARRAY(m->layers, m->n_layers, desc_clear);
+	COCO_FREE_ARRAY(m->manifests, m->n_manifests, desc_clear);
 	json_decref(m->json);
 	free(m);
 }

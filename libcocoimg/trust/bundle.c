@@ -57,12 +57,8 @@ void coco_bundle_clear(coco_bundle *b)
 	free(b->media_type);
 	X509_free(b->leaf);
 	sk_X509_pop_free(b->chain, X509_free);
-	for (size_t i = 0; i < b->n_tlogs; i++)
-		entry_clear(&b->tlogs[i]);
-	free(b->tlogs);
-	for (size_t i = 0; i < b->n_tsts; i++)
-		coco_buf_free(&b->tsts[i]);
-	free(b->tsts);
+	COCO_FREE_ARRAY(b->tlogs, b->n_tlogs, entry_clear);
+	COCO_FREE_ARRAY(b->tsts, b->n_tsts, coco_buf_free);
 	free(b->digest_alg);
 	coco_buf_free(&b->msg_digest);
 	coco_buf_free(&b->sig);

@@ -253,9 +253,7 @@ void coco_pgp_keyring_free(coco_pgp_keyring *kr)
 {
 	if (!kr)
 		return;
-	for (size_t i = 0; i < kr->n; i++)
-		key_clear(&kr->keys[i]);
-	free(kr->keys);
+	COCO_FREE_ARRAY(kr->keys, kr->n, key_clear);
 	free(kr);
 }
 

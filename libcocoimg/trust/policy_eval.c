@@ -373,9 +373,7 @@ static int load_key_blobs(evstate *st, const pr *r, coco_buf **out, size_t *n)
 
 static void free_blobs(coco_buf *b, size_t n)
 {
-	for (size_t i = 0; b && i < n; i++)
-		coco_buf_free(&b[i]);
-	free(b);
+	COCO_FREE_ARRAY(b, n, coco_buf_free);
 }
 
 /* Per-signature classification, most telling last. */

@@ -51,9 +51,7 @@ void coco_pr_sigstore_clear(pr_sigstore *s)
 	src_clear(&s->pki_roots);
 	src_clear(&s->pki_intermediates);
 	coco_strv_free(s->rekor_paths, s->n_rekor_paths);
-	for (size_t i = 0; i < s->n_rekor_datas; i++)
-		coco_buf_free(&s->rekor_datas[i]);
-	free(s->rekor_datas);
+	COCO_FREE_ARRAY(s->rekor_datas, s->n_rekor_datas, coco_buf_free);
 	COCO_FREE_FIELDS(s->oidc_issuer, s->subject_email, s->pki_email, s->pki_hostname,
 	                 s->trusted_root, s->identity, s->identity_regexp, s->issuer,
 	                 s->issuer_regexp);
@@ -66,18 +64,14 @@ static void pr_clear(pr *r)
 	for (size_t i = 0; i < r->n_key_paths; i++)
 		free(r->key_paths[i]);
 	free(r->key_paths);
-	for (size_t i = 0; i < r->n_key_datas; i++)
-		coco_buf_free(&r->key_datas[i]);
-	free(r->key_datas);
+	COCO_FREE_ARRAY(r->key_datas, r->n_key_datas, coco_buf_free);
 	coco_prm_clear(&r->ident);
 	coco_pr_sigstore_clear(&r->ss);
 }
 
 static void reqlist_clear(reqlist *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		pr_clear(&l->v[i]);
-	free(l->v);
+	COCO_FREE_ARRAY(l->v, l->n, pr_clear);
 	free(l->scope);
 }
 

@@ -67,9 +67,7 @@ static int load_keys(cocoimg_ctx *ctx, const coco_trust_reader *rd, char *const 
 		rc = coco_trust_read_path(ctx, rd, paths[i], COCO_POLICY_FILE_MAX, &blobs[i]);
 	if (rc == 0)
 		rc = keys_from_blobs(ctx, blobs, np, what, ecdsa_only, keys, nk);
-	for (size_t i = 0; i < np; i++)
-		coco_buf_free(&blobs[i]);
-	free(blobs);
+	COCO_FREE_ARRAY(blobs, np, coco_buf_free);
 	return rc;
 }
 

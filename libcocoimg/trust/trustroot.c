@@ -48,18 +48,10 @@ void coco_trustroot_free(coco_trustroot *tr)
 {
 	if (!tr)
 		return;
-	for (size_t i = 0; i < tr->n_tlogs; i++)
-		tlog_key_clear(&tr->tlogs[i]);
-	for (size_t i = 0; i < tr->n_ctlogs; i++)
-		tlog_key_clear(&tr->ctlogs[i]);
-	for (size_t i = 0; i < tr->n_cas; i++)
-		ca_clear(&tr->cas[i]);
-	for (size_t i = 0; i < tr->n_tsas; i++)
-		ca_clear(&tr->tsas[i]);
-	free(tr->tlogs);
-	free(tr->ctlogs);
-	free(tr->cas);
-	free(tr->tsas);
+	COCO_FREE_ARRAY(tr->tlogs, tr->n_tlogs, tlog_key_clear);
+	COCO_FREE_ARRAY(tr->ctlogs, tr->n_ctlogs, tlog_key_clear);
+	COCO_FREE_ARRAY(tr->cas, tr->n_cas, ca_clear);
+	COCO_FREE_ARRAY(tr->tsas, tr->n_tsas, ca_clear);
 	free(tr);
 }
 

@@ -102,13 +102,7 @@ static void verify_destroy(coco_stage *s)
 	free(v->what);
 }
 
-static const coco_stage_type verify_type = {
-	.name = "digest",
-	.size = sizeof(verify_stage),
-	.write = verify_write,
-	.finish = verify_finish,
-	.destroy = verify_destroy,
-};
+COCO_STAGE_TYPE(verify_type, "digest", verify_stage, verify_write, verify_finish, verify_destroy);
 
 int coco_verify_stage_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
                           const char *what, coco_stage *next, coco_stage **out)
@@ -159,12 +153,7 @@ static int buf_write(coco_stage *s, const unsigned char *b, size_t n)
 	return 0;
 }
 
-static const coco_stage_type buf_type = {
-	.name = "memory",
-	.size = sizeof(buf_stage),
-	.write = buf_write,
-	.finish = coco_stage_nop_finish,
-};
+COCO_STAGE_TYPE(buf_type, "memory", buf_stage, buf_write, coco_stage_nop_finish, NULL);
 
 int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code,
                        coco_stage **out)
@@ -200,13 +189,7 @@ static int fd_write(coco_stage *s, const unsigned char *b, size_t n)
 
 static void fd_destroy(coco_stage *s) { free(((fd_stage *)s)->path); }
 
-static const coco_stage_type fd_type = {
-	.name = "write",
-	.size = sizeof(fd_stage),
-	.write = fd_write,
-	.finish = coco_stage_nop_finish,
-	.destroy = fd_destroy,
-};
+COCO_STAGE_TYPE(fd_type, "write", fd_stage, fd_write, coco_stage_nop_finish, fd_destroy);
 
 int coco_fd_stage_new(cocoimg_ctx *ctx, int fd, const char *path, coco_stage **out)
 {
@@ -563,13 +546,7 @@ static void async_destroy(coco_stage *s)
 	coco_ring_free(a->ring);
 }
 
-static const coco_stage_type async_type = {
-	.name = "async",
-	.size = sizeof(async_stage),
-	.write = async_write,
-	.finish = async_finish,
-	.destroy = async_destroy,
-};
+COCO_STAGE_TYPE(async_type, "async", async_stage, async_write, async_finish, async_destroy);
 
 int coco_cpus_usable(void)
 {
@@ -678,12 +655,7 @@ static int meter_finish(coco_stage *s)
 	return rc;
 }
 
-static const coco_stage_type meter_type = {
-	.name = "network",
-	.size = sizeof(meter_stage),
-	.write = meter_write,
-	.finish = meter_finish,
-};
+COCO_STAGE_TYPE(meter_type, "network", meter_stage, meter_write, meter_finish, NULL);
 
 int coco_meter_stage_new(cocoimg_ctx *ctx, const coco_meter_opts *o, coco_stage *next,
                          coco_stage **out)

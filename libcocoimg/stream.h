@@ -10,6 +10,8 @@
 #include "base.h"
 #include "digest.h"
 
+#include <stddef.h>
+
 /* Default streaming buffer size for every stage. */
 #define COCO_BUFSZ (512 * 1024)
 
@@ -36,6 +38,16 @@ typedef struct coco_stage_type {
 	int (*finish)(coco_stage *s);
 	void (*destroy)(coco_stage *s);
 } coco_stage_type;
+
+/* Define `static const coco_stage_type var` for the stage struct T (one
+ * coco_stage_new allocates), with destroy NULL when there is nothing to
+ * release.  The stage functions cast a coco_stage * to T *: the macro
+ * checks at compile time that T's first member is its `coco_stage base`. */
+#define COCO_STAGE_TYPE(var, label, T, write_fn, finish_fn, destroy_fn)                     \
+	_Static_assert(offsetof(T, base) == 0, #T ": the coco_stage base must come first"); \
+	static const coco_stage_type var = { .name = (label), .size = sizeof(T),            \
+	                                     .write = (write_fn), .finish = (finish_fn),    \
+	                                     .destroy = (destroy_fn) }
 
 struct coco_stage {
 	const coco_stage_type *type;

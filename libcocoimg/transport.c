@@ -47,13 +47,7 @@ static void sink_destroy(coco_stage *s)
 		k->ops->release(k->arg);
 }
 
-static const coco_stage_type blob_sink_type = {
-	.name = "sink",
-	.size = sizeof(blob_sink),
-	.write = coco_stage_forward,
-	.finish = sink_finish,
-	.destroy = sink_destroy,
-};
+COCO_STAGE_TYPE(blob_sink_type, "sink", blob_sink, coco_stage_forward, sink_finish, sink_destroy);
 
 int coco_blob_sink_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t expected_size,
                        const char *what, coco_stage *inner, const coco_blob_sink_ops *ops, void *arg,

@@ -258,13 +258,7 @@ static void layer_destroy(coco_stage *s)
 
 /* One type for both directions; each stage's name ("encrypt" or
  * "decrypt", what --stats counts) is set when it is made. */
-static const coco_stage_type layer_type = {
-	.name = "encrypt",
-	.size = sizeof(layer_stage),
-	.write = layer_write,
-	.finish = layer_finish,
-	.destroy = layer_destroy,
-};
+COCO_STAGE_TYPE(layer_type, "encrypt", layer_stage, layer_write, layer_finish, layer_destroy);
 
 void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32])
 {

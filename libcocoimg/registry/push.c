@@ -336,13 +336,7 @@ static void up_destroy(coco_stage *s)
 	pthread_mutex_destroy(&u->mu);
 }
 
-static const coco_stage_type up_type = {
-	.name = "upload",
-	.size = sizeof(up_stage),
-	.write = up_write,
-	.finish = up_finish,
-	.destroy = up_destroy,
-};
+COCO_STAGE_TYPE(up_type, "upload", up_stage, up_write, up_finish, up_destroy);
 
 static const coco_blob_sink_ops up_ops = {
 	.commit = up_commit,

@@ -114,6 +114,11 @@ void cli_set_debug(cocoimg_ctx *ctx);
 
 /* Print "coco-img: MESSAGE" for a library error and return its exit code. */
 int cli_fail(cli_state *st, int rc, const char *what);
+/* Print a verification report and return the exit status (common.c):
+ * the report as JSON under --output json, else through print_text; a
+ * failure under --output json prints it with the error instead.  Frees
+ * report. */
+int cli_report_exit(cli_state *st, int rc, char *report, void (*print_text)(const char *report));
 /* Print "coco-img: ..." and return EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "coco-img: ..." and return code. */
@@ -129,6 +134,16 @@ void cli_set_json_errors(bool on);
 void cli_json_error(int code, const char *kind, const char *message, const char *report);
 /* "notfound" for COCOIMG_ENOTFOUND: the name in lower case without prefix. */
 const char *cli_error_kind(int err);
+
+/* The cosign verification flags of verify and verify-blob (cosign_flags.c):
+ * --key, --certificate-identity[-regexp], --certificate-oidc-issuer[-regexp],
+ * --trusted-root, --insecure-ignore-tlog, --insecure-ignore-sct.  Each
+ * command lists them with its own help under these ids. */
+enum { CLI_COSIGN_KEY = 900, CLI_COSIGN_ID, CLI_COSIGN_ID_RE, CLI_COSIGN_ISS, CLI_COSIGN_ISS_RE,
+       CLI_COSIGN_ROOT, CLI_COSIGN_NOTLOG, CLI_COSIGN_NOSCT };
+/* Record flag id (value v) in o; one given twice is a usage error naming
+ * cmd. */
+int cli_cosign_flag(const char *cmd, cocoimg_verify_blob_options *o, int id, const char *v);
 
 /* SIGINT/SIGTERM become cocoimg_ctx_cancel(ctx) (interrupt.c). */
 void cli_cancel_on_signals(cocoimg_ctx *ctx);

@@ -39,35 +39,17 @@ static void print_text(const char *report)
 	json_decref(j);
 }
 
-enum { OPT_KEY = 1, OPT_ID, OPT_ID_RE, OPT_ISS, OPT_ISS_RE, OPT_ROOT, OPT_NOTLOG, OPT_NOSCT,
-       OPT_REQENC };
+enum { OPT_REQENC = 1 };
 
 static cocoimg_verify_blob_options o = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
 static bool cosign_mode;
 
-static int once(const char **slot, const char *v, const char *flag)
-{
-	if (*slot)
-		return cli_usage("verify: %s given twice", flag);
-	*slot = v;
-	cosign_mode = true;
-	return 0;
-}
-
 static int handler(cli_state *st, int id, const char *v)
 {
-	switch (id) {
-	case OPT_KEY: return once(&o.key_path, v, "--key");
-	case OPT_ID: return once(&o.identity, v, "--certificate-identity");
-	case OPT_ID_RE: return once(&o.identity_regexp, v, "--certificate-identity-regexp");
-	case OPT_ISS: return once(&o.issuer, v, "--certificate-oidc-issuer");
-	case OPT_ISS_RE: return once(&o.issuer_regexp, v, "--certificate-oidc-issuer-regexp");
-	case OPT_ROOT: return once(&o.trusted_root_path, v, "--trusted-root");
-	case OPT_NOTLOG: o.insecure_ignore_tlog = 1; cosign_mode = true; return 0;
-	case OPT_NOSCT: o.insecure_ignore_sct = 1; cosign_mode = true; return 0;
-	case OPT_REQENC: return cli_require_encrypted(st);
-	}
-	return cli_usage("verify: unhandled option");
+	if (id == OPT_REQENC)
+		return cli_require_encrypted(st);
+	cosign_mode = true;        /* every other flag is a cosign one */
+	return cli_cosign_flag("verify", &o, id, v);
 }
 
 static int run(cli_state *st)
@@ -80,27 +62,18 @@ static int run(cli_state *st)
 		                 "--trusted-root");
 	int rc = cosign_mode ? cocoimg_verify_cosign(st->ctx, image, &o, &report)
 	                     : cocoimg_verify(st->ctx, image, NULL, &report);
-	if (report && !(rc && st->json)) {   /* a failure's JSON comes with its error */
-		if (st->json)
-			printf("%s\n", report);
-		else
-			print_text(report);
-		fflush(stdout);
-	}
-	int ec = rc ? cli_fail_report(st, rc, NULL, report) : EXIT_OK;
-	cocoimg_free(report);
-	return ec;
+	return cli_report_exit(st, rc, report, print_text);
 }
 
 static const cli_opt opts[] = {
-	{ "key", CLI_VALUE, OPT_KEY, "without a policy: the public key (PEM) the cosign signature must verify with", "FILE" },
-	{ "certificate-identity", CLI_VALUE, OPT_ID, "without a policy: expected certificate identity (SAN)", "ID" },
-	{ "certificate-identity-regexp", CLI_VALUE, OPT_ID_RE, "... as a regular expression", "RE" },
-	{ "certificate-oidc-issuer", CLI_VALUE, OPT_ISS, "without a policy: expected OIDC issuer of the certificate", "URL" },
-	{ "certificate-oidc-issuer-regexp", CLI_VALUE, OPT_ISS_RE, "... as a regular expression", "RE" },
-	{ "trusted-root", CLI_VALUE, OPT_ROOT, "sigstore trusted_root.json (Fulcio CAs, Rekor and CT keys)", "FILE" },
-	{ "insecure-ignore-tlog", CLI_FLAG, OPT_NOTLOG, "do not require a Rekor SET (a certificate is then checked at the current time)", NULL },
-	{ "insecure-ignore-sct", CLI_FLAG, OPT_NOSCT, "keyless: do not require an embedded SCT", NULL },
+	{ "key", CLI_VALUE, CLI_COSIGN_KEY, "without a policy: the public key (PEM) the cosign signature must verify with", "FILE" },
+	{ "certificate-identity", CLI_VALUE, CLI_COSIGN_ID, "without a policy: expected certificate identity (SAN)", "ID" },
+	{ "certificate-identity-regexp", CLI_VALUE, CLI_COSIGN_ID_RE, "... as a regular expression", "RE" },
+	{ "certificate-oidc-issuer", CLI_VALUE, CLI_COSIGN_ISS, "without a policy: expected OIDC issuer of the certificate", "URL" },
+	{ "certificate-oidc-issuer-regexp", CLI_VALUE, CLI_COSIGN_ISS_RE, "... as a regular expression", "RE" },
+	{ "trusted-root", CLI_VALUE, CLI_COSIGN_ROOT, "sigstore trusted_root.json (Fulcio CAs, Rekor and CT keys)", "FILE" },
+	{ "insecure-ignore-tlog", CLI_FLAG, CLI_COSIGN_NOTLOG, "do not require a Rekor SET (a certificate is then checked at the current time)", NULL },
+	{ "insecure-ignore-sct", CLI_FLAG, CLI_COSIGN_NOSCT, "keyless: do not require an embedded SCT", NULL },
 	{ "require-encrypted", CLI_FLAG, OPT_REQENC, "refuse (exit 3) an image with a layer that is not encrypted", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };

@@ -10,33 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_BUNDLE = 1, OPT_KEY, OPT_ID, OPT_ID_RE, OPT_ISS, OPT_ISS_RE, OPT_ROOT, OPT_NOTLOG, OPT_NOSCT };
+enum { OPT_BUNDLE = 1 };
 
 static cocoimg_verify_blob_options o = COCOIMG_VERIFY_BLOB_OPTIONS_INIT;
-
-static int once(const char **slot, const char *v, const char *flag)
-{
-	if (*slot)
-		return cli_usage("verify-blob: %s given twice", flag);
-	*slot = v;
-	return 0;
-}
 
 static int handler(cli_state *st, int id, const char *v)
 {
 	(void)st;
-	switch (id) {
-	case OPT_BUNDLE: return once(&o.bundle_path, v, "--bundle");
-	case OPT_KEY: return once(&o.key_path, v, "--key");
-	case OPT_ID: return once(&o.identity, v, "--certificate-identity");
-	case OPT_ID_RE: return once(&o.identity_regexp, v, "--certificate-identity-regexp");
-	case OPT_ISS: return once(&o.issuer, v, "--certificate-oidc-issuer");
-	case OPT_ISS_RE: return once(&o.issuer_regexp, v, "--certificate-oidc-issuer-regexp");
-	case OPT_ROOT: return once(&o.trusted_root_path, v, "--trusted-root");
-	case OPT_NOTLOG: o.insecure_ignore_tlog = 1; return 0;
-	case OPT_NOSCT: o.insecure_ignore_sct = 1; return 0;
-	}
-	return cli_usage("verify-blob: unhandled option");
+	if (id != OPT_BUNDLE)
+		return cli_cosign_flag("verify-blob", &o, id, v);
+	if (o.bundle_path)
+		return cli_usage("verify-blob: --bundle given twice");
+	o.bundle_path = v;
+	return 0;
 }
 
 static void print_text(const char *report)
@@ -65,28 +51,19 @@ static int run(cli_state *st)
 		return cli_usage("verify-blob: --bundle FILE is required");
 	char *report = NULL;
 	int rc = cocoimg_verify_blob(st->ctx, st->positional[0], &o, &report);
-	if (report && !(rc && st->json)) {   /* a failure's JSON comes with its error */
-		if (st->json)
-			printf("%s\n", report);
-		else
-			print_text(report);
-		fflush(stdout);
-	}
-	int ec = rc ? cli_fail_report(st, rc, NULL, report) : EXIT_OK;
-	cocoimg_free(report);
-	return ec;
+	return cli_report_exit(st, rc, report, print_text);
 }
 
 static const cli_opt opts[] = {
 	{ "bundle", CLI_VALUE, OPT_BUNDLE, "Sigstore bundle (v0.1 to v0.3, JSON)", "FILE" },
-	{ "key", CLI_VALUE, OPT_KEY, "public key (PEM) the bundle must be signed with", "FILE" },
-	{ "certificate-identity", CLI_VALUE, OPT_ID, "expected certificate identity (SAN)", "ID" },
-	{ "certificate-identity-regexp", CLI_VALUE, OPT_ID_RE, "... as a regular expression", "RE" },
-	{ "certificate-oidc-issuer", CLI_VALUE, OPT_ISS, "expected OIDC issuer of the certificate", "URL" },
-	{ "certificate-oidc-issuer-regexp", CLI_VALUE, OPT_ISS_RE, "... as a regular expression", "RE" },
-	{ "trusted-root", CLI_VALUE, OPT_ROOT, "sigstore trusted_root.json (Fulcio, Rekor, CT, TSA keys)", "FILE" },
-	{ "insecure-ignore-tlog", CLI_FLAG, OPT_NOTLOG, "with --key: do not require a transparency log entry", NULL },
-	{ "insecure-ignore-sct", CLI_FLAG, OPT_NOSCT, "keyless: do not require an embedded SCT", NULL },
+	{ "key", CLI_VALUE, CLI_COSIGN_KEY, "public key (PEM) the bundle must be signed with", "FILE" },
+	{ "certificate-identity", CLI_VALUE, CLI_COSIGN_ID, "expected certificate identity (SAN)", "ID" },
+	{ "certificate-identity-regexp", CLI_VALUE, CLI_COSIGN_ID_RE, "... as a regular expression", "RE" },
+	{ "certificate-oidc-issuer", CLI_VALUE, CLI_COSIGN_ISS, "expected OIDC issuer of the certificate", "URL" },
+	{ "certificate-oidc-issuer-regexp", CLI_VALUE, CLI_COSIGN_ISS_RE, "... as a regular expression", "RE" },
+	{ "trusted-root", CLI_VALUE, CLI_COSIGN_ROOT, "sigstore trusted_root.json (Fulcio, Rekor, CT, TSA keys)", "FILE" },
+	{ "insecure-ignore-tlog", CLI_FLAG, CLI_COSIGN_NOTLOG, "with --key: do not require a transparency log entry", NULL },
+	{ "insecure-ignore-sct", CLI_FLAG, CLI_COSIGN_NOSCT, "keyless: do not require an embedded SCT", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

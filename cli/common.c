@@ -126,6 +126,20 @@ int cli_fail(cli_state *st, int rc, const char *what)
 	return cli_fail_report(st, rc, what, NULL);
 }
 
+int cli_report_exit(cli_state *st, int rc, char *report, void (*print_text)(const char *report))
+{
+	if (report && !(rc && st->json)) {
+		if (st->json)
+			printf("%s\n", report);
+		else
+			print_text(report);
+		fflush(stdout);
+	}
+	int ec = rc ? cli_fail_report(st, rc, NULL, report) : EXIT_OK;
+	cocoimg_free(report);
+	return ec;
+}
+
 int cli_fail_report(cli_state *st, int rc, const char *what, const char *json_report)
 {
 	int sig = cli_interrupted();

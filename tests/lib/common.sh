@@ -112,5 +112,35 @@ mkimage() { "$PY" "$LIB/mkimage.py" "$@"; }
 # sha256 of a file, bare hex
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
 
+# private_env: loopback traffic only (no proxy may see it), and a HOME and
+# XDG directories of the test's own, with no auth file from the caller.
+private_env() {
+    unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
+    export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+    export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/cfg"
+    unset REGISTRY_AUTH_FILE DOCKER_CONFIG
+    mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+}
+
+# layer_digests DIR: the layer digests of the first manifest of the OCI
+# layout DIR, joined with | (for grep -E).
+layer_digests() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print("|".join(l["digest"] for l in m["layers"]))' "$1"; }
+# plain_layers DIR: succeeds when no layer of that manifest is encrypted.
+plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(any("encrypted" in l["mediaType"] for l in m["layers"]))' "$1"; }
+
+# resources_json OUT PATH=FILE... : an offline_fs_kbc resources (or keys)
+# file mapping each PATH to the base64 of FILE.
+resources_json() {
+    _o=$1; shift
+    "$PY" - "$_o" "$@" <<'PY'
+import base64, json, sys
+out = {}
+for a in sys.argv[2:]:
+    p, f = a.split("=", 1)
+    out[p] = base64.b64encode(open(f, "rb").read()).decode()
+json.dump(out, open(sys.argv[1], "w"), indent=2)
+PY
+}
+
 # json_get FILE EXPR : evaluate a python expression on the JSON in FILE (as j)
 json_get() { "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }

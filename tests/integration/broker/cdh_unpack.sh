@@ -8,20 +8,13 @@
 # over TLS (bare /R/T/G kids rewritten for CDH: int/broker/ttrpc).  Then the KBS double
 # with evidence from the attestation agent (`--attester aa:SOCKET`).
 . "$TOP_SRCDIR/tests/lib/common.sh"
-unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/cfg"
-unset REGISTRY_AUTH_FILE DOCKER_CONFIG
-mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+. "$TOP_SRCDIR/tests/lib/broker.sh"
+private_env
 TTRPC="$TOP_SRCDIR/tests/integration/broker/ttrpc_double.py"
 KBSD="$TOP_SRCDIR/tests/integration/broker/kbs_double.py"
 cd "$T" || exit 1
 
-start_registry B tls htpasswd || exit 1
-R=$REG_B
-mkdir -p "$T/certs" && cp "$T/ca/ca.crt" "$T/certs/"
-REGLOG="$T/registry-B/log"
-SK="--dest-cert-dir $T/certs --dest-creds alice:s3cret"
+broker_registry || exit 1
 
 # start_ttrpc NAME ROLE: socket $T/NAME.sock, log $T/NAME.log
 start_ttrpc() {
@@ -31,23 +24,11 @@ start_ttrpc() {
     wait_for_log "$T/$1.out" '^READY' 10 > /dev/null
 }
 
-head -c 32 /dev/urandom > kek.bin
-openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out cosign.key
-openssl pkey -in cosign.key -pubout -out cosign.pub
-mkimage "$T/src:v1" --layer "f:etc/a=alpha" --layer "f:etc/b=beta" --compress gzip >/dev/null
-"$COCO_IMG" encrypt -q oci:src:v1 oci:enc:v1 --encryption-key "coco:kbs:///default/key/app1:$T/kek.bin" || exit 1
-"$COCO_IMG" encrypt -q oci:src:v1 oci:lost:v1 --encryption-key "coco:kbs:///default/key/gone:$T/kek.bin" || exit 1
-for i in enc lost; do $SKOPEO copy -q $SK oci:$i:v1 "docker://$R/app/$i:v1" || exit 1; done
-"$COCO_IMG" sign -q --cert-dir "$T/certs" --creds alice:s3cret --key cosign.key "docker://$R/app/enc:v1" || exit 1
-
-mkdir -p res/default/security-policy res/default/cosign-public-key res/default/sigstore-config \
-    res/default/credential res/default/key
+broker_images || exit 1
+broker_resource_tree res
+# here only enc must be signed: the rest of $R/app is accepted
 printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app/enc":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test","signedIdentity":{"type":"matchRepository"}}],"%s/app":[{"type":"insecureAcceptAnything"}]}}}\n' "$R" "$R" > res/default/security-policy/test
-cp cosign.pub res/default/cosign-public-key/test
-printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$R" > res/default/sigstore-config/test
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$R" "$(printf alice:s3cret | base64)" > res/default/credential/test
-cp kek.bin res/default/key/app1
-ALL="--policy kbs:///default/security-policy/test --authfile kbs:///default/credential/test --registries.d kbs:///default/sigstore-config/test"
+ALL=$BROKER_ALL
 UNPACK="$COCO_IMG unpack -q --cert-dir $T/certs"
 
 start_ttrpc cdh cdh || exit 1
@@ -72,7 +53,6 @@ check "CDH unreachable: nothing at ROOTFS" test ! -e "$T/root4"
 
 # decrypt needs no --decryption-key with --cdh
 check "decrypt --cdh" "$COCO_IMG" decrypt -q --cdh "$T/cdh.sock" oci:enc:v1 oci:dec:v1
-plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(any("encrypted" in l["mediaType"] for l in m["layers"]))' "$1"; }
 check "decrypt --cdh: no encrypted layer left" plain_layers "$T/dec"
 # copy too: --cdh alone switches it to decrypting, the key through UnWrapKey
 : > cdh.log

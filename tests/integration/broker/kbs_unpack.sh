@@ -9,20 +9,13 @@
 # is exit 4 and no layer blob is requested; HTTPS with and without
 # --kbs-cert; the resources file wins over the KBS (first match).
 . "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/broker.sh"
 EXAMPLE=${1:+$(realpath "$1")}
-unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/cfg"
-unset REGISTRY_AUTH_FILE DOCKER_CONFIG
-mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+private_env
 DOUBLE="$TOP_SRCDIR/tests/integration/broker/kbs_double.py"
 cd "$T" || exit 1
 
-start_registry B tls htpasswd || exit 1
-R=$REG_B
-mkdir -p "$T/certs" && cp "$T/ca/ca.crt" "$T/certs/"
-REGLOG="$T/registry-B/log"
-SK="--dest-cert-dir $T/certs --dest-creds alice:s3cret"
+broker_registry || exit 1
 
 # start_kbs NAME [double options...]: sets KBS_<NAME>=URL, log $T/kbs-NAME.log
 start_kbs() {
@@ -35,25 +28,10 @@ start_kbs() {
 }
 attests() { grep -c '"path": "/kbs/v0/attest", "status": 200' "$T/kbs-$1.log"; }
 
-head -c 32 /dev/urandom > kek.bin
-openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out cosign.key
-openssl pkey -in cosign.key -pubout -out cosign.pub
-mkimage "$T/src:v1" --layer "f:etc/a=alpha,r:bin/big=150000" --layer "f:etc/b=beta" --compress gzip >/dev/null
-"$COCO_IMG" encrypt -q oci:src:v1 oci:enc:v1 --encryption-key "coco:kbs:///default/key/app1:$T/kek.bin" || exit 1
-"$COCO_IMG" encrypt -q oci:src:v1 oci:lost:v1 --encryption-key "coco:kbs:///default/key/gone:$T/kek.bin" || exit 1
-$SKOPEO copy -q $SK oci:enc:v1 "docker://$R/app/enc:v1" || exit 1
-$SKOPEO copy -q $SK oci:lost:v1 "docker://$R/app/lost:v1" || exit 1
-"$COCO_IMG" sign -q --cert-dir "$T/certs" --creds alice:s3cret --key cosign.key "docker://$R/app/enc:v1" || exit 1
-LAYERS=$("$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print("|".join(l["digest"] for l in m["layers"]))' "$T/lost")
-
-mkdir -p kbsres/default/security-policy kbsres/default/cosign-public-key kbsres/default/sigstore-config \
-    kbsres/default/credential kbsres/default/key
-printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test","signedIdentity":{"type":"matchRepository"}}]}}}\n' "$R" > kbsres/default/security-policy/test
-cp cosign.pub kbsres/default/cosign-public-key/test
-printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$R" > kbsres/default/sigstore-config/test
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$R" "$(printf alice:s3cret | base64)" > kbsres/default/credential/test
-cp kek.bin kbsres/default/key/app1
-ALL="--policy kbs:///default/security-policy/test --authfile kbs:///default/credential/test --registries.d kbs:///default/sigstore-config/test"
+broker_images || exit 1
+LAYERS=$(layer_digests "$T/lost")
+broker_resource_tree kbsres
+ALL=$BROKER_ALL
 UNPACK="$COCO_IMG unpack -q --cert-dir $T/certs --attester sample"
 
 start_kbs A || exit 1
@@ -101,7 +79,6 @@ fi
 
 # decrypt needs no --decryption-key with --kbs
 check "decrypt --kbs: layers decrypted" "$COCO_IMG" decrypt -q --kbs "$KBS_A" --attester sample oci:enc:v1 oci:dec:v1
-plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(1 if any("encrypted" in l["mediaType"] for l in m["layers"]) else 0)' "$1"; }
 check "decrypt --kbs: no encrypted layer left" plain_layers "$T/dec"
 check "(the check sees encrypted layers)" expect_rc 1 plain_layers "$T/enc"
 # copy too: --kbs alone switches it to decrypting (one attestation)

@@ -10,39 +10,19 @@
 # of what was fetched and no layer blob is requested; the upstream
 # offline_fs_kbc sample files used as they are.
 . "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/broker.sh"
 RESCB=$(realpath "${1:?rescb path}")
-unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/cfg"
-unset REGISTRY_AUTH_FILE DOCKER_CONFIG
-mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+private_env
 DATA="$TOP_SRCDIR/tests/data/broker"
 cd "$T" || exit 1
 
-start_registry B tls htpasswd || exit 1
-R=$REG_B
-mkdir -p "$T/certs" && cp "$T/ca/ca.crt" "$T/certs/"
-REGLOG="$T/registry-B/log"
-SK="--dest-cert-dir $T/certs --dest-creds alice:s3cret"
+broker_registry || exit 1
 
-# keys: the KEK, a cosign key pair
-head -c 32 /dev/urandom > kek.bin
-openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out cosign.key
-openssl pkey -in cosign.key -pubout -out cosign.pub
-
-# images: encrypted for kbs:///default/key/app1 (pushed and signed),
-# plaintext, and encrypted for a kid nobody has
-mkimage "$T/src:v1" --layer "f:etc/a=alpha,r:bin/big=150000" --layer "f:etc/b=beta" --compress gzip >/dev/null
-"$COCO_IMG" encrypt -q oci:src:v1 oci:enc:v1 --encryption-key "coco:kbs:///default/key/app1:$T/kek.bin" || exit 1
-"$COCO_IMG" encrypt -q oci:src:v1 oci:lost:v1 --encryption-key "coco:kbs:///default/key/gone:$T/kek.bin" || exit 1
-$SKOPEO copy -q $SK oci:enc:v1 "docker://$R/app/enc:v1" || exit 1
+# keys and images (broker.sh), and the plaintext one pushed too
+broker_images || exit 1
 $SKOPEO copy -q $SK oci:src:v1 "docker://$R/app/plain:v1" || exit 1
-$SKOPEO copy -q $SK oci:lost:v1 "docker://$R/app/lost:v1" || exit 1
-"$COCO_IMG" sign -q --cert-dir "$T/certs" --creds alice:s3cret --key cosign.key "docker://$R/app/enc:v1" || exit 1
-layers_of() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print("|".join(l["digest"] for l in m["layers"]))' "$1"; }
-LAYERS=$(layers_of "$T/lost")
-PLAIN_LAYERS=$(layers_of "$T/src")
-plain_layers() { "$PY" -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); sys.exit(any("encrypted" in l["mediaType"] for l in m["layers"]))' "$1"; }
+LAYERS=$(layer_digests "$T/lost")
+PLAIN_LAYERS=$(layer_digests "$T/src")
 
 # the resources
 printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app":[{"type":"sigstoreSigned","keyPath":"kbs:///default/cosign-public-key/test","signedIdentity":{"type":"matchRepository"}}]}}}\n' "$R" > policy.json
@@ -50,18 +30,7 @@ printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s/app":[{"type"
 printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' > open-policy.json
 printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$R" > sig.yaml
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$R" "$(printf alice:s3cret | base64)" > auth.json
-resfile() { # OUT PATH=FILE...
-    _o=$1; shift
-    "$PY" - "$_o" "$@" <<'PY'
-import base64, json, sys
-out = {}
-for a in sys.argv[2:]:
-    p, f = a.split("=", 1)
-    out[p] = base64.b64encode(open(f, "rb").read()).decode()
-json.dump(out, open(sys.argv[1], "w"), indent=2)
-PY
-}
-resfile res.json default/security-policy/test=policy.json default/security-policy/default-id=policy-default-id.json \
+resources_json res.json default/security-policy/test=policy.json default/security-policy/default-id=policy-default-id.json \
     default/security-policy/open=open-policy.json default/cosign-public-key/test=cosign.pub \
     default/sigstore-config/test=sig.yaml default/credential/test=auth.json default/key/app1=kek.bin \
     default/ca/registry="$T/ca/ca.crt"
@@ -204,7 +173,7 @@ json.dump(idx, open(dst + "/index.json", "w"))
 PY
 }
 mkdir -p keydir/default/key && cp kek.bin keydir/default/key/app1
-resfile keys.json default/key/app1=kek.bin
+resources_json keys.json default/key/app1=kek.bin
 n=0
 for kid in kbs:///default/key/app1 kbs://kbs.example:8080/default/key/app1 /default/key/app1 default/key/app1; do
     n=$((n + 1))

@@ -16,21 +16,10 @@ KP="$TOP_SRCDIR/tests/integration/crypt"
 head -c 32 /dev/urandom > "$T/kek1.bin"
 head -c 32 /dev/urandom > "$T/kek2.bin"
 head -c 32 /dev/urandom > "$T/wrong.bin"
-keys() { # OUT PATH=FILE...
-    _o=$1; shift
-    "$PY" - "$_o" "$@" <<'PY'
-import base64, json, sys
-out = {}
-for a in sys.argv[2:]:
-    p, f = a.split("=", 1)
-    out[p] = base64.b64encode(open(f, "rb").read()).decode()
-json.dump(out, open(sys.argv[1], "w"), indent=2)
-PY
-}
-keys "$T/keys.json" default/key/app1="$T/kek1.bin" other/key/app2="$T/kek2.bin"
-keys "$T/keys1.json" default/key/app1="$T/kek1.bin"
-keys "$T/wrongkeys.json" default/key/app1="$T/wrong.bin"
-keys "$T/otherkeys.json" default/key/nothere="$T/kek1.bin"
+resources_json "$T/keys.json" default/key/app1="$T/kek1.bin" other/key/app2="$T/kek2.bin"
+resources_json "$T/keys1.json" default/key/app1="$T/kek1.bin"
+resources_json "$T/wrongkeys.json" default/key/app1="$T/wrong.bin"
+resources_json "$T/otherkeys.json" default/key/nothere="$T/kek1.bin"
 
 mkimage "$T/src:v1" --layer "f:etc/a=alpha,r:bin/big=150000" --layer "f:etc/b=beta" --compress gzip >/dev/null
 
@@ -79,7 +68,7 @@ check "the checker CLI opens it too" sh -c "'$PY' '$KP/keyprovider_common.py' op
 check "encrypt for two kids" "$COCO_IMG" encrypt -q oci:src:v1 oci:enc2:v1 \
     --encryption-key "coco:kbs:///default/key/app1:$T/kek1.bin" \
     --encryption-key "coco:kbs://kbs.example:8080/other/key/app2:$T/kek2.bin"
-keys "$T/keys2.json" other/key/app2="$T/kek2.bin"
+resources_json "$T/keys2.json" other/key/app2="$T/kek2.bin"
 check "first kid opens" "$COCO_IMG" decrypt -q oci:enc2:v1 oci:dec2a:v1 --decryption-key "coco-keys:$T/keys1.json"
 check "second kid (KBS host in the URI) opens" "$COCO_IMG" decrypt -q oci:enc2:v1 oci:dec2b:v1 --decryption-key "coco-keys:$T/keys2.json"
 check "two-recipient round trip" same_layers src:v1 dec2b:v1

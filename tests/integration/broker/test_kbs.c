@@ -16,6 +16,7 @@
 #include "broker/kbs.h"
 #include "broker/snp.h"
 #include "image_broker.h"
+#include "../../lib/doubles.h"
 
 #include <openssl/evp.h>
 
@@ -33,11 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 static char tmpdir[256];
 static char *resdir, *cert, *key;
-static pid_t live[4];
 
 typedef struct dbl {
 	pid_t pid;
@@ -85,11 +83,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
-		if (live[i] > 0) {
-			kill(live[i], SIGKILL);
-			waitpid(live[i], NULL, 0);
-		}
+	test_doubles_stop_all();
 	coco_rm_rf(NULL, tmpdir);
 	free(resdir);
 	free(cert);
@@ -118,31 +112,9 @@ static void start(dbl *d, int tls, ...)
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addclose(&fa, p[0]);
-	assert_int_equal(posix_spawn(&d->pid, argv[0], &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
-		if (live[i] <= 0) {
-			live[i] = d->pid;
-			break;
-		}
-	close(p[1]);
-	char line[64] = "";
-	size_t len = 0;
-	struct pollfd pf = { .fd = p[0], .events = POLLIN };
-	while (len < sizeof(line) - 1 && !strchr(line, '\n') && poll(&pf, 1, 20000) > 0) {
-		ssize_t r = read(p[0], line + len, sizeof(line) - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		line[len] = 0;
-	}
-	close(p[0]);
+	char line[64];
+	d->pid = test_double_spawn(argv, line, sizeof(line));
+	assert_true(d->pid > 0);
 	assert_int_equal(sscanf(line, "PORT %d", &d->port), 1);
 	d->url = coco_asprintf("%s://127.0.0.1:%d", tls ? "https" : "http", d->port);
 	free(py);
@@ -150,11 +122,7 @@ static void start(dbl *d, int tls, ...)
 
 static void stop(dbl *d)
 {
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
-		if (live[i] == d->pid)
-			live[i] = 0;
+	test_double_stop(d->pid);
 	free(d->log);
 	free(d->url);
 }
@@ -162,16 +130,7 @@ static void stop(dbl *d)
 /* Lines of the double's log containing needle. */
 static int log_count(const dbl *d, const char *needle)
 {
-	FILE *f = fopen(d->log, "r");
-	if (!f)
-		return 0;
-	char line[4096];
-	int n = 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, needle))
-			n++;
-	fclose(f);
-	return n;
+	return test_log_count(d->log, needle);
 }
 
 static coco_kbs *client(cocoimg_ctx *ctx, const dbl *d, const char *ca, coco_kbs_key_type kt)

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../lib/doubles.h"
 #include "base.h"
 #include "broker/aa.h"
 #include "broker/attester.h"
@@ -31,11 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 static char tmpdir[256];
 static char *resdir;
-static pid_t live[4];
 
 typedef struct dbl {
 	pid_t pid;
@@ -78,44 +76,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
-		if (live[i] > 0) {
-			kill(live[i], SIGKILL);
-			waitpid(live[i], NULL, 0);
-		}
+	test_doubles_stop_all();
 	if (!getenv("KEEP")) coco_rm_rf(NULL, tmpdir);
 	free(resdir);
 	return 0;
 }
 
-/* Spawn argv with stdout to a pipe; return the first line. */
+/* Spawn argv; its first line of output into line. */
 static void spawn_line(pid_t *pid, char **argv, char *line, size_t cap)
 {
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addclose(&fa, p[0]);
-	assert_int_equal(posix_spawn(pid, argv[0], &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
-		if (live[i] <= 0) {
-			live[i] = *pid;
-			break;
-		}
-	close(p[1]);
-	size_t len = 0;
-	line[0] = 0;
-	struct pollfd pf = { .fd = p[0], .events = POLLIN };
-	while (len < cap - 1 && !strchr(line, '\n') && poll(&pf, 1, 20000) > 0) {
-		ssize_t r = read(p[0], line + len, cap - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		line[len] = 0;
-	}
-	close(p[0]);
+	*pid = test_double_spawn(argv, line, cap);
+	assert_true(*pid > 0);
 }
 
 /* The ttrpc double with role and up to two extra arguments. */
@@ -153,11 +124,7 @@ static void start_kbs(dbl *d)
 
 static void stop(dbl *d)
 {
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
-		if (live[i] == d->pid)
-			live[i] = 0;
+	test_double_stop(d->pid);
 	free(d->log);
 	free(d->sock);
 	free(d->url);
@@ -165,16 +132,7 @@ static void stop(dbl *d)
 
 static int log_count(const dbl *d, const char *needle)
 {
-	FILE *f = fopen(d->log, "r");
-	if (!f)
-		return 0;
-	char line[4096];
-	int n = 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, needle))
-			n++;
-	fclose(f);
-	return n;
+	return test_log_count(d->log, needle);
 }
 
 static void expect_msg(cocoimg_ctx *ctx, const char *msg)

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../lib/doubles.h"
 #include "base.h"
 #include "broker/keyprovider.h"
 #include "crypt/coco.h"
@@ -22,8 +23,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static char tmpdir[256];
 static char *keys_path;          /* offline keys file with default/key/test */
@@ -58,18 +57,10 @@ static int setup(void **state)
 	return 0;
 }
 
-/* gRPC servers still running (a failed assertion skips stop_grpc) */
-static pid_t live[8];
-
 static int teardown(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++) {
-		if (live[i] > 0) {
-			kill(live[i], SIGKILL);
-			waitpid(live[i], NULL, 0);
-		}
-	}
+	test_doubles_stop_all();   /* gRPC servers a failed assertion left */
 	coco_rm_rf(NULL, tmpdir);
 	free(keys_path);
 	return 0;
@@ -547,43 +538,16 @@ static void start_grpc(struct server *s, const char *extra1, const char *extra2)
 	                 (char *)extra1, (char *)extra2, NULL };
 	if (!extra1)
 		argv[4] = NULL;
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addclose(&fa, p[0]);
-	assert_int_equal(posix_spawn(&s->pid, argv[0], &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++) {
-		if (live[i] <= 0) {
-			live[i] = s->pid;
-			break;
-		}
-	}
-	close(p[1]);
-	char line[64] = "";
-	size_t n = 0;
-	struct pollfd pf = { .fd = p[0], .events = POLLIN };
-	while (n < sizeof(line) - 1 && !strchr(line, '\n') && poll(&pf, 1, 20000) > 0) {
-		ssize_t r = read(p[0], line + n, sizeof(line) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		line[n] = 0;
-	}
-	close(p[0]);
+	char line[64];
+	s->pid = test_double_spawn(argv, line, sizeof(line));
+	assert_true(s->pid > 0);
 	assert_int_equal(sscanf(line, "PORT %d", &s->port), 1);
 	free(py);
 }
 
 static void stop_grpc(struct server *s)
 {
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, NULL, 0);
-	for (size_t i = 0; i < COCO_ARRAY_SIZE(live); i++)
-		if (live[i] == s->pid)
-			live[i] = 0;
+	test_double_stop(s->pid);
 }
 
 static char *grpc_config(cocoimg_ctx *ctx, const char *file, const char *name, const char *addr)

@@ -4,6 +4,7 @@
 #define COCO_CLI_H
 
 #include <cocoimg.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -123,6 +124,9 @@ int cli_report_exit(cli_state *st, int rc, char *report, void (*print_text)(cons
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "coco-img: ..." and return code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As cli_error, the exit status and JSON error.kind of the library error
+ * err (COCOIMG_EIO, COCOIMG_ENOTFOUND, ...). */
+__attribute__((format(printf, 2, 3))) int cli_error_as(int err, const char *fmt, ...);
 
 /* As cli_fail; under --output json the JSON report (may be NULL) is printed
  * with an "error" member added, so stdout holds one object. */
@@ -132,8 +136,9 @@ int cli_fail_report(cli_state *st, int rc, const char *what, const char *json_re
  * failure prints {"error":{"code","kind","message"}} (merged into report). */
 void cli_set_json_errors(bool on);
 void cli_json_error(int code, const char *kind, const char *message, const char *report);
-/* "notfound" for COCOIMG_ENOTFOUND: the name in lower case without prefix. */
-const char *cli_error_kind(int err);
+/* The digest a report's reference now names: index_digest when the top
+ * document is an index, else manifest_digest (docs/json.md); NULL if none. */
+const char *cli_report_top_digest(json_t *report);
 
 /* The cosign verification flags of verify and verify-blob (cosign_flags.c):
  * --key, --certificate-identity[-regexp], --certificate-oidc-issuer[-regexp],

@@ -82,11 +82,11 @@ static void print_summary(cli_state *st, const char *src, const char *dst, const
 		printf("Copied %s to %s\n", src, dst);
 		return;
 	}
-	const char *dg = json_string_value(json_object_get(j, "manifest_digest"));
+	const char *dg = cli_report_top_digest(j);
 	json_t *layers = json_object_get(j, "layers");
 	json_t *insts = json_object_get(j, "manifests");
 	printf("Copied %s to %s\n", src, dst);
-	printf("  manifest  %s\n", dg ? dg : "?");
+	printf("  %s  %s\n", json_object_get(j, "index_digest") ? "index   " : "manifest", dg ? dg : "?");
 	if (json_is_array(insts))
 		printf("  instances %zu\n", json_array_size(insts));
 	if (json_is_array(layers)) {
@@ -95,8 +95,7 @@ static void print_summary(cli_state *st, const char *src, const char *dst, const
 		json_array_foreach(layers, i, l) {
 			if (json_is_true(json_object_get(l, "skipped")))
 				skipped++;
-			const char *mt = json_string_value(json_object_get(l, "media_type"));
-			if (mt && strstr(mt, "+encrypted"))
+			if (json_is_true(json_object_get(l, "encrypted")))
 				enc++;
 		}
 		printf("  layers    %zu (%zu already present, %zu encrypted)\n", json_array_size(layers),
@@ -109,7 +108,8 @@ static void print_summary(cli_state *st, const char *src, const char *dst, const
 		json_t *v;
 		printf("  time per stage:\n");
 		json_object_foreach(stats, k, v)
-			printf("    %-11s %10.3f ms\n", k, (double)json_integer_value(v) / 1e6);
+			printf("    %-11.*s %10.3f ms\n", (int)(strlen(k) - (strstr(k, "_ns") ? 3 : 0)), k,
+			       (double)json_integer_value(v) / 1e6);
 	}
 	json_decref(j);
 }
@@ -118,7 +118,7 @@ static void print_summary(cli_state *st, const char *src, const char *dst, const
 static int write_digestfile(const char *file, const char *report)
 {
 	json_t *j = json_loads(report ? report : "{}", 0, NULL);
-	const char *dg = json_string_value(json_object_get(j, "manifest_digest"));
+	const char *dg = cli_report_top_digest(j);
 	FILE *f = dg ? fopen(file, "w") : NULL;
 	int ok = f && fputs(dg, f) >= 0;
 	if (f && fclose(f))

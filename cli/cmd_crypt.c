@@ -115,6 +115,48 @@ static const char *str_of(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+static void print_rewrap(json_t *l, const char *name)
+{
+	json_t *add = json_object_get(l, "recipients_added");
+	json_t *rm = json_object_get(l, "recipients_removed");
+	printf("layer %s already encrypted", name);
+	if (json_array_size(add))
+		printf(": added %zu recipient%s", json_array_size(add), json_array_size(add) == 1 ? "" : "s");
+	if (json_is_integer(rm))
+		printf("%s removed %lld recipient entr%s", json_array_size(add) ? "," : ":",
+		       (long long)json_integer_value(rm), json_integer_value(rm) == 1 ? "y" : "ies");
+	printf("\n");
+}
+
+/* One layer's line; true when this run encrypted or decrypted it. */
+static bool print_layer(json_t *l, size_t i, bool encrypt)
+{
+	const char *d = str_of(l, "source_digest");
+	if (!d)
+		d = str_of(l, "digest");
+	char idx[32];
+	snprintf(idx, sizeof(idx), "#%zu", i);
+	const char *name = d ? d : idx;
+	const char *action = str_of(l, "action");
+	action = action ? action : "copy";
+	const char *to = str_of(l, "digest");
+	if (!strcmp(action, "encrypt")) {
+		json_t *rc = json_object_get(l, "recipients");
+		printf("encrypted layer %s%s%s for %zu recipient%s\n", name, to ? " -> " : "", to ? to : "",
+		       json_array_size(rc), json_array_size(rc) == 1 ? "" : "s");
+		return true;
+	}
+	if (!strcmp(action, "decrypt")) {
+		printf("decrypted layer %s%s%s\n", name, to ? " -> " : "", to ? to : "");
+		return true;
+	}
+	if (!strcmp(action, "rewrap"))
+		print_rewrap(l, name);
+	else
+		printf(encrypt ? "layer %s left unencrypted\n" : "layer %s was not encrypted\n", name);
+	return false;
+}
+
 /* Human-readable summary of what happened to each layer. */
 static void print_text(cli_state *st, const char *report, bool encrypt)
 {
@@ -123,48 +165,12 @@ static void print_text(cli_state *st, const char *report, bool encrypt)
 	json_t *layers = json_object_get(r, "layers");
 	size_t i, n_done = 0, n = json_array_size(layers);
 	json_t *l;
-	json_array_foreach(layers, i, l) {
-		const char *d = str_of(l, "source_digest");
-		if (!d)
-			d = str_of(l, "digest");
-		char idx[32];
-		snprintf(idx, sizeof(idx), "#%zu", i);
-		const char *name = d ? d : idx;
-		if (encrypt) {
-			if (json_is_true(json_object_get(l, "encrypted"))) {
-				n_done++;
-				const char *to = str_of(l, "encrypted_digest");
-				json_t *rc = json_object_get(l, "recipients");
-				printf("encrypted layer %s%s%s for %zu recipient%s\n", name, to ? " -> " : "",
-				       to ? to : "", json_array_size(rc), json_array_size(rc) == 1 ? "" : "s");
-			} else if (json_is_true(json_object_get(l, "already_encrypted"))) {
-				json_t *add = json_object_get(l, "recipients_added");
-				json_t *rm = json_object_get(l, "recipients_removed");
-				printf("layer %s already encrypted", name);
-				if (json_array_size(add))
-					printf(": added %zu recipient%s", json_array_size(add),
-					       json_array_size(add) == 1 ? "" : "s");
-				if (json_is_integer(rm))
-					printf("%s removed %lld recipient entr%s", json_array_size(add) ? "," : ":",
-					       (long long)json_integer_value(rm),
-					       json_integer_value(rm) == 1 ? "y" : "ies");
-				printf("\n");
-			} else {
-				printf("layer %s left unencrypted\n", name);
-			}
-		} else {
-			if (json_is_true(json_object_get(l, "decrypted"))) {
-				n_done++;
-				const char *to = str_of(l, "decrypted_digest");
-				printf("decrypted layer %s%s%s\n", name, to ? " -> " : "", to ? to : "");
-			} else {
-				printf("layer %s was not encrypted\n", name);
-			}
-		}
-	}
-	const char *md = str_of(r, "manifest_digest");
-	printf("%s %zu of %zu layer%s%s%s\n", encrypt ? "encrypted" : "decrypted", n_done, n,
-	       n == 1 ? "" : "s", md ? "; manifest " : "", md ? md : "");
+	json_array_foreach(layers, i, l)
+		n_done += print_layer(l, i, encrypt);
+	const char *md = cli_report_top_digest(r);
+	const char *what = str_of(r, "index_digest") ? "index " : "manifest ";
+	printf("%s %zu of %zu layer%s%s%s%s\n", encrypt ? "encrypted" : "decrypted", n_done, n,
+	       n == 1 ? "" : "s", md ? "; " : "", md ? what : "", md ? md : "");
 	json_decref(r);
 	(void)st;
 }

@@ -66,16 +66,17 @@ static void print_platform(json_t *p)
 
 static void print_text(json_t *j)
 {
-	printf("%-13s%s\n", "Name:", str(j, "name"));
-	printf("%-13s%s\n", "Digest:", str(j, "digest"));
-	printf("%-13s%s\n", "MediaType:", str(j, "media_type"));
 	json_t *ms = json_object_get(j, "manifests");
-	if (json_is_array(ms)) {
+	bool list = json_is_array(ms);
+	printf("%-13s%s\n", "Name:", str(j, "image"));
+	printf("%-13s%s\n", "Digest:", str(j, list ? "index_digest" : "manifest_digest"));
+	printf("%-13s%s\n", "MediaType:", str(j, list ? "index_media_type" : "manifest_media_type"));
+	if (list) {
 		printf("Manifests:\n");
 		size_t i;
 		json_t *m;
 		json_array_foreach(ms, i, m) {
-			printf("  %s  ", str(m, "digest"));
+			printf("  %s  ", str(m, "manifest_digest"));
 			json_t *p = json_object_get(m, "platform");
 			if (json_is_object(p))
 				print_platform(p);
@@ -86,9 +87,8 @@ static void print_text(json_t *j)
 		print_map("Annotations", json_object_get(j, "annotations"));
 		return;
 	}
-	json_t *idx = json_object_get(j, "index");
-	if (json_is_object(idx))
-		printf("%-13s%s\n", "Index:", str(idx, "digest"));
+	if (*str(j, "index_digest"))
+		printf("%-13s%s\n", "Index:", str(j, "index_digest"));
 	json_t *p = json_object_get(j, "platform");
 	if (json_is_object(p)) {
 		printf("%-13s", "Platform:");
@@ -96,7 +96,7 @@ static void print_text(json_t *j)
 		printf("\n");
 	}
 	json_t *c = json_object_get(j, "config");
-	printf("%-13s%s\n", "Config:", str(c, "digest"));
+	printf("%-13s%s\n", "Config:", str(j, "config_digest"));
 	if (*str(c, "created"))
 		printf("%-13s%s\n", "Created:", str(c, "created"));
 	print_list("Entrypoint:", json_object_get(c, "entrypoint"));

@@ -82,7 +82,7 @@ int cli_passphrase_prompt(bool confirm, char **out)
 		                 "it with --passphrase-file FILE or the COSIGN_PASSWORD variable");
 	char *pw = read_hidden_line("Enter password for private key: ");
 	if (!pw)
-		return cli_error(EXIT_FAIL, "cannot read the passphrase from the terminal");
+		return cli_error_as(COCOIMG_EIO, "cannot read the passphrase from the terminal");
 	if (confirm) {
 		char *again = read_hidden_line("Enter password for private key again: ");
 		bool same = again && !strcmp(pw, again);
@@ -114,14 +114,14 @@ int cli_passphrase_get(const char *pass_file, bool confirm, char **out)
 			line[n - 1] = 0;
 		}
 		if (!line)
-			return cli_error(EXIT_FAIL, "out of memory");
+			return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 		*out = line;
 		return 0;
 	}
 	const char *env = getenv("COSIGN_PASSWORD");
 	if (env) {
 		*out = strdup(env);
-		return *out ? 0 : cli_error(EXIT_FAIL, "out of memory");
+		return *out ? 0 : cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	}
 	return cli_passphrase_prompt(confirm, out);
 }
@@ -185,7 +185,7 @@ static int write_file(const char *path, const char *data, mode_t mode)
 	size_t len = strlen(path) + 32;
 	char *tmp = malloc(len);
 	if (!tmp)
-		return cli_error(EXIT_FAIL, "out of memory");
+		return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	int err = fd < 0 ? errno : write_sync(fd, data);
@@ -197,7 +197,7 @@ static int write_file(const char *path, const char *data, mode_t mode)
 		unlink(tmp);
 	free(tmp);
 	if (err)
-		return cli_error(EXIT_FAIL, "cannot write %s: %s", path, strerror(err));
+		return cli_error_as(COCOIMG_EIO, "cannot write %s: %s", path, strerror(err));
 	return 0;
 }
 
@@ -231,7 +231,7 @@ static int run(cli_state *st)
 	char *pass = NULL, *priv = NULL, *pub = NULL;
 	int rc = EXIT_OK;
 	if (!key_path || !pub_path) {
-		rc = cli_error(EXIT_FAIL, "out of memory");
+		rc = cli_error_as(COCOIMG_ENOMEM, "out of memory");
 		goto out;
 	}
 	snprintf(key_path, len, "%s.key", prefix);
@@ -246,7 +246,7 @@ static int run(cli_state *st)
 		goto out;
 	}
 	if (access(key_path, F_OK) == 0 && !confirm_overwrite(key_path)) {
-		rc = cli_error(EXIT_FAIL, "user declined the prompt: %s left as it was", key_path);
+		rc = cli_error_as(COCOIMG_ECANCELLED, "user declined the prompt: %s left as it was", key_path);
 		goto out;
 	}
 	rc = write_pair(st, key_path, pub_path, priv, pub);

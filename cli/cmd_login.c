@@ -49,7 +49,7 @@ static int authfile_path(cli_state *st, char **path)
 	else
 		snprintf(buf, sizeof(buf), "/run/containers/%u/auth.json", (unsigned)getuid());
 	*path = strdup(buf);
-	return *path ? 0 : cli_error(EXIT_FAIL, "out of memory");
+	return *path ? 0 : cli_error_as(COCOIMG_ENOMEM, "out of memory");
 }
 
 /* REGISTRY as the key of "auths": without docker:// and a trailing /. */
@@ -70,13 +70,13 @@ static int load_auth(const char *path, json_t **out)
 	*out = NULL;
 	if (access(path, F_OK) && errno == ENOENT) {
 		*out = json_object();
-		return *out ? 0 : cli_error(EXIT_FAIL, "out of memory");
+		return *out ? 0 : cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	}
 	json_error_t e;
 	json_t *j = json_load_file(path, 0, &e);
 	if (!json_is_object(j)) {
 		json_decref(j);
-		return cli_error(EXIT_USAGE, "authfile %s: not a JSON object (%s)", path, e.text);
+		return cli_error_as(COCOIMG_ECONFIG, "authfile %s: not a JSON object (%s)", path, e.text);
 	}
 	*out = j;
 	return 0;
@@ -105,7 +105,7 @@ static int save_auth(const char *path, json_t *j)
 	snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path);
 	int fd = make_parent(path) ? -1 : mkstemp(tmp);
 	if (fd < 0)
-		return cli_error(EXIT_FAIL, "authfile %s: %s", path, strerror(errno));
+		return cli_error_as(COCOIMG_EIO, "authfile %s: %s", path, strerror(errno));
 	char *s = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	size_t n = s ? strlen(s) : 0;
 	bool ok = s && fchmod(fd, 0600) == 0 && write(fd, s, n) == (ssize_t)n &&
@@ -120,7 +120,7 @@ static int save_auth(const char *path, json_t *j)
 		return 0;
 	err = ok ? errno : err;
 	unlink(tmp);
-	return cli_error(EXIT_FAIL, "authfile %s: %s", path, strerror(err));
+	return cli_error_as(COCOIMG_EIO, "authfile %s: %s", path, strerror(err));
 }
 
 static char *base64(const char *in, size_t n)
@@ -220,13 +220,29 @@ static int store(const char *path, const char *key, const char *creds)
 		explicit_bzero(b, strlen(b));
 	free(b);
 	rc = entry && !json_object_set(auths, key, entry) ? save_auth(path, j)
-	                                                   : cli_error(EXIT_FAIL, "out of memory");
+	                                                   : cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	char *v = entry ? (char *)json_string_value(json_object_get(entry, "auth")) : NULL;
 	if (v)
 		explicit_bzero(v, strlen(v));
 	json_decref(entry);
 	json_decref(j);
 	return rc;
+}
+
+/* --output json: {"registry", "authfile"} (logout --all: {"all": true,
+ * "authfile"}), docs/json.md. */
+static void print_result(const char *registry, const char *authfile, bool all)
+{
+	json_t *j = json_pack("{s:s}", "authfile", authfile);
+	if (all)
+		json_object_set_new(j, "all", json_true());
+	else
+		json_object_set_new(j, "registry", json_string(registry));
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(j);
 }
 
 static int run_login(cli_state *st)
@@ -240,7 +256,7 @@ static int run_login(cli_state *st)
 	char *key = registry_key(registry);
 	char *path = NULL;
 	if (!creds || !key)
-		rc = cli_error(EXIT_FAIL, "out of memory");
+		rc = cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	if (!rc) {
 		snprintf(creds, n, "%s:%s", cfg.user, cfg.pass);
 		rc = authfile_path(st, &path);
@@ -253,7 +269,9 @@ static int run_login(cli_state *st)
 		rc = cli_fail(st, lrc, "login");
 	if (!rc)
 		rc = store(path, key, creds);
-	if (!rc && !st->quiet)
+	if (!rc && st->json)
+		print_result(key, path, false);
+	else if (!rc && !st->quiet)
 		printf("Login Succeeded!\n");
 	if (creds)
 		explicit_bzero(creds, n);
@@ -272,7 +290,7 @@ static int run_logout(cli_state *st)
 	int rc = authfile_path(st, &path);
 	json_t *j = NULL;
 	if (!rc && access(path, F_OK) && !cfg.all)
-		rc = cli_error(EXIT_FAIL, "not logged into %s", st->positional[0]);
+		rc = cli_error_as(COCOIMG_ENOTFOUND, "not logged into %s", st->positional[0]);
 	if (!rc)
 		rc = load_auth(path, &j);
 	char *key = rc || cfg.all ? NULL : registry_key(st->positional[0]);
@@ -283,11 +301,13 @@ static int run_logout(cli_state *st)
 	} else if (!rc) {
 		json_t *auths = json_object_get(j, "auths");
 		if (!key || !json_object_get(auths, key))
-			rc = cli_error(EXIT_FAIL, "not logged into %s", st->positional[0]);
+			rc = cli_error_as(COCOIMG_ENOTFOUND, "not logged into %s", st->positional[0]);
 		else if (!json_object_del(auths, key))
 			rc = save_auth(path, j);
 	}
-	if (!rc && !st->quiet)
+	if (!rc && st->json)
+		print_result(key, path, cfg.all);
+	else if (!rc && !st->quiet)
 		printf(cfg.all ? "Removed login credentials for all registries\n"
 		               : "Removed login credentials for %s\n", key);
 	json_decref(j);

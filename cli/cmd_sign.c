@@ -56,8 +56,9 @@ static int handler(cli_state *st, int id, const char *v)
 
 static void print_entry(json_t *e)
 {
-	const char *d = json_string_value(json_object_get(e, "digest"));
-	if (json_object_get(e, "format")) {
+	const char *d = json_string_value(json_object_get(e, "signed_digest"));
+	const char *fmt = json_string_value(json_object_get(e, "format"));
+	if (fmt && !strcmp(fmt, "sigstore-bundle")) {
 		const char *r = json_string_value(json_object_get(e, "referrer_digest"));
 		const char *tag = json_string_value(json_object_get(e, "referrers_tag"));
 		printf("Signed %s (Sigstore bundle, cosign v3) as referrer %s%s%s\n", d ? d : "?",

@@ -121,6 +121,15 @@ int cli_error(int code, const char *fmt, ...)
 	return rc;
 }
 
+int cli_error_as(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = report(cocoimg_error_exit_code(err), cocoimg_error_kind(err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 int cli_fail(cli_state *st, int rc, const char *what)
 {
 	return cli_fail_report(st, rc, what, NULL);
@@ -167,7 +176,7 @@ int cli_fail_report(cli_state *st, int rc, const char *what, const char *json_re
 	int code = cocoimg_error_exit_code(rc);
 	char full[1400];
 	snprintf(full, sizeof(full), "%s%s%s", what && *what ? what : "", what && *what ? ": " : "", line);
-	cli_json_error(code, cli_error_kind(rc), full, json_report);
+	cli_json_error(code, cocoimg_error_kind(rc), full, json_report);
 	return code;
 }
 

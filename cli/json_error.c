@@ -15,21 +15,10 @@ void cli_set_json_errors(bool on)
 	json_errors = on;
 }
 
-const char *cli_error_kind(int err)
+const char *cli_report_top_digest(json_t *report)
 {
-	static const struct { int err; const char *kind; } kinds[] = {
-		{ COCOIMG_EINVAL, "inval" }, { COCOIMG_ENOMEM, "nomem" }, { COCOIMG_EIO, "io" },
-		{ COCOIMG_ENET, "net" }, { COCOIMG_EBADIMAGE, "badimage" }, { COCOIMG_EDIGEST, "digest" },
-		{ COCOIMG_EESCAPE, "escape" }, { COCOIMG_ENOTFOUND, "notfound" },
-		{ COCOIMG_EAUTH, "auth" }, { COCOIMG_EPOLICY, "policy" }, { COCOIMG_ENOKEY, "nokey" },
-		{ COCOIMG_EUNSUPPORTED, "unsupported" }, { COCOIMG_ECANCELLED, "cancelled" },
-		{ COCOIMG_EEXIST, "exist" }, { COCOIMG_ECONFIG, "config" },
-		{ COCOIMG_ESIGLOOKUP, "siglookup" }, { COCOIMG_EINTERNAL, "internal" },
-	};
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (kinds[i].err == err)
-			return kinds[i].kind;
-	return "internal";
+	const char *d = json_string_value(json_object_get(report, "index_digest"));
+	return d ? d : json_string_value(json_object_get(report, "manifest_digest"));
 }
 
 /* Messages may quote file names that are not UTF-8: those bytes become '?'. */

@@ -129,6 +129,14 @@ COCOIMG_API const char *cocoimg_strerror(int err);
 /** The coco-img exit status for an error code (0 for COCOIMG_OK). */
 COCOIMG_API int cocoimg_error_exit_code(int err);
 
+/**
+ * The error's short name, as JSON reports and `coco-img --output json`
+ * name it in error.kind (docs/json.md): the enum name in lower case
+ * without "COCOIMG_E" ("inval", "nokey", "policy", ...; "ok" for
+ * COCOIMG_OK, "internal" for an unknown code).  Static storage.  Since 0.3.
+ */
+COCOIMG_API const char *cocoimg_error_kind(int err);
+
 /* ------------------------------------------------------------------ */
 /* Context                                                             */
 /* ------------------------------------------------------------------ */

@@ -46,26 +46,27 @@ COCOIMG_API void cocoimg_free(void *p) { free(p); }
 static const struct {
 	int code;
 	int exit_code;
+	const char *kind;
 	const char *text;
 } errtab[] = {
-	{ COCOIMG_OK, 0, "success" },
-	{ COCOIMG_EINVAL, 2, "invalid argument" },
-	{ COCOIMG_ENOMEM, 1, "out of memory" },
-	{ COCOIMG_EIO, 1, "I/O error" },
-	{ COCOIMG_ENET, 1, "network or registry error" },
-	{ COCOIMG_EBADIMAGE, 1, "malformed image data" },
-	{ COCOIMG_EDIGEST, 1, "digest or integrity check failed" },
-	{ COCOIMG_EESCAPE, 1, "layer entry escapes the root filesystem" },
-	{ COCOIMG_ENOTFOUND, 1, "not found" },
-	{ COCOIMG_EAUTH, 1, "authentication failed" },
-	{ COCOIMG_EPOLICY, 3, "rejected by trust policy" },
-	{ COCOIMG_ENOKEY, 4, "no usable decryption key" },
-	{ COCOIMG_EUNSUPPORTED, 1, "unsupported" },
-	{ COCOIMG_ECANCELLED, 1, "cancelled" },
-	{ COCOIMG_EEXIST, 2, "destination exists" },
-	{ COCOIMG_ECONFIG, 2, "invalid configuration file" },
-	{ COCOIMG_ESIGLOOKUP, 1, "signature lookup failed" },
-	{ COCOIMG_EINTERNAL, 1, "internal error" },
+	{ COCOIMG_OK, 0, "ok", "success" },
+	{ COCOIMG_EINVAL, 2, "inval", "invalid argument" },
+	{ COCOIMG_ENOMEM, 1, "nomem", "out of memory" },
+	{ COCOIMG_EIO, 1, "io", "I/O error" },
+	{ COCOIMG_ENET, 1, "net", "network or registry error" },
+	{ COCOIMG_EBADIMAGE, 1, "badimage", "malformed image data" },
+	{ COCOIMG_EDIGEST, 1, "digest", "digest or integrity check failed" },
+	{ COCOIMG_EESCAPE, 1, "escape", "layer entry escapes the root filesystem" },
+	{ COCOIMG_ENOTFOUND, 1, "notfound", "not found" },
+	{ COCOIMG_EAUTH, 1, "auth", "authentication failed" },
+	{ COCOIMG_EPOLICY, 3, "policy", "rejected by trust policy" },
+	{ COCOIMG_ENOKEY, 4, "nokey", "no usable decryption key" },
+	{ COCOIMG_EUNSUPPORTED, 1, "unsupported", "unsupported" },
+	{ COCOIMG_ECANCELLED, 1, "cancelled", "cancelled" },
+	{ COCOIMG_EEXIST, 2, "exist", "destination exists" },
+	{ COCOIMG_ECONFIG, 2, "config", "invalid configuration file" },
+	{ COCOIMG_ESIGLOOKUP, 1, "siglookup", "signature lookup failed" },
+	{ COCOIMG_EINTERNAL, 1, "internal", "internal error" },
 };
 
 COCOIMG_API const char *cocoimg_strerror(int err)
@@ -82,6 +83,14 @@ COCOIMG_API int cocoimg_error_exit_code(int err)
 		if (errtab[i].code == err)
 			return errtab[i].exit_code;
 	return 1;
+}
+
+COCOIMG_API const char *cocoimg_error_kind(int err)
+{
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(errtab); i++)
+		if (errtab[i].code == err)
+			return errtab[i].kind;
+	return "internal";
 }
 
 COCOIMG_API const char *cocoimg_ctx_last_error(const cocoimg_ctx *c)

@@ -7,6 +7,7 @@
 #include "image_crypt.h"
 #include "image_open.h"
 #include "image_plain.h"
+#include "report.h"
 #include "json.h"
 #include "oci/oci.h"
 #include "oci/resolve.h"
@@ -23,8 +24,11 @@
 /* ------------------------------------------------------------------ */
 
 enum { ST_NET, ST_DIGEST, ST_DECRYPT, ST_DECOMPRESS, ST_WRITE, ST_ENCRYPT, ST_N };
+/* stage names of the pipeline, and the report's keys for them (docs/json.md) */
 static const char *const stat_names[ST_N] = { "network", "digest", "decrypt", "decompress", "write",
 	"encrypt" };
+static const char *const stat_keys[ST_N] = { "network_ns", "digest_ns", "decrypt_ns", "decompress_ns",
+	"write_ns", "encrypt_ns" };
 
 typedef struct {
 	cocoimg_ctx *ctx;
@@ -150,7 +154,7 @@ static int do_layer(layer_work *w, size_t i)
 		if (json_is_object(lst)) {
 			pthread_mutex_lock(&j->mu);
 			for (int k = 0; k < ST_N; k++)
-				j->ns[k] += (uint64_t)json_integer_value(json_object_get(lst, stat_names[k]));
+				j->ns[k] += (uint64_t)json_integer_value(json_object_get(lst, stat_keys[k]));
 			pthread_mutex_unlock(&j->mu);
 		}
 		if (rc) {
@@ -160,10 +164,14 @@ static int do_layer(layer_work *w, size_t i)
 		if (!nd)
 			return coco_seterr(j->ctx, COCOIMG_EINTERNAL, "layer %s: no descriptor returned", d->digest);
 		w->out[i] = nd;
+		if (!json_object_get(rep, "action"))
+			json_object_set_new(rep, "action", json_string("copy"));
+		json_object_set_new(rep, "skipped", json_false());
 	} else {
 		bool skipped;
 		if ((rc = copy_blob(j, d, "layer", (unsigned)i + 1, (unsigned)w->n, &skipped)))
 			return rc;
+		json_object_set_new(rep, "action", json_string("copy"));
 		json_object_set_new(rep, "skipped", json_boolean(skipped));
 		w->out[i] = json_incref(d->json);
 	}
@@ -171,10 +179,12 @@ static int do_layer(layer_work *w, size_t i)
 	json_t *v;
 	if ((v = json_object_get(o, "digest")))
 		json_object_set(rep, "digest", v);
-	if ((v = json_object_get(o, "size")))
-		json_object_set(rep, "size", v);
 	if ((v = json_object_get(o, "mediaType")))
 		json_object_set(rep, "media_type", v);
+	if ((v = json_object_get(o, "size")))
+		json_object_set(rep, "size", v);
+	const char *omt = json_string_value(json_object_get(o, "mediaType"));
+	json_object_set_new(rep, "encrypted", json_boolean(omt && coco_mt_is_encrypted(omt)));
 	if (!json_equal(json_object_get(o, "digest"), json_object_get(d->json, "digest")))
 		json_object_set_new(rep, "source_digest", json_string(d->digest));
 	return 0;
@@ -246,9 +256,8 @@ static int store_manifest(copy_job *j, const void *bytes, size_t blen, const cha
 	int rc = j->dst->ops->put_manifest(j->dst, bytes, blen, mt, top);
 	if (rc)
 		return rc;
-	json_object_set_new(report, "manifest_digest", json_string(wr->digest));
-	json_object_set_new(report, "media_type", json_string(mt));
-	json_object_set_new(report, "size", json_integer((json_int_t)blen));
+	coco_report_doc(report, coco_mt_is_index(mt) ? "index" : "manifest", wr->digest, mt,
+	                (int64_t)blen);
 	return 0;
 }
 
@@ -308,6 +317,17 @@ static json_t *rebuild_doc(const coco_manifest *m, bool convert, const char *oci
 	return o;
 }
 
+/* config_* of the config descriptor written; config_source_digest when it
+ * was converted from source_digest. */
+static void report_config(json_t *report, json_t *desc, bool converted, const char *source_digest)
+{
+	json_object_set(report, "config_digest", json_object_get(desc, "digest"));
+	json_object_set(report, "config_media_type", json_object_get(desc, "mediaType"));
+	json_object_set(report, "config_size", json_object_get(desc, "size"));
+	if (converted)
+		json_object_set_new(report, "config_source_digest", json_string(source_digest));
+}
+
 static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, bool top,
                       json_t *report, written *wr)
 {
@@ -328,8 +348,6 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 	if ((rc = plan_layers(j, m, convert, w.in)))
 		goto done;
 	/* config */
-	json_t *crep = json_object();
-	json_object_set_new(report, "config", crep);
 	if (convert) {
 		if ((rc = coco_fetch_small_blob(j->src, &m->config, COCO_LIM_CONFIG_SIZE, &cfg)))
 			goto done;
@@ -345,16 +363,13 @@ static int copy_image(copy_job *j, const coco_buf *raw, const coco_manifest *m, 
 			goto done;
 		cfg_desc = json_pack("{s:s,s:s,s:I}", "mediaType", COCO_MT_OCI_CONFIG, "digest", dg, "size",
 		                     (json_int_t)nl);
-		json_object_set_new(crep, "source_digest", json_string(m->config.digest));
 	} else {
 		bool skipped;
 		if ((rc = copy_blob(j, &m->config, "config", 0, 0, &skipped)))
 			goto done;
 		cfg_desc = json_incref(m->config.json);
 	}
-	json_object_set(crep, "digest", json_object_get(cfg_desc, "digest"));
-	json_object_set(crep, "size", json_object_get(cfg_desc, "size"));
-	json_object_set(crep, "media_type", json_object_get(cfg_desc, "mediaType"));
+	report_config(report, cfg_desc, convert, m->config.digest);
 
 	/* layers */
 	json_t *lrep = json_array();
@@ -465,7 +480,7 @@ static void add_stats(copy_job *j, json_t *report)
 	json_t *st = json_object();
 	for (int k = 0; k < ST_N; k++)
 		if (k != ST_ENCRYPT || j->opts->crypt_mode == COCOIMG_CRYPT_ENCRYPT)
-			json_object_set_new(st, stat_names[k], json_integer((json_int_t)j->ns[k]));
+			json_object_set_new(st, stat_keys[k], json_integer((json_int_t)j->ns[k]));
 	json_object_set_new(report, "stats", st);
 }
 
@@ -523,8 +538,7 @@ static int copy_to_dest(copy_job *j, const char *dstref, const coco_buf *top, co
 		if ((rc = coco_dest_open(ctx, dstref, &j->dst)))
 			return rc;
 		rc = j->dst->ops->put_manifest(j->dst, top->data, top->len, (*tm)->media_type, true);
-		json_object_set_new(rep, "manifest_digest", json_string(tdg));
-		json_object_set_new(rep, "media_type", json_string((*tm)->media_type));
+		coco_report_doc(rep, "index", tdg, (*tm)->media_type, (int64_t)top->len);
 	} else {
 		if ((rc = coco_dest_open(ctx, dstref, &j->dst)))
 			return rc;
@@ -567,7 +581,7 @@ static int copy_run(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
 		json_object_set_new(rep, "bytes_copied", json_integer((json_int_t)j.bytes));
 		if (opts->collect_stats) {
 			add_stats(&j, rep);
-			json_object_set_new(json_object_get(rep, "stats"), "total",
+			json_object_set_new(json_object_get(rep, "stats"), "total_ns",
 			                    json_integer((json_int_t)(coco_now_ns() - t_start)));
 		}
 		*report = coco_json_dump(rep);
@@ -624,9 +638,7 @@ static int inspect_image(coco_src *s, const coco_manifest *m, json_t *rep)
 {
 	cocoimg_ctx *ctx = s->ctx;
 	const coco_desc *c = &m->config;
-	json_t *cfg = json_pack("{s:s,s:I,s:s}", "digest", c->digest, "size", (json_int_t)c->size,
-	                        "media_type", c->media_type);
-	json_object_set_new(rep, "config", cfg);
+	coco_report_doc(rep, "config", c->digest, c->media_type, c->size);
 	if (!strcmp(c->media_type, COCO_MT_OCI_CONFIG) || !strcmp(c->media_type, COCO_MT_DOCKER_CONFIG)) {
 		coco_buf b = COCO_BUF_INIT;
 		json_t *cj = NULL;
@@ -636,6 +648,8 @@ static int inspect_image(coco_src *s, const coco_manifest *m, json_t *rep)
 		coco_buf_free(&b);
 		if (rc)
 			return coco_preferr(ctx, rc, "config %s", c->digest);
+		json_t *cfg = json_object();
+		json_object_set_new(rep, "config", cfg);
 		copy_if(cfg, "created", cj, "created", JSON_STRING);
 		copy_if(cfg, "author", cj, "author", JSON_STRING);
 		copy_if(cfg, "os", cj, "os", JSON_STRING);
@@ -668,8 +682,7 @@ static int inspect_image(coco_src *s, const coco_manifest *m, json_t *rep)
 	for (size_t i = 0; i < m->n_layers; i++) {
 		const coco_desc *d = &m->layers[i];
 		bool enc = coco_mt_is_encrypted(d->media_type);
-		json_t *l = json_pack("{s:s,s:I,s:s,s:b}", "digest", d->digest, "size", (json_int_t)d->size,
-		                      "media_type", d->media_type, "encrypted", enc);
+		json_t *l = coco_report_layer(d->digest, d->media_type, d->size);
 		if (enc) {
 			json_t *e = coco_crypt_describe_layer(ctx, d);
 			if (e)
@@ -697,7 +710,7 @@ COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **repo
 	int rc = coco_src_open(ctx, image, "src", &s);
 	if (rc)
 		goto done;
-	json_object_set_new(rep, "name", json_string(image));
+	json_object_set_new(rep, "image", json_string(image));
 	char *canon = coco_ref_string(s->ref);
 	if (canon)
 		json_object_set_new(rep, "reference", json_string(canon));
@@ -713,15 +726,13 @@ COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **repo
 	if (list) {
 		char dg[COCO_DIGEST_STRLEN];
 		coco_digest_like(NULL, top.data, top.len, dg);
-		json_object_set_new(rep, "digest", json_string(dg));
-		json_object_set_new(rep, "media_type", json_string(tm->media_type));
-		json_object_set_new(rep, "size", json_integer((json_int_t)top.len));
+		coco_report_doc(rep, "index", dg, tm->media_type, (int64_t)top.len);
 		json_t *ms = json_array();
 		json_object_set_new(rep, "manifests", ms);
 		for (size_t i = 0; i < tm->n_manifests; i++) {
 			const coco_desc *d = &tm->manifests[i];
-			json_t *e = json_pack("{s:s,s:I,s:s}", "digest", d->digest, "size", (json_int_t)d->size,
-			                      "media_type", d->media_type);
+			json_t *e = json_object();
+			coco_report_doc(e, "manifest", d->digest, d->media_type, d->size);
 			json_t *p = json_object_get(d->json, "platform");
 			if (p)
 				json_object_set(e, "platform", p);
@@ -739,12 +750,9 @@ COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **repo
 		goto done;
 	if ((rc = coco_resolve(s, NULL, &r)))
 		goto done;
-	json_object_set_new(rep, "digest", json_string(r.digest));
-	json_object_set_new(rep, "media_type", json_string(r.media_type));
-	json_object_set_new(rep, "size", json_integer((json_int_t)r.raw.len));
+	coco_report_doc(rep, "manifest", r.digest, r.media_type, (int64_t)r.raw.len);
 	if (r.image != r.top)
-		json_object_set_new(rep, "index", json_pack("{s:s,s:s}", "digest", r.top_digest, "media_type",
-		                                            r.top_media_type));
+		coco_report_doc(rep, "index", r.top_digest, r.top_media_type, -1);
 	rc = inspect_image(s, r.image, rep);
 done:
 	if (!rc) {

@@ -94,6 +94,8 @@ static int copy_blob(coco_src *src, coco_dest *dst, const coco_desc *in, size_t 
 static void chain_stats(coco_stage *head, json_t *report)
 {
 	static const char *const names[] = { "network", "digest", "decrypt", "encrypt", "write" };
+	static const char *const keys[] = { "network_ns", "digest_ns", "decrypt_ns", "encrypt_ns",
+		                             "write_ns" };
 	uint64_t ns[COCO_ARRAY_SIZE(names)] = { 0 };
 	for (coco_stage *s = head; s; s = s->next)
 		for (size_t k = 0; k < COCO_ARRAY_SIZE(names); k++)
@@ -102,7 +104,7 @@ static void chain_stats(coco_stage *head, json_t *report)
 	json_t *st = json_object();
 	for (size_t k = 0; st && k < COCO_ARRAY_SIZE(names); k++)
 		if (ns[k])
-			json_object_set_new(st, names[k], json_integer((json_int_t)ns[k]));
+			json_object_set_new(st, keys[k], json_integer((json_int_t)ns[k]));
 	if (st)
 		json_object_set_new(report, "stats", st);
 }
@@ -146,7 +148,7 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
 	}
 	bool stats = opts->collect_stats;
 	if (!rc)
-		rc = coco_crypt_layer_done(ctx, l, digest, size, stats, out_desc, report);
+		rc = coco_crypt_layer_done(ctx, l, digest, size, out_desc, report);
 	if (!rc)
 		*written = size;
 	if (!rc && report && stats)
@@ -170,7 +172,7 @@ int coco_crypt_transform_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opt
 		return coco_oom(ctx);
 	coco_crypt_action act;
 	bool selected;
-	int rc = coco_crypt_plan_layer(ctx, opts, in, idx, n, report, &act, &selected);
+	int rc = coco_crypt_plan_layer(ctx, opts, in, idx, n, &act, &selected);
 	if (!rc && (act == COCO_CRYPT_ENCRYPT || act == COCO_CRYPT_DECRYPT)) {
 		bool enc = act == COCO_CRYPT_ENCRYPT;
 		coco_meter_opts mo = layer_meter(in, enc ? COCOIMG_PHASE_ENCRYPT : COCOIMG_PHASE_DECRYPT,

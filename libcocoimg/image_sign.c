@@ -14,6 +14,7 @@
 #include "oci/oci.h"
 #include "oci/resolve.h"
 #include "ref.h"
+#include "report.h"
 #include "registry/registry.h"
 #include "stream.h"
 #include "transport.h"
@@ -435,14 +436,36 @@ static void sign_options_copy(const cocoimg_sign_options *in, cocoimg_sign_optio
 	memcpy(out, in, coco_sign_options_size(in->version));
 }
 
-/* The report document: image, manifest digest, one entry a signature. */
-static int sign_report(cocoimg_ctx *ctx, const coco_ref *ref, const char *top, json_t *sigs,
-                       char **report)
+/* A legacy signature's entry in the report's words (docs/json.md): the
+ * digest it covers is "signed_digest", its format "sigstore" as verify
+ * names it.  Bundle entries are built that way already. */
+static void legacy_entry_words(json_t *e)
+{
+	json_t *d = json_object_get(e, "digest");
+	if (d && !json_object_get(e, "signed_digest")) {
+		json_object_set(e, "signed_digest", d);
+		json_object_del(e, "digest");
+	}
+	if (!json_object_get(e, "format"))
+		json_object_set_new(e, "format", json_string("sigstore"));
+}
+
+/* The report document: image, the manifest or index digest and media
+ * type, one entry a signature (docs/json.md). */
+static int sign_report(cocoimg_ctx *ctx, const coco_ref *ref, const char *top, const char *mt,
+                       json_t *sigs, char **report)
 {
 	char *img = coco_ref_string(ref);
-	json_t *rep = json_pack("{s:s?,s:s,s:O}", "image", img, "manifest_digest", top, "signatures",
-	                        sigs);
+	json_t *rep = json_pack("{s:s?}", "image", img);
 	free(img);
+	if (rep) {
+		coco_report_doc(rep, coco_mt_is_index(mt) ? "index" : "manifest", top, mt, -1);
+		size_t i;
+		json_t *e;
+		json_array_foreach(sigs, i, e)
+			legacy_entry_words(e);
+		json_object_set(rep, "signatures", sigs);
+	}
 	*report = rep ? coco_json_dump(rep) : NULL;
 	json_decref(rep);
 	return *report ? 0 : coco_oom(ctx);
@@ -539,7 +562,7 @@ COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_
 	if (m->kind == COCO_KIND_INDEX && o.recursive && (rc = sign_index_entries(ctx, &j, m)))
 		goto out;
 	if (report)
-		rc = sign_report(ctx, ref, top, sigs, report);
+		rc = sign_report(ctx, ref, top, mt, sigs, report);
 out:
 	json_decref(sigs);
 	coco_manifest_free(m);

@@ -154,7 +154,8 @@ static int report_entry(cocoimg_ctx *ctx, const coco_ref *ref, const char *diges
 		tag_s = coco_ref_string(tr);
 		coco_ref_free(tr);
 	}
-	json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s*,s:b}", "digest", digest, "format", "v3",
+	json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s*,s:b}", "signed_digest", digest,
+	                      "format", "sigstore-bundle",
 	                      "referrer_digest", md, "bundle_digest", bd, "artifact_type",
 	                      COCO_SIGSTORE_BUNDLE_V03_MT, "referrers_tag", tag_s, "added", 1);
 	free(tag_s);

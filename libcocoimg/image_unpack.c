@@ -31,6 +31,7 @@
 #include "crypt/crypt.h"
 #include "image_broker.h"
 #include "image_plain.h"
+#include "report.h"
 #include "oci/oci.h"
 #include "oci/resolve.h"
 #include "pipeline.h"
@@ -966,11 +967,7 @@ out:
 
 static json_t *layer_report(const coco_desc *d, const char *diff_id)
 {
-	json_t *l = json_object();
-	json_object_set_new(l, "digest", json_string(d->digest));
-	json_object_set_new(l, "size", json_integer(d->size));
-	json_object_set_new(l, "media_type", json_string(d->media_type));
-	json_object_set_new(l, "encrypted", json_boolean(coco_mt_is_encrypted(d->media_type)));
+	json_t *l = coco_report_layer(d->digest, d->media_type, d->size);
 	json_object_set_new(l, "diff_id", json_string(diff_id));
 	return l;
 }
@@ -1075,11 +1072,11 @@ static json_t *report_base(const char *ref, const char *rootfs, const image *im)
 	json_object_set_new(j, "image", json_string(ref));
 	json_object_set_new(j, "rootfs", json_string(rootfs));
 	if (im->resolved) {
-		json_object_set_new(j, "manifest_digest", json_string(im->res.digest));
-		json_object_set_new(j, "manifest_media_type", json_string(im->res.media_type));
+		const coco_desc *c = &im->res.image->config;
+		coco_report_doc(j, "manifest", im->res.digest, im->res.media_type, (int64_t)im->res.raw.len);
 		if (im->res.top != im->res.image)
-			json_object_set_new(j, "index_digest", json_string(im->res.top_digest));
-		json_object_set_new(j, "config_digest", json_string(im->res.image->config.digest));
+			coco_report_doc(j, "index", im->res.top_digest, im->res.top_media_type, -1);
+		coco_report_doc(j, "config", c->digest, c->media_type, c->size);
 	}
 	if (im->policy_report)
 		json_object_set(j, "policy", im->policy_report);
@@ -1087,14 +1084,16 @@ static json_t *report_base(const char *ref, const char *rootfs, const image *im)
 }
 
 /* The report of a failed unpack: report_base plus
- * "error": {"code": cocoimg_error, "message"}; NULL when out of memory. */
+ * "error": {"code": exit status, "kind", "message"} (docs/json.md); NULL
+ * when out of memory. */
 static char *failure_report(cocoimg_ctx *ctx, const char *ref, const char *rootfs, const image *im,
                             int rc)
 {
 	json_t *j = report_base(ref, rootfs, im);
 	json_t *msg = json_string(cocoimg_ctx_last_error(ctx));
 	json_t *e = json_object();
-	json_object_set_new(e, "code", json_integer(rc));
+	json_object_set_new(e, "code", json_integer(cocoimg_error_exit_code(rc)));
+	json_object_set_new(e, "kind", json_string(cocoimg_error_kind(rc)));
 	json_object_set_new(e, "message", msg ? msg : json_string(cocoimg_strerror(rc)));
 	json_object_set_new(j, "error", e);
 	char *out = coco_json_dump(j);

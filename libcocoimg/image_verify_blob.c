@@ -106,7 +106,7 @@ static char *make_report(const char *artifact, const cocoimg_verify_blob_options
 	json_object_set_new(j, "verified", json_boolean(rc == 0));
 	set_str(j, "failed_check", coco_sigcheck_name(r->failed));
 	set_str(j, "message", rc ? msg : "");
-	set_str(j, "media_type", r->media_type);
+	set_str(j, "bundle_media_type", r->media_type);
 	set_str(j, "content", rc ? NULL : r->dsse ? "dsse" : "message-signature");
 	set_str(j, "payload_type", r->payload_type);
 	set_str(j, "predicate_type", r->predicate_type);

@@ -65,36 +65,40 @@ COCOIMG_API int cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned v
  * encrypting or decrypting layers on the way as opts->crypt_mode says.
  * Nothing is left half-written at dst on failure.
  *
- * report (optional): receives a JSON document describing the result
- * (manifest digest, layers, what was encrypted/decrypted, stats); release
- * with cocoimg_free().  Fields (stable):
+ * report (optional): receives a JSON document describing the result;
+ * release with cocoimg_free().  Its fields, one name per concept across
+ * every report, are documented in docs/json.md (the "copy" object):
  *
  *   source, destination   the references as given
  *   source_digest         digest of the manifest or index the source names
- *   manifest_digest       digest of the top manifest written (the image
- *                         manifest, or the index with multi_arch ALL /
- *                         INDEX_ONLY); differs from source_digest when the
- *                         manifest was converted (Docker schema2 -> OCI for
- *                         oci:/oci-archive:) or layers were en/decrypted
- *   media_type, size      of that manifest
- *   config                {digest, size, media_type[, source_digest]}
- *   layers                [{digest, size, media_type, skipped (already at
- *                         the destination)[, source_digest when the blob
- *                         changed], ...fields the crypt module adds:
- *                         encrypted, recipients, ...}]
+ *   manifest_digest, manifest_media_type, manifest_size
+ *                         the image manifest written (converted Docker
+ *                         schema2 -> OCI for oci:/oci-archive:, or with
+ *                         en/decrypted layers, it differs from the source)
+ *   index_digest, index_media_type, index_size
+ *                         instead, when an index was written (multi_arch
+ *                         ALL / INDEX_ONLY of an index)
+ *   config_digest, config_media_type, config_size[, config_source_digest]
+ *   layers                [{digest, media_type, size, encrypted (as
+ *                         written), action ("copy", "encrypt", "decrypt",
+ *                         "rewrap"), skipped (already at the destination)
+ *                         [, source_digest when the blob changed]
+ *                         [, recipients, schemes, recipients_added,
+ *                         recipients_removed, stats]}]
  *   manifests             (index copies) one object per instance with
- *                         platform, manifest_digest, media_type, size,
- *                         config and layers as above
+ *                         platform, the manifest_* and config_* fields and
+ *                         layers as above
  *   bytes_copied          blob bytes transferred (skipped blobs excluded)
  *   stats                 (opts->collect_stats) nanoseconds per stage:
- *                         network (reading the source), digest (sha256 of
- *                         the source and of the written blobs), decrypt
- *                         (AES-CTR + HMAC when decrypting), decompress,
- *                         write, encrypt (only with COCOIMG_CRYPT_ENCRYPT:
- *                         AES-CTR + HMAC), and total wall time; stages
- *                         run in parallel threads so they may add up to
- *                         more than total.  Each en/decrypted layer also
- *                         carries its own "stats" object with these keys
+ *                         network_ns (reading the source), digest_ns
+ *                         (sha256 of the source and of the written blobs),
+ *                         decrypt_ns (AES-CTR + HMAC when decrypting),
+ *                         decompress_ns, write_ns, encrypt_ns (only with
+ *                         COCOIMG_CRYPT_ENCRYPT), and total_ns (wall time);
+ *                         stages run in parallel threads so they may add up
+ *                         to more than total_ns.  Each en/decrypted layer
+ *                         also carries its own "stats" object with these
+ *                         keys
  *
  * A Docker schema2 image copied to oci: or oci-archive: is converted to
  * OCI media types the way skopeo does it (same bytes, same digests).
@@ -106,8 +110,10 @@ COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *src, const char *dst,
 /**
  * Inspect an image: manifest digest, media type, config, layers, and for
  * each encrypted layer its cipher and recipient schemes (never key
- * material).  *report receives a JSON document; release with
- * cocoimg_free().
+ * material).  *report receives a JSON document (docs/json.md, the
+ * "inspect" object: image, reference, manifest_* / index_*, config_*,
+ * config, platform, layers[], annotations; an index without a platform
+ * choice lists manifests[] instead); release with cocoimg_free().
  */
 COCOIMG_API int cocoimg_inspect(cocoimg_ctx *ctx, const char *image, char **report);
 

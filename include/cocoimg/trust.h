@@ -250,6 +250,10 @@ COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned v
  * "referrer_digest", "bundle_digest", "artifact_type", "referrers_tag"
  * (the reference of the updated tag; absent when the registry keeps the
  * referrers), "added": true}.  Release with cocoimg_free().
+ * Since 0.3 the report uses docs/json.md's names (the "sign" object):
+ * "manifest_digest"/"manifest_media_type", or "index_digest"/
+ * "index_media_type" for an index, and in each entry "signed_digest"
+ * for "digest" and "format" "sigstore" (legacy) or "sigstore-bundle" (v3).
  */
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report);
@@ -335,7 +339,7 @@ COCOIMG_API int cocoimg_verify_blob_options_init(cocoimg_verify_blob_options *op
  * report (optional, also on refusal): JSON {"artifact", "bundle",
  * "verified": bool, "failed_check": "" | "bundle" | "signature" |
  * "digest" | "tlog" | "timestamp" | "chain" | "sct" | "identity" |
- * "issuer", "message", "media_type", "content": "message-signature" |
+ * "issuer", "message", "bundle_media_type", "content": "message-signature" |
  * "dsse", "payload_type", "predicate_type", "signed_time" (Unix seconds,
  * 0 when none), "identity", "issuer", "tlog_entries", "timestamps"};
  * release with cocoimg_free().

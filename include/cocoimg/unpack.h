@@ -92,16 +92,19 @@ COCOIMG_API int cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsign
  * document on every outcome past the argument and options checks (since
  * 0.3; before, only on success), release it with cocoimg_free():
  *   {"image", "rootfs", "manifest_digest", "manifest_media_type",
- *    "index_digest" (when the reference named an index), "config_digest",
- *    "layers": [{"digest", "size", "media_type", "encrypted", "diff_id"}],
+ *    "manifest_size", "index_digest", "index_media_type" (when the
+ *    reference named an index), "config_digest", "config_media_type",
+ *    "config_size",
+ *    "layers": [{"digest", "media_type", "size", "encrypted", "diff_id"}],
  *    "policy" (the verdict, when verified),
  *    "stats" (with collect_stats): {"network_ns", "digest_ns", "decrypt_ns",
  *      "decompress_ns", "write_ns", "total_ns", "blob_bytes", "tar_bytes",
  *      "entries"}}
  * On failure: "image", "rootfs", the digests above once the image was
  * resolved, "policy" once it was evaluated (a rejection's reasons), and
- * "error": {"code" (the cocoimg_error returned), "message" (as
- * cocoimg_ctx_last_error())}; no "layers" (nothing was unpacked).
+ * "error": {"code" (cocoimg_error_exit_code() of the error returned),
+ * "kind" (cocoimg_error_kind()), "message" (as cocoimg_ctx_last_error())};
+ * no "layers" (nothing was unpacked).  docs/json.md has every field.
  *
  * Errors: COCOIMG_EEXIST (rootfs not empty), COCOIMG_EPOLICY (rejected),
  * COCOIMG_ENOKEY (an encrypted layer none of the keys opens),

@@ -208,12 +208,11 @@ typedef enum coco_crypt_action {
 
 /*
  * The action for layer idx of n under opts (crypt_mode, encrypt_layers);
- * *selected: an --encrypt-layer selection includes it.  Records
- * "encrypted"/"decrypted": false in report (may be NULL) for plaintext
- * layers left alone.  COCOIMG_EINVAL for out-of-range indices.
+ * *selected: an --encrypt-layer selection includes it.  COCOIMG_EINVAL
+ * for out-of-range indices.
  */
 int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
-                          const coco_desc *in, size_t idx, size_t n, json_t *report,
+                          const coco_desc *in, size_t idx, size_t n,
                           coco_crypt_action *action, bool *selected);
 
 /*
@@ -249,19 +248,19 @@ int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl);
  * After the chain finished and the sink stored digest/size: the new
  * descriptor (*out_desc, new reference; media type with or without
  * "+encrypted", encryption annotations added or dropped) and the report
- * fields ("encrypted", "encrypted_digest", "schemes", "recipients" /
- * "decrypted", "decrypted_digest"; with stats "encrypt_ns"/"decrypt_ns").
+ * fields ("action": "encrypt" with "schemes" and "recipients", or
+ * "decrypt"; docs/json.md).
  */
 int coco_crypt_layer_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest,
-                          uint64_t size, bool stats, json_t **out_desc, json_t *report);
+                          uint64_t size, json_t **out_desc, json_t *report);
 void coco_crypt_layer_free(coco_crypt_layer *l);
 
 /*
  * An already encrypted layer during encrypt: remove opts->remove_recipients
  * and (selected) add the keyring's recipients by unwrapping its key.  The
  * blob stays as is; *out_desc receives the descriptor with the new key
- * annotations, report "already_encrypted", "recipients_added",
- * "recipients_removed".
+ * annotations, report "action": "rewrap", "recipients_added" (with
+ * "schemes"), "recipients_removed".
  */
 int coco_crypt_rewrap(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, const coco_desc *in,
                       bool selected, const char *what, json_t **out_desc, json_t *report);

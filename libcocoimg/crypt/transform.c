@@ -216,7 +216,7 @@ static bool encryptable(const char *mt)
 }
 
 int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
-                          const coco_desc *in, size_t idx, size_t n, json_t *report,
+                          const coco_desc *in, size_t idx, size_t n,
                           coco_crypt_action *action, bool *selected)
 {
 	bool enc = in->media_type && coco_mt_is_encrypted(in->media_type);
@@ -225,8 +225,6 @@ int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
 	if (opts->crypt_mode == COCOIMG_CRYPT_DECRYPT) {
 		if (enc)
 			*action = COCO_CRYPT_DECRYPT;
-		else if (report)
-			json_object_set_new(report, "decrypted", json_false());
 	} else if (opts->crypt_mode == COCOIMG_CRYPT_ENCRYPT) {
 		int rc = check_indices(ctx, opts, n);
 		if (rc)
@@ -236,8 +234,6 @@ int coco_crypt_plan_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
 			*action = COCO_CRYPT_REWRAP;
 		else if (*selected)
 			*action = COCO_CRYPT_ENCRYPT;
-		else if (report)
-			json_object_set_new(report, "encrypted", json_false());
 	}
 	return 0;
 }
@@ -467,7 +463,7 @@ int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl)
 /* Encrypted layer written: public options (with the HMAC the cipher
  * computed) into the annotations, the new descriptor, the report. */
 static int encrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest, uint64_t size,
-                        bool stats, json_t **out_desc, json_t *report)
+                        json_t **out_desc, json_t *report)
 {
 	unsigned char hmac[32];
 	coco_layer_stage_hmac(l->cipher, hmac);
@@ -486,12 +482,9 @@ static int encrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *diges
 			return coco_oom(ctx);
 	}
 	if (!rc && report) {
-		json_object_set_new(report, "encrypted", json_true());
-		json_object_set_new(report, "encrypted_digest", json_string(digest));
+		json_object_set_new(report, "action", json_string("encrypt"));
 		json_object_set_new(report, "schemes", json_incref(l->schemes));
 		json_object_set_new(report, "recipients", recipient_labels(l->kr));
-		if (stats)
-			json_object_set_new(report, "encrypt_ns", json_integer((json_int_t)l->cipher->nsec));
 	}
 	return rc;
 }
@@ -499,7 +492,7 @@ static int encrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *diges
 /* Decrypted layer written: the plaintext descriptor without any
  * encryption annotation, the report. */
 static int decrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest, uint64_t size,
-                        bool stats, json_t **out_desc, json_t *report)
+                        json_t **out_desc, json_t *report)
 {
 	const coco_desc *in = l->in;
 	if (l->o.digest && *l->o.digest && strcmp(l->o.digest, digest))
@@ -520,21 +513,17 @@ static int decrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *diges
 	json_decref(ann);
 	if (rc)
 		return coco_oom(ctx);
-	if (report) {
-		json_object_set_new(report, "decrypted", json_true());
-		json_object_set_new(report, "decrypted_digest", json_string(digest));
-		if (stats)
-			json_object_set_new(report, "decrypt_ns", json_integer((json_int_t)l->cipher->nsec));
-	}
+	if (report)
+		json_object_set_new(report, "action", json_string("decrypt"));
 	return 0;
 }
 
 int coco_crypt_layer_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest,
-                          uint64_t size, bool stats, json_t **out_desc, json_t *report)
+                          uint64_t size, json_t **out_desc, json_t *report)
 {
 	*out_desc = NULL;
-	return l->encrypt ? encrypt_done(ctx, l, digest, size, stats, out_desc, report)
-	                  : decrypt_done(ctx, l, digest, size, stats, out_desc, report);
+	return l->encrypt ? encrypt_done(ctx, l, digest, size, out_desc, report)
+	                  : decrypt_done(ctx, l, digest, size, out_desc, report);
 }
 
 /* ---- recipient removal ---- */
@@ -810,7 +799,7 @@ int coco_crypt_check_rewraps(cocoimg_ctx *ctx, const cocoimg_copy_options *opts,
 	for (size_t i = 0; i < n && !rc; i++) {
 		coco_crypt_action act;
 		bool selected;
-		rc = coco_crypt_plan_layer(ctx, opts, &layers[i], i, n, NULL, &act, &selected);
+		rc = coco_crypt_plan_layer(ctx, opts, &layers[i], i, n, &act, &selected);
 		if (rc || act != COCO_CRYPT_REWRAP || !selected)
 			continue;
 		char *what = coco_asprintf("layer %s", layers[i].digest);
@@ -857,8 +846,7 @@ int coco_crypt_rewrap(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, const 
 	if (!rc)
 		rc = make_desc(in, in->media_type, in->digest, (uint64_t)in->size, ann, out_desc);
 	if (!rc && report) {
-		json_object_set_new(report, "already_encrypted", json_true());
-		json_object_set_new(report, "encrypted", json_false());
+		json_object_set_new(report, "action", json_string("rewrap"));
 		if (added) {
 			json_object_set_new(report, "recipients_added", recipient_labels(opts->keys));
 			json_object_set_new(report, "schemes", json_incref(schemes));

@@ -57,6 +57,6 @@ check "coco-img decrypts zstd" "$COCO_IMG" decrypt -q oci:enc-z:v1 oci:dec-z:v1 
 check "zstd layers identical" same_layers zsrc:v1 dec-z:v1
 
 # 7. the JSON report
-check "json report" sh -c "'$COCO_IMG' decrypt --output json oci:enc-rsa:v1 oci:dec-json:v1 --decryption-key '$K/rsa.pem' | grep -q '\"decrypted\": *true'"
+check "json report" sh -c "'$COCO_IMG' decrypt --output json oci:enc-rsa:v1 oci:dec-json:v1 --decryption-key '$K/rsa.pem' | grep -q '\"action\": *\"decrypt\"'"
 
 finish

@@ -22,7 +22,7 @@ check "report: manifest digest" test "$(json_get "$T/rep.json" "j['manifest_dige
 check "report: layers skipped on re-copy" test "$(json_get "$T/rep.json" "all(l['skipped'] for l in j['layers'])")" = True
 check "report: nothing copied again" test "$(json_get "$T/rep.json" "j['bytes_copied']")" = 0
 check "stats" sh -c "'$C' copy --output json --stats 'oci:$T/src:v1' 'oci:$T/d2' > '$T/st.json'"
-check "stats fields" test "$(json_get "$T/st.json" "sorted(j['stats'])")" = "['decompress', 'decrypt', 'digest', 'network', 'total', 'write']"
+check "stats fields" test "$(json_get "$T/st.json" "sorted(j['stats'])")" = "['decompress_ns', 'decrypt_ns', 'digest_ns', 'network_ns', 'total_ns', 'write_ns']"
 check "untagged destination entry" test "$(json_get "$T/d2/index.json" "'annotations' in j['manifests'][0]")" = False
 check "human summary" sh -c "'$C' copy 'oci:$T/src:v1' 'oci:$T/d3:x' | grep -q 'sha256:'"
 
@@ -52,13 +52,13 @@ check "we read skopeo's archive" "$C" copy -q "oci-archive:$T/s.tar:v1" "oci:$T/
 check "digest from skopeo's archive" test "$(entry "$T/from-sk" v1)" = "$SRC_DG"
 check "oci-archive -> oci-archive" "$C" copy -q "oci-archive:$T/a.tar:v1" "oci-archive:$T/b.tar"
 check "archive replaced atomically" "$C" copy -q "oci:$T/dk" "oci-archive:$T/b.tar:x"
-check "replaced archive holds one image" test "$("$C" inspect --output json "oci-archive:$T/b.tar" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["media_type"])')" = application/vnd.oci.image.manifest.v1+json
+check "replaced archive holds one image" test "$("$C" inspect --output json "oci-archive:$T/b.tar" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["manifest_media_type"])')" = application/vnd.oci.image.manifest.v1+json
 
 # inspect
 check "inspect text" sh -c "'$C' inspect 'oci:$T/src:v1' | grep -q '^Digest: *$SRC_DG'"
 check "inspect text platform" sh -c "'$C' inspect 'oci:$T/src:v1' | grep -q '^Platform: *linux/amd64'"
 check "inspect json" sh -c "'$C' inspect --output json 'oci:$T/src:v1' > '$T/i.json'"
-check "inspect json fields" test "$(json_get "$T/i.json" "(j['digest'], len(j['layers']), j['config']['os'], j['layers'][0]['encrypted'], j['config']['cmd'])")" = "('$SRC_DG', 2, 'linux', False, ['/bin/sh'])"
+check "inspect json fields" test "$(json_get "$T/i.json" "(j['manifest_digest'], len(j['layers']), j['config']['os'], j['layers'][0]['encrypted'], j['config']['cmd'])")" = "('$SRC_DG', 2, 'linux', False, ['/bin/sh'])"
 check "inspect archive" sh -c "'$C' inspect 'oci-archive:$T/a.tar:v1' | grep -q '$SRC_DG'"
 check "inspect by position" sh -c "'$C' inspect 'oci:$T/d1:@1' | grep -q MediaType"
 finish

@@ -36,7 +36,7 @@ check "index-only has the index" test "$(top "$T/io")" = "$IDX"
 check "index-only skips instances" test ! -f "$T/io/blobs/sha256/${ARM#sha256:}"
 
 check "inspect lists instances" sh -c "'$C' inspect 'oci:$T/m:multi' | grep -q 'linux/arm/v7'"
-check "inspect --platform picks one" sh -c "'$C' inspect --output json --platform linux/arm/v7 'oci:$T/m:multi' | grep -q '\"digest\":\"$ARM\"'"
+check "inspect --platform picks one" sh -c "'$C' inspect --output json --platform linux/arm/v7 'oci:$T/m:multi' | grep -q '\"manifest_digest\":\"$ARM\"'"
 check "copy all -> oci-archive -> oci" sh -c "'$C' copy -q --multi-arch all 'oci:$T/m:multi' 'oci-archive:$T/all.tar' && '$C' copy -q --multi-arch all 'oci-archive:$T/all.tar' 'oci:$T/all2:t'"
 check "archive round trip keeps the index digest" test "$(top "$T/all2")" = "$IDX"
 finish

@@ -55,8 +55,8 @@ blob() { curl -sf "http://$REG/v2/test/app/blobs/$1" -o "$2"; }
 check "sign v3 with cosign.key (COSIGN_PASSWORD), by tag" bash -c "
 	COSIGN_PASSWORD=pw $SIGN --key '$K/cosign.key' --output json 'docker://$REG/test/app:v1' > '$T/r1.json'"
 R1=$(json_get "$T/r1.json" 'j["signatures"][0]["referrer_digest"]')
-check "report: format v3, referrers tag named" bash -c "
-	$PY -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"signatures\"]; assert len(s)==1 and s[0][\"format\"]==\"v3\" and s[0][\"digest\"]==\"$D1\" and s[0][\"referrers_tag\"]==\"docker://$REG/test/app:$TAG1\", s' '$T/r1.json'"
+check "report: format sigstore-bundle, referrers tag named" bash -c "
+	$PY -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"signatures\"]; assert len(s)==1 and s[0][\"format\"]==\"sigstore-bundle\" and s[0][\"signed_digest\"]==\"$D1\" and s[0][\"referrers_tag\"]==\"docker://$REG/test/app:$TAG1\", s' '$T/r1.json'"
 man "@$R1" "$T/ref1.json"; man ":$TAG1" "$T/idx1.json"
 check "referrer manifest and tag index are cosign's layout" bash -c "
 	$TOOL check-referrer '$T/ref1.json' '$T/idx1.json' '$D1' '$S1' '$MT' > '$T/b1.digest'"
@@ -134,9 +134,9 @@ mkimage "$T/idx:multi" --index-of "$T/idx:a" "$T/idx:b" >/dev/null
 $SKOPEO copy -q --all --dest-tls-verify=false "oci:$T/idx:multi" "docker://$REG/test/multi:m" || exit 1
 check "--recursive signs the index and its 2 instances" bash -c "
 	$SIGN --key '$K/other.pem' --recursive --output json 'docker://$REG/test/multi:m' > '$T/r3.json' &&
-	$PY -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"signatures\"]; assert len(s)==3 and all(x[\"format\"]==\"v3\" for x in s), s' '$T/r3.json'"
+	$PY -c 'import json,sys; s=json.load(open(sys.argv[1]))[\"signatures\"]; assert len(s)==3 and all(x[\"format\"]==\"sigstore-bundle\" for x in s), s' '$T/r3.json'"
 check "each instance has its referrers tag, subject = the instance" bash -c "$(declare -f json_get); PY='$PY'
-	for d in \$($PY -c 'import json,sys; print(\" \".join(x[\"digest\"] for x in json.load(open(sys.argv[1]))[\"signatures\"][1:]))' '$T/r3.json'); do
+	for d in \$($PY -c 'import json,sys; print(\" \".join(x[\"signed_digest\"] for x in json.load(open(sys.argv[1]))[\"signatures\"][1:]))' '$T/r3.json'); do
 		$SKOPEO inspect --raw --tls-verify=false \"docker://$REG/test/multi:\${d/:/-}\" > '$T/ti' || exit 1
 		r=\$(json_get '$T/ti' 'j[\"manifests\"][0][\"digest\"]')
 		$SKOPEO inspect --raw --tls-verify=false \"docker://$REG/test/multi@\$r\" > '$T/tr' || exit 1
@@ -145,7 +145,7 @@ check "each instance has its referrers tag, subject = the instance" bash -c "$(d
 
 # ---- flags ----
 check "--new-bundle-format (cosign's spelling) is v3" bash -c "
-	$COCO_IMG sign --tls-verify=false --new-bundle-format --key '$K/other.pem' --output json 'docker://$REG/test/app:v1' | grep -q '\"format\":\"v3\"'"
+	$COCO_IMG sign --tls-verify=false --new-bundle-format --key '$K/other.pem' --output json 'docker://$REG/test/app:v1' | grep -q '\"format\":\"sigstore-bundle\"'"
 check "--new-bundle-format=false is legacy" bash -c "
 	$COCO_IMG sign --tls-verify=false --new-bundle-format=false --key '$K/other.pem' --output json 'docker://$REG/test/app:v1' | grep -q '\"attachment\"'"
 check "--sign-identity with v3: exit 2" expect_rc 2 $SIGN --key "$K/other.pem" --sign-identity example.com/app "docker://$REG/test/app:v1"

@@ -31,7 +31,7 @@ check "two layers, the second by the other key" bash -c "$(declare -f att); SKOP
 check "the original tag still names the image" bash -c "
 	$PY -c 'import json,sys; j=json.load(open(sys.argv[1])); n=[m.get(\"annotations\",{}).get(\"org.opencontainers.image.ref.name\") for m in j[\"manifests\"]]; assert \"v1\" in n and \"$SIGTAG\" in n, n' '$T/lay/index.json'"
 check "json report" bash -c "$COCO_IMG sign --key '$K/ec.pem' --sign-identity example.com/app --output json 'oci:$T/lay:v1' > '$T/r.json' &&
-	$PY -c 'import json,sys; j=json.load(open(sys.argv[1])); s=j[\"signatures\"][0]; assert s[\"digest\"]==\"$D\" and s[\"added\"] is False and s[\"attachment\"].endswith(\"$SIGTAG\"), j' '$T/r.json'"
+	$PY -c 'import json,sys; j=json.load(open(sys.argv[1])); s=j[\"signatures\"][0]; assert s[\"signed_digest\"]==\"$D\" and s[\"added\"] is False and s[\"attachment\"].endswith(\"$SIGTAG\"), j' '$T/r.json'"
 check "oci-archive: is refused (exit 1)" bash -c "tar -C '$T/lay' -cf '$T/lay.tar' . &&
 	$COCO_IMG sign --key '$K/ec.pem' --sign-identity example.com/app 'oci-archive:$T/lay.tar'; [ \$? -eq 1 ]"
 

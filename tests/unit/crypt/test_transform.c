@@ -226,7 +226,7 @@ static void test_roundtrip(void **st)
 	cocoimg_keyring *enc = ring(NULL, rc);
 	json_t *e = NULL, *report = json_object();
 	assert_int_equal(transform(COCOIMG_CRYPT_ENCRYPT, enc, plain_desc, &e, report, NULL, 0, NULL, 0), 0);
-	assert_true(json_is_true(json_object_get(report, "encrypted")));
+	assert_string_equal(json_string_value(json_object_get(report, "action")), "encrypt");
 	json_decref(report);
 	assert_string_equal(json_string_value(json_object_get(e, "mediaType")),
 	                    "application/vnd.oci.image.layer.v1.tar+gzip+encrypted");

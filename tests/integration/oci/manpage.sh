@@ -60,7 +60,7 @@ check "bash: help COMMAND" test "$(cat "$T/b4")" = "unpack"
 bash_complete coco-img copy oci-a > "$T/b5"
 check "bash: transports" grep -qx "oci-archive:" "$T/b5"
 
-# ---- zsh completion (compsys functions stubbed: they print their input) ----
+# ---- zsh completion (compsys functions replaced by stand-ins that print their input) ----
 if command -v zsh >/dev/null; then
     zsh_complete() { # CURRENT WORDS...
         zsh -c '

@@ -11,6 +11,7 @@
  * hash it computes).
  */
 #include "attester.h"
+#include "ccel.h"
 #include "snp.h"
 #include "../base.h"
 #include "../json.h"
@@ -258,13 +259,17 @@ int coco_attester_callback(cocoimg_ctx *ctx, coco_evidence_fn fn, void *payload,
 
 typedef struct tsm_state {
 	char *root;
+	char *ccel, *aael;         /* NULL: the defaults of ccel.h */
 } tsm_state;
 
 static void tsm_free(void *state)
 {
 	tsm_state *s = state;
-	if (s)
+	if (s) {
 		free(s->root);
+		free(s->ccel);
+		free(s->aael);
+	}
 	free(s);
 }
 
@@ -377,19 +382,29 @@ static int snp_evidence(cocoimg_ctx *ctx, const char *entry, const coco_buf *blo
 	return rc;
 }
 
-/* TDX: {"cc_eventlog": null, "quote": base64}; CCA: {"token": [bytes]};
- * SEV-SNP: snp.h. */
-static int shape_evidence(cocoimg_ctx *ctx, const char *entry, const char *tee,
-                          const coco_buf *blob, coco_buf *out)
+/* TDX: {"cc_eventlog": base64|null, "quote": base64} (ccel.h). */
+static int tdx_evidence(cocoimg_ctx *ctx, const coco_eventlog_paths *logs, const coco_buf *blob,
+                        coco_buf *out)
+{
+	if (coco_buf_append(out, "{\"cc_eventlog\":", 15))
+		return coco_oom(ctx);
+	int rc = coco_cc_eventlog_json(ctx, logs, out);
+	if (rc)
+		return coco_preferr(ctx, rc, "attester tsm");
+	char *b64 = coco_b64_encode(blob->data, blob->len);
+	rc = !b64 || coco_buf_appendf(out, ",\"quote\":\"%s\"}", b64);
+	coco_free_secret(b64, b64 ? strlen(b64) : 0);
+	return rc ? coco_oom(ctx) : 0;
+}
+
+/* TDX: above; CCA: {"token": [bytes]}; SEV-SNP: snp.h. */
+static int shape_evidence(cocoimg_ctx *ctx, const char *entry, const coco_eventlog_paths *logs,
+                          const char *tee, const coco_buf *blob, coco_buf *out)
 {
 	if (!strcmp(tee, "snp"))
 		return snp_evidence(ctx, entry, blob, out);
-	if (!strcmp(tee, "tdx")) {
-		char *b64 = coco_b64_encode(blob->data, blob->len);
-		int rc = !b64 || coco_buf_appendf(out, "{\"cc_eventlog\":null,\"quote\":\"%s\"}", b64);
-		coco_free_secret(b64, b64 ? strlen(b64) : 0);
-		return rc ? coco_oom(ctx) : 0;
-	}
+	if (!strcmp(tee, "tdx"))
+		return tdx_evidence(ctx, logs, blob, out);
 	if (coco_buf_append(out, "{\"token\":[", 10))
 		return coco_oom(ctx);
 	for (size_t i = 0; i < blob->len; i++)
@@ -398,8 +413,9 @@ static int shape_evidence(cocoimg_ctx *ctx, const char *entry, const char *tee,
 	return coco_buf_append(out, "]}", 2) ? coco_oom(ctx) : 0;
 }
 
-int coco_tsm_report(cocoimg_ctx *ctx, const char *entry, const unsigned char *report_data,
-                    size_t len, coco_buf *out, char tee[COCO_TEE_MAX])
+int coco_tsm_report(cocoimg_ctx *ctx, const char *entry, const coco_eventlog_paths *logs,
+                    const unsigned char *report_data, size_t len, coco_buf *out,
+                    char tee[COCO_TEE_MAX])
 {
 	unsigned char inblob[REPORT_DATA_MAX] = { 0 };
 	if (len > sizeof(inblob))
@@ -417,8 +433,11 @@ int coco_tsm_report(cocoimg_ctx *ctx, const char *entry, const unsigned char *re
 		rc = coco_seterr(ctx, COCOIMG_EIO, "attester tsm: %s/outblob is empty", entry);
 	if (!rc)
 		rc = check_generation(ctx, entry);
-	if (!rc)
-		rc = shape_evidence(ctx, entry, t, &blob, out);
+	size_t start = out->len;
+	if (!rc && (rc = shape_evidence(ctx, entry, logs, t, &blob, out)) && out->data) {
+		coco_wipe(out->data + start, out->cap - start);
+		out->len = start;
+	}
 	if (!rc)
 		strcpy(tee, t);
 	coco_wipe(inblob, sizeof(inblob));
@@ -468,14 +487,24 @@ static int tsm_evidence(cocoimg_ctx *ctx, void *state, const unsigned char *rd, 
 	int rc = tsm_mkentry(ctx, state, &entry);
 	if (rc)
 		return rc;
-	rc = coco_tsm_report(ctx, entry, rd, len, out, tee);
+	const tsm_state *s = state;
+	coco_eventlog_paths logs = { s->ccel, s->aael };
+	rc = coco_tsm_report(ctx, entry, &logs, rd, len, out, tee);
 	tsm_rmentry(ctx, entry);
 	return rc;
 }
 
 static const coco_attester_ops tsm_ops = { "tsm", tsm_tee, tsm_evidence, tsm_free };
 
-int coco_attester_tsm(cocoimg_ctx *ctx, const char *root, coco_attester **out)
+/* A copy of s (NULL stays NULL); false when out of memory. */
+static bool dup_opt(const char *s, char **out)
+{
+	*out = s ? coco_strdup(s) : NULL;
+	return !s || *out;
+}
+
+int coco_attester_tsm(cocoimg_ctx *ctx, const char *root, const coco_eventlog_paths *logs,
+                      coco_attester **out)
 {
 	*out = NULL;
 	if (!root)
@@ -485,8 +514,9 @@ int coco_attester_tsm(cocoimg_ctx *ctx, const char *root, coco_attester **out)
 		return coco_seterr(ctx, COCOIMG_ENOTFOUND,
 		                   "attester tsm: %s is not there (no configfs-tsm in this guest)", root);
 	tsm_state *s = calloc(1, sizeof(*s));
-	if (!s || !(s->root = coco_strdup(root))) {
-		free(s);
+	if (!s || !(s->root = coco_strdup(root)) || !dup_opt(logs ? logs->ccel : NULL, &s->ccel) ||
+	    !dup_opt(logs ? logs->aael : NULL, &s->aael)) {
+		tsm_free(s);
 		return coco_oom(ctx);
 	}
 	return coco_attester_new(ctx, &tsm_ops, s, out);

@@ -5,7 +5,7 @@
  * given report data, the TEE's evidence (the JSON value the KBS passes on
  * to its verifier as "primary_evidence").
  *
- * Backends: configfs-tsm (Linux TSM reports: TDX and CCA evidence), a
+ * Backends: configfs-tsm (Linux TSM reports: TDX, SEV-SNP and CCA evidence), a
  * runtime's callback (backs cocoimg_ctx_set_evidence_cb), the protocol's
  * sample TEE (tests and development only: logs a warning), and any other
  * source through coco_attester_new() (e.g. the attestation agent's
@@ -18,6 +18,7 @@
 #define COCO_BROKER_ATTESTER_H
 
 #include "../base.h"
+#include "ccel.h"
 
 /* Largest evidence we accept from any backend (a TDX quote with its
  * certification data is a few KiB; CCA tokens are smaller). */
@@ -57,24 +58,26 @@ int coco_attester_new(cocoimg_ctx *ctx, const coco_attester_ops *ops, void *stat
  * evidence request makes one report entry under root (mkdir), writes the
  * report data padded to 64 bytes to inblob, reads outblob, provider and
  * generation, and removes the entry (rmdir).  Providers: tdx_guest (TDX
- * evidence {"cc_eventlog": null, "quote": base64}) and arm_cca_guest (CCA
- * evidence {"token": [bytes]}), the shapes Trustee's verifiers read.
- * sev_guest is refused with a message naming --attester aa:SOCKET:
- * Trustee's SNP verifier wants the report decoded field by field (the sev
- * crate's serde form), which only the attestation agent produces.
- * COCOIMG_ENOTFOUND (naming root) when root does not exist.
+ * evidence {"cc_eventlog": base64|null, "quote": base64}, the event logs
+ * found at logs as ccel.h says; logs NULL: the defaults), sev_guest
+ * (snp.h) and arm_cca_guest (CCA evidence {"token": [bytes]}), the shapes
+ * Trustee's verifiers read.  COCOIMG_ENOTFOUND (naming root) when root
+ * does not exist.
  */
-int coco_attester_tsm(cocoimg_ctx *ctx, const char *root, coco_attester **out);
+int coco_attester_tsm(cocoimg_ctx *ctx, const char *root, const coco_eventlog_paths *logs,
+                      coco_attester **out);
 
 /*
  * The file protocol of one configfs-tsm report entry, on an entry
  * directory that exists (made by the caller): write inblob, read
  * outblob, provider and generation (which must be 1, else another writer
- * raced us), shape the evidence.  Exposed for tests, which lay out a
- * fake entry whose outblob they write themselves.
+ * raced us), shape the evidence (TDX: with the event logs at logs, NULL
+ * for the defaults).  Exposed for tests, which lay out a fake entry whose
+ * outblob they write themselves.
  */
-int coco_tsm_report(cocoimg_ctx *ctx, const char *entry, const unsigned char *report_data,
-                    size_t len, coco_buf *out, char tee[COCO_TEE_MAX]);
+int coco_tsm_report(cocoimg_ctx *ctx, const char *entry, const coco_eventlog_paths *logs,
+                    const unsigned char *report_data, size_t len, coco_buf *out,
+                    char tee[COCO_TEE_MAX]);
 
 /* The protocol's sample TEE: evidence {"svn": "1", "report_data":
  * base64(report data)} as Trustee's sample verifier reads it.  Creating

@@ -335,7 +335,7 @@ static int make_attester(cocoimg_ctx *ctx, remote_src *k, coco_attester **out)
 	if (a && !strncmp(a, "aa:", 3))
 		return coco_attester_aa(ctx, a + 3, out);
 	if ((a && !strcmp(a, "tsm")) || (!a && access(COCO_TSM_ROOT, F_OK) == 0))
-		return coco_attester_tsm(ctx, COCO_TSM_ROOT, out);
+		return coco_attester_tsm(ctx, COCO_TSM_ROOT, NULL, out);
 	if (a)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "attester \"%.100s\": expected tsm, sample "
 		                   "or aa:SOCKET (or an evidence callback)", a);

@@ -34,7 +34,11 @@ Written from the published protocol, not from Trustee's code:
 Only the sample TEE is accepted, or with --tee snp only SEV-SNP evidence
 (snp_shape.py: the shape Trustee's SNP verifier reads, re-encoded and
 checked against the test's stand-in signature; REPORT_DATA is the hash
-zero-padded to 64 bytes, as that verifier compares it).  Every request is appended as one JSON line
+zero-padded to 64 bytes, as that verifier compares it), or with --tee tdx
+only TDX evidence (tdx_shape.py: the quote's stand-in signature checked,
+the cc_eventlog parsed strictly and replayed into RTMR0..3, which must
+equal the quote's; a successful replay is logged as "eventlog replayed").
+Every request is appended as one JSON line
 to --log: {"method", "path", "status", "cookie", "bearer", "event"}.
 The first line on stdout is "PORT N".
 
@@ -42,7 +46,7 @@ Options: --tls CERT KEY (HTTPS), --resources DIR (DIR/R/T/G files),
 --expire-after N (a token serves N resource GETs, then is refused),
 --refuse-attestation, --select-hash sha256|sha384|sha512,
 --missing-status 401|404, --token-exp SECONDS (the JWT's exp claim),
---tee sample|snp.
+--tee sample|snp|tdx.
 """
 import argparse
 import base64
@@ -59,6 +63,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import snp_shape  # noqa: E402
+import tdx_shape  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -278,8 +283,11 @@ class Handler(BaseHTTPRequestHandler):
             prim = ev["primary_evidence"]
             if not isinstance(add, str) or not isinstance(prim, dict):
                 raise ValueError("tee-evidence must be {primary_evidence, additional_evidence}")
+            notes = []
             if st.args.tee == "snp":
                 got = snp_shape.report_data(prim)
+            elif st.args.tee == "tdx":
+                got = tdx_shape.report_data(prim, notes)
             elif set(prim) != {"svn", "report_data"} or not isinstance(prim["report_data"], str):
                 raise ValueError("not sample evidence {svn, report_data}")
             else:
@@ -290,10 +298,12 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(401, "AttestationError", "nonce is not the session's")
         want = HASHES[sess["hash"]](jcs({"tee-pubkey": rt["tee-pubkey"], "nonce": sess["nonce"],
                                          "additional-evidence": add}).encode()).digest()
-        if st.args.tee == "snp":   # REPORT_DATA: the hash zero-padded to 64 bytes
+        if st.args.tee != "sample":   # REPORT_DATA: the hash zero-padded to 64 bytes
             want = want.ljust(64, b"\0")
         if got != want:
             raise Refused(401, "AttestationError", "REPORT_DATA does not bind nonce and tee-pubkey")
+        for n in notes:
+            st.log({"event": n})
         if st.args.refuse_attestation:
             raise Refused(401, "PolicyDeny", "attestation policy denies this guest")
         with st.lock:
@@ -339,7 +349,7 @@ def main():
     ap.add_argument("--select-hash", choices=sorted(HASHES))
     ap.add_argument("--missing-status", type=int, default=401, choices=(401, 403, 404))
     ap.add_argument("--token-exp", type=int, default=3600)
-    ap.add_argument("--tee", choices=("sample", "snp"), default="sample")
+    ap.add_argument("--tee", choices=("sample", "snp", "tdx"), default="sample")
     args = ap.parse_args()
     Handler.state = State(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

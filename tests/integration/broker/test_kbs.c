@@ -15,6 +15,7 @@
 #include "broker/attester.h"
 #include "broker/kbs.h"
 #include "broker/snp.h"
+#include "../../unit/broker/ccel_sample.h"
 #include "image_broker.h"
 #include "../../lib/doubles.h"
 
@@ -562,7 +563,7 @@ static int snp_evidence_fn(void *payload, const unsigned char *rd, size_t len,
 	assert_int_equal(cocoimg_ctx_new(&c), 0);
 	coco_buf b = COCO_BUF_INIT;
 	char t[COCO_TEE_MAX];
-	int rc = coco_tsm_report(c, dir, rd, len, &b, t);
+	int rc = coco_tsm_report(c, dir, NULL, rd, len, &b, t);
 	if (rc)
 		fail_msg("coco_tsm_report: %s", cocoimg_ctx_last_error(c));
 	assert_string_equal(t, "snp");
@@ -606,6 +607,149 @@ static void test_snp_tsm(void **state)
 	stop(&d);
 }
 
+/* ---- TDX through configfs-tsm, with the CC event log --------------- */
+
+enum tdx_case { TDX_CCEL, TDX_CCEL_AAEL, TDX_TAMPERED, TDX_AAEL_MISSING, TDX_NO_LOG };
+
+/* A v4 TDX quote (header: version 4, ECDSA-P256 key, TEE type 0x81; TD
+ * report body with RTMR0..3 and REPORT_DATA) with the double's stand-in
+ * signature data, SHA-384(header || body) (no Intel key signs test
+ * quotes).  Returns its length. */
+static size_t tdx_quote(unsigned char *q, const unsigned char rtmr[4][48],
+                        const unsigned char *rd, size_t len)
+{
+	memset(q, 0, 48 + 584 + 4 + 48);
+	q[0] = 4;
+	q[2] = 2;
+	q[4] = 0x81;
+	unsigned char *body = q + 48;
+	memset(body + 136, 0x11, 48);                    /* MRTD */
+	for (int i = 0; i < 4; i++)
+		memcpy(body + 328 + 48 * i, rtmr[i], 48);
+	memcpy(body + 520, rd, len);                     /* REPORT_DATA, zero-padded */
+	ccel_put32(q + 48 + 584, 48);
+	SHA384(q, 48 + 584, q + 48 + 584 + 4);
+	return 48 + 584 + 4 + 48;
+}
+
+/* The configfs-tsm entry of a TD whose firmware left the sample log in
+ * the CCEL area (and, for some cases, the attestation agent its log),
+ * then coco_tsm_report over it with those paths. */
+static int tdx_evidence_fn(void *payload, const unsigned char *rd, size_t len,
+                           unsigned char **ev, size_t *evlen, char **tee, char *why,
+                           size_t why_cap)
+{
+	(void)why;
+	(void)why_cap;
+	enum tdx_case c = (enum tdx_case)(intptr_t)payload;
+	*tee = coco_strdup("tdx");
+	if (!rd)
+		return 0;
+	static int n;
+	char *dir = coco_asprintf("%s/tdx-%d", tmpdir, n++);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	static ccel_sample s;
+	ccel_sample_build(&s, 0xff, 0);
+	unsigned char aael[128];
+	size_t aalen = ccel_aael_record(aael, s.rtmr);   /* measured into RTMR3 */
+	unsigned char q[48 + 584 + 4 + 48];
+	size_t qlen = tdx_quote(q, (const unsigned char(*)[48])s.rtmr, rd, len);
+	if (c == TDX_TAMPERED)
+		s.data[32 + 33 + 12 + 2] ^= 1;           /* the first SHA-384 digest */
+	char *paths[5];
+	const char *names[5] = { "provider", "generation", "outblob", "CCEL", "eventlog" };
+	for (int i = 0; i < 5; i++)
+		paths[i] = coco_asprintf("%s/%s", dir, names[i]);
+	put_file_abs(paths[0], "tdx_guest\n", 10);
+	put_file_abs(paths[1], "1\n", 2);
+	put_file_abs(paths[2], q, qlen);
+	put_file_abs(paths[3], s.data, s.len);
+	if (c != TDX_AAEL_MISSING)
+		put_file_abs(paths[4], aael, aalen);
+	/* without the agent's log RTMR3 stays zero in the quote */
+	if (c == TDX_CCEL) {
+		memset(s.rtmr[3], 0, 48);
+		qlen = tdx_quote(q, (const unsigned char(*)[48])s.rtmr, rd, len);
+		put_file_abs(paths[2], q, qlen);
+		unlink(paths[4]);
+	}
+	if (c == TDX_NO_LOG) {
+		unlink(paths[3]);
+		unlink(paths[4]);
+	}
+	coco_eventlog_paths logs = { paths[3], paths[4] };
+	cocoimg_ctx *cx = NULL;
+	assert_int_equal(cocoimg_ctx_new(&cx), 0);
+	coco_buf b = COCO_BUF_INIT;
+	char t[COCO_TEE_MAX];
+	if (coco_tsm_report(cx, dir, &logs, rd, len, &b, t))
+		fail_msg("coco_tsm_report: %s", cocoimg_ctx_last_error(cx));
+	assert_string_equal(t, "tdx");
+	cocoimg_ctx_free(cx);
+	coco_rm_rf(NULL, dir);
+	for (int i = 0; i < 5; i++)
+		free(paths[i]);
+	free(dir);
+	*ev = b.data;
+	*evlen = b.len;
+	return 0;
+}
+
+/* log_count, waiting up to 5 s for want lines: the double logs a request
+ * after it has sent the answer the client already holds. */
+static int log_wait(const dbl *d, const char *needle, int want)
+{
+	int n = 0;
+	for (int i = 0; i < 100 && (n = log_count(d, needle)) < want; i++)
+		usleep(50000);
+	return n;
+}
+
+/* TDX evidence with the CC event log, as guest-components sends it: the
+ * double parses the log strictly and replays it into RTMR0..3, which
+ * must equal the quote's.  The agent's log (AAEL) is appended when there
+ * is one; a tampered firmware log, or an RTMR3 extended by the agent
+ * whose log is gone, is refused as Trustee's replay refuses it; evidence
+ * without a log (cc_eventlog null) is refused by this double. */
+static void test_tdx_tsm(void **state)
+{
+	(void)state;
+	dbl d;
+	start(&d, 0, "--tee", "tdx", NULL);
+	static const struct {
+		enum tdx_case c;
+		const char *detail;
+	} cases[] = {
+		{ TDX_CCEL, NULL },
+		{ TDX_CCEL_AAEL, NULL },
+		{ TDX_TAMPERED, "does not replay to RTMR0" },
+		{ TDX_AAEL_MISSING, "does not replay to RTMR3" },
+		{ TDX_NO_LOG, "cc_eventlog is missing" },   /* the double is strict */
+	};
+	for (size_t i = 0; i < COCO_ARRAY_SIZE(cases); i++) {
+		cocoimg_ctx *ctx = NULL;
+		assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+		coco_op_broker_attach(ctx);
+		coco_attester *a = NULL;
+		assert_int_equal(coco_attester_callback(ctx, tdx_evidence_fn,
+		                                        (void *)(intptr_t)cases[i].c, &a), 0);
+		coco_kbs *k = NULL;
+		assert_int_equal(coco_kbs_new(ctx, d.url, NULL, a, &k), 0);
+		if (!cases[i].detail)
+			expect_resource(k, ctx, "default/key/k1", "key one");
+		else
+			expect_error(k, ctx, "default/key/k1", COCOIMG_EAUTH, "attestation refused");
+		coco_kbs_free(k);
+		cocoimg_ctx_free(ctx);
+		if (cases[i].detail)
+			assert_int_equal(log_wait(&d, cases[i].detail, 1), 1);
+	}
+	assert_int_equal(log_wait(&d, "\"event\": \"attested\"", 2), 2);
+	assert_int_equal(log_count(&d, "eventlog replayed: 5 records, RTMR0..3 match"), 1);
+	assert_int_equal(log_count(&d, "eventlog replayed: 6 records, RTMR0..3 match"), 1);
+	stop(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_double_strict),
 		cmocka_unit_test(test_wrong_binding_refused),
 		cmocka_unit_test(test_snp_tsm),
+		cmocka_unit_test(test_tdx_tsm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

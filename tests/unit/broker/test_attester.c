@@ -77,7 +77,11 @@ static void test_tsm_tdx(void **state)
 	memset(rd, 0xab, sizeof(rd));
 	coco_buf ev = COCO_BUF_INIT;
 	char tee[COCO_TEE_MAX];
-	assert_int_equal(coco_tsm_report(ctx, dir, rd, sizeof(rd), &ev, tee), 0);
+	/* no event log (test_ccel.c has the ones with a log) */
+	char *none = coco_asprintf("%s/no-log", tmpdir);
+	coco_eventlog_paths logs = { none, none };
+	assert_int_equal(coco_tsm_report(ctx, dir, &logs, rd, sizeof(rd), &ev, tee), 0);
+	free(none);
 	assert_string_equal(tee, "tdx");
 	json_t *j = parse(&ev);
 	assert_true(json_is_null(json_object_get(j, "cc_eventlog")));
@@ -109,7 +113,7 @@ static void test_tsm_cca(void **state)
 	char *dir = fake_entry("cca", "arm_cca_guest\n", "1\n", token, sizeof(token));
 	coco_buf ev = COCO_BUF_INIT;
 	char tee[COCO_TEE_MAX];
-	assert_int_equal(coco_tsm_report(ctx, dir, (const unsigned char *)"rd", 2, &ev, tee), 0);
+	assert_int_equal(coco_tsm_report(ctx, dir, NULL, (const unsigned char *)"rd", 2, &ev, tee), 0);
 	assert_string_equal(tee, "cca");
 	assert_int_equal(ev.len, strlen("{\"token\":[210,132,7]}"));
 	assert_memory_equal(ev.data, "{\"token\":[210,132,7]}", ev.len);
@@ -126,7 +130,7 @@ static void expect_tsm_error(const char *name, const char *provider, const char 
 	char *dir = fake_entry(name, provider, gen, out, strlen(out));
 	coco_buf ev = COCO_BUF_INIT;
 	char tee[COCO_TEE_MAX];
-	assert_int_equal(coco_tsm_report(ctx, dir, (const unsigned char *)"x", 1, &ev, tee), code);
+	assert_int_equal(coco_tsm_report(ctx, dir, NULL, (const unsigned char *)"x", 1, &ev, tee), code);
 	if (!strstr(cocoimg_ctx_last_error(ctx), msg))
 		fail_msg("\"%s\" lacks \"%s\"", cocoimg_ctx_last_error(ctx), msg);
 	assert_int_equal(ev.len, 0);
@@ -200,7 +204,7 @@ static json_t *snp_case(const char *name, const unsigned char *rep, size_t len,
 	memset(rd, 0xcd, sizeof(rd));
 	coco_buf ev = COCO_BUF_INIT;
 	char tee[COCO_TEE_MAX];
-	int rc = coco_tsm_report(ctx, dir, rd, sizeof(rd), &ev, tee);
+	int rc = coco_tsm_report(ctx, dir, NULL, rd, sizeof(rd), &ev, tee);
 	if (rc != want)
 		fail_msg("%s: %d (%s), wanted %d", name, rc, cocoimg_ctx_last_error(ctx), want);
 	json_t *j = NULL;
@@ -314,11 +318,11 @@ static void test_tsm_backend(void **state)
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_attester *a = NULL;
 	char *missing = coco_asprintf("%s/no-such-root", tmpdir);
-	assert_int_equal(coco_attester_tsm(ctx, missing, &a), COCOIMG_ENOTFOUND);
+	assert_int_equal(coco_attester_tsm(ctx, missing, NULL, &a), COCOIMG_ENOTFOUND);
 	assert_null(a);
 	char *root = coco_asprintf("%s/root", tmpdir);
 	assert_int_equal(mkdir(root, 0700), 0);
-	assert_int_equal(coco_attester_tsm(ctx, root, &a), 0);
+	assert_int_equal(coco_attester_tsm(ctx, root, NULL, &a), 0);
 	assert_string_equal(coco_attester_name(a), "tsm");
 	char tee[COCO_TEE_MAX];
 	assert_int_equal(coco_attester_tee(a, ctx, tee), COCOIMG_EIO);   /* no provider file */

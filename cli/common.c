@@ -35,7 +35,7 @@ static const cli_opt registry_opts[] = {
 
 /* field k of side_opts: ID_SIDE_BASE + side * 10 + k */
 static const char *side_fields[] = { "authfile", "creds", "cert-dir", "tls-verify", "username",
-                                     "password", "no-creds" };
+                                     "password", "no-creds", "ca-cert" };
 static const cli_opt side_opts[] = {
 	{ "src-authfile", CLI_VALUE, ID_SIDE_BASE + 0, "source credentials file", "FILE" },
 	{ "src-creds", CLI_VALUE, ID_SIDE_BASE + 1, "source registry credentials", "USER[:PASSWORD]" },
@@ -44,6 +44,7 @@ static const cli_opt side_opts[] = {
 	{ "src-username", CLI_VALUE, ID_SIDE_BASE + 4, "source registry user name", "USER" },
 	{ "src-password", CLI_VALUE, ID_SIDE_BASE + 5, "source registry password", "PASSWORD" },
 	{ "src-no-creds", CLI_FLAG, ID_SIDE_BASE + 6, "access the source registry anonymously", NULL },
+	{ "src-ca-cert", CLI_VALUE, ID_SIDE_BASE + 7, "PEM CA certificates trusted for the source registry (a file or kbs:///R/T/G)", "FILE" },
 	{ "dest-authfile", CLI_VALUE, ID_SIDE_BASE + 10, "destination credentials file", "FILE" },
 	{ "dest-creds", CLI_VALUE, ID_SIDE_BASE + 11, "destination registry credentials", "USER[:PASSWORD]" },
 	{ "dest-cert-dir", CLI_VALUE, ID_SIDE_BASE + 12, "destination certificate directory", "DIR" },
@@ -51,6 +52,7 @@ static const cli_opt side_opts[] = {
 	{ "dest-username", CLI_VALUE, ID_SIDE_BASE + 14, "destination registry user name", "USER" },
 	{ "dest-password", CLI_VALUE, ID_SIDE_BASE + 15, "destination registry password", "PASSWORD" },
 	{ "dest-no-creds", CLI_FLAG, ID_SIDE_BASE + 16, "access the destination registry anonymously", NULL },
+	{ "dest-ca-cert", CLI_VALUE, ID_SIDE_BASE + 17, "PEM CA certificates trusted for the destination registry (a file or kbs:///R/T/G)", "FILE" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -335,7 +337,7 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 			int k = o->id - ID_SIDE_BASE;
 			static const enum cli_creds_field cf[] = { 0, CLI_CREDS_CREDS, 0, 0, CLI_CREDS_USER,
 			                                           CLI_CREDS_PASS, CLI_CREDS_NONE };
-			if (k % 10 == 1 || k % 10 >= 4)
+			if (k % 10 == 1 || (k % 10 >= 4 && k % 10 <= 6))
 				return cli_creds_option(1 + k / 10, cf[k % 10], v);
 			char key[64];
 			snprintf(key, sizeof(key), "%s.%s", k >= 10 ? "dest" : "src", side_fields[k % 10]);

@@ -193,7 +193,8 @@ const cli_command cli_cmd_copy = {
 	"copy", "SRC DST",
 	"Copy an image between docker://, oci: and oci-archive: locations, verifying every blob;\n"
 	"encrypt layers with --encryption-key, decrypt them with --decryption-key (or with the\n"
-	"keys --resources, --cdh or --kbs release).",
+	"keys --resources, --cdh or --kbs release: given any of them, copy decrypts every\n"
+	"encrypted layer, and a layer whose key they do not hold fails with exit 4).",
 	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS | CLI_GROUP_MANIFESTS |
 		CLI_GROUP_CONFIGS,
 	opts, handler, 2, 2, run,

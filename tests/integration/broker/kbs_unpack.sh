@@ -89,6 +89,17 @@ check "copy --kbs: one attestation" test "$(attests A)" = 1
 check "copy --kbs: the copy unpacks with no key" "$COCO_IMG" unpack -q oci:cdec:v1 "$T/root10"
 check "copy --kbs: the files are right" test "$(cat "$T/root10/etc/b" 2>/dev/null)" = beta
 check "copy --kbs, unknown key: exit 4" expect_rc 4 "$COCO_IMG" copy -q --kbs "$KBS_A" --attester sample oci:lost:v1 oci:clost:v1
+check "copy --kbs, unknown key: nothing written" test ! -e "$T/clost/index.json"
+# --kbs there only for the registry credentials: copy still decrypts (cli.md
+# has no "credentials only" mode; README says so), so an image whose key
+# the KBS does not hold is exit 4; credentials from a file keep it encrypted
+check "copy --kbs for the credentials only, key not in the KBS: exit 4" expect_rc 4 \
+    "$COCO_IMG" copy -q --cert-dir "$T/certs" --kbs "$KBS_A" --attester sample \
+    --authfile kbs:///default/credential/test "docker://$R/app/lost:v1" oci:clost2:v1
+check "... nothing written" test ! -e "$T/clost2/index.json"
+check "the same copy with the credentials from a file" "$COCO_IMG" copy -q --cert-dir "$T/certs" \
+    --authfile kbsres/default/credential/test "docker://$R/app/lost:v1" oci:clost3:v1
+check "... keeps the layers encrypted" expect_rc 1 plain_layers "$T/clost3"
 
 # a password-protected private key released by the KBS: URI:PASSWORD
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out priv.pem 2>/dev/null

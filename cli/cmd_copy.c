@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ID_ENC = 1, ID_LAYER, ID_REMOVE, ID_MULTI, ID_REQENC, ID_ALL, ID_DIGESTFILE };
+enum { ID_ENC = 1, ID_LAYER, ID_REMOVE, ID_MULTI, ID_REQENC, ID_ALL, ID_DIGESTFILE, ID_INSECURE };
 
 static struct {
 	int *layers;
@@ -17,6 +17,7 @@ static struct {
 	size_t n_remove;
 	cocoimg_multi_arch multi;
 	const char *digestfile;
+	bool insecure_policy;      /* --insecure-policy: no policy check */
 } cfg;
 
 static int push_str(const char ***arr, int *n, const char *v)
@@ -58,6 +59,9 @@ static int handler(cli_state *st, int id, const char *v)
 		return 0;
 	case ID_DIGESTFILE:
 		cfg.digestfile = v;
+		return 0;
+	case ID_INSECURE:
+		cfg.insecure_policy = true;
 		return 0;
 	case ID_MULTI:
 		if (!strcmp(v, "system"))
@@ -142,6 +146,9 @@ static int run(cli_state *st)
 	o.n_encrypt_layers = cfg.n_layers;
 	o.remove_recipients = cfg.remove;
 	o.n_remove_recipients = cfg.n_remove;
+	/* skopeo: the source is checked against the policy (here only when
+	 * --policy is given, cli.md); --insecure-policy skips the check */
+	o.verify = cocoimg_ctx_get(st->ctx, "policy") && !cfg.insecure_policy;
 	if (st->n_enc_keys || cfg.n_remove)
 		o.crypt_mode = COCOIMG_CRYPT_ENCRYPT;
 	else if (st->n_dec_keys || cli_broker_given(st))
@@ -186,6 +193,7 @@ static const cli_opt opts[] = {
 	{ "require-encrypted", CLI_FLAG, ID_REQENC, CLI_REQUIRE_ENCRYPTED_HELP, NULL },
 	{ "all", CLI_FLAG, ID_ALL, "copy the index and every instance (= --multi-arch all); also -a", NULL },
 	{ "digestfile", CLI_VALUE, ID_DIGESTFILE, "after copying, write the digest of the manifest written to FILE", "FILE" },
+	{ "insecure-policy", CLI_FLAG, ID_INSECURE, "do not check the source against the --policy given", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -196,6 +204,6 @@ const cli_command cli_cmd_copy = {
 	"keys --resources, --cdh or --kbs release: given any of them, copy decrypts every\n"
 	"encrypted layer, and a layer whose key they do not hold fails with exit 4).",
 	CLI_GROUP_REGISTRY | CLI_GROUP_SIDES | CLI_GROUP_OUTPUT | CLI_GROUP_KEYS | CLI_GROUP_MANIFESTS |
-		CLI_GROUP_CONFIGS,
+		CLI_GROUP_CONFIGS | CLI_GROUP_POLICY,
 	opts, handler, 2, 2, run,
 };

@@ -7,13 +7,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE, ID_MULTI, ID_ALL, ID_REQENC };
+enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE, ID_MULTI, ID_ALL, ID_REQENC, ID_PLATFORM };
 
 static int *enc_layers;
 static size_t n_enc_layers;
 static const char **removes;
 static size_t n_removes;
 static cocoimg_multi_arch multi;
+static char **platforms;       /* --platform A,B (repeatable), split */
+static size_t n_platforms;
+
+/* ctr-enc's --platform: a comma-separated list, also repeated. */
+static int add_platforms(cli_state *st, const char *v)
+{
+	const char *p = v;
+	do {
+		size_t n = strcspn(p, ",");
+		if (!n)
+			return cli_usage("%s: --platform takes OS/ARCH[/VARIANT][,OS/ARCH...], not \"%s\"",
+			                 st->cmd, v);
+		char **a = realloc(platforms, (n_platforms + 1) * sizeof(*a));
+		if (!a)
+			return cli_error(EXIT_FAIL, "out of memory");
+		platforms = a;
+		if (!(platforms[n_platforms] = strndup(p, n)))
+			return cli_error(EXIT_FAIL, "out of memory");
+		n_platforms++;
+		p += n;
+	} while (*p++ == ',');
+	return 0;
+}
+
+/* One --platform without --all picks that image of an index (as skopeo
+ * and every other command); a list, or --all with --platform, keeps the
+ * whole index and processes only the instances listed (ctr-enc). */
+static int apply_platforms(cli_state *st, cocoimg_copy_options *o)
+{
+	if (n_platforms == 1 && multi != COCOIMG_MULTI_ARCH_ALL) {
+		if (cocoimg_ctx_set(st->ctx, "platform", platforms[0]))
+			return cli_usage("%s", cocoimg_ctx_last_error(st->ctx));
+		return 0;
+	}
+	if (n_platforms) {
+		o->multi_arch = COCOIMG_MULTI_ARCH_ALL;
+		o->platforms = (const char *const *)platforms;
+		o->n_platforms = n_platforms;
+	}
+	return 0;
+}
+
+static void free_platforms(void)
+{
+	for (size_t i = 0; i < n_platforms; i++)
+		free(platforms[i]);
+	free(platforms);
+	platforms = NULL;
+	n_platforms = 0;
+}
 
 static int push_str(const char ***arr, size_t *n, const char *v)
 {
@@ -63,6 +113,8 @@ static int handler(cli_state *st, int id, const char *v)
 		return cli_usage("%s: --multi-arch must be system or all, not \"%s\"", st->cmd, v);
 	case ID_REQENC:
 		return cli_require_encrypted(st);
+	case ID_PLATFORM:
+		return add_platforms(st, v);
 	}
 	return cli_usage("internal: unhandled option");
 }
@@ -195,8 +247,10 @@ static int run(cli_state *st, bool encrypt)
 	o.n_remove_recipients = n_removes;
 	o.collect_stats = st->stats;
 	char *report = NULL;
-	rc = cocoimg_copy(st->ctx, st->positional[0], st->positional[1], &o, &report);
+	rc = apply_platforms(st, &o);
 	if (rc) {
+		/* reported */
+	} else if ((rc = cocoimg_copy(st->ctx, st->positional[0], st->positional[1], &o, &report))) {
 		rc = cli_fail(st, rc, NULL);
 	} else if (st->json) {
 		printf("%s\n", report ? report : "{}");
@@ -207,6 +261,7 @@ static int run(cli_state *st, bool encrypt)
 	cocoimg_keyring_free(kr);
 	free(enc_layers);
 	free(removes);
+	free_platforms();
 	enc_layers = NULL;
 	removes = NULL;
 	n_enc_layers = n_removes = 0;
@@ -230,6 +285,7 @@ static const cli_opt enc_opts[] = {
 	{ "multi-arch", CLI_VALUE, ID_MULTI, "for an index: system (default: the instance for --platform) or all (the index and every instance)", "MODE" },
 	{ "all", CLI_FLAG, ID_ALL, "keep the index and encrypt every instance (= --multi-arch all); also -a, --all-platforms", NULL },
 	{ "all-platforms", CLI_FLAG, ID_ALL, NULL, NULL },
+	{ "platform", CLI_VALUE, ID_PLATFORM, "one platform: take that image of an index; a list (comma-separated or repeated), or --all with --platform: keep the index and encrypt only the instances listed, copying the others as they are (ctr-enc)", "PLATFORM[,...]" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -238,6 +294,7 @@ static const cli_opt dec_opts[] = {
 	{ "all", CLI_FLAG, ID_ALL, "keep the index and decrypt every instance (= --multi-arch all); also -a, --all-platforms", NULL },
 	{ "all-platforms", CLI_FLAG, ID_ALL, NULL, NULL },
 	{ "require-encrypted", CLI_FLAG, ID_REQENC, CLI_REQUIRE_ENCRYPTED_HELP, NULL },
+	{ "platform", CLI_VALUE, ID_PLATFORM, "one platform: take that image of an index; a list (comma-separated or repeated), or --all with --platform: keep the index and decrypt only the instances listed, copying the others as they are (ctr-enc)", "PLATFORM[,...]" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

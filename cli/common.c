@@ -231,10 +231,12 @@ const cli_opt *cli_find_opt(const cli_command *cmd, const char *name, size_t len
 	return find_opt(cmd, name, len);
 }
 
-static void print_opts(const cli_opt *t)
+/* The options of table t; a group's option the command has its own of
+ * (own, the command's table) is shown once, as the command's. */
+static void print_opts(const cli_opt *table, const cli_opt *own)
 {
-	for (; t && t->name; t++) {
-		if (!t->help)
+	for (const cli_opt *t = table; t && t->name; t++) {
+		if (!t->help || (table != own && find_in(own, t->name, strlen(t->name))))
 			continue;
 		char left[64];
 		if (t->arg == CLI_VALUE)
@@ -251,25 +253,25 @@ void cli_print_help(const cli_command *cmd)
 {
 	printf("Usage: coco-img %s [OPTIONS] %s\n\n%s\n\nOptions:\n", cmd->name, cmd->synopsis,
 	       cmd->summary);
-	print_opts(cmd->opts);
+	print_opts(cmd->opts, cmd->opts);
 	if (cmd->groups & CLI_GROUP_KEYS)
-		print_opts(key_opts);
+		print_opts(key_opts, cmd->opts);
 	if (cmd->groups & CLI_GROUP_POLICY)
-		print_opts(policy_opts);
+		print_opts(policy_opts, cmd->opts);
 	if (cmd->groups & CLI_GROUP_REGISTRY)
-		print_opts(registry_opts);
+		print_opts(registry_opts, cmd->opts);
 	if (cmd->groups & CLI_GROUP_SIDES)
-		print_opts(side_opts);
+		print_opts(side_opts, cmd->opts);
 	if (cmd->groups & CLI_GROUP_OUTPUT)
-		print_opts(output_opts);
+		print_opts(output_opts, cmd->opts);
 	const cli_opt *caps[CLI_CAP_TABLES];
 	size_t nc = cli_cap_tables(cmd->groups, caps);
 	if (nc)
 		printf("\nCaps against a hostile registry or image (sizes take K, M, G suffixes):\n");
 	for (size_t i = 0; i < nc; i++)
-		print_opts(caps[i]);
+		print_opts(caps[i], cmd->opts);
 	printf("\nGlobal options (also before the command name):\n");
-	print_opts(global_opts);
+	print_opts(global_opts, cmd->opts);
 	const char *ex = cli_examples(cmd->name);
 	if (ex)
 		printf("\nExamples:\n%s", ex);

@@ -47,7 +47,9 @@ static int options_init(void *opts, const void *tpl, size_t size, unsigned versi
 COCOIMG_API int cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned version)
 {
 	static const cocoimg_copy_options tpl = COCOIMG_COPY_OPTIONS_INIT;
-	return options_init(opts, &tpl, sizeof(tpl), version, COCOIMG_COPY_OPTIONS_VERSION);
+	/* a version 1 struct ends before policy */
+	size_t size = version >= 2 ? sizeof(tpl) : offsetof(cocoimg_copy_options, policy);
+	return options_init(opts, &tpl, size, version, COCOIMG_COPY_OPTIONS_VERSION);
 }
 
 COCOIMG_API int cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned version)

@@ -7,6 +7,7 @@
 #include "image_crypt.h"
 #include "image_open.h"
 #include "image_plain.h"
+#include "image_trust.h"
 #include "report.h"
 #include "json.h"
 #include "oci/oci.h"
@@ -16,6 +17,7 @@
 #include "stream.h"
 #include "transport.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +43,34 @@ typedef struct {
 	pthread_mutex_t mu;
 	uint64_t bytes;
 	uint64_t ns[ST_N];
+	coco_platform *platforms;  /* opts->platforms parsed */
 } copy_job;
+
+/* skopeo's policy check of what is copied (opts->verify / ->policy): the
+ * manifest raw with digest dg, before it is copied. */
+static int copy_policy(copy_job *j, const coco_buf *raw, const char *dg)
+{
+	if (!j->opts->verify && !j->opts->policy)
+		return 0;
+	coco_resolved img;
+	memset(&img, 0, sizeof(img));
+	img.raw = *raw;            /* borrowed: never cleared here */
+	snprintf(img.digest, sizeof(img.digest), "%s", dg);
+	int rc = coco_trust_evaluate(j->ctx, j->src, &img, j->opts->policy, NULL);
+	return rc == COCOIMG_EPOLICY ? coco_preferr(j->ctx, rc, "Source image rejected") : rc;
+}
+
+/* Whether an index entry's image is en/decrypted: every one unless
+ * opts->platforms names some (ctr-enc's --platform). */
+static bool platform_selected(const copy_job *j, const coco_desc *d)
+{
+	if (!j->opts->n_platforms)
+		return true;
+	for (size_t i = 0; i < j->opts->n_platforms; i++)
+		if (coco_platform_matches(&d->platform, &j->platforms[i]))
+			return true;
+	return false;
+}
 
 /* Add the stage timings of a chain to the job; returns their sum. */
 static uint64_t collect_stats(copy_job *j, coco_stage *chain)
@@ -441,9 +470,17 @@ static int copy_index(copy_job *j, const coco_buf *raw, const coco_manifest *idx
 		if (d->platform.os)
 			json_object_set(irep, "platform", json_object_get(d->json, "platform"));
 		written iw;
+		const cocoimg_copy_options *all = j->opts;
+		cocoimg_copy_options as_is = *all;
+		as_is.crypt_mode = COCOIMG_CRYPT_NONE;
+		if (!platform_selected(j, d))
+			j->opts = &as_is;  /* not a platform asked for: copied as it is */
+		if (!rc && im->kind != COCO_KIND_INDEX)
+			rc = copy_policy(j, &ir, idg);
 		if (!rc)
 			rc = im->kind == COCO_KIND_INDEX ? copy_index(j, &ir, im, false, depth + 1, irep, &iw)
 			                                 : copy_image(j, &ir, im, false, irep, &iw);
+		j->opts = all;
 		if (!rc && (strcmp(iw.digest, d->digest) || strcmp(iw.media_type, d->media_type) ||
 		            (int64_t)iw.size != d->size)) {
 			changed = true;
@@ -525,12 +562,15 @@ static int copy_to_dest(copy_job *j, const char *dstref, const coco_buf *top, co
 	 * is checked before the destination exists */
 	if (!one && (rc = coco_op_require_encrypted_tree(ctx, j->src, *tm, j->src_name)))
 		return rc;
+	if ((rc = copy_policy(j, top, tdg)))
+		return rc;
 	if (one) {
 		/* the platform instance only */
 		coco_manifest_free(*tm);
 		*tm = NULL;
 		if ((rc = coco_resolve(j->src, NULL, r)) ||
 		    (rc = coco_op_require_encrypted(ctx, r->image, j->src_name)) ||
+		    (rc = copy_policy(j, &r->raw, r->digest)) ||
 		    (rc = coco_dest_open(ctx, dstref, &j->dst)))
 			return rc;
 		rc = copy_image(j, &r->raw, r->image, true, rep, &wr);
@@ -548,6 +588,35 @@ static int copy_to_dest(copy_job *j, const char *dstref, const coco_buf *top, co
 	return rc ? rc : j->dst->ops->commit(j->dst);
 }
 
+static void copy_free_platforms(copy_job *j)
+{
+	for (size_t i = 0; j->platforms && i < j->opts->n_platforms; i++)
+		coco_platform_clear(&j->platforms[i]);
+	free(j->platforms);
+	j->platforms = NULL;
+}
+
+/* opts->platforms into j->platforms (a malformed one is EINVAL). */
+static int copy_parse_platforms(copy_job *j)
+{
+	size_t n = j->opts->n_platforms;
+	if (!n)
+		return 0;
+	j->platforms = calloc(n, sizeof(*j->platforms));
+	if (!j->platforms)
+		return coco_oom(j->ctx);
+	for (size_t i = 0; i < n; i++) {
+		int rc = j->opts->platforms[i]
+		                 ? coco_platform_parse(j->ctx, j->opts->platforms[i], &j->platforms[i])
+		                 : coco_seterr(j->ctx, COCOIMG_EINVAL, "copy: platform %zu is NULL", i);
+		if (rc) {
+			copy_free_platforms(j);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int copy_run(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
                     const cocoimg_copy_options *opts, char **report)
 {
@@ -556,6 +625,9 @@ static int copy_run(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
 	j.opts = opts;
 	j.src_name = srcref;
 	j.parallel = coco_opt_long(ctx, NULL, "parallel", 3);
+	int rc = copy_parse_platforms(&j);
+	if (rc)
+		return rc;
 	pthread_mutex_init(&j.mu, NULL);
 	coco_resolved r = { 0 };
 	json_t *rep = json_object();
@@ -564,7 +636,7 @@ static int copy_run(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
 	char *top_mt = NULL;
 	coco_manifest *tm = NULL;
 	char tdg[COCO_DIGEST_STRLEN];
-	int rc = copy_open_source(&j, srcref, dstref, &top, &top_mt, &tm, tdg);
+	rc = copy_open_source(&j, srcref, dstref, &top, &top_mt, &tm, tdg);
 	if (!rc) {
 		json_object_set_new(rep, "source", json_string(srcref));
 		json_object_set_new(rep, "destination", json_string(dstref));
@@ -590,6 +662,7 @@ static int copy_run(cocoimg_ctx *ctx, const char *srcref, const char *dstref,
 	}
 	json_decref(rep);
 	pthread_mutex_destroy(&j.mu);
+	copy_free_platforms(&j);
 	return rc;
 }
 
@@ -609,10 +682,16 @@ COCOIMG_API int cocoimg_copy(cocoimg_ctx *ctx, const char *srcref, const char *d
 		return COCOIMG_EINVAL;
 	if (opts->multi_arch > COCOIMG_MULTI_ARCH_INDEX_ONLY || opts->crypt_mode > COCOIMG_CRYPT_DECRYPT)
 		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: invalid option value");
+	/* the caller's options in the newest layout (version 1 ends before
+	 * policy: the rest keeps its defaults) */
+	cocoimg_copy_options o = defaults;
+	memcpy(&o, opts, opts->version >= 2 ? sizeof(o) : offsetof(cocoimg_copy_options, policy));
+	if (o.n_platforms && (!o.platforms || o.multi_arch != COCOIMG_MULTI_ARCH_ALL))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "copy: a platform list needs multi_arch ALL "
+		                   "(every instance of the index is kept, those listed are processed)");
 	/* Decrypting without a keyring: CoCo layer keys from the context's
 	 * trust broker (resources file, resource callback, CDH, KBS), as
 	 * unpack does. */
-	cocoimg_copy_options o = *opts;
 	cocoimg_keyring *owned = NULL;
 	int rc = 0;
 	if (o.crypt_mode == COCOIMG_CRYPT_DECRYPT && !o.keys)

@@ -43,14 +43,29 @@ typedef struct cocoimg_copy_options {
 	const char *const *remove_recipients;
 	size_t n_remove_recipients;
 	int collect_stats;             /* add per-stage timings to the report */
+	/* Version 2 (since 0.4). */
+	/* Evaluate the trust policy for the source before anything is
+	 * written, as skopeo copy does: the policy file `policy` (non-NULL
+	 * implies verify), else the ctx "policy" key, else
+	 * /etc/containers/policy.json.  For an index the index itself is
+	 * evaluated first, then every image copied.  A rejection is
+	 * COCOIMG_EPOLICY ("Source image rejected: REASON"). */
+	const char *policy;
+	int verify;
+	/* With multi_arch ALL and a crypt_mode: only the instances whose
+	 * platform ("OS/ARCH[/VARIANT]") is listed are encrypted or
+	 * decrypted; the others are copied as they are and stay in the index
+	 * (ctr-enc's --platform).  NULL/0: every instance. */
+	const char *const *platforms;
+	size_t n_platforms;
 } cocoimg_copy_options;
 
-#define COCOIMG_COPY_OPTIONS_VERSION 1
+#define COCOIMG_COPY_OPTIONS_VERSION 2
 /* Every field spelled out, so that the macro is valid C89 and C++ and
  * quiet under -Wextra (-Wmissing-field-initializers). */
 #define COCOIMG_COPY_OPTIONS_INIT                                            \
 	{ COCOIMG_COPY_OPTIONS_VERSION, COCOIMG_MULTI_ARCH_SYSTEM,           \
-	  COCOIMG_CRYPT_NONE, NULL, NULL, 0, NULL, 0, 0 }
+	  COCOIMG_CRYPT_NONE, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0 }
 
 /**
  * Initialise *opts to the defaults of the given version (pass

@@ -74,6 +74,10 @@ int coco_platform_parse(cocoimg_ctx *ctx, const char *s, coco_platform *out);
 /* The running machine (GOOS/GOARCH names: linux/amd64, linux/arm64/v8...). */
 void coco_platform_host(coco_platform *out);
 void coco_platform_clear(coco_platform *p);
+/* Whether an index entry's platform is the wanted one, as containerd's
+ * platform matcher decides (normalised names, the same variant; arm
+ * without a variant is arm/v7).  entry->os/arch may be NULL: no match. */
+bool coco_platform_matches(const coco_platform *entry, const coco_platform *want);
 /*
  * Pick the best index entry for platform p (NULL = from ctx "platform"
  * option, else host), with containers/image's variant rules.  Returns the

@@ -132,6 +132,21 @@ static void normalize(const char *os, const char *arch, const char *variant, nor
 		n->variant[0] = 0;
 }
 
+bool coco_platform_matches(const coco_platform *entry, const coco_platform *want)
+{
+	if (!entry->os || !entry->arch || !want->os || !want->arch)
+		return false;
+	norm_plat e, w;
+	normalize(entry->os, entry->arch, entry->variant, &e);
+	normalize(want->os, want->arch, want->variant, &w);
+	/* containerd's matcher: no variant on arm is v7 */
+	if (!strcmp(e.arch, "arm") && !e.variant[0])
+		strcpy(e.variant, "v7");
+	if (!strcmp(w.arch, "arm") && !w.variant[0])
+		strcpy(w.variant, "v7");
+	return !strcmp(e.os, w.os) && !strcmp(e.arch, w.arch) && !strcmp(e.variant, w.variant);
+}
+
 /*
  * Acceptable variants in order of preference (containers/image
  * WantedPlatforms): with a wanted variant W, W then the older compatible

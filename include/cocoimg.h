@@ -161,10 +161,10 @@ COCOIMG_API int cocoimg_ctx_last_error_code(const cocoimg_ctx *ctx);
 /**
  * Ask the operation running on ctx to stop: it fails with
  * COCOIMG_ECANCELLED at its next check (within one buffer of data while
- * bytes move, within about a second while it waits on a registry or
- * between retries; a keyprovider, KBS or attestation-agent exchange
- * already under way runs to its own timeout first), after removing its staging directory and partial
- * output as for any failure.  Safe from any thread and from a signal
+ * bytes move, within about a second while it waits on a registry, a KBS,
+ * a keyprovider, the CDH or an attestation agent, or between retries; a
+ * keyprovider command is killed), after removing its staging directory
+ * and partial output as for any failure.  Safe from any thread and from a signal
  * handler (one lock-free atomic store).  The request stays until
  * cocoimg_ctx_reset_cancel(): an operation started on a cancelled
  * context fails at its first check.  NULL is a no-op.  (Since 0.3.)

@@ -115,6 +115,13 @@ int coco_progress(cocoimg_ctx *ctx, const coco_progress_src *src, uint64_t done,
 int coco_check_stop(cocoimg_ctx *ctx);
 /* The same test without recording anything (for libcurl callbacks). */
 bool coco_stop_requested(const cocoimg_ctx *ctx);
+/* Make the libcurl easy handle `easy` (a CURL *) abort its transfer
+ * (CURLE_ABORTED_BY_CALLBACK, within about a second even while the peer
+ * is silent) once coco_stop_requested(ctx). */
+void coco_curl_watch_stop(void *easy, cocoimg_ctx *ctx);
+/* Slice of a wait that must notice a stop request (poll loops of the
+ * broker's sockets and pipes), in milliseconds. */
+#define COCO_STOP_SLICE_MS 200
 /* Arm the operation's deadline from "command-timeout" (coco_api_enter). */
 void coco_deadline_arm(cocoimg_ctx *ctx);
 /* Milliseconds left before the operation's deadline: -1 = none, 0 = passed. */

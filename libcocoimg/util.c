@@ -578,3 +578,19 @@ void coco_message_copy(char *dst, size_t cap, const char *msg)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 }
+
+static int stop_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return coco_stop_requested(ud) ? 1 : 0;
+}
+
+void coco_curl_watch_stop(void *easy, cocoimg_ctx *ctx)
+{
+	/* libcurl calls the progress function about once a second while
+	 * nothing moves, and on every chunk otherwise */
+	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, stop_xferinfo);
+	curl_easy_setopt(easy, CURLOPT_XFERINFODATA, ctx);
+	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+}

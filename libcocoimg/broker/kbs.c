@@ -433,6 +433,7 @@ static void kbs_curl_setup(coco_kbs *k, const char *url, const coco_buf *body,
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, rx_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, rx);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	coco_curl_watch_stop(h, k->ctx);
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body->data);
@@ -464,7 +465,9 @@ static int kbs_http(coco_kbs *k, const char *path, const coco_buf *body, bool be
 	curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, NULL);
 	headers_free(hdrs);
 	int rc = 0;
-	if (rx.too_big)
+	if (cc == CURLE_ABORTED_BY_CALLBACK && coco_check_stop(k->ctx))
+		rc = COCOIMG_ECANCELLED;   /* recorded */
+	else if (rx.too_big)
 		rc = coco_seterr(k->ctx, COCOIMG_EBADIMAGE, "KBS %s: answer to %s is over %d bytes",
 		                 k->url, path, COCO_KBS_MAX_RESPONSE);
 	else if (cc != CURLE_OK)

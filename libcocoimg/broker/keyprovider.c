@@ -627,8 +627,11 @@ static int poll_child(const kp_child *c, kp_exchange *x, struct pollfd fds[3])
 			x->timed_out = true;
 			return 0;
 		}
-		wait_ms = left > 1000000 ? 1000000 : (int)left;
+		wait_ms = (int)left;
 	}
+	/* in slices, so that a stop request is seen */
+	if (wait_ms < 0 || wait_ms > COCO_STOP_SLICE_MS)
+		wait_ms = COCO_STOP_SLICE_MS;
 	return poll(fds, 3, wait_ms);
 }
 
@@ -643,6 +646,9 @@ static int exchange(cocoimg_ctx *ctx, const coco_kp_provider *p, kp_child *c, kp
 		int n = poll_child(c, x, fds);
 		if (x->timed_out)
 			return 0;
+		int stop = coco_check_stop(ctx);
+		if (stop)
+			return stop;       /* the child is killed by the caller */
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -892,6 +898,7 @@ static void grpc_setup(cocoimg_ctx *ctx, CURL *h, const char *url, const char *u
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	if (tmo)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
+	coco_curl_watch_stop(h, ctx);
 }
 
 /* What the transfer means: 0 with the answer's JSON alone in resp, or an
@@ -900,6 +907,8 @@ static int grpc_outcome(cocoimg_ctx *ctx, const coco_kp_provider *p, const char 
                         CURLcode cc, long http, const struct grpc_rx *rx, const char *cerr,
                         coco_buf *resp)
 {
+	if (cc == CURLE_ABORTED_BY_CALLBACK && coco_check_stop(ctx))
+		return COCOIMG_ECANCELLED;  /* recorded */
 	if (rx->too_big)
 		return coco_seterr(ctx, COCOIMG_ENET, "keyprovider \"%s\": gRPC answer larger than %d "
 		                   "bytes", p->name, COCO_KP_MAX_RESPONSE);

@@ -152,8 +152,15 @@ static int call_wait(call *c, short events)
 	struct pollfd pfd = { c->fd, events, 0 };
 	int n;
 	do {
-		n = poll(&pfd, 1, ms);
-	} while (n < 0 && errno == EINTR);
+		/* in slices, so that a stop request is seen */
+		int stop = coco_check_stop(c->ctx);
+		if (stop)
+			return stop;
+		int slice = ms < 0 || ms > COCO_STOP_SLICE_MS ? COCO_STOP_SLICE_MS : ms;
+		n = poll(&pfd, 1, slice);
+		if (n == 0 && ms >= 0)
+			ms -= slice;
+	} while ((n < 0 && errno == EINTR) || (n == 0 && ms != 0));
 	if (n == 0)
 		return call_err(c, COCOIMG_ENET, "timed out");
 	if (n < 0)

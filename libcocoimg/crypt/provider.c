@@ -199,7 +199,7 @@ static int unwrap_elements(cocoimg_ctx *ctx, const cocoimg_keyring *kr, void *h,
 		}
 		int r = kr->provider_ops->invoke(ctx, h, false, params, n, blob.data, blob.len, opts);
 		coco_buf_free(&blob);
-		if (!r || r == COCOIMG_ENOMEM)
+		if (!r || r == COCOIMG_ENOMEM || r == COCOIMG_ECANCELLED)
 			return r;
 		snprintf(reason, reasonsz, "%s", cocoimg_ctx_last_error(ctx));
 		e = comma ? comma + 1 : NULL;

@@ -105,28 +105,50 @@ static int log_and_check(cocoimg_ctx *ctx, const char *rekor_url, const coco_buf
 	return rc;
 }
 
+/* What is proposed to the log: a dsse entry (envelope set) or a
+ * hashedrekord entry (digest, sig). */
+typedef struct proposal {
+	const char *envelope;
+	const unsigned char *digest;
+	const unsigned char *sig;
+	size_t sig_len;
+} proposal;
+
+/* Propose the entry for `what` signed by key or cert, log it and check
+ * the answer against c; the checked entry in *e. */
+static int log_signed(cocoimg_ctx *ctx, const char *rekor_url, const proposal *what,
+                      EVP_PKEY *key, X509 *cert, coco_sig_content *c, coco_rekor_logentry *e)
+{
+	signer_id who;
+	coco_buf proposed = COCO_BUF_INIT;
+	int rc = signer_get(ctx, key, cert, &who);
+	if (!rc)
+		rc = what->envelope
+		             ? coco_rekor_propose_dsse(ctx, what->envelope, who.pem, &proposed)
+		             : coco_rekor_propose_hashedrekord(ctx, what->digest, what->sig,
+		                                               what->sig_len, who.pem, &proposed);
+	if (!rc)
+		rc = log_and_check(ctx, rekor_url, &proposed, c, &who, e);
+	coco_buf_free(&proposed);
+	signer_clear(&who);
+	return rc;
+}
+
 int coco_sign_tlog_dsse(cocoimg_ctx *ctx, const char *rekor_url, const coco_cosign_dsse *d,
                         EVP_PKEY *key, X509 *cert, json_t **tlog)
 {
 	*tlog = NULL;
-	signer_id who;
-	coco_buf proposed = COCO_BUF_INIT;
 	coco_rekor_logentry e = { 0 };
 	unsigned char ph[32];
 	SHA256((const unsigned char *)d->statement, strlen(d->statement), ph);
 	coco_sig_content c = { .dsse = true, .sig = d->sig, .sig_len = d->sig_len,
 	                       .digest_alg = "sha256", .digest = ph, .digest_len = 32,
 	                       .signer_is_cert = cert != NULL };
-	int rc = signer_get(ctx, key, cert, &who);
-	if (!rc)
-		rc = coco_rekor_propose_dsse(ctx, d->envelope, who.pem, &proposed);
-	if (!rc)
-		rc = log_and_check(ctx, rekor_url, &proposed, &c, &who, &e);
+	proposal what = { .envelope = d->envelope };
+	int rc = log_signed(ctx, rekor_url, &what, key, cert, &c, &e);
 	if (!rc && !(*tlog = coco_rekor_logentry_tlog_json(&e)))
 		rc = coco_oom(ctx);
 	coco_rekor_logentry_clear(&e);
-	coco_buf_free(&proposed);
-	signer_clear(&who);
 	return rc;
 }
 
@@ -135,22 +157,15 @@ int coco_sign_tlog_hashedrekord(cocoimg_ctx *ctx, const char *rekor_url, const v
                                 EVP_PKEY *key, X509 *cert, char **cosign_bundle)
 {
 	*cosign_bundle = NULL;
-	signer_id who;
-	coco_buf proposed = COCO_BUF_INIT;
 	coco_rekor_logentry e = { 0 };
 	unsigned char h[32];
 	SHA256(payload, len, h);
 	coco_sig_content c = { .sig = sig, .sig_len = sig_len, .digest_alg = "sha256",
 	                       .digest = h, .digest_len = 32, .signer_is_cert = cert != NULL };
-	int rc = signer_get(ctx, key, cert, &who);
-	if (!rc)
-		rc = coco_rekor_propose_hashedrekord(ctx, h, sig, sig_len, who.pem, &proposed);
-	if (!rc)
-		rc = log_and_check(ctx, rekor_url, &proposed, &c, &who, &e);
+	proposal what = { .digest = h, .sig = sig, .sig_len = sig_len };
+	int rc = log_signed(ctx, rekor_url, &what, key, cert, &c, &e);
 	if (!rc && !(*cosign_bundle = coco_rekor_logentry_cosign_bundle(&e)))
 		rc = coco_oom(ctx);
 	coco_rekor_logentry_clear(&e);
-	coco_buf_free(&proposed);
-	signer_clear(&who);
 	return rc;
 }

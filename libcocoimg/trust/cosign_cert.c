@@ -54,6 +54,18 @@ static int cert_err(cocoimg_ctx *ctx, coco_sigcheck *failed, coco_sigcheck what,
 	return coco_seterr(ctx, COCOIMG_EPOLICY, "%s", m);
 }
 
+/* What go_chain_verify's answer (1 chains, 0 does not, -1 out of memory)
+ * means for the verdict; `to` names what the chain should reach. */
+static int chain_verdict(cocoimg_ctx *ctx, int ok, coco_sigcheck *failed, const char *to)
+{
+	if (ok < 0)
+		return coco_oom(ctx);
+	if (!ok)
+		return cert_err(ctx, failed, COCO_SIGCHECK_CHAIN, "verifying leaf certificate failed: "
+		                "it does not chain to %s", to);
+	return 0;
+}
+
 /* The leaf: exactly one certificate in the annotation. */
 static X509 *leaf_cert(cocoimg_ctx *ctx, const char *pem, coco_sigcheck *failed)
 {
@@ -190,12 +202,8 @@ static int fulcio_policy_chain(cocoimg_ctx *ctx, const coco_cosign_trust *t, X50
 	STACK_OF(X509) *anchors = root_anchors(t->fulcio_root);
 	int ok = anchors ? go_chain_verify(leaf, anchors, chain, at) : -1;
 	sk_X509_free(anchors);
-	if (ok < 0)
-		return coco_oom(ctx);
-	if (!ok)
-		return cert_err(ctx, failed, COCO_SIGCHECK_CHAIN, "verifying leaf certificate failed: "
-		                "it does not chain to a trusted Fulcio CA at the Rekor time");
-	return fulcio_policy_identity(ctx, t, leaf, failed);
+	int rc = chain_verdict(ctx, ok, failed, "a trusted Fulcio CA at the Rekor time");
+	return rc ? rc : fulcio_policy_identity(ctx, t, leaf, failed);
 }
 
 /* Fulcio with a sigstore trusted root (validity windows, SCT). */
@@ -316,12 +324,10 @@ int coco_pki_cert_verify(cocoimg_ctx *ctx, const coco_pki_trust *p, X509 *leaf,
 		}
 	int ok = untrusted ? go_chain_verify(leaf, p->roots, untrusted, at) : -1;
 	sk_X509_free(untrusted);
-	if (ok < 0)
-		return coco_oom(ctx);
-	if (!ok)
-		return cert_err(ctx, failed, COCO_SIGCHECK_CHAIN, "verifying leaf certificate failed: "
-		                "it does not chain to the PKI roots");
-	int rc = email_check(ctx, leaf, p->subject_email, failed);
+	int rc = chain_verdict(ctx, ok, failed, "the PKI roots");
+	if (rc)
+		return rc;
+	rc = email_check(ctx, leaf, p->subject_email, failed);
 	if (rc == 0 && p->subject_hostname && *p->subject_hostname &&
 	    !hostname_ok(leaf, p->subject_hostname))
 		rc = cert_err(ctx, failed, COCO_SIGCHECK_IDENTITY,

@@ -60,30 +60,11 @@ void coco_rekor_logentry_clear(coco_rekor_logentry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A string member of exactly 64 hex digits into out[32]. */
 static bool hex32(json_t *v, unsigned char out[32])
 {
 	const char *s = json_string_value(v);
-	if (!s || json_string_length(v) != 64)
-		return false;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
+	return s && json_string_length(v) == 64 && !coco_hex_decode(s, 64, out);
 }
 
 /* A JSON integer >= 0. */
@@ -227,6 +208,15 @@ static int set_i64(json_t *o, const char *k, int64_t v)
 	return json_object_set_new(o, k, json_string(s));
 }
 
+/* j, or NULL (and j released) when building it failed. */
+static json_t *unless_bad(json_t *j, int bad)
+{
+	if (!bad)
+		return j;
+	json_decref(j);
+	return NULL;
+}
+
 static json_t *proof_json(const coco_rekor_logentry *e)
 {
 	json_t *p = json_object(), *hs = json_array();
@@ -240,11 +230,7 @@ static json_t *proof_json(const coco_rekor_logentry *e)
 	bad = bad || json_object_set(p, "hashes", hs) ||
 	      json_object_set_new(p, "checkpoint", json_pack("{s:s}", "envelope", e->checkpoint));
 	json_decref(hs);
-	if (bad) {
-		json_decref(p);
-		return NULL;
-	}
-	return p;
+	return unless_bad(p, bad);
 }
 
 json_t *coco_rekor_logentry_tlog_json(const coco_rekor_logentry *e)
@@ -261,11 +247,7 @@ json_t *coco_rekor_logentry_tlog_json(const coco_rekor_logentry *e)
 	          set_b64(t, "canonicalizedBody", e->body.data, e->body.len);
 	json_decref(id);
 	json_decref(promise);
-	if (bad) {
-		json_decref(t);
-		return NULL;
-	}
-	return t;
+	return unless_bad(t, bad);
 }
 
 char *coco_rekor_logentry_cosign_bundle(const coco_rekor_logentry *e)

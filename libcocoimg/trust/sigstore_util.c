@@ -179,11 +179,21 @@ int coco_spki_der(EVP_PKEY *key, coco_buf *out)
 	return rc;
 }
 
-int coco_pbjson_bytes(json_t *obj, const char *key, bool optional, coco_buf *out)
+/* obj's member key; when it is absent, NULL with *rc 0 if it may be
+ * (optional), else COCOIMG_EINVAL. */
+static json_t *pb_member(json_t *obj, const char *key, bool optional, int *rc)
 {
 	json_t *v = json_object_get(obj, key);
+	*rc = v || optional ? 0 : COCOIMG_EINVAL;
+	return v;
+}
+
+int coco_pbjson_bytes(json_t *obj, const char *key, bool optional, coco_buf *out)
+{
+	int rc;
+	json_t *v = pb_member(obj, key, optional, &rc);
 	if (!v)
-		return optional ? 0 : COCOIMG_EINVAL;
+		return rc;
 	if (!json_is_string(v))
 		return COCOIMG_EINVAL;
 	const char *s = json_string_value(v);
@@ -198,7 +208,7 @@ int coco_pbjson_bytes(json_t *obj, const char *key, bool optional, coco_buf *out
 	for (size_t i = 0; i < n; i++)
 		if (s[i] != '\n' && s[i] != '\r')
 			flat[k++] = s[i];
-	int rc = coco_b64_decode(flat, k, out);
+	rc = coco_b64_decode(flat, k, out);
 	free(flat);
 	return rc;
 }
@@ -206,9 +216,10 @@ int coco_pbjson_bytes(json_t *obj, const char *key, bool optional, coco_buf *out
 int coco_pbjson_u63(json_t *obj, const char *key, bool optional, int64_t *out)
 {
 	*out = 0;
-	json_t *v = json_object_get(obj, key);
+	int rc;
+	json_t *v = pb_member(obj, key, optional, &rc);
 	if (!v)
-		return optional ? 0 : COCOIMG_EINVAL;
+		return rc;
 	if (json_is_integer(v)) {
 		*out = (int64_t)json_integer_value(v);
 		return *out < 0 ? COCOIMG_EINVAL : 0;

@@ -260,6 +260,14 @@ static bool spool_place(run *r, job *j)
 	return false;
 }
 
+/* Before any layer is applied, layer `first` is fetched ahead only when
+ * it is small and within max-spool-size; else it simply comes in its
+ * turn, which is next anyway (nothing to say about the spool). */
+static bool first_ahead(const run *r, const job *j)
+{
+	return is_small(j) && (uint64_t)j->d->size <= r->spool_cap;
+}
+
 /*
  * Keep up to parallel-1 downloads of layers from `first` on running.
  * idle: no layer is being applied yet (the config is being fetched), so
@@ -275,7 +283,7 @@ static void start_spools(run *r, size_t first, bool idle)
 		r->next_spool = first;
 	while (!aborted(r) && r->spooling < r->parallel - 1 && r->next_spool < r->n) {
 		job *j = &r->jobs[r->next_spool];
-		int admit = idle && j->idx == first && !is_small(j) ? 0 : spool_admit(r, j);
+		int admit = idle && j->idx == first && !first_ahead(r, j) ? 0 : spool_admit(r, j);
 		if (admit < 0)
 			break;
 		if (admit == 0) {

@@ -253,7 +253,10 @@ int coco_oom(cocoimg_ctx *ctx);
 int coco_curl_global_init(cocoimg_ctx *ctx);
 
 /* Base64 (standard alphabet, padded; decoder also accepts unpadded and
- * URL-safe input when url is true). Output NUL-terminated. */
+ * URL-safe input when url is true). Output NUL-terminated.  The decoders
+ * append to out (normally empty); on failure (EINVAL, ENOMEM) they wipe
+ * and free out, earlier contents included (data NULL), so a caller has
+ * nothing to release. */
 char *coco_b64_encode(const unsigned char *in, size_t len);
 char *coco_b64url_encode(const unsigned char *in, size_t len); /* no padding */
 int coco_b64_decode(const char *in, size_t inlen, coco_buf *out);     /* EINVAL */

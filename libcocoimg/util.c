@@ -393,19 +393,11 @@ static int b64val(unsigned char c, bool url)
 	return -1;
 }
 
-static int b64dec(const char *in, size_t inlen, coco_buf *out, bool url)
+/* Decodes in[0..inlen) onto the end of out.  On failure out is wiped and
+ * freed (data NULL, len 0): a decoded prefix may be part of a secret, and
+ * no caller wants half an answer. */
+static int b64dec_append(const char *in, size_t n, coco_buf *out, bool url)
 {
-	/* strip padding */
-	size_t n = inlen;
-	size_t pads = 0;
-	while (n > 0 && in[n - 1] == '=' && pads < 2) {
-		n--;
-		pads++;
-	}
-	if (pads && (n + pads) % 4)
-		return COCOIMG_EINVAL;
-	if (n % 4 == 1)
-		return COCOIMG_EINVAL;
 	if (coco_buf_reserve(out, n / 4 * 3 + 3))
 		return COCOIMG_ENOMEM;
 	uint32_t acc = 0;
@@ -423,6 +415,23 @@ static int b64dec(const char *in, size_t inlen, coco_buf *out, bool url)
 	}
 	out->data[out->len] = 0;
 	return 0;
+}
+
+static int b64dec(const char *in, size_t inlen, coco_buf *out, bool url)
+{
+	/* strip padding */
+	size_t n = inlen;
+	size_t pads = 0;
+	while (n > 0 && in[n - 1] == '=' && pads < 2) {
+		n--;
+		pads++;
+	}
+	int rc = COCOIMG_EINVAL;
+	if ((!pads || (n + pads) % 4 == 0) && n % 4 != 1)
+		rc = b64dec_append(in, n, out, url);
+	if (rc)
+		coco_buf_wipe_free(out);
+	return rc;
 }
 
 int coco_b64_decode(const char *in, size_t inlen, coco_buf *out) { return b64dec(in, inlen, out, false); }

@@ -59,7 +59,6 @@ static int add_entry(cocoimg_ctx *ctx, coco_resfile *f, const char *path, json_t
 	memset(e, 0, sizeof(*e));
 	int rc = coco_b64_decode(json_string_value(v), json_string_length(v), &e->data);
 	if (rc) {
-		coco_buf_wipe_free(&e->data);
 		if (rc == COCOIMG_ENOMEM)
 			return coco_oom(ctx);
 		return coco_seterr(ctx, COCOIMG_ECONFIG, "resources file %s: the value of \"%.200s\" is "

@@ -815,11 +815,9 @@ int coco_packet_unwrap_local(cocoimg_ctx *ctx, cocoimg_keyring *kr, const char *
 		const char *comma = strchr(e, ',');
 		size_t el = comma ? (size_t)(comma - e) : strlen(e);
 		coco_buf raw = COCO_BUF_INIT;
-		if (el == 0 || coco_b64_decode(e, el, &raw)) {
-			coco_buf_free(&raw);
+		if (el == 0 || coco_b64_decode(e, el, &raw))
 			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "annotation " COCO_AA_ANNOTATION
 			                   ": element %zu is not base64", idx + 1);
-		}
 		coco_packet pk;
 		int rc = coco_packet_parse(ctx, raw.data, raw.len, &pk);
 		e = comma ? comma + 1 : NULL;

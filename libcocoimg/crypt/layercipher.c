@@ -86,10 +86,8 @@ static int b64_member(cocoimg_ctx *ctx, json_t *obj, const char *key, unsigned c
 		                   doc, key);
 	coco_buf b = COCO_BUF_INIT;
 	int rc = coco_b64_decode(json_string_value(v), json_string_length(v), &b);
-	if (rc == COCOIMG_ENOMEM) {
-		coco_buf_wipe_free(&b);
+	if (rc == COCOIMG_ENOMEM)
 		return rc;
-	}
 	if (rc || b.len != want) {
 		coco_buf_wipe_free(&b);
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: %s: \"%s\" must be %zu bytes of base64",
@@ -153,11 +151,9 @@ int coco_pubopts_parse(cocoimg_ctx *ctx, const char *b64, const char *what, coco
 		return coco_seterr(ctx, COCOIMG_EBADIMAGE, "%s: encrypted layer has no %s annotation",
 		                   what, COCO_ANN_PUBOPTS);
 	rc = coco_b64_decode(b64, strlen(b64), &raw);
-	if (rc) {
-		coco_buf_free(&raw);
+	if (rc)
 		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : coco_seterr(ctx, COCOIMG_EBADIMAGE,
 		                                   "%s: %s is not base64", what, COCO_ANN_PUBOPTS);
-	}
 	json_error_t jerr;
 	j = json_loadb((const char *)raw.data, raw.len, 0, &jerr);
 	coco_buf_free(&raw);

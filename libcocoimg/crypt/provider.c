@@ -192,11 +192,9 @@ static int unwrap_elements(cocoimg_ctx *ctx, const cocoimg_keyring *kr, void *h,
 		const char *comma = strchr(e, ',');
 		size_t el = comma ? (size_t)(comma - e) : strlen(e);
 		coco_buf blob = COCO_BUF_INIT;
-		if (el == 0 || coco_b64_decode(e, el, &blob)) {
-			coco_buf_free(&blob);
+		if (el == 0 || coco_b64_decode(e, el, &blob))
 			return coco_seterr(ctx, COCOIMG_EBADIMAGE, "annotation %s: element is not base64",
 			                   annotation_name);
-		}
 		int r = kr->provider_ops->invoke(ctx, h, false, params, n, blob.data, blob.len, opts);
 		coco_buf_free(&blob);
 		if (!r || r == COCOIMG_ENOMEM || r == COCOIMG_ECANCELLED)

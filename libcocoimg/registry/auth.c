@@ -340,11 +340,9 @@ static int decode_entry(cocoimg_ctx *ctx, json_t *ent, const char *file, const c
 	char *user = NULL, *pass = NULL;
 	if (auth && *auth) {
 		coco_buf b = COCO_BUF_INIT;
-		if (coco_b64_decode(auth, strlen(auth), &b)) {
-			coco_buf_wipe_free(&b);
+		if (coco_b64_decode(auth, strlen(auth), &b))
 			return coco_seterr(ctx, COCOIMG_ECONFIG,
 			                   "%s: entry \"%s\": \"auth\" is not valid base64", file, key);
-		}
 		char *s = coco_buf_cstr(&b);
 		char *colon = s ? memchr(s, ':', b.len) : NULL;
 		if (colon) {

@@ -556,12 +556,10 @@ int coco_cosign_verify_ex(cocoimg_ctx *ctx, const coco_sigstore_sig *sig,
 		                            COCO_COSIGN_ANN_SIGNATURE));
 	coco_buf raw = COCO_BUF_INIT;
 	int rc = coco_go_b64_decode(sig->signature_b64, strlen(sig->signature_b64), &raw);
-	if (rc) {
-		coco_buf_free(&raw);
+	if (rc)
 		return rc == COCOIMG_ENOMEM ? coco_oom(ctx) : sig_fail(ctx, failed,
 		       COCO_SIGCHECK_SIGNATURE, coco_seterr(ctx, COCOIMG_EPOLICY,
 		       "invalid signature: base64 decoding of %s failed", COCO_COSIGN_ANN_SIGNATURE));
-	}
 	EVP_PKEY *one = NULL;
 	bool cert_key = false;
 	if ((rc = signer_keys(ctx, sig, trust, &raw, &one, &cert_key, failed))) {

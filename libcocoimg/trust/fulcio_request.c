@@ -33,10 +33,8 @@ static int token_claims(cocoimg_ctx *ctx, const char *token, size_t len, json_t 
 	if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
 		return token_err(ctx, "not a JWT (three base64url parts)");
 	coco_buf raw = COCO_BUF_INIT;
-	if (coco_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &raw)) {
-		coco_buf_wipe_free(&raw);
+	if (coco_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &raw))
 		return token_err(ctx, "its claims are not base64url");
-	}
 	*claims = json_loadb((const char *)raw.data, raw.len, JSON_REJECT_DUPLICATES, NULL);
 	coco_buf_wipe_free(&raw);
 	if (!json_is_object(*claims)) {

@@ -1167,7 +1167,6 @@ static int import_armored(coco_pgp_keyring *kr, const char *p, size_t n, size_t 
 		coco_buf bin = COCO_BUF_INIT;
 		if (coco_b64_decode(b64.data ? (const char *)b64.data : "", b64.len, &bin)) {
 			coco_buf_free(&b64);
-			coco_buf_free(&bin);
 			*err = "invalid base64 in ASCII armor";
 			return -1;
 		}

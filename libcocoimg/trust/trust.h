@@ -251,7 +251,8 @@ int coco_cosign_rfc3161_verify(cocoimg_ctx *ctx, const coco_trustroot *root, con
 bool coco_cosign_rfc3161_usable(const coco_sigstore_sig *sig, const coco_cosign_trust *t);
 
 /* Go's base64.StdEncoding.DecodeString as cosign.c uses it (padding
- * required, CR/LF ignored): 0, COCOIMG_EINVAL, COCOIMG_ENOMEM. */
+ * required, CR/LF ignored): 0, COCOIMG_EINVAL, COCOIMG_ENOMEM.  As
+ * coco_b64_decode, an empty out is still empty after a failure. */
 int coco_go_b64_decode(const char *in, size_t len, coco_buf *out);
 
 /* One PEM block and nothing after it (Go's pem.Decode with an empty rest):

@@ -77,8 +77,12 @@ static void test_base64(void **state)
 	assert_int_equal(b.len, 7);
 	b.len = 0;
 	assert_int_equal(coco_b64_decode("a*==", 4, &b), COCOIMG_EINVAL);
-	b.len = 0;
+	assert_null(b.data); /* a failure leaves nothing to free */
 	assert_int_equal(coco_b64_decode("a", 1, &b), COCOIMG_EINVAL);
+	assert_null(b.data);
+	/* the bad character comes after bytes were decoded: none is kept */
+	assert_int_equal(coco_b64url_decode("c2VjcmV0*A", 10, &b), COCOIMG_EINVAL);
+	assert_true(b.data == NULL && b.len == 0 && b.cap == 0);
 	e = coco_b64url_encode((const unsigned char *)"\xfb\xff", 2);
 	assert_string_equal(e, "-_8");
 	b.len = 0;

@@ -203,7 +203,8 @@ static int layer_annotations(cocoimg_ctx *ctx, const coco_signer *sg, const char
 	return rc;
 }
 
-/* The report entry of a legacy signature. */
+/* The report entry of a legacy signature (docs/json.md's words: the digest
+ * it covers is "signed_digest", its format "sigstore" as verify names it). */
 static int report_legacy(cocoimg_ctx *ctx, const coco_ref *ref, const char *tag,
                          const char *digest, const char *identity, const char *md, bool added,
                          json_t *sigs)
@@ -214,8 +215,9 @@ static int report_legacy(cocoimg_ctx *ctx, const coco_ref *ref, const char *tag,
 		aref_s = coco_ref_string(ar);
 		coco_ref_free(ar);
 	}
-	json_t *e = json_pack("{s:s,s:s,s:s?,s:s,s:b}", "digest", digest, "identity", identity,
-	                      "attachment", aref_s, "attachment_digest", md, "added", added);
+	json_t *e = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:b}", "signed_digest", digest, "format",
+	                      "sigstore", "identity", identity, "attachment", aref_s,
+	                      "attachment_digest", md, "added", added);
 	free(aref_s);
 	if (!e || json_array_append_new(sigs, e))
 		return coco_oom(ctx);
@@ -436,20 +438,6 @@ static void sign_options_copy(const cocoimg_sign_options *in, cocoimg_sign_optio
 	memcpy(out, in, coco_sign_options_size(in->version));
 }
 
-/* A legacy signature's entry in the report's words (docs/json.md): the
- * digest it covers is "signed_digest", its format "sigstore" as verify
- * names it.  Bundle entries are built that way already. */
-static void legacy_entry_words(json_t *e)
-{
-	json_t *d = json_object_get(e, "digest");
-	if (d && !json_object_get(e, "signed_digest")) {
-		json_object_set(e, "signed_digest", d);
-		json_object_del(e, "digest");
-	}
-	if (!json_object_get(e, "format"))
-		json_object_set_new(e, "format", json_string("sigstore"));
-}
-
 /* The report document: image, the manifest or index digest and media
  * type, one entry a signature (docs/json.md). */
 static int sign_report(cocoimg_ctx *ctx, const coco_ref *ref, const char *top, const char *mt,
@@ -460,10 +448,6 @@ static int sign_report(cocoimg_ctx *ctx, const coco_ref *ref, const char *top, c
 	free(img);
 	if (rep) {
 		coco_report_doc(rep, coco_mt_is_index(mt) ? "index" : "manifest", top, mt, -1);
-		size_t i;
-		json_t *e;
-		json_array_foreach(sigs, i, e)
-			legacy_entry_words(e);
 		json_object_set(rep, "signatures", sigs);
 	}
 	*report = rep ? coco_json_dump(rep) : NULL;

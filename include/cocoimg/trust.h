@@ -243,17 +243,22 @@ COCOIMG_API int cocoimg_sign_options_init(cocoimg_sign_options *opts, unsigned v
  * subject), logged in rekor_url (required); the key is freed when the
  * call returns and never written.
  *
- * report (optional): JSON {"image":..., "signatures":[{"digest":
- * "sha256:...", "identity":..., "attachment": "<ref of the .sig tag>",
- * "attachment_digest": "sha256:...", "added": true|false}]} for legacy
- * signatures; for v3 bundles an entry is {"digest", "format": "v3",
- * "referrer_digest", "bundle_digest", "artifact_type", "referrers_tag"
- * (the reference of the updated tag; absent when the registry keeps the
- * referrers), "added": true}.  Release with cocoimg_free().
- * Since 0.3 the report uses docs/json.md's names (the "sign" object):
- * "manifest_digest"/"manifest_media_type", or "index_digest"/
- * "index_media_type" for an index, and in each entry "signed_digest"
- * for "digest" and "format" "sigstore" (legacy) or "sigstore-bundle" (v3).
+ * report (optional): a JSON object, docs/json.md's "sign" object:
+ *   "image"                  the reference, normalised
+ *   "manifest_digest", "manifest_media_type"   when it names a manifest
+ *   "index_digest", "index_media_type"         instead, for an index
+ *   "signatures"             one entry per digest signed (with recursive,
+ *                            the index first, then each instance):
+ *     "signed_digest"        the manifest or index digest covered
+ *     "format"               "sigstore" (a legacy .sig attachment) or
+ *                            "sigstore-bundle" (a v3 bundle referrer)
+ *     "added"                false when that signature was there already
+ *     for "sigstore": "identity" (the docker-reference signed),
+ *       "attachment" (the reference of the .sig tag), "attachment_digest"
+ *     for "sigstore-bundle": "referrer_digest", "bundle_digest",
+ *       "artifact_type", "referrers_tag" (the reference of the tag-schema
+ *       index updated; absent when the registry keeps referrers itself)
+ * Release with cocoimg_free().
  */
 COCOIMG_API int cocoimg_sign(cocoimg_ctx *ctx, const char *image, const cocoimg_sign_options *opts,
                              char **report);

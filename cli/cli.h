@@ -120,12 +120,14 @@ int cli_fail(cli_state *st, int rc, const char *what);
  * failure under --output json prints it with the error instead.  Frees
  * report. */
 int cli_report_exit(cli_state *st, int rc, char *report, void (*print_text)(const char *report));
+/* Append v to an option's list of values (*n counts them); EXIT_FAIL,
+ * reported as kind nomem, when out of memory. */
+int cli_push_arg(const char ***arr, int *n, const char *v);
 /* Print "coco-img: ..." and return EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Print "coco-img: ..." and return code. */
-int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* As cli_error, the exit status and JSON error.kind of the library error
- * err (COCOIMG_EIO, COCOIMG_ENOTFOUND, ...). */
+/* Print "coco-img: ..." and return the exit status of the library error
+ * err (COCOIMG_EIO, COCOIMG_ENOMEM, ...), whose JSON error.kind it reports:
+ * out of memory is ENOMEM, a file or stdout that cannot be written EIO. */
 __attribute__((format(printf, 2, 3))) int cli_error_as(int err, const char *fmt, ...);
 
 /* As cli_fail; under --output json the JSON report (may be NULL) is printed

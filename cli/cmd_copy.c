@@ -14,27 +14,17 @@ static struct {
 	int *layers;
 	size_t n_layers;
 	const char **remove;
-	size_t n_remove;
+	int n_remove;
 	cocoimg_multi_arch multi;
 	const char *digestfile;
 	bool insecure_policy;      /* --insecure-policy: no policy check */
 } cfg;
 
-static int push_str(const char ***arr, int *n, const char *v)
-{
-	const char **a = realloc(*arr, (size_t)(*n + 1) * sizeof(*a));
-	if (!a)
-		return cli_error(EXIT_FAIL, "out of memory");
-	a[(*n)++] = v;
-	*arr = a;
-	return 0;
-}
-
 static int handler(cli_state *st, int id, const char *v)
 {
 	switch (id) {
 	case ID_ENC:
-		return push_str(&st->enc_keys, &st->n_enc_keys, v);
+		return cli_push_arg(&st->enc_keys, &st->n_enc_keys, v);
 	case ID_LAYER: {
 		char *end;
 		errno = 0;
@@ -43,17 +33,13 @@ static int handler(cli_state *st, int id, const char *v)
 			return cli_usage("copy: --encrypt-layer takes a layer index, not \"%s\"", v);
 		int *a = realloc(cfg.layers, (cfg.n_layers + 1) * sizeof(*a));
 		if (!a)
-			return cli_error(EXIT_FAIL, "out of memory");
+			return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 		a[cfg.n_layers++] = (int)n;
 		cfg.layers = a;
 		return 0;
 	}
-	case ID_REMOVE: {
-		int n = (int)cfg.n_remove;
-		int rc = push_str(&cfg.remove, &n, v);
-		cfg.n_remove = (size_t)n;
-		return rc;
-	}
+	case ID_REMOVE:
+		return cli_push_arg(&cfg.remove, &cfg.n_remove, v);
 	case ID_ALL:
 		cfg.multi = COCOIMG_MULTI_ARCH_ALL;
 		return 0;
@@ -128,8 +114,9 @@ static int write_digestfile(const char *file, const char *report)
 	if (f && fclose(f))
 		ok = 0;
 	int ec = ok ? EXIT_OK
-	            : cli_error(EXIT_FAIL, "--digestfile %s: %s", file,
-	                        dg ? strerror(errno) : "the copy reported no manifest digest");
+	       : dg ? cli_error_as(COCOIMG_EIO, "--digestfile %s: %s", file, strerror(errno))
+	            : cli_error_as(COCOIMG_EINTERNAL, "--digestfile %s: the copy reported no "
+	                           "manifest digest", file);
 	json_decref(j);
 	return ec;
 }
@@ -145,7 +132,7 @@ static int run(cli_state *st)
 	o.encrypt_layers = cfg.layers;
 	o.n_encrypt_layers = cfg.n_layers;
 	o.remove_recipients = cfg.remove;
-	o.n_remove_recipients = cfg.n_remove;
+	o.n_remove_recipients = (size_t)cfg.n_remove;
 	/* skopeo: the source is checked against the policy (here only when
 	 * --policy is given, cli.md); --insecure-policy skips the check */
 	o.verify = cocoimg_ctx_get(st->ctx, "policy") && !cfg.insecure_policy;

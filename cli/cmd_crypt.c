@@ -12,7 +12,7 @@ enum { ID_ENCKEY = 1, ID_ENCLAYER, ID_REMOVE, ID_MULTI, ID_ALL, ID_REQENC, ID_PL
 static int *enc_layers;
 static size_t n_enc_layers;
 static const char **removes;
-static size_t n_removes;
+static int n_removes;
 static cocoimg_multi_arch multi;
 static char **platforms;       /* --platform A,B (repeatable), split */
 static size_t n_platforms;
@@ -28,10 +28,10 @@ static int add_platforms(cli_state *st, const char *v)
 			                 st->cmd, v);
 		char **a = realloc(platforms, (n_platforms + 1) * sizeof(*a));
 		if (!a)
-			return cli_error(EXIT_FAIL, "out of memory");
+			return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 		platforms = a;
 		if (!(platforms[n_platforms] = strndup(p, n)))
-			return cli_error(EXIT_FAIL, "out of memory");
+			return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 		n_platforms++;
 		p += n;
 	} while (*p++ == ',');
@@ -65,27 +65,11 @@ static void free_platforms(void)
 	n_platforms = 0;
 }
 
-static int push_str(const char ***arr, size_t *n, const char *v)
-{
-	const char **a = realloc(*arr, (*n + 1) * sizeof(*a));
-	if (!a)
-		return -1;
-	a[(*n)++] = v;
-	*arr = a;
-	return 0;
-}
-
 static int handler(cli_state *st, int id, const char *v)
 {
 	switch (id) {
-	case ID_ENCKEY: {
-		const char **a = realloc(st->enc_keys, (size_t)(st->n_enc_keys + 1) * sizeof(*a));
-		if (!a)
-			return cli_error(EXIT_FAIL, "out of memory");
-		a[st->n_enc_keys++] = v;
-		st->enc_keys = a;
-		return 0;
-	}
+	case ID_ENCKEY:
+		return cli_push_arg(&st->enc_keys, &st->n_enc_keys, v);
 	case ID_ENCLAYER: {
 		char *end = NULL;
 		errno = 0;
@@ -95,13 +79,13 @@ static int handler(cli_state *st, int id, const char *v)
 			                 "the end), not \"%s\"", st->cmd, v);
 		int *a = realloc(enc_layers, (n_enc_layers + 1) * sizeof(*a));
 		if (!a)
-			return cli_error(EXIT_FAIL, "out of memory");
+			return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 		a[n_enc_layers++] = (int)n;
 		enc_layers = a;
 		return 0;
 	}
 	case ID_REMOVE:
-		return push_str(&removes, &n_removes, v) ? cli_error(EXIT_FAIL, "out of memory") : 0;
+		return cli_push_arg(&removes, &n_removes, v);
 	case ID_ALL:
 		multi = COCOIMG_MULTI_ARCH_ALL;
 		return 0;
@@ -142,7 +126,7 @@ int cli_build_keyring(cli_state *st, cocoimg_keyring **out, bool want_recipients
 		return 0;
 	cocoimg_keyring *kr;
 	if (cocoimg_keyring_new(&kr))
-		return cli_error(EXIT_FAIL, "out of memory");
+		return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	for (int i = 0; i < st->n_dec_keys; i++) {
 		int rc = cocoimg_keyring_add_decryption_key(st->ctx, kr, st->dec_keys[i]);
 		if (rc) {
@@ -244,7 +228,7 @@ static int run(cli_state *st, bool encrypt)
 	o.encrypt_layers = enc_layers;
 	o.n_encrypt_layers = n_enc_layers;
 	o.remove_recipients = removes;
-	o.n_remove_recipients = n_removes;
+	o.n_remove_recipients = (size_t)n_removes;
 	o.collect_stats = st->stats;
 	char *report = NULL;
 	rc = apply_platforms(st, &o);
@@ -264,7 +248,8 @@ static int run(cli_state *st, bool encrypt)
 	free_platforms();
 	enc_layers = NULL;
 	removes = NULL;
-	n_enc_layers = n_removes = 0;
+	n_enc_layers = 0;
+	n_removes = 0;
 	return rc;
 }
 

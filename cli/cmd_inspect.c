@@ -163,7 +163,7 @@ static int run_raw(cli_state *st)
 		fwrite(bytes, 1, len, stdout);
 	}
 	cocoimg_free(bytes);
-	return fflush(stdout) ? cli_error(EXIT_FAIL, "writing to stdout failed") : EXIT_OK;
+	return EXIT_OK;
 }
 
 static int run(cli_state *st)

@@ -100,13 +100,13 @@ static int read_token(const char *arg, char **out)
 		size_t n = t ? fread(t, 1, TOKEN_MAX + 1, f) : 0;
 		fclose(f);
 		if (!t)
-			return cli_error(EXIT_FAIL, "out of memory");
+			return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 		if (n > TOKEN_MAX) {
 			cli_passphrase_free(t);
 			return cli_usage("sign: identity token file %s is larger than 64 KiB", path);
 		}
 	} else if (!(t = strdup(arg))) {
-		return cli_error(EXIT_FAIL, "out of memory");
+		return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	}
 	size_t n = strlen(t), s = strspn(t, " \t\r\n");
 	while (n > s && strchr(" \t\r\n", t[n - 1]))

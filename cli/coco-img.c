@@ -1,6 +1,7 @@
 /* coco-img: command dispatch. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,19 @@ static void usage(FILE *f)
 	           "for a command's options.\n");
 }
 
+/* A command that succeeded but whose output did not all reach stdout (a
+ * full disk, a closed pipe) fails: a script must not take half a report or
+ * a truncated manifest for the whole. */
+static int stdout_status(int rc)
+{
+	errno = 0;
+	bool flush_failed = fflush(stdout) != 0;
+	int err = flush_failed ? errno : 0;
+	if (rc != EXIT_OK || !(flush_failed || ferror(stdout)))
+		return rc;
+	return cli_error_as(COCOIMG_EIO, "writing to stdout failed: %s", strerror(err ? err : EIO));
+}
+
 int main(int argc, char **argv)
 {
 	const cli_command *cmd;
@@ -48,16 +62,16 @@ int main(int argc, char **argv)
 	                          &args, &nargs);
 	if (rc == CLI_SPLIT_USAGE || rc == CLI_SPLIT_NO_COMMAND) {
 		usage(rc == CLI_SPLIT_USAGE ? stdout : stderr);
-		return rc == CLI_SPLIT_USAGE ? EXIT_OK : EXIT_USAGE;
+		return stdout_status(rc == CLI_SPLIT_USAGE ? EXIT_OK : EXIT_USAGE);
 	}
 	if (rc)
-		return rc == CLI_SPLIT_DONE ? EXIT_OK : rc;
+		return stdout_status(rc == CLI_SPLIT_DONE ? EXIT_OK : rc);
 
 	cli_state st;
 	memset(&st, 0, sizeof(st));
 	if (cocoimg_ctx_new(&st.ctx)) {
 		free(args);
-		return cli_error(EXIT_FAIL, "out of memory");
+		return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	}
 	cli_setup_log(st.ctx);
 	rc = cli_parse(cmd, &st, nargs, args);
@@ -75,5 +89,5 @@ int main(int argc, char **argv)
 	free(st.dec_keys);
 	free(st.enc_keys);
 	cocoimg_ctx_free(st.ctx);
-	return rc;
+	return stdout_status(rc);
 }

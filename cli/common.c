@@ -114,15 +114,6 @@ int cli_usage(const char *fmt, ...)
 	return rc;
 }
 
-int cli_error(int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = report(code, code == EXIT_USAGE ? "inval" : "internal", fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 int cli_error_as(int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -277,11 +268,11 @@ void cli_print_help(const cli_command *cmd)
 		printf("\nExamples:\n%s", ex);
 }
 
-static int push(const char ***arr, int *n, const char *v)
+int cli_push_arg(const char ***arr, int *n, const char *v)
 {
 	const char **a = realloc(*arr, (size_t)(*n + 1) * sizeof(*a));
 	if (!a)
-		return -1;
+		return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	a[(*n)++] = v;
 	*arr = a;
 	return 0;
@@ -330,8 +321,8 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 	case ID_TMPDIR: return set(st, "tmpdir", v);
 	case ID_QUIET: st->quiet = true; return 0;
 	case ID_STATS: st->stats = true; return 0;
-	case ID_DECKEY: return push(&st->dec_keys, &st->n_dec_keys, v) ? EXIT_FAIL : 0;
-	case ID_ENCKEY: return push(&st->enc_keys, &st->n_enc_keys, v) ? EXIT_FAIL : 0;
+	case ID_DECKEY: return cli_push_arg(&st->dec_keys, &st->n_dec_keys, v);
+	case ID_ENCKEY: return cli_push_arg(&st->enc_keys, &st->n_enc_keys, v);
 	default:
 		if (cli_cap_id(o->id))
 			return set(st, o->name, v);
@@ -426,7 +417,7 @@ int cli_parse(const cli_command *cmd, cli_state *st, int argc, char **argv)
 	prescan_output(cmd, argc, argv);
 	st->positional = calloc((size_t)argc + 1, sizeof(char *));
 	if (!st->positional)
-		return EXIT_FAIL;
+		return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	bool only_pos = false;
 	for (int i = 0; i < argc; i++) {
 		char *a = argv[i];

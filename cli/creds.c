@@ -73,7 +73,7 @@ int cli_creds_apply(cli_state *st)
 			size_t n = strlen(s->user) + strlen(s->pass) + 2;
 			char *c = malloc(n);
 			if (!c)
-				return cli_error(EXIT_FAIL, "out of memory");
+				return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 			snprintf(c, n, "%s:%s", s->user, s->pass);
 			rc = set(st, i, "creds", c);
 			explicit_bzero(c, n);

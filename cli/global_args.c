@@ -98,7 +98,7 @@ int cli_split_global(const cli_command *const *cmds, size_t n_cmds, int argc, ch
 		return cli_usage("unknown command \"%s\" (see coco-img --help)", name);
 	char **v = calloc((size_t)argc + 1, sizeof(*v));
 	if (!v)
-		return cli_error(EXIT_FAIL, "out of memory");
+		return cli_error_as(COCOIMG_ENOMEM, "out of memory");
 	int k = 0;
 	for (int i = 1; i < at; i++)
 		if (strcmp(argv[i], "--version"))

@@ -45,5 +45,23 @@ check "encrypt without recipients"      json_error 2 inval encrypt --output json
 check "usage error before --output"     json_error 2 inval copy --bogus --output json "oci:$T/img:t" "oci:$T/c:t"
 check "bad key file"                    json_error 2 config unpack --output json --decryption-key "$T/reject.json" "oci:$T/enc:t" "$T/r2"
 check "verify-blob without --bundle"    json_error 2 inval verify-blob --output json "$T/reject.json"
+# write failures are io (exit 1), not internal; out of memory would be nomem
+: > "$T/afile"
+check "--digestfile in a missing directory" json_error 1 io copy --output json --digestfile "$T/nodir/digest" "oci:$T/img:t" "oci:$T/dg1:t"
+if [ -c /dev/full ]; then
+    check "--digestfile on a full device"   json_error 1 io copy --output json --digestfile /dev/full "oci:$T/img:t" "oci:$T/dg2:t"
+    check "--digestfile: /dev/full is still a device" test -c /dev/full
+    stdout_full() {
+        "$COCO_IMG" "$@" >/dev/full 2>"$T/err.txt"; _got=$?
+        cat "$T/err.txt" >&2
+        [ "$_got" -eq 1 ] && grep -q "writing to stdout failed" "$T/err.txt"
+    }
+    check "inspect --output json to a full stdout fails" stdout_full inspect --output json "oci:$T/img:t"
+    check "inspect --raw to a full stdout fails" stdout_full inspect --raw "oci:$T/img:t"
+    check "--help to a full stdout fails"   stdout_full copy --help
+fi
+check "unpack where ROOTFS cannot be created" json_error 1 io unpack --output json "oci:$T/img:t" "$T/afile/rootfs"
+check "copy to a layout that cannot be created" json_error 1 io copy --output json "oci:$T/img:t" "oci:$T/afile/layout:t"
+check "generate-key-pair into a missing directory" json_error 1 io generate-key-pair --output json --passphrase-file "$T/afile" --output-key-prefix "$T/nodir/k"
 check "text output has no JSON on stdout" sh -c "! '$COCO_IMG' inspect 'oci:$T/missing:t' 2>/dev/null | grep -q ."
 finish

@@ -37,7 +37,12 @@ static void usage(FILE *f)
 	           "Any option of the command may also come before its name.\n"
 	           "\nImage locations: docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST], oci:DIR[:TAG],\n"
 	           "oci-archive:FILE[:TAG].  Run 'coco-img help COMMAND' or 'coco-img COMMAND --help'\n"
-	           "for a command's options.\n");
+	           "for a command's options.\n"
+	           "\nExamples:\n"
+	           "  coco-img copy docker://registry.example.com/app:1.0 oci:app:1.0\n"
+	           "  coco-img encrypt --encryption-key jwe:pub.pem oci:app:1.0 oci:app-enc:1.0\n"
+	           "  coco-img unpack --decryption-key priv.pem oci:app-enc:1.0 ./rootfs\n"
+	           "  coco-img help unpack\n");
 }
 
 /* A command that succeeded but whose output did not all reach stdout (a

@@ -240,10 +240,23 @@ static void print_opts(const cli_opt *table, const cli_opt *own)
 	}
 }
 
+/* Whether the command has options of its own to list under "Options:". */
+static bool has_own_opts(const cli_command *cmd)
+{
+	enum { OWN = CLI_GROUP_KEYS | CLI_GROUP_POLICY | CLI_GROUP_REGISTRY | CLI_GROUP_SIDES |
+	             CLI_GROUP_OUTPUT };
+	for (const cli_opt *t = cmd->opts; t && t->name; t++)
+		if (t->help)
+			return true;
+	return (cmd->groups & OWN) != 0;
+}
+
 void cli_print_help(const cli_command *cmd)
 {
-	printf("Usage: coco-img %s [OPTIONS] %s\n\n%s\n\nOptions:\n", cmd->name, cmd->synopsis,
-	       cmd->summary);
+	printf("Usage: coco-img %s [OPTIONS]%s%s\n\n%s\n", cmd->name, *cmd->synopsis ? " " : "",
+	       cmd->synopsis, cmd->summary);
+	if (has_own_opts(cmd))
+		printf("\nOptions:\n");
 	print_opts(cmd->opts, cmd->opts);
 	if (cmd->groups & CLI_GROUP_KEYS)
 		print_opts(key_opts, cmd->opts);

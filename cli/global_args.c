@@ -85,7 +85,7 @@ int cli_split_global(const cli_command *const *cmds, size_t n_cmds, int argc, ch
 		return seen(at, argv, "--help") || seen(at, argv, "-h") ? CLI_SPLIT_USAGE
 		                                                         : CLI_SPLIT_NO_COMMAND;
 	if (!strcmp(name, "help")) {
-		if (at + 1 >= argc)
+		if (at + 1 >= argc || !strcmp(argv[at + 1], "--help") || !strcmp(argv[at + 1], "-h"))
 			return CLI_SPLIT_USAGE;
 		const cli_command *c = lookup(cmds, n_cmds, argv[at + 1]);
 		if (!c)

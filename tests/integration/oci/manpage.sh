@@ -2,8 +2,9 @@
 # After meson install: coco-img(1) renders (man -l, groff -ww) and lists
 # every command and option --help shows, with exit status, environment
 # and files; the bash and zsh completion scripts load and complete
-# commands and options from the installed tool; README's command section
-# names the commands --help lists and no option --help lacks.
+# commands and options from the installed tool; the man page names no
+# option --help lacks; README's command section names the commands --help
+# lists, every option it shows and no option it lacks.
 . "$TOP_SRCDIR/tests/lib/common.sh"
 : "${TOP_BUILDDIR:?}"
 D="$T/dest"
@@ -35,7 +36,19 @@ for c in $commands; do
         grep -q -e "^ *$o\( \|\[=BOOL\]\|\$\)" "$T/man.txt" || { echo "not ok - man: $c $o missing"; _FAILED=$((_FAILED + 1)); }
     done
     check "help $c ends with examples" sh -c "$C help $c | sed -n '/^Examples:/,\$p' | grep -q '^  coco-img $c'"
+    # an example uses only options the command lists
+    $C help "$c" | sed '/^Examples:/,$d' > "$T/help-$c"
+    for o in $($C help "$c" | sed -n '/^Examples:/,$p' | grep -o -- ' --[a-z][a-z0-9-]*' | sort -u); do
+        grep -q -e "^ *$o\( \|\[=BOOL\]\|\$\)" "$T/help-$c" || { echo "not ok - help $c: example uses $o"; _FAILED=$((_FAILED + 1)); }
+    done
 done
+check "coco-img --help ends with examples" sh -c "$C --help | sed -n '/^Examples:/,\$p' | grep -q '^  coco-img help '"
+check "coco-img help --help is the overview" sh -c "$C help --help | grep -q '^Commands:'"
+for c in $commands; do $C help "$c"; done | grep -o -- '--[a-z][a-z0-9.-]*[a-z0-9]' | sort -u > "$T/helpopts"
+# the other direction, from the page's source (the rendered text hyphenates)
+sed 's/\\-/-/g; s/\\f[BIRP]//g' "$MAN" | grep -o -- '--[a-z][a-z0-9.-]*[a-z0-9]' | sort -u > "$T/manopts"
+check "man: names options" test -s "$T/manopts"
+check "every option the man page names is one --help shows" sh -c "comm -13 '$T/helpopts' '$T/manopts' | (! grep .)"
 for code in 0 1 2 3 4 130; do
     check "man: exit status $code" grep -q "^       $code\b" "$T/man.txt"
 done
@@ -87,8 +100,14 @@ fi
 sed -n '/^## Command line/,/^## Library/p' "$TOP_SRCDIR/README.md" > "$T/readme"
 readme_cmds=$(grep -o '^| `coco-img [a-z-]*' "$T/readme" | awk '{print $3}' | sort -u)
 check "README lists the commands --help lists" test "$readme_cmds" = "$(echo "$commands" | sort -u)"
-for c in $commands; do $C help "$c"; done | grep -o -- '--[a-z][a-z0-9.-]*[a-z0-9]' | sort -u > "$T/helpopts"
-# options of other tools README quotes, and the --src-/--dest- prefixes
-grep -o -- '--[a-z][a-z0-9.-]*[a-z0-9-]' "$T/readme" | grep -v -e '-$' -e '^--tlog-upload$' | sort -u > "$T/readmeopts"
+# "--x[-regexp]" names --x and --x-regexp; options of other tools README
+# quotes, and the --src-/--dest- prefixes, are left out
+sed 's/\(--[a-z0-9-]*\)\[\(-[a-z]*\)\]/\1 \1\2/g' "$T/readme" | grep -o -- '--[a-z][a-z0-9.-]*[a-z0-9-]' |
+    grep -v -e '-$' -e '^--tlog-upload$' | sort -u > "$T/readmeopts"
 check "every option README names exists" sh -c "comm -13 '$T/helpopts' '$T/readmeopts' | (! grep .)"
+# and the reverse: README names every option, the --src-/--dest- forms
+# through the sentence that says copy, encrypt and decrypt take them
+check "README: the --src-/--dest- forms" grep -q '`--src-`/`--dest-` forms' "$T/readme"
+sed 's/^--\(src\|dest\)-/--/' "$T/helpopts" | sort -u > "$T/helpbase"
+check "README names every option --help shows" sh -c "comm -23 '$T/helpbase' '$T/readmeopts' | (! grep .)"
 finish

@@ -437,14 +437,15 @@ static int decompress_main(void *arg)
 
 /* The decrypting stage of an encrypted layer: with the options opened by
  * the preflight when there are some, else unwrapped now. */
-static int decrypt_stage(run *r, job *j, coco_stage *next, coco_stage **dec, char **plain_mt)
+static int decrypt_stage(run *r, cocoimg_ctx *ctx, job *j, coco_stage *next, coco_stage **dec,
+                         char **plain_mt)
 {
 	if (!j->key || !j->key->have_symkey)
-		return coco_crypt_decrypt_stage_new(r->ctx, r->kr, j->d, next, dec, plain_mt);
+		return coco_crypt_decrypt_stage_new(ctx, r->kr, j->d, next, dec, plain_mt);
 	*plain_mt = coco_strndup(j->d->media_type, strlen(j->d->media_type) - strlen("+encrypted"));
 	if (!*plain_mt)
-		return coco_oom(r->ctx);
-	return coco_layer_decrypt_stage_new(r->ctx, j->key, j->what, next, dec);
+		return coco_oom(ctx);
+	return coco_layer_decrypt_stage_new(ctx, j->key, j->what, next, dec);
 }
 
 /* The fetch section's stages, from the ring back to the source. */
@@ -464,7 +465,7 @@ static int build_fetch(layer_pipe *lp)
 		if (!r->kr)
 			return coco_seterr(ctx, COCOIMG_ENOKEY,
 			                   "%s is encrypted and no decryption key was given", j->what);
-		rc = decrypt_stage(r, j, coco_pipe_head(&lp->pl), &s, &lp->plain_mt);
+		rc = decrypt_stage(r, ctx, j, coco_pipe_head(&lp->pl), &s, &lp->plain_mt);
 		if (coco_pipe_push(&lp->pl, rc, &s))
 			return rc;
 		lp->dec = s;
@@ -613,14 +614,14 @@ static int small_fetch(run *r, job *j, small_stats *ss)
 
 /*
  * The blob in j->mem (digest checked when it arrived) through what is
- * left: the apply phase's meter when it was downloaded ahead, and the
- * decryption (HMAC checked at its end) into *plain for an encrypted one.
+ * left: the apply phase's meter when it was downloaded ahead, and (with
+ * decrypt) the decryption (HMAC checked at its end) into *plain for an
+ * encrypted one.  Errors are recorded on ctx.
  */
-static int small_open(run *r, job *j, bool metered, coco_buf *plain, char **plain_mt,
-                      small_stats *ss)
+static int small_open(run *r, cocoimg_ctx *ctx, job *j, bool metered, bool decrypt,
+                      coco_buf *plain, char **plain_mt, small_stats *ss)
 {
-	cocoimg_ctx *ctx = r->ctx;
-	bool enc = coco_mt_is_encrypted(j->d->media_type);
+	bool enc = decrypt && coco_mt_is_encrypted(j->d->media_type);
 	if (!metered && !enc)
 		return 0;
 	coco_pipe pl;
@@ -629,7 +630,7 @@ static int small_open(run *r, job *j, bool metered, coco_buf *plain, char **plai
 	if (enc) {
 		coco_pipe_push(&pl, coco_buf_stage_new(ctx, plain, j->mem.len, COCOIMG_EBADIMAGE, &s),
 		               &s);
-		int rc = r->kr ? decrypt_stage(r, j, coco_pipe_head(&pl), &s, plain_mt)
+		int rc = r->kr ? decrypt_stage(r, ctx, j, coco_pipe_head(&pl), &s, plain_mt)
 		               : coco_seterr(ctx, COCOIMG_ENOKEY, "%s is encrypted and no decryption "
 		                             "key was given", j->what);
 		if (!coco_pipe_push(&pl, rc, &s))
@@ -648,6 +649,23 @@ static int small_open(run *r, job *j, bool metered, coco_buf *plain, char **plai
 	return coco_pipe_end(&pl);
 }
 
+/* A small layer is through: its statistics, and its blob leaves memory. */
+static void small_done(run *r, job *j, const small_stats *ss, const coco_apply_stats *ast)
+{
+	coco_buf_free(&j->mem);
+	pthread_mutex_lock(&r->mu);
+	r->st.network += ss->network;
+	r->st.digest += ss->digest + ast->digest_ns;
+	r->st.decrypt += ss->decrypt;
+	r->st.decompress += ast->decompress_ns;
+	r->st.write += ast->write_ns;
+	r->st.blob_bytes += ss->blob_bytes ? ss->blob_bytes : (uint64_t)j->d->size;
+	r->st.tar_bytes += ast->tar_bytes;
+	r->st.entries += ast->entries;
+	spool_release(r, j);
+	pthread_mutex_unlock(&r->mu);
+}
+
 /* A small layer: fetched whole (or taken from its in-memory spool),
  * checked, decrypted, then applied on this thread with no thread
  * started. */
@@ -660,7 +678,7 @@ static int do_small_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 	bool spooled = j->state == J_SPOOLED;
 	int rc = spooled ? 0 : small_fetch(r, j, &ss);
 	if (!rc)
-		rc = small_open(r, j, spooled, &plain, &plain_mt, &ss);
+		rc = small_open(r, r->ctx, j, spooled, true, &plain, &plain_mt, &ss);
 	coco_compression comp = coco_mt_compression(plain_mt ? plain_mt : j->d->media_type);
 	if (!rc && comp == COCO_COMP_UNKNOWN)
 		rc = coco_seterr(r->ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported media type %s", j->what,
@@ -675,19 +693,8 @@ static int do_small_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 		coco_applier_one_thread(ap, false);
 	}
 	coco_buf_wipe_free(&plain);
-	coco_buf_free(&j->mem);
 	free(plain_mt);
-	pthread_mutex_lock(&r->mu);
-	r->st.network += ss.network;
-	r->st.digest += ss.digest + ast.digest_ns;
-	r->st.decrypt += ss.decrypt;
-	r->st.decompress += ast.decompress_ns;
-	r->st.write += ast.write_ns;
-	r->st.blob_bytes += ss.blob_bytes ? ss.blob_bytes : (uint64_t)j->d->size;
-	r->st.tar_bytes += ast.tar_bytes;
-	r->st.entries += ast.entries;
-	spool_release(r, j);
-	pthread_mutex_unlock(&r->mu);
+	small_done(r, j, &ss, &ast);
 	return rc;
 }
 
@@ -1029,20 +1036,172 @@ static int unpack_prepare(cocoimg_ctx *ctx, const char *ref, const cocoimg_unpac
 	return rc;
 }
 
-/* Every layer in order into the applier's tree, later ones spooling. */
-static int unpack_layers(run *r, const image *im, coco_applier *ap, json_t *layers)
+/* ---- the next layer, staged while a large one streams ---- */
+
+/* The most the record of a staged layer may hold (unpack/stage.c). */
+#define AHEAD_RECORD_CAP (2u << 20)
+
+static void drop_staging(cocoimg_ctx *ctx, char *staging);
+
+/*
+ * While a large layer streams into the rootfs (its threads leave part of
+ * a core idle), the next layer, when it is small and already in memory,
+ * is decrypted, checked (HMAC, diff_id) and written on a thread of its
+ * own into a private directory beside the staging rootfs
+ * (coco_applier_stage_into); in its turn it is replayed in order into
+ * the rootfs (coco_applier_replay).  That thread records its errors on a
+ * context of its own: whatever goes wrong there (or does not fit the
+ * record's budget), the layer is simply applied from memory in its
+ * turn, which reports the error where and as it always did.
+ */
+typedef struct ahead {
+	run *r;
+	job *j;
+	const char *diff_id;
+	cocoimg_ctx *quiet;
+	char *dir;
+	coco_applier *ap;
+	coco_staged sg;
+	small_stats ss;
+	coco_apply_stats ast;
+	char got[COCO_DIGEST_STRLEN];
+	int stop;                  /* read with __atomic */
+	coco_thread th;
+	bool started;
+} ahead;
+
+/* The staging thread: the blob (downloaded ahead into memory) decrypted,
+ * then applied in staging mode. */
+static int ahead_main(void *arg)
+{
+	ahead *ah = arg;
+	run *r = ah->r;
+	job *j = ah->j;
+	if (wait_spool(r, j) || j->state != J_SPOOLED || !j->in_mem)
+		return COCOIMG_ECANCELLED;
+	coco_buf plain = { 0 };
+	char *plain_mt = NULL;
+	int rc = small_open(r, ah->quiet, j, false, true, &plain, &plain_mt, &ah->ss);
+	coco_compression comp = coco_mt_compression(plain_mt ? plain_mt : j->d->media_type);
+	if (!rc && comp == COCO_COMP_UNKNOWN)
+		rc = COCOIMG_EUNSUPPORTED;
+	if (!rc) {
+		const coco_buf *b = plain_mt ? &plain : &j->mem;
+		mem_src ms = { b->data, b->len, 0 };
+		rc = coco_applier_apply(ah->ap, comp, mem_pull, &ms, j->what, ah->diff_id, ah->got,
+		                        &ah->ast);
+	}
+	coco_buf_wipe_free(&plain);
+	free(plain_mt);
+	return rc;
+}
+
+/* Is layer idx worth staging while the current one streams: small,
+ * downloaded (or downloading) ahead into memory, its key already open? */
+static bool ahead_wanted(run *r, size_t idx)
+{
+	if (idx >= r->n || r->parallel <= 1 || coco_cpus_usable() < 2)
+		return false;
+	job *j = &r->jobs[idx];
+	if (!is_small(j))
+		return false;
+	if (coco_mt_is_encrypted(j->d->media_type) && (!r->kr || !j->key || !j->key->have_symkey))
+		return false;
+	pthread_mutex_lock(&r->mu);
+	bool ok = (j->state == J_SPOOLING || j->state == J_SPOOLED) && j->in_mem;
+	pthread_mutex_unlock(&r->mu);
+	return ok;
+}
+
+/* Stop (when still running) and forget a staged layer. */
+static void ahead_end(run *r, ahead *ah)
+{
+	__atomic_store_n(&ah->stop, 1, __ATOMIC_RELEASE);
+	coco_thread_join(&ah->th);
+	coco_applier_free(ah->ap);
+	drop_staging(r->ctx, ah->dir);
+	coco_staged_clear(&ah->sg);
+	cocoimg_ctx_free(ah->quiet);
+	memset(ah, 0, sizeof(*ah));
+}
+
+/* Start staging layer idx (nothing when it is not wanted or anything on
+ * the way fails: it then comes in its turn). */
+static void ahead_start(run *r, ahead *ah, const coco_applier *like, size_t idx,
+                        const char *rootfs, const char *diff_id, unsigned aflags)
+{
+	memset(ah, 0, sizeof(*ah));
+	if (!ahead_wanted(r, idx) || cocoimg_ctx_new(&ah->quiet))
+		return;
+	ah->r = r;
+	ah->j = &r->jobs[idx];
+	ah->diff_id = diff_id;
+	coco_staged_init(&ah->sg, AHEAD_RECORD_CAP);
+	ah->dir = make_staging(ah->quiet, rootfs);
+	if (ah->dir && !coco_applier_new(ah->quiet, ah->dir, aflags, &ah->ap) &&
+	    coco_stage_dir_usable(coco_applier_dirfd(ah->ap))) {
+		coco_applier_stage_into(ah->ap, like, &ah->sg, &ah->stop);
+		ah->started = !coco_thread_start(&ah->th, NULL, "stage", ahead_main, ah);
+	}
+	if (ah->started)
+		coco_debug(r->ctx, "%s: applied ahead into %s while the layer before it streams",
+		           ah->j->what, ah->dir);
+	else
+		ahead_end(r, ah);
+}
+
+/* The staged layer's turn: replayed into the rootfs when staging went
+ * through, else applied as usual. */
+static int ahead_apply(run *r, ahead *ah, coco_applier *ap, char got[COCO_DIGEST_STRLEN])
+{
+	job *j = ah->j;
+	if (coco_thread_join(&ah->th)) {
+		coco_debug(r->ctx, "%s: staging ahead did not complete (%s): applied in its turn",
+		           j->what, cocoimg_ctx_last_error(ah->quiet));
+		return do_layer(r, j, ap, ah->diff_id, got);
+	}
+	/* the apply phase's progress report and cancellation check */
+	small_stats ss = ah->ss;
+	int rc = small_open(r, r->ctx, j, true, false, NULL, NULL, &ss);
+	if (rc)
+		return rc;
+	coco_apply_stats ast = ah->ast;
+	rc = coco_applier_replay(ap, &ah->sg, coco_applier_dirfd(ah->ap), j->what, &ast);
+	if (rc == COCO_REPLAY_DECLINED)
+		return do_layer(r, j, ap, ah->diff_id, got);
+	if (!rc)
+		memcpy(got, ah->got, COCO_DIGEST_STRLEN);
+	small_done(r, j, &ss, &ast);
+	return rc;
+}
+
+/* Every layer in order into the applier's tree, later ones spooling, the
+ * next small one staged while a large one streams. */
+static int unpack_layers(run *r, const image *im, coco_applier *ap, json_t *layers,
+                         const char *rootfs, unsigned aflags)
 {
 	const coco_manifest *man = im->res.image;
-	for (size_t i = 0; i < man->n_layers; i++) {
+	ahead ah;
+	memset(&ah, 0, sizeof(ah));
+	int rc = 0;
+	for (size_t i = 0; i < man->n_layers && !rc; i++) {
 		start_spools(r, i + 1, false);
+		if (!is_small(&r->jobs[i]))
+			ahead_start(r, &ah, ap, i + 1, rootfs, diff_id_at(im, i + 1), aflags);
 		char got[COCO_DIGEST_STRLEN];
-		int rc = do_layer(r, &r->jobs[i], ap, diff_id_at(im, i), got);
-		if (rc)
-			return rc;
-		json_array_append_new(layers, layer_report(&man->layers[i], got));
+		rc = do_layer(r, &r->jobs[i], ap, diff_id_at(im, i), got);
+		if (!rc)
+			json_array_append_new(layers, layer_report(&man->layers[i], got));
+		if (!rc && ah.started) {
+			rc = ahead_apply(r, &ah, ap, got);
+			if (!rc)
+				json_array_append_new(layers, layer_report(&man->layers[++i], got));
+		}
+		ahead_end(r, &ah);
 	}
-	stop_spools(r);
-	return 0;
+	if (!rc)
+		stop_spools(r);
+	return rc;
 }
 
 /* The finished staging tree becomes ROOTFS. */
@@ -1131,7 +1290,7 @@ static int unpack_into(cocoimg_ctx *ctx, image *im, const cocoimg_unpack_options
 	coco_applier *ap = NULL;
 	int rc = coco_applier_new(ctx, staging, apply_flags(o->flags), &ap);
 	if (!rc)
-		rc = unpack_layers(r, im, ap, layers);
+		rc = unpack_layers(r, im, ap, layers, rootfs, apply_flags(o->flags));
 	if (!rc) {
 		coco_applier_finish(ap);
 		bool root_set = coco_applier_root_set(ap);

@@ -65,6 +65,10 @@ struct coco_applier {
 	unsigned char *bufs[2];
 	bool multi_cpu;
 	bool one_thread;           /* coco_applier_one_thread: no hasher thread */
+	/* staging mode (coco_applier_stage_into): plain files into the
+	 * directory, every entry recorded; stopped by *stop */
+	coco_staged *stage;
+	const int *stop;
 	/* caps (caps.c): unpacked tar bytes per layer and per image, and
 	 * entries per image; the image totals count finished layers */
 	uint64_t max_layer_bytes, max_image_bytes, max_entries;
@@ -226,6 +230,8 @@ static ssize_t real_read(layer_reader *lr)
 	 * applying: every (at most READ_BUFSZ) chunk of tar, however little
 	 * compressed input it took (the fetch section checks per input) */
 	int stop = coco_check_stop(lr->ap->ctx);
+	if (!stop && lr->ap->stop && __atomic_load_n(lr->ap->stop, __ATOMIC_ACQUIRE))
+		stop = COCOIMG_ECANCELLED;
 	if (stop) {
 		lr->src_rc = stop;
 		return stop;
@@ -379,6 +385,8 @@ static int do_xattrs(coco_applier *ap, int fd, struct archive_entry *e, const ch
 		if (!xn)
 			continue;
 		if (!strncmp(xn, "trusted.", 8)) {
+			if (ap->stage)
+				return COCOIMG_EUNSUPPORTED;  /* warned when applied in its turn */
 			if (!ap->warned_trusted)
 				coco_warn(ap->ctx, "%s: entry \"%s\": refusing xattr %s (trusted.* is never applied)",
 				          ap->what, name, xn);
@@ -393,6 +401,8 @@ static int do_xattrs(coco_applier *ap, int fd, struct archive_entry *e, const ch
 			continue;  /* not settable safely on symlinks, fifos, devices */
 		if (fsetxattr(fd, xn, xv, xs, 0) < 0) {
 			if (errno == ENOTSUP || errno == EPERM || errno == EACCES) {
+				if (ap->stage)
+					return COCOIMG_EUNSUPPORTED;
 				if (!ap->warned_xattr)
 					coco_warn(ap->ctx, "%s: entry \"%s\": cannot set xattr %s: %s (ignored)",
 					          ap->what, name, xn, strerror(errno));
@@ -892,6 +902,124 @@ static int apply_at(coco_applier *ap, struct archive *a, layer_reader *lr,
 	return rc;
 }
 
+/* ---- staging and replay (stage.c) ---- */
+
+/* Would apply_at() create a plain file for this entry? */
+static bool plain_file(struct archive_entry *e, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return *path && strncmp(base, ".wh.", 4) && !entry_hardlink(e) &&
+	       archive_entry_filetype(e) == AE_IFREG;
+}
+
+/* Staging mode: a plain file becomes a numbered file of the stage
+ * directory, with its data and metadata; anything else is recorded. */
+static int stage_entry(coco_applier *ap, struct archive *a, layer_reader *lr,
+                       struct archive_entry *e, const char *name, const char *path)
+{
+	if (!plain_file(e, path))
+		return coco_staged_add(ap->stage, name, e, 0);
+	unsigned seq = ap->stage->next_seq++;
+	char sname[16];
+	snprintf(sname, sizeof(sname), "%u", seq);
+	entry_ctx ec = { .e = e, .name = name, .path = sname, .parent = "", .base = sname,
+	                 .pfd = ap->root.fd, .type = AE_IFREG,
+	                 .mode = archive_entry_perm(e) & 07777 };
+	entry_times(e, ec.ts);
+	int rc = make_file(ap, a, lr, &ec);
+	return rc ? rc : coco_staged_add(ap->stage, name, NULL, seq);
+}
+
+void coco_applier_stage_into(coco_applier *ap, const coco_applier *like, coco_staged *sg,
+                             const int *stop)
+{
+	/* the caps are the operation's */
+	ap->max_layer_bytes = like->max_layer_bytes;
+	ap->max_image_bytes = like->max_image_bytes;
+	ap->max_entries = like->max_entries;
+	ap->stage = sg;
+	ap->stop = stop;
+	ap->one_thread = true;
+}
+
+int coco_applier_dirfd(const coco_applier *ap) { return ap->root.fd; }
+
+/* A staged plain file into place: what apply_at() and create_entry() do
+ * for one, the file renamed from the stage directory instead of made. */
+static int replay_file(coco_applier *ap, const char *name, const char *path, int sfd,
+                       unsigned seq)
+{
+	char *pc = strdup(path);
+	if (!pc)
+		return coco_oom(ap->ctx);
+	entry_ctx ec = { .name = name, .path = path, .pfd = -1, .type = AE_IFREG };
+	ec.base = coco_sp_split(pc, &ec.parent);
+	char sname[16];
+	snprintf(sname, sizeof(sname), "%u", seq);
+	int rc = 0, r;
+	if (coco_pathset_add_with_parents(&ap->upper, path))
+		rc = coco_oom(ap->ctx);
+	else if ((r = coco_root_dir(&ap->root, ec.parent, true, &ec.pfd)))
+		rc = ent_err(ap, -r, name, "cannot create parent directory");
+	/* mostly nothing is in the way: try first, clear the way on EEXIST */
+	if (!rc && renameat2(sfd, sname, ec.pfd, ec.base, RENAME_NOREPLACE) < 0) {
+		rc = errno == EEXIST ? prepare_parent(ap, &ec) : ent_err(ap, errno, name, "create");
+		if (!rc && renameat2(sfd, sname, ec.pfd, ec.base, RENAME_NOREPLACE) < 0)
+			rc = ent_err(ap, errno, name, "create");
+	}
+	free(pc);
+	return rc;
+}
+
+static int replay_rec(coco_applier *ap, const coco_staged_rec *r, int sfd)
+{
+	char *path = NULL;
+	bool esc;
+	int rc = coco_sp_clean(r->name, &path, &esc);
+	if (rc)
+		return coco_seterr(ap->ctx, rc, "%s: entry name longer than %d bytes", ap->what, PATH_MAX);
+	if (esc)
+		coco_debug(ap->ctx, "%s: entry \"%s\" clamped inside the rootfs", ap->what, r->name);
+	if (!r->e)
+		rc = replay_file(ap, r->name, path, sfd, r->seq);
+	else if (*path)
+		rc = apply_at(ap, NULL, NULL, r->e, r->name, path);
+	else
+		rc = apply_root(ap, r->e, r->name);
+	free(path);
+	return rc;
+}
+
+int coco_applier_replay(coco_applier *ap, const coco_staged *sg, int stage_fd, const char *what,
+                        coco_apply_stats *stats)
+{
+	uint64_t t0 = coco_now_ns();
+	if (ap->image_entries + sg->n > ap->max_entries ||
+	    ap->image_bytes + sg->tar_bytes > ap->max_image_bytes)
+		return COCO_REPLAY_DECLINED;
+	reset_layer(ap);
+	ap->what = what ? what : "layer";
+	int rc = 0;
+	for (size_t i = 0; i < sg->n && !rc; i++) {
+		if (i % 1024 == 0)
+			rc = coco_check_stop(ap->ctx);
+		if (!rc)
+			rc = replay_rec(ap, &sg->recs[i], stage_fd);
+	}
+	if (!rc) {
+		apply_deferred(ap);
+		ap->image_bytes += sg->tar_bytes;
+		ap->image_entries += sg->n;
+		if (stats)
+			stats->write_ns += coco_now_ns() - t0;
+	}
+	coco_root_invalidate(&ap->root);
+	if (rc)
+		reset_layer(ap);
+	return rc;
+}
+
 static int apply_entry(coco_applier *ap, struct archive *a, layer_reader *lr,
                        struct archive_entry *e)
 {
@@ -905,7 +1033,10 @@ static int apply_entry(coco_applier *ap, struct archive *a, layer_reader *lr,
 		return coco_seterr(ap->ctx, rc, "%s: entry name longer than %d bytes", ap->what, PATH_MAX);
 	if (esc)
 		coco_debug(ap->ctx, "%s: entry \"%s\" clamped inside the rootfs", ap->what, name);
-	rc = *path ? apply_at(ap, a, lr, e, name, path) : apply_root(ap, e, name);
+	if (ap->stage)
+		rc = stage_entry(ap, a, lr, e, name, path);
+	else
+		rc = *path ? apply_at(ap, a, lr, e, name, path) : apply_root(ap, e, name);
 	free(path);
 	return rc;
 }
@@ -1117,6 +1248,8 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
 		rc = check_diff_id(ap, &lr, expected_diff_id, diff_id_out);
 	if (!rc) {
 		apply_deferred(ap);
+		if (ap->stage)
+			ap->stage->tar_bytes = lr.total;
 		ap->image_bytes += lr.total;
 		ap->image_entries += entries;
 	}

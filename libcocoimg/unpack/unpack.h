@@ -110,6 +110,35 @@ uint64_t coco_decomp_nsec(const coco_decomp *d);
 uint64_t coco_decomp_in_bytes(const coco_decomp *d);
 void coco_decomp_free(coco_decomp *d);
 
+/* ---- stage.c: a layer applied ahead of its turn -------------------------- */
+
+struct archive_entry;
+
+typedef struct coco_staged_rec {
+	char *name;                /* the entry's name in the tar */
+	struct archive_entry *e;   /* not a plain file: a copy of its header */
+	unsigned seq;              /* a plain file: its name in the stage directory */
+} coco_staged_rec;
+
+typedef struct coco_staged {
+	coco_staged_rec *recs;
+	size_t n, cap;
+	size_t bytes, budget;      /* estimated size of the record, its bound */
+	unsigned next_seq;
+	uint64_t tar_bytes;        /* of the staged layer's tar stream */
+} coco_staged;
+
+void coco_staged_init(coco_staged *s, size_t budget);
+/* Record an entry: a copy of header e, or (e NULL) the plain file staged
+ * as seq.  0, or COCOIMG_ENOMEM (nothing recorded, no message) when out
+ * of memory or past the budget. */
+int coco_staged_add(coco_staged *s, const char *name, struct archive_entry *e, unsigned seq);
+/* Free the records (the budget stays). */
+void coco_staged_clear(coco_staged *s);
+/* Can a staged layer be replayed from dirfd (the filesystem renames with
+ * RENAME_NOREPLACE)? */
+bool coco_stage_dir_usable(int dirfd);
+
 /* ---- apply.c: the writer ----------------------------------------------- */
 
 typedef struct coco_applier coco_applier;
@@ -142,6 +171,31 @@ void coco_applier_one_thread(coco_applier *ap, bool on);
 int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pull,
                        void *payload, const char *what, const char *expected_diff_id,
                        char diff_id_out[COCO_DIGEST_STRLEN], coco_apply_stats *st);
+/*
+ * Staging mode (stage.c): the next coco_applier_apply() writes the plain
+ * files of its layer into this applier's directory (a private directory)
+ * as numbered files and records every entry into *sg, changing nothing
+ * else.  The applier should have been made with a context of its own, not
+ * the operation's (its errors then stay there), and takes the caps of
+ * `like`, the rootfs's applier.  Whatever would warn (xattrs refused)
+ * makes it fail: the layer is then applied in its turn, warnings and all.
+ * It stops (COCOIMG_ECANCELLED) soon after *stop becomes non-zero.
+ */
+void coco_applier_stage_into(coco_applier *ap, const coco_applier *like, coco_staged *sg,
+                             const int *stop);
+/*
+ * Apply a staged layer in its turn: its records in order, plain files
+ * renamed from stage_fd (the staging applier's directory) into place,
+ * exactly as coco_applier_apply() would have applied the stream.  Returns
+ * 0, an error (the layer's), or COCO_REPLAY_DECLINED with nothing
+ * changed when the image caps say the layer must be applied from its
+ * stream (which then reports the cap).
+ */
+#define COCO_REPLAY_DECLINED 1
+int coco_applier_replay(coco_applier *ap, const coco_staged *sg, int stage_fd, const char *what,
+                        coco_apply_stats *st);
+/* The directory an applier writes into (O_PATH). */
+int coco_applier_dirfd(const coco_applier *ap);
 /* After the last layer: apply the directory modes that unprivileged
  * unpacking kept owner-rwx meanwhile (deepest first).  Idempotent. */
 int coco_applier_finish(coco_applier *ap);

@@ -14,6 +14,7 @@ A layer SPEC is a comma-separated list of entries:
   p:PATH             fifo
   m:MODE             mode (octal) for the following entries (default 0644 / 0755)
   o:UID:GID          owner for the following entries
+  x:NAME=VALUE       xattr NAME (a pax SCHILY.xattr record) on the next entry only
 With no --layer, one layer with a couple of files is made.
 Several calls with the same DIR and different tags add manifests to it.
 """
@@ -31,6 +32,7 @@ def make_tar(spec):
     bio = io.BytesIO()
     mode = None
     uid = gid = 0
+    xattrs = {}
     with tarfile.open(fileobj=bio, mode="w", format=tarfile.PAX_FORMAT) as tf:
         for ent in spec.split(","):
             if not ent:
@@ -40,11 +42,14 @@ def make_tar(spec):
                 mode = int(rest, 8); continue
             if kind == "o":
                 u, g = rest.split(":"); uid, gid = int(u), int(g); continue
+            if kind == "x":
+                k, _, v = rest.partition("="); xattrs["SCHILY.xattr." + k] = v; continue
             path, _, val = rest.partition("=")
             ti = tarfile.TarInfo(path)
             ti.mtime = 1700000000
             ti.uid, ti.gid = uid, gid
             ti.uname = ti.gname = ""
+            ti.pax_headers, xattrs = xattrs, {}
             data = None
             if kind == "f":
                 data = val.encode().decode("unicode_escape").encode("latin-1")

@@ -1,20 +1,24 @@
 #!/usr/bin/python3
 """Print a canonical listing of a root filesystem, for comparing unpackers.
 
-usage: canon.py ROOTFS [--no-owner]
+usage: canon.py ROOTFS [--no-owner] [--full]
 
 One line per path (sorted, the root itself excluded):
   PATH TYPE MODE UID:GID SIZE TARGET SHA256 LINKGROUP
 MODE includes set-uid/set-gid/sticky (not for symlinks); SIZE and SHA256 only
 for regular files; TARGET for symlinks; LINKGROUP names the first path
 sharing the inode for regular files with several links.  Times are not
-listed (directory times depend on when later layers touched them).
+listed (directory times depend on when later layers touched them), unless
+--full: then each line ends with the modification time (ns; not for
+directories, whose times change whenever an entry is added later) and the
+xattrs (name=value, sorted).
 """
 import hashlib, os, stat, sys
 
 def main():
     root = sys.argv[1]
     owner = "--no-owner" not in sys.argv
+    full = "--full" in sys.argv
     entries = []
     for dp, dns, fns, in [(a, b, c) for a, b, c in os.walk(root)]:
         for n in dns + fns:
@@ -46,6 +50,12 @@ def main():
                 group = inodes.setdefault((st.st_dev, st.st_ino), rel)
         elif t == "l":
             target = os.readlink(p)
-        print(rel, t, mode, own, size, target, digest, group)
+        if full:
+            xs = sorted("%s=%s" % (x, os.getxattr(p, x, follow_symlinks=False).hex())
+                        for x in os.listxattr(p, follow_symlinks=False))
+            mt = "-" if t == "d" else st.st_mtime_ns
+            print(rel, t, mode, own, size, target, digest, group, mt, ",".join(xs) or "-")
+        else:
+            print(rel, t, mode, own, size, target, digest, group)
 
 main()

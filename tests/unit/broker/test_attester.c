@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../lib/tmpdir.h"
 #include "base.h"
 #include "broker/attester.h"
 #include "broker/kbs.h"
@@ -18,43 +19,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/attester-unit-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	coco_rm_rf(NULL, tmpdir);
-	return 0;
-}
-
-static void put(const char *dir, const char *name, const void *data, size_t len)
-{
-	char *p = coco_asprintf("%s/%s", dir, name);
-	FILE *f = fopen(p, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-	free(p);
-}
-
 /* A fake report entry: provider, generation and outblob as the kernel
  * would show them after an inblob write. */
 static char *fake_entry(const char *name, const char *provider, const char *generation,
                         const void *outblob, size_t outlen)
 {
-	char *dir = coco_asprintf("%s/%s", tmpdir, name);
+	char *dir = coco_asprintf("%s/%s", test_tmpdir, name);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	put(dir, "provider", provider, strlen(provider));
-	put(dir, "generation", generation, strlen(generation));
-	put(dir, "outblob", outblob, outlen);
+	free(test_write_file(dir, "provider", provider, strlen(provider)));
+	free(test_write_file(dir, "generation", generation, strlen(generation)));
+	free(test_write_file(dir, "outblob", outblob, outlen));
 	return dir;
 }
 
@@ -78,7 +52,7 @@ static void test_tsm_tdx(void **state)
 	coco_buf ev = COCO_BUF_INIT;
 	char tee[COCO_TEE_MAX];
 	/* no event log (test_ccel.c has the ones with a log) */
-	char *none = coco_asprintf("%s/no-log", tmpdir);
+	char *none = coco_asprintf("%s/no-log", test_tmpdir);
 	coco_eventlog_paths logs = { none, none };
 	assert_int_equal(coco_tsm_report(ctx, dir, &logs, rd, sizeof(rd), &ev, tee), 0);
 	free(none);
@@ -199,7 +173,7 @@ static json_t *snp_case(const char *name, const unsigned char *rep, size_t len,
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	char *dir = fake_entry(name, "sev_guest\n", "1\n", rep, len);
 	if (aux)
-		put(dir, "auxblob", aux, auxlen);
+		free(test_write_file(dir, "auxblob", aux, auxlen));
 	unsigned char rd[48];
 	memset(rd, 0xcd, sizeof(rd));
 	coco_buf ev = COCO_BUF_INIT;
@@ -317,10 +291,10 @@ static void test_tsm_backend(void **state)
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_attester *a = NULL;
-	char *missing = coco_asprintf("%s/no-such-root", tmpdir);
+	char *missing = coco_asprintf("%s/no-such-root", test_tmpdir);
 	assert_int_equal(coco_attester_tsm(ctx, missing, NULL, &a), COCOIMG_ENOTFOUND);
 	assert_null(a);
-	char *root = coco_asprintf("%s/root", tmpdir);
+	char *root = coco_asprintf("%s/root", test_tmpdir);
 	assert_int_equal(mkdir(root, 0700), 0);
 	assert_int_equal(coco_attester_tsm(ctx, root, NULL, &a), 0);
 	assert_string_equal(coco_attester_name(a), "tsm");
@@ -561,5 +535,5 @@ int main(void)
 		cmocka_unit_test(test_parse_challenge),
 		cmocka_unit_test(test_parse_token_and_response),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

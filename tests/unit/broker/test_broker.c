@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../lib/tmpdir.h"
 #include "base.h"
 #include "broker/broker.h"
 #include "broker/resources.h"
@@ -13,33 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/broker-unit-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	coco_rm_rf(NULL, tmpdir);
-	return 0;
-}
-
-static char *write_tmp(const char *name, const char *text)
-{
-	char *p = coco_asprintf("%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "wb");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
 
 /* "hello" and "key" in base64 */
 #define RES_JSON "{\"default/policy/p\": \"aGVsbG8=\", \"default/key/k1\": \"a2V5\"}"
@@ -96,7 +70,7 @@ static int cb(const char *uri, cocoimg_resource *res, void *payload)
 static void test_chain(void **state)
 {
 	(void)state;
-	char *rf = write_tmp("res.json", RES_JSON);
+	char *rf = test_tmp_file("res.json", RES_JSON, strlen(RES_JSON));
 	cocoimg_ctx *ctx;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_buf b = COCO_BUF_INIT;
@@ -151,7 +125,8 @@ static void test_chain(void **state)
 static void test_bad_resfile_reported(void **state)
 {
 	(void)state;
-	char *rf = write_tmp("bad.json", "{\"a/b/c\": 7}");
+	const char *bad = "{\"a/b/c\": 7}";
+	char *rf = test_tmp_file("bad.json", bad, strlen(bad));
 	cocoimg_ctx *ctx;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	assert_int_equal(cocoimg_ctx_set(ctx, "resources", rf), 0);
@@ -179,7 +154,7 @@ static int try_kek(void *arg, const unsigned char *kek, size_t len, coco_buf *op
 static void test_packet_and_memo(void **state)
 {
 	(void)state;
-	char *rf = write_tmp("res2.json", RES_JSON);
+	char *rf = test_tmp_file("res2.json", RES_JSON, strlen(RES_JSON));
 	cocoimg_ctx *ctx;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	assert_int_equal(cocoimg_ctx_set(ctx, "resources", rf), 0);
@@ -224,5 +199,5 @@ int main(void)
 		cmocka_unit_test(test_bad_resfile_reported),
 		cmocka_unit_test(test_packet_and_memo),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../lib/tmpdir.h"
 #include "base.h"
 #include "broker/attester.h"
 #include "broker/ccel.h"
@@ -19,33 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/ccel-unit-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	coco_rm_rf(NULL, tmpdir);
-	return 0;
-}
-
-static char *put(const char *name, const void *data, size_t len)
-{
-	char *p = coco_asprintf("%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-	return p;
-}
 
 static void expect_trim(const unsigned char *log, size_t len, size_t want)
 {
@@ -171,9 +145,9 @@ static void test_eventlog_json(void **state)
 	unsigned char rt[4][48];
 	size_t alen = ccel_aael_record(aael, rt);
 	alen += ccel_aael_record(aael + alen, rt);
-	char *ccel = put("CCEL", s.data, s.len);
-	char *ael = put("eventlog", aael, alen);
-	char *none = coco_asprintf("%s/none", tmpdir);
+	char *ccel = test_tmp_file("CCEL", s.data, s.len);
+	char *ael = test_tmp_file("eventlog", aael, alen);
+	char *none = coco_asprintf("%s/none", test_tmpdir);
 	/* neither: null */
 	coco_eventlog_paths p = { none, none };
 	json_t *j = eventlog(&p);
@@ -213,8 +187,8 @@ static void test_eventlog_bad(void **state)
 	static ccel_sample s;
 	ccel_sample_build(&s, 0xff, 0);
 	s.data[4] = 1;
-	char *ccel = put("CCEL-bad", s.data, s.len);
-	char *none = coco_asprintf("%s/none", tmpdir);
+	char *ccel = test_tmp_file("CCEL-bad", s.data, s.len);
+	char *none = coco_asprintf("%s/none", test_tmpdir);
 	coco_eventlog_paths p = { ccel, none };
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
@@ -234,13 +208,13 @@ static void test_tsm_tdx_eventlog(void **state)
 	(void)state;
 	static ccel_sample s;
 	ccel_sample_build(&s, 0x00, 1);
-	char *ccel = put("CCEL-tsm", s.data, s.len);
-	char *none = coco_asprintf("%s/none", tmpdir);
-	char *dir = coco_asprintf("%s/entry", tmpdir);
+	char *ccel = test_tmp_file("CCEL-tsm", s.data, s.len);
+	char *none = coco_asprintf("%s/none", test_tmpdir);
+	char *dir = coco_asprintf("%s/entry", test_tmpdir);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	free(put("entry/provider", "tdx_guest\n", 10));
-	free(put("entry/generation", "1\n", 2));
-	free(put("entry/outblob", "\x04\x00\x02\x00\x81", 5));
+	free(test_tmp_file("entry/provider", "tdx_guest\n", 10));
+	free(test_tmp_file("entry/generation", "1\n", 2));
+	free(test_tmp_file("entry/outblob", "\x04\x00\x02\x00\x81", 5));
 	cocoimg_ctx *ctx = NULL;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	coco_eventlog_paths p = { ccel, none };
@@ -257,7 +231,7 @@ static void test_tsm_tdx_eventlog(void **state)
 	json_decref(j);
 	/* and a broken log fails the evidence */
 	s.data[32 + 24] = 0;
-	free(put("CCEL-tsm", s.data, s.len));
+	free(test_tmp_file("CCEL-tsm", s.data, s.len));
 	coco_buf_free(&ev);
 	assert_int_equal(coco_tsm_report(ctx, dir, &p, (const unsigned char *)"rd", 2, &ev, tee),
 	                 COCOIMG_EIO);
@@ -279,5 +253,5 @@ int main(void)
 		cmocka_unit_test(test_eventlog_bad),
 		cmocka_unit_test(test_tsm_tdx_eventlog),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

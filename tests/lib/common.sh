@@ -90,6 +90,20 @@ start_registry() {
     eval "REG_$_n=${_addr#listening on }"
 }
 
+# registry_copies PREFIX NAME...: start docker-registry R (REG is its
+# 127.0.0.1:PORT), make the image $T/img:v1 and copy it to
+# docker://$REG/PREFIX/NAME:v1 for each NAME; D is its manifest digest.
+registry_copies() {
+    _p=$1; shift
+    start_registry R || return 1
+    REG=$REG_R
+    mkimage "$T/img:v1" >/dev/null || return 1
+    for _c; do
+        $SKOPEO copy -q --dest-tls-verify=false "oci:$T/img:v1" "docker://$REG/$_p/$_c:v1" || return 1
+    done
+    D=$($SKOPEO inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/$_p/$1:v1")
+}
+
 # make_ca: a private CA and a server cert for 127.0.0.1/localhost in $T/ca.
 make_ca() {
     [ -f "$T/ca/server.crt" ] && return 0
@@ -144,3 +158,26 @@ PY
 
 # json_get FILE EXPR : evaluate a python expression on the JSON in FILE (as j)
 json_get() { "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# check_cpu_under NAME MS CMD...: a check that CMD succeeds within MS
+# milliseconds of CPU time (user + system: CPU time, not wall time, as the
+# test machines are shared and loaded).  Skipped in a sanitizer build.
+cpu_ms() {
+    local TIMEFORMAT='%3U %3S' t
+    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
+    echo "$t" | awk '{ printf "%d\n", ($1 + $2) * 1000 }'
+}
+_cpu_under() {
+    local max=$1 ms; shift
+    ms=$(cpu_ms "$@") || return 1
+    echo "$ms ms"
+    [ "$ms" -lt "$max" ]
+}
+check_cpu_under() {
+    local name=$1; shift
+    if ldd "$COCO_IMG" 2>/dev/null | grep -q 'lib[at]san'; then
+        echo "# skipped: $name (sanitizer build)"
+    else
+        check "$name" _cpu_under "$@"
+    fi
+}

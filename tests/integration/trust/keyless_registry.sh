@@ -7,16 +7,12 @@
 # rekorPublicKeyData, and trustedRootPath) and cosign-style through
 # `verify --certificate-identity ... --trusted-root`.
 . "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/legacy_sigs.sh"
 
-start_registry R || exit 1
-R=$REG_R
-M=$T/ms
-mkimage "$T/img:v1" >/dev/null
 CASES="good late-log expired-nolog other-entry bad-sct key copied bundle"
-for c in $CASES; do
-    $SKOPEO copy -q --dest-tls-verify=false "oci:$T/img:v1" "docker://$R/keyless/$c:v1" || exit 1
-done
-D=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$R/keyless/good:v1")
+registry_copies keyless $CASES || exit 1
+R=$REG
+M=$T/ms
 skopeo inspect --tls-verify=false --raw "docker://$R/keyless/good:v1" > "$T/manifest.json"
 $PY "$LIB/mini_sigstore.py" legacy "$M" "$D" "$R" "$T/manifest.json" || { echo "mini_sigstore.py failed"; exit 1; }
 # keyless/bundle: a keyless Sigstore bundle attached as a referrer (tag schema)
@@ -28,38 +24,13 @@ $PY -c 'import json,sys; s=json.load(open(sys.argv[1])); s["repo"]=sys.argv[2]; 
     "$M/sig-good.json" "$R/keyless/copied" "$M/sig-copied.json"
 $PY "$LIB/push_sig.py" "$R" "$D" "$M"/sig-*.json || { echo "push_sig.py failed"; exit 1; }
 
-ID=dev@example.com
-ISS=https://issuer.example.com
-mkdir -p "$T/regd"
-printf 'default-docker:\n  use-sigstore-attachments: true\n' > "$T/regd/default.yaml"
-policy() { # FILE REQUIREMENT-MEMBERS
-    printf '{"default":[{"type":"reject"}],"transports":{"docker":{"":[{"type":"sigstoreSigned",%s,"signedIdentity":{"type":"matchRepository"}}]}}}\n' "$2" > "$1"
-}
-REKOR='"rekorPublicKeyData":"'$(base64 -w0 < "$M/rekor.pub")'"'
+legacy_verifiers keyless "$M"
 policy "$T/p-fulcio.json" '"fulcio":{"caPath":"'$M'/fulcio-root.pem","oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},'"$REKOR"
 policy "$T/p-root.json" '"fulcio":{"oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},"trustedRootPath":"'$M'/root.json"'
 policy "$T/p-other.json" '"fulcio":{"caPath":"'$M'/fulcio-chain.pem","oidcIssuer":"'$ISS'","subjectEmail":"other@example.com"},'"$REKOR"
 # a bundle carries no intermediates: its CA file must hold the intermediate
 policy "$T/p-fulcio-chain.json" '"fulcio":{"caPath":"'$M'/fulcio-chain.pem","oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},'"$REKOR"
 policy "$T/p-key.json" '"keyPath":"'$M'/key.pub",'"$REKOR"
-
-VP="$COCO_IMG verify --tls-verify=false --registries.d $T/regd --output json"
-VC="$COCO_IMG verify --tls-verify=false --output json"
-KL="--certificate-identity $ID --certificate-oidc-issuer $ISS --trusted-root $M/root.json"
-
-# pol NAME POLICY CASE WANT-RC [FAILED-CHECK]
-pol() {
-    check "policy $1: exit $4" expect_rc "$4" sh -c "$VP --policy '$2' 'docker://$R/keyless/$3:v1' > '$T/out.json'"
-    [ -z "${5:-}" ] || check "policy $1: failed check $5" test \
-        "$(json_get "$T/out.json" "j['requirements'][0]['signatures'][0].get('failed_check')")" = "$5"
-}
-# cli NAME CASE WANT-RC FAILED-CHECK FLAGS...
-cli() {
-    local name=$1 c=$2 want=$3 fc=$4; shift 4
-    check "cli $name: exit $want" expect_rc "$want" sh -c "$VC $* 'docker://$R/keyless/$c:v1' > '$T/out.json'"
-    [ -z "$fc" ] || check "cli $name: failed check $fc" test \
-        "$(json_get "$T/out.json" "j['requirements'][0]['signatures'][0].get('failed_check')")" = "$fc"
-}
 
 pol "fulcio + rekorPublicKeyData"          "$T/p-fulcio.json" good 0
 pol "trustedRootPath"                       "$T/p-root.json" good 0
@@ -106,17 +77,6 @@ check "cli malformed trusted root: exit 2" expect_rc 2 $VC --certificate-identit
 $COCO_IMG verify --tls-verify=false $KL "docker://$R/keyless/good:v1" > "$T/text.txt"
 check "text output" grep -q "^Accepted: docker://$R/keyless/good:v1" "$T/text.txt"
 
-# CPU time, not wall time: the test machines are shared and loaded.
-cpu_ms() {
-    local TIMEFORMAT='%3U %3S' t
-    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
-    echo "$t" | awk '{ printf "%d\n", ($1 + $2) * 1000 }'
-}
-if ldd "$COCO_IMG" 2>/dev/null | grep -q 'lib[at]san'; then
-    echo "# skipped: the 100 ms CPU check (sanitizer build)"
-else
-    check "keyless image verification takes under 100 ms of CPU" bash -c "$(declare -f cpu_ms);
-        ms=\$(cpu_ms $COCO_IMG verify --tls-verify=false $KL docker://$R/keyless/good:v1) || exit 1;
-        echo \"\$ms ms\"; [ \$ms -lt 100 ]"
-fi
+check_cpu_under "keyless image verification takes under 100 ms of CPU" 100 \
+    $COCO_IMG verify --tls-verify=false $KL "docker://$R/keyless/good:v1"
 finish

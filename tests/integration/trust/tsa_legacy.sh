@@ -11,17 +11,13 @@
 # (policy fulcio + rekorPublicKeyData, as containers/image) the SET stays
 # required.
 . "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/legacy_sigs.sh"
 command -v openssl >/dev/null || { echo "openssl is required"; exit 1; }
 
-start_registry R || exit 1
-R=$REG_R
-M=$T/tsa
-mkimage "$T/img:v1" >/dev/null
 CASES="ts-good ts-and-set ts-wrong-tsa ts-expired ts-other-data ts-garbage ts-key"
-for c in $CASES; do
-    $SKOPEO copy -q --dest-tls-verify=false "oci:$T/img:v1" "docker://$R/tsa/$c:v1" || exit 1
-done
-D=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$R/tsa/ts-good:v1")
+registry_copies tsa $CASES || exit 1
+R=$REG
+M=$T/tsa
 $PY "$LIB/tsa_legacy.py" "$M" "$D" "$R" || { echo "tsa_legacy.py failed"; exit 1; }
 $PY "$LIB/push_sig.py" "$R" "$D" "$M"/sig-*.json || { echo "push_sig.py failed"; exit 1; }
 check "the timestamp is a real RFC 3161 response (openssl ts -verify)" sh -c \
@@ -29,14 +25,7 @@ check "the timestamp is a real RFC 3161 response (openssl ts -verify)" sh -c \
 sys.stdout.buffer.write(base64.b64decode(json.loads(a[\"dev.sigstore.cosign/rfc3161timestamp\"])[\"SignedRFC3161Timestamp\"]))' \
     '$M/sig-ts-key.json' > '$T/r.tsr' && openssl ts -reply -in '$T/r.tsr' -text | grep -q 'Status: Granted'"
 
-ID=dev@example.com
-ISS=https://issuer.example.com
-mkdir -p "$T/regd"
-printf 'default-docker:\n  use-sigstore-attachments: true\n' > "$T/regd/default.yaml"
-policy() { # FILE REQUIREMENT-MEMBERS
-    printf '{"default":[{"type":"reject"}],"transports":{"docker":{"":[{"type":"sigstoreSigned",%s,"signedIdentity":{"type":"matchRepository"}}]}}}\n' "$2" > "$1"
-}
-REKOR='"rekorPublicKeyData":"'$(base64 -w0 < "$M/rekor.pub")'"'
+legacy_verifiers tsa "$M"
 policy "$T/p-root.json" '"fulcio":{"oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},"trustedRootPath":"'$M'/root.json"'
 $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); r["timestampAuthorities"]=[]; json.dump(r, open(sys.argv[2], "w"))' \
     "$M/root.json" "$M/root-notsa.json"
@@ -44,24 +33,6 @@ policy "$T/p-root-notsa.json" '"fulcio":{"oidcIssuer":"'$ISS'","subjectEmail":"'
 policy "$T/p-fulcio.json" '"fulcio":{"caPath":"'$M'/fulcio-chain.pem","oidcIssuer":"'$ISS'","subjectEmail":"'$ID'"},'"$REKOR"
 policy "$T/p-key-root.json" '"keyPath":"'$M'/key.pub","trustedRootPath":"'$M'/root.json"'
 policy "$T/p-key-rekor.json" '"keyPath":"'$M'/key.pub",'"$REKOR"
-
-VP="$COCO_IMG verify --tls-verify=false --registries.d $T/regd --output json"
-VC="$COCO_IMG verify --tls-verify=false --output json"
-KL="--certificate-identity $ID --certificate-oidc-issuer $ISS --trusted-root $M/root.json"
-
-# pol NAME POLICY CASE WANT-RC [FAILED-CHECK]
-pol() {
-    check "policy $1: exit $4" expect_rc "$4" sh -c "$VP --policy '$2' 'docker://$R/tsa/$3:v1' > '$T/out.json'"
-    [ -z "${5:-}" ] || check "policy $1: failed check $5" test \
-        "$(json_get "$T/out.json" "j['requirements'][0]['signatures'][0].get('failed_check')")" = "$5"
-}
-# cli NAME CASE WANT-RC FAILED-CHECK FLAGS...
-cli() {
-    local name=$1 c=$2 want=$3 fc=$4; shift 4
-    check "cli $name: exit $want" expect_rc "$want" sh -c "$VC $* 'docker://$R/tsa/$c:v1' > '$T/out.json'"
-    [ -z "$fc" ] || check "cli $name: failed check $fc" test \
-        "$(json_get "$T/out.json" "j['requirements'][0]['signatures'][0].get('failed_check')")" = "$fc"
-}
 
 pol "timestamp instead of a SET (trustedRootPath)" "$T/p-root.json" ts-good 0
 pol "timestamp and SET" "$T/p-root.json" ts-and-set 0

@@ -62,7 +62,7 @@ check "referrer manifest and tag index are cosign's layout" bash -c "
 	$TOOL check-referrer '$T/ref1.json' '$T/idx1.json' '$D1' '$S1' '$MT' > '$T/b1.digest'"
 blob "$(cat "$T/b1.digest")" "$T/b1.json"
 check "the tag index lists exactly that referrer" test "$(json_get "$T/idx1.json" '[m["digest"] for m in j["manifests"]]')" = "['$R1']"
-check "@sigstore/verify accepts the bundle with cosign.pub" NV "$T/b1.json" "$K/cosign.pub" "$D1"
+check "@sigstore/verify accepts the bundle with cosign.pub" NV "$T/b1.json" "$D1" --key "$K/cosign.pub"
 check "coco-img verify-blob accepts it (--insecure-ignore-tlog, as cosign)" \
 	$COCO_IMG verify-blob "$D1" --bundle "$T/b1.json" --key "$K/cosign.pub" --insecure-ignore-tlog
 check "verify-blob without --insecure-ignore-tlog: exit 2, naming the flag (no tlog entry)" bash -c "
@@ -93,12 +93,12 @@ PYEOF
 }
 for w in payload signature payloadtype; do
 	tamper "$T/b1.json" "$T/bad-$w.json" $w
-	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/bad-$w.json' '$K/cosign.pub' '$D1'"
+	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/bad-$w.json' '$D1' --key '$K/cosign.pub'"
 	check "tampered $w: coco-img verify-blob refuses (exit 3)" expect_rc 3 \
 		$COCO_IMG verify-blob "$D1" --bundle "$T/bad-$w.json" --key "$K/cosign.pub" --insecure-ignore-tlog
 done
-check "another key: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/b1.json' '$K/other.pub' '$D1'"
-check "another image's digest: @sigstore/verify check refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/b1.json' '$K/cosign.pub' '$D2'"
+check "another key: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/b1.json' '$D1' --key '$K/other.pub'"
+check "another image's digest: @sigstore/verify check refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/b1.json' '$D2' --key '$K/cosign.pub'"
 check "another image's digest: coco-img verify-blob refuses (exit 3)" expect_rc 3 \
 	$COCO_IMG verify-blob "$D2" --bundle "$T/b1.json" --key "$K/cosign.pub" --insecure-ignore-tlog
 
@@ -111,7 +111,7 @@ check "tag index: both referrers, sorted" test "$(json_get "$T/idx2.json" 'sorte
 check "tag index keeps the first entry as it was" bash -c "
 	$TOOL check-referrer '$T/ref1.json' '$T/idx2.json' '$D1' '$S1' '$MT' && $TOOL check-referrer '$T/ref2.json' '$T/idx2.json' '$D1' '$S1' '$MT' > '$T/b2.digest'"
 blob "$(cat "$T/b2.digest")" "$T/b2.json"
-check "the second bundle verifies with other.pub" NV "$T/b2.json" "$K/other.pub" "$D1"
+check "the second bundle verifies with other.pub" NV "$T/b2.json" "$D1" --key "$K/other.pub"
 check "the referrers reader (list_referrers) finds both through the tag schema" bash -c "
 	$REGTOOL referrers 'docker://$REG/test/app:v1' '$D1' --artifact-type application/vnd.dev.sigstore.bundle.v0.3+json tls-verify=false > '$T/list' &&
 	cat '$T/list' && grep -q '^$R1 ' '$T/list' && grep -q '^$R2 ' '$T/list' && [ \$(wc -l < '$T/list') -eq 2 ]"
@@ -199,7 +199,7 @@ check "oci: layout: index.json tags sha256-<hex>, the index lists the referrer" 
 	ti=\$(json_get '$T/lay/index.json' '[m[\"digest\"] for m in j[\"manifests\"] if m.get(\"annotations\",{}).get(\"org.opencontainers.image.ref.name\")==\"$TAG1\"][0]')
 	r=\$(json_get \"$T/lay/blobs/sha256/\${ti#sha256:}\" 'j[\"manifests\"][0][\"digest\"]')
 	$TOOL check-referrer \"$T/lay/blobs/sha256/\${r#sha256:}\" \"$T/lay/blobs/sha256/\${ti#sha256:}\" '$D1' '$S1' '$MT' > '$T/b5.digest' &&
-	b=\$(cat '$T/b5.digest') && node '$LIB/sigstore_verify.js' '$NM' \"$T/lay/blobs/sha256/\${b#sha256:}\" '$K/other.pub' '$D1'"
+	b=\$(cat '$T/b5.digest') && node '$LIB/sigstore_verify.js' '$NM' \"$T/lay/blobs/sha256/\${b#sha256:}\" '$D1' --key '$K/other.pub'"
 check "oci: layout: the referrers reader finds it" bash -c "
 	$REGTOOL referrers 'oci:$T/lay:v1' '$D1' | grep -q application/vnd.dev.sigstore.bundle.v0.3+json"
 check "oci: layout: round trip through verify --policy (other.pub accepted, cosign.pub refused)" bash -c "

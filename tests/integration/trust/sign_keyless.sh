@@ -52,7 +52,7 @@ done
 D=$($SKOPEO inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/test/app:v1")
 SIGN="$COCO_IMG sign --tls-verify=false --fulcio-url $SIGSTORE_A --rekor-url $SIGSTORE_A"
 blob() { curl -sf "http://$REG/v2/test/$1/blobs/$2" -o "$3"; }
-NV() { node "$LIB/sigstore_verify_root.js" "$NM" "$@"; }
+NV() { node "$LIB/sigstore_verify.js" "$NM" "$@"; }
 KL="--certificate-identity $ID --certificate-oidc-issuer $ISS --trusted-root $ROOT"
 VC="$COCO_IMG verify --tls-verify=false --output json"
 
@@ -68,9 +68,9 @@ v=json.load(open(sys.argv[1]))[\"verificationMaterial\"]
 assert set(v)=={\"certificate\",\"tlogEntries\"}, v
 assert len(v[\"tlogEntries\"])==1 and v[\"tlogEntries\"][0][\"kindVersion\"][\"kind\"]==\"dsse\", v' '$T/b.json'"
 check "@sigstore/verify accepts it (trusted root, identity and issuer, no skipping)" \
-	NV "$T/b.json" "$ROOT" "$D" --identity "$ID" --issuer "$ISS"
-check "@sigstore/verify refuses another identity" bash -c "! node '$LIB/sigstore_verify_root.js' '$NM' '$T/b.json' '$ROOT' '$D' --identity other@example.com --issuer '$ISS'"
-check "@sigstore/verify refuses another issuer" bash -c "! node '$LIB/sigstore_verify_root.js' '$NM' '$T/b.json' '$ROOT' '$D' --identity '$ID' --issuer https://accounts.example.org"
+	NV "$T/b.json" "$D" --root "$ROOT" --identity "$ID" --issuer "$ISS"
+check "@sigstore/verify refuses another identity" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/b.json' '$D' --root '$ROOT' --identity other@example.com --issuer '$ISS'"
+check "@sigstore/verify refuses another issuer" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/b.json' '$D' --root '$ROOT' --identity '$ID' --issuer https://accounts.example.org"
 check "coco-img verify --certificate-identity ... --trusted-root accepts the image" \
 	expect_rc 0 $VC $KL "docker://$REG/test/app:v1"
 check "coco-img verify-blob accepts the bundle" \
@@ -101,7 +101,7 @@ PYEOF
 }
 for w in certificate signature set; do
 	tamper "$T/b.json" "$T/bad-$w.json" $w
-	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify_root.js' '$NM' '$T/bad-$w.json' '$ROOT' '$D' --identity '$ID' --issuer '$ISS'"
+	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/bad-$w.json' '$D' --root '$ROOT' --identity '$ID' --issuer '$ISS'"
 	check "tampered $w: coco-img verify-blob refuses (exit 3)" expect_rc 3 \
 		$COCO_IMG verify-blob "$D" --bundle "$T/bad-$w.json" $KL
 done

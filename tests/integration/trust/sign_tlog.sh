@@ -27,7 +27,7 @@ if ! NM=$(npm_peer sigstore-verify-2.1.1 @sigstore/verify@2.1.1 @sigstore/bundle
 	check "install @sigstore/verify 2.1.1 from npm" false
 	finish; exit
 fi
-NV() { node "$LIB/sigstore_verify_root.js" "$NM" "$@"; }
+NV() { node "$LIB/sigstore_verify.js" "$NM" "$@"; }
 
 S=$T/sigstore
 sigstore_init "$S" || exit 1
@@ -65,8 +65,8 @@ assert e[\"kindVersion\"]=={\"kind\":\"dsse\",\"version\":\"0.0.1\"}, e
 assert e[\"inclusionPromise\"][\"signedEntryTimestamp\"] and e[\"inclusionProof\"][\"checkpoint\"][\"envelope\"], e
 assert int(e[\"inclusionProof\"][\"treeSize\"]) > int(e[\"inclusionProof\"][\"logIndex\"]) >= 5, e
 assert set(v) == {\"publicKey\", \"tlogEntries\"}, v' '$T/b.json'"
-check "@sigstore/verify accepts it with the trusted root (no tlog skipping)" NV "$T/b.json" "$ROOT" "$D" --key "$K/k.pub"
-check "@sigstore/verify refuses it for another key" bash -c "! node '$LIB/sigstore_verify_root.js' '$NM' '$T/b.json' '$ROOT' '$D' --key '$K/other.pub'"
+check "@sigstore/verify accepts it with the trusted root (no tlog skipping)" NV "$T/b.json" "$D" --root "$ROOT" --key "$K/k.pub"
+check "@sigstore/verify refuses it for another key" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/b.json' '$D' --root '$ROOT' --key '$K/other.pub'"
 check "coco-img verify-blob accepts it with --trusted-root, without --insecure-ignore-tlog" \
 	$COCO_IMG verify-blob "$D" --bundle "$T/b.json" --key "$K/k.pub" --trusted-root "$ROOT"
 check "coco-img verify --key --trusted-root accepts the image" \
@@ -117,7 +117,7 @@ PYEOF
 }
 for w in set checkpoint proof body time signature; do
 	tamper "$T/b.json" "$T/bad-$w.json" $w
-	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify_root.js' '$NM' '$T/bad-$w.json' '$ROOT' '$D' --key '$K/k.pub'"
+	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/bad-$w.json' '$D' --root '$ROOT' --key '$K/k.pub'"
 	check "tampered $w: coco-img verify-blob refuses (exit 3)" expect_rc 3 \
 		$COCO_IMG verify-blob "$D" --bundle "$T/bad-$w.json" --key "$K/k.pub" --trusted-root "$ROOT"
 done

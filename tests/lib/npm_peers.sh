@@ -5,6 +5,12 @@
 # directory per set, reused by later runs.  Needs node and npm (Debian's
 # nodejs package) and the npm registry the first time.
 #
+# sigstore_js_peer: @sigstore/verify 2.1.1 (the newest release that runs on
+# Debian 12's nodejs 18: 3.x needs node 20.17, 4.x node 22) with its
+# dependencies pinned; sets NM to their node_modules, and
+# NV ARGS... runs tests/lib/sigstore_verify.js with them.  When they cannot
+# be installed, the test ends with a failed check.
+#
 # npm_peer NAME PKG@VERSION... : prints the set's node_modules directory,
 # installing it first when missing; non-zero (npm's output on stderr) when
 # it cannot be installed.
@@ -25,3 +31,12 @@ npm_peer() {
     ) 9>"$_root/.$_set.lock" || return 1
     echo "$_dir/node_modules"
 }
+
+sigstore_js_peer() {
+    if ! NM=$(npm_peer sigstore-verify-2.1.1 @sigstore/verify@2.1.1 @sigstore/bundle@3.1.0 \
+              @sigstore/core@2.0.0 @sigstore/protobuf-specs@0.4.3); then
+        check "install @sigstore/verify 2.1.1 from npm" false
+        finish; exit
+    fi
+}
+NV() { node "$LIB/sigstore_verify.js" "$NM" "$@"; }

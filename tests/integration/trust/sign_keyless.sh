@@ -19,21 +19,8 @@
 #    and a wrong proof of possession: exit 1, nothing written; flag
 #    misuse: exit 2.  The ephemeral key is written nowhere.
 . "$TOP_SRCDIR/tests/lib/common.sh"
-. "$TOP_SRCDIR/tests/lib/npm_peers.sh"
 . "$TOP_SRCDIR/tests/lib/sigstore_doubles.sh"
-unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-
-if ! NM=$(npm_peer sigstore-verify-2.1.1 @sigstore/verify@2.1.1 @sigstore/bundle@3.1.0 \
-          @sigstore/core@2.0.0 @sigstore/protobuf-specs@0.4.3); then
-	check "install @sigstore/verify 2.1.1 from npm" false
-	finish; exit
-fi
-
-S=$T/sigstore
-sigstore_init "$S" || exit 1
-start_sigstore A "$S" || exit 1
-ROOT=$S/root.json
+sigstore_signing_setup || exit 1
 ISS=https://oidc.local.test
 ID=dev@example.com
 WF=https://github.com/example/app/.github/workflows/release.yml@refs/heads/main
@@ -43,16 +30,9 @@ sigstore_token "$S" --email "$ID" --exp -60 > "$T/expired.jwt"
 sigstore_token "$S" --email "$ID" --aud other > "$T/aud.jwt"
 sigstore_token "$S" --email "$ID" --foreign-key > "$T/foreign.jwt"
 
-start_registry R || exit 1
-REG=$REG_R
-mkimage "$T/lay:v1" >/dev/null
-for r in app wf legacy bad; do
-	$SKOPEO copy -q --dest-tls-verify=false "oci:$T/lay:v1" "docker://$REG/test/$r:v1" || exit 1
-done
-D=$($SKOPEO inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/test/app:v1")
+registry_copies test app wf legacy bad || exit 1
 SIGN="$COCO_IMG sign --tls-verify=false --fulcio-url $SIGSTORE_A --rekor-url $SIGSTORE_A"
 blob() { curl -sf "http://$REG/v2/test/$1/blobs/$2" -o "$3"; }
-NV() { node "$LIB/sigstore_verify.js" "$NM" "$@"; }
 KL="--certificate-identity $ID --certificate-oidc-issuer $ISS --trusted-root $ROOT"
 VC="$COCO_IMG verify --tls-verify=false --output json"
 
@@ -79,28 +59,8 @@ check "coco-img verify: another identity, exit 3" expect_rc 3 $VC --certificate-
 	--certificate-oidc-issuer "$ISS" --trusted-root "$ROOT" "docker://$REG/test/app:v1"
 check "coco-img verify: another issuer, exit 3" expect_rc 3 $VC --certificate-identity "$ID" \
 	--certificate-oidc-issuer https://accounts.example.org --trusted-root "$ROOT" "docker://$REG/test/app:v1"
-tamper() { # IN OUT WHAT
-	"$PY" - "$@" <<'PYEOF'
-import base64, json, sys
-src, dst, what = sys.argv[1:4]
-b = json.load(open(src))
-def flip(s, i=-5):
-    r = bytearray(base64.b64decode(s)); r[i] ^= 1
-    return base64.b64encode(bytes(r)).decode()
-if what == "certificate":
-    c = b["verificationMaterial"]["certificate"]
-    c["rawBytes"] = flip(c["rawBytes"], 200)
-elif what == "signature":
-    s = b["dsseEnvelope"]["signatures"][0]
-    s["sig"] = flip(s["sig"])
-elif what == "set":
-    e = b["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
-    e["signedEntryTimestamp"] = flip(e["signedEntryTimestamp"])
-json.dump(b, open(dst, "w"))
-PYEOF
-}
 for w in certificate signature set; do
-	tamper "$T/b.json" "$T/bad-$w.json" $w
+	"$PY" "$LIB/tamper_bundle.py" "$T/b.json" "$T/bad-$w.json" $w || exit 1
 	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/bad-$w.json' '$D' --root '$ROOT' --identity '$ID' --issuer '$ISS'"
 	check "tampered $w: coco-img verify-blob refuses (exit 3)" expect_rc 3 \
 		$COCO_IMG verify-blob "$D" --bundle "$T/bad-$w.json" $KL

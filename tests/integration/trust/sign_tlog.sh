@@ -16,25 +16,10 @@
 #  - a log whose answer logs another signature or carries a wrong
 #    inclusion proof: sign fails (exit 1) and writes nothing.
 . "$TOP_SRCDIR/tests/lib/common.sh"
-. "$TOP_SRCDIR/tests/lib/npm_peers.sh"
 . "$TOP_SRCDIR/tests/lib/sigstore_doubles.sh"
-unset http_proxy https_proxy HTTPS_PROXY HTTP_PROXY all_proxy ALL_PROXY
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-
-# @sigstore/verify 2.1.1 and its dependencies pinned (as sign_bundle.sh)
-if ! NM=$(npm_peer sigstore-verify-2.1.1 @sigstore/verify@2.1.1 @sigstore/bundle@3.1.0 \
-          @sigstore/core@2.0.0 @sigstore/protobuf-specs@0.4.3); then
-	check "install @sigstore/verify 2.1.1 from npm" false
-	finish; exit
-fi
-NV() { node "$LIB/sigstore_verify.js" "$NM" "$@"; }
-
-S=$T/sigstore
-sigstore_init "$S" || exit 1
-start_sigstore A "$S" || exit 1
+sigstore_signing_setup || exit 1
 start_sigstore LIAR "$S" --misbehave other-entry || exit 1
 start_sigstore BADPROOF "$S" --misbehave bad-proof || exit 1
-ROOT=$S/root.json
 
 K=$T/keys; mkdir -p "$K"
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$K/k.pem"
@@ -42,13 +27,7 @@ openssl pkey -in "$K/k.pem" -pubout -out "$K/k.pub"
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$K/other.pem"
 openssl pkey -in "$K/other.pem" -pubout -out "$K/other.pub"
 
-start_registry R || exit 1
-REG=$REG_R
-mkimage "$T/lay:v1" >/dev/null
-for r in app legacy liar badproof down; do
-	$SKOPEO copy -q --dest-tls-verify=false "oci:$T/lay:v1" "docker://$REG/test/$r:v1" || exit 1
-done
-D=$($SKOPEO inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/test/app:v1")
+registry_copies test app legacy liar badproof down || exit 1
 SIGN="$COCO_IMG sign --tls-verify=false"
 blob() { curl -sf "http://$REG/v2/test/$1/blobs/$2" -o "$3"; }
 
@@ -85,38 +64,8 @@ check "verify --policy (keyPath + rekorPublicKeyData) accepts the bundle" $VP --
 check "verify --policy with another log key refuses it (exit 3)" expect_rc 3 $VP --policy "$T/p-otherlog.json" "docker://$REG/test/app:v1"
 
 # ---- tampering: both verifiers refuse ----
-tamper() { # IN OUT WHAT
-	"$PY" - "$@" <<'PYEOF'
-import base64, json, sys
-src, dst, what = sys.argv[1:4]
-b = json.load(open(src))
-e = b["verificationMaterial"]["tlogEntries"][0]
-def flip(s, i=-5):
-    r = bytearray(base64.b64decode(s)); r[i] ^= 1
-    return base64.b64encode(bytes(r)).decode()
-if what == "set":
-    e["inclusionPromise"]["signedEntryTimestamp"] = flip(e["inclusionPromise"]["signedEntryTimestamp"])
-elif what == "checkpoint":
-    env = e["inclusionProof"]["checkpoint"]["envelope"]
-    note, sigs = env.split("\n\n", 1)
-    name, sig = sigs.rstrip("\n").rsplit(" ", 1)
-    e["inclusionProof"]["checkpoint"]["envelope"] = note + "\n\n" + name + " " + flip(sig) + "\n"
-elif what == "proof":
-    e["inclusionProof"]["hashes"][0] = flip(e["inclusionProof"]["hashes"][0], 0)
-elif what == "body":
-    body = json.loads(base64.b64decode(e["canonicalizedBody"]))
-    body["spec"]["payloadHash"]["value"] = "0" * 64
-    e["canonicalizedBody"] = base64.b64encode(json.dumps(body, separators=(",", ":"), sort_keys=True).encode()).decode()
-elif what == "time":
-    e["integratedTime"] = str(int(e["integratedTime"]) + 1)
-elif what == "signature":
-    s = b["dsseEnvelope"]["signatures"][0]
-    s["sig"] = flip(s["sig"])
-json.dump(b, open(dst, "w"))
-PYEOF
-}
 for w in set checkpoint proof body time signature; do
-	tamper "$T/b.json" "$T/bad-$w.json" $w
+	"$PY" "$LIB/tamper_bundle.py" "$T/b.json" "$T/bad-$w.json" $w || exit 1
 	check "tampered $w: @sigstore/verify refuses" bash -c "! node '$LIB/sigstore_verify.js' '$NM' '$T/bad-$w.json' '$D' --root '$ROOT' --key '$K/k.pub'"
 	check "tampered $w: coco-img verify-blob refuses (exit 3)" expect_rc 3 \
 		$COCO_IMG verify-blob "$D" --bundle "$T/bad-$w.json" --key "$K/k.pub" --trusted-root "$ROOT"

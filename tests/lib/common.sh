@@ -104,6 +104,17 @@ registry_copies() {
     D=$($SKOPEO inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/$_p/$1:v1")
 }
 
+# start_hostile MODE: the hostile registry double
+# (tests/integration/registry/hostile_registry.py) misbehaving as MODE on
+# 127.0.0.1; sets H to its 127.0.0.1:PORT, logs to $T/MODE.log.
+start_hostile() {
+    rm -f "$T/$1.port"
+    "$PY" "$TOP_SRCDIR/tests/integration/registry/hostile_registry.py" "$1" "$T/$1.port" "$T/$1.log" &
+    _PIDS="$_PIDS $!"
+    wait_for_log "$T/$1.port" '[0-9]+' 20 >/dev/null || exit 1
+    H=127.0.0.1:$(cat "$T/$1.port")
+}
+
 # make_ca: a private CA and a server cert for 127.0.0.1/localhost in $T/ca.
 make_ca() {
     [ -f "$T/ca/server.crt" ] && return 0

@@ -7,13 +7,6 @@
 REGTOOL=$1
 export COCOIMG_RETRY_BASE_MS=10
 
-start_hostile() { # MODE -> sets H to 127.0.0.1:PORT
-    rm -f "$T/$1.port"
-    "$PY" "$TOP_SRCDIR/tests/integration/registry/hostile_registry.py" "$1" "$T/$1.port" "$T/$1.log" &
-    _PIDS="$_PIDS $!"
-    wait_for_log "$T/$1.port" '[0-9]+' 20 >/dev/null || exit 1
-    H=127.0.0.1:$(cat "$T/$1.port")
-}
 inspect() { # MODE OUT [ARGS...]
     _m=$1 _o=$2; shift 2
     timeout 120 "$COCO_IMG" inspect "docker://$H/x/y:t" --tls-verify=false "$@" >"$T/$_o" 2>&1

@@ -4,18 +4,11 @@
 # key named and leaves nothing behind; the flags are listed by --help
 # exactly on the commands that check them; a malformed value exits 2.
 . "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/caps.sh"
 export COCOIMG_RETRY_BASE_MS=10
 C=$COCO_IMG
+CAP_RUN=$C
 
-# refused NAME WANT-RC OUT-NAME PATTERN COCO-IMG-ARGS...: exit WANT-RC and
-# a message matching PATTERN (grep -E)
-refused() {
-    _n=$1 _rc=$2 _o=$3 _pat=$4; shift 4
-    timeout 120 "$C" "$@" >"$T/$_o" 2>&1
-    _got=$?
-    check "$_n: exit $_rc" test "$_got" -eq "$_rc"
-    check "$_n: names the cap and the key" grep -Eq "$_pat" "$T/$_o"
-}
 opts_of() { "$C" help "$1" | awk '$1 ~ /^--max-/ { print $1 }' | sort | tr '\n' ' '; }
 # has CMD FLAGS...: CMD takes every flag; lacks CMD FLAGS...: none of them
 has() { _o=" $(opts_of "$1")"; shift; for f; do case "$_o" in *" $f "*) ;; *) echo "no $f"; return 1 ;; esac; done; }
@@ -70,13 +63,6 @@ refused "unpack --policy --max-signature-size 100" 1 sig2.out "over the 100-byte
 check "no rootfs after the signature refusal" test ! -e "$T/r"
 
 # ---- token and error body: the hostile registry ----
-start_hostile() { # MODE -> sets H to 127.0.0.1:PORT
-    rm -f "$T/$1.port"
-    "$PY" "$TOP_SRCDIR/tests/integration/registry/hostile_registry.py" "$1" "$T/$1.port" "$T/$1.log" &
-    _PIDS="$_PIDS $!"
-    wait_for_log "$T/$1.port" '[0-9]+' 20 >/dev/null || exit 1
-    H=127.0.0.1:$(cat "$T/$1.port")
-}
 start_hostile bigtoken
 refused "inspect --max-token-size 4K" 1 tok.out "larger than the 4096-byte cap \(max-token-size\)" \
     inspect --tls-verify=false --retry-times 0 --max-token-size 4K "docker://$H/x/y:t"

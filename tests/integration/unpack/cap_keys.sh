@@ -4,18 +4,10 @@
 # its key, exits with the right status and leaves no ROOTFS behind; a
 # malformed or out-of-range value is refused by cocoimg_ctx_set (exit 2).
 . "$TOP_SRCDIR/tests/lib/common.sh"
+. "$TOP_SRCDIR/tests/lib/caps.sh"
 CTXRUN=$1
+CAP_RUN=$CTXRUN
 export COCOIMG_RETRY_BASE_MS=10
-
-# refused NAME WANT-RC OUT-NAME PATTERN CTXRUN-ARGS...: exit WANT-RC and
-# a message matching PATTERN (grep -E)
-refused() {
-    _n=$1 _rc=$2 _o=$3 _pat=$4; shift 4
-    timeout 120 "$CTXRUN" "$@" >"$T/$_o" 2>&1
-    _got=$?
-    check "$_n: exit $_rc" test "$_got" -eq "$_rc"
-    check "$_n: names the cap and the key" grep -Eq "$_pat" "$T/$_o"
-}
 
 mkimage "$T/img:t" --layer "f:a=1,f:b=2,f:c=3" --layer "f:d=4" >/dev/null || exit 1
 mkimage "$T/bomb:t" --compress gzip --layer "z:bomb=16777216" >/dev/null || exit 1
@@ -68,13 +60,6 @@ refused "lookaside signature over max-signature-size" 1 look.out \
     tls-verify=false max-signature-size=200
 
 # ---- token and error body: the hostile registry ----
-start_hostile() { # MODE -> sets H to 127.0.0.1:PORT
-    rm -f "$T/$1.port"
-    "$PY" "$TOP_SRCDIR/tests/integration/registry/hostile_registry.py" "$1" "$T/$1.port" "$T/$1.log" &
-    _PIDS="$_PIDS $!"
-    wait_for_log "$T/$1.port" '[0-9]+' 20 >/dev/null || exit 1
-    H=127.0.0.1:$(cat "$T/$1.port")
-}
 start_hostile bigtoken
 refused "8 KiB token over max-token-size" 1 tok.out \
     "larger than the 4096-byte cap \(max-token-size\)" \

@@ -146,6 +146,24 @@ int coco_sign_open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char 
 	return coco_oci_dest_open(ctx, r, d);
 }
 
+char *coco_sign_sibling_name(cocoimg_ctx *ctx, const coco_ref *image_ref, const char *tag)
+{
+	coco_ref *r = NULL;
+	if (coco_ref_sibling(ctx, image_ref, tag, &r))
+		return NULL;
+	char *s = coco_ref_string(r);
+	coco_ref_free(r);
+	return s;
+}
+
+int coco_sign_report_add(cocoimg_ctx *ctx, json_t *sigs, json_t *entry)
+{
+	/* json_array_append_new frees the entry when it fails */
+	if (!entry || json_array_append_new(sigs, entry))
+		return coco_oom(ctx);
+	return 0;
+}
+
 /* PEM of certificates, concatenated (malloc'd). */
 static char *certs_pem(X509 *one, STACK_OF(X509) *many)
 {
@@ -209,19 +227,12 @@ static int report_legacy(cocoimg_ctx *ctx, const coco_ref *ref, const char *tag,
                          const char *digest, const char *identity, const char *md, bool added,
                          json_t *sigs)
 {
-	char *aref_s = NULL;
-	coco_ref *ar = NULL;
-	if (!coco_ref_sibling(ctx, ref, tag, &ar)) {
-		aref_s = coco_ref_string(ar);
-		coco_ref_free(ar);
-	}
+	char *aref_s = coco_sign_sibling_name(ctx, ref, tag);
 	json_t *e = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:b}", "signed_digest", digest, "format",
 	                      "sigstore", "identity", identity, "attachment", aref_s,
 	                      "attachment_digest", md, "added", added);
 	free(aref_s);
-	if (!e || json_array_append_new(sigs, e))
-		return coco_oom(ctx);
-	return 0;
+	return coco_sign_report_add(ctx, sigs, e);
 }
 
 /* Sign one manifest digest; appends a report entry to `sigs`. */

@@ -29,6 +29,12 @@ int coco_sign_put_bytes(coco_dest *d, const void *data, size_t len, const char *
 /* A destination for the sibling `tag` of the image's repository / layout. */
 int coco_sign_open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char *tag,
                         coco_dest **d);
+/* The sibling `tag` of the image's reference as the report names it
+ * (malloc'd), or NULL when it cannot be made. */
+char *coco_sign_sibling_name(cocoimg_ctx *ctx, const coco_ref *image_ref, const char *tag);
+/* Append a report entry (json_pack's result: NULL means out of memory) to
+ * sigs, which takes it. */
+int coco_sign_report_add(cocoimg_ctx *ctx, json_t *sigs, json_t *entry);
 
 /*
  * Sign manifest `digest` (its media type and size: the subject's

@@ -148,20 +148,13 @@ static int report_entry(cocoimg_ctx *ctx, const coco_ref *ref, const char *diges
                         const char *tag, const char *md, const char *bd, bool tracked,
                         json_t *sigs)
 {
-	char *tag_s = NULL;
-	coco_ref *tr = NULL;
-	if (!tracked && !coco_ref_sibling(ctx, ref, tag, &tr)) {
-		tag_s = coco_ref_string(tr);
-		coco_ref_free(tr);
-	}
+	char *tag_s = tracked ? NULL : coco_sign_sibling_name(ctx, ref, tag);
 	json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s*,s:b}", "signed_digest", digest,
 	                      "format", "sigstore-bundle",
 	                      "referrer_digest", md, "bundle_digest", bd, "artifact_type",
 	                      COCO_SIGSTORE_BUNDLE_V03_MT, "referrers_tag", tag_s, "added", 1);
 	free(tag_s);
-	if (!e || json_array_append_new(sigs, e))
-		return coco_oom(ctx);
-	return 0;
+	return coco_sign_report_add(ctx, sigs, e);
 }
 
 int coco_sign_bundle_v3(cocoimg_ctx *ctx, const coco_ref *ref, const coco_signer *signer,

@@ -164,6 +164,29 @@ int coco_sign_report_add(cocoimg_ctx *ctx, json_t *sigs, json_t *entry)
 	return 0;
 }
 
+int coco_sign_service_post(cocoimg_ctx *ctx, const coco_sign_service *svc, const char *base_url,
+                           const coco_buf *body, coco_buf *ans)
+{
+	size_t n = strlen(base_url);
+	while (n && base_url[n - 1] == '/')
+		n--;
+	char *url = coco_asprintf("%.*s%s", (int)n, base_url, svc->path);
+	if (!url)
+		return coco_oom(ctx);
+	long status = 0;
+	coco_debug(ctx, "%s: POST %s (%zu bytes)", svc->what, url, body->len);
+	int rc = coco_http_post(ctx, url, "application/json", body->data, body->len,
+	                        svc->answer_max, ans, &status);
+	if (!rc && status != svc->ok && (!svc->ok_too || status != svc->ok_too)) {
+		bool refused = svc->auth_errors && (status == 401 || status == 403);
+		coco_buf_putc(ans, '\0');
+		rc = coco_seterr(ctx, refused ? COCOIMG_EAUTH : COCOIMG_ENET, "%s %s: HTTP %ld: %.200s",
+		                 svc->what, url, status, ans->data ? (const char *)ans->data : "");
+	}
+	free(url);
+	return rc;
+}
+
 /* PEM of certificates, concatenated (malloc'd). */
 static char *certs_pem(X509 *one, STACK_OF(X509) *many)
 {

@@ -32,6 +32,19 @@ int coco_sign_open_dest(cocoimg_ctx *ctx, const coco_ref *image_ref, const char 
 /* The sibling `tag` of the image's reference as the report names it
  * (malloc'd), or NULL when it cannot be made. */
 char *coco_sign_sibling_name(cocoimg_ctx *ctx, const coco_ref *image_ref, const char *tag);
+/* A signing service's JSON endpoint (the Fulcio CA, the Rekor log). */
+typedef struct coco_sign_service {
+	const char *what;          /* its name in messages */
+	const char *path;          /* the endpoint, below the service's URL */
+	size_t answer_max;         /* the largest answer taken */
+	long ok, ok_too;           /* the answer statuses taken (ok_too 0: ok only) */
+	bool auth_errors;          /* 401 and 403 are COCOIMG_EAUTH, not COCOIMG_ENET */
+} coco_sign_service;
+/* POST body to the service at base_url (trailing slashes ignored) and
+ * take the answer's body.  Another status is an error naming the service
+ * and the URL and quoting up to 200 bytes of the answer. */
+int coco_sign_service_post(cocoimg_ctx *ctx, const coco_sign_service *svc, const char *base_url,
+                           const coco_buf *body, coco_buf *ans);
 /* Append a report entry (json_pack's result: NULL means out of memory) to
  * sigs, which takes it. */
 int coco_sign_report_add(cocoimg_ctx *ctx, json_t *sigs, json_t *entry);

@@ -21,29 +21,10 @@
 
 #define FULCIO_ANSWER_MAX (256 * 1024)
 
-/* POST the request; the 200 (or 201) answer's body. */
-static int post_request(cocoimg_ctx *ctx, const char *fulcio_url, const coco_buf *req,
-                        coco_buf *ans)
-{
-	size_t n = strlen(fulcio_url);
-	while (n && fulcio_url[n - 1] == '/')
-		n--;
-	char *url = coco_asprintf("%.*s/api/v2/signingCert", (int)n, fulcio_url);
-	if (!url)
-		return coco_oom(ctx);
-	long status = 0;
-	coco_debug(ctx, "certificate authority: POST %s", url);
-	int rc = coco_http_post(ctx, url, "application/json", req->data, req->len,
-	                        FULCIO_ANSWER_MAX, ans, &status);
-	if (!rc && status != 200 && status != 201) {
-		coco_buf_putc(ans, '\0');
-		rc = coco_seterr(ctx, status == 401 || status == 403 ? COCOIMG_EAUTH : COCOIMG_ENET,
-		                 "certificate authority %s: HTTP %ld: %.200s", url, status,
-		                 ans->data ? (const char *)ans->data : "");
-	}
-	free(url);
-	return rc;
-}
+/* Fulcio v2 answers a new certificate with 200 (or 201). */
+static const coco_sign_service fulcio = {
+	"certificate authority", "/api/v2/signingCert", FULCIO_ANSWER_MAX, 200, 201, true,
+};
 
 int coco_sign_keyless_cert(cocoimg_ctx *ctx, const char *fulcio_url, const char *token,
                            coco_signer *sg)
@@ -56,7 +37,7 @@ int coco_sign_keyless_cert(cocoimg_ctx *ctx, const char *fulcio_url, const char 
 	if (!rc)
 		rc = coco_fulcio_request_build(ctx, sg->key, token, subject, &req);
 	if (!rc)
-		rc = post_request(ctx, fulcio_url, &req, &ans);
+		rc = coco_sign_service_post(ctx, &fulcio, fulcio_url, &req, &ans);
 	if (!rc)
 		rc = coco_fulcio_answer_parse(ctx, ans.data, ans.len, sg->key, &sg->cert, &sg->chain);
 	if (rc)

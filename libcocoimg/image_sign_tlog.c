@@ -28,28 +28,16 @@
 static int post_entry(cocoimg_ctx *ctx, const char *rekor_url, const coco_buf *proposed,
                       coco_rekor_logentry *out)
 {
-	size_t n = strlen(rekor_url);
-	while (n && rekor_url[n - 1] == '/')
-		n--;
-	char *url = coco_asprintf("%.*s/api/v1/log/entries", (int)n, rekor_url);
-	if (!url)
-		return coco_oom(ctx);
+	static const coco_sign_service rekor = {
+		"transparency log", "/api/v1/log/entries", REKOR_ANSWER_MAX, 201, 0, false,
+	};
 	coco_buf ans = COCO_BUF_INIT;
-	long status = 0;
-	coco_debug(ctx, "transparency log: POST %s (%zu bytes)", url, proposed->len);
-	int rc = coco_http_post(ctx, url, "application/json", proposed->data, proposed->len,
-	                        REKOR_ANSWER_MAX, &ans, &status);
-	if (!rc && status != 201) {
-		coco_buf_putc(&ans, '\0');
-		rc = coco_seterr(ctx, COCOIMG_ENET, "transparency log %s: HTTP %ld: %.200s", url,
-		                 status, ans.data ? (const char *)ans.data : "");
-	}
+	int rc = coco_sign_service_post(ctx, &rekor, rekor_url, proposed, &ans);
 	if (!rc)
 		rc = coco_rekor_logentry_parse(ctx, ans.data, ans.len, out);
 	if (rc)
 		coco_preferr(ctx, rc, "logging the signature");
 	coco_buf_free(&ans);
-	free(url);
 	return rc;
 }
 

@@ -148,6 +148,21 @@ const char *cli_report_top_digest(json_t *report);
  * command lists them with its own help under these ids. */
 enum { CLI_COSIGN_KEY = 900, CLI_COSIGN_ID, CLI_COSIGN_ID_RE, CLI_COSIGN_ISS, CLI_COSIGN_ISS_RE,
        CLI_COSIGN_ROOT, CLI_COSIGN_NOTLOG, CLI_COSIGN_NOSCT };
+/* Their rows in a command's option table, the help of --key,
+ * --certificate-identity, --certificate-oidc-issuer, --trusted-root and
+ * --insecure-ignore-tlog being the command's own. */
+#define CLI_COSIGN_OPTS(key_help, id_help, issuer_help, root_help, notlog_help)                   \
+	{ "key", CLI_VALUE, CLI_COSIGN_KEY, key_help, "FILE" },                                    \
+	{ "certificate-identity", CLI_VALUE, CLI_COSIGN_ID, id_help, "ID" },                       \
+	{ "certificate-identity-regexp", CLI_VALUE, CLI_COSIGN_ID_RE,                              \
+	  "... as a regular expression", "RE" },                                                   \
+	{ "certificate-oidc-issuer", CLI_VALUE, CLI_COSIGN_ISS, issuer_help, "URL" },              \
+	{ "certificate-oidc-issuer-regexp", CLI_VALUE, CLI_COSIGN_ISS_RE,                          \
+	  "... as a regular expression", "RE" },                                                   \
+	{ "trusted-root", CLI_VALUE, CLI_COSIGN_ROOT, root_help, "FILE" },                         \
+	{ "insecure-ignore-tlog", CLI_FLAG, CLI_COSIGN_NOTLOG, notlog_help, NULL },                \
+	{ "insecure-ignore-sct", CLI_FLAG, CLI_COSIGN_NOSCT,                                       \
+	  "keyless: do not require an embedded SCT", NULL }
 /* Record flag id (value v) in o; one given twice is a usage error naming
  * cmd. */
 int cli_cosign_flag(const char *cmd, cocoimg_verify_blob_options *o, int id, const char *v);

@@ -66,14 +66,11 @@ static int run(cli_state *st)
 }
 
 static const cli_opt opts[] = {
-	{ "key", CLI_VALUE, CLI_COSIGN_KEY, "without a policy: the public key (PEM) the cosign signature must verify with", "FILE" },
-	{ "certificate-identity", CLI_VALUE, CLI_COSIGN_ID, "without a policy: expected certificate identity (SAN)", "ID" },
-	{ "certificate-identity-regexp", CLI_VALUE, CLI_COSIGN_ID_RE, "... as a regular expression", "RE" },
-	{ "certificate-oidc-issuer", CLI_VALUE, CLI_COSIGN_ISS, "without a policy: expected OIDC issuer of the certificate", "URL" },
-	{ "certificate-oidc-issuer-regexp", CLI_VALUE, CLI_COSIGN_ISS_RE, "... as a regular expression", "RE" },
-	{ "trusted-root", CLI_VALUE, CLI_COSIGN_ROOT, "sigstore trusted_root.json (Fulcio CAs, Rekor and CT keys)", "FILE" },
-	{ "insecure-ignore-tlog", CLI_FLAG, CLI_COSIGN_NOTLOG, "do not require a Rekor SET (a certificate is then checked at the current time)", NULL },
-	{ "insecure-ignore-sct", CLI_FLAG, CLI_COSIGN_NOSCT, "keyless: do not require an embedded SCT", NULL },
+	CLI_COSIGN_OPTS("without a policy: the public key (PEM) the cosign signature must verify with",
+	                "without a policy: expected certificate identity (SAN)",
+	                "without a policy: expected OIDC issuer of the certificate",
+	                "sigstore trusted_root.json (Fulcio CAs, Rekor and CT keys)",
+	                "do not require a Rekor SET (a certificate is then checked at the current time)"),
 	{ "require-encrypted", CLI_FLAG, OPT_REQENC, "refuse (exit 3) an image with a layer that is not encrypted", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };

@@ -56,14 +56,11 @@ static int run(cli_state *st)
 
 static const cli_opt opts[] = {
 	{ "bundle", CLI_VALUE, OPT_BUNDLE, "Sigstore bundle (v0.1 to v0.3, JSON)", "FILE" },
-	{ "key", CLI_VALUE, CLI_COSIGN_KEY, "public key (PEM) the bundle must be signed with", "FILE" },
-	{ "certificate-identity", CLI_VALUE, CLI_COSIGN_ID, "expected certificate identity (SAN)", "ID" },
-	{ "certificate-identity-regexp", CLI_VALUE, CLI_COSIGN_ID_RE, "... as a regular expression", "RE" },
-	{ "certificate-oidc-issuer", CLI_VALUE, CLI_COSIGN_ISS, "expected OIDC issuer of the certificate", "URL" },
-	{ "certificate-oidc-issuer-regexp", CLI_VALUE, CLI_COSIGN_ISS_RE, "... as a regular expression", "RE" },
-	{ "trusted-root", CLI_VALUE, CLI_COSIGN_ROOT, "sigstore trusted_root.json (Fulcio, Rekor, CT, TSA keys)", "FILE" },
-	{ "insecure-ignore-tlog", CLI_FLAG, CLI_COSIGN_NOTLOG, "with --key: do not require a transparency log entry", NULL },
-	{ "insecure-ignore-sct", CLI_FLAG, CLI_COSIGN_NOSCT, "keyless: do not require an embedded SCT", NULL },
+	CLI_COSIGN_OPTS("public key (PEM) the bundle must be signed with",
+	                "expected certificate identity (SAN)",
+	                "expected OIDC issuer of the certificate",
+	                "sigstore trusted_root.json (Fulcio, Rekor, CT, TSA keys)",
+	                "with --key: do not require a transparency log entry"),
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../lib/tmpdir.h"
 #include "base.h"
 #include "crypt/coco.h"
 #include "crypt/crypt.h"
@@ -14,22 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/coco-unit-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	coco_rm_rf(NULL, tmpdir);
-	return 0;
-}
 
 /* ocicrypt interop vectors; tests run in the source root */
 static char *vec(const char *name)
@@ -42,16 +27,6 @@ static void read_vec(const char *name, coco_buf *out)
 	char *p = vec(name);
 	assert_int_equal(coco_read_file(NULL, p, 1 << 20, out, COCOIMG_EIO), 0);
 	free(p);
-}
-
-static char *write_tmp(const char *name, const void *data, size_t len)
-{
-	char *p = coco_asprintf("%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-	return p;
 }
 
 /* The annotation value of descriptor_coco.json. */
@@ -176,7 +151,7 @@ static void test_wrong_kek(void **state)
 	assert_int_equal(cocoimg_keyring_new(&kr), 0);
 	/* right path, wrong key (the vector KEK with one byte changed) */
 	const char *keys = "{\"default/key/vector1\":\"QUFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=\"}";
-	char *kf = write_tmp("wrong.json", keys, strlen(keys));
+	char *kf = test_tmp_file("wrong.json", keys, strlen(keys));
 	char *spec = coco_asprintf("coco-keys:%s", kf);
 	assert_int_equal(coco_keyring_add_coco(ctx, kr, spec, false), 0);
 	char *ann = vector_annotation();
@@ -195,7 +170,7 @@ static void test_wrong_kek(void **state)
 	assert_int_equal(cocoimg_keyring_new(&kr), 0);
 	const char *other = "{\"default/key/other\":\"QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=\"}";
 	free(kf);
-	kf = write_tmp("other.json", other, strlen(other));
+	kf = test_tmp_file("other.json", other, strlen(other));
 	free(spec);
 	spec = coco_asprintf("coco-keys:%s", kf);
 	assert_int_equal(coco_keyring_add_coco(ctx, kr, spec, false), 0);
@@ -347,7 +322,7 @@ static char *keys_file_for(const char *path, const unsigned char *kek)
 	char *b = coco_b64_encode(kek, 32);
 	char *doc = coco_asprintf("{\"%s\":\"%s\"}", path, b);
 	char *name = coco_asprintf("keys-%s.json", strrchr(path, '/') + 1);
-	char *f = write_tmp(name, doc, strlen(doc));
+	char *f = test_tmp_file(name, doc, strlen(doc));
 	free(b);
 	free(doc);
 	free(name);
@@ -366,7 +341,7 @@ static void test_round_trip(void **state)
 		k1[i] = (unsigned char)(i * 7 + 1);
 		k2[i] = (unsigned char)(i * 13 + 5);
 	}
-	char *f1 = write_tmp("kek1", k1, 32), *f2 = write_tmp("kek2", k2, 32);
+	char *f1 = test_tmp_file("kek1", k1, 32), *f2 = test_tmp_file("kek2", k2, 32);
 	char *s1 = coco_asprintf("coco:kbs:///default/key/app1:%s", f1);
 	char *s2 = coco_asprintf("coco:kbs://kbs.example:8080/other/key/app2:%s", f2);
 	assert_int_equal(coco_keyring_add_coco(ctx, enc, s1, true), 0);
@@ -626,7 +601,7 @@ static void test_add_errors(void **state)
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
 	assert_int_equal(cocoimg_keyring_new(&kr), 0);
 	unsigned char k[33] = { 0 };
-	char *f32 = write_tmp("k32", k, 32), *f31 = write_tmp("k31", k, 31);
+	char *f32 = test_tmp_file("k32", k, 32), *f31 = test_tmp_file("k31", k, 31);
 	char *s;
 
 	s = coco_asprintf("coco:%s", f32);   /* no KID */
@@ -655,7 +630,7 @@ static void test_add_errors(void **state)
 
 	/* keys files */
 	const char *secretish = "{\"a/b/c\": \"SECRETSECRET\" garbage";
-	char *bad = write_tmp("bad.json", secretish, strlen(secretish));
+	char *bad = test_tmp_file("bad.json", secretish, strlen(secretish));
 	s = coco_asprintf("coco-keys:%s", bad);
 	assert_int_equal(coco_keyring_add_coco(ctx, kr, s, false), COCOIMG_ECONFIG);
 	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), bad));
@@ -663,13 +638,13 @@ static void test_add_errors(void **state)
 	assert_int_equal(coco_keyring_add_coco(ctx, kr, s, true), COCOIMG_EINVAL);
 	free(s);
 	const char *notb64 = "{\"a/b/c\":\"***\"}";
-	char *nb = write_tmp("nb.json", notb64, strlen(notb64));
+	char *nb = test_tmp_file("nb.json", notb64, strlen(notb64));
 	s = coco_asprintf("coco-keys:%s", nb);
 	assert_int_equal(coco_keyring_add_coco(ctx, kr, s, false), COCOIMG_ECONFIG);
 	assert_null(strstr(cocoimg_ctx_last_error(ctx), "***"));
 	free(s);
 	const char *arr = "[1]";
-	char *af = write_tmp("arr.json", arr, strlen(arr));
+	char *af = test_tmp_file("arr.json", arr, strlen(arr));
 	s = coco_asprintf("coco-keys:%s", af);
 	assert_int_equal(coco_keyring_add_coco(ctx, kr, s, false), COCOIMG_ECONFIG);
 	free(s);
@@ -701,5 +676,5 @@ int main(void)
 		cmocka_unit_test(test_packet_strictness),
 		cmocka_unit_test(test_add_errors),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "../../lib/doubles.h"
+#include "../../lib/tmpdir.h"
 #include "base.h"
 #include "broker/keyprovider.h"
 #include "crypt/coco.h"
@@ -24,46 +25,26 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmpdir[256];
 static char *keys_path;          /* offline keys file with default/key/test */
 static const char *opts_json =
 	"{\"symkey\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\",\"digest\":\"sha256:805b8cb8bbd621c586b09aadc6313b06b298e79fc4dc7b42952b19de15539ccf\",\"cipheroptions\":{\"nonce\":\"8PHy8/T19vf4+fr7/P3+/w==\"}}";
 
-static char *write_tmp(const char *name, const void *data, size_t len)
-{
-	char *p = coco_asprintf("%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-	return p;
-}
-
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/kp-unit-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir))
+	if (test_tmpdir_setup(state))
 		return -1;
 	/* KEK = bytes 0x40..0x5f, the vector KEK, under two paths */
 	const char *keys = "{\"default/key/test\":\"QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=\","
 	                   "\"default/key/vector1\":\"QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=\"}";
-	keys_path = coco_asprintf("%s/keys.json", tmpdir);
-	FILE *f = fopen(keys_path, "w");
-	if (!f)
-		return -1;
-	fputs(keys, f);
-	fclose(f);
+	keys_path = test_tmp_file("keys.json", keys, strlen(keys));
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	(void)state;
 	test_doubles_stop_all();   /* gRPC servers a failed assertion left */
-	coco_rm_rf(NULL, tmpdir);
 	free(keys_path);
-	return 0;
+	return test_tmpdir_teardown(state);
 }
 
 /* ocicrypt interop vectors; tests run in the source root */
@@ -274,7 +255,7 @@ static void test_config(void **state)
 	                   "\"t\":{\"ttrpc\":\"unix:///x\"},\"none\":{},\"badcmd\":{\"cmd\":{\"args\":[]}},"
 	                   "\"badargs\":{\"cmd\":{\"path\":\"/x\",\"args\":[1]}},\"tls\":{\"grpc\":\"h:1\",\"grpc-tls\":{}},"
 	                   "\"str\":\"x\"}}";
-	char *cfg = write_tmp("good.json", good, strlen(good));
+	char *cfg = test_tmp_file("good.json", good, strlen(good));
 	setenv("OCICRYPT_KEYPROVIDER_CONFIG", cfg, 1);
 	assert_int_equal(coco_kp_lookup(ctx, "c", &p), 0);
 	assert_string_equal(p.cmd_path, "/bin/true");
@@ -323,13 +304,13 @@ static void test_config(void **state)
 
 	/* the ctx option wins over the environment; malformed files */
 	const char *bad = "{\"key-providers\": [ SECRET";
-	char *badf = write_tmp("bad.json", bad, strlen(bad));
+	char *badf = test_tmp_file("bad.json", bad, strlen(bad));
 	assert_int_equal(cocoimg_ctx_set(ctx, "keyprovider-config", badf), 0);
 	assert_int_equal(coco_kp_lookup(ctx, "c", &p), COCOIMG_ECONFIG);
 	assert_non_null(strstr(cocoimg_ctx_last_error(ctx), badf));
 	assert_int_equal(coco_keyring_add_provider(ctx, kr, "c", true), COCOIMG_ECONFIG);
 	const char *noprov = "{\"providers\":{}}";
-	char *npf = write_tmp("noprov.json", noprov, strlen(noprov));
+	char *npf = test_tmp_file("noprov.json", noprov, strlen(noprov));
 	assert_int_equal(cocoimg_ctx_set(ctx, "keyprovider-config", npf), 0);
 	assert_int_equal(coco_kp_lookup(ctx, "c", &p), COCOIMG_ECONFIG);
 	assert_int_equal(cocoimg_ctx_set(ctx, "keyprovider-config", "/nonexistent/kp.json"), 0);
@@ -354,7 +335,7 @@ static char *cmd_config(cocoimg_ctx *ctx, const char *file, const char *name, co
 	char *doc = coco_asprintf("{\"key-providers\":{\"%s\":{\"cmd\":{\"path\":\"/usr/bin/python3\","
 	                          "\"args\":[\"%s\",\"--keys\",\"%s\"%s%s]}}}}", name, py, keys_path,
 	                          extra ? "," : "", extra ? extra : "");
-	char *p = write_tmp(file, doc, strlen(doc));
+	char *p = test_tmp_file(file, doc, strlen(doc));
 	assert_int_equal(cocoimg_ctx_set(ctx, "keyprovider-config", p), 0);
 	free(py);
 	free(doc);
@@ -413,7 +394,7 @@ static void test_cmd_provider(void **state)
 	(void)state;
 	cocoimg_ctx *ctx;
 	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
-	char *log = coco_asprintf("%s/cmd.log", tmpdir);
+	char *log = coco_asprintf("%s/cmd.log", test_tmpdir);
 	char *extra = coco_asprintf("\"--log\",\"%s\"", log);
 	char *cfg = cmd_config(ctx, "cmd.json", "testkp", extra);
 	char *value = wrap_with(ctx, "testkp:keyid=kbs:///default/key/test", "testkp");
@@ -506,7 +487,7 @@ static void test_cmd_failures(void **state)
 	for (size_t i = 0; i < COCO_ARRAY_SIZE(c); i++) {
 		char *doc = coco_asprintf("{\"key-providers\":{\"bad\":{\"cmd\":{\"path\":\"%s\","
 		                          "\"args\":[%s]}}}}", c[i].path, c[i].args);
-		char *f = write_tmp("badcmd.json", doc, strlen(doc));
+		char *f = test_tmp_file("badcmd.json", doc, strlen(doc));
 		assert_int_equal(cocoimg_ctx_set(ctx, "keyprovider-config", f), 0);
 		tried.len = 0;
 		time_t t0 = time(NULL);
@@ -553,7 +534,7 @@ static void stop_grpc(struct server *s)
 static char *grpc_config(cocoimg_ctx *ctx, const char *file, const char *name, const char *addr)
 {
 	char *doc = coco_asprintf("{\"key-providers\":{\"%s\":{\"grpc\":\"%s\"}}}", name, addr);
-	char *p = write_tmp(file, doc, strlen(doc));
+	char *p = test_tmp_file(file, doc, strlen(doc));
 	assert_int_equal(cocoimg_ctx_set(ctx, "keyprovider-config", p), 0);
 	free(doc);
 	return p;
@@ -568,7 +549,7 @@ static void test_grpc_provider(void **state)
 	start_grpc(&ok, NULL, NULL);
 	start_grpc(&fail, "--fail", "all");
 	start_grpc(&b64, "--form", "base64");
-	char *sock = coco_asprintf("%s/kp.sock", tmpdir);
+	char *sock = coco_asprintf("%s/kp.sock", test_tmpdir);
 	start_grpc(&ux, "--unix", sock);
 
 	char addr[64];
@@ -646,7 +627,7 @@ static void test_coexistence(void **state)
 	char *value = wrap_with(ctx, COCO_AA_PROVIDER ":keyid=kbs:///default/key/test", COCO_AA_PROVIDER);
 	char *good_keys = coco_asprintf("coco-keys:%s", keys_path);
 	const char *wrong = "{\"default/key/test\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}";
-	char *wf = write_tmp("wrongkeys.json", wrong, strlen(wrong));
+	char *wf = test_tmp_file("wrongkeys.json", wrong, strlen(wrong));
 	char *wrong_keys = coco_asprintf("coco-keys:%s", wf);
 	coco_buf tried = COCO_BUF_INIT;
 	/* ... opens locally with no provider key */
@@ -656,7 +637,7 @@ static void test_coexistence(void **state)
 
 	/* provider failing: the local key still opens it (tried first) */
 	char *failing = cmd_config(ctx, "aafail.json", COCO_AA_PROVIDER, "\"--fail\",\"all\"");
-	char *log = coco_asprintf("%s/aa.log", tmpdir);
+	char *log = coco_asprintf("%s/aa.log", test_tmpdir);
 	assert_int_equal(unwrap_with(ctx, COCO_AA_PROVIDER, good_keys, COCO_AA_PROVIDER, value, &tried), 0);
 	/* both fail: ENOKEY listing the local attempt and the provider */
 	tried.len = 0;
@@ -684,7 +665,7 @@ static void test_coexistence(void **state)
 	unsigned char kek[32];
 	for (int i = 0; i < 32; i++)
 		kek[i] = (unsigned char)(0x40 + i);
-	char *kf = write_tmp("kek.bin", kek, 32);
+	char *kf = test_tmp_file("kek.bin", kek, 32);
 	char *spec = coco_asprintf("coco:kbs:///default/key/test:%s", kf);
 	assert_int_equal(cocoimg_keyring_new(&kr), 0);
 	assert_int_equal(coco_keyring_add_coco(ctx, kr, spec, true), 0);

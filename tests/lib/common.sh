@@ -169,26 +169,3 @@ PY
 
 # json_get FILE EXPR : evaluate a python expression on the JSON in FILE (as j)
 json_get() { "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
-
-# check_cpu_under NAME MS CMD...: a check that CMD succeeds within MS
-# milliseconds of CPU time (user + system: CPU time, not wall time, as the
-# test machines are shared and loaded).  Skipped in a sanitizer build.
-cpu_ms() {
-    local TIMEFORMAT='%3U %3S' t
-    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
-    echo "$t" | awk '{ printf "%d\n", ($1 + $2) * 1000 }'
-}
-_cpu_under() {
-    local max=$1 ms; shift
-    ms=$(cpu_ms "$@") || return 1
-    echo "$ms ms"
-    [ "$ms" -lt "$max" ]
-}
-check_cpu_under() {
-    local name=$1; shift
-    if ldd "$COCO_IMG" 2>/dev/null | grep -q 'lib[at]san'; then
-        echo "# skipped: $name (sanitizer build)"
-    else
-        check "$name" _cpu_under "$@"
-    fi
-}

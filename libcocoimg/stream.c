@@ -164,6 +164,10 @@ int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code
 	m->buf = buf;
 	m->max = max;
 	m->err = err_code;
+	if (!buf->cap && max && max <= COCO_BUF_STAGE_PREALLOC && coco_buf_reserve(buf, max)) {
+		coco_stage_free(&m->base);
+		return coco_oom(ctx);
+	}
 	*out = &m->base;
 	return 0;
 }

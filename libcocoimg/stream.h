@@ -99,7 +99,11 @@ void coco_verify_result(coco_stage *verify, char digest[COCO_DIGEST_STRLEN],
                         uint64_t *size);
 
 /* Sink that appends to a memory buffer, failing past max bytes with
- * err_code. The buffer is owned by the caller. */
+ * err_code. The buffer is owned by the caller.  An empty buffer gets room
+ * for max bytes at once when max is at most COCO_BUF_STAGE_PREALLOC (the
+ * callers pass the size a descriptor promises), so a growing blob is never
+ * copied, wiped and faulted in again at each doubling. */
+#define COCO_BUF_STAGE_PREALLOC (8u << 20)
 int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code,
                        coco_stage **out);
 

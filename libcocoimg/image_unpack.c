@@ -1002,7 +1002,7 @@ static json_t *stats_report(const ustats *s, uint64_t total)
 	return j;
 }
 
-/* What unpack_prepare opens for the layers: the keyring in use (owned
+/* What unpack_open_keys opens for the layers: the keyring in use (owned
  * when the operation made it) and every encrypted layer's opened key. */
 typedef struct {
 	cocoimg_keyring *kr, *kr_owned;
@@ -1017,20 +1017,27 @@ static void unpack_keys_clear(unpack_keys *k, const image *im)
 	memset(k, 0, sizeof(*k));
 }
 
-/* Open the image, evaluate the policy (before any layer is fetched),
- * check require-encrypted, and open every encrypted layer's key, so a
- * missing key stops the job before a download.  The config is read
- * afterwards, while the first layers download (unpack_start). */
-static int unpack_prepare(cocoimg_ctx *ctx, const char *ref, const cocoimg_unpack_options *o,
-                          image *im, unpack_keys *k)
+/* Open the image, evaluate the policy (before any layer is fetched) and
+ * check require-encrypted. */
+static int unpack_open(cocoimg_ctx *ctx, const char *ref, const cocoimg_unpack_options *o,
+                       image *im)
 {
 	int rc = image_open(ctx, ref, o->platform, im);
 	if (!rc)
 		rc = image_policy(ctx, im, o);
 	if (!rc)
 		rc = coco_op_require_encrypted(ctx, im->res.image, ref);
-	if (!rc)
-		rc = coco_op_keyring(ctx, o->keyring, &k->kr, &k->kr_owned);
+	return rc;
+}
+
+/* Open every encrypted layer's key, so a missing key stops the job before
+ * a layer is applied.  This runs while the first layers download: a key
+ * from the trust broker costs round trips (attestation, KBS), an RSA
+ * unwrap costs milliseconds, and neither needs the layer bytes. */
+static int unpack_open_keys(cocoimg_ctx *ctx, const cocoimg_unpack_options *o,
+                            const image *im, unpack_keys *k)
+{
+	int rc = coco_op_keyring(ctx, o->keyring, &k->kr, &k->kr_owned);
 	if (!rc)
 		rc = preflight_keys(ctx, im->res.image, k->kr, &k->keys);
 	return rc;
@@ -1349,19 +1356,23 @@ COCOIMG_API int cocoimg_unpack(cocoimg_ctx *ctx, const char *ref, const char *ro
 	bool have_run = false;
 	unpack_keys k = { 0 };
 	json_t *layers = json_array();
-	rc = unpack_prepare(ctx, ref, o, &im, &k);
+	rc = unpack_open(ctx, ref, o, &im);
 	if (!rc) {
 		run_init(&r, ctx, &im, o);
 		have_run = true;
 		rc = r.jobs ? 0 : coco_oom(ctx);
 	}
 	if (!rc) {
+		/* the first layers (a small first one too) download while the
+		 * keys are opened and the config is fetched; a missing key
+		 * stops those downloads (run_clear) */
+		start_spools(&r, 0, true);
+		rc = unpack_open_keys(ctx, o, &im, &k);
+	}
+	if (!rc) {
 		r.kr = k.kr;
 		for (size_t i = 0; i < im.res.image->n_layers; i++)
 			r.jobs[i].key = &k.keys[i];
-		/* the first layers (a small first one too) download while the
-		 * config is fetched */
-		start_spools(&r, 0, true);
 		rc = image_config(ctx, &im);
 	}
 	if (!rc)

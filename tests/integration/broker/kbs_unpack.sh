@@ -29,7 +29,6 @@ start_kbs() {
 attests() { grep -c '"path": "/kbs/v0/attest", "status": 200' "$T/kbs-$1.log"; }
 
 broker_images || exit 1
-LAYERS=$(layer_digests "$T/lost")
 broker_resource_tree kbsres
 ALL=$BROKER_ALL
 UNPACK="$COCO_IMG unpack -q --cert-dir $T/certs --attester sample"
@@ -42,12 +41,15 @@ check "one attestation for five resources" test "$(attests A)" = 1
 check "five resource GETs" test "$(grep -c '"path": "/kbs/v0/resource/' "$T/kbs-A.log")" = 5
 check "the sample attester warns" grep -q "sample TEE proves nothing" u1.out
 
-: > "$T/kbs-A.log"; MARK=$(wc -l < "$REGLOG")
+: > "$T/kbs-A.log"
 $UNPACK --kbs "$KBS_A" --creds alice:s3cret "docker://$R/app/lost:v1" "$T/root2" > u2.out 2>&1
 check "unknown key resource: exit 4" test $? -eq 4
 check "unknown key resource: names the kid and the KBS" grep -q "kbs:///default/key/gone.*KBS $KBS_A" u2.out
 check "unknown key resource: nothing at ROOTFS" test ! -e "$T/root2"
-check "unknown key resource: no layer blob requested" sh -c "! tail -n +$((MARK + 1)) '$REGLOG' | grep -E 'blobs/($LAYERS)'"
+# The first layers download while the keys are fetched (a KBS round trip
+# costs more than a small layer), so blob requests may have started; none
+# of them may leave anything behind.
+check "unknown key resource: no staging directory left" sh -c "! ls -a '$T' | grep -q '^\.root2\.coco-unpack'"
 $UNPACK --kbs "$KBS_A" --authfile kbs:///default/credential/test --policy kbs:///default/security-policy/none "docker://$R/app/enc:v1" "$T/root3" > u3.out 2>&1
 check "unknown policy resource: exit 3" test $? -eq 3
 

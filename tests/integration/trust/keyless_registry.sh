@@ -77,17 +77,6 @@ check "cli malformed trusted root: exit 2" expect_rc 2 $VC --certificate-identit
 $COCO_IMG verify --tls-verify=false $KL "docker://$R/keyless/good:v1" > "$T/text.txt"
 check "text output" grep -q "^Accepted: docker://$R/keyless/good:v1" "$T/text.txt"
 
-# CPU time, not wall time: the test machines are shared and loaded.
-cpu_ms() {
-    local TIMEFORMAT='%3U %3S' t
-    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
-    echo "$t" | awk '{ printf "%d\n", ($1 + $2) * 1000 }'
-}
-if ldd "$COCO_IMG" 2>/dev/null | grep -q 'lib[at]san'; then
-    echo "# skipped: the 100 ms CPU check (sanitizer build)"
-else
-    check "keyless image verification takes under 100 ms of CPU" bash -c "$(declare -f cpu_ms);
-        ms=\$(cpu_ms $COCO_IMG verify --tls-verify=false $KL docker://$R/keyless/good:v1) || exit 1;
-        echo \"\$ms ms\"; [ \$ms -lt 100 ]"
-fi
+# (How fast it is, under 100 ms on a loopback registry, is measured by
+# bench/run.sh, not here: speed targets live in the benchmark.)
 finish

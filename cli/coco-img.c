@@ -34,6 +34,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nGlobal options (before or after the command name):\n"
 	           "  --debug          log requests, retries and decisions to stderr (never secrets)\n"
 	           "  --tmpdir DIR     directory for spooled blobs (default $TMPDIR, else /var/tmp)\n"
+	           "  --threads N      most threads a command runs at once, its own included: 1 starts\n"
+	           "                   none besides it (default auto: as the usable CPUs allow)\n"
 	           "Any option of the command may also come before its name.\n"
 	           "\nImage locations: docker://[HOST[:PORT]/]REPO[:TAG][@DIGEST], oci:DIR[:TAG],\n"
 	           "oci-archive:FILE[:TAG].  Run 'coco-img help COMMAND' or 'coco-img COMMAND --help'\n"

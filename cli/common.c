@@ -14,7 +14,7 @@ enum {
 	ID_REGD, ID_POLICY, ID_OUTPUT, ID_QUIET, ID_STATS, ID_DECKEY, ID_ENCKEY,
 	ID_KP_TIMEOUT, ID_CMD_TIMEOUT, ID_RESOURCES, ID_KBS, ID_KBS_CERT, ID_ATTESTER, ID_CDH,
 	ID_DEBUG, ID_TMPDIR, ID_USERNAME, ID_PASSWORD, ID_NOCREDS,
-	ID_CACERT,
+	ID_CACERT, ID_THREADS,
 	ID_SIDE_BASE = 1100,       /* + side*10 + field */
 };
 
@@ -90,6 +90,7 @@ static const cli_opt key_opts[] = {
 static const cli_opt global_opts[] = {
 	{ "debug", CLI_FLAG, ID_DEBUG, "log requests, retries and decisions to stderr (never secrets)", NULL },
 	{ "tmpdir", CLI_VALUE, ID_TMPDIR, "directory for spooled blobs (default $TMPDIR, else /var/tmp)", "DIR" },
+	{ "threads", CLI_VALUE, ID_THREADS, "most threads the command runs at once, its own included: 1 starts none besides it (default auto: as the usable CPUs allow)", "N" },
 	{ "help", CLI_FLAG, -1, "show this help", NULL },
 	{ NULL, 0, 0, NULL, NULL },
 };
@@ -332,6 +333,7 @@ static int apply_common(cli_state *st, const cli_opt *o, const char *v)
 		return 0;
 	case ID_DEBUG: cli_set_debug(st->ctx); return 0;
 	case ID_TMPDIR: return set(st, "tmpdir", v);
+	case ID_THREADS: return set(st, "threads", v);
 	case ID_QUIET: st->quiet = true; return 0;
 	case ID_STATS: st->stats = true; return 0;
 	case ID_DECKEY: return cli_push_arg(&st->dec_keys, &st->n_dec_keys, v);

@@ -43,6 +43,8 @@
  *    callbacks may be called from worker threads of the library (several
  *    at once for log and progress: downloads and pipeline stages run in
  *    parallel), never after the operation that made them has returned.
+ *    With the ctx key "threads" set to "1" the library starts no thread
+ *    and every callback runs on the caller's thread, one at a time.
  *    They must be thread-safe, must not block for long, and must not call
  *    back into the library with the same context (cocoimg_ctx_cancel()
  *    excepted).
@@ -221,6 +223,16 @@ COCOIMG_API int cocoimg_ctx_cancelled(const cocoimg_ctx *ctx);
  *   proxy               proxy URL; default from HTTPS_PROXY / NO_PROXY
  *   tmpdir              directory for spooled blobs; $TMPDIR, else /var/tmp
  *   parallel            concurrent blob transfers, "3"
+ *   threads             the most threads an operation runs at once, the
+ *                       caller's own included: "1" starts no worker thread
+ *                       (layers one after another, every stage and
+ *                       callback on the caller's thread; unpack downloads
+ *                       a layer larger than 1 MiB whole into tmpdir before
+ *                       applying it), "N" at most N - 1 workers; "0" or
+ *                       "auto" (the default): as many as the stages use,
+ *                       sized from the usable CPUs.  The results are the
+ *                       same whatever the setting.  Anything else is
+ *                       COCOIMG_EINVAL.  No "src."/"dest." prefix.
  *   user-agent          "coco-img/VERSION"
  *
  * Caps and deadlines against a hostile registry or image (SECURITY.md);
@@ -275,7 +287,8 @@ typedef enum cocoimg_log_level {
 
 /**
  * Log callback.  Called from the thread doing the work (possibly a worker
- * thread of the library); must be thread-safe.  The message never
+ * thread of the library; never with the ctx key "threads" at "1"); must
+ * be thread-safe.  The message never
  * contains secrets.  Returns nothing: logging cannot stop an operation.
  */
 typedef void (*cocoimg_log_cb)(cocoimg_log_level level, const char *msg, void *payload);
@@ -326,7 +339,7 @@ typedef struct cocoimg_progress {
 
 /**
  * Progress callback; may be called from worker threads (several layers
- * at once), at most every few MiB and once with finished = 1 per layer
+ * at once; with the ctx key "threads" at "1" only on the caller's thread), at most every few MiB and once with finished = 1 per layer
  * and phase.  The struct and its strings are valid during the call only;
  * read the v2 fields only when p->version >= 2.  Return 0 to carry on;
  * non-zero stops the operation (COCOIMG_ECANCELLED, see "Callbacks" at

@@ -52,6 +52,8 @@ struct cocoimg_ctx {
 	int cancelled;             /* cocoimg_ctx_cancel(); __atomic access only */
 	uint64_t deadline_ns;      /* coco_now_ns() the operation must end by
 	                              (command-timeout), 0 = none; __atomic */
+	int workers;               /* worker threads running under the "threads"
+	                              cap (thread.c); __atomic */
 
 	struct coco_kv *opts;      /* configuration, see cocoimg_ctx_set() */
 	size_t n_opts;

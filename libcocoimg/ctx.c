@@ -7,6 +7,7 @@
 #include "base.h"
 #include "caps.h"
 #include "oci/oci.h"
+#include "thread.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,7 @@ static const char *const known_keys[] = {
 	"policy", "registries.d", "keyprovider-config", "keyprovider-timeout",
 	"proxy", "tmpdir", "parallel", "user-agent", "registry-token",
 	"no-creds", "resources", "require-encrypted", "kbs", "kbs-cert", "attester", "cdh",
+	"threads",
 };
 
 static bool key_known(const char *key)
@@ -163,6 +165,28 @@ static bool key_known(const char *key)
 	return coco_limit_is_key(k);
 }
 
+/* The values of the boolean and number keys (base: without a side
+ * prefix); 0 or COCOIMG_EINVAL recorded. */
+static int check_simple(cocoimg_ctx *c, const char *base, const char *value)
+{
+	if (!value)
+		return 0;
+	if ((!strcmp(base, "tls-verify") || !strcmp(base, "require-encrypted")) &&
+	    strcmp(value, "true") && strcmp(value, "false"))
+		return coco_seterr(c, COCOIMG_EINVAL, "%s must be true or false, not \"%s\"", base, value);
+	if (!strcmp(base, "retry-times") || !strcmp(base, "parallel") ||
+	    !strcmp(base, "keyprovider-timeout")) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || v < 0 || v > 1000000)
+			return coco_seterr(c, COCOIMG_EINVAL, "%s must be a non-negative number, not \"%s\"",
+			                   base, value);
+	}
+	if (!strcmp(base, "threads"))
+		return coco_threads_validate(c, value);
+	return 0;
+}
+
 COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *value)
 {
 	COCO_API_ENTER(c);
@@ -171,18 +195,10 @@ COCOIMG_API int cocoimg_ctx_set(cocoimg_ctx *c, const char *key, const char *val
 	if (!key_known(key))
 		return coco_seterr(c, COCOIMG_EINVAL, "unknown configuration key \"%s\"", key);
 	const char *base = strchr(key, '.') && strncmp(key, "registries.d", 12) ? strchr(key, '.') + 1 : key;
-	if (value && (!strcmp(base, "tls-verify") || !strcmp(base, "require-encrypted")) &&
-	    strcmp(value, "true") && strcmp(value, "false"))
-		return coco_seterr(c, COCOIMG_EINVAL, "%s must be true or false, not \"%s\"", base, value);
-	if (value && (!strcmp(base, "retry-times") || !strcmp(base, "parallel") ||
-	              !strcmp(base, "keyprovider-timeout"))) {
-		char *end;
-		long v = strtol(value, &end, 10);
-		if (!*value || *end || v < 0 || v > 1000000)
-			return coco_seterr(c, COCOIMG_EINVAL, "%s must be a non-negative number, not \"%s\"",
-			                   base, value);
-	}
-	if (coco_limit_is_key(base) && base != key)
+	int vrc = check_simple(c, base, value);
+	if (vrc)
+		return vrc;
+	if ((coco_limit_is_key(base) || !strcmp(base, "threads")) && base != key)
 		return coco_seterr(c, COCOIMG_EINVAL, "%s applies to the whole operation: set it "
 		                   "without a src. or dest. prefix", base);
 	if (coco_limit_is_key(key)) {

@@ -254,7 +254,7 @@ static int copy_layers(copy_job *j, layer_work *w)
 	coco_verdict_init(&w->verdict);
 	size_t started = 0;
 	while (started < nthreads && nthreads > 1 &&
-	       !coco_thread_start(&th[started], NULL, "layer", layer_worker, w))
+	       coco_thread_try(&th[started], j->ctx, "layer", layer_worker, w))
 		started++;
 	if (started == 0)
 		layer_worker(w);

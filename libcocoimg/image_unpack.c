@@ -35,6 +35,7 @@
 #include "oci/oci.h"
 #include "oci/resolve.h"
 #include "pipeline.h"
+#include "pump.h"
 #include "ref.h"
 #include "stream.h"
 #include "transport.h"
@@ -196,12 +197,10 @@ static void spool_fallback(run *r, job *j)
 	r->parallel = 1;
 }
 
-/* Download one later layer into its spool file (or memory): source ->
- * meter -> verify -> file. */
-static int spool_main(void *arg)
+/* Download a layer into its spool file (or memory): source -> meter ->
+ * verify -> file; the time in the network and the digest into *net, *dg. */
+static int download(run *r, job *j, uint64_t *net, uint64_t *dg)
 {
-	job *j = arg;
-	run *r = j->run;
 	cocoimg_ctx *ctx = r->ctx;
 	coco_pipe pl;
 	coco_stage *s;
@@ -215,14 +214,22 @@ static int spool_main(void *arg)
 	coco_pipe_push(&pl, coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what,
 	                                          coco_pipe_head(&pl), &s), &s);
 	coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);
-	uint64_t net = 0, dg = 0;
 	if (!coco_pipe_built(&pl)) {
 		coco_stage *m = coco_pipe_head(&pl);
 		coco_pipe_note(&pl, 0, r->src->ops->get_blob(r->src, j->d, m));
-		net = m->nsec;
-		dg = m->next->nsec;
+		*net = m->nsec;
+		*dg = m->next->nsec;
 	}
-	int rc = coco_pipe_end(&pl);
+	return coco_pipe_end(&pl);
+}
+
+/* Download one later layer ahead of its turn, on a thread of its own. */
+static int spool_main(void *arg)
+{
+	job *j = arg;
+	run *r = j->run;
+	uint64_t net = 0, dg = 0;
+	int rc = download(r, j, &net, &dg);
 	pthread_mutex_lock(&r->mu);
 	r->st.network += net;
 	r->st.digest += dg;
@@ -269,7 +276,8 @@ static bool first_ahead(const run *r, const job *j)
 }
 
 /*
- * Keep up to parallel-1 downloads of layers from `first` on running.
+ * Keep up to parallel-1 downloads of layers from `first` on running, as
+ * long as the threads budget has room for their threads.
  * idle: no layer is being applied yet (the config is being fetched), so
  * layer `first` is only fetched ahead when it is small; a larger one is
  * streamed in its turn.
@@ -281,7 +289,8 @@ static void start_spools(run *r, size_t first, bool idle)
 	pthread_mutex_lock(&r->mu);
 	if (r->next_spool < first)
 		r->next_spool = first;
-	while (!aborted(r) && r->spooling < r->parallel - 1 && r->next_spool < r->n) {
+	while (!aborted(r) && r->spooling < r->parallel - 1 && r->next_spool < r->n &&
+	       coco_thread_room(r->ctx) > 0) {
 		job *j = &r->jobs[r->next_spool];
 		int admit = idle && j->idx == first && !first_ahead(r, j) ? 0 : spool_admit(r, j);
 		if (admit < 0)
@@ -293,7 +302,7 @@ static void start_spools(run *r, size_t first, bool idle)
 		if (!spool_place(r, j))
 			break;
 		j->state = J_SPOOLING;
-		if (coco_thread_start(&j->th, NULL, "spool", spool_main, j)) {
+		if (!coco_thread_try(&j->th, r->ctx, "spool", spool_main, j)) {
 			if (j->fd >= 0)
 				close(j->fd);
 			j->fd = -1;
@@ -337,6 +346,7 @@ typedef struct layer_pipe {
 	char *plain_mt;
 	coco_compression comp;
 	uint64_t decomp_ns;
+	coco_pump *pump;           /* no thread to spare: the chain ends here */
 } layer_pipe;
 
 /* Section 0: source -> meter -> verify -> [async -> decrypt] -> ring. */
@@ -455,10 +465,12 @@ static int build_fetch(layer_pipe *lp)
 	job *j = lp->job;
 	cocoimg_ctx *ctx = r->ctx;
 	coco_stage *s;
-	int rc = coco_pipe_ring(&lp->pl, RING_NBUFS, RING_BUFSZ, &lp->ring);
+	int rc = lp->pump ? coco_pump_sink_new(lp->pump, &s)
+	                  : coco_pipe_ring(&lp->pl, RING_NBUFS, RING_BUFSZ, &lp->ring);
 	if (rc)
 		return rc;
-	s = coco_ring_stage(lp->ring);
+	if (!lp->pump)
+		s = coco_ring_stage(lp->ring);
 	coco_pipe_push(&lp->pl, 0, &s);
 	const char *mt = j->d->media_type;
 	if (coco_mt_is_encrypted(mt)) {
@@ -476,8 +488,10 @@ static int build_fetch(layer_pipe *lp)
 		return coco_seterr(ctx, COCOIMG_EUNSUPPORTED, "%s: unsupported media type %s", j->what,
 		                   mt);
 	/* encrypted: fetch + blob digest | HMAC + AES on another thread (or
-	 * all on one, if that thread cannot start) */
-	if (lp->dec && coco_async_stage_new(ctx, 0, RING_BUFSZ, coco_pipe_head(&lp->pl), &s) == 0)
+	 * all on one, if that thread cannot start or the threads budget keeps
+	 * its last place for the fetch thread) */
+	if (lp->dec && !lp->pump && coco_thread_room(ctx) >= 2 &&
+	    coco_async_stage_new(ctx, 0, RING_BUFSZ, coco_pipe_head(&lp->pl), &s) == 0)
 		coco_pipe_push(&lp->pl, 0, &s);
 	rc = coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what, coco_pipe_head(&lp->pl),
 	                           &s);
@@ -489,10 +503,11 @@ static int build_fetch(layer_pipe *lp)
 	                      &s);
 }
 
-/* Start the threads: decompression (when it can have one) and fetch. */
+/* Start the threads: decompression (when it can have one, leaving the
+ * fetch thread its place in the threads budget) and fetch. */
 static int start_sections(layer_pipe *lp)
 {
-	if (lp->comp != COCO_COMP_NONE &&
+	if (lp->comp != COCO_COMP_NONE && coco_thread_room(lp->run->ctx) >= 2 &&
 	    !coco_pipe_ring(&lp->pl, DRING_NBUFS, DRING_BUFSZ, &lp->tar) &&
 	    !coco_pipe_try_spawn(&lp->pl, SEC_DECOMPRESS, "decompress", decompress_main, lp))
 		lp->tar = NULL;
@@ -698,18 +713,14 @@ static int do_small_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 	return rc;
 }
 
-/* Apply layer j.  diff_id_out receives the computed diff_id. */
-static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
-                    char diff_id_out[COCO_DIGEST_STRLEN])
+/* A layer in three sections on up to three threads (the caller's one
+ * applies). */
+static int layer_threaded(run *r, job *j, coco_applier *ap, const char *diff_id,
+                          char diff_id_out[COCO_DIGEST_STRLEN])
 {
-	int rc = wait_spool(r, j);
-	if (rc)
-		return rc;
-	if (is_small(j) && (j->state != J_SPOOLED || j->in_mem))
-		return do_small_layer(r, j, ap, diff_id, diff_id_out);
 	layer_pipe lp = { .run = r, .job = j };
 	coco_pipe_init(&lp.pl, r->ctx, NULL);
-	rc = build_fetch(&lp);
+	int rc = build_fetch(&lp);
 	if (!rc)
 		rc = start_sections(&lp);
 	if (!rc) {
@@ -721,6 +732,85 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 	}
 	int prc = coco_pipe_end(&lp.pl);
 	free(lp.plain_mt);
+	return rc ? rc : prc;
+}
+
+/* ---- a larger layer with no thread to spare (threads=1) ---- */
+
+/* Download layer j in its turn into a file in tmpdir (not counted in
+ * max-spool-size: it is not ahead of its turn). */
+static int fetch_whole(run *r, job *j)
+{
+	j->fd = open_spool(r);
+	if (j->fd < 0)
+		return coco_seterr(r->ctx, COCOIMG_EIO, "%s: cannot create a file in %s to download it "
+		                   "into before it is applied (threads=1): %s", j->what, r->tmpdir,
+		                   strerror(errno));
+	uint64_t net = 0, dg = 0;
+	int rc = download(r, j, &net, &dg);
+	pthread_mutex_lock(&r->mu);
+	r->st.network += net;
+	r->st.digest += dg;
+	pthread_mutex_unlock(&r->mu);
+	if (!rc && lseek(j->fd, 0, SEEK_SET) < 0)
+		rc = coco_seterr(r->ctx, COCOIMG_EIO, "%s: cannot rewind its download: %s", j->what,
+		                 strerror(errno));
+	return rc;
+}
+
+/*
+ * The layer downloaded whole first (unless it was spooled ahead), then
+ * pulled by the applier through the same checks and decryption as the
+ * fetch section, on this thread.  When the applier fails first, the rest
+ * is still read through the checks: a digest or HMAC failure explains a
+ * broken stream better than the tar error (as with the sections).
+ */
+static int layer_one_thread(run *r, job *j, coco_applier *ap, const char *diff_id,
+                            char diff_id_out[COCO_DIGEST_STRLEN])
+{
+	int rc = j->state == J_SPOOLED ? 0 : fetch_whole(r, j);
+	if (!rc && j->state == J_SPOOLED && lseek(j->fd, 0, SEEK_SET) < 0)
+		rc = coco_seterr(r->ctx, COCOIMG_EIO, "%s: cannot rewind spool file: %s", j->what,
+		                 strerror(errno));
+	if (rc)
+		return rc;
+	coco_pump pump;
+	coco_pump_init(&pump, r->ctx, j->fd, j->what);
+	layer_pipe lp = { .run = r, .job = j, .pump = &pump };
+	coco_pipe_init(&lp.pl, r->ctx, NULL);
+	rc = build_fetch(&lp);
+	if (!rc) {
+		coco_apply_stats ast;
+		memset(&ast, 0, sizeof(ast));
+		pump.head = coco_pipe_head(&lp.pl);
+		rc = coco_applier_apply(ap, lp.comp, coco_pump_pull, &pump, j->what, diff_id,
+		                        diff_id_out, &ast);
+		const unsigned char *rest;
+		while (rc && coco_pump_pull(&pump, &rest) > 0)
+			;
+		if (rc && pump.rc)
+			rc = pump.rc;
+		add_layer_stats(&lp, &ast);
+	}
+	int prc = coco_pipe_end(&lp.pl);
+	coco_pump_clear(&pump);
+	free(lp.plain_mt);
+	return rc ? rc : prc;
+}
+
+/* Apply layer j.  diff_id_out receives the computed diff_id. */
+static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
+                    char diff_id_out[COCO_DIGEST_STRLEN])
+{
+	int rc = wait_spool(r, j);
+	if (rc)
+		return rc;
+	if (is_small(j) && (j->state != J_SPOOLED || j->in_mem))
+		return do_small_layer(r, j, ap, diff_id, diff_id_out);
+	if (coco_thread_room(r->ctx) < 1)
+		rc = layer_one_thread(r, j, ap, diff_id, diff_id_out);
+	else
+		rc = layer_threaded(r, j, ap, diff_id, diff_id_out);
 	if (j->fd >= 0) {
 		close(j->fd);
 		j->fd = -1;
@@ -728,7 +818,7 @@ static int do_layer(run *r, job *j, coco_applier *ap, const char *diff_id,
 	pthread_mutex_lock(&r->mu);
 	spool_release(r, j);
 	pthread_mutex_unlock(&r->mu);
-	return rc ? rc : prc;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

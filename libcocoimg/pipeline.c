@@ -97,7 +97,7 @@ int coco_pipe_spawn(coco_pipe *p, unsigned section, const char *name, coco_threa
 bool coco_pipe_try_spawn(coco_pipe *p, unsigned section, const char *name, coco_thread_fn fn,
                          void *arg)
 {
-	return coco_thread_start(&p->threads[section], NULL, name, fn, arg) == 0;
+	return coco_thread_try(&p->threads[section], p->ctx, name, fn, arg);
 }
 
 int coco_pipe_join(coco_pipe *p, unsigned section)

@@ -565,7 +565,8 @@ int coco_cpus_usable(void)
 }
 
 /* With a single usable CPU a thread split only adds a copy and context
- * switches: the "async" stage then just forwards, on the caller's thread. */
+ * switches: the "async" stage then just forwards, on the caller's thread.
+ * So it does when the ctx's "threads" budget has no room for its worker. */
 static int pass_write(coco_stage *s, const unsigned char *b, size_t n)
 {
 	return coco_stage_write(s->next, b, n);
@@ -578,22 +579,29 @@ static const coco_stage_type pass_type = {
 	.finish = coco_stage_nop_finish,
 };
 
+static int pass_new(cocoimg_ctx *ctx, coco_stage *next, coco_stage **out)
+{
+	*out = coco_stage_new(ctx, &pass_type, next);
+	return *out ? 0 : COCOIMG_ENOMEM;
+}
+
 static int async_or_pass(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_stage *next,
                          coco_stage **out, bool split)
 {
-	if (!split || coco_cpus_usable() < 2) {
-		*out = coco_stage_new(ctx, &pass_type, next);
-		return *out ? 0 : COCOIMG_ENOMEM;
-	}
+	if (!split || coco_cpus_usable() < 2 || coco_thread_room(ctx) < 1)
+		return pass_new(ctx, next, out);
 	async_stage *a = coco_stage_new(ctx, &async_type, next);
 	if (!a)
 		return coco_oom(ctx);
 	int rc = coco_ring_new(ctx, nbufs ? nbufs : 4, bufsz ? bufsz : COCO_BUFSZ, &a->ring);
-	if (!rc)
-		rc = coco_thread_start(&a->worker, ctx, "async", async_main, a);
 	if (rc) {
 		coco_stage_free(&a->base);
 		return rc;
+	}
+	if (!coco_thread_try(&a->worker, ctx, "async", async_main, a)) {
+		/* the budget filled up meanwhile: forward on this thread */
+		coco_stage_free(&a->base);
+		return pass_new(ctx, next, out);
 	}
 	*out = &a->base;
 	return 0;

@@ -20,7 +20,7 @@ _coco_img() {
     if [ "$cmd" = help ]; then
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
     elif [[ $cur == -* ]]; then
-        local opts="--help --debug --tmpdir"
+        local opts="--help --debug --tmpdir --threads"
         [ -n "$cmd" ] && opts=$(_coco_img_options "$cmd")
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     elif [ -z "$cmd" ]; then

@@ -1108,7 +1108,7 @@ static int reader_open(coco_applier *ap, layer_reader *lr, coco_compression comp
 		return 0;
 	pthread_mutex_init(&lr->mu, NULL);
 	pthread_cond_init(&lr->cv, NULL);
-	lr->threaded = coco_thread_start(&lr->hasher, NULL, "hash", hasher_main, lr) == 0;
+	lr->threaded = coco_thread_try(&lr->hasher, ap->ctx, "hash", hasher_main, lr);
 	lr->used_thread = lr->threaded;
 	if (!lr->threaded) {
 		pthread_mutex_destroy(&lr->mu);

@@ -543,7 +543,7 @@ static void add_layer_stats(layer_pipe *lp, const coco_apply_stats *ast)
 	run *r = lp->run;
 	coco_stage *m = coco_pipe_head(&lp->pl);
 	pthread_mutex_lock(&r->mu);
-	r->st.network += m->nsec;
+	r->st.network += lp->pump ? 0 : m->nsec; /* pumped: counted as it came in */
 	r->st.digest += lp->verify->nsec + ast->digest_ns;
 	r->st.decrypt += lp->dec ? lp->dec->nsec : 0;
 	r->st.decompress += ast->decompress_ns + lp->decomp_ns;

@@ -106,7 +106,13 @@ int cli_passphrase_get(const char *pass_file, bool confirm, char **out)
 		char *line = NULL;
 		size_t cap = 0;
 		ssize_t n = getline(&line, &cap, f);
+		int err = n < 0 && ferror(f) ? errno : 0;
 		fclose(f);
+		if (err) {      /* a directory, an I/O error: not an empty passphrase */
+			free(line);     /* nothing was read into it */
+			return cli_error_as(COCOIMG_EIO, "cannot read passphrase file %s: %s", pass_file,
+			                    strerror(err));
+		}
 		if (n < 0) {
 			free(line);
 			line = strdup("");

@@ -98,9 +98,15 @@ static int read_token(const char *arg, char **out)
 			                 strerror(errno));
 		t = calloc(1, TOKEN_MAX + 1);
 		size_t n = t ? fread(t, 1, TOKEN_MAX + 1, f) : 0;
+		int err = t && ferror(f) ? errno : 0;
 		fclose(f);
 		if (!t)
 			return cli_error_as(COCOIMG_ENOMEM, "out of memory");
+		if (err) {
+			cli_passphrase_free(t);
+			return cli_error_as(COCOIMG_EIO, "sign: cannot read identity token file %s: %s",
+			                    path, strerror(err));
+		}
 		if (n > TOKEN_MAX) {
 			cli_passphrase_free(t);
 			return cli_usage("sign: identity token file %s is larger than 64 KiB", path);

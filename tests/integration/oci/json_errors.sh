@@ -63,5 +63,9 @@ fi
 check "unpack where ROOTFS cannot be created" json_error 1 io unpack --output json "oci:$T/img:t" "$T/afile/rootfs"
 check "copy to a layout that cannot be created" json_error 1 io copy --output json "oci:$T/img:t" "oci:$T/afile/layout:t"
 check "generate-key-pair into a missing directory" json_error 1 io generate-key-pair --output json --passphrase-file "$T/afile" --output-key-prefix "$T/nodir/k"
+# a passphrase or token file that cannot be read is not an empty one
+check "--passphrase-file that is a directory" json_error 1 io generate-key-pair --output json --passphrase-file "$T" --output-key-prefix "$T/k3"
+check "--passphrase-file that is a directory: no key written" test ! -e "$T/k3.key"
+check "--identity-token file that is a directory" json_error 1 io sign --output json --fulcio-url http://127.0.0.1:9 --rekor-url http://127.0.0.1:9 --identity-token "@$T" "oci:$T/img:t"
 check "text output has no JSON on stdout" sh -c "! '$COCO_IMG' inspect 'oci:$T/missing:t' 2>/dev/null | grep -q ."
 finish

@@ -1197,7 +1197,9 @@ static int ahead_main(void *arg)
  * downloaded (or downloading) ahead into memory, its key already open? */
 static bool ahead_wanted(run *r, size_t idx)
 {
-	if (idx >= r->n || r->parallel <= 1 || coco_cpus_usable() < 2)
+	/* under a "threads" cap the large layer's own threads come first */
+	if (idx >= r->n || r->parallel <= 1 || coco_cpus_usable() < 2 ||
+	    coco_thread_room(r->ctx) != INT_MAX)
 		return false;
 	job *j = &r->jobs[idx];
 	if (!is_small(j))
@@ -1238,7 +1240,7 @@ static void ahead_start(run *r, ahead *ah, const coco_applier *like, size_t idx,
 	if (ah->dir && !coco_applier_new(ah->quiet, ah->dir, aflags, &ah->ap) &&
 	    coco_stage_dir_usable(coco_applier_dirfd(ah->ap))) {
 		coco_applier_stage_into(ah->ap, like, &ah->sg, &ah->stop);
-		ah->started = !coco_thread_start(&ah->th, NULL, "stage", ahead_main, ah);
+		ah->started = coco_thread_try(&ah->th, r->ctx, "stage", ahead_main, ah);
 	}
 	if (ah->started)
 		coco_debug(r->ctx, "%s: applied ahead into %s while the layer before it streams",

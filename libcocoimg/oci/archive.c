@@ -12,6 +12,10 @@
  * at commit it is written as an uncompressed ustar/pax tar to a temp file
  * beside FILE and renamed over FILE, so FILE only ever holds a complete
  * archive.  Like skopeo, writing replaces the whole file with one image.
+ * FILE may be a symbolic link to an existing file: that file is replaced,
+ * not the link.  A FILE that is not a regular file (a directory, a device
+ * such as /dev/null, a pipe, a link to nothing) is refused: renaming over
+ * it would replace the node itself.
  * (libarchive is used as a reader only, so the small tar writer is here.)
  */
 #include "layout.h"
@@ -586,13 +590,23 @@ int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 		goto fail;
 	}
 	struct stat st;
-	if (stat(ref->path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		rc = coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is a directory", ref->path);
+	if (stat(ref->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is %s, not a regular "
+		                 "file", ref->path, S_ISDIR(st.st_mode) ? "a directory"
+		                                                        : "a device, pipe or socket");
 		goto fail;
 	}
-	a->file = coco_strdup(ref->path);
-	char *copy = coco_strdup(ref->path);
-	char *base = coco_strdup(ref->path);
+	if (lstat(ref->path, &st) == 0 && S_ISLNK(st.st_mode) && stat(ref->path, &st) < 0) {
+		rc = coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is a symbolic link "
+		                 "to a file that does not exist", ref->path);
+		goto fail;
+	}
+	/* through a symbolic link to the file it names */
+	a->file = realpath(ref->path, NULL);
+	if (!a->file)
+		a->file = coco_strdup(ref->path);
+	char *copy = coco_strdup(a->file);
+	char *base = coco_strdup(a->file);
 	if (!a->file || !copy || !base) {
 		free(copy);
 		free(base);
@@ -604,7 +618,7 @@ int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 	free(base);
 	if (!a->tmpdir || !mkdtemp(a->tmpdir)) {
 		rc = coco_seterr(ctx, COCOIMG_EIO, "cannot create a working directory next to %s: %s",
-		                 ref->path, strerror(errno));
+		                 a->file, strerror(errno));
 		free(a->tmpdir);
 		a->tmpdir = NULL;
 		goto fail;

@@ -53,6 +53,25 @@ check "digest from skopeo's archive" test "$(entry "$T/from-sk" v1)" = "$SRC_DG"
 check "oci-archive -> oci-archive" "$C" copy -q "oci-archive:$T/a.tar:v1" "oci-archive:$T/b.tar"
 check "archive replaced atomically" "$C" copy -q "oci:$T/dk" "oci-archive:$T/b.tar:x"
 check "replaced archive holds one image" test "$("$C" inspect --output json "oci-archive:$T/b.tar" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["manifest_media_type"])')" = application/vnd.oci.image.manifest.v1+json
+# the destination through a symbolic link: the file it names is written,
+# the link stays; a node that is not a regular file is refused untouched
+mkdir -p "$T/arch" && echo old > "$T/arch/real.tar" && mkfifo "$T/arch/fifo"
+ln -s "$T/arch/real.tar" "$T/arch/link.tar" && ln -s "$T/arch/missing.tar" "$T/arch/dangling.tar"
+check "oci-archive through a symlink" "$C" copy -q "oci:$T/src:v1" "oci-archive:$T/arch/link.tar:v1"
+check "symlink: still a link, the target holds the archive" sh -c "test -L '$T/arch/link.tar' && test -s '$T/arch/real.tar'"
+check "symlink: the archive reads back" sh -c "'$C' inspect 'oci-archive:$T/arch/real.tar:v1' | grep -q '$SRC_DG'"
+not_regular() {
+    "$C" copy -q "oci:$T/src:v1" "oci-archive:$1:v1" 2> "$T/nr.err" && return 1
+    cat "$T/nr.err"; grep -q "not a regular file" "$T/nr.err"
+}
+check "oci-archive onto a pipe is refused" not_regular "$T/arch/fifo"
+check "oci-archive through a link to nothing is refused" sh -c "! '$C' copy -q 'oci:$T/src:v1' 'oci-archive:$T/arch/dangling.tar:v1' && test -L '$T/arch/dangling.tar'"
+check "the pipe is still a pipe, nothing left beside it" sh -c "test -p '$T/arch/fifo' && test \"\$(ls -A '$T/arch' | wc -l)\" -eq 4"
+# a private device node (root only), never the system's /dev/null
+if mknod "$T/null" c 1 3 2>/dev/null; then
+    check "oci-archive onto a device is refused" not_regular "$T/null"
+    check "the device is still a device" test -c "$T/null"
+fi
 
 # inspect
 check "inspect text" sh -c "'$C' inspect 'oci:$T/src:v1' | grep -q '^Digest: *$SRC_DG'"

@@ -576,6 +576,25 @@ static const struct coco_dest_ops arch_dest_ops = {
 	.close = adst_close,
 };
 
+/* The file to replace: path, or the file a symbolic link names; a node
+ * that is not a regular file is refused (renaming over it would replace
+ * the node). */
+static int dest_file(cocoimg_ctx *ctx, const char *path, char **file)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is %s, not a regular "
+		                   "file", path, S_ISDIR(st.st_mode) ? "a directory"
+		                                                     : "a device, pipe or socket");
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) < 0)
+		return coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is a symbolic link "
+		                   "to a file that does not exist", path);
+	*file = realpath(path, NULL);
+	if (!*file)
+		*file = coco_strdup(path);
+	return *file ? 0 : coco_oom(ctx);
+}
+
 int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 {
 	*out = NULL;
@@ -589,25 +608,11 @@ int coco_ociarchive_dest_open(cocoimg_ctx *ctx, coco_ref *ref, coco_dest **out)
 		rc = coco_seterr(ctx, COCOIMG_EINVAL, "%s: an @N index cannot be written to", ref->raw);
 		goto fail;
 	}
-	struct stat st;
-	if (stat(ref->path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		rc = coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is %s, not a regular "
-		                 "file", ref->path, S_ISDIR(st.st_mode) ? "a directory"
-		                                                        : "a device, pipe or socket");
+	if ((rc = dest_file(ctx, ref->path, &a->file)))
 		goto fail;
-	}
-	if (lstat(ref->path, &st) == 0 && S_ISLNK(st.st_mode) && stat(ref->path, &st) < 0) {
-		rc = coco_seterr(ctx, COCOIMG_EINVAL, "oci-archive destination %s is a symbolic link "
-		                 "to a file that does not exist", ref->path);
-		goto fail;
-	}
-	/* through a symbolic link to the file it names */
-	a->file = realpath(ref->path, NULL);
-	if (!a->file)
-		a->file = coco_strdup(ref->path);
 	char *copy = coco_strdup(a->file);
 	char *base = coco_strdup(a->file);
-	if (!a->file || !copy || !base) {
+	if (!copy || !base) {
 		free(copy);
 		free(base);
 		rc = coco_oom(ctx);

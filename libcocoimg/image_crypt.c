@@ -129,6 +129,9 @@ static int transcode_layer(cocoimg_ctx *ctx, const cocoimg_copy_options *opts, c
 	coco_pipe_init(&pl, ctx, sink);
 	if (!rc)
 		rc = coco_crypt_chain_build(l, &pl);
+	/* the cipher digests the ciphertext in its HMAC pass: the sink need not */
+	if (!rc && coco_crypt_layer_has_out_digest(l))
+		coco_dest_blob_digest_from(sink, coco_crypt_layer_out_digest, l);
 	/* progress over the source bytes; also where a cancellation lands */
 	coco_stage *crypt_head = coco_pipe_head(&pl);
 	if (!rc) {

@@ -61,6 +61,8 @@ typedef struct {
 	char *what;
 	uint64_t count;
 	char result[COCO_DIGEST_STRLEN];
+	coco_digest_source src;    /* the digest comes from there, not dg */
+	void *src_arg;
 } verify_stage;
 
 static int verify_write(coco_stage *s, const unsigned char *b, size_t n)
@@ -72,18 +74,34 @@ static int verify_write(coco_stage *s, const unsigned char *b, size_t n)
 		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
 		                   "%s: more data than the declared size %lld", v->what,
 		                   (long long)v->expected_size);
-	int rc = coco_digest_update(&v->dg, b, n);
+	int rc = v->src ? 0 : coco_digest_update(&v->dg, b, n);
 	s->nsec += coco_now_ns() - t0;
 	if (rc)
 		return coco_seterr(s->ctx, rc, "%s: digest failed", v->what);
 	return coco_stage_forward(s, b, n);
 }
 
+/* The digest of what went through, computed here or by the source. */
+static int verify_result(verify_stage *v)
+{
+	if (!v->src)
+		return coco_digest_final(&v->dg, v->result) ?
+		       coco_seterr(v->base.ctx, COCOIMG_EINTERNAL, "%s: digest failed", v->what) : 0;
+	uint64_t seen = 0;
+	if (v->src(v->src_arg, v->result, &seen) || seen != v->count)
+		return coco_seterr(v->base.ctx, COCOIMG_EINTERNAL,
+		                   "%s: the digest computed upstream covers %llu bytes, not the %llu "
+		                   "written", v->what, (unsigned long long)seen,
+		                   (unsigned long long)v->count);
+	return 0;
+}
+
 static int verify_finish(coco_stage *s)
 {
 	verify_stage *v = (verify_stage *)s;
-	if (coco_digest_final(&v->dg, v->result))
-		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: digest failed", v->what);
+	int rc = verify_result(v);
+	if (rc)
+		return rc;
 	if (v->expected_size >= 0 && v->count != (uint64_t)v->expected_size)
 		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
 		                   "%s: size mismatch: expected %lld bytes, got %llu", v->what,
@@ -123,6 +141,13 @@ int coco_verify_stage_new(cocoimg_ctx *ctx, const char *expected_digest, int64_t
 	}
 	*out = &v->base;
 	return 0;
+}
+
+void coco_verify_stage_digest_from(coco_stage *s, coco_digest_source fn, void *arg)
+{
+	verify_stage *v = (verify_stage *)s;
+	v->src = fn;
+	v->src_arg = arg;
 }
 
 void coco_verify_result(coco_stage *s, char digest[COCO_DIGEST_STRLEN], uint64_t *size)

@@ -97,6 +97,14 @@ int coco_verify_stage_new(cocoimg_ctx *ctx, const char *expected_digest,
                           coco_stage **out);
 void coco_verify_result(coco_stage *verify, char digest[COCO_DIGEST_STRLEN],
                         uint64_t *size);
+/* Before any byte is written: the verify stage takes its digest from
+ * fn(arg, digest, count) at finish instead of hashing the bytes itself,
+ * for a stage upstream that hashed exactly these bytes anyway (the
+ * encrypting cipher stage: sha2x.h).  finish() fails with
+ * COCOIMG_EINTERNAL when fn fails or counted other than the bytes that
+ * came through; the size and expected-digest checks stay. */
+typedef int (*coco_digest_source)(void *arg, char digest[COCO_DIGEST_STRLEN], uint64_t *count);
+void coco_verify_stage_digest_from(coco_stage *verify, coco_digest_source fn, void *arg);
 
 /* Sink that appends to a memory buffer, failing past max bytes with
  * err_code. The buffer is owned by the caller.  An empty buffer gets room

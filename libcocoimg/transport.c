@@ -85,6 +85,12 @@ void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN], uint
 		*size = k->size;
 }
 
+void coco_dest_blob_digest_from(coco_stage *sink, coco_digest_source fn, void *arg)
+{
+	if (sink && sink->type == &blob_sink_type)
+		coco_verify_stage_digest_from(sink->next, fn, arg);
+}
+
 /* The two allocations of a new source or destination (end, then its
  * back end's impl); on failure neither is kept and ref is freed. */
 static int endpoint_alloc(cocoimg_ctx *ctx, size_t size, size_t impl_size, coco_ref *ref,

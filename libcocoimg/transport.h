@@ -119,6 +119,9 @@ void coco_dest_close(coco_dest *d);
 /* After a put_blob sink finished: the digest and size of what was stored. */
 void coco_dest_blob_done(coco_stage *sink, char digest[COCO_DIGEST_STRLEN],
                          uint64_t *size);
+/* Before any byte is written: the sink's digest comes from fn (see
+ * coco_verify_stage_digest_from). */
+void coco_dest_blob_digest_from(coco_stage *sink, coco_digest_source fn, void *arg);
 
 /*
  * How every put_blob sink is made (so coco_dest_blob_done() works on any

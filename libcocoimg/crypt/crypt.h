@@ -175,6 +175,13 @@ int coco_layer_encrypt_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o,
 int coco_layer_decrypt_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o,
                                  const char *what, coco_stage *next, coco_stage **out);
 void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32]);
+/* An encrypting stage on a CPU with the SHA extensions also computes the
+ * sha256 of the ciphertext it passes on, in the HMAC's pass (sha2x.h):
+ * after finish, its digest string and byte count (COCOIMG_EINTERNAL when
+ * the stage has none). */
+bool coco_layer_stage_has_out_digest(const coco_stage *s);
+int coco_layer_stage_out_digest(coco_stage *s, char digest[COCO_DIGEST_STRLEN],
+                                uint64_t *count);
 
 /* ---- unwrapping a layer (transform.c) ---------------------------------- */
 
@@ -244,6 +251,12 @@ int coco_crypt_decrypt_begin(cocoimg_ctx *ctx, cocoimg_keyring *kr, const coco_d
  * Returns the first constructor error (the pipeline keeps what was built).
  */
 int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl);
+/* After coco_crypt_chain_build: does the chain's cipher compute the
+ * digest of the bytes it passes to the sink?  Then the operation lets the
+ * sink take it (coco_dest_blob_digest_from with coco_crypt_layer_out_digest
+ * and l) instead of hashing the stream a second time. */
+bool coco_crypt_layer_has_out_digest(const coco_crypt_layer *l);
+int coco_crypt_layer_out_digest(void *l, char digest[COCO_DIGEST_STRLEN], uint64_t *count);
 /*
  * After the chain finished and the sink stored digest/size: the new
  * descriptor (*out_desc, new reference; media type with or without

@@ -6,7 +6,9 @@
  */
 #include "crypt.h"
 #include "../base.h"
+#include "../digest.h"
 #include "../json.h"
+#include "../sha2x.h"
 #include "../stream.h"
 
 #include <openssl/core_names.h>
@@ -199,22 +201,46 @@ typedef struct {
 	unsigned char expected[32];
 	unsigned char result[32];
 	char *what;
+	/* encrypt with the SHA extensions: the HMAC and the digest of the
+	 * ciphertext in one pass (sha2x.h) instead of mac */
+	bool dual;
+	coco_sha2x x;
+	unsigned char out_digest[32];
+	uint64_t out_count;
 } layer_stage;
+
+/* Encrypt in_ into out (n bytes), the HMAC (and with dual the output
+ * digest) over the ciphertext, a few cache-sized pieces at a time so the
+ * hash reads what the cipher just wrote from the cache.  Decrypt: the HMAC
+ * over the input.  false when OpenSSL fails. */
+static bool crypt_piece(layer_stage *l, const unsigned char *in, unsigned char *out, size_t n)
+{
+	const size_t piece = 64 * 1024;
+	for (size_t off = 0; off < n; off += piece) {
+		size_t k = n - off < piece ? n - off : piece;
+		int outl = 0;
+		if (l->decrypt && !EVP_MAC_update(l->mac, in + off, k))
+			return false;
+		if (!EVP_CipherUpdate(l->cipher, out + off, &outl, in + off, (int)k) ||
+		    (size_t)outl != k)
+			return false;
+		if (l->dual)
+			coco_sha2x_update(&l->x, out + off, k);
+		else if (!l->decrypt && !EVP_MAC_update(l->mac, out + off, k))
+			return false;
+	}
+	l->out_count += n;
+	return true;
+}
 
 static int layer_write(coco_stage *s, const unsigned char *b, size_t n)
 {
 	layer_stage *l = (layer_stage *)s;
 	while (n) {
 		size_t chunk = n < l->bufsz ? n : l->bufsz;
-		int outl = 0;
 		uint64_t t0 = coco_now_ns();
-		if (l->decrypt && !EVP_MAC_update(l->mac, b, chunk))
-			goto fail;
-		if (!EVP_CipherUpdate(l->cipher, l->buf, &outl, b, (int)chunk) ||
-		    (size_t)outl != chunk)
-			goto fail;
-		if (!l->decrypt && !EVP_MAC_update(l->mac, l->buf, chunk))
-			goto fail;
+		if (!crypt_piece(l, b, l->buf, chunk))
+			return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: layer cipher failed", l->what);
 		s->nsec += coco_now_ns() - t0;
 		int rc = coco_stage_forward(s, l->buf, chunk);
 		if (rc)
@@ -223,15 +249,17 @@ static int layer_write(coco_stage *s, const unsigned char *b, size_t n)
 		n -= chunk;
 	}
 	return 0;
-fail:
-	return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: layer cipher failed", l->what);
 }
 
 static int layer_finish(coco_stage *s)
 {
 	layer_stage *l = (layer_stage *)s;
-	size_t outl = 0;
-	if (!EVP_MAC_final(l->mac, l->result, &outl, sizeof(l->result)) || outl != 32)
+	size_t outl = 32;
+	uint64_t t0 = coco_now_ns();
+	bool ok = l->dual ? !coco_sha2x_final(&l->x, l->result, l->out_digest)
+	                  : EVP_MAC_final(l->mac, l->result, &outl, sizeof(l->result));
+	s->nsec += coco_now_ns() - t0;
+	if (!ok || outl != 32)
 		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: HMAC failed", l->what);
 	if (l->decrypt && !coco_ct_equal(l->result, l->expected, 32))
 		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
@@ -259,6 +287,22 @@ COCO_STAGE_TYPE(layer_type, "encrypt", layer_stage, layer_write, layer_finish, l
 void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32])
 {
 	memcpy(hmac, ((layer_stage *)s)->result, 32);
+}
+
+int coco_layer_stage_out_digest(coco_stage *s, char digest[COCO_DIGEST_STRLEN], uint64_t *count)
+{
+	layer_stage *l = (layer_stage *)s;
+	if (!l->dual)
+		return COCOIMG_EINTERNAL;
+	memcpy(digest, "sha256:", 7);
+	coco_hex_encode(l->out_digest, 32, digest + 7);
+	*count = l->out_count;
+	return 0;
+}
+
+bool coco_layer_stage_has_out_digest(const coco_stage *s)
+{
+	return ((const layer_stage *)s)->dual;
 }
 
 static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decrypt,
@@ -293,6 +337,9 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, md, 0),
 		OSSL_PARAM_construct_end(),
 	};
+	l->dual = !decrypt && coco_sha2x_available();
+	if (l->dual)
+		coco_sha2x_init(&l->x, o->symkey, 32);
 	if (!EVP_MAC_init(l->mac, o->symkey, 32, params) ||
 	    !EVP_CipherInit_ex(l->cipher, EVP_aes_256_ctr(), NULL, o->symkey, o->nonce,
 	                       decrypt ? 0 : 1)) {

@@ -460,6 +460,17 @@ int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl)
 	return coco_pipe_built(pl);
 }
 
+bool coco_crypt_layer_has_out_digest(const coco_crypt_layer *l)
+{
+	return l->cipher && coco_layer_stage_has_out_digest(l->cipher);
+}
+
+int coco_crypt_layer_out_digest(void *arg, char digest[COCO_DIGEST_STRLEN], uint64_t *count)
+{
+	coco_crypt_layer *l = arg;
+	return l->cipher ? coco_layer_stage_out_digest(l->cipher, digest, count) : COCOIMG_EINTERNAL;
+}
+
 /* Encrypted layer written: public options (with the HMAC the cipher
  * computed) into the annotations, the new descriptor, the report. */
 static int encrypt_done(cocoimg_ctx *ctx, coco_crypt_layer *l, const char *digest, uint64_t size,

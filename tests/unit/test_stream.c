@@ -290,6 +290,56 @@ static void test_pipe(void **state)
 	cocoimg_ctx_free(ctx);
 }
 
+/* a digest computed upstream (the encrypting cipher's one pass): the
+ * verify stage takes it, still checks the size and the expected digest,
+ * and refuses a source that counted other bytes than came through */
+typedef struct {
+	const char *digest;
+	uint64_t count;
+	int rc;
+} upstream;
+
+static int upstream_digest(void *arg, char digest[COCO_DIGEST_STRLEN], uint64_t *count)
+{
+	upstream *u = arg;
+	snprintf(digest, COCO_DIGEST_STRLEN, "%s", u->digest);
+	*count = u->count;
+	return u->rc;
+}
+
+static void test_verify_digest_from(void **state)
+{
+	(void)state;
+	cocoimg_ctx *ctx;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	const char *abc = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	const char *other = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+	struct { const char *expected; upstream u; int rc; } cases[] = {
+		{ NULL, { abc, 3, 0 }, 0 },
+		{ abc, { abc, 3, 0 }, 0 },
+		{ abc, { other, 3, 0 }, COCOIMG_EDIGEST },
+		{ NULL, { abc, 2, 0 }, COCOIMG_EINTERNAL },
+		{ NULL, { abc, 3, COCOIMG_EINTERNAL }, COCOIMG_EINTERNAL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		coco_stage *v;
+		assert_int_equal(coco_verify_stage_new(ctx, cases[i].expected, 3, "blob", NULL, &v), 0);
+		coco_verify_stage_digest_from(v, upstream_digest, &cases[i].u);
+		assert_int_equal(coco_stage_write(v, (const unsigned char *)"abc", 3), 0);
+		assert_int_equal(coco_stage_finish(v), cases[i].rc);
+		if (!cases[i].rc) {
+			char d[COCO_DIGEST_STRLEN];
+			uint64_t n;
+			coco_verify_result(v, d, &n);
+			assert_string_equal(d, abc);
+			assert_int_equal(n, 3);
+		}
+		coco_stage_free(v);
+		coco_clearerr(ctx);
+	}
+	cocoimg_ctx_free(ctx);
+}
+
 int main(void)
 {
 	alarm(120);                /* a hang is a failure, not a stuck run */
@@ -299,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_async_teardown),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_pipe),
+		cmocka_unit_test(test_verify_digest_from),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

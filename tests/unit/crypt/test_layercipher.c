@@ -200,6 +200,15 @@ static void test_spec_vectors(void **st)
 	coco_layer_stage_hmac(enc, h);
 	coco_hex_encode(h, 32, hex);
 	assert_string_equal(hex, "1fbc5ee76ba0d065ee56550b0a4fa69653a6bfa8bbc29d04349f0d058eaf2517");
+	/* with the SHA extensions the same pass digests the ciphertext */
+	if (coco_layer_stage_has_out_digest(enc)) {
+		char d[COCO_DIGEST_STRLEN], want[COCO_DIGEST_STRLEN];
+		uint64_t n = 0;
+		assert_int_equal(coco_layer_stage_out_digest(enc, d, &n), 0);
+		assert_int_equal(coco_digest_bytes(COCO_SHA256, out.data, out.len, want), 0);
+		assert_string_equal(d, want);
+		assert_int_equal(n, sizeof(pt));
+	}
 	coco_stage_chain_free(enc);
 	/* empty layer */
 	out.len = 0;

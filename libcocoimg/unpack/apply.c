@@ -69,6 +69,7 @@ struct coco_applier {
 	 * directory, every entry recorded; stopped by *stop */
 	coco_staged *stage;
 	const int *stop;
+	cocoimg_ctx *watch;        /* the operation's: its cancel and deadline */
 	/* caps (caps.c): unpacked tar bytes per layer and per image, and
 	 * entries per image; the image totals count finished layers */
 	uint64_t max_layer_bytes, max_image_bytes, max_entries;
@@ -232,6 +233,10 @@ static ssize_t real_read(layer_reader *lr)
 	int stop = coco_check_stop(lr->ap->ctx);
 	if (!stop && lr->ap->stop && __atomic_load_n(lr->ap->stop, __ATOMIC_ACQUIRE))
 		stop = COCOIMG_ECANCELLED;
+	/* staging: the operation's cancellation and deadline too, or a
+	 * large staged layer would hold up the turn that waits for it */
+	if (!stop && lr->ap->watch)
+		stop = coco_check_stop(lr->ap->watch);
 	if (stop) {
 		lr->src_rc = stop;
 		return stop;
@@ -938,6 +943,7 @@ void coco_applier_stage_into(coco_applier *ap, const coco_applier *like, coco_st
 	ap->max_layer_bytes = like->max_layer_bytes;
 	ap->max_image_bytes = like->max_image_bytes;
 	ap->max_entries = like->max_entries;
+	ap->watch = like->ctx;
 	ap->stage = sg;
 	ap->stop = stop;
 	ap->one_thread = true;

@@ -179,7 +179,9 @@ int coco_applier_apply(coco_applier *ap, coco_compression comp, coco_pull_fn pul
  * the operation's (its errors then stay there), and takes the caps of
  * `like`, the rootfs's applier.  Whatever would warn (xattrs refused)
  * makes it fail: the layer is then applied in its turn, warnings and all.
- * It stops (COCOIMG_ECANCELLED) soon after *stop becomes non-zero.
+ * It stops (COCOIMG_ECANCELLED) soon after *stop becomes non-zero, or
+ * when like's context is cancelled or past its deadline (recorded there,
+ * as the operation's own checks would).
  */
 void coco_applier_stage_into(coco_applier *ap, const coco_applier *like, coco_staged *sg,
                              const int *stop);

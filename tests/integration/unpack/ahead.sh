@@ -106,6 +106,18 @@ mkimage "$T/img-tr:t" --layer "$L1" --layer "x:trusted.t=1,f:t=1,f:u=2" >/dev/nu
 $SKOPEO copy -q --dest-tls-verify=false "oci:$T/img-tr:t" "docker://$REG/t/tr:t" || exit 1
 unpack "docker://$REG/t/tr:t" "$T/tr"
 check "refused xattr: one warning" test "$(grep -c 'refusing xattr trusted.t' "$T/tr.log")" -eq 1
+# a staged layer that takes long (600 MB of zeros, under 1 MiB of gzip)
+# heeds the command timeout too: the turn that waits for it is not held up
+mkimage "$T/img-bomb:t" --layer "r:big/w=4000000" --layer "z:bomb=600000000" >/dev/null
+$SKOPEO copy -q --dest-tls-verify=false "oci:$T/img-bomb:t" "docker://$REG/t/bomb:t" || exit 1
+t0=$EPOCHREALTIME
+unpack "docker://$REG/t/bomb:t" "$T/bomb" --command-timeout 1s; rc=$?
+el=$(echo "$EPOCHREALTIME - $t0" | bc)
+check "timeout while a bomb is staged: exit 1, the timeout's message" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'past its command timeout' $T/bomb.log"
+check "timeout while a bomb is staged: stops within 2.5 s (took ${el}s)" \
+    test "$(echo "$el < 2.5" | bc)" -eq 1
+rm -f "$T/bomb.log"
 check "cancelled while staging: nothing left" sh -c "
     ! \"$COCO_IMG\" unpack -q --command-timeout 300ms --tls-verify=false docker://$REG/t/plain:t $T/to 2>/dev/null &&
     test ! -e $T/to && test -z \"\$(ls -A $T | grep -F .coco-unpack-)\""

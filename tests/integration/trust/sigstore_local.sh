@@ -56,17 +56,6 @@ check "keyless bundle with --key: refused (signature)" verdict good 3 signature 
 check "tampered bundle JSON: exit 2 (bundle)" bash -c "head -c 200 '$M/good.json' > '$M/trunc.json';
     $COCO_IMG verify-blob '$M/a.txt' --bundle '$M/trunc.json' --certificate-identity '$ID' \
     --certificate-oidc-issuer '$ISS' --trusted-root '$M/root.json'; [ \$? -eq 2 ]"
-# CPU time, not wall time: the test machines are shared and loaded.
-cpu_ms() {
-    local TIMEFORMAT='%3U %3S' t
-    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
-    echo "$t" | awk '{ printf "%d\n", ($1 + $2) * 1000 }'
-}
-if ldd "$COCO_IMG" 2>/dev/null | grep -q 'lib[at]san'; then
-    echo "# skipped: the 100 ms CPU check (sanitizer build)"
-else
-check "keyless verification takes under 100 ms of CPU" bash -c "$(declare -f cpu_ms);
-    ms=\$(cpu_ms $COCO_IMG verify-blob '$M/a.txt' --bundle '$M/good.json' --certificate-identity '$ID' \
-    --certificate-oidc-issuer '$ISS' --trusted-root '$M/root.json') || exit 1; echo \"\$ms ms\"; [ \$ms -lt 100 ]"
-fi
+# (Verification time is measured by bench/run.sh: speed targets live in
+# the benchmark, not in tests.)
 finish

@@ -114,7 +114,8 @@ t0=$EPOCHREALTIME
 unpack "docker://$REG/t/bomb:t" "$T/bomb" --command-timeout 1s; rc=$?
 el=$(echo "$EPOCHREALTIME - $t0" | bc)
 check "timeout while a bomb is staged: exit 1, the timeout's message" \
-    sh -c "[ $rc -eq 1 ] && grep -q 'past its command timeout' $T/bomb.log"
+    sh -c "[ $rc -eq 1 ] && grep -q 'past its command timeout' $T/bomb.log ||
+           { echo \"exit $rc\"; tail -5 $T/bomb.log; exit 1; }"
 check "timeout while a bomb is staged: stops within 2.5 s (took ${el}s)" \
     test "$(echo "$el < 2.5" | bc)" -eq 1
 rm -f "$T/bomb.log"

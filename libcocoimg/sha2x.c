@@ -205,12 +205,17 @@ static void blocks2(uint32_t h[2][8], const unsigned char *p, size_t nblocks)
 	}
 }
 
-void coco_sha2x_init(coco_sha2x *x, const unsigned char *key, size_t keylen)
+int coco_sha2x_init(coco_sha2x *x, const unsigned char *key, size_t keylen)
 {
 	unsigned char ipad[64];
 	memset(x, 0, sizeof(*x));
 	memset(ipad, 0, sizeof(ipad));
-	memcpy(ipad, key, keylen > 64 ? 64 : keylen);
+	/* RFC 2104: a key longer than the block is replaced by its hash */
+	unsigned int hl = 0;
+	if (keylen <= 64)
+		memcpy(ipad, key, keylen);
+	else if (!EVP_Digest(key, keylen, ipad, &hl, EVP_sha256(), NULL))
+		return -1;
 	for (size_t i = 0; i < 64; i++) {
 		x->opad[i] = ipad[i] ^ 0x5c;
 		ipad[i] ^= 0x36;
@@ -219,6 +224,7 @@ void coco_sha2x_init(coco_sha2x *x, const unsigned char *key, size_t keylen)
 	memcpy(x->h[1], sha256_iv, sizeof(sha256_iv));
 	blocks1(x->h[0], ipad, 1);
 	coco_wipe(ipad, sizeof(ipad));
+	return 0;
 }
 
 void coco_sha2x_update(coco_sha2x *x, const unsigned char *b, size_t n)

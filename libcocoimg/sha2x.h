@@ -30,8 +30,9 @@ typedef struct coco_sha2x {
 
 /* Does this CPU have what coco_sha2x needs (checked once)? */
 bool coco_sha2x_available(void);
-/* Start HMAC-SHA256 keyed with key (at most 64 bytes) and SHA-256. */
-void coco_sha2x_init(coco_sha2x *x, const unsigned char *key, size_t keylen);
+/* Start HMAC-SHA256 keyed with key (a key over 64 bytes is hashed first,
+ * as RFC 2104 says) and SHA-256; 0, or -1 when hashing a long key fails. */
+int coco_sha2x_init(coco_sha2x *x, const unsigned char *key, size_t keylen);
 void coco_sha2x_update(coco_sha2x *x, const unsigned char *b, size_t n);
 /* The HMAC and the digest; 0, or -1 when the outer hash fails.  x is
  * wiped either way. */

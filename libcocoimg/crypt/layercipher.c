@@ -337,9 +337,7 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, md, 0),
 		OSSL_PARAM_construct_end(),
 	};
-	l->dual = !decrypt && coco_sha2x_available();
-	if (l->dual)
-		coco_sha2x_init(&l->x, o->symkey, 32);
+	l->dual = !decrypt && coco_sha2x_available() && coco_sha2x_init(&l->x, o->symkey, 32) == 0;
 	if (!EVP_MAC_init(l->mac, o->symkey, 32, params) ||
 	    !EVP_CipherInit_ex(l->cipher, EVP_aes_256_ctr(), NULL, o->symkey, o->nonce,
 	                       decrypt ? 0 : 1)) {

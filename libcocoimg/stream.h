@@ -105,6 +105,17 @@ void coco_verify_result(coco_stage *verify, char digest[COCO_DIGEST_STRLEN],
  * came through; the size and expected-digest checks stay. */
 typedef int (*coco_digest_source)(void *arg, char digest[COCO_DIGEST_STRLEN], uint64_t *count);
 void coco_verify_stage_digest_from(coco_stage *verify, coco_digest_source fn, void *arg);
+/* Before any byte is written: a stage downstream hashes exactly these
+ * bytes anyway (the decrypting cipher stage, in its HMAC's pass: sha2x.h)
+ * and hands the digest in with coco_verify_stage_check(verify, ...) while
+ * it finishes, before its own checks.  The verify stage then only counts;
+ * its finish() checks the size, finishes next, and fails with
+ * COCOIMG_EINTERNAL if no digest came.  The check fails with
+ * COCOIMG_EDIGEST on a digest mismatch (the same message as without
+ * deferral) and COCOIMG_EINTERNAL when count is not the bytes written. */
+typedef int (*coco_digest_sink)(void *arg, const char digest[COCO_DIGEST_STRLEN], uint64_t count);
+void coco_verify_stage_defer(coco_stage *verify);
+int coco_verify_stage_check(void *verify, const char digest[COCO_DIGEST_STRLEN], uint64_t count);
 
 /* Sink that appends to a memory buffer, failing past max bytes with
  * err_code. The buffer is owned by the caller.  An empty buffer gets room

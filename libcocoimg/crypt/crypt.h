@@ -180,6 +180,12 @@ void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32]);
  * after finish, its digest string and byte count (COCOIMG_EINTERNAL when
  * the stage has none). */
 bool coco_layer_stage_has_out_digest(const coco_stage *s);
+/* Before any byte: a decrypting stage on a CPU with the SHA extensions
+ * also hashes the ciphertext it reads, in the HMAC's pass, and at finish
+ * hands the digest to fn(arg, digest, count) before it compares the HMAC
+ * (fn's error is the stage's).  false (nothing changes) where it cannot:
+ * the caller keeps its own digest then. */
+bool coco_layer_stage_digest_to(coco_stage *s, coco_digest_sink fn, void *arg);
 int coco_layer_stage_out_digest(coco_stage *s, char digest[COCO_DIGEST_STRLEN],
                                 uint64_t *count);
 

@@ -201,17 +201,21 @@ typedef struct {
 	unsigned char expected[32];
 	unsigned char result[32];
 	char *what;
-	/* encrypt with the SHA extensions: the HMAC and the digest of the
-	 * ciphertext in one pass (sha2x.h) instead of mac */
+	/* with the SHA extensions, the HMAC and the digest of the ciphertext
+	 * in one pass (sha2x.h) instead of mac: always when encrypting, when
+	 * decrypting if a verify stage takes the digest (digest_to) */
 	bool dual;
+	bool x_ready;              /* x is initialised */
 	coco_sha2x x;
 	unsigned char out_digest[32];
 	uint64_t out_count;
+	coco_digest_sink digest_to;
+	void *digest_arg;
 } layer_stage;
 
-/* Encrypt in_ into out (n bytes), the HMAC (and with dual the output
- * digest) over the ciphertext, a few cache-sized pieces at a time so the
- * hash reads what the cipher just wrote from the cache.  Decrypt: the HMAC
+/* Encrypt in_ into out (n bytes), the HMAC (and with dual the digest)
+ * over the ciphertext, a few cache-sized pieces at a time so the hash
+ * reads what the cipher just wrote from the cache.  Decrypt: the same
  * over the input.  false when OpenSSL fails. */
 static bool crypt_piece(layer_stage *l, const unsigned char *in, unsigned char *out, size_t n)
 {
@@ -219,14 +223,18 @@ static bool crypt_piece(layer_stage *l, const unsigned char *in, unsigned char *
 	for (size_t off = 0; off < n; off += piece) {
 		size_t k = n - off < piece ? n - off : piece;
 		int outl = 0;
-		if (l->decrypt && !EVP_MAC_update(l->mac, in + off, k))
+		if (l->decrypt && l->dual)
+			coco_sha2x_update(&l->x, in + off, k);
+		else if (l->decrypt && !EVP_MAC_update(l->mac, in + off, k))
 			return false;
 		if (!EVP_CipherUpdate(l->cipher, out + off, &outl, in + off, (int)k) ||
 		    (size_t)outl != k)
 			return false;
+		if (l->decrypt)
+			continue;
 		if (l->dual)
 			coco_sha2x_update(&l->x, out + off, k);
-		else if (!l->decrypt && !EVP_MAC_update(l->mac, out + off, k))
+		else if (!EVP_MAC_update(l->mac, out + off, k))
 			return false;
 	}
 	l->out_count += n;
@@ -261,6 +269,14 @@ static int layer_finish(coco_stage *s)
 	s->nsec += coco_now_ns() - t0;
 	if (!ok || outl != 32)
 		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: HMAC failed", l->what);
+	/* the blob's digest before the HMAC: a changed blob fails as one */
+	if (l->digest_to) {
+		char digest[COCO_DIGEST_STRLEN];
+		coco_layer_stage_out_digest(s, digest, &(uint64_t){ 0 });
+		int rc = l->digest_to(l->digest_arg, digest, l->out_count);
+		if (rc)
+			return rc;
+	}
 	if (l->decrypt && !coco_ct_equal(l->result, l->expected, 32))
 		return coco_seterr(s->ctx, COCOIMG_EDIGEST,
 		                   "%s: HMAC mismatch: the encrypted layer was modified or the "
@@ -305,6 +321,17 @@ bool coco_layer_stage_has_out_digest(const coco_stage *s)
 	return ((const layer_stage *)s)->dual;
 }
 
+bool coco_layer_stage_digest_to(coco_stage *s, coco_digest_sink fn, void *arg)
+{
+	layer_stage *l = (layer_stage *)s;
+	if (!l->decrypt || l->out_count || l->dual || !l->x_ready)
+		return false;
+	l->dual = true;
+	l->digest_to = fn;
+	l->digest_arg = arg;
+	return true;
+}
+
 static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decrypt,
                            const char *what, coco_stage *next, coco_stage **out)
 {
@@ -337,7 +364,8 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, md, 0),
 		OSSL_PARAM_construct_end(),
 	};
-	l->dual = !decrypt && coco_sha2x_available() && coco_sha2x_init(&l->x, o->symkey, 32) == 0;
+	l->x_ready = coco_sha2x_available() && coco_sha2x_init(&l->x, o->symkey, 32) == 0;
+	l->dual = !decrypt && l->x_ready;
 	if (!EVP_MAC_init(l->mac, o->symkey, 32, params) ||
 	    !EVP_CipherInit_ex(l->cipher, EVP_aes_256_ctr(), NULL, o->symkey, o->nonce,
 	                       decrypt ? 0 : 1)) {

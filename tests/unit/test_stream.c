@@ -340,6 +340,39 @@ static void test_verify_digest_from(void **state)
 	cocoimg_ctx_free(ctx);
 }
 
+/* a digest handed in from downstream (the decrypting cipher's HMAC pass):
+ * checked when it comes, against the bytes counted here; none coming is
+ * an internal error, not a pass */
+static void test_verify_deferred(void **state)
+{
+	(void)state;
+	cocoimg_ctx *ctx;
+	assert_int_equal(cocoimg_ctx_new(&ctx), 0);
+	const char *abc = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	const char *other = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+	struct { const char *handed; uint64_t count; int check_rc, finish_rc; } cases[] = {
+		{ abc, 3, 0, 0 },
+		{ other, 3, COCOIMG_EDIGEST, COCOIMG_EINTERNAL },
+		{ abc, 2, COCOIMG_EINTERNAL, COCOIMG_EINTERNAL },
+		{ NULL, 0, 0, COCOIMG_EINTERNAL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		coco_stage *v;
+		assert_int_equal(coco_verify_stage_new(ctx, abc, 3, "blob", NULL, &v), 0);
+		coco_verify_stage_defer(v);
+		assert_int_equal(coco_stage_write(v, (const unsigned char *)"abc", 3), 0);
+		if (cases[i].handed)
+			assert_int_equal(coco_verify_stage_check(v, cases[i].handed, cases[i].count),
+			                 cases[i].check_rc);
+		if (cases[i].check_rc == COCOIMG_EDIGEST)
+			assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "digest mismatch"));
+		assert_int_equal(coco_stage_finish(v), cases[i].finish_rc);
+		coco_stage_free(v);
+		coco_clearerr(ctx);
+	}
+	cocoimg_ctx_free(ctx);
+}
+
 int main(void)
 {
 	alarm(120);                /* a hang is a failure, not a stuck run */
@@ -350,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_pipe),
 		cmocka_unit_test(test_verify_digest_from),
+		cmocka_unit_test(test_verify_deferred),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

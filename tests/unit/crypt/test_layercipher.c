@@ -7,6 +7,7 @@
 #include "base.h"
 #include "crypt/crypt.h"
 #include "json.h"
+#include "sha2x.h"
 #include "stream.h"
 
 #include <openssl/evp.h>
@@ -172,6 +173,99 @@ static void test_decrypt_vector(void **st)
 	assert_memory_equal(out.data, enc.data, enc.len);
 	coco_stage_chain_free(dec);
 
+	coco_layer_opts_clear(&o);
+	coco_buf_free(&enc);
+	coco_buf_free(&plain);
+	coco_buf_free(&pub);
+	coco_buf_free(&out);
+}
+
+/* A verify stage upstream that hands its digest to the decrypting stage
+ * (the unpack pipeline on CPUs with the SHA extensions; the portable C
+ * elsewhere, and on demand here): the same digest and plaintext as the
+ * two separate passes, and a changed blob still fails as a digest
+ * mismatch (before the HMAC), a wrong expected digest too, and a short
+ * blob as a size mismatch. */
+static int verify_then_decrypt(const coco_layer_opts *o, const char *expected, int64_t size,
+                               const coco_buf *enc, coco_buf *out, bool *deferred, char *got)
+{
+	coco_stage *sink, *dec, *v;
+	out->len = 0;
+	assert_int_equal(coco_buf_stage_new(ctx, out, 1 << 20, COCOIMG_EIO, &sink), 0);
+	assert_int_equal(coco_layer_decrypt_stage_new(ctx, o, "layer sha256:4c91", sink, &dec), 0);
+	assert_int_equal(coco_verify_stage_new(ctx, expected, size, "layer sha256:4c91", dec, &v), 0);
+	*deferred = coco_layer_stage_digest_to(dec, coco_verify_stage_check, v);
+	if (*deferred)
+		coco_verify_stage_defer(v);
+	/* a second call, or one after bytes went through, changes nothing */
+	assert_false(coco_layer_stage_digest_to(dec, coco_verify_stage_check, v));
+	size_t off = 0, step = 1;
+	int rc = 0;
+	while (!rc && off < enc->len) {
+		size_t n = enc->len - off < step ? enc->len - off : step;
+		rc = coco_stage_write(v, enc->data + off, n);
+		off += n;
+		step = step * 5 + 3;
+	}
+	if (!rc)
+		rc = coco_stage_finish(v);
+	if (!rc)
+		coco_verify_result(v, got, NULL);
+	coco_stage_chain_free(v);
+	return rc;
+}
+
+static void test_decrypt_digest_to(void **st)
+{
+	(void)st;
+	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT, pub = COCO_BUF_INIT, out = COCO_BUF_INIT;
+	load("layer_encrypted.bin", &enc);
+	load("layer_plain.tar", &plain);
+	load("pubopts.json", &pub);
+	coco_layer_opts o;
+	vector_opts(&o);
+	char *b64 = coco_b64_encode(pub.data, pub.len);
+	assert_int_equal(coco_pubopts_parse(ctx, b64, "t", &o), 0);
+	free(b64);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	assert_int_equal(EVP_Digest(enc.data, enc.len, md, &mdlen, EVP_sha256(), NULL), 1);
+	char want[COCO_DIGEST_STRLEN] = "sha256:";
+	coco_hex_encode(md, 32, want + 7);
+	const char *other = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+	for (int portable = 0; portable < 2; portable++) {
+		coco_sha2x_test_portable(portable);
+		char got[COCO_DIGEST_STRLEN] = "";
+		bool deferred;
+		assert_int_equal(verify_then_decrypt(&o, want, (int64_t)enc.len, &enc, &out, &deferred,
+		                                     got), 0);
+		assert_int_equal(deferred, coco_sha2x_available());
+		assert_string_equal(got, want);
+		assert_int_equal(out.len, plain.len);
+		assert_memory_equal(out.data, plain.data, plain.len);
+
+		assert_int_equal(verify_then_decrypt(&o, other, (int64_t)enc.len, &enc, &out, &deferred,
+		                                     got), COCOIMG_EDIGEST);
+		assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "digest mismatch"));
+		coco_clearerr(ctx);
+
+		for (size_t pos = 0; pos < enc.len; pos += 5003) {
+			enc.data[pos] ^= 0x40;
+			assert_int_equal(verify_then_decrypt(&o, want, (int64_t)enc.len, &enc, &out,
+			                                     &deferred, got), COCOIMG_EDIGEST);
+			assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "digest mismatch"));
+			coco_clearerr(ctx);
+			enc.data[pos] ^= 0x40;
+		}
+		enc.len--;
+		assert_int_equal(verify_then_decrypt(&o, want, (int64_t)enc.len + 1, &enc, &out,
+		                                     &deferred, got), COCOIMG_EDIGEST);
+		assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "size mismatch"));
+		coco_clearerr(ctx);
+		enc.len++;
+	}
+	coco_sha2x_test_portable(false);
 	coco_layer_opts_clear(&o);
 	coco_buf_free(&enc);
 	coco_buf_free(&plain);
@@ -370,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_privopts_bytes),
 		cmocka_unit_test(test_pubopts_bytes),
 		cmocka_unit_test(test_decrypt_vector),
+		cmocka_unit_test(test_decrypt_digest_to),
 		cmocka_unit_test(test_spec_vectors),
 		cmocka_unit_test(test_jwe_vectors),
 		cmocka_unit_test(test_jwe_roundtrip),

@@ -271,8 +271,8 @@ static int layer_finish(coco_stage *s)
 		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: HMAC failed", l->what);
 	/* the blob's digest before the HMAC: a changed blob fails as one */
 	if (l->digest_to) {
-		char digest[COCO_DIGEST_STRLEN];
-		coco_layer_stage_out_digest(s, digest, &(uint64_t){ 0 });
+		char digest[COCO_DIGEST_STRLEN] = "sha256:";
+		coco_hex_encode(l->out_digest, 32, digest + 7);
 		int rc = l->digest_to(l->digest_arg, digest, l->out_count);
 		if (rc)
 			return rc;
@@ -308,7 +308,7 @@ void coco_layer_stage_hmac(coco_stage *s, unsigned char hmac[32])
 int coco_layer_stage_out_digest(coco_stage *s, char digest[COCO_DIGEST_STRLEN], uint64_t *count)
 {
 	layer_stage *l = (layer_stage *)s;
-	if (!l->dual)
+	if (!l->dual || l->decrypt)
 		return COCOIMG_EINTERNAL;
 	memcpy(digest, "sha256:", 7);
 	coco_hex_encode(l->out_digest, 32, digest + 7);
@@ -318,7 +318,8 @@ int coco_layer_stage_out_digest(coco_stage *s, char digest[COCO_DIGEST_STRLEN], 
 
 bool coco_layer_stage_has_out_digest(const coco_stage *s)
 {
-	return ((const layer_stage *)s)->dual;
+	const layer_stage *l = (const layer_stage *)s;
+	return l->dual && !l->decrypt;
 }
 
 bool coco_layer_stage_digest_to(coco_stage *s, coco_digest_sink fn, void *arg)

@@ -454,8 +454,12 @@ int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl)
 	if (!coco_pipe_push(pl, rc, &s))
 		l->cipher = s;
 	coco_pipe_push(pl, coco_async_stage_for(ctx, l->in->size, coco_pipe_head(pl), &s), &s);
-	coco_pipe_push(pl, coco_verify_stage_new(ctx, l->in->digest, l->in->size, l->what,
-	                                         coco_pipe_head(pl), &s), &s);
+	int vrc = coco_verify_stage_new(ctx, l->in->digest, l->in->size, l->what, coco_pipe_head(pl),
+	                                &s);
+	/* decrypting: the cipher hashes the source blob in its HMAC's pass */
+	if (!coco_pipe_push(pl, vrc, &s) && !l->encrypt && l->cipher &&
+	    coco_layer_stage_digest_to(l->cipher, coco_verify_stage_check, s))
+		coco_verify_stage_defer(s);
 	coco_pipe_push(pl, coco_meter_stage_new(ctx, NULL, coco_pipe_head(pl), &s), &s);
 	return coco_pipe_built(pl);
 }

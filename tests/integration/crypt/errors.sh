@@ -53,6 +53,16 @@ check "tampered: exit 1" [ "$rc" -eq 1 ]
 check "tampered: HMAC named" grep -q HMAC "$T/err"
 check "tampered: nothing written" absent "$T/out-tamper"
 
+# 2b. a blob changed in place, the manifest's digest kept: the digest names
+# it first (with the SHA extensions it is computed in the HMAC's pass)
+"$COCO_IMG" encrypt -q oci:src:v1 oci:enc2:v1 --encryption-key "jwe:$K/rsa.pub" >/dev/null
+h=$(layers enc2:v1 | head -1 | cut -d' ' -f2 | sed 's/^sha256://')
+printf '\x00\x01' | dd of="$T/enc2/blobs/sha256/$h" bs=1 seek=300 conv=notrunc 2>/dev/null
+"$COCO_IMG" decrypt -q oci:enc2:v1 oci:out-inplace:v1 --decryption-key "$K/rsa.pem" 2>"$T/err"; rc=$?
+check "changed in place: exit 1" [ "$rc" -eq 1 ]
+check "changed in place: digest mismatch named" grep -q "sha256:$h: digest mismatch" "$T/err"
+check "changed in place: nothing written" absent "$T/out-inplace"
+
 # 3. key files: malformed, missing, passwords
 printf 'not a key: SECRETCONTENT\n' > "$K/junk.pem"
 "$COCO_IMG" decrypt -q oci:enc:v1 oci:out-junk:v1 --decryption-key "$K/junk.pem" 2>"$T/err"; rc=$?

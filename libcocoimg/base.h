@@ -150,6 +150,9 @@ typedef struct coco_buf {
 #define COCO_BUF_INIT { NULL, 0, 0 }
 
 int coco_buf_reserve(coco_buf *b, size_t extra);                 /* ENOMEM */
+/* Room for exactly `extra` more bytes (and the NUL) when it must grow: for
+ * a size known in advance, with no unused tail to fault in or wipe. */
+int coco_buf_reserve_exact(coco_buf *b, size_t extra);           /* ENOMEM */
 int coco_buf_append(coco_buf *b, const void *data, size_t len);  /* ENOMEM */
 int coco_buf_appendf(coco_buf *b, const char *fmt, ...) COCO_PRINTF(2, 3);
 int coco_buf_putc(coco_buf *b, char c);
@@ -169,6 +172,11 @@ void coco_wipe(void *p, size_t n);                   /* OPENSSL_cleanse */
  * control characters replaced by '?'; NULL gives "". */
 void coco_message_copy(char *dst, size_t cap, const char *msg);
 void coco_free_secret(void *p, size_t n);            /* wipe then free */
+/* Fault in the whole pages of p[0..n) in one system call, ahead of
+ * writing all of it (MADV_POPULATE_WRITE; contents unchanged): a first
+ * touch page by page costs a fault each, which is dear in VMs and TEEs.
+ * Nothing for less than 64 KiB or on kernels before 5.14. */
+void coco_prefault(void *p, size_t n);
 
 /* Free each pointer of ptrs (NULL entries are skipped by free). */
 void coco_free_all(void *const *ptrs, size_t n);

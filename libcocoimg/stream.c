@@ -235,9 +235,12 @@ int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code
 	m->buf = buf;
 	m->max = max;
 	m->err = err_code;
-	if (!buf->cap && max && max <= COCO_BUF_STAGE_PREALLOC && coco_buf_reserve(buf, max)) {
-		coco_stage_free(&m->base);
-		return coco_oom(ctx);
+	if (!buf->cap && max && max <= COCO_BUF_STAGE_PREALLOC) {
+		if (coco_buf_reserve_exact(buf, max)) {
+			coco_stage_free(&m->base);
+			return coco_oom(ctx);
+		}
+		coco_prefault(buf->data, buf->cap);
 	}
 	*out = &m->base;
 	return 0;
@@ -428,6 +431,8 @@ int coco_ring_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_ring **out)
 			coco_ring_free(r);
 			return coco_oom(ctx);
 		}
+		/* rings carry large streams: every page gets written */
+		coco_prefault(r->bufs[i], bufsz);
 	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);

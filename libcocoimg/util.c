@@ -9,15 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-int coco_buf_reserve(coco_buf *b, size_t extra)
+static int buf_grow(coco_buf *b, size_t extra, bool exact)
 {
+	if (extra > SIZE_MAX - 1 - b->len)
+		return COCOIMG_ENOMEM;
 	if (b->len + extra + 1 <= b->cap)
 		return 0;
-	size_t ncap = b->cap ? b->cap : 256;
+	size_t ncap = exact ? b->len + extra + 1 : b->cap ? b->cap : 256;
 	while (ncap < b->len + extra + 1) {
 		if (ncap > SIZE_MAX / 2)
 			return COCOIMG_ENOMEM;
@@ -38,6 +41,10 @@ int coco_buf_reserve(coco_buf *b, size_t extra)
 	b->cap = ncap;
 	return 0;
 }
+
+int coco_buf_reserve(coco_buf *b, size_t extra) { return buf_grow(b, extra, false); }
+
+int coco_buf_reserve_exact(coco_buf *b, size_t extra) { return buf_grow(b, extra, true); }
 
 int coco_buf_append(coco_buf *b, const void *data, size_t len)
 {
@@ -118,6 +125,25 @@ void coco_wipe(void *p, size_t n)
 {
 	if (p && n)
 		OPENSSL_cleanse(p, n);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void coco_prefault(void *p, size_t n)
+{
+	/* off after the first EINVAL: a kernel before 5.14 */
+	static int unsupported;
+	if (!p || __atomic_load_n(&unsupported, __ATOMIC_RELAXED))
+		return;
+	const uintptr_t pg = 4096;
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(pg - 1);
+	if (e <= a || e - a < 16 * pg)
+		return;
+	if (madvise((void *)a, e - a, MADV_POPULATE_WRITE) && errno == EINVAL)
+		__atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
 }
 
 void coco_free_secret(void *p, size_t n)

@@ -186,6 +186,11 @@ bool coco_layer_stage_has_out_digest(const coco_stage *s);
  * (fn's error is the stage's).  false (nothing changes) where it cannot:
  * the caller keeps its own digest then. */
 bool coco_layer_stage_digest_to(coco_stage *s, coco_digest_sink fn, void *arg);
+/* A decrypting stage with no next stage and nothing written yet: decrypt
+ * the whole layer b[0..n) in place, then finish (the HMAC over the
+ * ciphertext checked, COCOIMG_EDIGEST as finish() fails).  On any failure
+ * b is wiped: no plaintext of a layer that failed its check is left. */
+int coco_layer_stage_decrypt_in_place(coco_stage *s, unsigned char *b, size_t n);
 int coco_layer_stage_out_digest(coco_stage *s, char digest[COCO_DIGEST_STRLEN],
                                 uint64_t *count);
 

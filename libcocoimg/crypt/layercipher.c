@@ -195,8 +195,9 @@ typedef struct {
 	coco_stage base;
 	EVP_CIPHER_CTX *cipher;
 	EVP_MAC_CTX *mac;
-	unsigned char *buf;
-	size_t bufsz;
+	unsigned char *buf;        /* made by the first write */
+	size_t buf_len;            /* its size */
+	size_t bufsz;              /* the most it grows to */
 	bool decrypt;
 	unsigned char expected[32];
 	unsigned char result[32];
@@ -244,8 +245,22 @@ static bool crypt_piece(layer_stage *l, const unsigned char *in, unsigned char *
 static int layer_write(coco_stage *s, const unsigned char *b, size_t n)
 {
 	layer_stage *l = (layer_stage *)s;
+	/* the output buffer when first needed (decrypting in place needs
+	 * none), and only as large as the writes: a small layer's decrypt
+	 * must not fault in and wipe pages it never used */
+	size_t want = n < l->bufsz ? n : l->bufsz;
+	if (want > l->buf_len) {
+		unsigned char *nb = malloc(want);
+		if (!nb)
+			return coco_oom(s->ctx);
+		if (l->buf)
+			coco_free_secret(l->buf, l->buf_len);
+		l->buf = nb;
+		l->buf_len = want;
+		coco_prefault(nb, want);
+	}
 	while (n) {
-		size_t chunk = n < l->bufsz ? n : l->bufsz;
+		size_t chunk = n < l->buf_len ? n : l->buf_len;
 		uint64_t t0 = coco_now_ns();
 		if (!crypt_piece(l, b, l->buf, chunk))
 			return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: layer cipher failed", l->what);
@@ -290,7 +305,7 @@ static void layer_destroy(coco_stage *s)
 	EVP_CIPHER_CTX_free(l->cipher);
 	EVP_MAC_CTX_free(l->mac);
 	if (l->buf)
-		coco_free_secret(l->buf, l->bufsz);
+		coco_free_secret(l->buf, l->buf_len);
 	free(l->what);
 	/* keys, nonce and HMAC state; the stage header goes with them */
 	coco_wipe(l, sizeof(*l));
@@ -322,6 +337,23 @@ bool coco_layer_stage_has_out_digest(const coco_stage *s)
 	return l->dual && !l->decrypt;
 }
 
+int coco_layer_stage_decrypt_in_place(coco_stage *s, unsigned char *b, size_t n)
+{
+	layer_stage *l = (layer_stage *)s;
+	if (!l->decrypt || s->next || l->out_count)
+		return coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: not a fresh decrypting stage",
+		                   l->what);
+	uint64_t t0 = coco_now_ns();
+	/* crypt_piece hashes each piece before the cipher overwrites it */
+	bool ok = crypt_piece(l, b, b, n);
+	s->nsec += coco_now_ns() - t0;
+	int rc = ok ? layer_finish(s)
+	            : coco_seterr(s->ctx, COCOIMG_EINTERNAL, "%s: layer cipher failed", l->what);
+	if (rc)
+		coco_wipe(b, n);
+	return rc;
+}
+
 bool coco_layer_stage_digest_to(coco_stage *s, coco_digest_sink fn, void *arg)
 {
 	layer_stage *l = (layer_stage *)s;
@@ -345,7 +377,6 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 	l->base.name = decrypt ? "decrypt" : "encrypt";
 	l->decrypt = decrypt;
 	l->bufsz = COCO_BUFSZ;
-	l->buf = malloc(l->bufsz);
 	l->what = coco_strdup(what ? what : "layer");
 	l->cipher = EVP_CIPHER_CTX_new();
 	l->mac = NULL;
@@ -356,7 +387,7 @@ static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decr
 		l->mac = EVP_MAC_CTX_new(mac);
 		EVP_MAC_free(mac);
 	}
-	if (!l->buf || !l->what || !l->cipher || !l->mac) {
+	if (!l->what || !l->cipher || !l->mac) {
 		coco_stage_free(&l->base);
 		return coco_oom(ctx);
 	}

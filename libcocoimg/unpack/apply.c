@@ -63,6 +63,7 @@ struct coco_applier {
 	bool privileged;
 	bool root_set;
 	unsigned char *bufs[2];
+	bool bufs_faulted[2];      /* coco_prefault done at first use */
 	bool multi_cpu;
 	bool one_thread;           /* coco_applier_one_thread: no hasher thread */
 	/* staging mode (coco_applier_stage_into): plain files into the
@@ -240,6 +241,10 @@ static ssize_t real_read(layer_reader *lr)
 	if (stop) {
 		lr->src_rc = stop;
 		return stop;
+	}
+	if (!lr->ap->bufs_faulted[k % 2]) {
+		coco_prefault(buf, READ_BUFSZ);
+		lr->ap->bufs_faulted[k % 2] = true;
 	}
 	ssize_t n = coco_decomp_read(lr->dc, buf, READ_BUFSZ);
 	if (n < 0) {

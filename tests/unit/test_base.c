@@ -9,6 +9,7 @@
 #include "digest.h"
 #include "stream.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +211,28 @@ static void test_ring(void **state)
 	cocoimg_ctx_free(ctx);
 }
 
+/* exact reservations leave no unused tail; prefaulting keeps contents
+ * and is harmless on small, odd or NULL ranges */
+static void test_buf_exact_prefault(void **state)
+{
+	(void)state;
+	coco_buf b = COCO_BUF_INIT;
+	assert_int_equal(coco_buf_reserve_exact(&b, 787003), 0);
+	assert_int_equal(b.cap, 787004);
+	assert_int_equal(coco_buf_reserve_exact(&b, 10), 0);
+	assert_int_equal(b.cap, 787004);
+	for (size_t i = 0; i < 787003; i++)
+		b.data[i] = (unsigned char)(i * 7);
+	coco_prefault(b.data, b.cap);
+	coco_prefault(b.data + 1, 100);
+	coco_prefault(NULL, 1 << 20);
+	for (size_t i = 0; i < 787003; i++)
+		assert_int_equal(b.data[i], (unsigned char)(i * 7));
+	assert_int_equal(coco_buf_reserve_exact(&b, SIZE_MAX), COCOIMG_ENOMEM);
+	assert_int_equal(coco_buf_reserve(&b, SIZE_MAX - 2), COCOIMG_ENOMEM);
+	coco_buf_wipe_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_verify_stage),
 		cmocka_unit_test(test_ring),
+		cmocka_unit_test(test_buf_exact_prefault),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -273,6 +273,60 @@ static void test_decrypt_digest_to(void **st)
 	coco_buf_free(&out);
 }
 
+/* In place (a small layer in memory): the plaintext, the HMAC checked; a
+ * changed byte fails as EDIGEST and leaves the buffer wiped; a stage
+ * that already has output or a next stage is refused. */
+static void test_decrypt_in_place(void **st)
+{
+	(void)st;
+	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT, pub = COCO_BUF_INIT;
+	load("layer_encrypted.bin", &enc);
+	load("layer_plain.tar", &plain);
+	load("pubopts.json", &pub);
+	coco_layer_opts o;
+	vector_opts(&o);
+	char *b64 = coco_b64_encode(pub.data, pub.len);
+	assert_int_equal(coco_pubopts_parse(ctx, b64, "t", &o), 0);
+	free(b64);
+	unsigned char *b = malloc(enc.len);
+	assert_non_null(b);
+	for (int portable = 0; portable < 2; portable++) {
+		coco_sha2x_test_portable(portable);
+		coco_stage *dec;
+		memcpy(b, enc.data, enc.len);
+		assert_int_equal(coco_layer_decrypt_stage_new(ctx, &o, "layer sha256:4c91", NULL, &dec), 0);
+		assert_int_equal(coco_layer_stage_decrypt_in_place(dec, b, enc.len), 0);
+		assert_int_equal(enc.len, plain.len);
+		assert_memory_equal(b, plain.data, plain.len);
+		coco_stage_free(dec);
+
+		memcpy(b, enc.data, enc.len);
+		b[enc.len / 3] ^= 0x10;
+		assert_int_equal(coco_layer_decrypt_stage_new(ctx, &o, "layer sha256:4c91", NULL, &dec), 0);
+		assert_int_equal(coco_layer_stage_decrypt_in_place(dec, b, enc.len), COCOIMG_EDIGEST);
+		assert_non_null(strstr(cocoimg_ctx_last_error(ctx), "HMAC mismatch"));
+		for (size_t i = 0; i < enc.len; i++)
+			assert_int_equal(b[i], 0);
+		coco_stage_free(dec);
+		coco_clearerr(ctx);
+	}
+	coco_sha2x_test_portable(false);
+	coco_stage *sink, *dec;
+	coco_buf out = COCO_BUF_INIT;
+	assert_int_equal(coco_buf_stage_new(ctx, &out, 1 << 20, COCOIMG_EIO, &sink), 0);
+	assert_int_equal(coco_layer_decrypt_stage_new(ctx, &o, "layer sha256:4c91", sink, &dec), 0);
+	memcpy(b, enc.data, enc.len);
+	assert_int_equal(coco_layer_stage_decrypt_in_place(dec, b, enc.len), COCOIMG_EINTERNAL);
+	coco_stage_chain_free(dec);
+	coco_clearerr(ctx);
+	free(b);
+	coco_layer_opts_clear(&o);
+	coco_buf_free(&enc);
+	coco_buf_free(&plain);
+	coco_buf_free(&pub);
+	coco_buf_free(&out);
+}
+
 static void test_spec_vectors(void **st)
 {
 	(void)st;
@@ -465,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_pubopts_bytes),
 		cmocka_unit_test(test_decrypt_vector),
 		cmocka_unit_test(test_decrypt_digest_to),
+		cmocka_unit_test(test_decrypt_in_place),
 		cmocka_unit_test(test_spec_vectors),
 		cmocka_unit_test(test_jwe_vectors),
 		cmocka_unit_test(test_jwe_roundtrip),

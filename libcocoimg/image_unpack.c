@@ -206,10 +206,12 @@ static int download(run *r, job *j, uint64_t *net, uint64_t *dg)
 	coco_stage *s;
 	coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_DOWNLOAD);
 	coco_pipe_init(&pl, ctx, NULL);
-	if (j->in_mem)
+	if (j->in_mem) {
 		coco_pipe_push(&pl, coco_buf_stage_new(ctx, &j->mem, (size_t)j->d->size,
 		                                       COCOIMG_EBADIMAGE, &s), &s);
-	else
+		/* reserved to the descriptor's size, which the blob fills */
+		coco_prefault(j->mem.data, j->mem.cap);
+	} else
 		coco_pipe_push(&pl, coco_fd_stage_new(ctx, j->fd, j->what, &s), &s);
 	coco_pipe_push(&pl, coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what,
 	                                          coco_pipe_head(&pl), &s), &s);
@@ -617,6 +619,7 @@ static int small_fetch(run *r, job *j, small_stats *ss)
 	coco_pipe_init(&pl, ctx, NULL);
 	coco_pipe_push(&pl, coco_buf_stage_new(ctx, &j->mem, (size_t)j->d->size, COCOIMG_EBADIMAGE,
 	                                       &s), &s);
+	coco_prefault(j->mem.data, j->mem.cap);
 	coco_pipe_push(&pl, coco_verify_stage_new(ctx, j->d->digest, j->d->size, j->what,
 	                                          coco_pipe_head(&pl), &s), &s);
 	coco_pipe_push(&pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&pl), &s), &s);

@@ -240,7 +240,6 @@ int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code
 			coco_stage_free(&m->base);
 			return coco_oom(ctx);
 		}
-		coco_prefault(buf->data, buf->cap);
 	}
 	*out = &m->base;
 	return 0;
@@ -431,8 +430,6 @@ int coco_ring_new(cocoimg_ctx *ctx, size_t nbufs, size_t bufsz, coco_ring **out)
 			coco_ring_free(r);
 			return coco_oom(ctx);
 		}
-		/* rings carry large streams: every page gets written */
-		coco_prefault(r->bufs[i], bufsz);
 	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);

@@ -501,7 +501,8 @@ static int build_fetch(layer_pipe *lp)
 		return rc;
 	lp->verify = s;
 	/* the cipher hashes the ciphertext in its HMAC's pass (sha2x.h) */
-	if (lp->dec && coco_layer_stage_digest_to(lp->dec, coco_verify_stage_check, s))
+	if (lp->dec && coco_verify_stage_can_defer(s) &&
+	    coco_layer_stage_digest_to(lp->dec, coco_verify_stage_check, s))
 		coco_verify_stage_defer(s);
 	coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_APPLY);
 	return coco_pipe_push(&lp->pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&lp->pl), &s),

@@ -176,6 +176,11 @@ void coco_verify_stage_digest_from(coco_stage *s, coco_digest_source fn, void *a
 	v->src_arg = arg;
 }
 
+bool coco_verify_stage_can_defer(const coco_stage *s)
+{
+	return ((const verify_stage *)s)->dg.alg == COCO_SHA256;
+}
+
 void coco_verify_stage_defer(coco_stage *s)
 {
 	((verify_stage *)s)->deferred = true;

@@ -114,6 +114,9 @@ void coco_verify_stage_digest_from(coco_stage *verify, coco_digest_source fn, vo
  * COCOIMG_EDIGEST on a digest mismatch (the same message as without
  * deferral) and COCOIMG_EINTERNAL when count is not the bytes written. */
 typedef int (*coco_digest_sink)(void *arg, const char digest[COCO_DIGEST_STRLEN], uint64_t count);
+/* Only a sha256 digest can come from there (a sha512 blob keeps its own
+ * pass): ask coco_verify_stage_can_defer first. */
+bool coco_verify_stage_can_defer(const coco_stage *verify);
 void coco_verify_stage_defer(coco_stage *verify);
 int coco_verify_stage_check(void *verify, const char digest[COCO_DIGEST_STRLEN], uint64_t count);
 

@@ -142,8 +142,11 @@ void coco_prefault(void *p, size_t n)
 	uintptr_t e = ((uintptr_t)p + n) & ~(pg - 1);
 	if (e <= a || e - a < 16 * pg)
 		return;
+	int saved = errno;
+	/* failing is harmless: the pages then fault in as they are written */
 	if (madvise((void *)a, e - a, MADV_POPULATE_WRITE) && errno == EINVAL)
 		__atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
+	errno = saved;
 }
 
 void coco_free_secret(void *p, size_t n)

@@ -458,6 +458,7 @@ int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl)
 	                                &s);
 	/* decrypting: the cipher hashes the source blob in its HMAC's pass */
 	if (!coco_pipe_push(pl, vrc, &s) && !l->encrypt && l->cipher &&
+	    coco_verify_stage_can_defer(s) &&
 	    coco_layer_stage_digest_to(l->cipher, coco_verify_stage_check, s))
 		coco_verify_stage_defer(s);
 	coco_pipe_push(pl, coco_meter_stage_new(ctx, NULL, coco_pipe_head(pl), &s), &s);

@@ -194,7 +194,7 @@ int coco_verify_stage_check(void *arg, const char digest[COCO_DIGEST_STRLEN], ui
 		                   "%s: the digest computed downstream covers %llu bytes, not the %llu "
 		                   "written", v->what, (unsigned long long)count,
 		                   (unsigned long long)v->count);
-	memcpy(v->result, digest, COCO_DIGEST_STRLEN);
+	snprintf(v->result, sizeof(v->result), "%s", digest);
 	int rc = verify_compare(v);
 	/* only a match counts: finish fails even if the error was dropped */
 	v->checked = !rc;

@@ -120,18 +120,34 @@ static void test_pubopts_bytes(void **st)
 	coco_buf_free(&want);
 }
 
+/* The ocicrypt vector: ciphertext, plaintext, and the options (key, nonce
+ * and the public options' HMAC) that open it. */
+static void vector_load(coco_buf *enc, coco_buf *plain, coco_layer_opts *o)
+{
+	coco_buf pub = COCO_BUF_INIT;
+	load("layer_encrypted.bin", enc);
+	load("layer_plain.tar", plain);
+	load("pubopts.json", &pub);
+	vector_opts(o);
+	char *b64 = coco_b64_encode(pub.data, pub.len);
+	assert_int_equal(coco_pubopts_parse(ctx, b64, "t", o), 0);
+	free(b64);
+	coco_buf_free(&pub);
+}
+
+static void vector_free(coco_buf *enc, coco_buf *plain, coco_layer_opts *o)
+{
+	coco_layer_opts_clear(o);
+	coco_buf_free(enc);
+	coco_buf_free(plain);
+}
+
 static void test_decrypt_vector(void **st)
 {
 	(void)st;
-	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT, pub = COCO_BUF_INIT, out = COCO_BUF_INIT;
-	load("layer_encrypted.bin", &enc);
-	load("layer_plain.tar", &plain);
-	load("pubopts.json", &pub);
+	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT, out = COCO_BUF_INIT;
 	coco_layer_opts o;
-	vector_opts(&o);
-	char *b64 = coco_b64_encode(pub.data, pub.len);
-	assert_int_equal(coco_pubopts_parse(ctx, b64, "t", &o), 0);
-	free(b64);
+	vector_load(&enc, &plain, &o);
 
 	coco_stage *sink, *dec;
 	assert_int_equal(coco_buf_stage_new(ctx, &out, 1 << 20, COCOIMG_EIO, &sink), 0);
@@ -174,10 +190,7 @@ static void test_decrypt_vector(void **st)
 	assert_memory_equal(out.data, enc.data, enc.len);
 	coco_stage_chain_free(dec);
 
-	coco_layer_opts_clear(&o);
-	coco_buf_free(&enc);
-	coco_buf_free(&plain);
-	coco_buf_free(&pub);
+	vector_free(&enc, &plain, &o);
 	coco_buf_free(&out);
 }
 
@@ -221,15 +234,9 @@ static int verify_then_decrypt(const coco_layer_opts *o, const char *expected, i
 static void test_decrypt_digest_to(void **st)
 {
 	(void)st;
-	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT, pub = COCO_BUF_INIT, out = COCO_BUF_INIT;
-	load("layer_encrypted.bin", &enc);
-	load("layer_plain.tar", &plain);
-	load("pubopts.json", &pub);
+	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT, out = COCO_BUF_INIT;
 	coco_layer_opts o;
-	vector_opts(&o);
-	char *b64 = coco_b64_encode(pub.data, pub.len);
-	assert_int_equal(coco_pubopts_parse(ctx, b64, "t", &o), 0);
-	free(b64);
+	vector_load(&enc, &plain, &o);
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	assert_int_equal(EVP_Digest(enc.data, enc.len, md, &mdlen, EVP_sha256(), NULL), 1);
@@ -278,10 +285,7 @@ static void test_decrypt_digest_to(void **st)
 		enc.len++;
 	}
 	coco_sha2x_test_portable(false);
-	coco_layer_opts_clear(&o);
-	coco_buf_free(&enc);
-	coco_buf_free(&plain);
-	coco_buf_free(&pub);
+	vector_free(&enc, &plain, &o);
 	coco_buf_free(&out);
 }
 
@@ -291,15 +295,9 @@ static void test_decrypt_digest_to(void **st)
 static void test_decrypt_in_place(void **st)
 {
 	(void)st;
-	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT, pub = COCO_BUF_INIT;
-	load("layer_encrypted.bin", &enc);
-	load("layer_plain.tar", &plain);
-	load("pubopts.json", &pub);
+	coco_buf enc = COCO_BUF_INIT, plain = COCO_BUF_INIT;
 	coco_layer_opts o;
-	vector_opts(&o);
-	char *b64 = coco_b64_encode(pub.data, pub.len);
-	assert_int_equal(coco_pubopts_parse(ctx, b64, "t", &o), 0);
-	free(b64);
+	vector_load(&enc, &plain, &o);
 	unsigned char *b = malloc(enc.len);
 	assert_non_null(b);
 	for (int portable = 0; portable < 2; portable++) {
@@ -332,10 +330,7 @@ static void test_decrypt_in_place(void **st)
 	coco_stage_chain_free(dec);
 	coco_clearerr(ctx);
 	free(b);
-	coco_layer_opts_clear(&o);
-	coco_buf_free(&enc);
-	coco_buf_free(&plain);
-	coco_buf_free(&pub);
+	vector_free(&enc, &plain, &o);
 	coco_buf_free(&out);
 }
 

@@ -501,9 +501,8 @@ static int build_fetch(layer_pipe *lp)
 		return rc;
 	lp->verify = s;
 	/* the cipher hashes the ciphertext in its HMAC's pass (sha2x.h) */
-	if (lp->dec && coco_verify_stage_can_defer(s) &&
-	    coco_layer_stage_digest_to(lp->dec, coco_verify_stage_check, s))
-		coco_verify_stage_defer(s);
+	if (lp->dec)
+		coco_layer_stage_feed_verify(lp->dec, s);
 	coco_meter_opts mo = layer_meter(r, j, COCOIMG_PHASE_APPLY);
 	return coco_pipe_push(&lp->pl, coco_meter_stage_new(ctx, &mo, coco_pipe_head(&lp->pl), &s),
 	                      &s);
@@ -656,8 +655,9 @@ static int small_decrypt_in_place(run *r, cocoimg_ctx *ctx, job *j, char **plain
 /*
  * The blob in j->mem (digest checked when it arrived) through what is
  * left: the apply phase's meter when it was downloaded ahead, and (with
- * decrypt) the decryption (HMAC checked at its end) into *plain for an
- * encrypted one.  Errors are recorded on ctx.
+ * decrypt) the decryption (HMAC checked at its end) of an encrypted one:
+ * into *plain, or with plain NULL in place in j->mem (then the caller
+ * wipes j->mem).  Errors are recorded on ctx.
  */
 static int small_open(run *r, cocoimg_ctx *ctx, job *j, bool metered, bool decrypt,
                       coco_buf *plain, char **plain_mt, small_stats *ss)

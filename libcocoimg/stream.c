@@ -240,11 +240,9 @@ int coco_buf_stage_new(cocoimg_ctx *ctx, coco_buf *buf, size_t max, int err_code
 	m->buf = buf;
 	m->max = max;
 	m->err = err_code;
-	if (!buf->cap && max && max <= COCO_BUF_STAGE_PREALLOC) {
-		if (coco_buf_reserve_exact(buf, max)) {
-			coco_stage_free(&m->base);
-			return coco_oom(ctx);
-		}
+	if (!buf->cap && max && max <= COCO_BUF_STAGE_PREALLOC && coco_buf_reserve_exact(buf, max)) {
+		coco_stage_free(&m->base);
+		return coco_oom(ctx);
 	}
 	*out = &m->base;
 	return 0;

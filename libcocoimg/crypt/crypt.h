@@ -186,6 +186,10 @@ bool coco_layer_stage_has_out_digest(const coco_stage *s);
  * (fn's error is the stage's).  false (nothing changes) where it cannot:
  * the caller keeps its own digest then. */
 bool coco_layer_stage_digest_to(coco_stage *s, coco_digest_sink fn, void *arg);
+/* The above for a verify stage upstream of the decrypting stage s: when
+ * both can (a sha256 blob, the SHA extensions), the verify stage is
+ * deferred and takes s's digest.  Before any byte. */
+void coco_layer_stage_feed_verify(coco_stage *s, coco_stage *verify);
 /* A decrypting stage with no next stage and nothing written yet: decrypt
  * the whole layer b[0..n) in place, then finish (the HMAC over the
  * ciphertext checked, COCOIMG_EDIGEST as finish() fails).  On any failure

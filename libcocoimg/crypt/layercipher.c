@@ -365,6 +365,13 @@ bool coco_layer_stage_digest_to(coco_stage *s, coco_digest_sink fn, void *arg)
 	return true;
 }
 
+void coco_layer_stage_feed_verify(coco_stage *s, coco_stage *verify)
+{
+	if (coco_verify_stage_can_defer(verify) &&
+	    coco_layer_stage_digest_to(s, coco_verify_stage_check, verify))
+		coco_verify_stage_defer(verify);
+}
+
 static int layer_stage_new(cocoimg_ctx *ctx, const coco_layer_opts *o, bool decrypt,
                            const char *what, coco_stage *next, coco_stage **out)
 {

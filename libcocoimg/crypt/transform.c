@@ -457,10 +457,8 @@ int coco_crypt_chain_build(coco_crypt_layer *l, coco_pipe *pl)
 	int vrc = coco_verify_stage_new(ctx, l->in->digest, l->in->size, l->what, coco_pipe_head(pl),
 	                                &s);
 	/* decrypting: the cipher hashes the source blob in its HMAC's pass */
-	if (!coco_pipe_push(pl, vrc, &s) && !l->encrypt && l->cipher &&
-	    coco_verify_stage_can_defer(s) &&
-	    coco_layer_stage_digest_to(l->cipher, coco_verify_stage_check, s))
-		coco_verify_stage_defer(s);
+	if (!coco_pipe_push(pl, vrc, &s) && !l->encrypt && l->cipher)
+		coco_layer_stage_feed_verify(l->cipher, s);
 	coco_pipe_push(pl, coco_meter_stage_new(ctx, NULL, coco_pipe_head(pl), &s), &s);
 	return coco_pipe_built(pl);
 }
